@@ -1,0 +1,1 @@
+//! The Vouch agent.

@@ -1,0 +1,1 @@
+//! Evidence collectors (filled in by the collectors work).

@@ -1,0 +1,215 @@
+//! Wire types of the server's HTTP API (`/v1`), shared by agent, server and tools.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::dsse::Envelope;
+use crate::{AssetKind, Digest, Timestamp};
+
+/// `POST /v1/enroll`: an agent registers its public key with a one-time enrolment token.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollRequest {
+    /// The one-time enrolment token an administrator issued.
+    pub token: String,
+    /// The agent's Ed25519 public key, standard base64 of the 32 raw bytes.
+    pub public_key: String,
+    /// A name for people, usually the hostname.
+    pub name: String,
+}
+
+/// The answer to a successful enrolment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollResponse {
+    /// The id the server gave the agent; every snapshot it signs carries it.
+    pub agent_id: String,
+    /// The key id of the agent's key.
+    pub keyid: String,
+    /// The server's receipt public key (base64), to verify receipts with.
+    pub server_key: String,
+}
+
+/// The answer to an accepted `POST /v1/snapshots` (the body is the DSSE envelope).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitResponse {
+    /// The digest of the snapshot.
+    pub digest: Digest,
+    /// True when the snapshot had already been accepted: nothing new was stored.
+    pub duplicate: bool,
+    /// The signed receipt (a DSSE envelope of a [`crate::Receipt`]); the same on every resend.
+    pub receipt: Envelope,
+}
+
+/// Why the server refused a request. The `code` is stable; agents decide from it whether to
+/// retry (never for these: they are the client's mistake) or to keep the snapshot spooled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectReason {
+    /// Not JSON, not a DSSE envelope, or not a snapshot.
+    Malformed,
+    /// The body is larger than the server accepts.
+    Oversize,
+    /// The payload type is not a snapshot.
+    PayloadType,
+    /// No signature by an enrolled key.
+    UnknownKey,
+    /// A signature by an enrolled key that does not verify: forged or altered.
+    BadSignature,
+    /// The payload is not in RFC 8785 canonical form.
+    NotCanonical,
+    /// The snapshot breaks a schema rule.
+    InvalidSnapshot,
+    /// The snapshot names another agent than the key's.
+    AgentMismatch,
+    /// The snapshot's sequence skips ahead of the chain head.
+    ChainGap,
+    /// The snapshot does not name the chain head's digest, or another snapshot already holds
+    /// its sequence (a fork).
+    ChainConflict,
+    /// The snapshot claims to be collected too far in the future.
+    ClockSkew,
+    /// The enrolment token is unknown, used or expired.
+    BadToken,
+    /// The request needs a valid bearer token.
+    Unauthorized,
+    /// The token is valid but its role may not do this.
+    Forbidden,
+    /// No such resource.
+    NotFound,
+    /// A request parameter is wrong.
+    BadRequest,
+}
+
+impl RejectReason {
+    /// Every reason, for metrics and documentation.
+    pub const ALL: [RejectReason; 16] = [
+        RejectReason::Malformed,
+        RejectReason::Oversize,
+        RejectReason::PayloadType,
+        RejectReason::UnknownKey,
+        RejectReason::BadSignature,
+        RejectReason::NotCanonical,
+        RejectReason::InvalidSnapshot,
+        RejectReason::AgentMismatch,
+        RejectReason::ChainGap,
+        RejectReason::ChainConflict,
+        RejectReason::ClockSkew,
+        RejectReason::BadToken,
+        RejectReason::Unauthorized,
+        RejectReason::Forbidden,
+        RejectReason::NotFound,
+        RejectReason::BadRequest,
+    ];
+
+    /// The HTTP status this reason is sent with.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            RejectReason::Malformed
+            | RejectReason::PayloadType
+            | RejectReason::NotCanonical
+            | RejectReason::InvalidSnapshot
+            | RejectReason::BadRequest => 400,
+            RejectReason::Unauthorized | RejectReason::UnknownKey | RejectReason::BadToken => 401,
+            RejectReason::BadSignature | RejectReason::AgentMismatch | RejectReason::Forbidden => {
+                403
+            }
+            RejectReason::NotFound => 404,
+            RejectReason::ChainGap | RejectReason::ChainConflict => 409,
+            RejectReason::Oversize => 413,
+            RejectReason::ClockSkew => 422,
+        }
+    }
+
+    /// The snake_case code.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            RejectReason::Malformed => "malformed",
+            RejectReason::Oversize => "oversize",
+            RejectReason::PayloadType => "payload_type",
+            RejectReason::UnknownKey => "unknown_key",
+            RejectReason::BadSignature => "bad_signature",
+            RejectReason::NotCanonical => "not_canonical",
+            RejectReason::InvalidSnapshot => "invalid_snapshot",
+            RejectReason::AgentMismatch => "agent_mismatch",
+            RejectReason::ChainGap => "chain_gap",
+            RejectReason::ChainConflict => "chain_conflict",
+            RejectReason::ClockSkew => "clock_skew",
+            RejectReason::BadToken => "bad_token",
+            RejectReason::Unauthorized => "unauthorized",
+            RejectReason::Forbidden => "forbidden",
+            RejectReason::NotFound => "not_found",
+            RejectReason::BadRequest => "bad_request",
+        }
+    }
+}
+
+impl fmt::Display for RejectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The JSON body of every 4xx and 5xx answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// A stable code; `internal` for a 5xx.
+    pub error: String,
+    /// A sentence for people.
+    pub message: String,
+}
+
+/// One asset in `GET /v1/assets`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssetSummary {
+    /// Kind of asset.
+    pub kind: AssetKind,
+    /// Stable asset id.
+    pub id: String,
+    /// Name for people.
+    pub name: String,
+    /// The agent whose chain this is.
+    pub agent_id: String,
+    /// Snapshots stored.
+    pub snapshot_count: u64,
+    /// Newest sequence.
+    pub last_sequence: u64,
+    /// Newest digest.
+    pub last_digest: Digest,
+    /// When the newest snapshot was collected.
+    pub last_collected_at: Timestamp,
+    /// When the newest snapshot was received.
+    pub last_received_at: Timestamp,
+}
+
+/// One snapshot in `GET /v1/assets/{id}/snapshots`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotSummary {
+    /// Its digest (fetch the envelope at `/v1/snapshots/{digest}`).
+    pub digest: Digest,
+    /// The agent that signed it.
+    pub agent_id: String,
+    /// Sequence in its chain.
+    pub sequence: u64,
+    /// Digest of its predecessor.
+    pub previous_digest: Option<Digest>,
+    /// When it was collected.
+    pub collected_at: Timestamp,
+    /// When the server accepted it.
+    pub received_at: Timestamp,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reason_codes_match_serde_and_statuses_are_client_errors() {
+        for r in RejectReason::ALL {
+            assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
+            assert!((400..500).contains(&r.http_status()), "{r}");
+        }
+    }
+}

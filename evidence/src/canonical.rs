@@ -1,0 +1,227 @@
+//! RFC 8785 JSON Canonicalization Scheme (JCS).
+//!
+//! The canonical form of a JSON value has no insignificant whitespace, object members sorted by
+//! the UTF-16 code units of their names, strings with the minimal escaping RFC 8785 §3.2.2.2
+//! prescribes, and numbers written as ECMAScript's `Number.prototype.toString` writes IEEE 754
+//! doubles. Two parties that hold the same data therefore produce the same bytes, and the same
+//! SHA-256 digest, whatever JSON library wrote the data first.
+//!
+//! Integers beyond ±2^53 cannot be represented exactly as doubles; rather than silently round
+//! them (which would change the evidence), encoding fails with [`CanonicalError::UnsafeInteger`].
+
+use serde::Serialize;
+use serde_json::{Map, Number, Value};
+
+/// The largest integer magnitude a double represents exactly (2^53 − 1), per I-JSON.
+pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+
+/// Why a value has no canonical form.
+#[derive(Debug, thiserror::Error)]
+pub enum CanonicalError {
+    /// The value could not be turned into JSON at all.
+    #[error("value is not representable as JSON: {0}")]
+    Serialize(#[from] serde_json::Error),
+    /// An integer outside ±(2^53 − 1), which JCS cannot represent exactly.
+    #[error("integer {0} is outside the exactly representable range ±(2^53 - 1)")]
+    UnsafeInteger(String),
+}
+
+/// The canonical bytes of any serialisable value.
+pub fn to_vec<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CanonicalError> {
+    let value = serde_json::to_value(value)?;
+    value_to_vec(&value)
+}
+
+/// The canonical bytes of a JSON value.
+pub fn value_to_vec(value: &Value) -> Result<Vec<u8>, CanonicalError> {
+    let mut out = Vec::with_capacity(1024);
+    write_value(&mut out, value)?;
+    Ok(out)
+}
+
+/// Whether `bytes` are exactly the canonical encoding of the JSON they contain.
+pub fn is_canonical(bytes: &[u8]) -> bool {
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(v) => value_to_vec(&v).is_ok_and(|c| c == bytes),
+        Err(_) => false,
+    }
+}
+
+fn write_value(out: &mut Vec<u8>, value: &Value) -> Result<(), CanonicalError> {
+    match value {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        Value::Number(n) => write_number(out, n)?,
+        Value::String(s) => write_string(out, s),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(out, item)?;
+            }
+            out.push(b']');
+        }
+        Value::Object(map) => write_object(out, map)?,
+    }
+    Ok(())
+}
+
+fn write_object(out: &mut Vec<u8>, map: &Map<String, Value>) -> Result<(), CanonicalError> {
+    let mut members: Vec<(&String, &Value)> = map.iter().collect();
+    // serde_json's map is ordered by UTF-8 bytes, which differs from UTF-16 code unit order
+    // only for characters above U+FFFF against U+E000..U+FFFF. Sort explicitly to be exact.
+    if members.iter().any(|(k, _)| !k.is_ascii()) {
+        members.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
+    } else {
+        members.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    }
+    out.push(b'{');
+    for (i, (key, value)) in members.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_string(out, key);
+        out.push(b':');
+        write_value(out, value)?;
+    }
+    out.push(b'}');
+    Ok(())
+}
+
+fn write_number(out: &mut Vec<u8>, n: &Number) -> Result<(), CanonicalError> {
+    if let Some(u) = n.as_u64() {
+        if u > MAX_SAFE_INTEGER {
+            return Err(CanonicalError::UnsafeInteger(u.to_string()));
+        }
+        out.extend_from_slice(u.to_string().as_bytes());
+    } else if let Some(i) = n.as_i64() {
+        if i.unsigned_abs() > MAX_SAFE_INTEGER {
+            return Err(CanonicalError::UnsafeInteger(i.to_string()));
+        }
+        out.extend_from_slice(i.to_string().as_bytes());
+    } else {
+        let f = n.as_f64().expect("a JSON number is u64, i64 or f64");
+        // serde_json never holds NaN or infinities, so ryu-js formats every value we can see.
+        let mut buf = ryu_js::Buffer::new();
+        out.extend_from_slice(buf.format_finite(f).as_bytes());
+    }
+    Ok(())
+}
+
+fn write_string(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            0x08 => b"\\b",
+            0x09 => b"\\t",
+            0x0a => b"\\n",
+            0x0c => b"\\f",
+            0x0d => b"\\r",
+            0x00..=0x1f => {
+                out.extend_from_slice(&bytes[start..i]);
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[usize::from(b >> 4)]);
+                out.push(HEX[usize::from(b & 0xf)]);
+                start = i + 1;
+                continue;
+            }
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        out.extend_from_slice(escape);
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn canon(json: &str) -> String {
+        let v: Value = serde_json::from_str(json).unwrap();
+        String::from_utf8(value_to_vec(&v).unwrap()).unwrap()
+    }
+
+    /// RFC 8785 §3.2.3: the sorting example, with keys that need UTF-16 ordering.
+    #[test]
+    fn rfc8785_sorting_example() {
+        let input = r#"{
+          "\u20ac": "Euro Sign",
+          "\r": "Carriage Return",
+          "\ufb33": "Hebrew Letter Dalet With Dagesh",
+          "1": "One",
+          "\ud83d\ude00": "Emoji: Grinning Face",
+          "\u0080": "Control",
+          "\u00f6": "Latin Small Letter O With Diaeresis"
+        }"#;
+        assert_eq!(
+            canon(input),
+            "{\"\\r\":\"Carriage Return\",\"1\":\"One\",\"\u{80}\":\"Control\",\
+             \"\u{f6}\":\"Latin Small Letter O With Diaeresis\",\"\u{20ac}\":\"Euro Sign\",\
+             \"\u{1f600}\":\"Emoji: Grinning Face\",\"\u{fb33}\":\"Hebrew Letter Dalet With Dagesh\"}"
+        );
+    }
+
+    /// RFC 8785 §3.2.2 example (numbers, literals and string escapes).
+    #[test]
+    fn rfc8785_serialization_example() {
+        let input = r#"{
+          "numbers": [333333333.33333329, 1E30, 4.50, 2e-3, 0.000000000000000000000000001],
+          "string": "\u20ac$\u000F\u000aA'\u0042\u0022\u005c\\\"\/",
+          "literals": [null, true, false]
+        }"#;
+        assert_eq!(
+            canon(input),
+            r#"{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],"string":"€$\u000f\nA'B\"\\\\\"/"}"#
+        );
+    }
+
+    #[test]
+    fn numbers_follow_ecmascript() {
+        assert_eq!(
+            canon("[0, -0, 1.0, 100, 1e21, 1e-7, 123456789012345680000]"),
+            "[0,0,1,100,1e+21,1e-7,123456789012345680000]"
+        );
+        assert_eq!(
+            canon("[-9007199254740991, 9007199254740991]"),
+            "[-9007199254740991,9007199254740991]"
+        );
+    }
+
+    #[test]
+    fn unsafe_integers_are_refused_not_rounded() {
+        let v: Value = serde_json::from_str("[9007199254740993]").unwrap();
+        assert!(matches!(
+            value_to_vec(&v),
+            Err(CanonicalError::UnsafeInteger(_))
+        ));
+        let v: Value = serde_json::from_str("[-9007199254740993]").unwrap();
+        assert!(matches!(
+            value_to_vec(&v),
+            Err(CanonicalError::UnsafeInteger(_))
+        ));
+    }
+
+    #[test]
+    fn control_characters_use_lowercase_unicode_escapes() {
+        assert_eq!(canon(r#""\u0001\u001f\u007f""#), "\"\\u0001\\u001f\u{7f}\"");
+    }
+
+    #[test]
+    fn is_canonical_detects_whitespace_and_order() {
+        assert!(is_canonical(br#"{"a":1,"b":[true]}"#));
+        assert!(!is_canonical(br#"{"b":[true],"a":1}"#));
+        assert!(!is_canonical(br#"{"a": 1}"#));
+        assert!(!is_canonical(b"not json"));
+    }
+}

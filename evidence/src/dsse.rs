@@ -1,0 +1,275 @@
+//! DSSE v1 envelopes (Dead Simple Signing Envelope), signed with Ed25519.
+//!
+//! The signature covers the pre-authentication encoding (PAE) exactly as the DSSE protocol
+//! defines it: `"DSSEv1" SP LEN(type) SP type SP LEN(body) SP body`, where `LEN` is the byte
+//! length in ASCII decimal without leading zeros and `SP` one space. The envelope itself is
+//! the JSON object `{"payloadType", "payload" (standard base64), "signatures": [{"keyid",
+//! "sig"}]}`.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use serde::{Deserialize, Serialize};
+
+use crate::{Digest, KeyId, PublicKey, SigningKey};
+
+/// A DSSE envelope.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Envelope {
+    /// The media type of the payload, bound into the signature.
+    #[serde(rename = "payloadType")]
+    pub payload_type: String,
+    /// The payload, standard base64 with padding.
+    pub payload: String,
+    /// One or more signatures over the PAE of type and payload.
+    pub signatures: Vec<Signature>,
+}
+
+/// One signature in an envelope.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Signature {
+    /// Hex SHA-256 of the signer's raw Ed25519 public key.
+    pub keyid: String,
+    /// The 64-byte Ed25519 signature, standard base64.
+    pub sig: String,
+}
+
+/// Why an envelope did not verify.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum VerifyError {
+    /// The envelope is not DSSE JSON.
+    #[error("not a DSSE envelope: {0}")]
+    Malformed(String),
+    /// The payload type is not the one expected.
+    #[error("payload type is {found:?}, expected {expected:?}")]
+    PayloadType {
+        /// What the envelope says.
+        found: String,
+        /// What the caller expects.
+        expected: String,
+    },
+    /// The payload is not valid base64.
+    #[error("payload is not valid base64")]
+    PayloadEncoding,
+    /// No signature was made by a key we know.
+    #[error("no signature by a known key (key ids: {0})")]
+    UnknownKey(String),
+    /// A signature by a known key does not match the payload.
+    #[error("signature by key {0} does not verify: the envelope was altered or forged")]
+    BadSignature(String),
+}
+
+/// The pre-authentication encoding of DSSE v1.
+pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
+    let mut out = pae_header(payload_type, payload.len());
+    out.extend_from_slice(payload);
+    out
+}
+
+fn pae_header(payload_type: &str, payload_len: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(32 + payload_type.len() + payload_len);
+    out.extend_from_slice(b"DSSEv1 ");
+    out.extend_from_slice(payload_type.len().to_string().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(payload_type.as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(payload_len.to_string().as_bytes());
+    out.push(b' ');
+    out
+}
+
+/// The decoded length of padded standard base64, or `None` if the length cannot be right.
+fn padded_base64_len(s: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    if b.len() % 4 != 0 {
+        return None;
+    }
+    let pad = b.iter().rev().take(2).filter(|&&c| c == b'=').count();
+    Some(b.len() / 4 * 3 - pad)
+}
+
+/// Signs `payload` as `payload_type` with `key`.
+pub fn sign(key: &SigningKey, payload_type: &str, payload: &[u8]) -> Envelope {
+    let sig = key.sign(&pae(payload_type, payload));
+    Envelope {
+        payload_type: payload_type.to_string(),
+        payload: B64.encode(payload),
+        signatures: vec![Signature {
+            keyid: key.id().to_string(),
+            sig: B64.encode(sig),
+        }],
+    }
+}
+
+/// An envelope whose signature has been checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// The decoded payload bytes.
+    pub payload: Vec<u8>,
+    /// SHA-256 of the payload bytes.
+    pub digest: Digest,
+    /// The key that signed it.
+    pub keyid: KeyId,
+}
+
+impl Envelope {
+    /// Parses an envelope from JSON bytes.
+    pub fn from_slice(bytes: &[u8]) -> Result<Self, VerifyError> {
+        serde_json::from_slice(bytes).map_err(|e| VerifyError::Malformed(e.to_string()))
+    }
+
+    /// The envelope as compact JSON bytes (the form agents send and the server stores).
+    pub fn to_vec(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("an envelope always serialises")
+    }
+
+    /// The key ids named by the signatures.
+    pub fn keyids(&self) -> Vec<&str> {
+        self.signatures.iter().map(|s| s.keyid.as_str()).collect()
+    }
+
+    /// Verifies the envelope: the payload type must be `expected_type`, and at least one
+    /// signature must be by a key `lookup` returns and must verify. A signature by a known key
+    /// that fails is an error even if another one succeeds: an altered envelope never passes.
+    pub fn verify<'k>(
+        &self,
+        expected_type: &str,
+        lookup: impl Fn(&KeyId) -> Option<&'k PublicKey>,
+    ) -> Result<Verified, VerifyError> {
+        if self.payload_type != expected_type {
+            return Err(VerifyError::PayloadType {
+                found: self.payload_type.clone(),
+                expected: expected_type.to_string(),
+            });
+        }
+        // Decode the payload straight behind the PAE header: one allocation, no copy.
+        let payload_len = padded_base64_len(&self.payload).ok_or(VerifyError::PayloadEncoding)?;
+        let mut message = pae_header(expected_type, payload_len);
+        let header_len = message.len();
+        B64.decode_vec(self.payload.as_bytes(), &mut message)
+            .map_err(|_| VerifyError::PayloadEncoding)?;
+        if message.len() - header_len != payload_len {
+            return Err(VerifyError::PayloadEncoding);
+        }
+
+        let mut verified_by = None;
+        for sig in &self.signatures {
+            let Ok(keyid) = sig.keyid.parse::<KeyId>() else {
+                continue;
+            };
+            let Some(key) = lookup(&keyid) else { continue };
+            let ok = B64
+                .decode(sig.sig.as_bytes())
+                .is_ok_and(|raw| key.verify(&message, &raw));
+            if !ok {
+                return Err(VerifyError::BadSignature(sig.keyid.clone()));
+            }
+            verified_by.get_or_insert(keyid);
+        }
+        let Some(keyid) = verified_by else {
+            return Err(VerifyError::UnknownKey(self.keyids().join(", ")));
+        };
+        message.drain(..header_len);
+        let digest = Digest::of(&message);
+        Ok(Verified {
+            payload: message,
+            digest,
+            keyid,
+        })
+    }
+
+    /// The decoded payload, without checking any signature.
+    pub fn payload_bytes(&self) -> Result<Vec<u8>, VerifyError> {
+        B64.decode(self.payload.as_bytes())
+            .map_err(|_| VerifyError::PayloadEncoding)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The PAE example from the DSSE protocol document.
+    #[test]
+    fn pae_matches_the_spec_example() {
+        assert_eq!(
+            pae("http://example.com/HelloWorld", b"hello world"),
+            b"DSSEv1 29 http://example.com/HelloWorld 11 hello world".to_vec()
+        );
+        assert_eq!(pae("", b""), b"DSSEv1 0  0 ".to_vec());
+    }
+
+    fn key() -> SigningKey {
+        SigningKey::from_seed(&[3; 32])
+    }
+
+    #[test]
+    fn sign_then_verify() {
+        let k = key();
+        let env = sign(&k, "t/x", b"{\"a\":1}");
+        let pk = k.public().clone();
+        let v = env
+            .verify("t/x", |id| (*id == pk.id()).then_some(&pk))
+            .unwrap();
+        assert_eq!(v.payload, b"{\"a\":1}");
+        assert_eq!(v.digest, Digest::of(b"{\"a\":1}"));
+        assert_eq!(v.keyid, k.id());
+    }
+
+    #[test]
+    fn signature_covers_type_and_payload() {
+        let k = key();
+        let pk = k.public().clone();
+        let look = |id: &KeyId| (*id == pk.id()).then_some(&pk);
+        let env = sign(&k, "t/x", b"payload");
+
+        let mut other_type = env.clone();
+        other_type.payload_type = "t/y".into();
+        assert!(matches!(
+            other_type.verify("t/y", look),
+            Err(VerifyError::BadSignature(_))
+        ));
+        assert!(matches!(
+            env.verify("t/y", look),
+            Err(VerifyError::PayloadType { .. })
+        ));
+
+        let mut other_payload = env.clone();
+        other_payload.payload = B64.encode(b"paylaod");
+        assert!(matches!(
+            other_payload.verify("t/x", look),
+            Err(VerifyError::BadSignature(_))
+        ));
+    }
+
+    #[test]
+    fn unknown_key_and_bad_base64() {
+        let k = key();
+        let env = sign(&k, "t/x", b"p");
+        assert!(matches!(
+            env.verify("t/x", |_| None),
+            Err(VerifyError::UnknownKey(_))
+        ));
+        let pk = k.public().clone();
+        let mut bad = env.clone();
+        bad.payload = "***".into();
+        assert_eq!(
+            bad.verify("t/x", |id| (*id == pk.id()).then_some(&pk)),
+            Err(VerifyError::PayloadEncoding)
+        );
+    }
+
+    #[test]
+    fn envelope_json_uses_dsse_field_names() {
+        let env = sign(&key(), "t/x", b"p");
+        let json: serde_json::Value = serde_json::from_slice(&env.to_vec()).unwrap();
+        assert_eq!(json["payloadType"], "t/x");
+        assert_eq!(json["payload"], "cA==");
+        assert!(json["signatures"][0]["keyid"].is_string());
+        assert!(
+            Envelope::from_slice(br#"{"payloadType":"t","payload":"","signatures":[],"x":1}"#)
+                .is_err()
+        );
+    }
+}

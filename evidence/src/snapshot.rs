@@ -1,0 +1,429 @@
+//! The snapshot: one signed collection of evidence about one asset.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::canonical::{self, CanonicalError};
+use crate::dsse::{self, Envelope};
+use crate::{Digest, SigningKey, Timestamp};
+
+/// The schema version this crate writes and reads.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The DSSE payload type of a snapshot.
+pub const SNAPSHOT_PAYLOAD_TYPE: &str = "application/vnd.vouch.snapshot+json";
+
+/// What kind of thing an asset is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AssetKind {
+    /// A Linux host (physical, virtual or a container's node).
+    Host,
+    /// A Kubernetes cluster.
+    KubernetesCluster,
+    /// An AWS account.
+    AwsAccount,
+    /// A GitHub organisation.
+    GithubOrg,
+}
+
+impl AssetKind {
+    /// Every kind, in a stable order.
+    pub const ALL: [AssetKind; 4] = [
+        AssetKind::Host,
+        AssetKind::KubernetesCluster,
+        AssetKind::AwsAccount,
+        AssetKind::GithubOrg,
+    ];
+
+    /// The kebab-case name used on the wire.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            AssetKind::Host => "host",
+            AssetKind::KubernetesCluster => "kubernetes-cluster",
+            AssetKind::AwsAccount => "aws-account",
+            AssetKind::GithubOrg => "github-org",
+        }
+    }
+
+    /// Parses the wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+impl fmt::Display for AssetKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The asset a snapshot describes.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Asset {
+    /// What kind of asset.
+    pub kind: AssetKind,
+    /// A stable id: the machine id of a host, an AWS account id, a cluster's uid, an org login.
+    pub id: String,
+    /// A name for people: hostname, account alias, cluster name, org name.
+    pub name: String,
+}
+
+/// How one collector's run ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RunOutcome {
+    /// The collector ran to completion (some items may still be unavailable).
+    Ok,
+    /// The collector failed, panicked or overran its time budget.
+    Error {
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// One collector's run inside a snapshot.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CollectorRun {
+    /// The collector's name, e.g. `host`.
+    pub name: String,
+    /// The collector's version.
+    pub version: String,
+    /// When it started.
+    pub started_at: Timestamp,
+    /// When it finished.
+    pub finished_at: Timestamp,
+    /// How it ended.
+    pub outcome: RunOutcome,
+}
+
+/// Where a piece of evidence was read from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Source {
+    /// A file, by its path on the asset (not below the collector's root).
+    File(String),
+    /// An API call, e.g. `iam:GetAccountPasswordPolicy` or `GET /orgs/{org}`.
+    Api(String),
+    /// A command with its arguments, e.g. `sshd -T`.
+    Command(String),
+    /// A system call or kernel interface, e.g. `sysinfo(2)`.
+    Syscall(String),
+}
+
+/// Whether an item's value could be read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemStatus {
+    /// The value was read.
+    Ok,
+    /// The value could not be read; `reason` says why and `value` is null.
+    Unavailable,
+}
+
+/// One fact about the asset.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceItem {
+    /// The fact, as typed JSON (null when unavailable).
+    pub value: Value,
+    /// Where it came from.
+    pub source: Source,
+    /// Whether it could be read.
+    pub status: ItemStatus,
+    /// Why it could not be read (only when unavailable).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl EvidenceItem {
+    /// A fact that was read.
+    pub fn ok(value: impl Into<Value>, source: Source) -> Self {
+        EvidenceItem {
+            value: value.into(),
+            source,
+            status: ItemStatus::Ok,
+            reason: None,
+        }
+    }
+
+    /// A fact that could not be read, and why.
+    pub fn unavailable(source: Source, reason: impl Into<String>) -> Self {
+        EvidenceItem {
+            value: Value::Null,
+            source,
+            status: ItemStatus::Unavailable,
+            reason: Some(reason.into()),
+        }
+    }
+}
+
+/// The chain a snapshot belongs to: one per agent and asset.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ChainKey {
+    /// The agent that signs the chain.
+    pub agent_id: String,
+    /// The asset's kind.
+    pub asset_kind: AssetKind,
+    /// The asset's id.
+    pub asset_id: String,
+}
+
+impl fmt::Display for ChainKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}:{}", self.agent_id, self.asset_kind, self.asset_id)
+    }
+}
+
+/// A signed, chained collection of evidence about one asset at one instant.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Snapshot {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// The enrolled agent that collected and signed it.
+    pub agent_id: String,
+    /// The asset described.
+    pub asset: Asset,
+    /// When collection started (UTC).
+    pub collected_at: Timestamp,
+    /// Position in the chain of this agent and asset, from 1.
+    pub sequence: u64,
+    /// Digest of the previous snapshot of the chain; null only for sequence 1.
+    pub previous_digest: Option<Digest>,
+    /// The collectors that ran.
+    pub collectors: Vec<CollectorRun>,
+    /// The evidence, keyed by dotted evidence id (`source.area.fact`).
+    pub evidence: BTreeMap<String, EvidenceItem>,
+}
+
+/// Why bytes are not a valid snapshot.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    /// Not snapshot JSON.
+    #[error("payload is not a snapshot: {0}")]
+    Json(#[from] serde_json::Error),
+    /// A value with no canonical form.
+    #[error(transparent)]
+    Canonical(#[from] CanonicalError),
+    /// The bytes are a snapshot but not in RFC 8785 canonical form.
+    #[error("payload is not in RFC 8785 canonical form")]
+    NotCanonical,
+    /// A schema version this build does not know.
+    #[error("schema version {0} is not supported (this build reads {SCHEMA_VERSION})")]
+    SchemaVersion(u32),
+    /// A rule of the schema is broken.
+    #[error("invalid snapshot: {0}")]
+    Invalid(String),
+}
+
+/// Whether `id` is a well-formed evidence id: at least three dot-separated segments of
+/// `[a-z0-9_]`, each starting with a letter (`host.ssh.permit_root_login`).
+pub fn is_valid_evidence_id(id: &str) -> bool {
+    let segments: Vec<&str> = id.split('.').collect();
+    segments.len() >= 3
+        && segments.iter().all(|s| {
+            s.as_bytes().first().is_some_and(u8::is_ascii_lowercase)
+                && s.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        })
+}
+
+impl Snapshot {
+    /// The chain this snapshot belongs to.
+    pub fn chain_key(&self) -> ChainKey {
+        ChainKey {
+            agent_id: self.agent_id.clone(),
+            asset_kind: self.asset.kind,
+            asset_id: self.asset.id.clone(),
+        }
+    }
+
+    /// Checks the rules serde cannot express.
+    pub fn validate(&self) -> Result<(), SnapshotError> {
+        let invalid = |m: String| Err(SnapshotError::Invalid(m));
+        if self.schema_version != SCHEMA_VERSION {
+            return Err(SnapshotError::SchemaVersion(self.schema_version));
+        }
+        if self.agent_id.is_empty() || self.asset.id.is_empty() {
+            return invalid("agent_id and asset.id must not be empty".into());
+        }
+        match (self.sequence, &self.previous_digest) {
+            (0, _) => return invalid("sequence starts at 1".into()),
+            (1, Some(_)) => return invalid("sequence 1 must have previous_digest null".into()),
+            (n, None) if n > 1 => {
+                return invalid(format!("sequence {n} must name its previous_digest"));
+            }
+            _ => {}
+        }
+        for run in &self.collectors {
+            if run.finished_at < run.started_at {
+                return invalid(format!("collector {} finished before it started", run.name));
+            }
+        }
+        for (id, item) in &self.evidence {
+            if !is_valid_evidence_id(id) {
+                return invalid(format!(
+                    "evidence id {id:?} is not of the form source.area.fact"
+                ));
+            }
+            match (item.status, &item.reason, item.value.is_null()) {
+                (ItemStatus::Ok, None, _) => {}
+                (ItemStatus::Ok, Some(_), _) => {
+                    return invalid(format!("evidence {id}: status ok must not carry a reason"));
+                }
+                (ItemStatus::Unavailable, Some(r), true) if !r.is_empty() => {}
+                (ItemStatus::Unavailable, _, _) => {
+                    return invalid(format!(
+                        "evidence {id}: status unavailable needs a reason and a null value"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The RFC 8785 canonical bytes: the DSSE payload.
+    pub fn canonical_bytes(&self) -> Result<Vec<u8>, SnapshotError> {
+        Ok(canonical::to_vec(self)?)
+    }
+
+    /// SHA-256 of the canonical bytes.
+    pub fn digest(&self) -> Result<Digest, SnapshotError> {
+        Ok(Digest::of(&self.canonical_bytes()?))
+    }
+
+    /// Validates, canonicalises and signs the snapshot; returns the envelope and the digest.
+    pub fn sign(&self, key: &SigningKey) -> Result<(Envelope, Digest), SnapshotError> {
+        self.validate()?;
+        let bytes = self.canonical_bytes()?;
+        Ok((
+            dsse::sign(key, SNAPSHOT_PAYLOAD_TYPE, &bytes),
+            Digest::of(&bytes),
+        ))
+    }
+
+    /// Parses a payload, requiring it to be valid and exactly canonical, so that one snapshot
+    /// has exactly one byte form and one digest.
+    pub fn from_payload(bytes: &[u8]) -> Result<Self, SnapshotError> {
+        let snapshot: Snapshot = serde_json::from_slice(bytes)?;
+        snapshot.validate()?;
+        if snapshot.canonical_bytes()? != bytes {
+            return Err(SnapshotError::NotCanonical);
+        }
+        Ok(snapshot)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A small valid snapshot for tests in this crate.
+    pub(crate) fn sample(sequence: u64, previous: Option<Digest>) -> Snapshot {
+        let mut evidence = BTreeMap::new();
+        evidence.insert(
+            "host.os.kernel".to_string(),
+            EvidenceItem::ok(
+                "6.1.0-28-amd64",
+                Source::File("/proc/sys/kernel/osrelease".into()),
+            ),
+        );
+        evidence.insert(
+            "host.shadow.empty_password_count".to_string(),
+            EvidenceItem::unavailable(Source::File("/etc/shadow".into()), "permission denied"),
+        );
+        let t: Timestamp = "2026-11-24T02:00:00Z".parse().unwrap();
+        Snapshot {
+            schema_version: SCHEMA_VERSION,
+            agent_id: "agent-1".into(),
+            asset: Asset {
+                kind: AssetKind::Host,
+                id: "m-1".into(),
+                name: "web-1".into(),
+            },
+            collected_at: t,
+            sequence,
+            previous_digest: previous,
+            collectors: vec![CollectorRun {
+                name: "host".into(),
+                version: "0.1.0".into(),
+                started_at: t,
+                finished_at: t,
+                outcome: RunOutcome::Ok,
+            }],
+            evidence,
+        }
+    }
+
+    #[test]
+    fn canonical_round_trip_and_wire_shape() {
+        let s = sample(1, None);
+        let bytes = s.canonical_bytes().unwrap();
+        let text = std::str::from_utf8(&bytes).unwrap();
+        assert!(text.starts_with(r#"{"agent_id":"agent-1","asset":{"id":"m-1","kind":"host""#));
+        assert!(text.contains(r#""outcome":{"status":"ok"}"#));
+        assert!(text.contains(r#""source":{"file":"/etc/shadow"}"#));
+        assert!(text.contains(r#""previous_digest":null"#));
+        assert_eq!(Snapshot::from_payload(&bytes).unwrap(), s);
+    }
+
+    #[test]
+    fn non_canonical_payloads_are_refused() {
+        let s = sample(1, None);
+        let pretty = serde_json::to_vec_pretty(&s).unwrap();
+        assert!(matches!(
+            Snapshot::from_payload(&pretty),
+            Err(SnapshotError::NotCanonical)
+        ));
+    }
+
+    #[test]
+    fn schema_rules() {
+        assert!(sample(0, None).validate().is_err());
+        assert!(sample(2, None).validate().is_err());
+        assert!(sample(1, Some(Digest::of(b"x"))).validate().is_err());
+        assert!(sample(2, Some(Digest::of(b"x"))).validate().is_ok());
+
+        let mut s = sample(1, None);
+        s.evidence.insert(
+            "Host.Bad".into(),
+            EvidenceItem::ok(1, Source::Syscall("x".into())),
+        );
+        assert!(s.validate().is_err());
+
+        let mut s = sample(1, None);
+        s.schema_version = 99;
+        assert!(matches!(
+            s.validate(),
+            Err(SnapshotError::SchemaVersion(99))
+        ));
+
+        let mut s = sample(1, None);
+        s.evidence.get_mut("host.os.kernel").unwrap().reason = Some("why".into());
+        assert!(s.validate().is_err());
+    }
+
+    #[test]
+    fn evidence_ids() {
+        assert!(is_valid_evidence_id("host.ssh.permit_root_login"));
+        assert!(is_valid_evidence_id("aws.s3.bucket.encryption"));
+        assert!(!is_valid_evidence_id("host.ssh"));
+        assert!(!is_valid_evidence_id("host..x"));
+        assert!(!is_valid_evidence_id("host.ssh.1x"));
+        assert!(!is_valid_evidence_id("host.ssh.permit-root"));
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        let s = sample(1, None);
+        let mut v = serde_json::to_value(&s).unwrap();
+        v["extra"] = Value::Bool(true);
+        assert!(serde_json::from_value::<Snapshot>(v).is_err());
+    }
+}

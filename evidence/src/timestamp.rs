@@ -1,0 +1,120 @@
+//! Exact UTC instants with one canonical text form.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use time::format_description::well_known::Rfc3339;
+use time::{OffsetDateTime, UtcOffset};
+
+/// An instant in UTC, written in RFC 3339 with exactly six fractional digits and a `Z`
+/// (`2026-11-24T02:42:24.123456Z`). Parsing accepts any RFC 3339 offset and normalises it,
+/// so one instant has one text form and canonical bytes stay stable across round trips.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Timestamp(OffsetDateTime);
+
+/// Why a string is not an RFC 3339 timestamp.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("not an RFC 3339 timestamp: {0:?}")]
+pub struct TimestampError(pub String);
+
+impl Timestamp {
+    /// Wraps an instant, truncated to whole microseconds (the precision we keep).
+    pub fn from_datetime(t: OffsetDateTime) -> Self {
+        let t = t.to_offset(UtcOffset::UTC);
+        let micros = t.microsecond();
+        Timestamp(
+            t.replace_microsecond(micros)
+                .expect("microsecond is in range"),
+        )
+    }
+
+    /// Microseconds since the Unix epoch.
+    pub fn unix_micros(&self) -> i64 {
+        (self.0.unix_timestamp_nanos() / 1_000) as i64
+    }
+
+    /// The instant `micros` microseconds after the Unix epoch.
+    pub fn from_unix_micros(micros: i64) -> Option<Self> {
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000)
+            .ok()
+            .map(Timestamp)
+    }
+
+    /// The wrapped instant.
+    pub fn datetime(&self) -> OffsetDateTime {
+        self.0
+    }
+}
+
+impl FromStr for Timestamp {
+    type Err = TimestampError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        OffsetDateTime::parse(s, &Rfc3339)
+            .map(Timestamp::from_datetime)
+            .map_err(|_| TimestampError(s.chars().take(64).collect()))
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let t = self.0;
+        write!(
+            f,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second(),
+            t.microsecond()
+        )
+    }
+}
+
+impl fmt::Debug for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Timestamp({self})")
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_form_is_utc_with_six_digits() {
+        let t: Timestamp = "2026-03-31T23:59:59.5+02:00".parse().unwrap();
+        assert_eq!(t.to_string(), "2026-03-31T21:59:59.500000Z");
+        let again: Timestamp = t.to_string().parse().unwrap();
+        assert_eq!(again, t);
+    }
+
+    #[test]
+    fn micros_round_trip_and_truncation() {
+        let t: Timestamp = "2026-11-24T02:42:24.123456789Z".parse().unwrap();
+        assert_eq!(t.to_string(), "2026-11-24T02:42:24.123456Z");
+        assert_eq!(Timestamp::from_unix_micros(t.unix_micros()), Some(t));
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        assert!("yesterday".parse::<Timestamp>().is_err());
+        assert!("2026-11-24 02:42:24".parse::<Timestamp>().is_err());
+    }
+}

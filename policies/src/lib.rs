@@ -1,0 +1,1 @@
+//! Control catalogs and policies (see issue 5).
