@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use ed25519_dalek::{Signer as _, Verifier as _};
+use ed25519_dalek::Signer as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::Digest;
@@ -140,7 +140,7 @@ impl PublicKey {
         let Ok(sig) = ed25519_dalek::Signature::from_slice(signature) else {
             return false;
         };
-        self.key.verify_strict(message, &sig).is_ok() && self.key.verify(message, &sig).is_ok()
+        self.key.verify_strict(message, &sig).is_ok()
     }
 }
 

@@ -311,9 +311,12 @@ impl Snapshot {
     /// Parses a payload, requiring it to be valid and exactly canonical, so that one snapshot
     /// has exactly one byte form and one digest.
     pub fn from_payload(bytes: &[u8]) -> Result<Self, SnapshotError> {
-        let snapshot: Snapshot = serde_json::from_slice(bytes)?;
+        // Parse once into a JSON value: check canonical form on it, then convert.
+        let value: Value = serde_json::from_slice(bytes)?;
+        let canonical_ok = canonical::value_to_vec(&value)? == bytes;
+        let snapshot: Snapshot = serde_json::from_value(value)?;
         snapshot.validate()?;
-        if snapshot.canonical_bytes()? != bytes {
+        if !canonical_ok {
             return Err(SnapshotError::NotCanonical);
         }
         Ok(snapshot)
