@@ -166,12 +166,14 @@ impl Report {
     }
 }
 
+/// The snapshots seen at one position of a chain: (digest, previous digest it names).
+type Versions = Vec<(Digest, Option<Digest>)>;
+
 /// Checks every chain in a set of `(digest, snapshot)` pairs: sequences without gaps, each
 /// link naming its predecessor's digest, no two snapshots at one position. The same snapshot
 /// given twice counts once.
 pub fn audit<'a>(items: impl IntoIterator<Item = (Digest, &'a Snapshot)>) -> Report {
-    let mut chains: BTreeMap<ChainKey, BTreeMap<u64, Vec<(Digest, Option<Digest>)>>> =
-        BTreeMap::new();
+    let mut chains: BTreeMap<ChainKey, BTreeMap<u64, Versions>> = BTreeMap::new();
     for (digest, snap) in items {
         let slot = chains
             .entry(snap.chain_key())
@@ -192,7 +194,7 @@ pub fn audit<'a>(items: impl IntoIterator<Item = (Digest, &'a Snapshot)>) -> Rep
                 first,
             });
         }
-        let mut previous: Option<(u64, &Vec<(Digest, Option<Digest>)>)> = None;
+        let mut previous: Option<(u64, &Versions)> = None;
         for (&seq, versions) in &by_seq {
             if versions.len() > 1 {
                 report.problems.push(Problem::Fork {

@@ -82,7 +82,7 @@ fn pae_header(payload_type: &str, payload_len: usize) -> Vec<u8> {
 /// The decoded length of padded standard base64, or `None` if the length cannot be right.
 fn padded_base64_len(s: &str) -> Option<usize> {
     let b = s.as_bytes();
-    if b.len() % 4 != 0 {
+    if !b.len().is_multiple_of(4) {
         return None;
     }
     let pad = b.iter().rev().take(2).filter(|&&c| c == b'=').count();
