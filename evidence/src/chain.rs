@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::{ChainKey, Digest, Snapshot};
+use crate::{ChainKey, ChainLink, Digest, Snapshot};
 
 /// The head of a chain as a verifier knows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,25 +49,34 @@ pub enum LinkError {
 
 /// Checks that `next` extends the chain whose head is `head` (`None`: an empty chain).
 pub fn check_link(head: Option<Head>, next: &Snapshot) -> Result<(), LinkError> {
+    check_link_parts(head, next.sequence, next.previous_digest)
+}
+
+/// [`check_link`] on the two fields that matter: the sequence and the previous digest named.
+pub fn check_link_parts(
+    head: Option<Head>,
+    sequence: u64,
+    previous_digest: Option<Digest>,
+) -> Result<(), LinkError> {
     let head_seq = head.map_or(0, |h| h.sequence);
-    if next.sequence <= head_seq {
+    if sequence <= head_seq {
         return Err(LinkError::Stale {
             head: head_seq,
-            found: next.sequence,
+            found: sequence,
         });
     }
-    if next.sequence != head_seq + 1 {
+    if sequence != head_seq + 1 {
         return Err(LinkError::Gap {
             head: head_seq,
-            found: next.sequence,
+            found: sequence,
         });
     }
     let expected = head.map(|h| h.digest);
-    if next.previous_digest != expected {
+    if previous_digest != expected {
         let show = |d: Option<Digest>| d.map_or("null".to_string(), |d| d.to_hex());
         return Err(LinkError::BrokenLink {
             expected: show(expected),
-            found: show(next.previous_digest),
+            found: show(previous_digest),
         });
     }
     Ok(())
@@ -169,19 +178,19 @@ impl Report {
 /// The snapshots seen at one position of a chain: (digest, previous digest it names).
 type Versions = Vec<(Digest, Option<Digest>)>;
 
-/// Checks every chain in a set of `(digest, snapshot)` pairs: sequences without gaps, each
+/// Checks every chain in a set of `(digest, link)` pairs: sequences without gaps, each
 /// link naming its predecessor's digest, no two snapshots at one position. The same snapshot
 /// given twice counts once.
-pub fn audit<'a>(items: impl IntoIterator<Item = (Digest, &'a Snapshot)>) -> Report {
+pub fn audit(items: impl IntoIterator<Item = (Digest, ChainLink)>) -> Report {
     let mut chains: BTreeMap<ChainKey, BTreeMap<u64, Versions>> = BTreeMap::new();
-    for (digest, snap) in items {
+    for (digest, link) in items {
         let slot = chains
-            .entry(snap.chain_key())
+            .entry(link.chain)
             .or_default()
-            .entry(snap.sequence)
+            .entry(link.sequence)
             .or_default();
         if !slot.iter().any(|(d, _)| *d == digest) {
-            slot.push((digest, snap.previous_digest));
+            slot.push((digest, link.previous_digest));
         }
     }
     let mut report = Report::default();
@@ -279,7 +288,7 @@ mod tests {
     #[test]
     fn audit_of_an_intact_chain_is_clean() {
         let c = chain(5);
-        let r = audit(c.iter().map(|(d, s)| (*d, s)));
+        let r = audit(c.iter().map(|(d, s)| (*d, s.link())));
         assert!(r.problems.is_empty(), "{:?}", r.problems);
         assert_eq!(r.chains.len(), 1);
         assert_eq!(
@@ -292,7 +301,7 @@ mod tests {
     fn audit_names_a_deleted_snapshot() {
         let mut c = chain(6);
         c.remove(2); // sequence 3
-        let r = audit(c.iter().map(|(d, s)| (*d, s)));
+        let r = audit(c.iter().map(|(d, s)| (*d, s.link())));
         assert_eq!(r.problems.len(), 1);
         let text = r.problems[0].to_string();
         assert!(text.contains("gap, sequence 3 is missing"), "{text}");
@@ -304,7 +313,7 @@ mod tests {
         let mut forged = c[1].1.clone();
         forged.collected_at = "2026-01-01T00:00:00Z".parse().unwrap();
         c.push((forged.digest().unwrap(), forged));
-        let r = audit(c.iter().map(|(d, s)| (*d, s)));
+        let r = audit(c.iter().map(|(d, s)| (*d, s.link())));
         assert_eq!(
             r.problems,
             vec![Problem::Fork {
@@ -317,7 +326,7 @@ mod tests {
         let mut c = chain(3);
         c[2].1.previous_digest = Some(Digest::of(b"not sequence 2"));
         c[2].0 = c[2].1.digest().unwrap();
-        let r = audit(c.iter().map(|(d, s)| (*d, s)));
+        let r = audit(c.iter().map(|(d, s)| (*d, s.link())));
         assert_eq!(
             r.problems,
             vec![Problem::BrokenLink {
@@ -335,7 +344,7 @@ mod tests {
     #[test]
     fn a_sample_that_starts_late_is_not_an_integrity_problem() {
         let c = chain(4);
-        let r = audit(c[2..].iter().map(|(d, s)| (*d, s)));
+        let r = audit(c[2..].iter().map(|(d, s)| (*d, s.link())));
         assert_eq!(
             r.problems,
             vec![Problem::StartsLate {

@@ -26,7 +26,8 @@ pub use digest::{Digest, DigestParseError};
 pub use keys::{KeyError, KeyId, PublicKey, SigningKey};
 pub use receipt::{RECEIPT_PAYLOAD_TYPE, Receipt};
 pub use snapshot::{
-    Asset, AssetKind, ChainKey, CollectorRun, EvidenceItem, ItemStatus, RunOutcome, SCHEMA_VERSION,
-    SNAPSHOT_PAYLOAD_TYPE, Snapshot, SnapshotError, Source, is_valid_evidence_id,
+    Asset, AssetKind, ChainKey, ChainLink, CollectorRun, EvidenceItem, ItemStatus, RunOutcome,
+    SCHEMA_VERSION, SNAPSHOT_PAYLOAD_TYPE, Snapshot, SnapshotError, SnapshotHeader, Source,
+    is_valid_evidence_id,
 };
 pub use timestamp::{Timestamp, TimestampError};

@@ -1,1 +1,25 @@
-//! The Vouch server.
+//! The Vouch server: it receives signed evidence snapshots from agents, verifies each one
+//! (DSSE Ed25519 signature by an enrolled key, RFC 8785 canonical payload, schema, hash-chain
+//! link), stores it exactly once with the envelope kept byte for byte, and answers with a signed
+//! receipt. It serves the auditor API over HTTPS (rustls), Prometheus metrics, and the `vouch`
+//! command line, including `vouch verify`, which checks envelopes offline with no server.
+//!
+//! [`http::app`] is the whole API as an axum `Router`; [`serve::start`] runs it on a socket;
+//! [`store::Store`] is the storage seam (SQLite by default).
+
+pub mod auth;
+pub mod config;
+mod files;
+pub mod http;
+pub mod ingest;
+pub mod metrics;
+pub mod serve;
+pub mod state;
+pub mod store;
+pub mod tls;
+pub mod verify;
+
+pub use config::ServerConfig;
+pub use http::app;
+pub use serve::{RunningServer, start};
+pub use state::AppState;

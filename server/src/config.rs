@@ -1,0 +1,210 @@
+//! The server's configuration file (TOML).
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Log output format.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Certificate and key for HTTPS. Without them the server makes a local CA under
+/// `<data_dir>/tls` and uses a certificate it signed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFiles {
+    /// PEM certificate chain, server certificate first.
+    pub cert: PathBuf,
+    /// PEM private key.
+    pub key: PathBuf,
+}
+
+/// `vouch serve` configuration. Every field has a default, so an empty file is valid.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address and port to listen on.
+    pub listen: String,
+    /// Directory for the database, keys and the local CA.
+    pub data_dir: PathBuf,
+    /// HTTPS certificate and key; absent: a local CA in `<data_dir>/tls`.
+    pub tls: Option<TlsFiles>,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// How far in the future a snapshot's `collected_at` may be, in seconds.
+    pub clock_skew_secs: u64,
+    /// Log format.
+    pub log_format: LogFormat,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: "127.0.0.1:8443".into(),
+            data_dir: PathBuf::from("./vouch-data"),
+            tls: None,
+            max_body_bytes: 4 * 1024 * 1024,
+            clock_skew_secs: 300,
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+/// One configuration problem: the file, the key and what is wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The file.
+    pub file: String,
+    /// The key, e.g. `tls.cert`.
+    pub key: String,
+    /// The problem.
+    pub problem: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}: {}", self.file, self.key, self.problem)
+    }
+}
+
+/// Every problem found in a configuration file.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{} configuration error(s):", self.0.len())?;
+        for e in &self.0 {
+            writeln!(f, "  {e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl ServerConfig {
+    /// Reads and validates `path`, reporting every problem at once.
+    pub fn load(path: &Path) -> Result<Self, ConfigErrors> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigErrors(vec![ConfigError {
+                file: file.clone(),
+                key: String::new(),
+                problem: e.to_string(),
+            }])
+        })?;
+        Self::parse(&file, &text)
+    }
+
+    /// Parses and validates configuration text; `file` names it in errors.
+    pub fn parse(file: &str, text: &str) -> Result<Self, ConfigErrors> {
+        let config: ServerConfig = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| text[..s.start].matches('\n').count() + 1);
+            ConfigErrors(vec![ConfigError {
+                file: file.to_string(),
+                key: line.map_or(String::new(), |l| format!("line {l}")),
+                problem: e.message().to_string(),
+            }])
+        })?;
+        let errors = config.validate(file);
+        if errors.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigErrors(errors))
+        }
+    }
+
+    /// Every rule the types cannot express.
+    pub fn validate(&self, file: &str) -> Vec<ConfigError> {
+        let mut errors = Vec::new();
+        let mut err = |key: &str, problem: String| {
+            errors.push(ConfigError {
+                file: file.into(),
+                key: key.into(),
+                problem,
+            })
+        };
+        if self.listen.parse::<SocketAddr>().is_err() {
+            err(
+                "listen",
+                format!(
+                    "{:?} is not an address:port such as 127.0.0.1:8443",
+                    self.listen
+                ),
+            );
+        }
+        if self.data_dir.as_os_str().is_empty() {
+            err("data_dir", "must not be empty".into());
+        }
+        if !(1024..=256 * 1024 * 1024).contains(&self.max_body_bytes) {
+            err(
+                "max_body_bytes",
+                format!("{} is outside 1024..=268435456", self.max_body_bytes),
+            );
+        }
+        if self.clock_skew_secs > 24 * 3600 {
+            err(
+                "clock_skew_secs",
+                format!("{} is more than a day", self.clock_skew_secs),
+            );
+        }
+        if let Some(tls) = &self.tls {
+            for (key, path) in [("tls.cert", &tls.cert), ("tls.key", &tls.key)] {
+                if !path.is_file() {
+                    err(key, format!("{} is not a readable file", path.display()));
+                }
+            }
+        }
+        errors
+    }
+
+    /// The listen address (validated).
+    pub fn listen_addr(&self) -> SocketAddr {
+        self.listen.parse().expect("validated")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        assert_eq!(
+            ServerConfig::parse("s.toml", "").unwrap(),
+            ServerConfig::default()
+        );
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_file_and_key() {
+        let text = "listen = \"nowhere\"\nmax_body_bytes = 1\n[tls]\ncert = \"/no/cert\"\nkey = \"/no/key\"\n";
+        let errs = ServerConfig::parse("server.toml", text)
+            .unwrap_err()
+            .to_string();
+        for needle in [
+            "server.toml: listen:",
+            "server.toml: max_body_bytes:",
+            "server.toml: tls.cert: /no/cert",
+            "server.toml: tls.key: /no/key",
+        ] {
+            assert!(errs.contains(needle), "{needle} missing in {errs}");
+        }
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_with_a_line() {
+        let errs =
+            ServerConfig::parse("s.toml", "listen = \"127.0.0.1:1\"\nlisen = 3\n").unwrap_err();
+        assert_eq!(errs.0[0].key, "line 2");
+        assert!(errs.0[0].problem.contains("lisen"), "{}", errs.0[0].problem);
+    }
+}

@@ -1,0 +1,393 @@
+//! The HTTP API: `app(state)` builds the router, so tests call it with `oneshot`, no socket.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use serde::Deserialize;
+use vouch_evidence::api::{EnrollRequest, EnrollResponse, ErrorBody, RejectReason, SubmitResponse};
+use vouch_evidence::dsse::Envelope;
+use vouch_evidence::{AssetKind, Digest, PublicKey, Receipt};
+
+use crate::auth::{Role, hash_token};
+use crate::ingest::{self, Refusal};
+use crate::state::{AppState, now};
+use crate::store::{AgentRecord, IngestOutcome, NewSnapshot, Rejection, StoreError};
+
+/// The client's address, put in each request's extensions by the connection loop.
+#[derive(Clone, Copy, Debug)]
+pub struct RemoteAddr(pub SocketAddr);
+
+/// An error answer: the client's mistake (its own 4xx with a code) or an internal failure
+/// (logged in full, answered as a bare 500).
+#[derive(Debug)]
+pub enum AppError {
+    /// The client's mistake.
+    Client(RejectReason, String),
+    /// Ours; the detail is logged, never sent.
+    Internal(String),
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        AppError::Internal(e.to_string())
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, body) = match self {
+            AppError::Client(reason, message) => (
+                StatusCode::from_u16(reason.http_status()).expect("valid status"),
+                ErrorBody {
+                    error: reason.as_str().into(),
+                    message,
+                },
+            ),
+            AppError::Internal(detail) => {
+                tracing::error!(error = %detail, "internal error");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    ErrorBody {
+                        error: "internal".into(),
+                        message: "internal error".into(),
+                    },
+                )
+            }
+        };
+        (status, Json(body)).into_response()
+    }
+}
+
+/// The router of the whole API.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/metrics", get(metrics))
+        .route("/v1/enroll", post(enroll))
+        .route("/v1/snapshots", post(submit))
+        .route("/v1/snapshots/{digest}", get(get_envelope))
+        .route("/v1/snapshots/{digest}/receipt", get(get_receipt))
+        .route("/v1/assets", get(list_assets))
+        .route("/v1/assets/{kind}/{id}/snapshots", get(list_snapshots))
+        .route("/v1/keys", get(keys))
+        .fallback(|| async { AppError::Client(RejectReason::NotFound, "no such route".into()) })
+        .with_state(state)
+}
+
+async fn index() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        "<!doctype html><title>Vouch</title><h1>Vouch server</h1>\
+         <p>API: <code>/v1/assets</code>, <code>/v1/keys</code> (bearer token), \
+         <code>/metrics</code>, <code>/healthz</code>.</p>",
+    )
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics().render(),
+    )
+}
+
+/// A request with a bearer token whose role may read evidence.
+pub struct Reader(pub Role);
+
+impl FromRequestParts<AppState> for Reader {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(|| {
+                state.metrics().rejected(RejectReason::Unauthorized);
+                AppError::Client(
+                    RejectReason::Unauthorized,
+                    "an Authorization: Bearer token is required".into(),
+                )
+            })?;
+        match state.store().api_token_role(hash_token(token)).await? {
+            Some(role) if role.can_read_evidence() => Ok(Reader(role)),
+            Some(role) => {
+                state.metrics().rejected(RejectReason::Forbidden);
+                Err(AppError::Client(
+                    RejectReason::Forbidden,
+                    format!("role {role} may not read evidence"),
+                ))
+            }
+            None => {
+                state.metrics().rejected(RejectReason::Unauthorized);
+                Err(AppError::Client(
+                    RejectReason::Unauthorized,
+                    "unknown token".into(),
+                ))
+            }
+        }
+    }
+}
+
+async fn enroll(State(state): State<AppState>, body: Bytes) -> Result<Response, AppError> {
+    let bad = |reason, msg: String| {
+        state.metrics().rejected(reason);
+        AppError::Client(reason, msg)
+    };
+    let req: EnrollRequest = serde_json::from_slice(&body).map_err(|e| {
+        bad(
+            RejectReason::Malformed,
+            format!("not an enrolment request: {e}"),
+        )
+    })?;
+    let public_key = PublicKey::from_base64(&req.public_key)
+        .map_err(|e| bad(RejectReason::BadRequest, format!("public_key: {e}")))?;
+    let name = req.name.trim();
+    if name.is_empty() || name.len() > 253 || name.chars().any(char::is_control) {
+        return Err(bad(
+            RejectReason::BadRequest,
+            "name must be 1 to 253 printable characters".into(),
+        ));
+    }
+    let mut id = [0u8; 8];
+    getrandom::fill(&mut id).map_err(|e| AppError::Internal(e.to_string()))?;
+    let agent = AgentRecord {
+        agent_id: format!("agt_{}", hex::encode(id)),
+        public_key,
+        name: name.to_string(),
+        enrolled_at: now(),
+    };
+    match state
+        .store()
+        .enroll(hash_token(&req.token), agent.clone())
+        .await
+    {
+        Ok(()) => {}
+        Err(StoreError::BadToken) => {
+            return Err(bad(
+                RejectReason::BadToken,
+                StoreError::BadToken.to_string(),
+            ));
+        }
+        Err(e @ StoreError::KeyTaken(_)) => {
+            return Err(bad(RejectReason::BadRequest, e.to_string()));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    tracing::info!(agent_id = %agent.agent_id, keyid = %agent.keyid(), name = %agent.name, "agent enrolled");
+    state.metrics().enrolled();
+    let response = EnrollResponse {
+        agent_id: agent.agent_id.clone(),
+        keyid: agent.keyid().to_string(),
+        server_key: state.receipt_public_key().to_base64(),
+    };
+    state.add_agent(agent);
+    Ok((StatusCode::CREATED, Json(response)).into_response())
+}
+
+async fn submit(
+    State(state): State<AppState>,
+    remote: Option<Extension<RemoteAddr>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, AppError> {
+    let started = Instant::now();
+    let remote = remote.map_or_else(
+        || "unknown".to_string(),
+        |Extension(RemoteAddr(a))| a.to_string(),
+    );
+    let limit = state.inner.limits.max_body_bytes;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let oversize = |size: u64| Refusal {
+        reason: RejectReason::Oversize,
+        message: format!("body of {size} bytes exceeds the limit of {limit} bytes"),
+        agent_id: None,
+    };
+    let body = match declared {
+        Some(n) if n > limit as u64 => {
+            return Err(refuse(&state, &remote, &[], n, oversize(n)).await);
+        }
+        _ => match axum::body::to_bytes(body, limit).await {
+            Ok(b) => b,
+            Err(_) => {
+                let n = declared.unwrap_or(limit as u64 + 1);
+                return Err(refuse(&state, &remote, &[], n, oversize(n)).await);
+            }
+        },
+    };
+    let skew = state.inner.limits.clock_skew_secs as i64 * 1_000_000;
+    let checked = {
+        let keys = state.inner.keys.read().expect("keyring lock");
+        ingest::check(&body, &keys, now(), skew)
+    };
+    let checked = match checked {
+        Ok(c) => c,
+        Err(r) => return Err(refuse(&state, &remote, &body, body.len() as u64, r).await),
+    };
+    let snap = checked.snapshot;
+    let chain = snap.chain_key();
+    let received_at = now();
+    let receipt = Receipt {
+        digest: checked.digest,
+        chain: chain.clone(),
+        sequence: snap.sequence,
+        received_at,
+    }
+    .sign(&state.inner.receipt_key)
+    .to_vec();
+    let new = NewSnapshot {
+        digest: checked.digest,
+        chain: chain.clone(),
+        asset_name: snap.asset.name.clone(),
+        sequence: snap.sequence,
+        previous_digest: snap.previous_digest,
+        collected_at: snap.collected_at,
+        received_at,
+        envelope: body.to_vec(),
+        receipt,
+    };
+    let (status, duplicate, receipt) = match state.store().ingest(new).await {
+        Ok(IngestOutcome::Stored { receipt }) => {
+            state.metrics().accepted();
+            (StatusCode::CREATED, false, receipt)
+        }
+        Ok(IngestOutcome::Duplicate { receipt }) => {
+            state.metrics().duplicate();
+            (StatusCode::OK, true, receipt)
+        }
+        Err(StoreError::Chain { chain, source }) => {
+            let reason = match source {
+                vouch_evidence::chain::LinkError::Gap { .. } => RejectReason::ChainGap,
+                _ => RejectReason::ChainConflict,
+            };
+            let refusal = Refusal {
+                reason,
+                message: format!("chain {chain}: {source}"),
+                agent_id: Some(chain.agent_id.clone()),
+            };
+            return Err(refuse(&state, &remote, &body, body.len() as u64, refusal).await);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let receipt = Envelope::from_slice(&receipt)
+        .map_err(|e| AppError::Internal(format!("stored receipt: {e}")))?;
+    state.metrics().observe_ingest(started.elapsed());
+    tracing::debug!(digest = %checked.digest, chain = %chain, sequence = snap.sequence, duplicate, "snapshot accepted");
+    Ok((
+        status,
+        Json(SubmitResponse {
+            digest: checked.digest,
+            duplicate,
+            receipt,
+        }),
+    )
+        .into_response())
+}
+
+/// Logs, counts and records a refused submission; stores nothing else.
+async fn refuse(state: &AppState, remote: &str, body: &[u8], size: u64, r: Refusal) -> AppError {
+    tracing::warn!(remote, reason = %r.reason, agent_id = r.agent_id.as_deref().unwrap_or("-"), message = %r.message, "submission rejected");
+    state.metrics().rejected(r.reason);
+    let rejection = Rejection {
+        at: now(),
+        remote: remote.to_string(),
+        reason: r.reason.as_str().to_string(),
+        message: r.message.clone(),
+        agent_id: r.agent_id,
+        body_sha256: Digest::of(body),
+        body_size: size,
+    };
+    if let Err(e) = state.store().record_rejection(rejection).await {
+        return AppError::Internal(format!("cannot record rejection: {e}"));
+    }
+    AppError::Client(r.reason, r.message)
+}
+
+fn parse_digest(s: &str) -> Result<Digest, AppError> {
+    s.parse().map_err(|e: vouch_evidence::DigestParseError| {
+        AppError::Client(RejectReason::BadRequest, e.to_string())
+    })
+}
+
+async fn get_envelope(
+    _reader: Reader,
+    State(state): State<AppState>,
+    Path(digest): Path<String>,
+) -> Result<Response, AppError> {
+    let digest = parse_digest(&digest)?;
+    let bytes =
+        state.store().envelope(digest).await?.ok_or_else(|| {
+            AppError::Client(RejectReason::NotFound, format!("no snapshot {digest}"))
+        })?;
+    Ok((
+        [(header::CONTENT_TYPE, "application/vnd.vouch.envelope+json")],
+        bytes,
+    )
+        .into_response())
+}
+
+async fn get_receipt(
+    _reader: Reader,
+    State(state): State<AppState>,
+    Path(digest): Path<String>,
+) -> Result<Response, AppError> {
+    let digest = parse_digest(&digest)?;
+    let bytes =
+        state.store().receipt(digest).await?.ok_or_else(|| {
+            AppError::Client(RejectReason::NotFound, format!("no snapshot {digest}"))
+        })?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
+}
+
+async fn list_assets(_reader: Reader, State(state): State<AppState>) -> Result<Response, AppError> {
+    Ok(Json(state.store().assets().await?).into_response())
+}
+
+#[derive(Deserialize)]
+struct Page {
+    #[serde(default)]
+    after_sequence: u64,
+    limit: Option<u32>,
+}
+
+async fn list_snapshots(
+    _reader: Reader,
+    State(state): State<AppState>,
+    Path((kind, id)): Path<(String, String)>,
+    Query(page): Query<Page>,
+) -> Result<Response, AppError> {
+    let kind = AssetKind::parse(&kind).ok_or_else(|| {
+        AppError::Client(
+            RejectReason::BadRequest,
+            format!(
+                "unknown asset kind {kind:?} (host, kubernetes-cluster, aws-account, github-org)"
+            ),
+        )
+    })?;
+    let limit = page.limit.unwrap_or(1000).clamp(1, 10_000);
+    Ok(Json(
+        state
+            .store()
+            .snapshots(kind, &id, page.after_sequence, limit)
+            .await?,
+    )
+    .into_response())
+}
+
+async fn keys(_reader: Reader, State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        state.keys_text(),
+    )
+}

@@ -1,0 +1,252 @@
+//! `vouch`: the Vouch server and the auditor's command line. Thin glue over the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use vouch_server::auth::Role;
+use vouch_server::config::{LogFormat, ServerConfig};
+use vouch_server::state::{AppState, Limits};
+use vouch_server::verify::{Keyring, verify_files};
+
+#[derive(Parser)]
+#[command(
+    name = "vouch",
+    version,
+    about = "Vouch: signed evidence for ISO/IEC 27001 and 27701 audits"
+)]
+struct Cli {
+    /// Log format.
+    #[arg(long, global = true, value_enum)]
+    log_format: Option<LogFormat>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve {
+        /// Configuration file (TOML); without it, the defaults.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Data directory (overrides the configuration).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Listen address (overrides the configuration).
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Issue a token: `enroll` (one-time, for an agent) or an API role.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Public keys of the enrolled agents and the server's receipt key.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Verify snapshot envelopes offline; exit 0 only when every one verifies.
+    Verify {
+        /// A keys file (`ed25519 <base64> <agent id>` lines) or a directory of `*.pub` files.
+        #[arg(long)]
+        keys: PathBuf,
+        /// Also check each payload is RFC 8785 canonical and schema-valid in full.
+        #[arg(long)]
+        strict: bool,
+        /// Envelope files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a token and print it (it is shown only once).
+    Create {
+        /// `enroll`, `admin`, `security-lead`, `auditor` or `agent`.
+        #[arg(long)]
+        role: String,
+        /// Validity of an enrolment token, in hours.
+        #[arg(long, default_value_t = 24)]
+        ttl_hours: u64,
+        /// A label to remember the token by.
+        #[arg(long, default_value = "")]
+        label: String,
+        /// Data directory.
+        #[arg(long, default_value = "./vouch-data")]
+        data_dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Write the keys file auditors give to `vouch verify --keys`.
+    Export {
+        /// Data directory.
+        #[arg(long, default_value = "./vouch-data")]
+        data_dir: PathBuf,
+        /// Output file (default: standard output).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+}
+
+fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+fn open_state(data_dir: &std::path::Path) -> Result<(tokio::runtime::Runtime, AppState)> {
+    let rt = runtime()?;
+    let d = ServerConfig::default();
+    let limits = Limits {
+        max_body_bytes: d.max_body_bytes,
+        clock_skew_secs: d.clock_skew_secs,
+    };
+    let state = rt
+        .block_on(AppState::open_data_dir(data_dir, limits))
+        .with_context(|| format!("cannot open data directory {}", data_dir.display()))?;
+    Ok((rt, state))
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Serve {
+            config,
+            data_dir,
+            listen,
+        } => {
+            let mut cfg = match &config {
+                Some(path) => ServerConfig::load(path).map_err(|e| anyhow::anyhow!("{e}"))?,
+                None => ServerConfig::default(),
+            };
+            if let Some(d) = data_dir {
+                cfg.data_dir = d;
+            }
+            if let Some(l) = listen {
+                cfg.listen = l;
+            }
+            let errors =
+                cfg.validate(&config.map_or("command line".into(), |p| p.display().to_string()));
+            if !errors.is_empty() {
+                bail!("{}", vouch_server::config::ConfigErrors(errors));
+            }
+            init_logs(cli.log_format.unwrap_or(cfg.log_format));
+            runtime()?.block_on(async {
+                let server = vouch_server::start(&cfg).await?;
+                tracing::info!(addr = %server.local_addr, data_dir = %cfg.data_dir.display(), "vouch server started");
+                shutdown_signal().await;
+                tracing::info!("shutting down");
+                server.shutdown().await;
+                anyhow::Ok(())
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Token {
+            command:
+                TokenCommand::Create {
+                    role,
+                    ttl_hours,
+                    label,
+                    data_dir,
+                },
+        } => {
+            let (rt, state) = open_state(&data_dir)?;
+            let token = if role == "enroll" {
+                rt.block_on(state.create_enroll_token(ttl_hours * 3600))?
+            } else {
+                let role = Role::parse(&role).with_context(|| {
+                    format!("unknown role {role:?}: enroll, admin, security-lead, auditor or agent")
+                })?;
+                rt.block_on(state.create_api_token(role, &label))?
+            };
+            println!("{token}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Keys {
+            command: KeysCommand::Export { data_dir, output },
+        } => {
+            let (_rt, state) = open_state(&data_dir)?;
+            let text = state.keys_text();
+            match output {
+                Some(path) => std::fs::write(&path, text)
+                    .with_context(|| format!("cannot write {}", path.display()))?,
+                None => print!("{text}"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Verify {
+            keys,
+            strict,
+            files,
+        } => {
+            let ring = Keyring::load(&keys)
+                .map_err(|errors| anyhow::anyhow!("bad keys:\n  {}", errors.join("\n  ")))?;
+            if ring.is_empty() {
+                bail!("{}: no public keys found", keys.display());
+            }
+            let report = verify_files(&files, &ring, strict);
+            for line in report.failure_lines() {
+                println!("{line}");
+            }
+            for note in report.notes() {
+                println!("{note}");
+            }
+            let ok = report.files.iter().filter(|f| f.result.is_ok()).count();
+            println!(
+                "{ok} of {} envelopes verified; {} chain(s); {}",
+                report.files.len(),
+                report.chains.chains.len(),
+                if report.ok() { "OK" } else { "FAILED" }
+            );
+            Ok(if report.ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

@@ -1,0 +1,153 @@
+//! Server metrics in the Prometheus text format, kept in atomics.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use vouch_evidence::api::RejectReason;
+
+/// Upper bounds (seconds) of the ingest latency histogram buckets.
+const BUCKETS: [f64; 12] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+];
+
+/// Counters and histograms of the server.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    accepted: AtomicU64,
+    duplicates: AtomicU64,
+    enrollments: AtomicU64,
+    rejected: [AtomicU64; RejectReason::ALL.len()],
+    latency_buckets: [AtomicU64; BUCKETS.len()],
+    latency_count: AtomicU64,
+    latency_sum_micros: AtomicU64,
+}
+
+impl Metrics {
+    /// A snapshot was stored.
+    pub fn accepted(&self) {
+        self.accepted.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A snapshot was already stored.
+    pub fn duplicate(&self) {
+        self.duplicates.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// An agent enrolled.
+    pub fn enrolled(&self) {
+        self.enrollments.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A request was rejected.
+    pub fn rejected(&self, reason: RejectReason) {
+        let i = RejectReason::ALL
+            .iter()
+            .position(|r| *r == reason)
+            .expect("every reason is listed");
+        self.rejected[i].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// How many requests were rejected for `reason`.
+    pub fn rejected_count(&self, reason: RejectReason) -> u64 {
+        let i = RejectReason::ALL
+            .iter()
+            .position(|r| *r == reason)
+            .expect("every reason is listed");
+        self.rejected[i].load(Ordering::Relaxed)
+    }
+
+    /// Records the time one snapshot submission took.
+    pub fn observe_ingest(&self, took: Duration) {
+        let secs = took.as_secs_f64();
+        for (i, bound) in BUCKETS.iter().enumerate() {
+            if secs <= *bound {
+                self.latency_buckets[i].fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.latency_count.fetch_add(1, Ordering::Relaxed);
+        self.latency_sum_micros
+            .fetch_add(took.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::with_capacity(2048);
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let mut counter = |name: &str, help: &str, value: u64| {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
+            );
+        };
+        counter(
+            "vouch_snapshots_accepted_total",
+            "Snapshots verified and stored.",
+            load(&self.accepted),
+        );
+        counter(
+            "vouch_snapshots_duplicate_total",
+            "Snapshots received again after acceptance (nothing stored).",
+            load(&self.duplicates),
+        );
+        counter(
+            "vouch_enrollments_total",
+            "Agents enrolled.",
+            load(&self.enrollments),
+        );
+        let _ = writeln!(
+            out,
+            "# HELP vouch_snapshots_rejected_total Requests rejected, by reason.\n# TYPE vouch_snapshots_rejected_total counter"
+        );
+        for (i, reason) in RejectReason::ALL.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "vouch_snapshots_rejected_total{{reason=\"{reason}\"}} {}",
+                load(&self.rejected[i])
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP vouch_ingest_duration_seconds Time to verify and durably store one snapshot.\n# TYPE vouch_ingest_duration_seconds histogram"
+        );
+        for (i, bound) in BUCKETS.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "vouch_ingest_duration_seconds_bucket{{le=\"{bound}\"}} {}",
+                load(&self.latency_buckets[i])
+            );
+        }
+        let count = load(&self.latency_count);
+        let _ = writeln!(
+            out,
+            "vouch_ingest_duration_seconds_bucket{{le=\"+Inf\"}} {count}"
+        );
+        let _ = writeln!(
+            out,
+            "vouch_ingest_duration_seconds_sum {}",
+            load(&self.latency_sum_micros) as f64 / 1e6
+        );
+        let _ = writeln!(out, "vouch_ingest_duration_seconds_count {count}");
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_every_reason_and_cumulative_buckets() {
+        let m = Metrics::default();
+        m.accepted();
+        m.rejected(RejectReason::BadSignature);
+        m.observe_ingest(Duration::from_micros(800));
+        let text = m.render();
+        assert!(text.contains("vouch_snapshots_accepted_total 1"));
+        assert!(text.contains("vouch_snapshots_rejected_total{reason=\"bad_signature\"} 1"));
+        assert!(text.contains("vouch_snapshots_rejected_total{reason=\"chain_gap\"} 0"));
+        assert!(text.contains("vouch_ingest_duration_seconds_bucket{le=\"0.0005\"} 0"));
+        assert!(text.contains("vouch_ingest_duration_seconds_bucket{le=\"0.001\"} 1"));
+        assert!(text.contains("vouch_ingest_duration_seconds_bucket{le=\"+Inf\"} 1"));
+    }
+}

@@ -1,0 +1,170 @@
+//! Serving the app over HTTPS (rustls, HTTP/1.1 and HTTP/2) with graceful shutdown.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
+use tower::ServiceExt as _;
+
+use crate::config::ServerConfig;
+use crate::http::{RemoteAddr, app};
+use crate::state::{AppState, Limits, StateError};
+use crate::tls::{self, LocalCa, TlsError};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// State (store, keys) could not be opened.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// TLS could not be set up.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+/// A server running in this process.
+pub struct RunningServer {
+    /// The address it listens on (useful with port 0).
+    pub local_addr: SocketAddr,
+    /// The CA certificate clients should trust, when the server uses its local CA.
+    pub ca_cert: Option<PathBuf>,
+    state: AppState,
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// The server's state (store, token issuing, metrics).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Stops accepting, lets in-flight requests finish (up to 10 s), and waits for the end.
+    /// The store commits every queued write before it closes.
+    pub async fn shutdown(self) {
+        self.stop.cancel();
+        let _ = self.task.await;
+    }
+
+    /// Resolves when the server stops on its own (it does not, unless the task fails).
+    pub async fn wait(&mut self) {
+        let _ = (&mut self.task).await;
+    }
+}
+
+/// Opens the data directory, sets up TLS (the configured files, or the local CA) and starts
+/// serving `config.listen`.
+pub async fn start(config: &ServerConfig) -> Result<RunningServer, ServeError> {
+    let limits = Limits {
+        max_body_bytes: config.max_body_bytes,
+        clock_skew_secs: config.clock_skew_secs,
+    };
+    let state = AppState::open_data_dir(&config.data_dir, limits).await?;
+    let (tls_config, ca_cert) = match &config.tls {
+        Some(files) => (tls::server_config(&files.cert, &files.key)?, None),
+        None => {
+            let ca = LocalCa::load_or_create(&config.data_dir.join("tls"), &[])?;
+            (
+                tls::server_config(&ca.cert_path(), &ca.key_path())?,
+                Some(ca.ca_cert_path()),
+            )
+        }
+    };
+    let mut running = start_with(state, config.listen_addr(), tls_config).await?;
+    running.ca_cert = ca_cert;
+    Ok(running)
+}
+
+/// Serves `state` on `addr` with `tls`.
+pub async fn start_with(
+    state: AppState,
+    addr: SocketAddr,
+    tls: Arc<rustls::ServerConfig>,
+) -> Result<RunningServer, ServeError> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Bind { addr, source })?;
+    let local_addr = listener
+        .local_addr()
+        .map_err(|source| ServeError::Bind { addr, source })?;
+    let stop = CancellationToken::new();
+    let router = app(state.clone());
+    let acceptor = TlsAcceptor::from(tls);
+    let token = stop.clone();
+    let task = tokio::spawn(async move {
+        let graceful = GracefulShutdown::new();
+        loop {
+            let (tcp, peer) = tokio::select! {
+                _ = token.cancelled() => break,
+                accepted = listener.accept() => match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+            };
+            let _ = tcp.set_nodelay(true);
+            let acceptor = acceptor.clone();
+            let router = router.clone();
+            let watcher = graceful.watcher();
+            tokio::spawn(async move {
+                let tls = match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp))
+                    .await
+                {
+                    Ok(Ok(s)) => s,
+                    Ok(Err(e)) => {
+                        tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                        return;
+                    }
+                    Err(_) => {
+                        tracing::debug!(%peer, "TLS handshake timed out");
+                        return;
+                    }
+                };
+                let service =
+                    hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+                        req.extensions_mut().insert(RemoteAddr(peer));
+                        router.clone().oneshot(req)
+                    });
+                let builder = auto::Builder::new(TokioExecutor::new());
+                let conn = builder.serve_connection(TokioIo::new(tls), service);
+                if let Err(e) = watcher.watch(conn).await {
+                    tracing::debug!(%peer, error = %e, "connection ended with an error");
+                }
+            });
+        }
+        drop(listener);
+        if tokio::time::timeout(Duration::from_secs(10), graceful.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!("some connections did not finish within 10 s of shutdown");
+        }
+    });
+    tracing::info!(%local_addr, "listening (HTTPS)");
+    Ok(RunningServer {
+        local_addr,
+        ca_cert: None,
+        state,
+        stop,
+        task,
+    })
+}

@@ -1,0 +1,182 @@
+//! The server's shared state: the store, the enrolled keys in memory, the receipt key, metrics.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use vouch_evidence::{KeyId, SigningKey, Timestamp};
+
+use crate::auth::{self, Role};
+use crate::files::write_private;
+use crate::metrics::Metrics;
+use crate::store::sqlite::SqliteStore;
+use crate::store::{AgentRecord, Store, StoreError};
+
+/// Limits the ingest path enforces.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Largest body, bytes.
+    pub max_body_bytes: usize,
+    /// Largest clock skew into the future, seconds.
+    pub clock_skew_secs: u64,
+}
+
+/// Why the state could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The receipt key file is unusable.
+    #[error("{path}: {problem}")]
+    Key {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+/// Cheap to clone; everything inside is shared.
+#[derive(Clone)]
+pub struct AppState {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub store: Arc<dyn Store>,
+    pub keys: RwLock<HashMap<KeyId, AgentRecord>>,
+    pub receipt_key: SigningKey,
+    pub metrics: Metrics,
+    pub limits: Limits,
+}
+
+impl AppState {
+    /// State over `store`, signing receipts with `receipt_key`; loads the enrolled keys.
+    pub async fn new(
+        store: Arc<dyn Store>,
+        receipt_key: SigningKey,
+        limits: Limits,
+    ) -> Result<Self, StoreError> {
+        let keys = store
+            .agents()
+            .await?
+            .into_iter()
+            .map(|a| (a.keyid(), a))
+            .collect();
+        Ok(AppState {
+            inner: Arc::new(Inner {
+                store,
+                keys: RwLock::new(keys),
+                receipt_key,
+                metrics: Metrics::default(),
+                limits,
+            }),
+        })
+    }
+
+    /// Opens the embedded SQLite store and the receipt key under `data_dir`, creating them on
+    /// the first run.
+    pub async fn open_data_dir(data_dir: &Path, limits: Limits) -> Result<Self, StateError> {
+        std::fs::create_dir_all(data_dir).map_err(|e| StateError::Key {
+            path: data_dir.display().to_string(),
+            problem: format!("cannot create data directory: {e}"),
+        })?;
+        let receipt_key = load_or_create_key(&data_dir.join("receipt.key"))?;
+        let store = SqliteStore::open(&data_dir.join("vouch.db"))?;
+        Ok(Self::new(Arc::new(store), receipt_key, limits).await?)
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    /// The metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    /// The public half of the receipt key.
+    pub fn receipt_public_key(&self) -> &vouch_evidence::PublicKey {
+        self.inner.receipt_key.public()
+    }
+
+    /// Issues a one-time enrolment token valid for `ttl_secs`; returns it (shown once).
+    pub async fn create_enroll_token(&self, ttl_secs: u64) -> Result<String, StoreError> {
+        let (token, hash) =
+            auth::new_token("enroll").map_err(|e| StoreError::Backend(e.to_string()))?;
+        let expires =
+            Timestamp::from_unix_micros(now().unix_micros() + ttl_secs as i64 * 1_000_000)
+                .ok_or_else(|| StoreError::Backend("expiry out of range".into()))?;
+        self.inner.store.add_enroll_token(hash, expires).await?;
+        Ok(token)
+    }
+
+    /// Issues an API token for `role`; returns it (shown once).
+    pub async fn create_api_token(&self, role: Role, label: &str) -> Result<String, StoreError> {
+        let (token, hash) =
+            auth::new_token(role.as_str()).map_err(|e| StoreError::Backend(e.to_string()))?;
+        self.inner.store.add_api_token(hash, role, label).await?;
+        Ok(token)
+    }
+
+    /// Adds a newly enrolled agent to the in-memory keyring.
+    pub(crate) fn add_agent(&self, agent: AgentRecord) {
+        self.inner
+            .keys
+            .write()
+            .expect("keyring lock")
+            .insert(agent.keyid(), agent);
+    }
+
+    /// Every enrolled key as `ed25519 <base64> <agent id>` lines, then the receipt key.
+    pub fn keys_text(&self) -> String {
+        let keys = self.inner.keys.read().expect("keyring lock");
+        let mut agents: Vec<&AgentRecord> = keys.values().collect();
+        agents.sort_by(|a, b| a.agent_id.cmp(&b.agent_id));
+        let mut out =
+            String::from("# Vouch public keys: enrolled agents, then the server's receipt key.\n");
+        for a in agents {
+            out.push_str(&a.public_key.to_line(&a.agent_id));
+            out.push('\n');
+        }
+        out.push_str(&self.receipt_public_key().to_line("vouch-server-receipts"));
+        out.push('\n');
+        out
+    }
+}
+
+/// The current time.
+pub fn now() -> Timestamp {
+    Timestamp::from_datetime(time::OffsetDateTime::now_utc())
+}
+
+/// Reads an Ed25519 seed (base64) from `path`, or creates one with mode 0600.
+pub fn load_or_create_key(path: &Path) -> Result<SigningKey, StateError> {
+    let err = |problem: String| StateError::Key {
+        path: path.display().to_string(),
+        problem,
+    };
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let bytes = B64
+                .decode(text.trim())
+                .map_err(|_| err("not base64".into()))?;
+            let seed: [u8; 32] = bytes
+                .try_into()
+                .map_err(|_| err("an Ed25519 seed has 32 bytes".into()))?;
+            Ok(SigningKey::from_seed(&seed))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut seed = [0u8; 32];
+            getrandom::fill(&mut seed).map_err(|e| err(format!("no randomness: {e}")))?;
+            write_private(path, format!("{}\n", B64.encode(seed)).as_bytes())
+                .map_err(|e| err(e.to_string()))?;
+            Ok(SigningKey::from_seed(&seed))
+        }
+        Err(e) => Err(err(e.to_string())),
+    }
+}

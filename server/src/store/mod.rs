@@ -1,0 +1,161 @@
+//! Storage behind one trait.
+//!
+//! [`Store`] is everything the server keeps: enrolled agents and their keys, enrolment and API
+//! tokens (as SHA-256 hashes only), accepted snapshots (the envelope bytes verbatim, their signed
+//! receipt, and the index fields the API lists), the chain heads, and the log of rejected
+//! submissions. The embedded default is [`sqlite::SqliteStore`]. A PostgreSQL index with
+//! envelopes in S3 object storage implements the same trait: every method that changes state is
+//! one atomic step (`ingest` checks the chain and inserts in one transaction), so several
+//! replicas can share one database when the constraints live in the database itself.
+
+pub mod sqlite;
+
+use async_trait::async_trait;
+use vouch_evidence::api::{AssetSummary, SnapshotSummary};
+use vouch_evidence::chain::LinkError;
+use vouch_evidence::{AssetKind, ChainKey, Digest, KeyId, PublicKey, Timestamp};
+
+use crate::auth::Role;
+
+/// An enrolled agent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AgentRecord {
+    /// Server-assigned id.
+    pub agent_id: String,
+    /// Its public key.
+    pub public_key: PublicKey,
+    /// Name for people (usually the hostname).
+    pub name: String,
+    /// When it enrolled.
+    pub enrolled_at: Timestamp,
+}
+
+impl AgentRecord {
+    /// The key id of its key.
+    pub fn keyid(&self) -> KeyId {
+        self.public_key.id()
+    }
+}
+
+/// A verified snapshot ready to be stored.
+#[derive(Clone, Debug)]
+pub struct NewSnapshot {
+    /// Digest of the payload.
+    pub digest: Digest,
+    /// Its chain.
+    pub chain: ChainKey,
+    /// The asset's display name.
+    pub asset_name: String,
+    /// Sequence in the chain.
+    pub sequence: u64,
+    /// Digest named as predecessor.
+    pub previous_digest: Option<Digest>,
+    /// When it was collected.
+    pub collected_at: Timestamp,
+    /// When the server received it.
+    pub received_at: Timestamp,
+    /// The envelope exactly as received.
+    pub envelope: Vec<u8>,
+    /// The signed receipt (DSSE envelope JSON) to store and return.
+    pub receipt: Vec<u8>,
+}
+
+/// What happened to a snapshot given to [`Store::ingest`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IngestOutcome {
+    /// Stored now; the receipt given is the one kept.
+    Stored {
+        /// The stored receipt.
+        receipt: Vec<u8>,
+    },
+    /// Already stored; nothing new was written, and this is the original receipt.
+    Duplicate {
+        /// The receipt given when it was first accepted.
+        receipt: Vec<u8>,
+    },
+}
+
+/// A rejected submission, kept for the security team.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejection {
+    /// When.
+    pub at: Timestamp,
+    /// The client's address.
+    pub remote: String,
+    /// The reason code.
+    pub reason: String,
+    /// The message sent back.
+    pub message: String,
+    /// The agent, when the key was known.
+    pub agent_id: Option<String>,
+    /// SHA-256 of the body.
+    pub body_sha256: Digest,
+    /// Size of the body in bytes.
+    pub body_size: u64,
+}
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The snapshot does not extend its chain.
+    #[error("chain {chain}: {source}")]
+    Chain {
+        /// The chain.
+        chain: ChainKey,
+        /// Why.
+        source: LinkError,
+    },
+    /// The enrolment token is unknown, used or expired.
+    #[error("enrolment token is unknown, already used or expired")]
+    BadToken,
+    /// The key is already enrolled.
+    #[error("this public key is already enrolled as agent {0}")]
+    KeyTaken(String),
+    /// The storage backend failed.
+    #[error("storage failure: {0}")]
+    Backend(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Backend(e.to_string())
+    }
+}
+
+/// Everything the server keeps. See the module documentation.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Every enrolled agent.
+    async fn agents(&self) -> Result<Vec<AgentRecord>, StoreError>;
+    /// Records a one-time enrolment token by its hash.
+    async fn add_enroll_token(&self, hash: Digest, expires_at: Timestamp)
+    -> Result<(), StoreError>;
+    /// Consumes an enrolment token and records the agent, in one step.
+    async fn enroll(&self, token_hash: Digest, agent: AgentRecord) -> Result<(), StoreError>;
+    /// Records an API token by its hash.
+    async fn add_api_token(&self, hash: Digest, role: Role, label: &str) -> Result<(), StoreError>;
+    /// The role of an API token, by its hash.
+    async fn api_token_role(&self, hash: Digest) -> Result<Option<Role>, StoreError>;
+    /// Stores a verified snapshot exactly once, checking its chain link atomically.
+    async fn ingest(&self, snapshot: NewSnapshot) -> Result<IngestOutcome, StoreError>;
+    /// Appends to the log of rejected submissions.
+    async fn record_rejection(&self, rejection: Rejection) -> Result<(), StoreError>;
+    /// The newest rejections, newest first.
+    async fn rejections(&self, limit: u32) -> Result<Vec<Rejection>, StoreError>;
+    /// Every asset chain with its head.
+    async fn assets(&self) -> Result<Vec<AssetSummary>, StoreError>;
+    /// Snapshots of an asset, by agent and sequence, after `after_sequence`, at most `limit`.
+    async fn snapshots(
+        &self,
+        kind: AssetKind,
+        asset_id: &str,
+        after_sequence: u64,
+        limit: u32,
+    ) -> Result<Vec<SnapshotSummary>, StoreError>;
+    /// The envelope of a snapshot, byte for byte as received.
+    async fn envelope(&self, digest: Digest) -> Result<Option<Vec<u8>>, StoreError>;
+    /// The receipt of a snapshot.
+    async fn receipt(&self, digest: Digest) -> Result<Option<Vec<u8>>, StoreError>;
+    /// How many snapshots are stored.
+    async fn snapshot_count(&self) -> Result<u64, StoreError>;
+}

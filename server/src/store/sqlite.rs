@@ -1,0 +1,627 @@
+//! The embedded store: one SQLite file in WAL mode with `synchronous=FULL`.
+//!
+//! Writes go through one writer thread that owns the only write connection. It takes every
+//! request queued at that moment and commits them in one transaction (group commit), then
+//! answers each caller — so a caller hears "stored" only after the fsync that makes it durable,
+//! yet one fsync serves many snapshots. Each request runs inside its own savepoint, so one
+//! request's failure (a chain conflict) never undoes another's. Because the writer is the only
+//! one that writes, the chain check and the insert are serialised: exactly-once holds.
+//! Reads use separate read-only connections and never wait for the writer.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, mpsc};
+use std::thread;
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use tokio::sync::oneshot;
+use vouch_evidence::api::{AssetSummary, SnapshotSummary};
+use vouch_evidence::chain::{Head, check_link_parts};
+use vouch_evidence::{AssetKind, Digest, PublicKey, Timestamp};
+
+use super::{AgentRecord, IngestOutcome, NewSnapshot, Rejection, Store, StoreError};
+use crate::auth::Role;
+
+const SCHEMA: &[&str] = &[
+    // version 1
+    "CREATE TABLE agents(
+        agent_id TEXT PRIMARY KEY,
+        keyid TEXT NOT NULL UNIQUE,
+        public_key TEXT NOT NULL,
+        name TEXT NOT NULL,
+        enrolled_at INTEGER NOT NULL);
+     CREATE TABLE enroll_tokens(
+        hash TEXT PRIMARY KEY,
+        expires_at INTEGER NOT NULL,
+        used_at INTEGER,
+        used_by TEXT);
+     CREATE TABLE api_tokens(
+        hash TEXT PRIMARY KEY,
+        role TEXT NOT NULL,
+        label TEXT NOT NULL);
+     CREATE TABLE chains(
+        agent_id TEXT NOT NULL,
+        asset_kind TEXT NOT NULL,
+        asset_id TEXT NOT NULL,
+        asset_name TEXT NOT NULL,
+        head_sequence INTEGER NOT NULL,
+        head_digest TEXT NOT NULL,
+        snapshot_count INTEGER NOT NULL,
+        last_collected_at INTEGER NOT NULL,
+        last_received_at INTEGER NOT NULL,
+        PRIMARY KEY(agent_id, asset_kind, asset_id));
+     CREATE TABLE snapshots(
+        digest TEXT PRIMARY KEY,
+        agent_id TEXT NOT NULL,
+        asset_kind TEXT NOT NULL,
+        asset_id TEXT NOT NULL,
+        sequence INTEGER NOT NULL,
+        previous_digest TEXT,
+        collected_at INTEGER NOT NULL,
+        received_at INTEGER NOT NULL,
+        envelope BLOB NOT NULL,
+        receipt BLOB NOT NULL,
+        UNIQUE(asset_kind, asset_id, agent_id, sequence));
+     CREATE TABLE rejections(
+        id INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        remote TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        message TEXT NOT NULL,
+        agent_id TEXT,
+        body_sha256 TEXT NOT NULL,
+        body_size INTEGER NOT NULL);",
+];
+
+/// Most requests committed in one transaction.
+const MAX_BATCH: usize = 512;
+
+type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
+
+enum Write {
+    Ingest(Box<NewSnapshot>, Reply<IngestOutcome>),
+    EnrollToken(Digest, Timestamp, Reply<()>),
+    Enroll(Digest, AgentRecord, Reply<()>),
+    ApiToken(Digest, Role, String, Reply<()>),
+    Rejection(Box<Rejection>, Reply<()>),
+}
+
+/// The SQLite store. See the module documentation.
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Mutex<Option<mpsc::Sender<Write>>>,
+    writer_thread: Mutex<Option<thread::JoinHandle<()>>>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+fn open_write(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version > SCHEMA.len() {
+        return Err(StoreError::Backend(format!(
+            "database schema version {version} is newer than this build ({})",
+            SCHEMA.len()
+        )));
+    }
+    for (i, step) in SCHEMA.iter().enumerate().skip(version) {
+        let tx = conn.unchecked_transaction()?;
+        tx.execute_batch(step)?;
+        tx.pragma_update(None, "user_version", i + 1)?;
+        tx.commit()?;
+    }
+    Ok(conn)
+}
+
+impl SqliteStore {
+    /// Opens (creating and migrating if needed) the database at `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let conn = open_write(path)?;
+        let (tx, rx) = mpsc::channel();
+        let handle = thread::Builder::new()
+            .name("vouch-sqlite-writer".into())
+            .spawn(move || writer_loop(conn, rx))
+            .map_err(|e| StoreError::Backend(format!("cannot start writer thread: {e}")))?;
+        Ok(SqliteStore {
+            path: path.to_path_buf(),
+            writer: Mutex::new(Some(tx)),
+            writer_thread: Mutex::new(Some(handle)),
+            readers: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Stops the writer after it has committed everything queued. Later writes fail.
+    pub fn close(&self) {
+        self.writer.lock().expect("writer lock").take();
+        if let Some(h) = self.writer_thread.lock().expect("thread lock").take() {
+            let _ = h.join();
+        }
+    }
+
+    async fn write<T: Send + 'static>(
+        &self,
+        make: impl FnOnce(Reply<T>) -> Write,
+    ) -> Result<T, StoreError> {
+        let (tx, rx) = oneshot::channel();
+        {
+            let guard = self.writer.lock().expect("writer lock");
+            let sender = guard
+                .as_ref()
+                .ok_or_else(|| StoreError::Backend("store is closed".into()))?;
+            sender
+                .send(make(tx))
+                .map_err(|_| StoreError::Backend("writer thread stopped".into()))?;
+        }
+        rx.await
+            .map_err(|_| StoreError::Backend("writer thread dropped the request".into()))?
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let pooled = self.readers.lock().expect("reader pool").pop();
+        let conn = match pooled {
+            Some(c) => c,
+            None => {
+                let c = Connection::open_with_flags(
+                    &self.path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                c.busy_timeout(std::time::Duration::from_secs(10))?;
+                c
+            }
+        };
+        let (conn, result) = tokio::task::spawn_blocking(move || {
+            let r = f(&conn);
+            (conn, r)
+        })
+        .await
+        .map_err(|e| StoreError::Backend(format!("reader task failed: {e}")))?;
+        let mut pool = self.readers.lock().expect("reader pool");
+        if pool.len() < 8 {
+            pool.push(conn);
+        }
+        result
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Write>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(w) => batch.push(w),
+                Err(_) => break,
+            }
+        }
+        let mut done: Vec<Box<dyn FnOnce(Option<&str>) + Send>> = Vec::with_capacity(batch.len());
+        let tx = match conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
+            Ok(tx) => tx,
+            Err(e) => {
+                let msg = e.to_string();
+                for w in batch {
+                    fail(w, &msg);
+                }
+                continue;
+            }
+        };
+        for w in batch {
+            done.push(apply(&tx, w));
+        }
+        let commit_error = tx.commit().err().map(|e| e.to_string());
+        for reply in done {
+            reply(commit_error.as_deref());
+        }
+    }
+}
+
+fn fail(w: Write, msg: &str) {
+    fn e<T>(msg: &str) -> Result<T, StoreError> {
+        Err(StoreError::Backend(msg.to_string()))
+    }
+    match w {
+        Write::Ingest(_, r) => drop(r.send(e(msg))),
+        Write::EnrollToken(_, _, r)
+        | Write::Enroll(_, _, r)
+        | Write::ApiToken(_, _, _, r)
+        | Write::Rejection(_, r) => drop(r.send(e(msg))),
+    }
+}
+
+/// Runs one request in a savepoint; returns how to answer it once the commit is known.
+fn apply(tx: &rusqlite::Transaction<'_>, w: Write) -> Box<dyn FnOnce(Option<&str>) + Send> {
+    fn answer<T: Send + 'static>(
+        reply: Reply<T>,
+        result: Result<T, StoreError>,
+    ) -> Box<dyn FnOnce(Option<&str>) + Send> {
+        Box::new(move |commit_error| {
+            let result = match (result, commit_error) {
+                (Ok(_), Some(e)) => Err(StoreError::Backend(format!("commit failed: {e}"))),
+                (r, _) => r,
+            };
+            let _ = reply.send(result);
+        })
+    }
+    fn in_savepoint<T>(
+        tx: &rusqlite::Transaction<'_>,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        tx.execute_batch("SAVEPOINT op")?;
+        match f(tx) {
+            Ok(v) => {
+                tx.execute_batch("RELEASE op")?;
+                Ok(v)
+            }
+            Err(e) => {
+                tx.execute_batch("ROLLBACK TO op; RELEASE op")?;
+                Err(e)
+            }
+        }
+    }
+    match w {
+        Write::Ingest(s, reply) => answer(reply, in_savepoint(tx, |c| ingest(c, &s))),
+        Write::EnrollToken(hash, expires, reply) => answer(
+            reply,
+            in_savepoint(tx, |c| {
+                c.execute(
+                    "INSERT INTO enroll_tokens(hash, expires_at) VALUES (?1, ?2)",
+                    params![hash.to_hex(), expires.unix_micros()],
+                )?;
+                Ok(())
+            }),
+        ),
+        Write::Enroll(hash, agent, reply) => {
+            answer(reply, in_savepoint(tx, |c| enroll(c, hash, &agent)))
+        }
+        Write::ApiToken(hash, role, label, reply) => answer(
+            reply,
+            in_savepoint(tx, |c| {
+                c.execute(
+                    "INSERT INTO api_tokens(hash, role, label) VALUES (?1, ?2, ?3)",
+                    params![hash.to_hex(), role.as_str(), label],
+                )?;
+                Ok(())
+            }),
+        ),
+        Write::Rejection(r, reply) => answer(
+            reply,
+            in_savepoint(tx, |c| {
+                c.execute(
+                    "INSERT INTO rejections(at, remote, reason, message, agent_id, body_sha256, body_size)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![
+                        r.at.unix_micros(),
+                        r.remote,
+                        r.reason,
+                        r.message,
+                        r.agent_id,
+                        r.body_sha256.to_hex(),
+                        r.body_size as i64
+                    ],
+                )?;
+                Ok(())
+            }),
+        ),
+    }
+}
+
+fn enroll(c: &Connection, token_hash: Digest, agent: &AgentRecord) -> Result<(), StoreError> {
+    let now = agent.enrolled_at.unix_micros();
+    let used = c.execute(
+        "UPDATE enroll_tokens SET used_at = ?1, used_by = ?2
+         WHERE hash = ?3 AND used_at IS NULL AND expires_at > ?1",
+        params![now, agent.agent_id, token_hash.to_hex()],
+    )?;
+    if used != 1 {
+        return Err(StoreError::BadToken);
+    }
+    let keyid = agent.keyid().to_string();
+    if let Some(existing) = c
+        .query_row(
+            "SELECT agent_id FROM agents WHERE keyid = ?1",
+            [&keyid],
+            |r| r.get::<_, String>(0),
+        )
+        .optional()?
+    {
+        return Err(StoreError::KeyTaken(existing));
+    }
+    c.execute(
+        "INSERT INTO agents(agent_id, keyid, public_key, name, enrolled_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![agent.agent_id, keyid, agent.public_key.to_base64(), agent.name, now],
+    )?;
+    Ok(())
+}
+
+fn ingest(c: &Connection, s: &NewSnapshot) -> Result<IngestOutcome, StoreError> {
+    let digest = s.digest.to_hex();
+    if let Some(receipt) = c
+        .prepare_cached("SELECT receipt FROM snapshots WHERE digest = ?1")?
+        .query_row([&digest], |r| r.get::<_, Vec<u8>>(0))
+        .optional()?
+    {
+        return Ok(IngestOutcome::Duplicate { receipt });
+    }
+    let kind = s.chain.asset_kind.as_str();
+    let head = c
+        .prepare_cached(
+            "SELECT head_sequence, head_digest FROM chains
+             WHERE agent_id = ?1 AND asset_kind = ?2 AND asset_id = ?3",
+        )?
+        .query_row(params![s.chain.agent_id, kind, s.chain.asset_id], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        })
+        .optional()?
+        .map(|(seq, d)| -> Result<Head, StoreError> {
+            Ok(Head {
+                sequence: seq as u64,
+                digest: d
+                    .parse()
+                    .map_err(|e| StoreError::Backend(format!("corrupt head digest: {e}")))?,
+            })
+        })
+        .transpose()?;
+    check_link_parts(head, s.sequence, s.previous_digest).map_err(|source| StoreError::Chain {
+        chain: s.chain.clone(),
+        source,
+    })?;
+    c.prepare_cached(
+        "INSERT INTO snapshots(digest, agent_id, asset_kind, asset_id, sequence, previous_digest,
+                               collected_at, received_at, envelope, receipt)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?
+    .execute(params![
+        digest,
+        s.chain.agent_id,
+        kind,
+        s.chain.asset_id,
+        s.sequence as i64,
+        s.previous_digest.map(|d| d.to_hex()),
+        s.collected_at.unix_micros(),
+        s.received_at.unix_micros(),
+        s.envelope,
+        s.receipt
+    ])?;
+    c.prepare_cached(
+        "INSERT INTO chains(agent_id, asset_kind, asset_id, asset_name, head_sequence, head_digest,
+                            snapshot_count, last_collected_at, last_received_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?8)
+         ON CONFLICT(agent_id, asset_kind, asset_id) DO UPDATE SET
+            asset_name = excluded.asset_name, head_sequence = excluded.head_sequence,
+            head_digest = excluded.head_digest, snapshot_count = snapshot_count + 1,
+            last_collected_at = excluded.last_collected_at,
+            last_received_at = excluded.last_received_at",
+    )?
+    .execute(params![
+        s.chain.agent_id,
+        kind,
+        s.chain.asset_id,
+        s.asset_name,
+        s.sequence as i64,
+        digest,
+        s.collected_at.unix_micros(),
+        s.received_at.unix_micros()
+    ])?;
+    Ok(IngestOutcome::Stored {
+        receipt: s.receipt.clone(),
+    })
+}
+
+fn ts(micros: i64) -> Result<Timestamp, rusqlite::Error> {
+    Timestamp::from_unix_micros(micros).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Integer,
+            "timestamp out of range".into(),
+        )
+    })
+}
+
+fn digest_col(s: String) -> Result<Digest, rusqlite::Error> {
+    s.parse().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn agents(&self) -> Result<Vec<AgentRecord>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT agent_id, public_key, name, enrolled_at FROM agents ORDER BY enrolled_at",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (agent_id, key, name, at) = row?;
+                let public_key = PublicKey::from_base64(&key).map_err(|e| {
+                    StoreError::Backend(format!("agent {agent_id}: stored key unreadable: {e}"))
+                })?;
+                out.push(AgentRecord {
+                    agent_id,
+                    public_key,
+                    name,
+                    enrolled_at: ts(at)?,
+                });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn add_enroll_token(
+        &self,
+        hash: Digest,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.write(|r| Write::EnrollToken(hash, expires_at, r))
+            .await
+    }
+
+    async fn enroll(&self, token_hash: Digest, agent: AgentRecord) -> Result<(), StoreError> {
+        self.write(|r| Write::Enroll(token_hash, agent, r)).await
+    }
+
+    async fn add_api_token(&self, hash: Digest, role: Role, label: &str) -> Result<(), StoreError> {
+        let label = label.to_string();
+        self.write(|r| Write::ApiToken(hash, role, label, r)).await
+    }
+
+    async fn api_token_role(&self, hash: Digest) -> Result<Option<Role>, StoreError> {
+        self.read(move |c| {
+            let role: Option<String> = c
+                .query_row(
+                    "SELECT role FROM api_tokens WHERE hash = ?1",
+                    [hash.to_hex()],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            Ok(role.and_then(|r| Role::parse(&r)))
+        })
+        .await
+    }
+
+    async fn ingest(&self, snapshot: NewSnapshot) -> Result<IngestOutcome, StoreError> {
+        self.write(|r| Write::Ingest(Box::new(snapshot), r)).await
+    }
+
+    async fn record_rejection(&self, rejection: Rejection) -> Result<(), StoreError> {
+        self.write(|r| Write::Rejection(Box::new(rejection), r))
+            .await
+    }
+
+    async fn rejections(&self, limit: u32) -> Result<Vec<Rejection>, StoreError> {
+        self.read(move |c| {
+            let mut stmt = c.prepare(
+                "SELECT at, remote, reason, message, agent_id, body_sha256, body_size
+                 FROM rejections ORDER BY id DESC LIMIT ?1",
+            )?;
+            let rows = stmt.query_map([limit], |r| {
+                Ok(Rejection {
+                    at: ts(r.get(0)?)?,
+                    remote: r.get(1)?,
+                    reason: r.get(2)?,
+                    message: r.get(3)?,
+                    agent_id: r.get(4)?,
+                    body_sha256: digest_col(r.get(5)?)?,
+                    body_size: r.get::<_, i64>(6)? as u64,
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    async fn assets(&self) -> Result<Vec<AssetSummary>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT asset_kind, asset_id, asset_name, agent_id, snapshot_count, head_sequence,
+                        head_digest, last_collected_at, last_received_at
+                 FROM chains ORDER BY asset_kind, asset_id, agent_id",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                let kind: String = r.get(0)?;
+                Ok(AssetSummary {
+                    kind: AssetKind::parse(&kind).ok_or_else(|| {
+                        rusqlite::Error::FromSqlConversionFailure(
+                            0,
+                            rusqlite::types::Type::Text,
+                            kind.into(),
+                        )
+                    })?,
+                    id: r.get(1)?,
+                    name: r.get(2)?,
+                    agent_id: r.get(3)?,
+                    snapshot_count: r.get::<_, i64>(4)? as u64,
+                    last_sequence: r.get::<_, i64>(5)? as u64,
+                    last_digest: digest_col(r.get(6)?)?,
+                    last_collected_at: ts(r.get(7)?)?,
+                    last_received_at: ts(r.get(8)?)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    async fn snapshots(
+        &self,
+        kind: AssetKind,
+        asset_id: &str,
+        after_sequence: u64,
+        limit: u32,
+    ) -> Result<Vec<SnapshotSummary>, StoreError> {
+        let asset_id = asset_id.to_string();
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT digest, agent_id, sequence, previous_digest, collected_at, received_at
+                 FROM snapshots WHERE asset_kind = ?1 AND asset_id = ?2 AND sequence > ?3
+                 ORDER BY sequence, agent_id LIMIT ?4",
+            )?;
+            let rows = stmt.query_map(
+                params![kind.as_str(), asset_id, after_sequence as i64, limit],
+                |r| {
+                    Ok(SnapshotSummary {
+                        digest: digest_col(r.get(0)?)?,
+                        agent_id: r.get(1)?,
+                        sequence: r.get::<_, i64>(2)? as u64,
+                        previous_digest: r
+                            .get::<_, Option<String>>(3)?
+                            .map(digest_col)
+                            .transpose()?,
+                        collected_at: ts(r.get(4)?)?,
+                        received_at: ts(r.get(5)?)?,
+                    })
+                },
+            )?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    async fn envelope(&self, digest: Digest) -> Result<Option<Vec<u8>>, StoreError> {
+        self.read(move |c| {
+            Ok(
+                c.prepare_cached("SELECT envelope FROM snapshots WHERE digest = ?1")?
+                    .query_row([digest.to_hex()], |r| r.get(0))
+                    .optional()?,
+            )
+        })
+        .await
+    }
+
+    async fn receipt(&self, digest: Digest) -> Result<Option<Vec<u8>>, StoreError> {
+        self.read(move |c| {
+            Ok(
+                c.prepare_cached("SELECT receipt FROM snapshots WHERE digest = ?1")?
+                    .query_row([digest.to_hex()], |r| r.get(0))
+                    .optional()?,
+            )
+        })
+        .await
+    }
+
+    async fn snapshot_count(&self) -> Result<u64, StoreError> {
+        self.read(|c| {
+            Ok(c.query_row("SELECT count(*) FROM snapshots", [], |r| r.get::<_, i64>(0))? as u64)
+        })
+        .await
+    }
+}
