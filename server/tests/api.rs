@@ -1,0 +1,495 @@
+//! Handler tests: the real router and the real SQLite store, called with `oneshot` (no socket).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+use vouch_evidence::api::{EnrollRequest, EnrollResponse, ErrorBody, SubmitResponse};
+use vouch_evidence::dsse::{self, Envelope};
+use vouch_evidence::{
+    Asset, AssetKind, CollectorRun, Digest, EvidenceItem, PublicKey, Receipt, RunOutcome,
+    SCHEMA_VERSION, SNAPSHOT_PAYLOAD_TYPE, SigningKey, Snapshot, Source, Timestamp,
+};
+use vouch_server::auth::Role;
+use vouch_server::state::{AppState, Limits};
+use vouch_server::store::sqlite::SqliteStore;
+
+struct Harness {
+    state: AppState,
+    admin: String,
+    _dir: tempfile::TempDir,
+}
+
+async fn harness() -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("vouch.db")).unwrap();
+    let limits = Limits {
+        max_body_bytes: 64 * 1024,
+        clock_skew_secs: 300,
+    };
+    let state = AppState::new(Arc::new(store), SigningKey::from_seed(&[99; 32]), limits)
+        .await
+        .unwrap();
+    let admin = state.create_api_token(Role::Admin, "test").await.unwrap();
+    Harness {
+        state,
+        admin,
+        _dir: dir,
+    }
+}
+
+async fn call(h: &Harness, req: Request<Body>) -> (StatusCode, Vec<u8>) {
+    let resp = vouch_server::app(h.state.clone())
+        .oneshot(req)
+        .await
+        .unwrap();
+    let status = resp.status();
+    (
+        status,
+        resp.into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+}
+
+fn post(path: &str, body: Vec<u8>) -> Request<Body> {
+    Request::post(path)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body))
+        .unwrap()
+}
+
+fn get(path: &str, token: Option<&str>) -> Request<Body> {
+    let mut b = Request::get(path);
+    if let Some(t) = token {
+        b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    b.body(Body::empty()).unwrap()
+}
+
+struct TestAgent {
+    key: SigningKey,
+    id: String,
+    server_key: PublicKey,
+    head: Option<(u64, Digest)>,
+}
+
+async fn enroll(h: &Harness, seed: u8) -> TestAgent {
+    let token = h.state.create_enroll_token(3600).await.unwrap();
+    let key = SigningKey::from_seed(&[seed; 32]);
+    let req = EnrollRequest {
+        token,
+        public_key: key.public().to_base64(),
+        name: format!("host-{seed}"),
+    };
+    let (status, body) = call(h, post("/v1/enroll", serde_json::to_vec(&req).unwrap())).await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    let resp: EnrollResponse = serde_json::from_slice(&body).unwrap();
+    assert_eq!(resp.keyid, key.id().to_string());
+    TestAgent {
+        key,
+        id: resp.agent_id,
+        server_key: PublicKey::from_base64(&resp.server_key).unwrap(),
+        head: None,
+    }
+}
+
+fn snapshot(agent: &TestAgent, sequence: u64, previous: Option<Digest>) -> Snapshot {
+    let at: Timestamp = "2026-11-24T01:00:00Z".parse().unwrap();
+    let mut evidence = BTreeMap::new();
+    evidence.insert(
+        "host.kernel.release".to_string(),
+        EvidenceItem::ok(
+            format!("6.1.{sequence}"),
+            Source::File("/proc/sys/kernel/osrelease".into()),
+        ),
+    );
+    Snapshot {
+        schema_version: SCHEMA_VERSION,
+        agent_id: agent.id.clone(),
+        asset: Asset {
+            kind: AssetKind::Host,
+            id: format!("m-{}", agent.id),
+            name: "web-1".into(),
+        },
+        collected_at: at,
+        sequence,
+        previous_digest: previous,
+        collectors: vec![CollectorRun {
+            name: "host".into(),
+            version: "0.1.0".into(),
+            started_at: at,
+            finished_at: at,
+            outcome: RunOutcome::Ok,
+        }],
+        evidence,
+    }
+}
+
+impl TestAgent {
+    /// The next snapshot of the chain, signed; advances the local head.
+    fn next(&mut self) -> (Vec<u8>, Digest) {
+        let (seq, prev) = self.head.map_or((1, None), |(s, d)| (s + 1, Some(d)));
+        let (env, digest) = snapshot(self, seq, prev).sign(&self.key).unwrap();
+        self.head = Some((seq, digest));
+        (env.to_vec(), digest)
+    }
+}
+
+async fn stored(h: &Harness) -> u64 {
+    h.state.store().snapshot_count().await.unwrap()
+}
+
+async fn error_of(h: &Harness, body: Vec<u8>) -> (StatusCode, ErrorBody) {
+    let (status, resp) = call(h, post("/v1/snapshots", body)).await;
+    (
+        status,
+        serde_json::from_slice(&resp)
+            .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&resp))),
+    )
+}
+
+#[tokio::test]
+async fn accepted_snapshot_gets_a_verifiable_receipt_and_identical_bytes_back() {
+    let h = harness().await;
+    let mut a = enroll(&h, 1).await;
+    let (env, digest) = a.next();
+    let (status, body) = call(&h, post("/v1/snapshots", env.clone())).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let resp: SubmitResponse = serde_json::from_slice(&body).unwrap();
+    assert!(!resp.duplicate);
+    let receipt = Receipt::verify(&resp.receipt, &a.server_key).unwrap();
+    assert_eq!((receipt.digest, receipt.sequence), (digest, 1));
+
+    let (status, back) = call(&h, get(&format!("/v1/snapshots/{digest}"), Some(&h.admin))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        back, env,
+        "the stored envelope must be byte for byte what was sent"
+    );
+}
+
+/// Exactly once: re-sending an accepted snapshot returns the same receipt and stores nothing.
+#[tokio::test]
+async fn resend_returns_the_same_receipt_and_stores_nothing() {
+    let h = harness().await;
+    let mut a = enroll(&h, 2).await;
+    let (env, _) = a.next();
+    let (_, first) = call(&h, post("/v1/snapshots", env.clone())).await;
+    let (status, second) = call(&h, post("/v1/snapshots", env)).await;
+    assert_eq!(status, StatusCode::OK);
+    let first: SubmitResponse = serde_json::from_slice(&first).unwrap();
+    let second: SubmitResponse = serde_json::from_slice(&second).unwrap();
+    assert!(second.duplicate);
+    assert_eq!(first.receipt, second.receipt);
+    assert_eq!(stored(&h).await, 1);
+    let metrics = call(&h, get("/metrics", None)).await.1;
+    let metrics = String::from_utf8(metrics).unwrap();
+    assert!(
+        metrics.contains("vouch_snapshots_accepted_total 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("vouch_snapshots_duplicate_total 1"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn every_rejection_has_its_status_and_code_is_logged_and_stores_nothing() {
+    let h = harness().await;
+    let mut a = enroll(&h, 3).await;
+    let (first, _) = a.next();
+    assert_eq!(
+        call(&h, post("/v1/snapshots", first)).await.0,
+        StatusCode::CREATED
+    );
+
+    let mut cases: Vec<(&str, Vec<u8>, StatusCode, &str)> = Vec::new();
+
+    // An altered payload: one evidence byte changed after signing.
+    let (good, _) = a.next();
+    let mut env = Envelope::from_slice(&good).unwrap();
+    let mut payload = env.payload_bytes().unwrap();
+    let pos = payload.windows(5).position(|w| w == b"6.1.2").unwrap();
+    payload[pos + 4] = b'9';
+    env.payload = dsse_b64(&payload);
+    cases.push((
+        "altered",
+        env.to_vec(),
+        StatusCode::FORBIDDEN,
+        "bad_signature",
+    ));
+
+    // A forged signature: the right key id, someone else's signature.
+    let mut forged = Envelope::from_slice(&good).unwrap();
+    let other = SigningKey::from_seed(&[200; 32]);
+    let payload = forged.payload_bytes().unwrap();
+    forged.signatures[0].sig = dsse::sign(&other, SNAPSHOT_PAYLOAD_TYPE, &payload).signatures[0]
+        .sig
+        .clone();
+    cases.push((
+        "forged",
+        forged.to_vec(),
+        StatusCode::FORBIDDEN,
+        "bad_signature",
+    ));
+
+    // Signed by a key that never enrolled.
+    let stranger = TestAgent {
+        key: other,
+        id: a.id.clone(),
+        server_key: a.server_key.clone(),
+        head: None,
+    };
+    let (env, _) = snapshot(&stranger, 2, a.head.map(|h| h.1))
+        .sign(&stranger.key)
+        .unwrap();
+    cases.push((
+        "unknown key",
+        env.to_vec(),
+        StatusCode::UNAUTHORIZED,
+        "unknown_key",
+    ));
+
+    // Out of chain: sequence 3 while the head is 1 (a gap), and sequence 1 again, different.
+    let (env, _) = snapshot(&a, 3, Some(Digest::of(b"x")))
+        .sign(&a.key)
+        .unwrap();
+    cases.push(("gap", env.to_vec(), StatusCode::CONFLICT, "chain_gap"));
+    let mut fork = snapshot(&a, 1, None);
+    fork.asset.name = "forked".into();
+    cases.push((
+        "fork",
+        fork.sign(&a.key).unwrap().0.to_vec(),
+        StatusCode::CONFLICT,
+        "chain_conflict",
+    ));
+    let (env, _) = snapshot(&a, 2, Some(Digest::of(b"not the head")))
+        .sign(&a.key)
+        .unwrap();
+    cases.push((
+        "broken link",
+        env.to_vec(),
+        StatusCode::CONFLICT,
+        "chain_conflict",
+    ));
+
+    // The right key, another agent's name.
+    let mut other_agent = snapshot(&a, 2, a.head.map(|h| h.1));
+    other_agent.agent_id = "agt_someoneelse".into();
+    cases.push((
+        "agent mismatch",
+        other_agent.sign(&a.key).unwrap().0.to_vec(),
+        StatusCode::FORBIDDEN,
+        "agent_mismatch",
+    ));
+
+    // Collected a day in the future.
+    let mut future = snapshot(&a, 2, None);
+    future.previous_digest = None;
+    future.sequence = 1;
+    future.collected_at =
+        Timestamp::from_unix_micros(vouch_server::state::now().unix_micros() + 86_400_000_000)
+            .unwrap();
+    cases.push((
+        "clock skew",
+        future.sign(&a.key).unwrap().0.to_vec(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "clock_skew",
+    ));
+
+    // A signed payload that is not canonical JSON.
+    let pretty = serde_json::to_vec_pretty(&snapshot(&a, 2, a.head.map(|h| h.1))).unwrap();
+    cases.push((
+        "not canonical",
+        dsse::sign(&a.key, SNAPSHOT_PAYLOAD_TYPE, &pretty).to_vec(),
+        StatusCode::BAD_REQUEST,
+        "not_canonical",
+    ));
+
+    // Another payload type.
+    cases.push((
+        "payload type",
+        dsse::sign(&a.key, "text/plain", b"hi").to_vec(),
+        StatusCode::BAD_REQUEST,
+        "payload_type",
+    ));
+
+    // Not an envelope at all, and too big.
+    cases.push((
+        "malformed",
+        b"{not json".to_vec(),
+        StatusCode::BAD_REQUEST,
+        "malformed",
+    ));
+    cases.push((
+        "oversize",
+        vec![b' '; 100 * 1024],
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "oversize",
+    ));
+
+    let before = stored(&h).await;
+    for (i, (name, body, status, code)) in cases.iter().enumerate() {
+        let (got, err) = error_of(&h, body.clone()).await;
+        assert_eq!(
+            (got, err.error.as_str()),
+            (*status, *code),
+            "case {name}: {}",
+            err.message
+        );
+        assert!(!err.message.is_empty(), "case {name} must say why");
+        assert_eq!(stored(&h).await, before, "case {name} stored something");
+        let log = h.state.store().rejections(100).await.unwrap();
+        assert_eq!(
+            log.len(),
+            i + 1,
+            "case {name} not recorded in the rejection log"
+        );
+        assert_eq!(log[0].reason, *code);
+    }
+    // After all that, the honest next snapshot is still accepted.
+    let (good_again, _) = (good.clone(), ());
+    assert_eq!(
+        call(&h, post("/v1/snapshots", good_again)).await.0,
+        StatusCode::CREATED
+    );
+}
+
+fn dsse_b64(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+#[tokio::test]
+async fn enrolment_tokens_are_single_use() {
+    let h = harness().await;
+    let token = h.state.create_enroll_token(3600).await.unwrap();
+    let req = |seed: u8| EnrollRequest {
+        token: token.clone(),
+        public_key: SigningKey::from_seed(&[seed; 32]).public().to_base64(),
+        name: "h".into(),
+    };
+    assert_eq!(
+        call(
+            &h,
+            post("/v1/enroll", serde_json::to_vec(&req(10)).unwrap())
+        )
+        .await
+        .0,
+        StatusCode::CREATED
+    );
+    let (status, body) = call(
+        &h,
+        post("/v1/enroll", serde_json::to_vec(&req(11)).unwrap()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(String::from_utf8_lossy(&body).contains("bad_token"));
+    let mut bad = req(12);
+    bad.token = "vch_enroll_nonsense".into();
+    assert_eq!(
+        call(&h, post("/v1/enroll", serde_json::to_vec(&bad).unwrap()))
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+    let expired = h.state.create_enroll_token(0).await.unwrap();
+    let mut late = req(13);
+    late.token = expired;
+    assert_eq!(
+        call(&h, post("/v1/enroll", serde_json::to_vec(&late).unwrap()))
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn reads_need_a_token_with_a_reading_role() {
+    let h = harness().await;
+    let (status, _) = call(&h, get("/v1/assets", None)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = call(&h, get("/v1/assets", Some("vch_admin_wrong"))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let agent_token = h.state.create_api_token(Role::Agent, "push").await.unwrap();
+    let (status, body) = call(&h, get("/v1/assets", Some(&agent_token))).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    let auditor = h
+        .state
+        .create_api_token(Role::Auditor, "audit")
+        .await
+        .unwrap();
+    assert_eq!(
+        call(&h, get("/v1/assets", Some(&auditor))).await.0,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn assets_snapshots_and_keys_are_listed() {
+    let h = harness().await;
+    let mut a = enroll(&h, 4).await;
+    let mut digests = Vec::new();
+    for _ in 0..3 {
+        let (env, d) = a.next();
+        assert_eq!(
+            call(&h, post("/v1/snapshots", env)).await.0,
+            StatusCode::CREATED
+        );
+        digests.push(d);
+    }
+    let (_, body) = call(&h, get("/v1/assets", Some(&h.admin))).await;
+    let assets: Vec<vouch_evidence::api::AssetSummary> = serde_json::from_slice(&body).unwrap();
+    assert_eq!(assets.len(), 1);
+    assert_eq!(
+        (
+            assets[0].snapshot_count,
+            assets[0].last_sequence,
+            assets[0].last_digest
+        ),
+        (3, 3, digests[2])
+    );
+    let path = format!(
+        "/v1/assets/host/{}/snapshots?after_sequence=1&limit=5",
+        assets[0].id
+    );
+    let (_, body) = call(&h, get(&path, Some(&h.admin))).await;
+    let snaps: Vec<vouch_evidence::api::SnapshotSummary> = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        snaps.iter().map(|s| s.digest).collect::<Vec<_>>(),
+        digests[1..]
+    );
+    assert_eq!(snaps[1].previous_digest, Some(digests[1]));
+    let (status, _) = call(&h, get("/v1/assets/planet/x/snapshots", Some(&h.admin))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (_, keys) = call(&h, get("/v1/keys", Some(&h.admin))).await;
+    let keys = String::from_utf8(keys).unwrap();
+    assert!(keys.contains(&a.key.public().to_line(&a.id)), "{keys}");
+    let (status, _) = call(
+        &h,
+        get(
+            &format!("/v1/snapshots/{}", Digest::of(b"none")),
+            Some(&h.admin),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
