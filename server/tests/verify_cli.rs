@@ -127,7 +127,7 @@ fn any_single_flipped_byte_fails() {
         }
     }
     // And through the binary, for a sample of positions, with the file named.
-    let f = write(&[envelope.clone()], &key);
+    let f = write(std::slice::from_ref(&envelope), &key);
     for pos in [
         0,
         20,

@@ -78,10 +78,13 @@ const MAX_BATCH: usize = 512;
 
 type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
 
+/// Answers a request once the batch's commit outcome (an error message, or none) is known.
+type Answer = Box<dyn FnOnce(Option<&str>) + Send>;
+
 enum Write {
     Ingest(Box<NewSnapshot>, Reply<IngestOutcome>),
     EnrollToken(Digest, Timestamp, Reply<()>),
-    Enroll(Digest, AgentRecord, Reply<()>),
+    Enroll(Digest, Box<AgentRecord>, Reply<()>),
     ApiToken(Digest, Role, String, Reply<()>),
     Rejection(Box<Rejection>, Reply<()>),
 }
@@ -204,7 +207,7 @@ fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Write>) {
                 Err(_) => break,
             }
         }
-        let mut done: Vec<Box<dyn FnOnce(Option<&str>) + Send>> = Vec::with_capacity(batch.len());
+        let mut done: Vec<Answer> = Vec::with_capacity(batch.len());
         let tx = match conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
             Ok(tx) => tx,
             Err(e) => {
@@ -239,11 +242,8 @@ fn fail(w: Write, msg: &str) {
 }
 
 /// Runs one request in a savepoint; returns how to answer it once the commit is known.
-fn apply(tx: &rusqlite::Transaction<'_>, w: Write) -> Box<dyn FnOnce(Option<&str>) + Send> {
-    fn answer<T: Send + 'static>(
-        reply: Reply<T>,
-        result: Result<T, StoreError>,
-    ) -> Box<dyn FnOnce(Option<&str>) + Send> {
+fn apply(tx: &rusqlite::Transaction<'_>, w: Write) -> Answer {
+    fn answer<T: Send + 'static>(reply: Reply<T>, result: Result<T, StoreError>) -> Answer {
         Box::new(move |commit_error| {
             let result = match (result, commit_error) {
                 (Ok(_), Some(e)) => Err(StoreError::Backend(format!("commit failed: {e}"))),
@@ -476,7 +476,8 @@ impl Store for SqliteStore {
     }
 
     async fn enroll(&self, token_hash: Digest, agent: AgentRecord) -> Result<(), StoreError> {
-        self.write(|r| Write::Enroll(token_hash, agent, r)).await
+        self.write(|r| Write::Enroll(token_hash, Box::new(agent), r))
+            .await
     }
 
     async fn add_api_token(&self, hash: Digest, role: Role, label: &str) -> Result<(), StoreError> {
