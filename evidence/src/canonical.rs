@@ -41,9 +41,235 @@ pub fn value_to_vec(value: &Value) -> Result<Vec<u8>, CanonicalError> {
 
 /// Whether `bytes` are exactly the canonical encoding of the JSON they contain.
 pub fn is_canonical(bytes: &[u8]) -> bool {
-    match serde_json::from_slice::<Value>(bytes) {
-        Ok(v) => value_to_vec(&v).is_ok_and(|c| c == bytes),
-        Err(_) => false,
+    check(bytes).is_ok()
+}
+
+/// Checks in one pass, without building a document, that `bytes` are one JSON value in
+/// canonical form: no whitespace, members sorted by UTF-16 code units without duplicates,
+/// minimal string escapes, numbers as ECMAScript writes them, integers within ±(2^53 − 1).
+/// Returns the byte offset and the rule broken.
+pub fn check(bytes: &[u8]) -> Result<(), (usize, &'static str)> {
+    std::str::from_utf8(bytes).map_err(|e| (e.valid_up_to(), "not UTF-8"))?;
+    let mut s = Scanner { b: bytes, i: 0 };
+    s.value(0)?;
+    if s.i != bytes.len() {
+        return Err((s.i, "trailing bytes after the value"));
+    }
+    Ok(())
+}
+
+struct Scanner<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+type Scan<T> = Result<T, (usize, &'static str)>;
+
+impl<'a> Scanner<'a> {
+    fn err<T>(&self, why: &'static str) -> Scan<T> {
+        Err((self.i, why))
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    fn literal(&mut self, lit: &[u8]) -> Scan<()> {
+        if self.b[self.i..].starts_with(lit) {
+            self.i += lit.len();
+            Ok(())
+        } else {
+            self.err("invalid literal")
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Scan<()> {
+        if depth > 128 {
+            return self.err("nesting deeper than 128");
+        }
+        match self.peek() {
+            Some(b'{') => self.object(depth),
+            Some(b'[') => {
+                self.i += 1;
+                if self.peek() == Some(b']') {
+                    self.i += 1;
+                    return Ok(());
+                }
+                loop {
+                    self.value(depth + 1)?;
+                    match self.peek() {
+                        Some(b',') => self.i += 1,
+                        Some(b']') => {
+                            self.i += 1;
+                            return Ok(());
+                        }
+                        _ => return self.err("expected , or ] without whitespace"),
+                    }
+                }
+            }
+            Some(b'"') => self.string().map(drop),
+            Some(b't') => self.literal(b"true"),
+            Some(b'f') => self.literal(b"false"),
+            Some(b'n') => self.literal(b"null"),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            _ => self.err("expected a value without whitespace"),
+        }
+    }
+
+    fn object(&mut self, depth: usize) -> Scan<()> {
+        self.i += 1;
+        if self.peek() == Some(b'}') {
+            self.i += 1;
+            return Ok(());
+        }
+        let mut previous: Option<std::borrow::Cow<'a, str>> = None;
+        loop {
+            let at = self.i;
+            let key = self.string()?;
+            if let Some(prev) = &previous {
+                let ordered = if prev.is_ascii() && key.is_ascii() {
+                    prev.as_bytes() < key.as_bytes()
+                } else {
+                    prev.encode_utf16().lt(key.encode_utf16())
+                };
+                if !ordered {
+                    return Err((
+                        at,
+                        "object members not sorted by UTF-16 code units, or repeated",
+                    ));
+                }
+            }
+            previous = Some(key);
+            if self.peek() != Some(b':') {
+                return self.err("expected : without whitespace");
+            }
+            self.i += 1;
+            self.value(depth + 1)?;
+            match self.peek() {
+                Some(b',') => self.i += 1,
+                Some(b'}') => {
+                    self.i += 1;
+                    return Ok(());
+                }
+                _ => return self.err("expected , or } without whitespace"),
+            }
+        }
+    }
+
+    /// Scans a string, returning its decoded text (borrowed when it has no escapes).
+    fn string(&mut self) -> Scan<std::borrow::Cow<'a, str>> {
+        if self.peek() != Some(b'"') {
+            return self.err("expected a string");
+        }
+        self.i += 1;
+        let start = self.i;
+        let mut decoded: Option<String> = None;
+        loop {
+            let Some(c) = self.peek() else {
+                return self.err("unterminated string");
+            };
+            match c {
+                b'"' => {
+                    let raw = std::str::from_utf8(&self.b[start..self.i]).expect("checked UTF-8");
+                    self.i += 1;
+                    return Ok(match decoded {
+                        Some(d) => std::borrow::Cow::Owned(d),
+                        None => std::borrow::Cow::Borrowed(raw),
+                    });
+                }
+                0x00..=0x1f => return self.err("raw control character in a string"),
+                b'\\' => {
+                    let d = decoded.get_or_insert_with(|| {
+                        std::str::from_utf8(&self.b[start..self.i])
+                            .expect("checked UTF-8")
+                            .to_string()
+                    });
+                    let ch = match self.b.get(self.i + 1) {
+                        Some(b'"') => '"',
+                        Some(b'\\') => '\\',
+                        Some(b'b') => '\u{8}',
+                        Some(b'f') => '\u{c}',
+                        Some(b'n') => '\n',
+                        Some(b'r') => '\r',
+                        Some(b't') => '\t',
+                        Some(b'u') => {
+                            let hex = self.b.get(self.i + 2..self.i + 6).unwrap_or(b"");
+                            let v = match hex {
+                                [b'0', b'0', h @ (b'0' | b'1'), l] => {
+                                    let l = match l {
+                                        b'0'..=b'9' => l - b'0',
+                                        b'a'..=b'f' => l - b'a' + 10,
+                                        _ => return self.err("non-canonical \\u escape"),
+                                    };
+                                    (h - b'0') * 16 + l
+                                }
+                                _ => return self.err("non-canonical \\u escape"),
+                            };
+                            if matches!(v, 0x08 | 0x09 | 0x0a | 0x0c | 0x0d) {
+                                return self.err("non-canonical \\u escape (has a short form)");
+                            }
+                            self.i += 4;
+                            char::from(v)
+                        }
+                        _ => return self.err("non-canonical escape"),
+                    };
+                    d.push(ch);
+                    self.i += 2;
+                }
+                _ => {
+                    let len = match c {
+                        0x00..=0x7f => 1,
+                        0xc0..=0xdf => 2,
+                        0xe0..=0xef => 3,
+                        _ => 4,
+                    };
+                    if let Some(d) = decoded.as_mut() {
+                        d.push_str(
+                            std::str::from_utf8(&self.b[self.i..self.i + len])
+                                .expect("checked UTF-8"),
+                        );
+                    }
+                    self.i += len;
+                }
+            }
+        }
+    }
+
+    fn number(&mut self) -> Scan<()> {
+        let start = self.i;
+        while let Some(b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9') = self.peek() {
+            self.i += 1;
+        }
+        let token = std::str::from_utf8(&self.b[start..self.i]).expect("ASCII");
+        let integer = token
+            .bytes()
+            .enumerate()
+            .all(|(i, c)| c.is_ascii_digit() || (i == 0 && c == b'-'));
+        if integer {
+            let ok = match token.parse::<i64>() {
+                Ok(v) => v.unsigned_abs() <= MAX_SAFE_INTEGER && v.to_string() == token,
+                Err(_) => false,
+            };
+            return if ok {
+                Ok(())
+            } else {
+                Err((
+                    start,
+                    "integer not in canonical form or not exactly representable",
+                ))
+            };
+        }
+        match token.parse::<f64>() {
+            Ok(f) if f.is_finite() => {
+                let mut buf = ryu_js::Buffer::new();
+                if buf.format_finite(f) == token {
+                    Ok(())
+                } else {
+                    Err((start, "number not in ECMAScript canonical form"))
+                }
+            }
+            _ => Err((start, "invalid number")),
+        }
     }
 }
 
@@ -215,6 +441,65 @@ mod tests {
     #[test]
     fn control_characters_use_lowercase_unicode_escapes() {
         assert_eq!(canon(r#""\u0001\u001f\u007f""#), "\"\\u0001\\u001f\u{7f}\"");
+    }
+
+    /// The one-pass check agrees with re-encoding on every case we can think of.
+    #[test]
+    fn check_agrees_with_reencoding() {
+        let cases = [
+            r#"{"a":1,"b":[true,false,null]}"#,
+            r#"{"b":1,"a":2}"#,
+            r#"{"a":1,"a":1}"#,
+            r#"{"a": 1}"#,
+            "[1.0]",
+            "[1]",
+            "[1e21]",
+            "[1e+21]",
+            "[0.002]",
+            "[2e-3]",
+            "[-0]",
+            "[0]",
+            "[01]",
+            "[9007199254740991]",
+            "[9007199254740992]",
+            r#""\u0041""#,
+            r#""A""#,
+            r#""\/""#,
+            r#""\n""#,
+            r#""\u000a""#,
+            r#""\u001f""#,
+            r#""\u001F""#,
+            r#""\u007f""#,
+            "\"\u{7f}\"",
+            r#""€""#,
+            r#""\u20ac""#,
+            r#"{"\r":1,"1":2}"#,
+            r#"{"1":2,"\r":1}"#,
+            "{\"\u{fb33}\":1,\"\u{1f600}\":2}",
+            "{\"\u{1f600}\":2,\"\u{fb33}\":1}",
+            "[]",
+            "{}",
+            "[1,]",
+            "",
+            " 1",
+            "1 ",
+            "[333333333.3333333]",
+            "[1e-7]",
+            "[0.0000001]",
+            "[1.5e300]",
+        ];
+        for case in cases {
+            let reencoded = serde_json::from_str::<Value>(case)
+                .ok()
+                .and_then(|v| value_to_vec(&v).ok())
+                .is_some_and(|c| c == case.as_bytes());
+            assert_eq!(
+                check(case.as_bytes()).is_ok(),
+                reencoded,
+                "case {case:?}: {:?}",
+                check(case.as_bytes())
+            );
+        }
     }
 
     #[test]

@@ -275,6 +275,117 @@ pub enum SnapshotError {
     Invalid(String),
 }
 
+/// A snapshot parsed for checking only: evidence values stay raw JSON slices of the input.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BorrowedSnapshot<'a> {
+    schema_version: u32,
+    agent_id: String,
+    asset: Asset,
+    collected_at: Timestamp,
+    sequence: u64,
+    previous_digest: Option<Digest>,
+    collectors: Vec<CollectorRun>,
+    #[serde(borrow, deserialize_with = "evidence_members")]
+    evidence: Vec<(BorrowedKey<'a>, BorrowedItem<'a>)>,
+}
+
+#[derive(Deserialize)]
+struct BorrowedKey<'a>(#[serde(borrow)] std::borrow::Cow<'a, str>);
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BorrowedItem<'a> {
+    #[serde(borrow)]
+    value: &'a serde_json::value::RawValue,
+    #[serde(rename = "source")]
+    _source: Source,
+    status: ItemStatus,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// The evidence object as a list of members; canonical order was checked beforehand.
+fn evidence_members<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<(BorrowedKey<'de>, BorrowedItem<'de>)>, D::Error> {
+    struct Members;
+    impl<'de> serde::de::Visitor<'de> for Members {
+        type Value = Vec<(BorrowedKey<'de>, BorrowedItem<'de>)>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an object of evidence items keyed by id")
+        }
+        fn visit_map<M: serde::de::MapAccess<'de>>(
+            self,
+            mut m: M,
+        ) -> Result<Self::Value, M::Error> {
+            let mut out = Vec::with_capacity(m.size_hint().unwrap_or(64));
+            while let Some(entry) = m.next_entry()? {
+                out.push(entry);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_map(Members)
+}
+
+fn invalid<T>(m: String) -> Result<T, SnapshotError> {
+    Err(SnapshotError::Invalid(m))
+}
+
+fn validate_header(
+    schema_version: u32,
+    agent_id: &str,
+    asset: &Asset,
+    sequence: u64,
+    previous_digest: Option<Digest>,
+) -> Result<(), SnapshotError> {
+    if schema_version != SCHEMA_VERSION {
+        return Err(SnapshotError::SchemaVersion(schema_version));
+    }
+    if agent_id.is_empty() || asset.id.is_empty() {
+        return invalid("agent_id and asset.id must not be empty".into());
+    }
+    match (sequence, previous_digest) {
+        (0, _) => invalid("sequence starts at 1".into()),
+        (1, Some(_)) => invalid("sequence 1 must have previous_digest null".into()),
+        (n, None) if n > 1 => invalid(format!("sequence {n} must name its previous_digest")),
+        _ => Ok(()),
+    }
+}
+
+fn validate_runs(runs: &[CollectorRun]) -> Result<(), SnapshotError> {
+    for run in runs {
+        if run.finished_at < run.started_at {
+            return invalid(format!("collector {} finished before it started", run.name));
+        }
+    }
+    Ok(())
+}
+
+fn validate_item(
+    id: &str,
+    status: ItemStatus,
+    reason: Option<&str>,
+    value_is_null: bool,
+) -> Result<(), SnapshotError> {
+    if !is_valid_evidence_id(id) {
+        return invalid(format!(
+            "evidence id {id:?} is not of the form source.area.fact"
+        ));
+    }
+    match (status, reason, value_is_null) {
+        (ItemStatus::Ok, None, _) => Ok(()),
+        (ItemStatus::Ok, Some(_), _) => {
+            invalid(format!("evidence {id}: status ok must not carry a reason"))
+        }
+        (ItemStatus::Unavailable, Some(r), true) if !r.is_empty() => Ok(()),
+        (ItemStatus::Unavailable, _, _) => invalid(format!(
+            "evidence {id}: status unavailable needs a reason and a null value"
+        )),
+    }
+}
+
 /// Whether `id` is a well-formed evidence id: at least three dot-separated segments of
 /// `[a-z0-9_]`, each starting with a letter (`host.ssh.permit_root_login`).
 pub fn is_valid_evidence_id(id: &str) -> bool {
@@ -308,46 +419,54 @@ impl Snapshot {
 
     /// Checks the rules serde cannot express.
     pub fn validate(&self) -> Result<(), SnapshotError> {
-        let invalid = |m: String| Err(SnapshotError::Invalid(m));
-        if self.schema_version != SCHEMA_VERSION {
-            return Err(SnapshotError::SchemaVersion(self.schema_version));
-        }
-        if self.agent_id.is_empty() || self.asset.id.is_empty() {
-            return invalid("agent_id and asset.id must not be empty".into());
-        }
-        match (self.sequence, &self.previous_digest) {
-            (0, _) => return invalid("sequence starts at 1".into()),
-            (1, Some(_)) => return invalid("sequence 1 must have previous_digest null".into()),
-            (n, None) if n > 1 => {
-                return invalid(format!("sequence {n} must name its previous_digest"));
-            }
-            _ => {}
-        }
-        for run in &self.collectors {
-            if run.finished_at < run.started_at {
-                return invalid(format!("collector {} finished before it started", run.name));
-            }
-        }
+        validate_header(
+            self.schema_version,
+            &self.agent_id,
+            &self.asset,
+            self.sequence,
+            self.previous_digest,
+        )?;
+        validate_runs(&self.collectors)?;
         for (id, item) in &self.evidence {
-            if !is_valid_evidence_id(id) {
-                return invalid(format!(
-                    "evidence id {id:?} is not of the form source.area.fact"
-                ));
-            }
-            match (item.status, &item.reason, item.value.is_null()) {
-                (ItemStatus::Ok, None, _) => {}
-                (ItemStatus::Ok, Some(_), _) => {
-                    return invalid(format!("evidence {id}: status ok must not carry a reason"));
-                }
-                (ItemStatus::Unavailable, Some(r), true) if !r.is_empty() => {}
-                (ItemStatus::Unavailable, _, _) => {
-                    return invalid(format!(
-                        "evidence {id}: status unavailable needs a reason and a null value"
-                    ));
-                }
-            }
+            validate_item(
+                id,
+                item.status,
+                item.reason.as_deref(),
+                item.value.is_null(),
+            )?;
         }
         Ok(())
+    }
+
+    /// Checks a payload as the server does on ingest: exactly canonical bytes and every schema
+    /// rule, without building the evidence in memory. Returns the header.
+    pub fn check_payload(bytes: &[u8]) -> Result<SnapshotHeader, SnapshotError> {
+        canonical::check(bytes).map_err(|_| SnapshotError::NotCanonical)?;
+        let b: BorrowedSnapshot<'_> = serde_json::from_slice(bytes)?;
+        validate_header(
+            b.schema_version,
+            &b.agent_id,
+            &b.asset,
+            b.sequence,
+            b.previous_digest,
+        )?;
+        validate_runs(&b.collectors)?;
+        for (BorrowedKey(id), item) in &b.evidence {
+            validate_item(
+                id,
+                item.status,
+                item.reason.as_deref(),
+                item.value.get() == "null",
+            )?;
+        }
+        Ok(SnapshotHeader {
+            schema_version: b.schema_version,
+            agent_id: b.agent_id,
+            asset: b.asset,
+            collected_at: b.collected_at,
+            sequence: b.sequence,
+            previous_digest: b.previous_digest,
+        })
     }
 
     /// The RFC 8785 canonical bytes: the DSSE payload.
@@ -373,14 +492,9 @@ impl Snapshot {
     /// Parses a payload, requiring it to be valid and exactly canonical, so that one snapshot
     /// has exactly one byte form and one digest.
     pub fn from_payload(bytes: &[u8]) -> Result<Self, SnapshotError> {
-        // Parse once into a JSON value: check canonical form on it, then convert.
-        let value: Value = serde_json::from_slice(bytes)?;
-        let canonical_ok = canonical::value_to_vec(&value)? == bytes;
-        let snapshot: Snapshot = serde_json::from_value(value)?;
+        canonical::check(bytes).map_err(|_| SnapshotError::NotCanonical)?;
+        let snapshot: Snapshot = serde_json::from_slice(bytes)?;
         snapshot.validate()?;
-        if !canonical_ok {
-            return Err(SnapshotError::NotCanonical);
-        }
         Ok(snapshot)
     }
 }
@@ -446,6 +560,58 @@ pub(crate) mod tests {
             Snapshot::from_payload(&pretty),
             Err(SnapshotError::NotCanonical)
         ));
+    }
+
+    /// The fast ingest check and the full parse accept and refuse the same payloads.
+    #[test]
+    fn check_payload_agrees_with_from_payload() {
+        let good = sample(2, Some(Digest::of(b"p")));
+        let mut cases = vec![good.clone()];
+        let mut bad_id = good.clone();
+        bad_id.evidence.insert(
+            "Bad.Id".into(),
+            EvidenceItem::ok(1, Source::Syscall("x".into())),
+        );
+        cases.push(bad_id);
+        let mut reason_on_ok = good.clone();
+        reason_on_ok
+            .evidence
+            .get_mut("host.os.kernel")
+            .unwrap()
+            .reason = Some("r".into());
+        cases.push(reason_on_ok);
+        let mut value_on_unavailable = good.clone();
+        value_on_unavailable
+            .evidence
+            .get_mut("host.shadow.empty_password_count")
+            .unwrap()
+            .value = 3.into();
+        cases.push(value_on_unavailable);
+        let mut no_prev = good.clone();
+        no_prev.previous_digest = None;
+        cases.push(no_prev);
+        let mut valid = 0;
+        for s in cases {
+            let bytes = canonical::to_vec(&s).unwrap();
+            let full = Snapshot::from_payload(&bytes);
+            let fast = Snapshot::check_payload(&bytes);
+            assert_eq!(full.is_ok(), fast.is_ok(), "{full:?} vs {fast:?}");
+            if let (Ok(f), Ok(h)) = (full, fast) {
+                assert_eq!(f.link(), h.link());
+                valid += 1;
+            }
+        }
+        assert_eq!(valid, 1);
+        let pretty = serde_json::to_vec_pretty(&good).unwrap();
+        assert!(matches!(
+            Snapshot::check_payload(&pretty),
+            Err(SnapshotError::NotCanonical)
+        ));
+        let mut v = serde_json::to_value(&good).unwrap();
+        v["evidence"]["host.os.kernel"]["extra"] = 1.into();
+        let bytes = canonical::value_to_vec(&v).unwrap();
+        assert!(Snapshot::from_payload(&bytes).is_err());
+        assert!(Snapshot::check_payload(&bytes).is_err());
     }
 
     #[test]

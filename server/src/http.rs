@@ -236,7 +236,7 @@ async fn submit(
         Err(r) => return Err(refuse(&state, &remote, &body, body.len() as u64, r).await),
     };
     let snap = checked.snapshot;
-    let chain = snap.chain_key();
+    let chain = snap.link().chain;
     let received_at = now();
     let receipt = Receipt {
         digest: checked.digest,

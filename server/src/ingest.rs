@@ -6,7 +6,9 @@ use std::collections::HashMap;
 
 use vouch_evidence::api::RejectReason;
 use vouch_evidence::dsse::{Envelope, VerifyError};
-use vouch_evidence::{KeyId, SNAPSHOT_PAYLOAD_TYPE, Snapshot, SnapshotError, Timestamp};
+use vouch_evidence::{
+    KeyId, SNAPSHOT_PAYLOAD_TYPE, Snapshot, SnapshotError, SnapshotHeader, Timestamp,
+};
 
 use crate::store::AgentRecord;
 
@@ -34,8 +36,8 @@ impl Refusal {
 /// A submission that passed every check but the chain link.
 #[derive(Debug)]
 pub struct Checked {
-    /// The snapshot.
-    pub snapshot: Snapshot,
+    /// The snapshot's header (its evidence was checked, and is kept only in the envelope).
+    pub snapshot: SnapshotHeader,
     /// Its digest.
     pub digest: vouch_evidence::Digest,
 }
@@ -77,7 +79,7 @@ pub fn check(
         message,
         agent_id: Some(agent.agent_id.clone()),
     };
-    let snapshot = Snapshot::from_payload(&verified.payload).map_err(|e| {
+    let snapshot = Snapshot::check_payload(&verified.payload).map_err(|e| {
         let reason = match e {
             SnapshotError::NotCanonical => RejectReason::NotCanonical,
             SnapshotError::Json(_) => RejectReason::Malformed,

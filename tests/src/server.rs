@@ -1,0 +1,137 @@
+//! A real Vouch server on loopback HTTPS, in this process, that a test can stop and restart on
+//! the same data directory and port.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use vouch_evidence::SigningKey;
+use vouch_evidence::api::{EnrollRequest, EnrollResponse};
+use vouch_server::auth::Role;
+use vouch_server::{RunningServer, ServerConfig};
+
+/// A server under test.
+pub struct TestServer {
+    /// Its configuration (the data directory and the port stay the same across restarts).
+    pub config: ServerConfig,
+    /// `https://localhost:<port>`.
+    pub url: String,
+    /// PEM of the CA that signed its certificate.
+    pub ca_pem: Vec<u8>,
+    /// An admin API token.
+    pub admin_token: String,
+    running: Option<RunningServer>,
+}
+
+impl TestServer {
+    /// Starts a server with its data under `data_dir` on a free loopback port.
+    pub async fn start(data_dir: &Path) -> TestServer {
+        let mut config = ServerConfig {
+            listen: "127.0.0.1:0".into(),
+            data_dir: data_dir.to_path_buf(),
+            ..ServerConfig::default()
+        };
+        let running = vouch_server::start(&config).await.expect("server starts");
+        config.listen = running.local_addr.to_string();
+        let ca_path: PathBuf = running.ca_cert.clone().expect("local CA");
+        let admin_token = running
+            .state()
+            .create_api_token(Role::Admin, "tests")
+            .await
+            .unwrap();
+        TestServer {
+            url: format!("https://localhost:{}", running.local_addr.port()),
+            ca_pem: std::fs::read(ca_path).unwrap(),
+            config,
+            admin_token,
+            running: Some(running),
+        }
+    }
+
+    /// The running server.
+    pub fn running(&self) -> &RunningServer {
+        self.running.as_ref().expect("server is running")
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.config.listen.parse().unwrap()
+    }
+
+    /// Stops the server (in-flight requests finish; queued writes are committed).
+    pub async fn stop(&mut self) {
+        if let Some(r) = self.running.take() {
+            r.shutdown().await;
+        }
+    }
+
+    /// Starts it again on the same data directory and port.
+    pub async fn restart(&mut self) {
+        assert!(self.running.is_none(), "stop first");
+        // The port was just released; retry briefly in case the OS has not let go of it.
+        for attempt in 0..50 {
+            match vouch_server::start(&self.config).await {
+                Ok(r) => {
+                    self.running = Some(r);
+                    return;
+                }
+                Err(e) if attempt < 49 => {
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("restart failed: {e}"),
+            }
+        }
+    }
+
+    /// A one-time enrolment token.
+    pub async fn enroll_token(&self) -> String {
+        self.running()
+            .state()
+            .create_enroll_token(3600)
+            .await
+            .unwrap()
+    }
+
+    /// Enrolls `key` over HTTPS with `client`; returns the server's answer.
+    pub async fn enroll(
+        &self,
+        client: &reqwest::Client,
+        key: &SigningKey,
+        name: &str,
+    ) -> EnrollResponse {
+        let req = EnrollRequest {
+            token: self.enroll_token().await,
+            public_key: key.public().to_base64(),
+            name: name.into(),
+        };
+        let resp = client
+            .post(format!("{}/v1/enroll", self.url))
+            .json(&req)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201, "enrolment failed");
+        resp.json().await.unwrap()
+    }
+}
+
+/// An HTTPS client (rustls, ring) that trusts only `ca_pem`.
+pub fn https_client(ca_pem: &[u8]) -> reqwest::Client {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_pemfile::certs(&mut &ca_pem[..]) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    reqwest::Client::builder()
+        .use_preconfigured_tls(tls)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
