@@ -147,7 +147,8 @@ impl Envelope {
         let payload_len = padded_base64_len(&self.payload).ok_or(VerifyError::PayloadEncoding)?;
         let mut message = pae_header(expected_type, payload_len);
         let header_len = message.len();
-        B64.decode_vec(self.payload.as_bytes(), &mut message)
+        base64_simd::STANDARD
+            .decode_append(self.payload.as_bytes(), &mut message)
             .map_err(|_| VerifyError::PayloadEncoding)?;
         if message.len() - header_len != payload_len {
             return Err(VerifyError::PayloadEncoding);
@@ -256,6 +257,22 @@ mod tests {
         bad.payload = "***".into();
         assert_eq!(
             bad.verify("t/x", |id| (*id == pk.id()).then_some(&pk)),
+            Err(VerifyError::PayloadEncoding)
+        );
+    }
+
+    /// Base64 with non-zero unused trailing bits decodes to the same bytes as the canonical
+    /// form; accepting it would let an envelope's bytes change without the signature noticing.
+    #[test]
+    fn non_canonical_base64_trailing_bits_are_refused() {
+        let k = key();
+        let pk = k.public().clone();
+        let env = sign(&k, "t/x", b"p");
+        assert_eq!(env.payload, "cA==");
+        let mut sloppy = env.clone();
+        sloppy.payload = "cB==".into();
+        assert_eq!(
+            sloppy.verify("t/x", |id| (*id == pk.id()).then_some(&pk)),
             Err(VerifyError::PayloadEncoding)
         );
     }

@@ -149,6 +149,17 @@ fn main() {
     if std::env::var_os("VOUCH_BENCH_PARTS").is_some() {
         parts(&payload);
     }
+    let mut ring = vouch_server::verify::Keyring::default();
+    ring.add(public.clone(), "agt_bench".into());
+    rate(
+        "vouch verify: envelope + signature + chain header (20 KB)",
+        t,
+        || {
+            std::hint::black_box(
+                vouch_server::verify::verify_bytes(&envelope_bytes, &ring, false).unwrap(),
+            );
+        },
+    );
     let pae = dsse::pae(SNAPSHOT_PAYLOAD_TYPE, &payload);
     let sig = key.sign(&pae);
     rate(
