@@ -1,1 +1,356 @@
-//! Evidence collectors (filled in by the collectors work).
+//! Vouch evidence collectors.
+//!
+//! A [`Collector`] gathers the facts of one area (a host's OS, its memory, its SSH settings…)
+//! and declares the evidence ids it produces in a `pub const EVIDENCE: &[EvidenceSpec]` beside
+//! its code; the reference documentation (`docs/evidence.md`) is generated from those
+//! declarations. A [`Source`] groups the collectors for one asset and [`run_source`] runs them
+//! concurrently, each with its own time budget: one that fails, panics or overruns is recorded
+//! as failed and the others go on. Every read goes below the context's root, so tests run on
+//! fixture trees. Adding a source is one folder and one line in [`all_specs`].
+
+pub mod host;
+pub mod internal_events;
+mod spec;
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use tokio_util::sync::CancellationToken;
+use vouch_evidence::{
+    Asset, CollectorRun, EvidenceItem, RunOutcome, Source as ItemSource, Timestamp,
+};
+
+pub use spec::{EvidenceSpec, ValueType, reference_markdown};
+
+/// What a collector gets: where the system's files are, until when it may run, and a signal
+/// to stop early.
+#[derive(Clone, Debug)]
+pub struct CollectContext {
+    /// The root below which every file is read (`/` on a live host).
+    pub root: PathBuf,
+    /// When the collector must have finished.
+    pub deadline: Instant,
+    /// Cancelled when the agent shuts down.
+    pub shutdown: CancellationToken,
+}
+
+impl CollectContext {
+    /// A context for tests: `root`, a generous deadline, never cancelled.
+    pub fn for_test(root: impl Into<PathBuf>) -> Self {
+        CollectContext {
+            root: root.into(),
+            deadline: Instant::now() + Duration::from_secs(60),
+            shutdown: CancellationToken::new(),
+        }
+    }
+
+    /// The path of `abs` (an absolute path on the asset) below the root.
+    pub fn path(&self, abs: &str) -> PathBuf {
+        self.root.join(abs.trim_start_matches('/'))
+    }
+
+    /// Reads a text file by its absolute path on the asset. The error says what failed in
+    /// words fit for an evidence item's reason.
+    pub fn read(&self, abs: &str) -> Result<String, String> {
+        std::fs::read_to_string(self.path(abs)).map_err(|e| describe_io(abs, &e))
+    }
+}
+
+/// A reason sentence for an I/O error on `abs`.
+pub fn describe_io(abs: &str, e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::NotFound => format!("not found: {abs}"),
+        io::ErrorKind::PermissionDenied => format!("permission denied reading {abs}"),
+        _ => format!("cannot read {abs}: {e}"),
+    }
+}
+
+/// Why a whole collector failed (single facts that cannot be read are unavailable items).
+#[derive(Debug, thiserror::Error)]
+pub enum CollectError {
+    /// Something the collector cannot work without.
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// The facts a collector produced: evidence id → item.
+pub type Facts = Vec<(&'static str, EvidenceItem)>;
+
+/// One area's collector.
+#[async_trait]
+pub trait Collector: Send + Sync + 'static {
+    /// Its name in the snapshot's collector runs, e.g. `host.system`.
+    fn name(&self) -> &'static str;
+    /// The evidence it produces.
+    fn evidence(&self) -> &'static [EvidenceSpec];
+    /// Collects; every declared id must be present, ok or unavailable.
+    async fn collect(&self, ctx: &CollectContext) -> Result<Facts, CollectError>;
+}
+
+/// A group of collectors describing one asset.
+pub trait Source: Send + Sync {
+    /// The source's name (`host`).
+    fn name(&self) -> &'static str;
+    /// The asset described, read below `ctx.root`.
+    fn asset(&self, ctx: &CollectContext) -> Asset;
+    /// Its collectors.
+    fn collectors(&self) -> Vec<Arc<dyn Collector>>;
+    /// The root and time budget to collect with.
+    fn context(&self, shutdown: CancellationToken) -> CollectContext;
+}
+
+/// What running a source produced: a snapshot body without the chain fields.
+#[derive(Clone, Debug)]
+pub struct Collected {
+    /// The asset.
+    pub asset: Asset,
+    /// When collection started.
+    pub collected_at: Timestamp,
+    /// One run per collector.
+    pub collectors: Vec<CollectorRun>,
+    /// Every fact, by id.
+    pub evidence: BTreeMap<String, EvidenceItem>,
+}
+
+/// The current instant.
+pub fn now() -> Timestamp {
+    Timestamp::from_datetime(time::OffsetDateTime::now_utc())
+}
+
+/// Runs every collector of `source` concurrently, each until the context's deadline. A failed,
+/// panicked or late collector becomes a failed run, and its declared ids become unavailable
+/// items naming why: the snapshot never silently lacks a fact.
+pub async fn run_source(source: &dyn Source, ctx: &CollectContext) -> Collected {
+    let collected_at = now();
+    let asset = source.asset(ctx);
+    let budget = ctx.deadline.saturating_duration_since(Instant::now());
+    let tasks: Vec<_> = source
+        .collectors()
+        .into_iter()
+        .map(|c| {
+            let ctx = ctx.clone();
+            let started = now();
+            let name = c.name();
+            let specs = c.evidence();
+            let handle = tokio::spawn(async move { c.collect(&ctx).await });
+            (name, specs, started, handle)
+        })
+        .collect();
+    let mut runs = Vec::new();
+    let mut evidence = BTreeMap::new();
+    for (name, specs, started, handle) in tasks {
+        let abort = handle.abort_handle();
+        let outcome = match tokio::time::timeout(budget, handle).await {
+            Ok(Ok(Ok(facts))) => Ok(facts),
+            Ok(Ok(Err(e))) => Err(e.to_string()),
+            Ok(Err(join)) if join.is_panic() => Err("collector panicked".to_string()),
+            Ok(Err(join)) => Err(format!("collector task failed: {join}")),
+            Err(_) => {
+                abort.abort();
+                Err(format!(
+                    "collector overran its time budget of {} s",
+                    budget.as_secs()
+                ))
+            }
+        };
+        let run_outcome = match outcome {
+            Ok(facts) => {
+                for (id, item) in facts {
+                    if let Some(reason) = &item.reason {
+                        internal_events::item_unavailable(name, id, reason);
+                    }
+                    evidence.insert(id.to_string(), item);
+                }
+                RunOutcome::Ok
+            }
+            Err(message) => {
+                internal_events::collector_failed(name, &message);
+                for spec in specs {
+                    evidence.insert(
+                        spec.id.to_string(),
+                        EvidenceItem::unavailable(
+                            ItemSource::Syscall(format!("collector {name}")),
+                            format!("collector {name} failed: {message}"),
+                        ),
+                    );
+                }
+                RunOutcome::Error { message }
+            }
+        };
+        runs.push(CollectorRun {
+            name: name.to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            started_at: started,
+            finished_at: now().max(started),
+            outcome: run_outcome,
+        });
+    }
+    Collected {
+        asset,
+        collected_at,
+        collectors: runs,
+        evidence,
+    }
+}
+
+/// Every evidence id any source declares (for documentation and checks).
+pub fn all_specs() -> Vec<&'static EvidenceSpec> {
+    host::EVIDENCE_AREAS
+        .iter()
+        .flat_map(|area| area.iter())
+        .collect()
+}
+
+/// A helper for collectors: the file `abs` as an item source.
+pub fn file(abs: &str) -> ItemSource {
+    ItemSource::File(abs.to_string())
+}
+
+/// Whether `path` exists below the root.
+pub fn exists(ctx: &CollectContext, abs: &str) -> bool {
+    Path::new(&ctx.path(abs)).exists()
+}
+
+/// One fact: its value when it could be read, otherwise an unavailable item with the reason.
+pub fn fact<V: Into<serde_json::Value>>(
+    id: &'static str,
+    source: ItemSource,
+    value: Result<V, String>,
+) -> (&'static str, EvidenceItem) {
+    match value {
+        Ok(v) => (id, EvidenceItem::ok(v, source)),
+        Err(reason) => (id, EvidenceItem::unavailable(source, reason)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vouch_evidence::{AssetKind, ItemStatus};
+
+    const OK_SPEC: &[EvidenceSpec] = &[EvidenceSpec {
+        id: "test.ok.value",
+        value_type: ValueType::Integer,
+        meaning: "",
+        source: "",
+    }];
+    const PANIC_SPEC: &[EvidenceSpec] = &[EvidenceSpec {
+        id: "test.panic.value",
+        value_type: ValueType::Integer,
+        meaning: "",
+        source: "",
+    }];
+    const SLOW_SPEC: &[EvidenceSpec] = &[EvidenceSpec {
+        id: "test.slow.value",
+        value_type: ValueType::Integer,
+        meaning: "",
+        source: "",
+    }];
+
+    struct Good;
+    struct Panics;
+    struct Slow;
+
+    #[async_trait]
+    impl Collector for Good {
+        fn name(&self) -> &'static str {
+            "test.ok"
+        }
+        fn evidence(&self) -> &'static [EvidenceSpec] {
+            OK_SPEC
+        }
+        async fn collect(&self, _: &CollectContext) -> Result<Facts, CollectError> {
+            Ok(vec![fact("test.ok.value", file("/x"), Ok::<_, String>(7))])
+        }
+    }
+    #[async_trait]
+    impl Collector for Panics {
+        fn name(&self) -> &'static str {
+            "test.panic"
+        }
+        fn evidence(&self) -> &'static [EvidenceSpec] {
+            PANIC_SPEC
+        }
+        async fn collect(&self, _: &CollectContext) -> Result<Facts, CollectError> {
+            panic!("boom")
+        }
+    }
+    #[async_trait]
+    impl Collector for Slow {
+        fn name(&self) -> &'static str {
+            "test.slow"
+        }
+        fn evidence(&self) -> &'static [EvidenceSpec] {
+            SLOW_SPEC
+        }
+        async fn collect(&self, _: &CollectContext) -> Result<Facts, CollectError> {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            Ok(vec![])
+        }
+    }
+
+    struct Mixed;
+    impl Source for Mixed {
+        fn name(&self) -> &'static str {
+            "test"
+        }
+        fn asset(&self, _: &CollectContext) -> Asset {
+            Asset {
+                kind: AssetKind::Host,
+                id: "t".into(),
+                name: "t".into(),
+            }
+        }
+        fn collectors(&self) -> Vec<Arc<dyn Collector>> {
+            vec![Arc::new(Good), Arc::new(Panics), Arc::new(Slow)]
+        }
+        fn context(&self, shutdown: CancellationToken) -> CollectContext {
+            CollectContext {
+                root: "/".into(),
+                deadline: Instant::now() + Duration::from_millis(200),
+                shutdown,
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_or_late_collector_fails_alone() {
+        let (failures_before, _) = internal_events::counts();
+        let c = run_source(&Mixed, &Mixed.context(CancellationToken::new())).await;
+        let outcome = |n: &str| {
+            c.collectors
+                .iter()
+                .find(|r| r.name == n)
+                .unwrap()
+                .outcome
+                .clone()
+        };
+        assert_eq!(outcome("test.ok"), RunOutcome::Ok);
+        assert_eq!(
+            outcome("test.panic"),
+            RunOutcome::Error {
+                message: "collector panicked".into()
+            }
+        );
+        assert!(
+            matches!(outcome("test.slow"), RunOutcome::Error { message } if message.contains("overran"))
+        );
+        assert_eq!(c.evidence["test.ok.value"].value, serde_json::json!(7));
+        assert_eq!(
+            c.evidence["test.panic.value"].status,
+            ItemStatus::Unavailable
+        );
+        assert!(
+            c.evidence["test.slow.value"]
+                .reason
+                .as_deref()
+                .unwrap()
+                .contains("overran")
+        );
+        assert!(internal_events::counts().0 >= failures_before + 2);
+    }
+}

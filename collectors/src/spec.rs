@@ -1,0 +1,82 @@
+//! Evidence declarations and the reference documentation generated from them.
+
+use std::fmt::Write as _;
+
+use serde_json::Value;
+
+/// The JSON type of an evidence value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValueType {
+    /// `true` / `false`.
+    Bool,
+    /// A whole number.
+    Integer,
+    /// Text.
+    String,
+    /// A list of strings.
+    StringList,
+    /// An RFC 3339 UTC instant, as text.
+    Timestamp,
+}
+
+impl ValueType {
+    /// Its name in the documentation.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ValueType::Bool => "bool",
+            ValueType::Integer => "integer",
+            ValueType::String => "string",
+            ValueType::StringList => "list of strings",
+            ValueType::Timestamp => "timestamp",
+        }
+    }
+
+    /// Whether `v` has this type.
+    pub fn matches(&self, v: &Value) -> bool {
+        match self {
+            ValueType::Bool => v.is_boolean(),
+            ValueType::Integer => v.is_i64() || v.is_u64(),
+            ValueType::String => v.is_string(),
+            ValueType::StringList => v.as_array().is_some_and(|a| a.iter().all(Value::is_string)),
+            ValueType::Timestamp => v
+                .as_str()
+                .is_some_and(|s| s.parse::<vouch_evidence::Timestamp>().is_ok()),
+        }
+    }
+}
+
+/// The declaration of one evidence id, beside the code that collects it.
+#[derive(Clone, Copy, Debug)]
+pub struct EvidenceSpec {
+    /// `source.area.fact`.
+    pub id: &'static str,
+    /// The value's type.
+    pub value_type: ValueType,
+    /// What it means, for auditors.
+    pub meaning: &'static str,
+    /// Where it is read from.
+    pub source: &'static str,
+}
+
+/// The evidence reference, in Markdown, generated from every declaration.
+pub fn reference_markdown() -> String {
+    let mut out = String::from(
+        "# Evidence reference\n\nGenerated from the declarations beside the collectors' code \
+         (`cargo run -p vouch-agent -- docs evidence > docs/evidence.md`); do not edit by hand.\n\
+         An item whose source cannot be read has status `unavailable`, a null value and the reason.\n\n\
+         | id | type | meaning | source |\n|---|---|---|---|\n",
+    );
+    let mut specs = crate::all_specs();
+    specs.sort_by_key(|s| s.id);
+    for s in specs {
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} | {} |",
+            s.id,
+            s.value_type.as_str(),
+            s.meaning,
+            s.source
+        );
+    }
+    out
+}
