@@ -101,6 +101,8 @@ pub trait Source: Send + Sync {
     fn collectors(&self) -> Vec<Arc<dyn Collector>>;
     /// The root and time budget to collect with.
     fn context(&self, shutdown: CancellationToken) -> CollectContext;
+    /// When to collect: a cron expression with seconds.
+    fn schedule(&self) -> &str;
 }
 
 /// What running a source produced: a snapshot body without the chain fields.
@@ -314,6 +316,9 @@ mod tests {
                 deadline: Instant::now() + Duration::from_millis(200),
                 shutdown,
             }
+        }
+        fn schedule(&self) -> &str {
+            "* * * * * *"
         }
     }
 

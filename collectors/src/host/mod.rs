@@ -126,6 +126,15 @@ impl Source for HostSource {
             shutdown,
         }
     }
+
+    fn schedule(&self) -> &str {
+        &self.config.schedule
+    }
+}
+
+/// The hostname of the host whose files are below `root`.
+pub fn hostname_of(root: &std::path::Path) -> Option<String> {
+    system::hostname(&CollectContext::for_test(root)).ok()
 }
 
 #[cfg(test)]

@@ -1,0 +1,261 @@
+//! The agent's configuration file (TOML). Loading reports every problem at once, each naming
+//! the file, the key and what is wrong.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use vouch_collectors::host::HostConfig;
+
+/// `[server]`: where to deliver.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSection {
+    /// The server's base URL, `https://…`.
+    pub url: String,
+    /// PEM file of the CA that signed the server's certificate; absent: the system's bundle.
+    #[serde(default)]
+    pub ca_cert: Option<PathBuf>,
+}
+
+/// Log output format.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `[agent]`: local state and delivery tuning.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AgentSection {
+    /// Keys, enrolment, chain heads, spool and receipts live here (mode 0700).
+    pub state_dir: PathBuf,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// Timeout of one request to the server, seconds.
+    pub request_timeout_secs: u64,
+    /// First retry delay after a failed delivery, milliseconds.
+    pub backoff_initial_ms: u64,
+    /// Longest retry delay, seconds.
+    pub backoff_max_secs: u64,
+}
+
+impl Default for AgentSection {
+    fn default() -> Self {
+        AgentSection {
+            state_dir: PathBuf::from("/var/lib/vouch-agent"),
+            log_format: LogFormat::Text,
+            request_timeout_secs: 30,
+            backoff_initial_ms: 1000,
+            backoff_max_secs: 300,
+        }
+    }
+}
+
+/// `[collectors]`: one table per source.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CollectorsSection {
+    /// The host source.
+    pub host: HostConfig,
+}
+
+/// The whole agent configuration.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfig {
+    /// Where to deliver.
+    pub server: ServerSection,
+    /// Local state and delivery.
+    #[serde(default)]
+    pub agent: AgentSection,
+    /// The sources.
+    #[serde(default)]
+    pub collectors: CollectorsSection,
+}
+
+/// One problem: file, key, what is wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The file.
+    pub file: String,
+    /// The key, e.g. `collectors.host.schedule`.
+    pub key: String,
+    /// The problem.
+    pub problem: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}: {}", self.file, self.key, self.problem)
+    }
+}
+
+/// Every problem found.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} configuration error(s):", self.0.len())?;
+        for e in &self.0 {
+            write!(f, "\n  {e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl AgentConfig {
+    /// Reads and validates `path`.
+    pub fn load(path: &Path) -> Result<Self, ConfigErrors> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigErrors(vec![ConfigError {
+                file: file.clone(),
+                key: String::new(),
+                problem: e.to_string(),
+            }])
+        })?;
+        Self::parse(&file, &text)
+    }
+
+    /// Parses and validates text; `file` names it in errors.
+    pub fn parse(file: &str, text: &str) -> Result<Self, ConfigErrors> {
+        let config: AgentConfig = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| text[..s.start].matches('\n').count() + 1);
+            ConfigErrors(vec![ConfigError {
+                file: file.into(),
+                key: line.map_or(String::new(), |l| format!("line {l}")),
+                problem: e.message().to_string(),
+            }])
+        })?;
+        let errors = config.validate(file);
+        if errors.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigErrors(errors))
+        }
+    }
+
+    /// Every rule the types cannot express.
+    pub fn validate(&self, file: &str) -> Vec<ConfigError> {
+        let mut errors = Vec::new();
+        let mut err = |key: &str, problem: String| {
+            errors.push(ConfigError {
+                file: file.into(),
+                key: key.into(),
+                problem,
+            })
+        };
+        match reqwest::Url::parse(&self.server.url) {
+            Ok(u) if u.scheme() == "https" && u.host().is_some() => {}
+            Ok(_) => err(
+                "server.url",
+                format!("{} must be an https:// URL with a host", self.server.url),
+            ),
+            Err(e) => err(
+                "server.url",
+                format!("{:?} is not a URL: {e}", self.server.url),
+            ),
+        }
+        if let Some(ca) = self.server.ca_cert.as_ref().filter(|ca| !ca.is_file()) {
+            err(
+                "server.ca_cert",
+                format!("{} is not a readable file", ca.display()),
+            );
+        }
+        if !self.agent.state_dir.is_absolute() {
+            err(
+                "agent.state_dir",
+                format!(
+                    "{} must be an absolute path",
+                    self.agent.state_dir.display()
+                ),
+            );
+        }
+        if !(1..=600).contains(&self.agent.request_timeout_secs) {
+            err(
+                "agent.request_timeout_secs",
+                format!("{} is outside 1..=600", self.agent.request_timeout_secs),
+            );
+        }
+        if !(10..=600_000).contains(&self.agent.backoff_initial_ms) {
+            err(
+                "agent.backoff_initial_ms",
+                format!("{} is outside 10..=600000", self.agent.backoff_initial_ms),
+            );
+        }
+        if self.agent.backoff_max_secs == 0
+            || self.agent.backoff_max_secs * 1000 < self.agent.backoff_initial_ms
+        {
+            err(
+                "agent.backoff_max_secs",
+                "must be at least backoff_initial_ms".into(),
+            );
+        }
+        for (key, problem) in self.collectors.host.validate() {
+            err(&format!("collectors.host.{key}"), problem);
+        }
+        errors
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_problem_is_reported_with_its_key() {
+        let text = r#"
+[server]
+url = "http://plain.example"
+ca_cert = "/no/such/ca.pem"
+[agent]
+state_dir = "relative/state"
+backoff_initial_ms = 1
+[collectors.host]
+schedule = "hourly"
+"#;
+        let errs = AgentConfig::parse("agent.toml", text).unwrap_err();
+        let keys: Vec<&str> = errs.0.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "server.url",
+                "server.ca_cert",
+                "agent.state_dir",
+                "agent.backoff_initial_ms",
+                "collectors.host.schedule"
+            ]
+        );
+        assert!(
+            errs.to_string()
+                .contains("agent.toml: collectors.host.schedule: \"hourly\""),
+            "{errs}"
+        );
+    }
+
+    #[test]
+    fn unknown_keys_name_their_line() {
+        let errs = AgentConfig::parse(
+            "a.toml",
+            "[server]\nurl = \"https://x\"\n[agent]\nstate_dri = \"/x\"\n",
+        )
+        .unwrap_err();
+        assert_eq!(errs.0[0].key, "line 4");
+        assert!(errs.0[0].problem.contains("state_dri"));
+    }
+
+    #[test]
+    fn the_example_config_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("agent.example.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let c = AgentConfig::parse("agent.example.toml", &text).unwrap();
+        assert_eq!(c.collectors.host.schedule, "0 */15 * * * *");
+    }
+}

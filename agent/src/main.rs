@@ -1,0 +1,235 @@
+//! `vouch-agent`: the command line over the agent library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use tokio_util::sync::CancellationToken;
+use vouch_agent::config::{AgentConfig, LogFormat};
+use vouch_agent::{Agent, enroll, sources};
+use vouch_collectors::run_source;
+
+#[derive(Parser)]
+#[command(
+    name = "vouch-agent",
+    version,
+    about = "Collects, signs and delivers audit evidence"
+)]
+struct Cli {
+    /// Configuration file.
+    #[arg(long, global = true, default_value = "/etc/vouch/agent.toml")]
+    config: PathBuf,
+    /// Log format (default: the configuration's).
+    #[arg(long, global = true, value_enum)]
+    log_format: Option<LogFormat>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Table,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Make this agent's key and register it with a one-time enrolment token.
+    Enroll {
+        /// The server URL (overrides the configuration's).
+        #[arg(long)]
+        server: Option<String>,
+        /// The one-time enrolment token (`vouch token create --role enroll`).
+        #[arg(long, env = "VOUCH_ENROLL_TOKEN")]
+        token: String,
+        /// CA certificate of the server (overrides the configuration's).
+        #[arg(long)]
+        ca: Option<PathBuf>,
+        /// Replace an existing enrolment with a new key.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Run as a daemon: collect on schedule, sign, spool, deliver. SIGTERM stops it cleanly.
+    Run,
+    /// Collect every enabled source once, sign, spool and deliver everything pending.
+    PushOnce,
+    /// Collect and print the evidence without signing or sending.
+    Collect {
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Show enrolment and spool.
+    Status,
+    /// Print generated reference documentation.
+    Docs {
+        /// What to print: `evidence`.
+        topic: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => b.json().init(),
+        LogFormat::Text => b.init(),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    // One thread: the agent is I/O-bound and should stay small.
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")
+}
+
+fn load(path: &std::path::Path) -> Result<AgentConfig> {
+    AgentConfig::load(path).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    if let Command::Docs { topic } = &cli.command {
+        anyhow::ensure!(topic == "evidence", "unknown topic {topic:?} (evidence)");
+        print!("{}", vouch_collectors::reference_markdown());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut config = load(&cli.config)?;
+    init_logs(cli.log_format.unwrap_or(config.agent.log_format));
+    let rt = runtime()?;
+    match cli.command {
+        Command::Docs { .. } => unreachable!("handled above"),
+        Command::Enroll {
+            server,
+            token,
+            ca,
+            force,
+        } => {
+            if let Some(s) = server {
+                config.server.url = s;
+            }
+            if let Some(ca) = ca {
+                config.server.ca_cert = Some(ca);
+            }
+            let e = rt.block_on(enroll(&config, &token, force))?;
+            println!("enrolled as {} (key {})", e.agent_id, e.keyid);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run => {
+            let agent = Agent::open(config)?;
+            let shutdown = CancellationToken::new();
+            rt.block_on(async {
+                let stop = shutdown.clone();
+                tokio::spawn(async move {
+                    wait_for_signal().await;
+                    tracing::info!("signal received; stopping");
+                    stop.cancel();
+                });
+                agent.run(shutdown).await
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::PushOnce => {
+            let agent = Agent::open(config)?;
+            let report = rt.block_on(async {
+                agent.collect_and_spool().await?;
+                agent.deliver_pending().await
+            })?;
+            println!(
+                "delivered {}, duplicates {}, rejected {}, still pending {}",
+                report.delivered, report.duplicates, report.rejected, report.pending
+            );
+            Ok(if report.pending == 0 && report.rejected == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Collect { format } => {
+            for source in sources(&config) {
+                if matches!(format, Format::Table) {
+                    eprintln!("collecting {} ...", source.name());
+                }
+                let started = std::time::Instant::now();
+                let c = rt.block_on(run_source(
+                    source.as_ref(),
+                    &source.context(CancellationToken::new()),
+                ));
+                match format {
+                    Format::Json => {
+                        let body = serde_json::json!({
+                            "asset": c.asset,
+                            "collected_at": c.collected_at,
+                            "collectors": c.collectors,
+                            "evidence": c.evidence,
+                        });
+                        println!("{}", serde_json::to_string_pretty(&body)?);
+                    }
+                    Format::Table => {
+                        println!(
+                            "{} {} ({}) in {} ms",
+                            c.asset.kind,
+                            c.asset.id,
+                            c.asset.name,
+                            started.elapsed().as_millis()
+                        );
+                        let width = c.evidence.keys().map(String::len).max().unwrap_or(10);
+                        for (id, item) in &c.evidence {
+                            let shown = match &item.reason {
+                                Some(r) => format!("unavailable: {r}"),
+                                None => item.value.to_string(),
+                            };
+                            println!("  {id:<width$}  {shown}");
+                        }
+                        for run in c
+                            .collectors
+                            .iter()
+                            .filter(|r| r.outcome != vouch_evidence::RunOutcome::Ok)
+                        {
+                            println!("  collector {} failed: {:?}", run.name, run.outcome);
+                        }
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Status => {
+            let agent = Agent::open(config)?;
+            let s = agent.state();
+            println!("agent {}", agent.agent_id());
+            println!("state  {}", s.root().display());
+            println!(
+                "spooled {}, rejected {}, receipts {}",
+                s.spool_depth()?,
+                s.rejected_count()?,
+                s.receipt_count()?
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn wait_for_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
