@@ -344,7 +344,7 @@ impl Agent {
         let digest = state::envelope_digest(path)?;
         let url = format!(
             "{}/v1/snapshots",
-            self.enrollment.server_url.trim_end_matches('/')
+            self.config.server.url.trim_end_matches('/')
         );
         let resp = self
             .client

@@ -17,6 +17,7 @@ pub mod serve;
 pub mod state;
 pub mod store;
 pub mod tls;
+pub mod up;
 pub mod verify;
 
 pub use config::ServerConfig;

@@ -26,6 +26,16 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Start everything locally on embedded defaults: server, local CA, an enrolled agent for
+    /// this host and its first signed snapshot. Runs until Ctrl-C; run again to reuse the data.
+    Up {
+        /// Data directory.
+        #[arg(long, default_value = "./vouch-data")]
+        data_dir: PathBuf,
+        /// Listen address.
+        #[arg(long, default_value = "127.0.0.1:8443")]
+        listen: String,
+    },
     /// Run the server.
     Serve {
         /// Configuration file (TOML); without it, the defaults.
@@ -139,6 +149,51 @@ fn open_state(data_dir: &std::path::Path) -> Result<(tokio::runtime::Runtime, Ap
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
+        Command::Up { data_dir, listen } => {
+            init_logs(cli.log_format.unwrap_or_default());
+            runtime()?.block_on(async {
+                let up = vouch_server::up::up(&data_dir, &listen).await?;
+                let assets = up.server.state().store().assets().await?;
+                println!();
+                println!("Vouch is running.");
+                println!("  dashboard   {}/", up.url);
+                println!("  admin token {}", up.admin_token);
+                println!("  CA          {}", up.ca_cert.display());
+                println!(
+                    "  agent       {} (config {})",
+                    up.agent.agent_id(),
+                    up.agent_config.display()
+                );
+                for d in &up.pushed {
+                    println!(
+                        "  snapshot    {d} (delivered {}, pending {})",
+                        up.delivery.delivered, up.delivery.pending
+                    );
+                }
+                println!("  assets      {}", assets.len());
+                println!();
+                println!(
+                    "Try:  curl --cacert {} -H 'Authorization: Bearer {}' {}/v1/assets",
+                    up.ca_cert.display(),
+                    up.admin_token,
+                    up.url
+                );
+                println!(
+                    "Ctrl-C stops; `vouch up` again reuses {}.",
+                    data_dir.display()
+                );
+                let stop = tokio_util::sync::CancellationToken::new();
+                let agent_stop = stop.clone();
+                let agent = up.agent;
+                let agent_task = tokio::spawn(async move { agent.run(agent_stop).await });
+                shutdown_signal().await;
+                stop.cancel();
+                let _ = agent_task.await;
+                up.server.shutdown().await;
+                anyhow::Ok(())
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Serve {
             config,
             data_dir,
