@@ -4,9 +4,10 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
@@ -79,7 +80,25 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/assets/{kind}/{id}/snapshots", get(list_snapshots))
         .route("/v1/keys", get(keys))
         .fallback(|| async { AppError::Client(RejectReason::NotFound, "no such route".into()) })
+        .layer(middleware::from_fn(trace_request))
         .with_state(state)
+}
+
+/// Logs every request with its method, path, status and latency: at `debug` when it succeeded
+/// (ingest runs at thousands per second), `info` for a client error, `error` for a server error.
+async fn trace_request(req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let response = next.run(req).await;
+    let status = response.status().as_u16();
+    let latency_ms = started.elapsed().as_secs_f64() * 1e3;
+    match status {
+        500.. => tracing::error!(%method, path, status, latency_ms, "request"),
+        400..500 => tracing::info!(%method, path, status, latency_ms, "request"),
+        _ => tracing::debug!(%method, path, status, latency_ms, "request"),
+    }
+    response
 }
 
 async fn index() -> impl IntoResponse {

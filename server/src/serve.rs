@@ -55,11 +55,15 @@ impl RunningServer {
         &self.state
     }
 
-    /// Stops accepting, lets in-flight requests finish (up to 10 s), and waits for the end.
-    /// The store commits every queued write before it closes.
+    /// Stops accepting, lets in-flight requests finish (up to 10 s), then closes the store
+    /// after it has committed every queued write. The port is free again when this returns, so
+    /// a new server may start on the same data directory and address.
     pub async fn shutdown(self) {
         self.stop.cancel();
         let _ = self.task.await;
+        if let Err(e) = self.state.store().close().await {
+            tracing::error!(error = %e, "closing the store failed");
+        }
     }
 
     /// Resolves when the server stops on its own (it does not, unless the task fails).

@@ -108,10 +108,17 @@ impl AppState {
     pub async fn create_enroll_token(&self, ttl_secs: u64) -> Result<String, StoreError> {
         let (token, hash) =
             auth::new_token("enroll").map_err(|e| StoreError::Backend(e.to_string()))?;
-        let expires =
-            Timestamp::from_unix_micros(now().unix_micros() + ttl_secs as i64 * 1_000_000)
-                .ok_or_else(|| StoreError::Backend("expiry out of range".into()))?;
-        self.inner.store.add_enroll_token(hash, expires).await?;
+        let created = now();
+        let expires = i64::try_from(ttl_secs)
+            .ok()
+            .and_then(|s| s.checked_mul(1_000_000))
+            .and_then(|us| created.unix_micros().checked_add(us))
+            .and_then(Timestamp::from_unix_micros)
+            .ok_or_else(|| StoreError::Backend(format!("a TTL of {ttl_secs} s is out of range")))?;
+        self.inner
+            .store
+            .add_enroll_token(hash, created, expires)
+            .await?;
         Ok(token)
     }
 
@@ -119,8 +126,16 @@ impl AppState {
     pub async fn create_api_token(&self, role: Role, label: &str) -> Result<String, StoreError> {
         let (token, hash) =
             auth::new_token(role.as_str()).map_err(|e| StoreError::Backend(e.to_string()))?;
-        self.inner.store.add_api_token(hash, role, label).await?;
+        self.inner
+            .store
+            .add_api_token(hash, role, label, now())
+            .await?;
         Ok(token)
+    }
+
+    /// Every enrolled agent, in enrolment order.
+    pub async fn agents(&self) -> Result<Vec<AgentRecord>, StoreError> {
+        self.inner.store.agents().await
     }
 
     /// Adds a newly enrolled agent to the in-memory keyring.

@@ -3,10 +3,17 @@
 //! [`Store`] is everything the server keeps: enrolled agents and their keys, enrolment and API
 //! tokens (as SHA-256 hashes only), accepted snapshots (the envelope bytes verbatim, their signed
 //! receipt, and the index fields the API lists), the chain heads, and the log of rejected
-//! submissions. The embedded default is [`sqlite::SqliteStore`]. A PostgreSQL index with
-//! envelopes in S3 object storage implements the same trait: every method that changes state is
-//! one atomic step (`ingest` checks the chain and inserts in one transaction), so several
-//! replicas can share one database when the constraints live in the database itself.
+//! submissions. The embedded default is [`sqlite::SqliteStore`].
+//!
+//! One trait, not two: the envelope blobs and the index are kept together here because the
+//! exactly-once rule (a digest is stored once, a chain position is taken once) must hold for
+//! both. A PostgreSQL index with envelopes in S3 object storage implements the same trait:
+//! every method that changes state is one atomic step (`ingest` checks the chain head and
+//! inserts in one transaction, with `UNIQUE(agent, kind, asset, sequence)` in the database as
+//! the backstop), so several replicas can share one database. Such a backend writes the
+//! envelope and receipt to the object store first, content-addressed by digest (an idempotent
+//! put), then commits the index row; a blob whose row never commits is unreachable and
+//! harmless. Callers never see the difference.
 
 pub mod sqlite;
 
@@ -128,12 +135,22 @@ pub trait Store: Send + Sync + 'static {
     /// Every enrolled agent.
     async fn agents(&self) -> Result<Vec<AgentRecord>, StoreError>;
     /// Records a one-time enrolment token by its hash.
-    async fn add_enroll_token(&self, hash: Digest, expires_at: Timestamp)
-    -> Result<(), StoreError>;
+    async fn add_enroll_token(
+        &self,
+        hash: Digest,
+        created_at: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError>;
     /// Consumes an enrolment token and records the agent, in one step.
     async fn enroll(&self, token_hash: Digest, agent: AgentRecord) -> Result<(), StoreError>;
     /// Records an API token by its hash.
-    async fn add_api_token(&self, hash: Digest, role: Role, label: &str) -> Result<(), StoreError>;
+    async fn add_api_token(
+        &self,
+        hash: Digest,
+        role: Role,
+        label: &str,
+        created_at: Timestamp,
+    ) -> Result<(), StoreError>;
     /// The role of an API token, by its hash.
     async fn api_token_role(&self, hash: Digest) -> Result<Option<Role>, StoreError>;
     /// Stores a verified snapshot exactly once, checking its chain link atomically.
@@ -158,4 +175,7 @@ pub trait Store: Send + Sync + 'static {
     async fn receipt(&self, digest: Digest) -> Result<Option<Vec<u8>>, StoreError>;
     /// How many snapshots are stored.
     async fn snapshot_count(&self) -> Result<u64, StoreError>;
+    /// Makes every write accepted so far durable and releases the backend; writes after this
+    /// fail, reads may still work. The server calls it on shutdown.
+    async fn close(&self) -> Result<(), StoreError>;
 }

@@ -71,7 +71,17 @@ const SCHEMA: &[&str] = &[
         agent_id TEXT,
         body_sha256 TEXT NOT NULL,
         body_size INTEGER NOT NULL);",
+    // version 2: when tokens were issued, the asset name of each snapshot, and indexes for the
+    // auditor's listings and the rejection log.
+    "ALTER TABLE enroll_tokens ADD COLUMN created_at INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE api_tokens ADD COLUMN created_at INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE snapshots ADD COLUMN asset_name TEXT NOT NULL DEFAULT '';
+     CREATE INDEX snapshots_by_asset ON snapshots(asset_kind, asset_id, sequence);
+     CREATE INDEX rejections_by_time ON rejections(at);",
 ];
+
+/// The schema version this build writes (SQLite `user_version`).
+pub const SCHEMA_VERSION: usize = SCHEMA.len();
 
 /// Most requests committed in one transaction.
 const MAX_BATCH: usize = 512;
@@ -83,10 +93,12 @@ type Answer = Box<dyn FnOnce(Option<&str>) + Send>;
 
 enum Write {
     Ingest(Box<NewSnapshot>, Reply<IngestOutcome>),
-    EnrollToken(Digest, Timestamp, Reply<()>),
+    EnrollToken(Digest, Timestamp, Timestamp, Reply<()>),
     Enroll(Digest, Box<AgentRecord>, Reply<()>),
-    ApiToken(Digest, Role, String, Reply<()>),
+    ApiToken(Digest, Role, String, Timestamp, Reply<()>),
     Rejection(Box<Rejection>, Reply<()>),
+    /// Commit everything queued before it, close the connection, then answer.
+    Close(Reply<()>),
 }
 
 /// The SQLite store. See the module documentation.
@@ -136,8 +148,9 @@ impl SqliteStore {
         })
     }
 
-    /// Stops the writer after it has committed everything queued. Later writes fail.
-    pub fn close(&self) {
+    /// Stops the writer after it has committed everything queued, blocking until the write
+    /// connection is closed. Later writes fail. (From async code, use [`Store::close`].)
+    pub fn close_blocking(&self) {
         self.writer.lock().expect("writer lock").take();
         if let Some(h) = self.writer_thread.lock().expect("thread lock").take() {
             let _ = h.join();
@@ -194,11 +207,12 @@ impl SqliteStore {
 
 impl Drop for SqliteStore {
     fn drop(&mut self) {
-        self.close();
+        self.close_blocking();
     }
 }
 
 fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Write>) {
+    let mut closing = None;
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -219,12 +233,25 @@ fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Write>) {
             }
         };
         for w in batch {
-            done.push(apply(&tx, w));
+            match w {
+                Write::Close(reply) => closing = Some(reply),
+                w => done.push(apply(&tx, w)),
+            }
         }
         let commit_error = tx.commit().err().map(|e| e.to_string());
         for reply in done {
             reply(commit_error.as_deref());
         }
+        if closing.is_some() {
+            // No write can follow: the sender was taken before `Close` was sent.
+            break;
+        }
+    }
+    let result = conn
+        .close()
+        .map_err(|(_, e)| StoreError::Backend(format!("closing the database: {e}")));
+    if let Some(reply) = closing {
+        let _ = reply.send(result);
     }
 }
 
@@ -234,10 +261,11 @@ fn fail(w: Write, msg: &str) {
     }
     match w {
         Write::Ingest(_, r) => drop(r.send(e(msg))),
-        Write::EnrollToken(_, _, r)
+        Write::EnrollToken(_, _, _, r)
         | Write::Enroll(_, _, r)
-        | Write::ApiToken(_, _, _, r)
-        | Write::Rejection(_, r) => drop(r.send(e(msg))),
+        | Write::ApiToken(_, _, _, _, r)
+        | Write::Rejection(_, r)
+        | Write::Close(r) => drop(r.send(e(msg))),
     }
 }
 
@@ -270,12 +298,12 @@ fn apply(tx: &rusqlite::Transaction<'_>, w: Write) -> Answer {
     }
     match w {
         Write::Ingest(s, reply) => answer(reply, in_savepoint(tx, |c| ingest(c, &s))),
-        Write::EnrollToken(hash, expires, reply) => answer(
+        Write::EnrollToken(hash, created, expires, reply) => answer(
             reply,
             in_savepoint(tx, |c| {
                 c.execute(
-                    "INSERT INTO enroll_tokens(hash, expires_at) VALUES (?1, ?2)",
-                    params![hash.to_hex(), expires.unix_micros()],
+                    "INSERT INTO enroll_tokens(hash, created_at, expires_at) VALUES (?1, ?2, ?3)",
+                    params![hash.to_hex(), created.unix_micros(), expires.unix_micros()],
                 )?;
                 Ok(())
             }),
@@ -283,16 +311,17 @@ fn apply(tx: &rusqlite::Transaction<'_>, w: Write) -> Answer {
         Write::Enroll(hash, agent, reply) => {
             answer(reply, in_savepoint(tx, |c| enroll(c, hash, &agent)))
         }
-        Write::ApiToken(hash, role, label, reply) => answer(
+        Write::ApiToken(hash, role, label, created, reply) => answer(
             reply,
             in_savepoint(tx, |c| {
                 c.execute(
-                    "INSERT INTO api_tokens(hash, role, label) VALUES (?1, ?2, ?3)",
-                    params![hash.to_hex(), role.as_str(), label],
+                    "INSERT INTO api_tokens(hash, role, label, created_at) VALUES (?1, ?2, ?3, ?4)",
+                    params![hash.to_hex(), role.as_str(), label, created.unix_micros()],
                 )?;
                 Ok(())
             }),
         ),
+        Write::Close(reply) => answer(reply, Ok(())),
         Write::Rejection(r, reply) => answer(
             reply,
             in_savepoint(tx, |c| {
@@ -376,15 +405,16 @@ fn ingest(c: &Connection, s: &NewSnapshot) -> Result<IngestOutcome, StoreError> 
         source,
     })?;
     c.prepare_cached(
-        "INSERT INTO snapshots(digest, agent_id, asset_kind, asset_id, sequence, previous_digest,
-                               collected_at, received_at, envelope, receipt)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        "INSERT INTO snapshots(digest, agent_id, asset_kind, asset_id, asset_name, sequence,
+                               previous_digest, collected_at, received_at, envelope, receipt)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?
     .execute(params![
         digest,
         s.chain.agent_id,
         kind,
         s.chain.asset_id,
+        s.asset_name,
         s.sequence as i64,
         s.previous_digest.map(|d| d.to_hex()),
         s.collected_at.unix_micros(),
@@ -469,9 +499,10 @@ impl Store for SqliteStore {
     async fn add_enroll_token(
         &self,
         hash: Digest,
+        created_at: Timestamp,
         expires_at: Timestamp,
     ) -> Result<(), StoreError> {
-        self.write(|r| Write::EnrollToken(hash, expires_at, r))
+        self.write(|r| Write::EnrollToken(hash, created_at, expires_at, r))
             .await
     }
 
@@ -480,9 +511,16 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn add_api_token(&self, hash: Digest, role: Role, label: &str) -> Result<(), StoreError> {
+    async fn add_api_token(
+        &self,
+        hash: Digest,
+        role: Role,
+        label: &str,
+        created_at: Timestamp,
+    ) -> Result<(), StoreError> {
         let label = label.to_string();
-        self.write(|r| Write::ApiToken(hash, role, label, r)).await
+        self.write(|r| Write::ApiToken(hash, role, label, created_at, r))
+            .await
     }
 
     async fn api_token_role(&self, hash: Digest) -> Result<Option<Role>, StoreError> {
@@ -619,10 +657,284 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn close(&self) -> Result<(), StoreError> {
+        let Some(sender) = self.writer.lock().expect("writer lock").take() else {
+            return Ok(());
+        };
+        let (tx, rx) = oneshot::channel();
+        sender
+            .send(Write::Close(tx))
+            .map_err(|_| StoreError::Backend("writer thread stopped".into()))?;
+        drop(sender);
+        rx.await
+            .map_err(|_| StoreError::Backend("writer thread dropped the close request".into()))?
+    }
+
     async fn snapshot_count(&self) -> Result<u64, StoreError> {
         self.read(|c| {
             Ok(c.query_row("SELECT count(*) FROM snapshots", [], |r| r.get::<_, i64>(0))? as u64)
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use vouch_evidence::ChainKey;
+    use vouch_evidence::chain::LinkError;
+
+    use super::*;
+
+    fn at(secs: i64) -> Timestamp {
+        Timestamp::from_unix_micros(1_790_000_000_000_000 + secs * 1_000_000).unwrap()
+    }
+
+    /// A snapshot record of chain `agt_1/host:m1` (the bytes stand in for a real envelope).
+    fn snap(sequence: u64, previous: Option<Digest>, tag: &str) -> NewSnapshot {
+        let envelope = format!("envelope {sequence} {tag}").into_bytes();
+        NewSnapshot {
+            digest: Digest::of(&envelope),
+            chain: ChainKey {
+                agent_id: "agt_1".into(),
+                asset_kind: AssetKind::Host,
+                asset_id: "m1".into(),
+            },
+            asset_name: "web-1".into(),
+            sequence,
+            previous_digest: previous,
+            collected_at: at(sequence as i64),
+            received_at: at(sequence as i64 + 1),
+            receipt: format!("receipt of {tag}").into_bytes(),
+            envelope,
+        }
+    }
+
+    fn count(path: &Path) -> i64 {
+        Connection::open(path)
+            .unwrap()
+            .query_row("SELECT count(*) FROM snapshots", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    /// Exactly once under concurrency: many resends of one snapshot racing through the group
+    /// commit store it once, and every caller gets the first receipt.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn racing_resends_store_once_with_one_receipt() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(&dir.path().join("v.db")).unwrap());
+        let tasks: Vec<_> = (0..32)
+            .map(|i| {
+                let store = store.clone();
+                let mut s = snap(1, None, "a");
+                // Each racer would sign its own receipt; only the first one may be kept.
+                s.receipt = format!("receipt {i}").into_bytes();
+                tokio::spawn(async move { store.ingest(s).await.unwrap() })
+            })
+            .collect();
+        let mut stored = Vec::new();
+        let mut duplicates = Vec::new();
+        for t in tasks {
+            match t.await.unwrap() {
+                IngestOutcome::Stored { receipt } => stored.push(receipt),
+                IngestOutcome::Duplicate { receipt } => duplicates.push(receipt),
+            }
+        }
+        assert_eq!(stored.len(), 1, "stored more than once");
+        assert!(duplicates.iter().all(|r| *r == stored[0]));
+        assert_eq!(store.snapshot_count().await.unwrap(), 1);
+    }
+
+    /// Two different snapshots racing for the same chain position: one wins, the other is a
+    /// conflict (a fork is never stored).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_racing_fork_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(&dir.path().join("v.db")).unwrap());
+        let (a, b) = (snap(1, None, "a"), snap(1, None, "b"));
+        let (ra, rb) = tokio::join!(store.ingest(a), store.ingest(b));
+        let results = [ra, rb];
+        assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1);
+        let err = results.into_iter().find_map(Result::err).unwrap();
+        assert!(
+            matches!(
+                err,
+                StoreError::Chain {
+                    source: LinkError::Stale { head: 1, found: 1 },
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert_eq!(store.snapshot_count().await.unwrap(), 1);
+    }
+
+    /// Group commit must not let one request's failure undo another in the same transaction.
+    #[test]
+    fn a_failing_request_leaves_its_batch_intact() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v.db");
+        let mut conn = open_write(&path).unwrap();
+        let first = snap(1, None, "a");
+        let second = snap(2, Some(first.digest), "a");
+        let gap = snap(5, Some(first.digest), "a");
+        let (tx1, mut rx1) = oneshot::channel();
+        let (tx2, mut rx2) = oneshot::channel();
+        let (tx3, mut rx3) = oneshot::channel();
+        let tx = conn.transaction().unwrap();
+        let answers = vec![
+            apply(&tx, Write::Ingest(Box::new(first), tx1)),
+            apply(&tx, Write::Ingest(Box::new(gap), tx2)),
+            apply(&tx, Write::Ingest(Box::new(second), tx3)),
+        ];
+        tx.commit().unwrap();
+        for a in answers {
+            a(None);
+        }
+        assert!(matches!(
+            rx1.try_recv(),
+            Ok(Ok(IngestOutcome::Stored { .. }))
+        ));
+        assert!(matches!(
+            rx2.try_recv(),
+            Ok(Err(StoreError::Chain {
+                source: LinkError::Gap { head: 1, found: 5 },
+                ..
+            }))
+        ));
+        assert!(matches!(
+            rx3.try_recv(),
+            Ok(Ok(IngestOutcome::Stored { .. }))
+        ));
+        assert_eq!(count(&path), 2);
+    }
+
+    /// `close` makes every accepted write durable; a reopened store sees them and continues the
+    /// chain; writes after `close` fail instead of being lost silently.
+    #[tokio::test]
+    async fn close_then_reopen_keeps_everything() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v.db");
+        let store = SqliteStore::open(&path).unwrap();
+        let mut prev = None;
+        for seq in 1..=20 {
+            let s = snap(seq, prev, "a");
+            prev = Some(s.digest);
+            store.ingest(s).await.unwrap();
+        }
+        store.close().await.unwrap();
+        assert!(store.ingest(snap(21, prev, "a")).await.is_err());
+        store.close().await.unwrap();
+        drop(store);
+
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.snapshot_count().await.unwrap(), 20);
+        let assets = store.assets().await.unwrap();
+        assert_eq!(
+            (assets[0].last_sequence, assets[0].snapshot_count),
+            (20, 20)
+        );
+        assert!(matches!(
+            store.ingest(snap(21, prev, "a")).await.unwrap(),
+            IngestOutcome::Stored { .. }
+        ));
+        let page = store
+            .snapshots(AssetKind::Host, "m1", 18, 10)
+            .await
+            .unwrap();
+        assert_eq!(
+            page.iter().map(|s| s.sequence).collect::<Vec<_>>(),
+            [19, 20, 21]
+        );
+    }
+
+    /// A database made by the first schema is migrated in place, keeping its rows.
+    #[tokio::test]
+    async fn a_version_1_database_is_migrated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v.db");
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(SCHEMA[0]).unwrap();
+            c.pragma_update(None, "user_version", 1).unwrap();
+            c.execute(
+                "INSERT INTO api_tokens(hash, role, label) VALUES (?1, 'auditor', 'old')",
+                [Digest::of(b"t").to_hex()],
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(
+            store.api_token_role(Digest::of(b"t")).await.unwrap(),
+            Some(Role::Auditor)
+        );
+        store.ingest(snap(1, None, "a")).await.unwrap();
+        store.close().await.unwrap();
+        let c = Connection::open(&path).unwrap();
+        let version: usize = c
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        let name: String = c
+            .query_row("SELECT asset_name FROM snapshots", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(name, "web-1");
+    }
+
+    /// A database from a newer build is refused rather than written with old rules.
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v.db");
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+        let err = SqliteStore::open(&path).err().unwrap();
+        assert!(err.to_string().contains("newer"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn enrolment_tokens_are_consumed_once_and_expire() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("v.db")).unwrap();
+        let agent = |id: &str, seed: u8, t: i64| AgentRecord {
+            agent_id: id.into(),
+            public_key: vouch_evidence::SigningKey::from_seed(&[seed; 32])
+                .public()
+                .clone(),
+            name: "h".into(),
+            enrolled_at: at(t),
+        };
+        let token = Digest::of(b"tok");
+        store.add_enroll_token(token, at(0), at(100)).await.unwrap();
+        store.enroll(token, agent("agt_a", 1, 10)).await.unwrap();
+        assert!(matches!(
+            store.enroll(token, agent("agt_b", 2, 11)).await,
+            Err(StoreError::BadToken)
+        ));
+        let late = Digest::of(b"late");
+        store.add_enroll_token(late, at(0), at(100)).await.unwrap();
+        assert!(matches!(
+            store.enroll(late, agent("agt_c", 3, 100)).await,
+            Err(StoreError::BadToken)
+        ));
+        // A key enrols once; the token is not spent by the refused attempt.
+        let again = Digest::of(b"again");
+        store.add_enroll_token(again, at(0), at(100)).await.unwrap();
+        assert!(matches!(
+            store.enroll(again, agent("agt_d", 1, 12)).await,
+            Err(StoreError::KeyTaken(id)) if id == "agt_a"
+        ));
+        store.enroll(again, agent("agt_e", 5, 13)).await.unwrap();
+        let ids: Vec<_> = store
+            .agents()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|a| a.agent_id)
+            .collect();
+        assert_eq!(ids, ["agt_a", "agt_e"]);
     }
 }
