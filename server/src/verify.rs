@@ -2,14 +2,19 @@
 //! the public keys.
 //!
 //! For each file: the DSSE signature must be by a key in the keyring and must verify over the
-//! exact bytes; the payload must be a snapshot of a known schema; the snapshot must name the
-//! agent the key belongs to (when the keyring says which). Then every chain among the files is
-//! audited: gaps, forks and broken links are named. With `strict`, each payload is also checked
-//! to be RFC 8785 canonical and schema-valid in full (the server checks this at ingest; the
-//! default skips it for speed, as the signature already fixes every byte).
+//! exact bytes; the payload must be RFC 8785 canonical and a valid snapshot of a known schema
+//! (the same one-pass check the server runs at ingest); the snapshot must name the agent the
+//! key belongs to (when the keyring says which). Then every chain among the files is audited:
+//! gaps, forks and broken links are named. With `strict`, each payload is also parsed in full
+//! into a [`Snapshot`], as a cross-check of the one-pass check.
+//!
+//! Files are read once each and checked on every core ([`verify_files`]); each check is
+//! independent, only the chain audit needs them all.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use vouch_evidence::chain::{self, Problem};
 use vouch_evidence::dsse::Envelope;
@@ -82,13 +87,16 @@ impl Keyring {
     }
 }
 
+/// A file's digest and chain position, or why it failed.
+type Outcome = Result<(Digest, ChainLink), String>;
+
 /// The outcome for one file.
 #[derive(Debug)]
 pub struct FileOutcome {
     /// The file.
     pub path: PathBuf,
     /// Its digest and chain position, or why it failed.
-    pub result: Result<(Digest, ChainLink), String>,
+    pub result: Outcome,
 }
 
 /// What `verify_files` found.
@@ -138,7 +146,8 @@ impl Report {
     }
 }
 
-/// Verifies one envelope's bytes.
+/// Verifies one envelope's bytes: signature by a key of `keys`, canonical and valid payload,
+/// agent binding. Returns the snapshot's digest and place in its chain.
 pub fn verify_bytes(
     bytes: &[u8],
     keys: &Keyring,
@@ -150,15 +159,12 @@ pub fn verify_bytes(
             keys.keys.get(id).map(|(k, _)| k)
         })
         .map_err(|e| e.to_string())?;
-    let link = if strict {
-        Snapshot::from_payload(&verified.payload)
-            .map_err(|e| e.to_string())?
-            .link()
-    } else {
-        SnapshotHeader::from_payload(&verified.payload)
-            .map_err(|e| e.to_string())?
-            .link()
-    };
+    let header: SnapshotHeader =
+        Snapshot::check_payload(&verified.payload).map_err(|e| format!("payload: {e}"))?;
+    if strict {
+        Snapshot::from_payload(&verified.payload).map_err(|e| format!("payload: {e}"))?;
+    }
+    let link = header.link();
     let owner = &keys.keys[&verified.keyid].1;
     if owner.starts_with("agt_") && *owner != link.chain.agent_id {
         return Err(format!(
@@ -169,17 +175,184 @@ pub fn verify_bytes(
     Ok((verified.digest, link))
 }
 
-/// Verifies every file and audits the chains they form.
+/// Verifies every file, on every available core, and audits the chains they form. The report
+/// lists the files in the order given.
 pub fn verify_files(paths: &[PathBuf], keys: &Keyring, strict: bool) -> Report {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    verify_files_with(paths, keys, strict, threads)
+}
+
+/// [`verify_files`] on at most `threads` threads.
+pub fn verify_files_with(
+    paths: &[PathBuf],
+    keys: &Keyring,
+    strict: bool,
+    threads: usize,
+) -> Report {
+    let check = |p: &PathBuf| {
+        std::fs::read(p)
+            .map_err(|e| format!("cannot read: {e}"))
+            .and_then(|b| verify_bytes(&b, keys, strict))
+    };
+    let threads = threads.clamp(1, paths.len().max(1));
+    let results: Vec<Outcome> = if threads == 1 {
+        paths.iter().map(check).collect()
+    } else {
+        // Work stealing over an index: files may differ in size, threads never idle early.
+        let next = AtomicUsize::new(0);
+        let slots: Mutex<Vec<Option<Outcome>>> =
+            Mutex::new((0..paths.len()).map(|_| None).collect());
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(p) = paths.get(i) else { break };
+                        mine.push((i, check(p)));
+                    }
+                    let mut slots = slots.lock().expect("no thread panics holding it");
+                    for (i, r) in mine {
+                        slots[i] = Some(r);
+                    }
+                });
+            }
+        });
+        slots
+            .into_inner()
+            .expect("no thread panics holding it")
+            .into_iter()
+            .map(|r| r.expect("every index was taken by a thread"))
+            .collect()
+    };
     let files: Vec<FileOutcome> = paths
         .iter()
-        .map(|p| FileOutcome {
+        .zip(results)
+        .map(|(p, result)| FileOutcome {
             path: p.clone(),
-            result: std::fs::read(p)
-                .map_err(|e| format!("cannot read: {e}"))
-                .and_then(|b| verify_bytes(&b, keys, strict)),
+            result,
         })
         .collect();
     let chains = chain::audit(files.iter().filter_map(|f| f.result.as_ref().ok().cloned()));
     Report { files, chains }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use vouch_evidence::{
+        Asset, AssetKind, CollectorRun, EvidenceItem, RunOutcome, SCHEMA_VERSION, SigningKey,
+        Source, dsse,
+    };
+
+    use super::*;
+
+    const AGENT: &str = "agt_0011223344556677";
+
+    fn snapshot(sequence: u64, previous: Option<Digest>) -> Snapshot {
+        let at = "2026-11-24T01:00:00Z".parse().unwrap();
+        let mut evidence = BTreeMap::new();
+        evidence.insert(
+            "host.kernel.release".to_string(),
+            EvidenceItem::ok(format!("6.1.{sequence}"), Source::File("/proc/x".into())),
+        );
+        Snapshot {
+            schema_version: SCHEMA_VERSION,
+            agent_id: AGENT.into(),
+            asset: Asset {
+                kind: AssetKind::Host,
+                id: "m-1".into(),
+                name: "web-1".into(),
+            },
+            collected_at: at,
+            sequence,
+            previous_digest: previous,
+            collectors: vec![CollectorRun {
+                name: "host".into(),
+                version: "0.1.0".into(),
+                started_at: at,
+                finished_at: at,
+                outcome: RunOutcome::Ok,
+            }],
+            evidence,
+        }
+    }
+
+    fn ring(key: &SigningKey) -> Keyring {
+        let mut ring = Keyring::default();
+        ring.add(key.public().clone(), AGENT.into());
+        ring
+    }
+
+    /// Regression: `vouch verify` only checked payloads for canonical form with `--strict`, so a
+    /// validly signed but non-canonical payload (two byte forms, two digests for one snapshot)
+    /// passed the auditor's default check although the server refuses it.
+    #[test]
+    fn a_signed_non_canonical_payload_fails_by_default() {
+        let key = SigningKey::from_seed(&[7; 32]);
+        let pretty = serde_json::to_vec_pretty(&snapshot(1, None)).unwrap();
+        let env = dsse::sign(&key, SNAPSHOT_PAYLOAD_TYPE, &pretty).to_vec();
+        for strict in [false, true] {
+            let err = verify_bytes(&env, &ring(&key), strict).unwrap_err();
+            assert!(err.contains("canonical"), "{err}");
+        }
+        let (good, d) = snapshot(1, None).sign(&key).unwrap();
+        assert_eq!(
+            verify_bytes(&good.to_vec(), &ring(&key), false).unwrap().0,
+            d
+        );
+    }
+
+    /// The report keeps the order of the files given, however many threads check them.
+    #[test]
+    fn parallel_and_sequential_checks_agree_in_order() {
+        let key = SigningKey::from_seed(&[8; 32]);
+        let dir = tempfile::tempdir().unwrap();
+        let mut prev = None;
+        let mut paths = Vec::new();
+        for seq in 1..=40u64 {
+            let (env, d) = snapshot(seq, prev).sign(&key).unwrap();
+            prev = Some(d);
+            let p = dir.path().join(format!("{seq}.json"));
+            let mut bytes = env.to_vec();
+            if seq % 7 == 0 {
+                bytes[20] ^= 1;
+            }
+            std::fs::write(&p, bytes).unwrap();
+            paths.push(p);
+        }
+        paths.push(dir.path().join("missing.json"));
+        let one = verify_files_with(&paths, &ring(&key), false, 1);
+        let four = verify_files_with(&paths, &ring(&key), false, 4);
+        assert_eq!(one.failure_lines(), four.failure_lines());
+        for (a, b) in one.files.iter().zip(&four.files) {
+            assert_eq!(a.path, b.path);
+            assert_eq!(a.result, b.result);
+        }
+        assert_eq!(
+            four.files.iter().filter(|f| f.result.is_err()).count(),
+            6,
+            "5 altered files and 1 missing"
+        );
+        assert!(!four.ok());
+    }
+
+    #[test]
+    fn bad_key_lines_are_named_with_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = SigningKey::from_seed(&[9; 32]);
+        std::fs::write(
+            dir.path().join("a.pub"),
+            format!("# ok\n{}\n", key.public().to_line("agt_a")),
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("b.pub"), "\nssh-rsa AAAA nope\n").unwrap();
+        std::fs::write(dir.path().join("ignored.txt"), "garbage").unwrap();
+        let errors = Keyring::load(dir.path()).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].contains("b.pub:2"), "{}", errors[0]);
+        std::fs::remove_file(dir.path().join("b.pub")).unwrap();
+        assert_eq!(Keyring::load(dir.path()).unwrap().len(), 1);
+    }
 }
