@@ -38,6 +38,9 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
     /// HTTPS certificate and key; absent: a local CA in `<data_dir>/tls`.
     pub tls: Option<TlsFiles>,
+    /// Names (DNS names or IP addresses) agents use to reach the server, put in the certificate
+    /// the local CA issues besides `localhost`, `127.0.0.1` and `::1`. Only without `[tls]`.
+    pub tls_names: Vec<String>,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
     /// How far in the future a snapshot's `collected_at` may be, in seconds.
@@ -52,6 +55,7 @@ impl Default for ServerConfig {
             listen: "127.0.0.1:8443".into(),
             data_dir: PathBuf::from("./vouch-data"),
             tls: None,
+            tls_names: Vec::new(),
             max_body_bytes: 4 * 1024 * 1024,
             clock_skew_secs: 300,
             log_format: LogFormat::Text,
@@ -162,6 +166,25 @@ impl ServerConfig {
                     err(key, format!("{} is not a readable file", path.display()));
                 }
             }
+            if !self.tls_names.is_empty() {
+                err(
+                    "tls_names",
+                    "applies to the local CA only; put the names in your [tls] certificate".into(),
+                );
+            }
+        }
+        for name in &self.tls_names {
+            let ok = !name.is_empty()
+                && name.len() <= 253
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '*'));
+            if !ok {
+                err(
+                    "tls_names",
+                    format!("{name:?} is not a DNS name or IP address"),
+                );
+            }
         }
         errors
     }
@@ -172,9 +195,48 @@ impl ServerConfig {
     }
 }
 
+/// Parses a duration such as `90s`, `30m`, `24h` or `7d` (a bare number is seconds) into
+/// seconds.
+pub fn parse_duration(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let (digits, unit) = match t.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => t.split_at(i),
+        None => (t, "s"),
+    };
+    let scale = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => {
+            return Err(format!(
+                "{text:?}: use a number with s, m, h or d, such as 24h"
+            ));
+        }
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("{text:?}: use a positive number with s, m, h or d, such as 24h"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("24h"), Ok(86_400));
+        assert_eq!(parse_duration("90s"), Ok(90));
+        assert_eq!(parse_duration("30m"), Ok(1800));
+        assert_eq!(parse_duration("7d"), Ok(604_800));
+        assert_eq!(parse_duration("600"), Ok(600));
+        for bad in ["", "h", "0h", "3w", "-1h", "1.5h", "99999999999999999999d"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn empty_file_gives_defaults() {
@@ -186,7 +248,7 @@ mod tests {
 
     #[test]
     fn every_problem_is_reported_with_file_and_key() {
-        let text = "listen = \"nowhere\"\nmax_body_bytes = 1\n[tls]\ncert = \"/no/cert\"\nkey = \"/no/key\"\n";
+        let text = "listen = \"nowhere\"\nmax_body_bytes = 1\ntls_names = [\"a b\"]\n[tls]\ncert = \"/no/cert\"\nkey = \"/no/key\"\n";
         let errs = ServerConfig::parse("server.toml", text)
             .unwrap_err()
             .to_string();
@@ -195,6 +257,8 @@ mod tests {
             "server.toml: max_body_bytes:",
             "server.toml: tls.cert: /no/cert",
             "server.toml: tls.key: /no/key",
+            "server.toml: tls_names: applies to the local CA only",
+            "server.toml: tls_names: \"a b\" is not",
         ] {
             assert!(errs.contains(needle), "{needle} missing in {errs}");
         }

@@ -53,6 +53,11 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Enrolled agents.
+    Agents {
+        #[command(subcommand)]
+        command: AgentsCommand,
+    },
     /// Public keys of the enrolled agents and the server's receipt key.
     Keys {
         #[command(subcommand)]
@@ -79,9 +84,9 @@ enum TokenCommand {
         /// `enroll`, `admin`, `security-lead`, `auditor` or `agent`.
         #[arg(long)]
         role: String,
-        /// Validity of an enrolment token, in hours.
-        #[arg(long, default_value_t = 24)]
-        ttl_hours: u64,
+        /// Validity of an enrolment token: `90s`, `30m`, `24h`, `7d`.
+        #[arg(long, default_value = "24h", value_parser = parse_ttl)]
+        ttl: u64,
         /// A label to remember the token by.
         #[arg(long, default_value = "")]
         label: String,
@@ -89,6 +94,20 @@ enum TokenCommand {
         #[arg(long, default_value = "./vouch-data")]
         data_dir: PathBuf,
     },
+}
+
+#[derive(Subcommand)]
+enum AgentsCommand {
+    /// One line per enrolled agent: id, key id, enrolment time, name.
+    List {
+        /// Data directory.
+        #[arg(long, default_value = "./vouch-data")]
+        data_dir: PathBuf,
+    },
+}
+
+fn parse_ttl(s: &str) -> Result<u64, String> {
+    vouch_server::config::parse_duration(s)
 }
 
 #[derive(Subcommand)]
@@ -229,14 +248,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
             command:
                 TokenCommand::Create {
                     role,
-                    ttl_hours,
+                    ttl,
                     label,
                     data_dir,
                 },
         } => {
             let (rt, state) = open_state(&data_dir)?;
             let token = if role == "enroll" {
-                rt.block_on(state.create_enroll_token(ttl_hours * 3600))?
+                rt.block_on(state.create_enroll_token(ttl))?
             } else {
                 let role = Role::parse(&role).with_context(|| {
                     format!("unknown role {role:?}: enroll, admin, security-lead, auditor or agent")
@@ -244,6 +263,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 rt.block_on(state.create_api_token(role, &label))?
             };
             println!("{token}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Agents {
+            command: AgentsCommand::List { data_dir },
+        } => {
+            let (rt, state) = open_state(&data_dir)?;
+            for a in rt.block_on(state.agents())? {
+                println!("{} {} {} {}", a.agent_id, a.keyid(), a.enrolled_at, a.name);
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Keys {

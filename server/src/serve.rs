@@ -83,7 +83,7 @@ pub async fn start(config: &ServerConfig) -> Result<RunningServer, ServeError> {
     let (tls_config, ca_cert) = match &config.tls {
         Some(files) => (tls::server_config(&files.cert, &files.key)?, None),
         None => {
-            let ca = LocalCa::load_or_create(&config.data_dir.join("tls"), &[])?;
+            let ca = LocalCa::load_or_create(&config.data_dir.join("tls"), &config.tls_names)?;
             (
                 tls::server_config(&ca.cert_path(), &ca.key_path())?,
                 Some(ca.ca_cert_path()),

@@ -45,43 +45,55 @@ pub struct LocalCa {
 }
 
 impl LocalCa {
-    /// Loads the CA in `dir`, or creates the CA and a server certificate for `localhost`,
-    /// `127.0.0.1`, `::1` and `extra_names` when they are absent.
+    /// Loads the CA in `dir`, or creates it when absent, with a server certificate for
+    /// `localhost`, `127.0.0.1`, `::1` and `extra_names` (DNS names or IP addresses). The CA is
+    /// made once and kept (agents trust it); the server certificate is issued again, by the same
+    /// CA, only when the names asked for change.
     pub fn load_or_create(dir: &Path, extra_names: &[String]) -> Result<Self, TlsError> {
         let ca = LocalCa {
             dir: dir.to_path_buf(),
         };
-        if ca.ca_cert_path().exists() && ca.cert_path().exists() && ca.key_path().exists() {
-            return Ok(ca);
-        }
-        std::fs::create_dir_all(dir).map_err(|source| TlsError::Io {
-            path: dir.into(),
-            source,
-        })?;
-        let now = OffsetDateTime::now_utc();
-
-        let ca_key = KeyPair::generate()?;
-        let mut params = CertificateParams::new(Vec::<String>::new())?;
-        params
-            .distinguished_name
-            .push(DnType::CommonName, "Vouch local CA");
-        params
-            .distinguished_name
-            .push(DnType::OrganizationName, "Vouch");
-        params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        params.not_before = now - Duration::days(1);
-        params.not_after = now + Duration::days(3650);
-        let ca_cert = params.self_signed(&ca_key)?;
-
         let mut names = vec![
             "localhost".to_string(),
             "127.0.0.1".to_string(),
             "::1".to_string(),
         ];
-        names.extend(extra_names.iter().cloned());
+        for n in extra_names {
+            if !names.contains(n) {
+                names.push(n.clone());
+            }
+        }
+        let names_path = dir.join("server.names");
+        let io = |path: PathBuf| move |source| TlsError::Io { path, source };
+        let have_ca = ca.ca_cert_path().exists() && ca.ca_key_path().exists();
+        if have_ca && ca.cert_path().exists() && ca.key_path().exists() {
+            // A directory from before `server.names` existed holds the default names.
+            let issued = std::fs::read_to_string(&names_path)
+                .unwrap_or_else(|_| "localhost\n127.0.0.1\n::1\n".into());
+            if issued.lines().eq(names.iter().map(String::as_str)) {
+                return Ok(ca);
+            }
+        }
+        std::fs::create_dir_all(dir).map_err(io(dir.into()))?;
+        let now = OffsetDateTime::now_utc();
+
+        let (ca_key, ca_cert) = if have_ca {
+            let pem = std::fs::read_to_string(ca.ca_key_path()).map_err(io(ca.ca_key_path()))?;
+            let key = KeyPair::from_pem(&pem)?;
+            // Same subject and key as the stored CA certificate: what it signs chains to it.
+            let cert = ca_params(now)?.self_signed(&key)?;
+            (key, cert)
+        } else {
+            let key = KeyPair::generate()?;
+            let cert = ca_params(now)?.self_signed(&key)?;
+            write_private(&ca.ca_key_path(), key.serialize_pem().as_bytes())
+                .map_err(io(ca.ca_key_path()))?;
+            std::fs::write(ca.ca_cert_path(), cert.pem()).map_err(io(ca.ca_cert_path()))?;
+            (key, cert)
+        };
+
         let server_key = KeyPair::generate()?;
-        let mut params = CertificateParams::new(names)?;
+        let mut params = CertificateParams::new(names.clone())?;
         params
             .distinguished_name
             .push(DnType::CommonName, "Vouch server");
@@ -90,15 +102,18 @@ impl LocalCa {
         params.not_before = now - Duration::days(1);
         params.not_after = now + Duration::days(825);
         let server_cert = params.signed_by(&server_key, &ca_cert, &ca_key)?;
-
-        let io = |path: PathBuf| move |source| TlsError::Io { path, source };
-        write_private(&ca.dir.join("ca.key"), ca_key.serialize_pem().as_bytes())
-            .map_err(io(ca.dir.join("ca.key")))?;
         write_private(&ca.key_path(), server_key.serialize_pem().as_bytes())
             .map_err(io(ca.key_path()))?;
         std::fs::write(ca.cert_path(), server_cert.pem()).map_err(io(ca.cert_path()))?;
-        std::fs::write(ca.ca_cert_path(), ca_cert.pem()).map_err(io(ca.ca_cert_path()))?;
+        let mut listed = names.join("\n");
+        listed.push('\n');
+        std::fs::write(&names_path, listed).map_err(io(names_path.clone()))?;
         Ok(ca)
+    }
+
+    /// The CA's private key (mode 0600).
+    pub fn ca_key_path(&self) -> PathBuf {
+        self.dir.join("ca.key")
     }
 
     /// The CA certificate agents trust.
@@ -115,6 +130,22 @@ impl LocalCa {
     pub fn key_path(&self) -> PathBuf {
         self.dir.join("server.key")
     }
+}
+
+/// The local CA's certificate parameters: fixed, so the CA can sign again from its key alone.
+fn ca_params(now: OffsetDateTime) -> Result<CertificateParams, TlsError> {
+    let mut params = CertificateParams::new(Vec::<String>::new())?;
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "Vouch local CA");
+    params
+        .distinguished_name
+        .push(DnType::OrganizationName, "Vouch");
+    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    params.not_before = now - Duration::days(1);
+    params.not_after = now + Duration::days(3650);
+    Ok(params)
 }
 
 /// A rustls server configuration (ring provider, TLS 1.2 and 1.3, ALPN h2 and http/1.1)
@@ -155,6 +186,7 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, TlsEr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rustls::client::danger::ServerCertVerifier as _;
     use std::os::unix::fs::PermissionsExt;
 
     #[test]
@@ -172,6 +204,48 @@ mod tests {
             assert_eq!(mode & 0o777, 0o600, "{key}");
         }
         server_config(&ca.cert_path(), &ca.key_path()).unwrap();
+    }
+
+    /// New names get a new server certificate from the same CA; the CA itself never changes.
+    #[test]
+    fn new_names_reissue_the_server_certificate_from_the_same_ca() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = LocalCa::load_or_create(dir.path(), &[]).unwrap();
+        let ca_pem = std::fs::read(ca.ca_cert_path()).unwrap();
+        let first = std::fs::read(ca.cert_path()).unwrap();
+        let names = ["vouch.example.org".to_string(), "10.0.0.7".to_string()];
+        let ca = LocalCa::load_or_create(dir.path(), &names).unwrap();
+        let second = std::fs::read(ca.cert_path()).unwrap();
+        assert_ne!(first, second);
+        assert_eq!(std::fs::read(ca.ca_cert_path()).unwrap(), ca_pem);
+        LocalCa::load_or_create(dir.path(), &names).unwrap();
+        assert_eq!(std::fs::read(ca.cert_path()).unwrap(), second, "reused");
+
+        // The new certificate chains to the CA agents already trust, for the new name.
+        let mut roots = rustls::RootCertStore::empty();
+        for c in rustls_pemfile::certs(&mut ca_pem.as_slice()) {
+            roots.add(c.unwrap()).unwrap();
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let verifier =
+            rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
+                .build()
+                .unwrap();
+        let leaf = rustls_pemfile::certs(&mut second.as_slice())
+            .next()
+            .unwrap()
+            .unwrap();
+        for name in ["vouch.example.org", "10.0.0.7", "localhost"] {
+            verifier
+                .verify_server_cert(
+                    &leaf,
+                    &[],
+                    &rustls_pki_types::ServerName::try_from(name).unwrap(),
+                    &[],
+                    rustls_pki_types::UnixTime::now(),
+                )
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
     }
 
     #[test]
