@@ -30,7 +30,7 @@ fn main() {
             evidence.insert(
                 format!("host.package.p{i:03}"),
                 EvidenceItem::ok(
-                    format!("{seq}-{i}-{}", "x".repeat(150)),
+                    format!("{seq}-{i}-{}", "x".repeat(105)),
                     Source::Command("dpkg-query -W".into()),
                 ),
             );

@@ -12,6 +12,7 @@
 //! independent, only the chain audit needs them all.
 
 use std::collections::HashMap;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -189,14 +190,18 @@ pub fn verify_files_with(
     strict: bool,
     threads: usize,
 ) -> Report {
-    let check = |p: &PathBuf| {
-        std::fs::read(p)
+    // Each thread reads every file into one reused buffer: one read, no allocation per file.
+    let check = |p: &PathBuf, buf: &mut Vec<u8>| {
+        buf.clear();
+        std::fs::File::open(p)
+            .and_then(|mut f| f.read_to_end(buf))
             .map_err(|e| format!("cannot read: {e}"))
-            .and_then(|b| verify_bytes(&b, keys, strict))
+            .and_then(|_| verify_bytes(buf, keys, strict))
     };
     let threads = threads.clamp(1, paths.len().max(1));
     let results: Vec<Outcome> = if threads == 1 {
-        paths.iter().map(check).collect()
+        let mut buf = Vec::new();
+        paths.iter().map(|p| check(p, &mut buf)).collect()
     } else {
         // Work stealing over an index: files may differ in size, threads never idle early.
         let next = AtomicUsize::new(0);
@@ -206,10 +211,11 @@ pub fn verify_files_with(
             for _ in 0..threads {
                 scope.spawn(|| {
                     let mut mine = Vec::new();
+                    let mut buf = Vec::new();
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(p) = paths.get(i) else { break };
-                        mine.push((i, check(p)));
+                        mine.push((i, check(p, &mut buf)));
                     }
                     let mut slots = slots.lock().expect("no thread panics holding it");
                     for (i, r) in mine {

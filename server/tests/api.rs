@@ -178,6 +178,53 @@ async fn accepted_snapshot_gets_a_verifiable_receipt_and_identical_bytes_back() 
         back, env,
         "the stored envelope must be byte for byte what was sent"
     );
+    let (status, receipt_bytes) = call(
+        &h,
+        get(&format!("/v1/snapshots/{digest}/receipt"), Some(&h.admin)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        receipt_bytes,
+        resp.receipt.to_vec(),
+        "the receipt given out"
+    );
+    let (status, ok) = call(&h, get("/healthz", None)).await;
+    assert_eq!(
+        (status, ok.as_slice()),
+        (StatusCode::OK, b"ok\n".as_slice())
+    );
+}
+
+/// `/metrics` lists every rejection reason, zero included, and counts ingest latency.
+#[tokio::test]
+async fn metrics_list_every_reason_and_the_ingest_histogram() {
+    let h = harness().await;
+    let mut a = enroll(&h, 5).await;
+    let (env, _) = a.next();
+    call(&h, post("/v1/snapshots", env)).await;
+    call(&h, post("/v1/snapshots", b"nope".to_vec())).await;
+    let (status, text) = call(&h, get("/metrics", None)).await;
+    assert_eq!(status, StatusCode::OK);
+    let text = String::from_utf8(text).unwrap();
+    for reason in vouch_evidence::api::RejectReason::ALL {
+        let want = if reason == vouch_evidence::api::RejectReason::Malformed {
+            1
+        } else {
+            0
+        };
+        let line = format!("vouch_snapshots_rejected_total{{reason=\"{reason}\"}} {want}\n");
+        assert!(text.contains(&line), "{line} missing in\n{text}");
+    }
+    for line in [
+        "vouch_snapshots_accepted_total 1\n",
+        "vouch_enrollments_total 1\n",
+        "vouch_ingest_duration_seconds_bucket{le=\"+Inf\"} 1\n",
+        "vouch_ingest_duration_seconds_count 1\n",
+        "# TYPE vouch_ingest_duration_seconds histogram\n",
+    ] {
+        assert!(text.contains(line), "{line} missing in\n{text}");
+    }
 }
 
 /// Exactly once: re-sending an accepted snapshot returns the same receipt and stores nothing.
@@ -317,6 +364,18 @@ async fn every_rejection_has_its_status_and_code_is_logged_and_stores_nothing() 
         dsse::sign(&a.key, SNAPSHOT_PAYLOAD_TYPE, &pretty).to_vec(),
         StatusCode::BAD_REQUEST,
         "not_canonical",
+    ));
+
+    // Canonical and signed, but it breaks a schema rule (an evidence id must be dotted).
+    let mut bad_id = snapshot(&a, 2, a.head.map(|h| h.1));
+    let item = bad_id.evidence.remove("host.kernel.release").unwrap();
+    bad_id.evidence.insert("Kernel".into(), item);
+    let canonical = vouch_evidence::canonical::to_vec(&bad_id).unwrap();
+    cases.push((
+        "invalid snapshot",
+        dsse::sign(&a.key, SNAPSHOT_PAYLOAD_TYPE, &canonical).to_vec(),
+        StatusCode::BAD_REQUEST,
+        "invalid_snapshot",
     ));
 
     // Another payload type.
