@@ -237,11 +237,17 @@ async fn submit(
         Some(n) if n > limit as u64 => {
             return Err(refuse(&state, &remote, &[], n, oversize(n)).await);
         }
-        _ => match axum::body::to_bytes(body, limit).await {
+        _ => match read_body(body, limit, declared).await {
             Ok(b) => b,
-            Err(_) => {
-                let n = declared.unwrap_or(limit as u64 + 1);
+            Err(BodyError::TooLarge(n)) => {
                 return Err(refuse(&state, &remote, &[], n, oversize(n)).await);
+            }
+            // The client went away or broke the stream: nothing was submitted, nothing to log.
+            Err(BodyError::Read(e)) => {
+                return Err(AppError::Client(
+                    RejectReason::BadRequest,
+                    format!("the request body could not be read: {e}"),
+                ));
             }
         },
     };
@@ -312,6 +318,36 @@ async fn submit(
         }),
     )
         .into_response())
+}
+
+enum BodyError {
+    /// More than the limit arrived; the bytes seen so far.
+    TooLarge(u64),
+    /// The stream failed.
+    Read(axum::Error),
+}
+
+/// Reads a body of at most `limit` bytes, telling a body that is too large from one that
+/// failed to arrive (the first is a rejection to log, the second is not).
+async fn read_body(
+    mut body: Body,
+    limit: usize,
+    declared: Option<u64>,
+) -> Result<Bytes, BodyError> {
+    use axum::body::HttpBody as _;
+    let mut buf = Vec::with_capacity(declared.map_or(64 * 1024, |n| n as usize).min(limit));
+    while let Some(frame) =
+        std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await
+    {
+        let frame = frame.map_err(BodyError::Read)?;
+        if let Ok(data) = frame.into_data() {
+            if buf.len() + data.len() > limit {
+                return Err(BodyError::TooLarge((buf.len() + data.len()) as u64));
+            }
+            buf.extend_from_slice(&data);
+        }
+    }
+    Ok(Bytes::from(buf))
 }
 
 /// Logs, counts and records a refused submission; stores nothing else.
