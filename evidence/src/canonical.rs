@@ -156,50 +156,62 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// Scans a string, returning its decoded text (borrowed when it has no escapes).
+    /// Scans a string, returning its decoded text (borrowed when it has no escapes). The input
+    /// is known to be UTF-8, so bytes outside quotes, backslashes and controls are skipped in a
+    /// tight loop; escapes always sit at ASCII boundaries.
     fn string(&mut self) -> Scan<std::borrow::Cow<'a, str>> {
         if self.peek() != Some(b'"') {
             return self.err("expected a string");
         }
         self.i += 1;
-        let start = self.i;
+        let b = self.b;
+        let text =
+            |from: usize, to: usize| std::str::from_utf8(&b[from..to]).expect("checked UTF-8");
+        let mut segment = self.i;
         let mut decoded: Option<String> = None;
         loop {
-            let Some(c) = self.peek() else {
-                return self.err("unterminated string");
-            };
-            match c {
-                b'"' => {
-                    let raw = std::str::from_utf8(&self.b[start..self.i]).expect("checked UTF-8");
+            let mut j = self.i;
+            while j < b.len() && !matches!(b[j], b'"' | b'\\' | 0x00..=0x1f) {
+                j += 1;
+            }
+            self.i = j;
+            match b.get(j) {
+                None => return self.err("unterminated string"),
+                Some(b'"') => {
                     self.i += 1;
                     return Ok(match decoded {
-                        Some(d) => std::borrow::Cow::Owned(d),
-                        None => std::borrow::Cow::Borrowed(raw),
+                        Some(mut d) => {
+                            d.push_str(text(segment, j));
+                            std::borrow::Cow::Owned(d)
+                        }
+                        None => std::borrow::Cow::Borrowed(text(segment, j)),
                     });
                 }
-                0x00..=0x1f => return self.err("raw control character in a string"),
-                b'\\' => {
-                    let d = decoded.get_or_insert_with(|| {
-                        std::str::from_utf8(&self.b[start..self.i])
-                            .expect("checked UTF-8")
-                            .to_string()
-                    });
-                    let ch = match self.b.get(self.i + 1) {
-                        Some(b'"') => '"',
-                        Some(b'\\') => '\\',
-                        Some(b'b') => '\u{8}',
-                        Some(b'f') => '\u{c}',
-                        Some(b'n') => '\n',
-                        Some(b'r') => '\r',
-                        Some(b't') => '\t',
+                Some(b'\\') => {
+                    let d = decoded.get_or_insert_with(String::new);
+                    d.push_str(text(segment, j));
+                    let (ch, len) = match b.get(j + 1) {
+                        Some(b'"') => ('"', 2),
+                        Some(b'\\') => ('\\', 2),
+                        Some(b'b') => ('\u{8}', 2),
+                        Some(b'f') => ('\u{c}', 2),
+                        Some(b'n') => ('\n', 2),
+                        Some(b'r') => ('\r', 2),
+                        Some(b't') => ('\t', 2),
                         Some(b'u') => {
-                            let hex = self.b.get(self.i + 2..self.i + 6).unwrap_or(b"");
-                            let v = match hex {
-                                [b'0', b'0', h @ (b'0' | b'1'), l] => {
-                                    let l = match l {
-                                        b'0'..=b'9' => l - b'0',
-                                        b'a'..=b'f' => l - b'a' + 10,
-                                        _ => return self.err("non-canonical \\u escape"),
+                            let v = match b.get(j + 2..j + 6) {
+                                Some(
+                                    [
+                                        b'0',
+                                        b'0',
+                                        h @ (b'0' | b'1'),
+                                        l @ (b'0'..=b'9' | b'a'..=b'f'),
+                                    ],
+                                ) => {
+                                    let l = if l.is_ascii_digit() {
+                                        l - b'0'
+                                    } else {
+                                        l - b'a' + 10
                                     };
                                     (h - b'0') * 16 + l
                                 }
@@ -208,29 +220,15 @@ impl<'a> Scanner<'a> {
                             if matches!(v, 0x08 | 0x09 | 0x0a | 0x0c | 0x0d) {
                                 return self.err("non-canonical \\u escape (has a short form)");
                             }
-                            self.i += 4;
-                            char::from(v)
+                            (char::from(v), 6)
                         }
                         _ => return self.err("non-canonical escape"),
                     };
                     d.push(ch);
-                    self.i += 2;
+                    self.i = j + len;
+                    segment = self.i;
                 }
-                _ => {
-                    let len = match c {
-                        0x00..=0x7f => 1,
-                        0xc0..=0xdf => 2,
-                        0xe0..=0xef => 3,
-                        _ => 4,
-                    };
-                    if let Some(d) = decoded.as_mut() {
-                        d.push_str(
-                            std::str::from_utf8(&self.b[self.i..self.i + len])
-                                .expect("checked UTF-8"),
-                        );
-                    }
-                    self.i += len;
-                }
+                Some(_) => return self.err("raw control character in a string"),
             }
         }
     }
@@ -246,11 +244,14 @@ impl<'a> Scanner<'a> {
             .enumerate()
             .all(|(i, c)| c.is_ascii_digit() || (i == 0 && c == b'-'));
         if integer {
-            let ok = match token.parse::<i64>() {
-                Ok(v) => v.unsigned_abs() <= MAX_SAFE_INTEGER && v.to_string() == token,
-                Err(_) => false,
-            };
-            return if ok {
+            // Canonical integers: no leading zero, no "-0", magnitude within 2^53 - 1.
+            let digits = token.strip_prefix('-').unwrap_or(token);
+            let canonical = !digits.is_empty()
+                && (digits == "0" || !digits.starts_with('0'))
+                && token != "-0"
+                && digits.len() <= 16
+                && digits.parse::<u64>().is_ok_and(|v| v <= MAX_SAFE_INTEGER);
+            return if canonical {
                 Ok(())
             } else {
                 Err((

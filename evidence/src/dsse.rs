@@ -137,22 +137,7 @@ impl Envelope {
         expected_type: &str,
         lookup: impl Fn(&KeyId) -> Option<&'k PublicKey>,
     ) -> Result<Verified, VerifyError> {
-        if self.payload_type != expected_type {
-            return Err(VerifyError::PayloadType {
-                found: self.payload_type.clone(),
-                expected: expected_type.to_string(),
-            });
-        }
-        // Decode the payload straight behind the PAE header: one allocation, no copy.
-        let payload_len = padded_base64_len(&self.payload).ok_or(VerifyError::PayloadEncoding)?;
-        let mut message = pae_header(expected_type, payload_len);
-        let header_len = message.len();
-        base64_simd::STANDARD
-            .decode_append(self.payload.as_bytes(), &mut message)
-            .map_err(|_| VerifyError::PayloadEncoding)?;
-        if message.len() - header_len != payload_len {
-            return Err(VerifyError::PayloadEncoding);
-        }
+        let (mut message, header_len) = self.message(expected_type)?;
 
         let mut verified_by = None;
         for sig in &self.signatures {
@@ -180,6 +165,27 @@ impl Envelope {
         })
     }
 
+    /// The PAE message of this envelope (payload decoded behind the header), and the header's
+    /// length; checks the payload type first.
+    fn message(&self, expected_type: &str) -> Result<(Vec<u8>, usize), VerifyError> {
+        if self.payload_type != expected_type {
+            return Err(VerifyError::PayloadType {
+                found: self.payload_type.clone(),
+                expected: expected_type.to_string(),
+            });
+        }
+        let payload_len = padded_base64_len(&self.payload).ok_or(VerifyError::PayloadEncoding)?;
+        let mut message = pae_header(expected_type, payload_len);
+        let header_len = message.len();
+        base64_simd::STANDARD
+            .decode_append(self.payload.as_bytes(), &mut message)
+            .map_err(|_| VerifyError::PayloadEncoding)?;
+        if message.len() - header_len != payload_len {
+            return Err(VerifyError::PayloadEncoding);
+        }
+        Ok((message, header_len))
+    }
+
     /// The decoded payload, without checking any signature.
     pub fn payload_bytes(&self) -> Result<Vec<u8>, VerifyError> {
         B64.decode(self.payload.as_bytes())
@@ -187,9 +193,113 @@ impl Envelope {
     }
 }
 
+/// Verifies many envelopes at once, with the same verdicts as [`Envelope::verify`] on each.
+///
+/// Every signature by a known key is checked in one Ed25519 batch (about twice as fast per
+/// signature). When the batch fails, each envelope is verified on its own, strictly, so every
+/// failure is found and named. Batch verification uses the cofactored equation: a signature
+/// that only the key's holder could craft with torsion components may pass here and fail the
+/// strict single check; the server verifies strictly on ingest, so none is ever stored.
+pub fn verify_many<'k>(
+    envelopes: &[Envelope],
+    expected_type: &str,
+    lookup: impl Fn(&KeyId) -> Option<&'k PublicKey> + Copy,
+) -> Vec<Result<Verified, VerifyError>> {
+    let mut prepared = Vec::with_capacity(envelopes.len());
+    let mut messages: Vec<(usize, Vec<u8>, usize)> = Vec::with_capacity(envelopes.len());
+    let mut batch_sigs = Vec::new();
+    let mut batch_keys = Vec::new();
+    let mut batch_msg = Vec::new();
+    for (i, env) in envelopes.iter().enumerate() {
+        let result = env.message(expected_type).and_then(|(msg, header_len)| {
+            let mut signer = None;
+            let mut sigs = Vec::new();
+            for s in &env.signatures {
+                let Ok(keyid) = s.keyid.parse::<KeyId>() else {
+                    continue;
+                };
+                let Some(key) = lookup(&keyid) else { continue };
+                let sig = B64
+                    .decode(s.sig.as_bytes())
+                    .ok()
+                    .and_then(|raw| ed25519_dalek::Signature::from_slice(&raw).ok())
+                    .ok_or_else(|| VerifyError::BadSignature(s.keyid.clone()))?;
+                sigs.push((sig, key));
+                signer.get_or_insert(keyid);
+            }
+            let keyid = signer.ok_or_else(|| VerifyError::UnknownKey(env.keyids().join(", ")))?;
+            Ok((msg, header_len, sigs, keyid))
+        });
+        match result {
+            Ok((msg, header_len, sigs, keyid)) => {
+                for (sig, key) in sigs {
+                    batch_sigs.push(sig);
+                    batch_keys.push(*key.dalek());
+                    batch_msg.push(messages.len());
+                }
+                messages.push((i, msg, header_len));
+                prepared.push(Ok(keyid));
+            }
+            Err(e) => prepared.push(Err(e)),
+        }
+    }
+    let refs: Vec<&[u8]> = batch_msg
+        .iter()
+        .map(|&m| messages[m].1.as_slice())
+        .collect();
+    let batch_ok = ed25519_dalek::verify_batch(&refs, &batch_sigs, &batch_keys).is_ok();
+    drop(refs);
+    if !batch_ok {
+        return envelopes
+            .iter()
+            .map(|e| e.verify(expected_type, lookup))
+            .collect();
+    }
+    let mut messages = messages.into_iter().peekable();
+    prepared
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let keyid = p?;
+            let (_, mut message, header_len) = messages
+                .next_if(|(j, _, _)| *j == i)
+                .expect("one message per prepared envelope");
+            message.drain(..header_len);
+            let digest = Digest::of(&message);
+            Ok(Verified {
+                payload: message,
+                digest,
+                keyid,
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Batch verification gives the same verdict as one-by-one verification, failures included.
+    #[test]
+    fn verify_many_agrees_with_verify() {
+        let k = key();
+        let pk = k.public().clone();
+        let look = |id: &KeyId| (*id == pk.id()).then_some(&pk);
+        let mut envs: Vec<Envelope> = (0..20u8).map(|i| sign(&k, "t/x", &[i; 100])).collect();
+        let all: Vec<_> = verify_many(&envs, "t/x", look);
+        assert!(all.iter().all(Result::is_ok));
+        assert_eq!(all[3].as_ref().unwrap().payload, vec![3u8; 100]);
+        envs[5].payload = B64.encode([9u8; 100]);
+        envs[7].payload_type = "t/y".into();
+        envs[9] = sign(&SigningKey::from_seed(&[77; 32]), "t/x", b"stranger");
+        let many = verify_many(&envs, "t/x", look);
+        let one: Vec<_> = envs.iter().map(|e| e.verify("t/x", look)).collect();
+        assert_eq!(many, one);
+        assert!(matches!(many[5], Err(VerifyError::BadSignature(_))));
+        assert!(matches!(many[7], Err(VerifyError::PayloadType { .. })));
+        assert!(matches!(many[9], Err(VerifyError::UnknownKey(_))));
+        assert!(many[6].is_ok());
+    }
 
     /// The PAE example from the DSSE protocol document.
     #[test]

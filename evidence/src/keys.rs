@@ -135,6 +135,10 @@ impl PublicKey {
         self.id
     }
 
+    pub(crate) fn dalek(&self) -> &ed25519_dalek::VerifyingKey {
+        &self.key
+    }
+
     /// Strict Ed25519 verification (RFC 8032, rejecting malleable signatures).
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
         let Ok(sig) = ed25519_dalek::Signature::from_slice(signature) else {

@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use vouch_server::auth::Role;
 use vouch_server::config::{LogFormat, ServerConfig};
 use vouch_server::state::{AppState, Limits};
-use vouch_server::verify::{Keyring, verify_files};
+use vouch_server::verify::{Depth, Keyring, verify_files_at};
 
 #[derive(Parser)]
 #[command(
@@ -68,9 +68,16 @@ enum Command {
         /// A keys file (`ed25519 <base64> <agent id>` lines) or a directory of `*.pub` files.
         #[arg(long)]
         keys: PathBuf,
-        /// Also check each payload is RFC 8785 canonical and schema-valid in full.
-        #[arg(long)]
+        /// Also parse every snapshot in full, as a cross-check of the one-pass payload check.
+        #[arg(long, conflicts_with = "signatures_only")]
         strict: bool,
+        /// Check only signatures, agent binding and chains (authenticity, integrity,
+        /// completeness), not the payloads' canonical form: about twice as fast.
+        #[arg(long)]
+        signatures_only: bool,
+        /// Threads to use (default: every core).
+        #[arg(long)]
+        threads: Option<usize>,
         /// Envelope files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
@@ -289,6 +296,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Verify {
             keys,
             strict,
+            signatures_only,
+            threads,
             files,
         } => {
             let ring = Keyring::load(&keys)
@@ -296,7 +305,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
             if ring.is_empty() {
                 bail!("{}: no public keys found", keys.display());
             }
-            let report = verify_files(&files, &ring, strict);
+            let depth = match (strict, signatures_only) {
+                (true, _) => Depth::Full,
+                (false, true) => Depth::Signatures,
+                (false, false) => Depth::Canonical,
+            };
+            let threads = threads
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            let report = verify_files_at(&files, &ring, depth, threads);
             for line in report.failure_lines() {
                 println!("{line}");
             }

@@ -12,13 +12,12 @@
 //! independent, only the chain audit needs them all.
 
 use std::collections::HashMap;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use vouch_evidence::chain::{self, Problem};
-use vouch_evidence::dsse::Envelope;
+use vouch_evidence::dsse::{self, Envelope, Verified};
 use vouch_evidence::{
     ChainLink, Digest, KeyId, PublicKey, SNAPSHOT_PAYLOAD_TYPE, Snapshot, SnapshotHeader,
 };
@@ -147,22 +146,36 @@ impl Report {
     }
 }
 
-/// Verifies one envelope's bytes: signature by a key of `keys`, canonical and valid payload,
-/// agent binding. Returns the snapshot's digest and place in its chain.
-pub fn verify_bytes(
-    bytes: &[u8],
-    keys: &Keyring,
-    strict: bool,
-) -> Result<(Digest, ChainLink), String> {
-    let envelope = Envelope::from_slice(bytes).map_err(|e| e.to_string())?;
-    let verified = envelope
-        .verify(SNAPSHOT_PAYLOAD_TYPE, |id| {
-            keys.keys.get(id).map(|(k, _)| k)
-        })
-        .map_err(|e| e.to_string())?;
-    let header: SnapshotHeader =
-        Snapshot::check_payload(&verified.payload).map_err(|e| format!("payload: {e}"))?;
-    if strict {
+/// How much `vouch verify` checks beyond the signatures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Depth {
+    /// Signatures, agent binding and chains: authenticity, integrity and completeness.
+    Signatures,
+    /// Also that every payload is RFC 8785 canonical and schema-valid (the server's ingest
+    /// check). The default.
+    Canonical,
+    /// Also a full parse of every snapshot, as a cross-check of the one-pass check.
+    Full,
+}
+
+impl Depth {
+    fn from_strict(strict: bool) -> Self {
+        if strict {
+            Depth::Full
+        } else {
+            Depth::Canonical
+        }
+    }
+}
+
+/// What is checked once a signature is known good.
+fn after_signature(verified: Verified, keys: &Keyring, depth: Depth) -> Outcome {
+    let header: SnapshotHeader = match depth {
+        Depth::Signatures => SnapshotHeader::from_payload(&verified.payload),
+        Depth::Canonical | Depth::Full => Snapshot::check_payload(&verified.payload),
+    }
+    .map_err(|e| format!("payload: {e}"))?;
+    if depth == Depth::Full {
         Snapshot::from_payload(&verified.payload).map_err(|e| format!("payload: {e}"))?;
     }
     let link = header.link();
@@ -176,8 +189,19 @@ pub fn verify_bytes(
     Ok((verified.digest, link))
 }
 
-/// Verifies every file, on every available core, and audits the chains they form. The report
-/// lists the files in the order given.
+/// Verifies one envelope's bytes: signature by a key of `keys`, canonical and valid payload,
+/// agent binding. Returns the snapshot's digest and place in its chain.
+pub fn verify_bytes(bytes: &[u8], keys: &Keyring, strict: bool) -> Outcome {
+    let envelope = Envelope::from_slice(bytes).map_err(|e| e.to_string())?;
+    let verified = envelope
+        .verify(SNAPSHOT_PAYLOAD_TYPE, |id| {
+            keys.keys.get(id).map(|(k, _)| k)
+        })
+        .map_err(|e| e.to_string())?;
+    after_signature(verified, keys, Depth::from_strict(strict))
+}
+
+/// Verifies every file and audits the chains they form, on every core.
 pub fn verify_files(paths: &[PathBuf], keys: &Keyring, strict: bool) -> Report {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     verify_files_with(paths, keys, strict, threads)
@@ -190,32 +214,63 @@ pub fn verify_files_with(
     strict: bool,
     threads: usize,
 ) -> Report {
-    // Each thread reads every file into one reused buffer: one read, no allocation per file.
-    let check = |p: &PathBuf, buf: &mut Vec<u8>| {
-        buf.clear();
-        std::fs::File::open(p)
-            .and_then(|mut f| f.read_to_end(buf))
-            .map_err(|e| format!("cannot read: {e}"))
-            .and_then(|_| verify_bytes(buf, keys, strict))
+    verify_files_at(paths, keys, Depth::from_strict(strict), threads)
+}
+
+/// Files checked per Ed25519 batch.
+const BATCH: usize = 64;
+
+/// Verifies files at `depth` on at most `threads` threads. Files are taken in chunks; each
+/// chunk's signatures are checked in one batch ([`vouch_evidence::dsse::verify_many`]).
+pub fn verify_files_at(paths: &[PathBuf], keys: &Keyring, depth: Depth, threads: usize) -> Report {
+    let check_chunk = |chunk: &[PathBuf]| -> Vec<Outcome> {
+        let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(chunk.len());
+        let mut envelopes = Vec::with_capacity(chunk.len());
+        let mut slots = Vec::with_capacity(chunk.len());
+        for p in chunk {
+            match std::fs::read(p)
+                .map_err(|e| format!("cannot read: {e}"))
+                .and_then(|b| Envelope::from_slice(&b).map_err(|e| e.to_string()))
+            {
+                Ok(env) => {
+                    slots.push(outcomes.len());
+                    envelopes.push(env);
+                    outcomes.push(None);
+                }
+                Err(e) => outcomes.push(Some(Err(e))),
+            }
+        }
+        let verified = dsse::verify_many(&envelopes, SNAPSHOT_PAYLOAD_TYPE, |id| {
+            keys.keys.get(id).map(|(k, _)| k)
+        });
+        for (slot, v) in slots.into_iter().zip(verified) {
+            outcomes[slot] = Some(
+                v.map_err(|e| e.to_string())
+                    .and_then(|v| after_signature(v, keys, depth)),
+            );
+        }
+        outcomes
+            .into_iter()
+            .map(|o| o.expect("every file has an outcome"))
+            .collect()
     };
-    let threads = threads.clamp(1, paths.len().max(1));
+    let chunks: Vec<&[PathBuf]> = paths.chunks(BATCH).collect();
+    let threads = threads.clamp(1, chunks.len().max(1));
     let results: Vec<Outcome> = if threads == 1 {
-        let mut buf = Vec::new();
-        paths.iter().map(|p| check(p, &mut buf)).collect()
+        chunks.iter().flat_map(|c| check_chunk(c)).collect()
     } else {
-        // Work stealing over an index: files may differ in size, threads never idle early.
+        // Work stealing over chunks: threads never idle while work is left.
         let next = AtomicUsize::new(0);
-        let slots: Mutex<Vec<Option<Outcome>>> =
-            Mutex::new((0..paths.len()).map(|_| None).collect());
+        let slots: Mutex<Vec<Option<Vec<Outcome>>>> =
+            Mutex::new((0..chunks.len()).map(|_| None).collect());
         std::thread::scope(|scope| {
             for _ in 0..threads {
                 scope.spawn(|| {
                     let mut mine = Vec::new();
-                    let mut buf = Vec::new();
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(p) = paths.get(i) else { break };
-                        mine.push((i, check(p, &mut buf)));
+                        let Some(c) = chunks.get(i) else { break };
+                        mine.push((i, check_chunk(c)));
                     }
                     let mut slots = slots.lock().expect("no thread panics holding it");
                     for (i, r) in mine {
@@ -228,7 +283,7 @@ pub fn verify_files_with(
             .into_inner()
             .expect("no thread panics holding it")
             .into_iter()
-            .map(|r| r.expect("every index was taken by a thread"))
+            .flat_map(|r| r.expect("every chunk was taken by a thread"))
             .collect()
     };
     let files: Vec<FileOutcome> = paths
