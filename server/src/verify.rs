@@ -365,6 +365,44 @@ mod tests {
         );
     }
 
+    /// `--signatures-only` checks authenticity and chains, not the payload's form: the same
+    /// validly signed, non-canonical payload passes there and fails at the default depth.
+    #[test]
+    fn signatures_only_skips_the_payload_form_check_and_nothing_else() {
+        let key = SigningKey::from_seed(&[8; 32]);
+        let dir = tempfile::tempdir().unwrap();
+        let pretty = serde_json::to_vec_pretty(&snapshot(1, None)).unwrap();
+        let odd = dir.path().join("odd.json");
+        std::fs::write(
+            &odd,
+            dsse::sign(&key, SNAPSHOT_PAYLOAD_TYPE, &pretty).to_vec(),
+        )
+        .unwrap();
+        let (good, _) = snapshot(1, None)
+            .sign(&SigningKey::from_seed(&[9; 32]))
+            .unwrap();
+        let forged = dir.path().join("forged.json");
+        std::fs::write(&forged, good.to_vec()).unwrap();
+        let files = [odd, forged];
+        let fast = verify_files_at(&files, &ring(&key), Depth::Signatures, 1);
+        assert!(fast.files[0].result.is_ok());
+        assert!(
+            fast.files[1]
+                .result
+                .as_ref()
+                .unwrap_err()
+                .contains("no signature by a known key")
+        );
+        let default = verify_files_at(&files, &ring(&key), Depth::Canonical, 1);
+        assert!(
+            default.files[0]
+                .result
+                .as_ref()
+                .unwrap_err()
+                .contains("canonical")
+        );
+    }
+
     /// The report keeps the order of the files given, however many threads check them.
     #[test]
     fn parallel_and_sequential_checks_agree_in_order() {
