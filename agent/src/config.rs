@@ -1,10 +1,11 @@
 //! The agent's configuration file (TOML). Loading reports every problem at once, each naming
 //! the file, the key and what is wrong.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use vouch_collectors::config::{self, Problems, Validate};
+pub use vouch_collectors::config::{ConfigError, ConfigErrors};
 use vouch_collectors::host::HostConfig;
 
 /// `[server]`: where to deliver.
@@ -79,79 +80,23 @@ pub struct AgentConfig {
     pub collectors: CollectorsSection,
 }
 
-/// One problem: file, key, what is wrong.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ConfigError {
-    /// The file.
-    pub file: String,
-    /// The key, e.g. `collectors.host.schedule`.
-    pub key: String,
-    /// The problem.
-    pub problem: String,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}: {}", self.file, self.key, self.problem)
-    }
-}
-
-/// Every problem found.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub struct ConfigErrors(pub Vec<ConfigError>);
-
-impl fmt::Display for ConfigErrors {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} configuration error(s):", self.0.len())?;
-        for e in &self.0 {
-            write!(f, "\n  {e}")?;
-        }
-        Ok(())
-    }
-}
-
 impl AgentConfig {
-    /// Reads and validates `path`.
+    /// Reads and validates `path`, reporting every problem at once.
     pub fn load(path: &Path) -> Result<Self, ConfigErrors> {
-        let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            ConfigErrors(vec![ConfigError {
-                file: file.clone(),
-                key: String::new(),
-                problem: e.to_string(),
-            }])
-        })?;
-        Self::parse(&file, &text)
+        config::load(path)
     }
 
     /// Parses and validates text; `file` names it in errors.
     pub fn parse(file: &str, text: &str) -> Result<Self, ConfigErrors> {
-        let config: AgentConfig = toml::from_str(text).map_err(|e| {
-            let line = e.span().map(|s| text[..s.start].matches('\n').count() + 1);
-            ConfigErrors(vec![ConfigError {
-                file: file.into(),
-                key: line.map_or(String::new(), |l| format!("line {l}")),
-                problem: e.message().to_string(),
-            }])
-        })?;
-        let errors = config.validate(file);
-        if errors.is_empty() {
-            Ok(config)
-        } else {
-            Err(ConfigErrors(errors))
-        }
+        config::parse(file, text)
     }
+}
 
+impl Validate for AgentConfig {
     /// Every rule the types cannot express.
-    pub fn validate(&self, file: &str) -> Vec<ConfigError> {
-        let mut errors = Vec::new();
-        let mut err = |key: &str, problem: String| {
-            errors.push(ConfigError {
-                file: file.into(),
-                key: key.into(),
-                problem,
-            })
-        };
+    fn validate(&self, file: &str) -> Vec<ConfigError> {
+        let mut problems = Problems::new(file);
+        let mut err = |key: &str, problem: String| problems.add(key, problem);
         match reqwest::Url::parse(&self.server.url) {
             Ok(u) if u.scheme() == "https" && u.host().is_some() => {}
             Ok(_) => err(
@@ -201,7 +146,7 @@ impl AgentConfig {
         for (key, problem) in self.collectors.host.validate() {
             err(&format!("collectors.host.{key}"), problem);
         }
-        errors
+        problems.errors
     }
 }
 

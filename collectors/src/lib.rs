@@ -8,6 +8,7 @@
 //! as failed and the others go on. Every read goes below the context's root, so tests run on
 //! fixture trees. Adding a source is one folder and one line in [`all_specs`].
 
+pub mod config;
 pub mod host;
 pub mod internal_events;
 mod spec;

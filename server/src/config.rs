@@ -1,10 +1,11 @@
 //! The server's configuration file (TOML).
 
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use vouch_collectors::config::{self, Problems, Validate};
+pub use vouch_collectors::config::{ConfigError, ConfigErrors};
 
 /// Log output format.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
@@ -63,79 +64,33 @@ impl Default for ServerConfig {
     }
 }
 
-/// One configuration problem: the file, the key and what is wrong.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ConfigError {
-    /// The file.
-    pub file: String,
-    /// The key, e.g. `tls.cert`.
-    pub key: String,
-    /// The problem.
-    pub problem: String,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}: {}", self.file, self.key, self.problem)
-    }
-}
-
-/// Every problem found in a configuration file.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub struct ConfigErrors(pub Vec<ConfigError>);
-
-impl fmt::Display for ConfigErrors {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{} configuration error(s):", self.0.len())?;
-        for e in &self.0 {
-            writeln!(f, "  {e}")?;
-        }
-        Ok(())
-    }
-}
-
 impl ServerConfig {
     /// Reads and validates `path`, reporting every problem at once.
     pub fn load(path: &Path) -> Result<Self, ConfigErrors> {
-        let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            ConfigErrors(vec![ConfigError {
-                file: file.clone(),
-                key: String::new(),
-                problem: e.to_string(),
-            }])
-        })?;
-        Self::parse(&file, &text)
+        config::load(path)
     }
 
     /// Parses and validates configuration text; `file` names it in errors.
     pub fn parse(file: &str, text: &str) -> Result<Self, ConfigErrors> {
-        let config: ServerConfig = toml::from_str(text).map_err(|e| {
-            let line = e.span().map(|s| text[..s.start].matches('\n').count() + 1);
-            ConfigErrors(vec![ConfigError {
-                file: file.to_string(),
-                key: line.map_or(String::new(), |l| format!("line {l}")),
-                problem: e.message().to_string(),
-            }])
-        })?;
-        let errors = config.validate(file);
-        if errors.is_empty() {
-            Ok(config)
-        } else {
-            Err(ConfigErrors(errors))
-        }
+        config::parse(file, text)
     }
 
-    /// Every rule the types cannot express.
+    /// Every problem, as [`Validate::validate`] reports them.
     pub fn validate(&self, file: &str) -> Vec<ConfigError> {
-        let mut errors = Vec::new();
-        let mut err = |key: &str, problem: String| {
-            errors.push(ConfigError {
-                file: file.into(),
-                key: key.into(),
-                problem,
-            })
-        };
+        Validate::validate(self, file)
+    }
+
+    /// The listen address (validated).
+    pub fn listen_addr(&self) -> SocketAddr {
+        self.listen.parse().expect("validated")
+    }
+}
+
+impl Validate for ServerConfig {
+    /// Every rule the types cannot express.
+    fn validate(&self, file: &str) -> Vec<ConfigError> {
+        let mut problems = Problems::new(file);
+        let mut err = |key: &str, problem: String| problems.add(key, problem);
         if self.listen.parse::<SocketAddr>().is_err() {
             err(
                 "listen",
@@ -186,12 +141,7 @@ impl ServerConfig {
                 );
             }
         }
-        errors
-    }
-
-    /// The listen address (validated).
-    pub fn listen_addr(&self) -> SocketAddr {
-        self.listen.parse().expect("validated")
+        problems.errors
     }
 }
 

@@ -1,0 +1,102 @@
+//! Configuration loading shared by the agent and the server: TOML files whose every problem is
+//! reported at once, each naming the file, the key and what is wrong.
+
+use std::fmt;
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+
+/// One problem: the file, the key (e.g. `collectors.host.schedule`, or `line 4` for syntax) and
+/// what is wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The file.
+    pub file: String,
+    /// The key.
+    pub key: String,
+    /// The problem.
+    pub problem: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}: {}", self.file, self.key, self.problem)
+    }
+}
+
+/// Every problem found in a file.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} configuration error(s):", self.0.len())?;
+        for e in &self.0 {
+            write!(f, "\n  {e}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The rules of a configuration that its types cannot express.
+pub trait Validate {
+    /// Every problem; `file` names the file in each.
+    fn validate(&self, file: &str) -> Vec<ConfigError>;
+}
+
+/// Collects problems for one file.
+pub struct Problems<'f> {
+    file: &'f str,
+    /// The problems so far.
+    pub errors: Vec<ConfigError>,
+}
+
+impl<'f> Problems<'f> {
+    /// No problems yet, in `file`.
+    pub fn new(file: &'f str) -> Self {
+        Problems {
+            file,
+            errors: Vec::new(),
+        }
+    }
+
+    /// Records that `key` has `problem`.
+    pub fn add(&mut self, key: &str, problem: impl Into<String>) {
+        self.errors.push(ConfigError {
+            file: self.file.into(),
+            key: key.into(),
+            problem: problem.into(),
+        });
+    }
+}
+
+/// Parses TOML `text` (named `file` in errors) and validates it.
+pub fn parse<T: DeserializeOwned + Validate>(file: &str, text: &str) -> Result<T, ConfigErrors> {
+    let config: T = toml::from_str(text).map_err(|e| {
+        let line = e.span().map(|s| text[..s.start].matches('\n').count() + 1);
+        ConfigErrors(vec![ConfigError {
+            file: file.into(),
+            key: line.map_or(String::new(), |l| format!("line {l}")),
+            problem: e.message().to_string(),
+        }])
+    })?;
+    let errors = config.validate(file);
+    if errors.is_empty() {
+        Ok(config)
+    } else {
+        Err(ConfigErrors(errors))
+    }
+}
+
+/// Reads, parses and validates the TOML file at `path`.
+pub fn load<T: DeserializeOwned + Validate>(path: &Path) -> Result<T, ConfigErrors> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigErrors(vec![ConfigError {
+            file: file.clone(),
+            key: String::new(),
+            problem: e.to_string(),
+        }])
+    })?;
+    parse(&file, &text)
+}
