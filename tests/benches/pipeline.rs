@@ -242,6 +242,29 @@ fn parts(payload: &[u8]) {
     rate("part: SnapshotHeader::from_payload", t, || {
         std::hint::black_box(vouch_evidence::SnapshotHeader::from_payload(payload).unwrap());
     });
+    {
+        let key = SigningKey::from_seed(&[42; 32]);
+        let public = key.public().clone();
+        let envs: Vec<_> = (1..=64u64)
+            .map(|seq| {
+                host_snapshot("agt_bench", &format!("h{seq}"), 1, None, 20_000)
+                    .sign(&key)
+                    .unwrap()
+                    .0
+            })
+            .collect();
+        let look = |id: &vouch_evidence::KeyId| (*id == public.id()).then_some(&public);
+        rate("part: 64 envelopes one by one (x64)", t, || {
+            for e in &envs {
+                std::hint::black_box(e.verify(SNAPSHOT_PAYLOAD_TYPE, look).unwrap());
+            }
+        });
+        rate("part: 64 envelopes, verify_many (x64)", t, || {
+            let r = dsse::verify_many(&envs, SNAPSHOT_PAYLOAD_TYPE, look);
+            assert!(r.iter().all(Result::is_ok));
+            std::hint::black_box(r);
+        });
+    }
     rate("part: sha256", t, || {
         std::hint::black_box(vouch_evidence::Digest::of(payload));
     });
