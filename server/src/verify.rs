@@ -218,7 +218,7 @@ pub fn verify_files_with(
 }
 
 /// Files checked per Ed25519 batch.
-const BATCH: usize = 64;
+const BATCH: usize = 256;
 
 /// Verifies files at `depth` on at most `threads` threads. Files are taken in chunks; each
 /// chunk's signatures are checked in one batch ([`vouch_evidence::dsse::verify_many`]).
