@@ -265,6 +265,27 @@ fn parts(payload: &[u8]) {
             std::hint::black_box(r);
         });
     }
+    {
+        let key = SigningKey::from_seed(&[42; 32]);
+        let env = host_snapshot("agt_bench", "h", 1, None, 20_000)
+            .sign(&key)
+            .unwrap()
+            .0
+            .to_vec();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("e.json");
+        std::fs::write(&path, &env).unwrap();
+        rate("part: read one 27 KB envelope file", t, || {
+            std::hint::black_box(std::fs::read(&path).unwrap());
+        });
+        rate("part: Envelope::from_slice (27 KB)", t, || {
+            std::hint::black_box(dsse::Envelope::from_slice(&env).unwrap());
+        });
+        let parsed = dsse::Envelope::from_slice(&env).unwrap();
+        rate("part: base64 decode of the payload", t, || {
+            std::hint::black_box(parsed.payload_bytes().unwrap());
+        });
+    }
     rate("part: sha256", t, || {
         std::hint::black_box(vouch_evidence::Digest::of(payload));
     });
