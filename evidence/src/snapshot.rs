@@ -232,9 +232,50 @@ pub struct SnapshotHeader {
 }
 
 impl SnapshotHeader {
+    /// The header from the two ends of a canonically laid-out payload, or `None` when the
+    /// payload is laid out any other way. An unescaped `,"` never occurs inside a JSON string,
+    /// so the first `,"collectors":` and the last `,"previous_digest":` are member boundaries;
+    /// each end must then parse as a closed object holding exactly the expected members, which
+    /// also proves the last one is a member of the top-level object.
+    fn from_canonical_ends(bytes: &[u8]) -> Option<Self> {
+        const FRONT_END: &[u8] = b",\"collectors\":";
+        const BACK_START: &[u8] = b",\"previous_digest\":";
+        let front_end = memchr::memmem::find(bytes, FRONT_END)?;
+        let back_start = memchr::memmem::rfind(bytes, BACK_START)?;
+        if back_start <= front_end {
+            return None;
+        }
+        let mut front = Vec::with_capacity(front_end + 1);
+        front.extend_from_slice(&bytes[..front_end]);
+        front.push(b'}');
+        let front: HeaderFront = serde_json::from_slice(&front).ok()?;
+        let mut back = Vec::with_capacity(bytes.len() - back_start);
+        back.push(b'{');
+        back.extend_from_slice(&bytes[back_start + 1..]);
+        let back: HeaderBack = serde_json::from_slice(&back).ok()?;
+        Some(SnapshotHeader {
+            schema_version: back.schema_version,
+            agent_id: front.agent_id,
+            asset: front.asset,
+            collected_at: front.collected_at,
+            sequence: back.sequence,
+            previous_digest: back.previous_digest,
+        })
+    }
+
     /// Parses the header fields of a snapshot payload.
+    ///
+    /// On the canonical layout (RFC 8785 sorts the keys, so the header fields sit before
+    /// `collectors` and after `evidence`) only those two ends are parsed and the evidence
+    /// between them is not read at all: this is what `vouch verify --signatures-only` relies
+    /// on, and it does not prove the skipped part well-formed (the default check does). Any
+    /// other layout, including a key the header does not expect at either end, is parsed in
+    /// full, so the result never depends on which path was taken.
     pub fn from_payload(bytes: &[u8]) -> Result<Self, SnapshotError> {
-        let h: SnapshotHeader = serde_json::from_slice(bytes)?;
+        let h = match Self::from_canonical_ends(bytes) {
+            Some(h) => h,
+            None => serde_json::from_slice(bytes)?,
+        };
         if h.schema_version != SCHEMA_VERSION {
             return Err(SnapshotError::SchemaVersion(h.schema_version));
         }
@@ -253,6 +294,24 @@ impl SnapshotHeader {
             previous_digest: self.previous_digest,
         }
     }
+}
+
+/// The header members that sort before `collectors`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HeaderFront {
+    agent_id: String,
+    asset: Asset,
+    collected_at: Timestamp,
+}
+
+/// The header members that sort after `evidence`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HeaderBack {
+    previous_digest: Option<Digest>,
+    schema_version: u32,
+    sequence: u64,
 }
 
 /// Why bytes are not a valid snapshot.
@@ -656,6 +715,45 @@ pub(crate) mod tests {
         let h = SnapshotHeader::from_payload(&s.canonical_bytes().unwrap()).unwrap();
         assert_eq!(h.link(), s.link());
         assert_eq!(h.collected_at, s.collected_at);
+    }
+
+    /// The fast header read must agree with a full parse on every layout, and take the fast
+    /// path only on the canonical one.
+    #[test]
+    fn header_read_from_the_ends_agrees_with_a_full_parse() {
+        let mut s = sample(7, Some(Digest::of(b"p")));
+        // Evidence that imitates the header members, in a value and in a string.
+        s.evidence.insert(
+            "host.decoy.members".into(),
+            EvidenceItem::ok(
+                serde_json::json!({"a": 1, "previous_digest": null, "schema_version": 1, "sequence": 99}),
+                Source::File(r#"/x/,"collectors":"#.into()),
+            ),
+        );
+        let canonical = s.canonical_bytes().unwrap();
+        let full: SnapshotHeader = serde_json::from_slice(&canonical).unwrap();
+        let fast = SnapshotHeader::from_canonical_ends(&canonical).expect("canonical layout");
+        assert_eq!(fast, full);
+        assert_eq!(fast.sequence, 7);
+
+        // serde_json's own order (struct order) is not canonical: header read in full.
+        let struct_order = serde_json::to_vec(&s).unwrap();
+        assert!(SnapshotHeader::from_canonical_ends(&struct_order).is_none());
+        assert_eq!(SnapshotHeader::from_payload(&struct_order).unwrap(), full);
+
+        // A last `previous_digest` that belongs to a nested object is not taken for the header.
+        let mut v = serde_json::to_value(&s).unwrap();
+        v.as_object_mut().unwrap().remove("previous_digest");
+        let nested = String::from_utf8(crate::canonical::value_to_vec(&v).unwrap()).unwrap();
+        assert!(SnapshotHeader::from_canonical_ends(nested.as_bytes()).is_none());
+        let h = SnapshotHeader::from_payload(nested.as_bytes()).unwrap();
+        assert_eq!((h.sequence, h.previous_digest), (7, None));
+
+        // An unexpected member at either end sends it to the full parse.
+        let mut extra = String::from_utf8(canonical.clone()).unwrap();
+        let at = extra.rfind(r#","schema_version":"#).unwrap();
+        extra.insert_str(at, r#","rogue":1"#);
+        assert!(SnapshotHeader::from_canonical_ends(extra.as_bytes()).is_none());
     }
 
     #[test]

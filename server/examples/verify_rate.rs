@@ -1,5 +1,5 @@
 //! How fast `vouch verify` checks envelopes: writes N signed 20 KB snapshot envelopes (one chain)
-//! to a temporary directory, then times the offline check on one thread and on every core.
+//! to a temporary directory, then times the offline check at each depth on one thread and on every core.
 //!
 //! `cargo run --release -p vouch-server --example verify_rate [N]` (default 10000).
 
@@ -10,7 +10,7 @@ use vouch_evidence::{
     Asset, AssetKind, CollectorRun, EvidenceItem, RunOutcome, SCHEMA_VERSION, SigningKey, Snapshot,
     Source,
 };
-use vouch_server::verify::{Keyring, verify_files_with};
+use vouch_server::verify::{Depth, Keyring, verify_files_at};
 
 fn main() {
     let n: u64 = std::env::args()
@@ -67,14 +67,21 @@ fn main() {
     ring.add(key.public().clone(), agent.into());
     let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
     println!("{n} envelopes of {size} bytes");
-    for threads in [1, cores] {
-        let start = Instant::now();
-        let report = verify_files_with(&paths, &ring, false, threads);
-        let took = start.elapsed().as_secs_f64();
-        assert!(report.ok(), "{:?}", report.failure_lines());
-        println!(
-            "{threads} thread(s): {:.0} envelopes/s ({took:.2} s)",
-            n as f64 / took
-        );
+    let depths = [
+        (Depth::Signatures, "--signatures-only"),
+        (Depth::Canonical, "default"),
+        (Depth::Full, "--strict"),
+    ];
+    for (depth, flag) in depths {
+        for threads in [1, cores] {
+            let start = Instant::now();
+            let report = verify_files_at(&paths, &ring, depth, threads);
+            let took = start.elapsed().as_secs_f64();
+            assert!(report.ok(), "{:?}", report.failure_lines());
+            println!(
+                "{flag:>17}, {threads} thread(s): {:.0} envelopes/s ({took:.2} s)",
+                n as f64 / took
+            );
+        }
     }
 }
