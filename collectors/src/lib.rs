@@ -61,6 +61,92 @@ impl CollectContext {
     }
 }
 
+/// The longest any one command may run, whatever the collector's remaining budget.
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Where a fixture tree keeps the recorded output of the commands a collector would run.
+pub const RECORDED_COMMANDS: &str = ".vouch-commands";
+
+impl CollectContext {
+    /// Whether the context reads the live system (root `/`), where commands may run.
+    pub fn is_live(&self) -> bool {
+        self.root == Path::new("/")
+    }
+
+    /// Runs `program` (an absolute path on the asset) with `args` and returns its standard
+    /// output. Only for facts no file exposes: never through a shell, with a cleared
+    /// environment (`PATH` of the system directories, `LC_ALL=C`), killed at the deadline or
+    /// after [`COMMAND_TIMEOUT`]. Below any root other than `/` the host's programs cannot
+    /// describe the tree, so the output recorded in `<root>/.vouch-commands/<name> <args>` is
+    /// returned instead (absent: the program counts as not installed). The error says what
+    /// failed in words fit for an evidence item's reason.
+    pub async fn command(&self, program: &str, args: &[&str]) -> Result<String, String> {
+        let line = command_line(program, args);
+        let name = program.rsplit('/').next().unwrap_or(program);
+        if !self.is_live() {
+            let mut recorded = name.to_string();
+            for a in args {
+                recorded.push(' ');
+                recorded.push_str(&a.replace('/', "%"));
+            }
+            let path = self.root.join(RECORDED_COMMANDS).join(recorded);
+            return match std::fs::read_to_string(&path) {
+                Ok(out) => Ok(out),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    Err(format!("not installed: {program}"))
+                }
+                Err(e) => Err(format!("cannot read the recorded output of `{line}`: {e}")),
+            };
+        }
+        if !Path::new(program).exists() {
+            return Err(format!("not installed: {program}"));
+        }
+        let timeout = self
+            .deadline
+            .saturating_duration_since(Instant::now())
+            .min(COMMAND_TIMEOUT);
+        let child = tokio::process::Command::new(program)
+            .args(args)
+            .env_clear()
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .env("LC_ALL", "C")
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .output();
+        let out = tokio::select! {
+            r = tokio::time::timeout(timeout, child) => match r {
+                Ok(r) => r.map_err(|e| match e.kind() {
+                    io::ErrorKind::PermissionDenied => format!("permission denied running `{line}`"),
+                    _ => format!("cannot run `{line}`: {e}"),
+                })?,
+                Err(_) => return Err(format!("`{line}` timed out after {} s", timeout.as_secs())),
+            },
+            () = self.shutdown.cancelled() => return Err(format!("`{line}` stopped: the agent is shutting down")),
+        };
+        if !out.status.success() {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let first = stderr
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("")
+                .trim();
+            return Err(format!("`{line}` failed ({}): {first}", out.status));
+        }
+        String::from_utf8(out.stdout)
+            .map_err(|_| format!("`{line}` printed text that is not UTF-8"))
+    }
+}
+
+/// `program args…` for messages and item sources.
+pub fn command_line(program: &str, args: &[&str]) -> String {
+    let mut line = program.rsplit('/').next().unwrap_or(program).to_string();
+    for a in args {
+        line.push(' ');
+        line.push_str(a);
+    }
+    line
+}
+
 /// A reason sentence for an I/O error on `abs`.
 pub fn describe_io(abs: &str, e: &io::Error) -> String {
     match e.kind() {
@@ -321,6 +407,55 @@ mod tests {
         fn schedule(&self) -> &str {
             "* * * * * *"
         }
+    }
+
+    #[tokio::test]
+    async fn commands_run_without_a_shell_and_with_a_deadline() {
+        let live = CollectContext::for_test("/");
+        assert_eq!(
+            live.command("/bin/echo", &["a;b", "$HOME"]).await.unwrap(),
+            "a;b $HOME\n"
+        );
+        let env = live.command("/usr/bin/env", &[]).await.unwrap();
+        assert!(env.contains("LC_ALL=C") && !env.contains("HOME="), "{env}");
+        let failed = live.command("/bin/false", &[]).await.unwrap_err();
+        assert!(
+            failed.starts_with("`false` failed (exit status: 1)"),
+            "{failed}"
+        );
+        assert_eq!(
+            live.command("/nonexistent/sshd", &["-T"])
+                .await
+                .unwrap_err(),
+            "not installed: /nonexistent/sshd"
+        );
+        let mut short = CollectContext::for_test("/");
+        short.deadline = Instant::now() + Duration::from_millis(200);
+        let started = Instant::now();
+        let late = short.command("/bin/sleep", &["5"]).await.unwrap_err();
+        assert!(late.contains("timed out"), "{late}");
+        assert!(started.elapsed() < Duration::from_secs(4));
+    }
+
+    #[tokio::test]
+    async fn below_a_fixture_root_commands_replay_their_recorded_output() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join(RECORDED_COMMANDS)).unwrap();
+        std::fs::write(
+            dir.path()
+                .join(RECORDED_COMMANDS)
+                .join("sshd -T -f %etc%ssh%x"),
+            "permitrootlogin no\n",
+        )
+        .unwrap();
+        let ctx = CollectContext::for_test(dir.path());
+        assert!(!ctx.is_live());
+        let out = ctx
+            .command("/usr/sbin/sshd", &["-T", "-f", "/etc/ssh/x"])
+            .await;
+        assert_eq!(out.unwrap(), "permitrootlogin no\n");
+        let absent = ctx.command("/usr/bin/systemctl", &["--failed"]).await;
+        assert_eq!(absent.unwrap_err(), "not installed: /usr/bin/systemctl");
     }
 
     #[tokio::test]

@@ -17,6 +17,10 @@ pub enum ValueType {
     StringList,
     /// An RFC 3339 UTC instant, as text.
     Timestamp,
+    /// A JSON object whose members the meaning describes (e.g. counts by key type).
+    Object,
+    /// A list of JSON objects whose members the meaning describes (e.g. listening sockets).
+    ObjectList,
 }
 
 impl ValueType {
@@ -28,6 +32,8 @@ impl ValueType {
             ValueType::String => "string",
             ValueType::StringList => "list of strings",
             ValueType::Timestamp => "timestamp",
+            ValueType::Object => "object",
+            ValueType::ObjectList => "list of objects",
         }
     }
 
@@ -41,6 +47,8 @@ impl ValueType {
             ValueType::Timestamp => v
                 .as_str()
                 .is_some_and(|s| s.parse::<vouch_evidence::Timestamp>().is_ok()),
+            ValueType::Object => v.is_object(),
+            ValueType::ObjectList => v.as_array().is_some_and(|a| a.iter().all(Value::is_object)),
         }
     }
 }

@@ -30,7 +30,7 @@ fn agent_config(server: &TestServer, state: &Path, ca: &Path) -> AgentConfig {
         },
         collectors: CollectorsSection {
             host: HostConfig {
-                root: fixture("debian12"),
+                root: fixture("debian12-hardened"),
                 ..HostConfig::default()
             },
         },

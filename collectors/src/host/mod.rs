@@ -30,6 +30,16 @@ pub struct HostConfig {
     pub root: PathBuf,
     /// Time budget of each area's collector, in seconds.
     pub timeout_secs: u64,
+    /// Process names (as in `/proc/<pid>/comm`) of anti-malware and EDR agents; any one of
+    /// them running counts as malware protection present.
+    pub anti_malware_processes: Vec<String>,
+    /// Files or directories (searched one level deep) holding the certificates to report on:
+    /// `.pem`, `.crt` and `.cer` files; private keys are never read.
+    pub certificate_paths: Vec<PathBuf>,
+    /// System directories scanned for world-writable files.
+    pub world_writable_paths: Vec<PathBuf>,
+    /// The most directory entries the world-writable scan visits before it stops and says so.
+    pub world_writable_max_entries: u64,
 }
 
 impl Default for HostConfig {
@@ -39,6 +49,32 @@ impl Default for HostConfig {
             schedule: "0 */15 * * * *".into(),
             root: PathBuf::from("/"),
             timeout_secs: 30,
+            anti_malware_processes: [
+                "clamd",
+                "freshclam",
+                "falcon-sensor",
+                "wdavdaemon",
+                "sentinelone-agent",
+                "s1-agent",
+                "cbagentd",
+                "elastic-endpoint",
+                "wazuh-agentd",
+                "ds_agent",
+                "osqueryd",
+            ]
+            .map(String::from)
+            .to_vec(),
+            certificate_paths: [
+                "/etc/letsencrypt/live",
+                "/etc/pki/tls/certs",
+                "/etc/ssl/vouch",
+            ]
+            .map(PathBuf::from)
+            .to_vec(),
+            world_writable_paths: ["/etc", "/usr/bin", "/usr/sbin", "/usr/lib", "/usr/local"]
+                .map(PathBuf::from)
+                .to_vec(),
+            world_writable_max_entries: 200_000,
         }
     }
 }
@@ -65,6 +101,26 @@ impl HostConfig {
             errors.push((
                 "root",
                 format!("{} is not a directory", self.root.display()),
+            ));
+        }
+        for p in self
+            .certificate_paths
+            .iter()
+            .chain(&self.world_writable_paths)
+        {
+            if !p.is_absolute() {
+                let key = if self.certificate_paths.contains(p) {
+                    "certificate_paths"
+                } else {
+                    "world_writable_paths"
+                };
+                errors.push((key, format!("{} must be an absolute path", p.display())));
+            }
+        }
+        if self.world_writable_max_entries == 0 {
+            errors.push((
+                "world_writable_max_entries",
+                "must be at least 1".to_string(),
             ));
         }
         if !(1..=600).contains(&self.timeout_secs) {
@@ -158,8 +214,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn debian12_fixture_field_by_field() {
-        let c = collect("debian12").await;
+    async fn debian12_hardened_fixture_field_by_field() {
+        let c = collect("debian12-hardened").await;
         assert_eq!(c.asset.kind, AssetKind::Host);
         assert_eq!(c.asset.id, "5f1c1b0e3a9d4c2e8b7a6f5e4d3c2b1a");
         assert_eq!(c.asset.name, "web-1");
@@ -193,7 +249,7 @@ mod tests {
     /// Every emitted id is declared with the right type, every declared id is emitted.
     #[tokio::test]
     async fn emitted_ids_match_declarations() {
-        for name in ["debian12", "empty"] {
+        for name in ["debian12-hardened", "empty"] {
             let c = collect(name).await;
             let specs = all_specs();
             for spec in &specs {
