@@ -1,18 +1,18 @@
 //! The host collectors against the fixture hosts under `tests/fixtures/hosts/`, field by field.
 //!
 //! Each fixture `<name>/` is a file tree as the collectors would find it below `/` (with the
-//! recorded output of any command in `.vouch-commands/`), and `<name>.expected.json` holds
-//! what must be collected from it: the asset, and every declared evidence id as
-//! `{"ok": value}` or `{"unavailable": "reason"}`. The expected files are written by hand from
-//! the fixture's contents, so a wrong parse shows up as a difference; every difference of a
-//! fixture is reported at once.
+//! recorded output of any command in `.vouch-commands/`), and `<name>.expected/` holds what must
+//! be collected from it: `asset.json`, and per collector `<collector>.json` (`host.ssh.json`)
+//! with each of that collector's evidence ids as `{"ok": value}` or `{"unavailable": "reason"}`.
+//! The expected files are written by hand from the fixture's contents, so a wrong parse shows
+//! up as a difference; every difference of every fixture is reported at once.
 
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use vouch_collectors::host::{HostConfig, HostSource};
-use vouch_collectors::{Source, all_specs, run_source};
+use vouch_collectors::{Source, run_source};
 use vouch_evidence::{ItemStatus, RunOutcome};
 
 /// The fixtures the host-collectors issue asks for; each must have an expected file.
@@ -27,13 +27,14 @@ fn hosts() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/hosts")
 }
 
-/// Every difference between what was collected from `name` and its expected file.
+fn read_json(path: &Path) -> Result<Value, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Every difference between what was collected from `name` and its expected files.
 async fn differences(name: &str) -> Vec<String> {
-    let expected_path = hosts().join(format!("{name}.expected.json"));
-    let text = std::fs::read_to_string(&expected_path)
-        .unwrap_or_else(|e| panic!("{}: {e}", expected_path.display()));
-    let expected: Value =
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", expected_path.display()));
+    let expected_dir = hosts().join(format!("{name}.expected"));
     let source = HostSource::new(HostConfig {
         root: hosts().join(name),
         ..HostConfig::default()
@@ -41,43 +42,66 @@ async fn differences(name: &str) -> Vec<String> {
     let c = run_source(&source, &source.context(CancellationToken::new())).await;
     let mut diffs = Vec::new();
     let asset = json!({"id": c.asset.id, "name": c.asset.name});
-    if expected["asset"] != asset {
-        diffs.push(format!(
-            "asset: expected {}, got {asset}",
-            expected["asset"]
-        ));
+    match read_json(&expected_dir.join("asset.json")) {
+        Ok(want) if want == asset => {}
+        Ok(want) => diffs.push(format!("asset: expected {want}, got {asset}")),
+        Err(e) => diffs.push(e),
     }
     for run in &c.collectors {
         if run.outcome != RunOutcome::Ok {
             diffs.push(format!("collector {} failed: {:?}", run.name, run.outcome));
         }
     }
-    let evidence = expected["evidence"]
-        .as_object()
-        .unwrap_or_else(|| panic!("{}: no \"evidence\" object", expected_path.display()));
-    for spec in all_specs() {
-        let Some(want) = evidence.get(spec.id) else {
-            diffs.push(format!("{}: not in the expected file", spec.id));
-            continue;
+    let mut files = vec!["asset.json".to_string()];
+    for collector in source.collectors() {
+        let file = format!("{}.json", collector.name());
+        let expected = match read_json(&expected_dir.join(&file)) {
+            Ok(Value::Object(m)) => m,
+            Ok(_) => {
+                diffs.push(format!("{file}: not a JSON object"));
+                continue;
+            }
+            Err(e) => {
+                diffs.push(e);
+                continue;
+            }
         };
-        let Some(item) = c.evidence.get(spec.id) else {
-            diffs.push(format!("{}: not collected", spec.id));
-            continue;
-        };
-        let got = match item.status {
-            ItemStatus::Ok => json!({"ok": item.value}),
-            ItemStatus::Unavailable => json!({"unavailable": item.reason}),
-        };
-        if &got != want {
-            diffs.push(format!(
-                "{}:\n    expected {want}\n    got      {got}",
-                spec.id
-            ));
+        files.push(file.clone());
+        for spec in collector.evidence() {
+            let Some(want) = expected.get(spec.id) else {
+                diffs.push(format!("{}: not in {file}", spec.id));
+                continue;
+            };
+            let Some(item) = c.evidence.get(spec.id) else {
+                diffs.push(format!("{}: not collected", spec.id));
+                continue;
+            };
+            let got = match item.status {
+                ItemStatus::Ok => json!({"ok": item.value}),
+                ItemStatus::Unavailable => json!({"unavailable": item.reason}),
+            };
+            if &got != want {
+                diffs.push(format!(
+                    "{}:\n    expected {want}\n    got      {got}",
+                    spec.id
+                ));
+            }
+        }
+        for id in expected.keys() {
+            if !collector.evidence().iter().any(|s| s.id == id) {
+                diffs.push(format!(
+                    "{file}: {id} is not declared by {}",
+                    collector.name()
+                ));
+            }
         }
     }
-    for id in evidence.keys() {
-        if !all_specs().iter().any(|s| s.id == id) {
-            diffs.push(format!("{id}: expected but not declared by any collector"));
+    if let Ok(entries) = std::fs::read_dir(&expected_dir) {
+        for e in entries.flatten() {
+            let f = e.file_name().to_string_lossy().into_owned();
+            if !files.contains(&f) {
+                diffs.push(format!("{f}: no collector of that name"));
+            }
         }
     }
     diffs
