@@ -6,6 +6,7 @@
 
 pub mod config;
 pub mod state;
+pub mod table;
 
 use std::io;
 use std::path::Path;

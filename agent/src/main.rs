@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use tokio_util::sync::CancellationToken;
 use vouch_agent::config::{AgentConfig, LogFormat};
 use vouch_agent::{Agent, enroll, sources};
-use vouch_collectors::run_source;
+use vouch_collectors::run_source_with_progress;
 
 #[derive(Parser)]
 #[command(
@@ -162,15 +162,30 @@ fn run(cli: Cli) -> Result<ExitCode> {
             })
         }
         Command::Collect { format } => {
+            use std::io::IsTerminal as _;
+            // Progress on a terminal only, so redirected output stays clean.
+            let show_progress = std::io::stderr().is_terminal();
             for source in sources(&config) {
-                if matches!(format, Format::Table) {
-                    eprintln!("collecting {} ...", source.name());
-                }
                 let started = std::time::Instant::now();
-                let c = rt.block_on(run_source(
+                let c = rt.block_on(run_source_with_progress(
                     source.as_ref(),
                     &source.context(CancellationToken::new()),
+                    &mut |p| {
+                        if show_progress {
+                            eprint!(
+                                "\r\x1b[Kcollecting {}: {}/{} ({}, {} ms)",
+                                source.name(),
+                                p.done,
+                                p.total,
+                                p.run.name,
+                                p.elapsed.as_millis()
+                            );
+                        }
+                    },
                 ));
+                if show_progress {
+                    eprint!("\r\x1b[K");
+                }
                 match format {
                     Format::Json => {
                         let body = serde_json::json!({
@@ -182,28 +197,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                         println!("{}", serde_json::to_string_pretty(&body)?);
                     }
                     Format::Table => {
-                        println!(
-                            "{} {} ({}) in {} ms",
-                            c.asset.kind,
-                            c.asset.id,
-                            c.asset.name,
-                            started.elapsed().as_millis()
-                        );
-                        let width = c.evidence.keys().map(String::len).max().unwrap_or(10);
-                        for (id, item) in &c.evidence {
-                            let shown = match &item.reason {
-                                Some(r) => format!("unavailable: {r}"),
-                                None => item.value.to_string(),
-                            };
-                            println!("  {id:<width$}  {shown}");
-                        }
-                        for run in c
-                            .collectors
-                            .iter()
-                            .filter(|r| r.outcome != vouch_evidence::RunOutcome::Ok)
-                        {
-                            println!("  collector {} failed: {:?}", run.name, run.outcome);
-                        }
+                        print!("{}", vouch_agent::table::render(&c, started.elapsed()));
                     }
                 }
             }

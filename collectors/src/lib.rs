@@ -214,6 +214,30 @@ pub fn now() -> Timestamp {
 /// panicked or late collector becomes a failed run, and its declared ids become unavailable
 /// items naming why: the snapshot never silently lacks a fact.
 pub async fn run_source(source: &dyn Source, ctx: &CollectContext) -> Collected {
+    run_source_with_progress(source, ctx, &mut |_| {}).await
+}
+
+/// One collector finished, for progress displays.
+#[derive(Clone, Copy, Debug)]
+pub struct Progress<'a> {
+    /// The collector's run, with its outcome.
+    pub run: &'a CollectorRun,
+    /// Collectors finished so far, this one included.
+    pub done: usize,
+    /// Collectors in the source.
+    pub total: usize,
+    /// Time since the source started.
+    pub elapsed: Duration,
+}
+
+/// [`run_source`], calling `progress` as each collector's result is taken (in the source's
+/// collector order, which is also the order of the snapshot's runs).
+pub async fn run_source_with_progress(
+    source: &dyn Source,
+    ctx: &CollectContext,
+    progress: &mut dyn FnMut(Progress<'_>),
+) -> Collected {
+    let start = Instant::now();
     let collected_at = now();
     let asset = source.asset(ctx);
     let budget = ctx.deadline.saturating_duration_since(Instant::now());
@@ -229,6 +253,7 @@ pub async fn run_source(source: &dyn Source, ctx: &CollectContext) -> Collected 
             (name, specs, started, handle)
         })
         .collect();
+    let total = tasks.len();
     let mut runs = Vec::new();
     let mut evidence = BTreeMap::new();
     for (name, specs, started, handle) in tasks {
@@ -276,6 +301,12 @@ pub async fn run_source(source: &dyn Source, ctx: &CollectContext) -> Collected 
             started_at: started,
             finished_at: now().max(started),
             outcome: run_outcome,
+        });
+        progress(Progress {
+            run: runs.last().expect("just pushed"),
+            done: runs.len(),
+            total,
+            elapsed: start.elapsed(),
         });
     }
     Collected {
