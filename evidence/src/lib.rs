@@ -19,6 +19,7 @@ mod digest;
 pub mod dsse;
 mod keys;
 mod receipt;
+pub mod sample;
 mod snapshot;
 mod timestamp;
 
