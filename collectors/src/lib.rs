@@ -235,7 +235,7 @@ pub struct Progress<'a> {
 pub async fn run_source_with_progress(
     source: &dyn Source,
     ctx: &CollectContext,
-    progress: &mut dyn FnMut(Progress<'_>),
+    progress: &mut (dyn FnMut(Progress<'_>) + Send),
 ) -> Collected {
     let start = Instant::now();
     let collected_at = now();

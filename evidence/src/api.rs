@@ -201,6 +201,106 @@ pub struct SnapshotSummary {
     pub received_at: Timestamp,
 }
 
+/// The population an auditor samples from and how: `GET /v1/sample` and `GET /v1/export`
+/// take these as query parameters.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SampleQuery {
+    /// Snapshots collected at or after this instant…
+    pub from: Timestamp,
+    /// …and before this one.
+    pub to: Timestamp,
+    /// Asset kinds to include, comma-separated (`host,aws-account`); empty for every kind.
+    #[serde(default)]
+    pub kinds: String,
+    /// How many snapshots to draw.
+    pub size: u32,
+    /// The auditor's seed: any text; the same seed draws the same sample.
+    pub seed: String,
+}
+
+impl SampleQuery {
+    /// The asset kinds asked for (every kind when none), or the unknown name.
+    pub fn asset_kinds(&self) -> Result<Vec<AssetKind>, String> {
+        let names: Vec<&str> = self
+            .kinds
+            .split(',')
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .collect();
+        if names.is_empty() {
+            return Ok(AssetKind::ALL.to_vec());
+        }
+        names
+            .into_iter()
+            .map(|n| {
+                AssetKind::parse(n).ok_or_else(|| {
+                    format!(
+                        "unknown asset kind {n:?} (host, kubernetes-cluster, aws-account, github-org)"
+                    )
+                })
+            })
+            .collect()
+    }
+
+    /// Every problem with the query, in one sentence each.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.to <= self.from {
+            out.push(format!(
+                "to ({}) must be after from ({})",
+                self.to, self.from
+            ));
+        }
+        if self.size == 0 || self.size > 10_000 {
+            out.push(format!("size {} is outside 1..=10000", self.size));
+        }
+        if self.seed.trim().is_empty() {
+            out.push("seed must not be empty".into());
+        }
+        if let Err(e) = self.asset_kinds() {
+            out.push(e);
+        }
+        out
+    }
+}
+
+/// One member of a sampling population: a stored snapshot and its place in its chain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotRef {
+    /// Its digest.
+    pub digest: Digest,
+    /// The agent that signed it.
+    pub agent_id: String,
+    /// The asset's kind.
+    pub asset_kind: AssetKind,
+    /// The asset's id.
+    pub asset_id: String,
+    /// Sequence in its chain.
+    pub sequence: u64,
+    /// Digest of its predecessor.
+    pub previous_digest: Option<Digest>,
+    /// When it was collected.
+    pub collected_at: Timestamp,
+}
+
+/// `GET /v1/sample`: the population's size and fingerprint, and the drawn sample.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SampleResponse {
+    /// The query, as understood.
+    pub query: SampleQuery,
+    /// [`crate::sample::SAMPLE_ALGORITHM`].
+    pub algorithm: String,
+    /// Snapshots in the population.
+    pub population_count: u64,
+    /// [`crate::sample::population_fingerprint`] of the population.
+    pub population_fingerprint: Digest,
+    /// The sample, in draw order.
+    pub sample: Vec<SnapshotRef>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

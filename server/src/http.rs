@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use axum::body::{Body, Bytes};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{FromRequestParts, Path, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -12,11 +13,15 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use serde::Deserialize;
-use vouch_evidence::api::{EnrollRequest, EnrollResponse, ErrorBody, RejectReason, SubmitResponse};
+use vouch_evidence::api::{
+    EnrollRequest, EnrollResponse, ErrorBody, RejectReason, SampleQuery, SampleResponse,
+    SubmitResponse,
+};
 use vouch_evidence::dsse::Envelope;
 use vouch_evidence::{AssetKind, Digest, PublicKey, Receipt};
 
 use crate::auth::{Role, hash_token};
+use crate::bundle;
 use crate::ingest::{self, Refusal};
 use crate::state::{AppState, now};
 use crate::store::{AgentRecord, IngestOutcome, NewSnapshot, Rejection, StoreError};
@@ -79,6 +84,8 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/assets", get(list_assets))
         .route("/v1/assets/{kind}/{id}/snapshots", get(list_snapshots))
         .route("/v1/keys", get(keys))
+        .route("/v1/sample", get(sample))
+        .route("/v1/export", get(export))
         .fallback(|| async { AppError::Client(RejectReason::NotFound, "no such route".into()) })
         .layer(middleware::from_fn(trace_request))
         .with_state(state)
@@ -137,7 +144,19 @@ impl FromRequestParts<AppState> for Reader {
                 )
             })?;
         match state.store().api_token_role(hash_token(token)).await? {
-            Some(role) if role.can_read_evidence() => Ok(Reader(role)),
+            Some(role) if role.can_read_evidence() => {
+                if role == Role::Auditor {
+                    // Every auditor read is on record, with what was read.
+                    tracing::info!(
+                        target: "vouch::audit",
+                        role = role.as_str(),
+                        method = %parts.method,
+                        uri = %parts.uri,
+                        "auditor read"
+                    );
+                }
+                Ok(Reader(role))
+            }
             Some(role) => {
                 state.metrics().rejected(RejectReason::Forbidden);
                 Err(AppError::Client(
@@ -438,6 +457,71 @@ async fn list_snapshots(
             .await?,
     )
     .into_response())
+}
+
+/// `GET /v1/sample?from=…&to=…&kinds=…&size=…&seed=…`: the population's size and fingerprint
+/// and the reproducible sample.
+async fn sample(
+    _reader: Reader,
+    State(state): State<AppState>,
+    query: Result<Query<SampleQuery>, QueryRejection>,
+) -> Result<Response, AppError> {
+    let query = sample_query(query)?;
+    let (population, drawn) = bundle::draw(state.store().as_ref(), &query)
+        .await
+        .map_err(bundle_error)?;
+    let digests: Vec<Digest> = population.iter().map(|m| m.digest).collect();
+    Ok(Json(SampleResponse {
+        algorithm: vouch_evidence::sample::SAMPLE_ALGORITHM.into(),
+        population_count: population.len() as u64,
+        population_fingerprint: vouch_evidence::sample::population_fingerprint(&digests),
+        sample: drawn,
+        query,
+    })
+    .into_response())
+}
+
+/// `GET /v1/export?…` (the sample's parameters): the evidence bundle, `.tar.gz`.
+async fn export(
+    _reader: Reader,
+    State(state): State<AppState>,
+    query: Result<Query<SampleQuery>, QueryRejection>,
+) -> Result<Response, AppError> {
+    let query = sample_query(query)?;
+    let bytes = bundle::build(state.store().as_ref(), state.receipt_key(), &query, now())
+        .await
+        .map_err(bundle_error)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/gzip".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"vouch-bundle.tar.gz\"".to_string(),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// The sampling query, or a JSON 400 naming what is wrong with it.
+fn sample_query(q: Result<Query<SampleQuery>, QueryRejection>) -> Result<SampleQuery, AppError> {
+    q.map(|Query(q)| q).map_err(|e| {
+        AppError::Client(
+            RejectReason::BadRequest,
+            format!(
+                "{} (expected from, to, size, seed and optionally kinds)",
+                e.body_text()
+            ),
+        )
+    })
+}
+
+fn bundle_error(e: bundle::BundleError) -> AppError {
+    match e {
+        bundle::BundleError::Query(m) => AppError::Client(RejectReason::BadRequest, m),
+        other => AppError::Internal(other.to_string()),
+    }
 }
 
 async fn keys(_reader: Reader, State(state): State<AppState>) -> impl IntoResponse {

@@ -8,6 +8,7 @@
 //! [`store::Store`] is the storage seam (SQLite by default).
 
 pub mod auth;
+pub mod bundle;
 pub mod config;
 mod files;
 pub mod http;

@@ -66,8 +66,10 @@ enum Command {
     /// Verify snapshot envelopes offline; exit 0 only when every one verifies.
     Verify {
         /// A keys file (`ed25519 <base64> <agent id>` lines) or a directory of `*.pub` files.
+        /// Required for envelope files; for a bundle, the keys the bundle must match (without
+        /// it the bundle's own keys are used and the server key id is printed to compare).
         #[arg(long)]
-        keys: PathBuf,
+        keys: Option<PathBuf>,
         /// Also parse every snapshot in full, as a cross-check of the one-pass payload check.
         #[arg(long, conflicts_with = "signatures_only")]
         strict: bool,
@@ -78,10 +80,123 @@ enum Command {
         /// Threads to use (default: every core).
         #[arg(long)]
         threads: Option<usize>,
-        /// Envelope files.
+        /// Envelope files, or one evidence bundle (`.tar.gz` from `vouch export`).
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Draw a reproducible audit sample through a server's API (auditor token).
+    Sample {
+        #[command(flatten)]
+        api: ApiArgs,
+        #[command(flatten)]
+        query: QueryArgs,
+        /// Print the whole answer as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Download the evidence bundle of a sample (`.tar.gz`), to check with `vouch verify`.
+    Export {
+        #[command(flatten)]
+        api: ApiArgs,
+        #[command(flatten)]
+        query: QueryArgs,
+        /// Where to write the bundle.
+        #[arg(short, long, default_value = "vouch-bundle.tar.gz")]
+        output: PathBuf,
+    },
+}
+
+/// How to reach the server's API.
+#[derive(clap::Args)]
+struct ApiArgs {
+    /// The server, e.g. https://vouch.example.com:8443.
+    #[arg(long, env = "VOUCH_SERVER")]
+    server: String,
+    /// A file holding an API token (auditor, security-lead or admin); or set VOUCH_TOKEN.
+    #[arg(long)]
+    token_file: Option<PathBuf>,
+    /// CA certificate of the server (PEM); default: the system's CA bundle.
+    #[arg(long)]
+    ca: Option<PathBuf>,
+}
+
+/// The population and the draw.
+#[derive(clap::Args)]
+struct QueryArgs {
+    /// Snapshots collected at or after this instant (RFC 3339, UTC).
+    #[arg(long)]
+    from: String,
+    /// …and before this one.
+    #[arg(long)]
+    to: String,
+    /// Asset kinds, comma-separated (default: all).
+    #[arg(long, default_value = "")]
+    kinds: String,
+    /// Sample size.
+    #[arg(long)]
+    size: u32,
+    /// The auditor's seed; the same seed draws the same sample.
+    #[arg(long)]
+    seed: String,
+}
+
+impl ApiArgs {
+    /// GET `path_and_query` with the token; the body, or the server's error message.
+    async fn get(&self, path_and_query: &str) -> anyhow::Result<Vec<u8>> {
+        let token = match (&self.token_file, std::env::var("VOUCH_TOKEN")) {
+            (Some(f), _) => std::fs::read_to_string(f)
+                .with_context(|| format!("reading {}", f.display()))?
+                .trim()
+                .to_string(),
+            (None, Ok(t)) => t,
+            (None, Err(_)) => bail!("an API token is needed: --token-file FILE or VOUCH_TOKEN"),
+        };
+        let ca = match &self.ca {
+            Some(p) => Some(std::fs::read(p).with_context(|| format!("reading {}", p.display()))?),
+            None => None,
+        };
+        let client =
+            vouch_agent::build_http_client(ca.as_deref(), std::time::Duration::from_secs(300))?;
+        let url = format!("{}{path_and_query}", self.server.trim_end_matches('/'));
+        let resp = client
+            .get(&url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .with_context(|| format!("GET {url}"))?;
+        let status = resp.status();
+        let body = resp.bytes().await?.to_vec();
+        if !status.is_success() {
+            let message = serde_json::from_slice::<vouch_evidence::api::ErrorBody>(&body)
+                .map(|e| e.message)
+                .unwrap_or_else(|_| String::from_utf8_lossy(&body).into_owned());
+            bail!("{url}: {status}: {message}");
+        }
+        Ok(body)
+    }
+}
+
+impl QueryArgs {
+    fn to_query_string(&self) -> String {
+        let enc = |s: &str| {
+            s.bytes()
+                .map(|b| match b {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                        (b as char).to_string()
+                    }
+                    _ => format!("%{b:02X}"),
+                })
+                .collect::<String>()
+        };
+        format!(
+            "from={}&to={}&kinds={}&size={}&seed={}",
+            enc(&self.from),
+            enc(&self.to),
+            enc(&self.kinds),
+            self.size,
+            enc(&self.seed)
+        )
+    }
 }
 
 #[derive(Subcommand)]
@@ -281,6 +396,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        command @ (Command::Sample { .. } | Command::Export { .. }) => {
+            runtime()?.block_on(sample_or_export(command))
+        }
         Command::Keys {
             command: KeysCommand::Export { data_dir, output },
         } => {
@@ -300,18 +418,57 @@ fn run(cli: Cli) -> Result<ExitCode> {
             threads,
             files,
         } => {
-            let ring = Keyring::load(&keys)
-                .map_err(|errors| anyhow::anyhow!("bad keys:\n  {}", errors.join("\n  ")))?;
-            if ring.is_empty() {
-                bail!("{}: no public keys found", keys.display());
+            let threads = threads
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            let ring = match &keys {
+                Some(keys) => {
+                    let ring = Keyring::load(keys).map_err(|errors| {
+                        anyhow::anyhow!("bad keys:\n  {}", errors.join("\n  "))
+                    })?;
+                    if ring.is_empty() {
+                        bail!("{}: no public keys found", keys.display());
+                    }
+                    Some(ring)
+                }
+                None => None,
+            };
+            let is_bundle = |p: &PathBuf| {
+                let name = p.to_string_lossy();
+                name.ends_with(".tar.gz") || name.ends_with(".tgz")
+            };
+            if files.iter().any(is_bundle) {
+                if files.len() != 1 {
+                    bail!("give one bundle at a time, without envelope files beside it");
+                }
+                let bytes = std::fs::read(&files[0])
+                    .with_context(|| format!("reading {}", files[0].display()))?;
+                let report = vouch_server::bundle::verify(&bytes, ring.as_ref(), threads);
+                for f in &report.failures {
+                    println!("FAIL {f}");
+                }
+                for n in &report.notes {
+                    println!("note: {n}");
+                }
+                println!(
+                    "{}: {}; {}",
+                    files[0].display(),
+                    report.summary,
+                    if report.ok() { "OK" } else { "FAILED" }
+                );
+                return Ok(if report.ok() {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                });
             }
+            let Some(ring) = ring else {
+                bail!("--keys is required to verify envelope files");
+            };
             let depth = match (strict, signatures_only) {
                 (true, _) => Depth::Full,
                 (false, true) => Depth::Signatures,
                 (false, false) => Depth::Canonical,
             };
-            let threads = threads
-                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
             let report = verify_files_at(&files, &ring, depth, threads);
             for line in report.failure_lines() {
                 println!("{line}");
@@ -332,6 +489,62 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
+    }
+}
+
+/// `vouch sample` and `vouch export`: one request to the server's API.
+async fn sample_or_export(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Sample { api, query, json } => {
+            let body = api
+                .get(&format!("/v1/sample?{}", query.to_query_string()))
+                .await?;
+            let answer: vouch_evidence::api::SampleResponse = serde_json::from_slice(&body)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&answer)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            println!(
+                "population: {} snapshot(s) collected in [{}, {}), fingerprint {}",
+                answer.population_count,
+                answer.query.from,
+                answer.query.to,
+                answer.population_fingerprint
+            );
+            println!(
+                "sample of {} drawn with seed {:?} ({}):",
+                answer.sample.len(),
+                answer.query.seed,
+                answer.algorithm
+            );
+            for (i, m) in answer.sample.iter().enumerate() {
+                println!(
+                    "{:>4}  {}  {} {}  seq {:<6} {}",
+                    i + 1,
+                    m.digest,
+                    m.asset_kind,
+                    m.asset_id,
+                    m.sequence,
+                    m.collected_at
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Export { api, query, output } => {
+            let body = api
+                .get(&format!("/v1/export?{}", query.to_query_string()))
+                .await?;
+            std::fs::write(&output, &body)
+                .with_context(|| format!("writing {}", output.display()))?;
+            println!(
+                "wrote {} ({} bytes); check it with: vouch verify {} --keys KEYS",
+                output.display(),
+                body.len(),
+                output.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        _ => unreachable!("only sample and export"),
     }
 }
 

@@ -99,6 +99,11 @@ impl AppState {
         &self.inner.metrics
     }
 
+    /// The server's signing key (receipts, bundle manifests).
+    pub fn receipt_key(&self) -> &SigningKey {
+        &self.inner.receipt_key
+    }
+
     /// The public half of the receipt key.
     pub fn receipt_public_key(&self) -> &vouch_evidence::PublicKey {
         self.inner.receipt_key.public()

@@ -46,22 +46,9 @@ impl Keyring {
         let mut ring = Keyring::default();
         let mut errors = Vec::new();
         for file in files {
-            let text = match std::fs::read_to_string(&file) {
-                Ok(t) => t,
-                Err(e) => {
-                    errors.push(format!("{}: {e}", file.display()));
-                    continue;
-                }
-            };
-            for (n, line) in text.lines().enumerate() {
-                let line = line.trim();
-                if line.is_empty() || line.starts_with('#') {
-                    continue;
-                }
-                match PublicKey::from_line(line) {
-                    Ok((key, comment)) => ring.add(key, comment),
-                    Err(e) => errors.push(format!("{}:{}: {e}", file.display(), n + 1)),
-                }
+            match std::fs::read_to_string(&file) {
+                Ok(text) => ring.add_lines(&text, &file.display().to_string(), &mut errors),
+                Err(e) => errors.push(format!("{}: {e}", file.display())),
             }
         }
         if errors.is_empty() {
@@ -69,6 +56,44 @@ impl Keyring {
         } else {
             Err(errors)
         }
+    }
+
+    /// Parses the text of a keys file named `name` (for the messages).
+    pub fn parse(text: &str, name: &str) -> Result<Self, Vec<String>> {
+        let mut ring = Keyring::default();
+        let mut errors = Vec::new();
+        ring.add_lines(text, name, &mut errors);
+        if errors.is_empty() {
+            Ok(ring)
+        } else {
+            Err(errors)
+        }
+    }
+
+    fn add_lines(&mut self, text: &str, name: &str, errors: &mut Vec<String>) {
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            match PublicKey::from_line(line) {
+                Ok((key, comment)) => self.add(key, comment),
+                Err(e) => errors.push(format!("{name}:{}: {e}", n + 1)),
+            }
+        }
+    }
+
+    /// The key with id `id` and what it belongs to.
+    pub fn get(&self, id: &KeyId) -> Option<(&PublicKey, &str)> {
+        self.keys.get(id).map(|(k, o)| (k, o.as_str()))
+    }
+
+    /// The keys belonging to `owner`.
+    pub fn of_owner<'a>(&'a self, owner: &'a str) -> impl Iterator<Item = &'a PublicKey> + 'a {
+        self.keys
+            .values()
+            .filter(move |(_, o)| o == owner)
+            .map(|(k, _)| k)
     }
 
     /// Adds a key with what it belongs to.
@@ -223,15 +248,49 @@ const BATCH: usize = 256;
 /// Verifies files at `depth` on at most `threads` threads. Files are taken in chunks; each
 /// chunk's signatures are checked in one batch ([`vouch_evidence::dsse::verify_many`]).
 pub fn verify_files_at(paths: &[PathBuf], keys: &Keyring, depth: Depth, threads: usize) -> Report {
-    let check_chunk = |chunk: &[PathBuf]| -> Vec<Outcome> {
+    verify_loaded(
+        paths,
+        |p| p.clone(),
+        |p| std::fs::read(p).map_err(|e| format!("cannot read: {e}")),
+        keys,
+        depth,
+        threads,
+    )
+}
+
+/// Verifies envelopes already in memory, each named by a path for the report (an evidence
+/// bundle's members), as [`verify_files_at`] does files.
+pub fn verify_blobs_at(
+    blobs: &[(PathBuf, &[u8])],
+    keys: &Keyring,
+    depth: Depth,
+    threads: usize,
+) -> Report {
+    verify_loaded(
+        blobs,
+        |(p, _)| p.clone(),
+        |(_, b)| Ok(b.to_vec()),
+        keys,
+        depth,
+        threads,
+    )
+}
+
+/// The shared engine: `load` gives each item's bytes, `name` its path in the report.
+fn verify_loaded<T: Sync>(
+    items: &[T],
+    name: impl Fn(&T) -> PathBuf,
+    load: impl Fn(&T) -> Result<Vec<u8>, String> + Sync,
+    keys: &Keyring,
+    depth: Depth,
+    threads: usize,
+) -> Report {
+    let check_chunk = |chunk: &[T]| -> Vec<Outcome> {
         let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(chunk.len());
         let mut envelopes = Vec::with_capacity(chunk.len());
         let mut slots = Vec::with_capacity(chunk.len());
         for p in chunk {
-            match std::fs::read(p)
-                .map_err(|e| format!("cannot read: {e}"))
-                .and_then(|b| Envelope::from_slice(&b).map_err(|e| e.to_string()))
-            {
+            match load(p).and_then(|b| Envelope::from_slice(&b).map_err(|e| e.to_string())) {
                 Ok(env) => {
                     slots.push(outcomes.len());
                     envelopes.push(env);
@@ -254,7 +313,7 @@ pub fn verify_files_at(paths: &[PathBuf], keys: &Keyring, depth: Depth, threads:
             .map(|o| o.expect("every file has an outcome"))
             .collect()
     };
-    let chunks: Vec<&[PathBuf]> = paths.chunks(BATCH).collect();
+    let chunks: Vec<&[T]> = items.chunks(BATCH).collect();
     let threads = threads.clamp(1, chunks.len().max(1));
     let results: Vec<Outcome> = if threads == 1 {
         chunks.iter().flat_map(|c| check_chunk(c)).collect()
@@ -286,11 +345,11 @@ pub fn verify_files_at(paths: &[PathBuf], keys: &Keyring, depth: Depth, threads:
             .flat_map(|r| r.expect("every chunk was taken by a thread"))
             .collect()
     };
-    let files: Vec<FileOutcome> = paths
+    let files: Vec<FileOutcome> = items
         .iter()
         .zip(results)
         .map(|(p, result)| FileOutcome {
-            path: p.clone(),
+            path: name(p),
             result,
         })
         .collect();

@@ -18,7 +18,7 @@
 pub mod sqlite;
 
 use async_trait::async_trait;
-use vouch_evidence::api::{AssetSummary, SnapshotSummary};
+use vouch_evidence::api::{AssetSummary, SnapshotRef, SnapshotSummary};
 use vouch_evidence::chain::LinkError;
 use vouch_evidence::{AssetKind, ChainKey, Digest, KeyId, PublicKey, Timestamp};
 
@@ -175,6 +175,14 @@ pub trait Store: Send + Sync + 'static {
     async fn receipt(&self, digest: Digest) -> Result<Option<Vec<u8>>, StoreError>;
     /// How many snapshots are stored.
     async fn snapshot_count(&self) -> Result<u64, StoreError>;
+    /// Every snapshot collected in `[from, to)` of an asset of one of `kinds`, by digest: the
+    /// population an auditor samples from.
+    async fn population(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        kinds: Vec<AssetKind>,
+    ) -> Result<Vec<SnapshotRef>, StoreError>;
     /// Makes every write accepted so far durable and releases the backend; writes after this
     /// fail, reads may still work. The server calls it on shutdown.
     async fn close(&self) -> Result<(), StoreError>;

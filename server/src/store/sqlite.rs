@@ -15,7 +15,7 @@ use std::thread;
 use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use tokio::sync::oneshot;
-use vouch_evidence::api::{AssetSummary, SnapshotSummary};
+use vouch_evidence::api::{AssetSummary, SnapshotRef, SnapshotSummary};
 use vouch_evidence::chain::{Head, check_link_parts};
 use vouch_evidence::{AssetKind, Digest, PublicKey, Timestamp};
 
@@ -78,6 +78,8 @@ const SCHEMA: &[&str] = &[
      ALTER TABLE snapshots ADD COLUMN asset_name TEXT NOT NULL DEFAULT '';
      CREATE INDEX snapshots_by_asset ON snapshots(asset_kind, asset_id, sequence);
      CREATE INDEX rejections_by_time ON rejections(at);",
+    // version 3: sampling populations are selected by collection time.
+    "CREATE INDEX snapshots_by_time ON snapshots(collected_at);",
 ];
 
 /// The schema version this build writes (SQLite `user_version`).
@@ -673,6 +675,53 @@ impl Store for SqliteStore {
     async fn snapshot_count(&self) -> Result<u64, StoreError> {
         self.read(|c| {
             Ok(c.query_row("SELECT count(*) FROM snapshots", [], |r| r.get::<_, i64>(0))? as u64)
+        })
+        .await
+    }
+
+    async fn population(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        kinds: Vec<AssetKind>,
+    ) -> Result<Vec<SnapshotRef>, StoreError> {
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT digest, agent_id, asset_kind, asset_id, sequence, previous_digest,
+                        collected_at
+                 FROM snapshots WHERE collected_at >= ?1 AND collected_at < ?2
+                 ORDER BY digest",
+            )?;
+            let rows = stmt.query_map(params![from.unix_micros(), to.unix_micros()], |r| {
+                let kind: String = r.get(2)?;
+                Ok((
+                    kind,
+                    SnapshotRef {
+                        digest: digest_col(r.get(0)?)?,
+                        agent_id: r.get(1)?,
+                        asset_kind: AssetKind::Host,
+                        asset_id: r.get(3)?,
+                        sequence: r.get::<_, i64>(4)? as u64,
+                        previous_digest: r
+                            .get::<_, Option<String>>(5)?
+                            .map(digest_col)
+                            .transpose()?,
+                        collected_at: ts(r.get(6)?)?,
+                    },
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (kind, mut member) = row?;
+                let kind = AssetKind::parse(&kind).ok_or_else(|| {
+                    StoreError::Backend(format!("stored asset kind {kind:?} is unknown"))
+                })?;
+                if kinds.contains(&kind) {
+                    member.asset_kind = kind;
+                    out.push(member);
+                }
+            }
+            Ok(out)
         })
         .await
     }

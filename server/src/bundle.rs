@@ -1,0 +1,553 @@
+//! Evidence bundles: a reproducible sample of snapshots that an auditor takes away and checks
+//! offline, trusting nothing but the public keys.
+//!
+//! A bundle is a `.tar.gz` with:
+//!
+//! - `manifest.dsse.json` — a DSSE envelope (payload type [`MANIFEST_PAYLOAD_TYPE`]) signed with
+//!   the server's receipt key, whose payload ([`Manifest`]) names the sampling query, the
+//!   population's size and fingerprint, the sample in draw order and the SHA-256 of every
+//!   other file;
+//! - `keys/keys.txt` — the public keys (`vouch keys export` format): the agents', then the
+//!   server's (`vouch-server-receipts`); `keys/agents.json` — the enrolment records;
+//! - `population.json` — every snapshot of the population with its place in its chain;
+//! - `envelopes/<digest>.json` — verbatim envelopes of every population snapshot of each chain
+//!   the sample touches, so the chain can be proved complete around each sampled snapshot;
+//!   `receipts/<digest>.json` — the server's signed receipt of each;
+//! - `README.txt` — how to check it.
+//!
+//! [`verify`] re-checks everything: the manifest's signature and every file's hash, every
+//! envelope's signature and canonical payload, chain continuity (naming any gap), that the
+//! envelopes agree with the population list, that the sample follows from the population and
+//! the seed (`vouch-sample-v1`), and every receipt.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use vouch_evidence::api::{SampleQuery, SnapshotRef};
+use vouch_evidence::dsse::{self, Envelope};
+use vouch_evidence::sample::{self, SAMPLE_ALGORITHM};
+use vouch_evidence::{ChainKey, Digest, PublicKey, Receipt, SigningKey, Timestamp, canonical};
+
+use crate::store::{Store, StoreError};
+use crate::verify::{Depth, Keyring, verify_blobs_at};
+
+/// The payload type of a bundle manifest.
+pub const MANIFEST_PAYLOAD_TYPE: &str = "application/vnd.vouch.bundle-manifest+json";
+/// The manifest's file name in the archive.
+pub const MANIFEST_FILE: &str = "manifest.dsse.json";
+/// The comment that marks the server's key in `keys/keys.txt`.
+pub const SERVER_KEY_OWNER: &str = "vouch-server-receipts";
+/// The most bytes a bundle may unpack to.
+const MAX_UNPACKED: u64 = 4 << 30;
+
+/// What the server signs about a bundle.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// Bundle format version: 1.
+    pub format: u32,
+    /// When the bundle was made.
+    pub created_at: Timestamp,
+    /// The sampling query.
+    pub query: SampleQuery,
+    /// The sampling algorithm.
+    pub algorithm: String,
+    /// Snapshots in the population.
+    pub population_count: u64,
+    /// Fingerprint of the population's digests.
+    pub population_fingerprint: Digest,
+    /// The sample, in draw order.
+    pub sample: Vec<Digest>,
+    /// SHA-256 of every other file, by path.
+    pub files: BTreeMap<String, Digest>,
+}
+
+/// An enrolment record as the bundle carries it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentEntry {
+    /// The agent's id.
+    pub agent_id: String,
+    /// Its name.
+    pub name: String,
+    /// Its public key, as a keys-file line.
+    pub public_key: String,
+    /// When it enrolled.
+    pub enrolled_at: Timestamp,
+}
+
+/// Why a bundle could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum BundleError {
+    /// The query is wrong.
+    #[error("{0}")]
+    Query(String),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A stored snapshot is missing its envelope or receipt.
+    #[error("stored snapshot {0} has no {1}")]
+    Missing(Digest, &'static str),
+    /// Writing the archive failed.
+    #[error("cannot write the archive: {0}")]
+    Archive(#[from] std::io::Error),
+}
+
+/// The population of `query` (by digest) and the sample drawn from it (in draw order).
+pub async fn draw(
+    store: &dyn Store,
+    query: &SampleQuery,
+) -> Result<(Vec<SnapshotRef>, Vec<SnapshotRef>), BundleError> {
+    let problems = query.problems();
+    if !problems.is_empty() {
+        return Err(BundleError::Query(problems.join("; ")));
+    }
+    let kinds = query.asset_kinds().map_err(BundleError::Query)?;
+    let population = store.population(query.from, query.to, kinds).await?;
+    let digests: Vec<Digest> = population.iter().map(|m| m.digest).collect();
+    let by_digest: BTreeMap<Digest, &SnapshotRef> =
+        population.iter().map(|m| (m.digest, m)).collect();
+    let sample = sample::draw(&digests, &query.seed, query.size as usize)
+        .into_iter()
+        .map(|d| by_digest[&d].clone())
+        .collect();
+    Ok((population, sample))
+}
+
+fn chain_of(m: &SnapshotRef) -> ChainKey {
+    ChainKey {
+        agent_id: m.agent_id.clone(),
+        asset_kind: m.asset_kind,
+        asset_id: m.asset_id.clone(),
+    }
+}
+
+/// Makes the bundle for `query`, signed with the server's `receipt_key`, as `.tar.gz` bytes.
+pub async fn build(
+    store: &dyn Store,
+    receipt_key: &SigningKey,
+    query: &SampleQuery,
+    now: Timestamp,
+) -> Result<Vec<u8>, BundleError> {
+    let (population, drawn) = draw(store, query).await?;
+    let touched: BTreeSet<ChainKey> = drawn.iter().map(chain_of).collect();
+    let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    for m in population.iter().filter(|m| touched.contains(&chain_of(m))) {
+        let envelope = store
+            .envelope(m.digest)
+            .await?
+            .ok_or(BundleError::Missing(m.digest, "envelope"))?;
+        let receipt = store
+            .receipt(m.digest)
+            .await?
+            .ok_or(BundleError::Missing(m.digest, "receipt"))?;
+        files.insert(format!("envelopes/{}.json", m.digest), envelope);
+        files.insert(format!("receipts/{}.json", m.digest), receipt);
+    }
+    let agent_ids: BTreeSet<&str> = population.iter().map(|m| m.agent_id.as_str()).collect();
+    let mut agents: Vec<AgentEntry> = store
+        .agents()
+        .await?
+        .into_iter()
+        .filter(|a| agent_ids.contains(a.agent_id.as_str()))
+        .map(|a| AgentEntry {
+            public_key: a.public_key.to_line(&a.agent_id),
+            agent_id: a.agent_id,
+            name: a.name,
+            enrolled_at: a.enrolled_at,
+        })
+        .collect();
+    agents.sort_by(|a, b| a.agent_id.cmp(&b.agent_id));
+    let mut keys =
+        String::from("# Vouch public keys: enrolled agents, then the server's receipt key.\n");
+    for a in &agents {
+        keys.push_str(&a.public_key);
+        keys.push('\n');
+    }
+    keys.push_str(&receipt_key.public().to_line(SERVER_KEY_OWNER));
+    keys.push('\n');
+    files.insert("keys/keys.txt".into(), keys.into_bytes());
+    files.insert("keys/agents.json".into(), pretty(&agents));
+    files.insert("population.json".into(), pretty(&population));
+    files.insert(
+        "README.txt".into(),
+        readme(query, &receipt_key.public().id().to_string()),
+    );
+    let digests: Vec<Digest> = population.iter().map(|m| m.digest).collect();
+    let manifest = Manifest {
+        format: 1,
+        created_at: now,
+        query: query.clone(),
+        algorithm: SAMPLE_ALGORITHM.into(),
+        population_count: population.len() as u64,
+        population_fingerprint: sample::population_fingerprint(&digests),
+        sample: drawn.iter().map(|m| m.digest).collect(),
+        files: files
+            .iter()
+            .map(|(p, b)| (p.clone(), Digest::of(b)))
+            .collect(),
+    };
+    let payload = canonical::to_vec(&manifest).expect("a manifest is always canonicalisable");
+    let signed = dsse::sign(receipt_key, MANIFEST_PAYLOAD_TYPE, &payload);
+    let mtime = u64::try_from(now.unix_micros() / 1_000_000).unwrap_or(0);
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut tar = tar::Builder::new(gz);
+    append(&mut tar, MANIFEST_FILE, &signed.to_vec(), mtime)?;
+    for (path, bytes) in &files {
+        append(&mut tar, path, bytes, mtime)?;
+    }
+    Ok(tar.into_inner()?.finish()?)
+}
+
+fn pretty<T: Serialize>(v: &T) -> Vec<u8> {
+    let mut out = serde_json::to_vec_pretty(v).expect("serialisable");
+    out.push(b'\n');
+    out
+}
+
+fn append<W: std::io::Write>(
+    tar: &mut tar::Builder<W>,
+    path: &str,
+    bytes: &[u8],
+    mtime: u64,
+) -> std::io::Result<()> {
+    let mut header = tar::Header::new_gnu();
+    header.set_size(bytes.len() as u64);
+    header.set_mode(0o644);
+    header.set_mtime(mtime);
+    header.set_uid(0);
+    header.set_gid(0);
+    header.set_entry_type(tar::EntryType::Regular);
+    tar.append_data(&mut header, path, bytes)
+}
+
+fn readme(query: &SampleQuery, server_keyid: &str) -> Vec<u8> {
+    format!(
+        "Vouch evidence bundle\n\n\
+         Sample of {size} snapshot(s) drawn with seed {seed:?} from the snapshots collected in\n\
+         [{from}, {to}) of asset kinds {kinds:?} (empty: all).\n\n\
+         Check it offline with `vouch verify <this file> --keys <keys your organisation published>`.\n\
+         Without --keys the keys inside the bundle are used: then compare the server key id\n\
+         {server_keyid}\n\
+         with the one your organisation published (`vouch keys export`).\n\n\
+         Re-derive the sample with any SHA-256 tool: for each digest d in population.json, rank =\n\
+         sha256(\"vouch-sample-v1\\n\" + seed + \"\\n\" + d); sort ascending by rank; take the first {size}.\n",
+        size = query.size,
+        seed = query.seed,
+        from = query.from,
+        to = query.to,
+        kinds = query.kinds,
+    )
+    .into_bytes()
+}
+
+/// What checking a bundle found.
+#[derive(Debug, Default)]
+pub struct BundleReport {
+    /// Every failure, one sentence each; empty when the bundle verifies.
+    pub failures: Vec<String>,
+    /// Remarks that are not failures.
+    pub notes: Vec<String>,
+    /// One line describing what was checked.
+    pub summary: String,
+}
+
+impl BundleReport {
+    /// True when nothing failed.
+    pub fn ok(&self) -> bool {
+        self.failures.is_empty()
+    }
+}
+
+/// Reads a `.tar.gz` into path → bytes; refuses links, absolute or `..` paths, duplicates.
+fn unpack(bytes: &[u8]) -> Result<BTreeMap<String, Vec<u8>>, String> {
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
+    let mut files = BTreeMap::new();
+    let mut total = 0u64;
+    for entry in archive
+        .entries()
+        .map_err(|e| format!("not a .tar.gz: {e}"))?
+    {
+        let mut entry = entry.map_err(|e| format!("not a .tar.gz: {e}"))?;
+        let path = entry
+            .path()
+            .map_err(|e| format!("bad member name: {e}"))?
+            .to_string_lossy()
+            .into_owned();
+        if entry.header().entry_type().is_dir() {
+            continue;
+        }
+        if !entry.header().entry_type().is_file() {
+            return Err(format!("{path}: not a regular file"));
+        }
+        if path.starts_with('/') || path.split('/').any(|c| c == ".." || c.is_empty()) {
+            return Err(format!("{path}: member path is not allowed"));
+        }
+        total += entry.size();
+        if total > MAX_UNPACKED {
+            return Err(format!("bundle unpacks to more than {MAX_UNPACKED} bytes"));
+        }
+        let mut buf = Vec::with_capacity(entry.size() as usize);
+        entry
+            .read_to_end(&mut buf)
+            .map_err(|e| format!("{path}: {e}"))?;
+        if files.insert(path.clone(), buf).is_some() {
+            return Err(format!("{path}: appears twice"));
+        }
+    }
+    Ok(files)
+}
+
+/// Checks a bundle offline. With `pinned`, the keys the auditor obtained from the organisation
+/// (`vouch keys export`), the bundle's own keys must match them; without, the bundle's keys are
+/// used and a note says which server key to compare.
+pub fn verify(bytes: &[u8], pinned: Option<&Keyring>, threads: usize) -> BundleReport {
+    let mut r = BundleReport::default();
+    let mut files = match unpack(bytes) {
+        Ok(f) => f,
+        Err(e) => {
+            r.failures.push(e);
+            return r;
+        }
+    };
+    let Some(manifest_bytes) = files.remove(MANIFEST_FILE) else {
+        r.failures
+            .push(format!("no {MANIFEST_FILE}: not a Vouch evidence bundle"));
+        return r;
+    };
+
+    // Keys: the bundle's, checked against the pinned ones when given.
+    let keys_text = files
+        .get("keys/keys.txt")
+        .map(|b| String::from_utf8_lossy(b).into_owned())
+        .unwrap_or_default();
+    let ring = match Keyring::parse(&keys_text, "keys/keys.txt") {
+        Ok(ring) => ring,
+        Err(errors) => {
+            r.failures.extend(errors);
+            Keyring::default()
+        }
+    };
+    let server_keys: Vec<PublicKey> = ring.of_owner(SERVER_KEY_OWNER).cloned().collect();
+    let server_key = match server_keys.as_slice() {
+        [k] => Some(k.clone()),
+        [] => {
+            r.failures
+                .push("keys/keys.txt: no server key (vouch-server-receipts)".into());
+            None
+        }
+        _ => {
+            r.failures
+                .push("keys/keys.txt: more than one server key".into());
+            None
+        }
+    };
+    match (pinned, &server_key) {
+        (Some(pinned), _) => {
+            for line in keys_text.lines().map(str::trim) {
+                let Ok((key, owner)) = PublicKey::from_line(line) else {
+                    continue;
+                };
+                match pinned.get(&key.id()) {
+                    Some((_, o)) if o == owner => {}
+                    Some((_, o)) => r.failures.push(format!(
+                        "keys/keys.txt: key {} belongs to {o} in the pinned keys, not {owner}",
+                        key.id()
+                    )),
+                    None => r.failures.push(format!(
+                        "keys/keys.txt: the key of {owner} ({}) is not among the pinned keys",
+                        key.id()
+                    )),
+                }
+            }
+        }
+        (None, Some(k)) => r.notes.push(format!(
+            "keys were taken from the bundle itself: compare the server key id {} with the one \
+             your organisation published (or pass --keys)",
+            k.id()
+        )),
+        (None, None) => {}
+    }
+
+    // The manifest's signature, then every file against it.
+    let manifest = Envelope::from_slice(&manifest_bytes)
+        .map_err(|e| e.to_string())
+        .and_then(|env| {
+            let key = server_key
+                .as_ref()
+                .ok_or_else(|| "no server key to check it with".to_string())?;
+            env.verify(MANIFEST_PAYLOAD_TYPE, |id| (*id == key.id()).then_some(key))
+                .map_err(|e| e.to_string())
+        })
+        .and_then(|v| {
+            serde_json::from_slice::<Manifest>(&v.payload)
+                .map_err(|e| format!("payload is not a bundle manifest: {e}"))
+        });
+    let manifest = match manifest {
+        Ok(m) => m,
+        Err(e) => {
+            r.failures.push(format!(
+                "{MANIFEST_FILE}: signature does not verify with the server key: {e}"
+            ));
+            return r;
+        }
+    };
+    for (path, want) in &manifest.files {
+        match files.get(path) {
+            None => r
+                .failures
+                .push(format!("{path}: listed in the manifest but missing")),
+            Some(b) if Digest::of(b) != *want => r.failures.push(format!(
+                "{path}: content differs from the manifest (sha256 {} there, {} here)",
+                want,
+                Digest::of(b)
+            )),
+            Some(_) => {}
+        }
+    }
+    for path in files.keys() {
+        if !manifest.files.contains_key(path) {
+            r.failures
+                .push(format!("{path}: not listed in the manifest"));
+        }
+    }
+
+    // Envelopes: signatures, payloads, chains.
+    let blobs: Vec<(PathBuf, &[u8])> = files
+        .iter()
+        .filter(|(p, _)| p.starts_with("envelopes/"))
+        .map(|(p, b)| (PathBuf::from(p), b.as_slice()))
+        .collect();
+    let report = verify_blobs_at(&blobs, &ring, Depth::Canonical, threads);
+    r.failures.extend(
+        report
+            .failure_lines()
+            .into_iter()
+            .map(|l| l.strip_prefix("FAIL ").map(str::to_string).unwrap_or(l)),
+    );
+    r.notes.extend(report.notes());
+    let mut envelopes: BTreeMap<Digest, vouch_evidence::ChainLink> = BTreeMap::new();
+    for f in &report.files {
+        if let Ok((digest, link)) = &f.result {
+            let expected = format!("envelopes/{digest}.json");
+            if f.path.as_path() != std::path::Path::new(&expected) {
+                r.failures.push(format!(
+                    "{}: holds snapshot {digest}, so it should be named {expected}",
+                    f.path.display()
+                ));
+            }
+            envelopes.insert(*digest, link.clone());
+        }
+    }
+
+    // The population list against the manifest and the envelopes.
+    let population: Vec<SnapshotRef> = match files
+        .get("population.json")
+        .map(|b| serde_json::from_slice(b))
+    {
+        Some(Ok(p)) => p,
+        Some(Err(e)) => {
+            r.failures.push(format!("population.json: {e}"));
+            Vec::new()
+        }
+        None => Vec::new(),
+    };
+    let digests: Vec<Digest> = population.iter().map(|m| m.digest).collect();
+    if population.len() as u64 != manifest.population_count
+        || sample::population_fingerprint(&digests) != manifest.population_fingerprint
+    {
+        r.failures.push(format!(
+            "population.json: {} snapshots with fingerprint {}, but the manifest says {} with {}",
+            population.len(),
+            sample::population_fingerprint(&digests),
+            manifest.population_count,
+            manifest.population_fingerprint
+        ));
+    }
+    let members: BTreeMap<Digest, &SnapshotRef> =
+        population.iter().map(|m| (m.digest, m)).collect();
+    for (digest, link) in &envelopes {
+        match members.get(digest) {
+            None => r.failures.push(format!(
+                "envelopes/{digest}.json: not a member of the population"
+            )),
+            Some(m)
+                if chain_of(m) != link.chain
+                    || m.sequence != link.sequence
+                    || m.previous_digest != link.previous_digest =>
+            {
+                r.failures.push(format!(
+                    "population.json: the entry for {digest} does not match its envelope"
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    let chains: BTreeSet<ChainKey> = envelopes.values().map(|l| l.chain.clone()).collect();
+    for m in &population {
+        if chains.contains(&chain_of(m)) && !envelopes.contains_key(&m.digest) {
+            r.failures.push(format!(
+                "chain {}: sequence {} ({}) is in the population but its envelope is not in the bundle",
+                chain_of(m),
+                m.sequence,
+                m.digest
+            ));
+        }
+    }
+
+    // The sample follows from the population and the seed.
+    if manifest.algorithm != SAMPLE_ALGORITHM {
+        r.failures.push(format!(
+            "manifest: sampling algorithm {:?} is not {SAMPLE_ALGORITHM}",
+            manifest.algorithm
+        ));
+    }
+    let redrawn = sample::draw(&digests, &manifest.query.seed, manifest.query.size as usize);
+    if redrawn != manifest.sample {
+        r.failures.push(format!(
+            "sample: the manifest's {} snapshot(s) are not what seed {:?} draws from the population",
+            manifest.sample.len(),
+            manifest.query.seed
+        ));
+    }
+    for d in &manifest.sample {
+        if !envelopes.contains_key(d) {
+            r.failures.push(format!(
+                "sample: snapshot {d} has no verified envelope in the bundle"
+            ));
+        }
+    }
+
+    // Receipts.
+    if let Some(key) = &server_key {
+        for digest in envelopes.keys() {
+            let path = format!("receipts/{digest}.json");
+            let checked = files
+                .get(&path)
+                .ok_or_else(|| "missing".to_string())
+                .and_then(|b| Envelope::from_slice(b).map_err(|e| e.to_string()))
+                .and_then(|env| Receipt::verify(&env, key).map_err(|e| e.to_string()));
+            match checked {
+                Ok(receipt) if receipt.digest == *digest => {}
+                Ok(receipt) => r.failures.push(format!(
+                    "{path}: receipt is for {}, not {digest}",
+                    receipt.digest
+                )),
+                Err(e) => r.failures.push(format!("{path}: {e}")),
+            }
+        }
+    }
+    r.summary = format!(
+        "sample of {} from a population of {} snapshot(s) (fingerprint {}), seed {:?}; {} envelope(s) in {} chain(s); server key {}",
+        manifest.sample.len(),
+        manifest.population_count,
+        manifest.population_fingerprint,
+        manifest.query.seed,
+        envelopes.len(),
+        chains.len(),
+        server_key.map(|k| k.id().to_string()).unwrap_or_default()
+    );
+    r
+}

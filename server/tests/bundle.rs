@@ -1,0 +1,274 @@
+//! Auditor sampling and evidence bundles through the real router and SQLite store: the sample
+//! is reproducible, the bundle verifies offline, and each kind of tampering fails with its own
+//! message.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::Read;
+
+use axum::http::StatusCode;
+use base64::Engine as _;
+use common::*;
+use vouch_evidence::api::{ErrorBody, SampleResponse};
+use vouch_evidence::dsse::Envelope;
+use vouch_evidence::{Digest, SigningKey};
+use vouch_server::auth::Role;
+use vouch_server::bundle::{self, MANIFEST_FILE};
+use vouch_server::verify::Keyring;
+
+const QUERY: &str = "from=2026-11-20T00:00:00Z&to=2026-11-21T00:00:00Z&size=5&seed=audit-2026";
+
+struct Scene {
+    h: Harness,
+    auditor: String,
+}
+
+/// Two agents with 30 hourly snapshots each; the query's day holds sequences 1..=23 of each.
+async fn scene() -> Scene {
+    let h = harness().await;
+    for seed in [1, 2] {
+        let mut agent = enroll(&h, seed).await;
+        for _ in 0..30 {
+            let (env, _) = agent.next();
+            assert_eq!(
+                call(&h, post("/v1/snapshots", env)).await.0,
+                StatusCode::CREATED
+            );
+        }
+    }
+    let auditor = h
+        .state
+        .create_api_token(Role::Auditor, "auditor")
+        .await
+        .unwrap();
+    Scene { h, auditor }
+}
+
+async fn sample(s: &Scene, query: &str) -> (StatusCode, Vec<u8>) {
+    call(&s.h, get(&format!("/v1/sample?{query}"), Some(&s.auditor))).await
+}
+
+async fn export(s: &Scene) -> Vec<u8> {
+    let (status, body) = call(&s.h, get(&format!("/v1/export?{QUERY}"), Some(&s.auditor))).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    body
+}
+
+fn unpack(bytes: &[u8]) -> BTreeMap<String, Vec<u8>> {
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
+    let mut out = BTreeMap::new();
+    for e in archive.entries().unwrap() {
+        let mut e = e.unwrap();
+        let path = e.path().unwrap().to_string_lossy().into_owned();
+        let mut buf = Vec::new();
+        e.read_to_end(&mut buf).unwrap();
+        out.insert(path, buf);
+    }
+    out
+}
+
+fn repack(files: &BTreeMap<String, Vec<u8>>) -> Vec<u8> {
+    let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(
+        Vec::new(),
+        flate2::Compression::fast(),
+    ));
+    for (path, bytes) in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        tar.append_data(&mut header, path, bytes.as_slice())
+            .unwrap();
+    }
+    tar.into_inner().unwrap().finish().unwrap()
+}
+
+fn failures(bytes: &[u8]) -> Vec<String> {
+    bundle::verify(bytes, None, 1).failures
+}
+
+fn assert_has(failures: &[String], needle: &str) {
+    assert!(
+        failures.iter().any(|f| f.contains(needle)),
+        "no failure mentions {needle:?}: {failures:#?}"
+    );
+}
+
+#[tokio::test]
+async fn the_same_query_draws_the_same_sample_from_a_fingerprinted_population() {
+    let s = scene().await;
+    let (status, body) = sample(&s, QUERY).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let a: SampleResponse = serde_json::from_slice(&body).unwrap();
+    assert_eq!(a.population_count, 46);
+    assert_eq!(a.sample.len(), 5);
+    assert_eq!(a.algorithm, "vouch-sample-v1");
+    let b: SampleResponse = serde_json::from_slice(&sample(&s, QUERY).await.1).unwrap();
+    assert_eq!(a, b);
+    let other: SampleResponse = serde_json::from_slice(
+        &sample(&s, &QUERY.replace("audit-2026", "audit-2027"))
+            .await
+            .1,
+    )
+    .unwrap();
+    assert_eq!(other.population_fingerprint, a.population_fingerprint);
+    assert_ne!(other.sample, a.sample);
+    // Every sampled snapshot is inside the window.
+    for m in &a.sample {
+        assert!(m.sequence <= 23, "{m:?}");
+    }
+    let hosts_only: SampleResponse =
+        serde_json::from_slice(&sample(&s, &format!("{QUERY}&kinds=host")).await.1).unwrap();
+    assert_eq!(hosts_only.sample, a.sample);
+    let none: SampleResponse =
+        serde_json::from_slice(&sample(&s, &format!("{QUERY}&kinds=github-org")).await.1).unwrap();
+    assert_eq!((none.population_count, none.sample.len()), (0, 0));
+}
+
+#[tokio::test]
+async fn bad_sampling_queries_and_the_agent_role_are_refused() {
+    let s = scene().await;
+    let (status, body) = sample(
+        &s,
+        "from=2026-11-21T00:00:00Z&to=2026-11-20T00:00:00Z&size=0&seed=x&kinds=printer",
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let e: ErrorBody = serde_json::from_slice(&body).unwrap();
+    assert!(e.message.contains("must be after"), "{}", e.message);
+    assert!(e.message.contains("size 0"), "{}", e.message);
+    assert!(e.message.contains("\"printer\""), "{}", e.message);
+    let (status, body) = sample(&s, "from=yesterday").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let e: ErrorBody = serde_json::from_slice(&body).unwrap();
+    assert_eq!(e.error, "bad_request");
+    let agent = s.h.state.create_api_token(Role::Agent, "a").await.unwrap();
+    let (status, _) = call(&s.h, get(&format!("/v1/export?{QUERY}"), Some(&agent))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn an_honest_bundle_verifies_offline_with_and_without_pinned_keys() {
+    let s = scene().await;
+    let bytes = export(&s).await;
+    let report = bundle::verify(&bytes, None, 2);
+    assert!(report.ok(), "{:#?}", report.failures);
+    assert!(
+        report
+            .summary
+            .contains("sample of 5 from a population of 46")
+    );
+    assert!(
+        report
+            .notes
+            .iter()
+            .any(|n| n.contains("compare the server key id"))
+    );
+    let files = unpack(&bytes);
+    // The sampled chains are complete over the window: 23 envelopes per touched chain.
+    let envelopes = files.keys().filter(|p| p.starts_with("envelopes/")).count();
+    assert!(envelopes == 23 || envelopes == 46, "{envelopes}");
+    let (_, keys) = call(&s.h, get("/v1/keys", Some(&s.auditor))).await;
+    let pinned = Keyring::parse(std::str::from_utf8(&keys).unwrap(), "keys.txt").unwrap();
+    let report = bundle::verify(&bytes, Some(&pinned), 1);
+    assert!(report.ok(), "{:#?}", report.failures);
+    assert!(
+        report
+            .notes
+            .iter()
+            .all(|n| !n.contains("compare the server key id"))
+    );
+    // The sample re-derives from population.json alone, as the README tells auditors.
+    let population: Vec<vouch_evidence::api::SnapshotRef> =
+        serde_json::from_slice(&files["population.json"]).unwrap();
+    let digests: Vec<Digest> = population.iter().map(|m| m.digest).collect();
+    let resampled: SampleResponse = serde_json::from_slice(&sample(&s, QUERY).await.1).unwrap();
+    let expected: Vec<Digest> = resampled.sample.iter().map(|m| m.digest).collect();
+    assert_eq!(
+        vouch_evidence::sample::draw(&digests, "audit-2026", 5),
+        expected
+    );
+}
+
+#[tokio::test]
+async fn a_snapshot_deleted_from_the_middle_of_a_chain_is_named() {
+    let s = scene().await;
+    let mut files = unpack(&export(&s).await);
+    let population: Vec<vouch_evidence::api::SnapshotRef> =
+        serde_json::from_slice(&files["population.json"]).unwrap();
+    let victim = population
+        .iter()
+        .find(|m| m.sequence == 12 && files.contains_key(&format!("envelopes/{}.json", m.digest)))
+        .unwrap();
+    files.remove(&format!("envelopes/{}.json", victim.digest));
+    let f = failures(&repack(&files));
+    assert_has(&f, "gap, sequence 12 is missing");
+    assert_has(&f, "listed in the manifest but missing");
+}
+
+#[tokio::test]
+async fn a_swapped_public_key_fails() {
+    let s = scene().await;
+    let mut files = unpack(&export(&s).await);
+    let text = String::from_utf8(files["keys/keys.txt"].clone()).unwrap();
+    let first = text.lines().find(|l| l.starts_with("ed25519 ")).unwrap();
+    let owner = first.split_whitespace().nth(2).unwrap();
+    let forged = SigningKey::from_seed(&[77; 32]).public().to_line(owner);
+    files.insert(
+        "keys/keys.txt".into(),
+        text.replace(first, &forged).into_bytes(),
+    );
+    let bytes = repack(&files);
+    let f = failures(&bytes);
+    assert_has(&f, "keys/keys.txt: content differs from the manifest");
+    // Against the keys the auditor pinned, the forged key is named outright.
+    let (_, keys) = call(&s.h, get("/v1/keys", Some(&s.auditor))).await;
+    let pinned = Keyring::parse(std::str::from_utf8(&keys).unwrap(), "keys.txt").unwrap();
+    let f = bundle::verify(&bytes, Some(&pinned), 1).failures;
+    assert_has(&f, "is not among the pinned keys");
+}
+
+#[tokio::test]
+async fn an_edited_population_or_envelope_fails() {
+    let s = scene().await;
+    let files = unpack(&export(&s).await);
+    let mut edited = files.clone();
+    let population = String::from_utf8(edited["population.json"].clone()).unwrap();
+    edited.insert(
+        "population.json".into(),
+        population
+            .replacen("\"sequence\": 1,", "\"sequence\": 2,", 1)
+            .into_bytes(),
+    );
+    assert_has(
+        &failures(&repack(&edited)),
+        "population.json: content differs from the manifest",
+    );
+
+    let mut edited = files.clone();
+    let (path, bytes) = edited
+        .iter_mut()
+        .find(|(p, _)| p.starts_with("envelopes/"))
+        .unwrap();
+    let path = path.clone();
+    let last = bytes.len() - 10;
+    bytes[last] ^= 0x01;
+    let f = failures(&repack(&edited));
+    assert_has(&f, &format!("{path}: content differs from the manifest"));
+    assert_has(&f, &path);
+}
+
+#[tokio::test]
+async fn an_edited_manifest_fails_its_signature() {
+    let s = scene().await;
+    let mut files = unpack(&export(&s).await);
+    let mut env = Envelope::from_slice(&files[MANIFEST_FILE]).unwrap();
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let payload = String::from_utf8(b64.decode(&env.payload).unwrap()).unwrap();
+    env.payload = b64.encode(payload.replace("audit-2026", "audit-1999"));
+    files.insert(MANIFEST_FILE.into(), env.to_vec());
+    assert_has(
+        &failures(&repack(&files)),
+        "manifest.dsse.json: signature does not verify with the server key",
+    );
+}

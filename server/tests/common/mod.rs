@@ -1,0 +1,157 @@
+//! The shared harness of the handler tests: the real router over a real SQLite store in a
+//! temporary directory, called with `oneshot`, and test agents that enrol and sign chains.
+
+#![allow(dead_code)] // each test file uses a different part
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+use vouch_evidence::api::{EnrollRequest, EnrollResponse};
+use vouch_evidence::{
+    Asset, AssetKind, CollectorRun, Digest, EvidenceItem, PublicKey, RunOutcome, SCHEMA_VERSION,
+    SigningKey, Snapshot, Source, Timestamp,
+};
+use vouch_server::auth::Role;
+use vouch_server::state::{AppState, Limits};
+use vouch_server::store::sqlite::SqliteStore;
+
+pub struct Harness {
+    pub state: AppState,
+    pub admin: String,
+    pub _dir: tempfile::TempDir,
+}
+
+pub async fn harness() -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("vouch.db")).unwrap();
+    let limits = Limits {
+        max_body_bytes: 64 * 1024,
+        clock_skew_secs: 300,
+    };
+    let state = AppState::new(Arc::new(store), SigningKey::from_seed(&[99; 32]), limits)
+        .await
+        .unwrap();
+    let admin = state.create_api_token(Role::Admin, "test").await.unwrap();
+    Harness {
+        state,
+        admin,
+        _dir: dir,
+    }
+}
+
+pub async fn call(h: &Harness, req: Request<Body>) -> (StatusCode, Vec<u8>) {
+    let resp = vouch_server::app(h.state.clone())
+        .oneshot(req)
+        .await
+        .unwrap();
+    let status = resp.status();
+    (
+        status,
+        resp.into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+}
+
+pub fn post(path: &str, body: Vec<u8>) -> Request<Body> {
+    Request::post(path)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body))
+        .unwrap()
+}
+
+pub fn get(path: &str, token: Option<&str>) -> Request<Body> {
+    let mut b = Request::get(path);
+    if let Some(t) = token {
+        b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    b.body(Body::empty()).unwrap()
+}
+
+pub struct TestAgent {
+    pub key: SigningKey,
+    pub id: String,
+    pub server_key: PublicKey,
+    pub head: Option<(u64, Digest)>,
+}
+
+pub async fn enroll(h: &Harness, seed: u8) -> TestAgent {
+    let token = h.state.create_enroll_token(3600).await.unwrap();
+    let key = SigningKey::from_seed(&[seed; 32]);
+    let req = EnrollRequest {
+        token,
+        public_key: key.public().to_base64(),
+        name: format!("host-{seed}"),
+    };
+    let (status, body) = call(h, post("/v1/enroll", serde_json::to_vec(&req).unwrap())).await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    let resp: EnrollResponse = serde_json::from_slice(&body).unwrap();
+    assert_eq!(resp.keyid, key.id().to_string());
+    TestAgent {
+        key,
+        id: resp.agent_id,
+        server_key: PublicKey::from_base64(&resp.server_key).unwrap(),
+        head: None,
+    }
+}
+
+/// Snapshot `sequence` of the agent's chain, collected `sequence` hours after 2026-11-20.
+pub fn snapshot(agent: &TestAgent, sequence: u64, previous: Option<Digest>) -> Snapshot {
+    let base: Timestamp = "2026-11-20T00:00:00Z".parse().unwrap();
+    let at =
+        Timestamp::from_unix_micros(base.unix_micros() + sequence as i64 * 3_600_000_000).unwrap();
+    let mut evidence = BTreeMap::new();
+    evidence.insert(
+        "host.kernel.release".to_string(),
+        EvidenceItem::ok(
+            format!("6.1.{sequence}"),
+            Source::File("/proc/sys/kernel/osrelease".into()),
+        ),
+    );
+    Snapshot {
+        schema_version: SCHEMA_VERSION,
+        agent_id: agent.id.clone(),
+        asset: Asset {
+            kind: AssetKind::Host,
+            id: format!("m-{}", agent.id),
+            name: "web-1".into(),
+        },
+        collected_at: at,
+        sequence,
+        previous_digest: previous,
+        collectors: vec![CollectorRun {
+            name: "host".into(),
+            version: "0.1.0".into(),
+            started_at: at,
+            finished_at: at,
+            outcome: RunOutcome::Ok,
+        }],
+        evidence,
+    }
+}
+
+impl TestAgent {
+    /// The next snapshot of the chain, signed; advances the local head.
+    pub fn next(&mut self) -> (Vec<u8>, Digest) {
+        let (seq, prev) = self.head.map_or((1, None), |(s, d)| (s + 1, Some(d)));
+        let (env, digest) = snapshot(self, seq, prev).sign(&self.key).unwrap();
+        self.head = Some((seq, digest));
+        (env.to_vec(), digest)
+    }
+}
+
+pub async fn stored(h: &Harness) -> u64 {
+    h.state.store().snapshot_count().await.unwrap()
+}
