@@ -25,7 +25,7 @@ use vouch_evidence::{
     Asset, CollectorRun, EvidenceItem, RunOutcome, Source as ItemSource, Timestamp,
 };
 
-pub use spec::{EvidenceSpec, ValueType, reference_markdown};
+pub use spec::{EvidenceSpec, ValueType, is_volatile, reference_markdown};
 
 /// What a collector gets: where the system's files are, until when it may run, and a signal
 /// to stop early.

@@ -62,6 +62,14 @@ pub fn hash_token(token: &str) -> Digest {
     Digest::of(token.trim().as_bytes())
 }
 
+/// Puts a read on record when an auditor made it: every auditor read is logged (target
+/// `vouch::audit`) with what was read.
+pub fn log_read(role: Role, method: &axum::http::Method, uri: &axum::http::Uri) {
+    if role == Role::Auditor {
+        tracing::info!(target: "vouch::audit", role = role.as_str(), %method, %uri, "auditor read");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

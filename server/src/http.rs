@@ -74,7 +74,6 @@ impl IntoResponse for AppError {
 /// The router of the whole API.
 pub fn app(state: AppState) -> Router {
     Router::new()
-        .route("/", get(index))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/metrics", get(metrics))
         .route("/v1/enroll", post(enroll))
@@ -86,6 +85,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/keys", get(keys))
         .route("/v1/sample", get(sample))
         .route("/v1/export", get(export))
+        .merge(crate::web::routes())
         .fallback(|| async { AppError::Client(RejectReason::NotFound, "no such route".into()) })
         .layer(middleware::from_fn(trace_request))
         .with_state(state)
@@ -108,15 +108,6 @@ async fn trace_request(req: Request, next: Next) -> Response {
     response
 }
 
-async fn index() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        "<!doctype html><title>Vouch</title><h1>Vouch server</h1>\
-         <p>API: <code>/v1/assets</code>, <code>/v1/keys</code> (bearer token), \
-         <code>/metrics</code>, <code>/healthz</code>.</p>",
-    )
-}
-
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
@@ -131,30 +122,34 @@ impl FromRequestParts<AppState> for Reader {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let token = parts
+        let bearer = parts
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or_else(|| {
-                state.metrics().rejected(RejectReason::Unauthorized);
-                AppError::Client(
-                    RejectReason::Unauthorized,
-                    "an Authorization: Bearer token is required".into(),
-                )
-            })?;
+            .and_then(|v| v.strip_prefix("Bearer "));
+        if bearer.is_none() {
+            // A signed-in dashboard user may follow links to the API (an envelope download).
+            let cookie = parts
+                .headers
+                .get(header::COOKIE)
+                .and_then(|v| v.to_str().ok());
+            if let Some(role) = crate::web::session::role(state, cookie).await
+                && role.can_read_evidence()
+            {
+                crate::auth::log_read(role, &parts.method, &parts.uri);
+                return Ok(Reader(role));
+            }
+        }
+        let token = bearer.ok_or_else(|| {
+            state.metrics().rejected(RejectReason::Unauthorized);
+            AppError::Client(
+                RejectReason::Unauthorized,
+                "an Authorization: Bearer token is required".into(),
+            )
+        })?;
         match state.store().api_token_role(hash_token(token)).await? {
             Some(role) if role.can_read_evidence() => {
-                if role == Role::Auditor {
-                    // Every auditor read is on record, with what was read.
-                    tracing::info!(
-                        target: "vouch::audit",
-                        role = role.as_str(),
-                        method = %parts.method,
-                        uri = %parts.uri,
-                        "auditor read"
-                    );
-                }
+                crate::auth::log_read(role, &parts.method, &parts.uri);
                 Ok(Reader(role))
             }
             Some(role) => {

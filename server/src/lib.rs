@@ -20,6 +20,7 @@ pub mod store;
 pub mod tls;
 pub mod up;
 pub mod verify;
+pub mod web;
 
 pub use config::ServerConfig;
 pub use http::app;

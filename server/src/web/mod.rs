@@ -1,0 +1,489 @@
+//! The dashboard: server-rendered HTML (no script, no external CDN), readable on a projector.
+//! Login is by API token; the browser then holds a signed session cookie ([`session`]).
+//!
+//! Pages: the overview (assets by kind, silent agents, recent refusals), the asset list with
+//! filters, and an asset (chain health, latest evidence by area, drift since the previous
+//! snapshot). Every page answers in one request to the store per list it shows.
+
+pub mod session;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use axum::Form;
+use axum::Router;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+use serde::Deserialize;
+use vouch_evidence::api::AssetSummary;
+use vouch_evidence::{AssetKind, EvidenceItem, ItemStatus, Snapshot, Timestamp};
+
+use crate::auth::{Role, hash_token};
+use crate::state::{AppState, now};
+
+/// An agent whose newest snapshot arrived longer ago than this is listed as silent.
+pub const SILENT_AFTER_SECS: i64 = 2 * 3600;
+
+/// The dashboard's routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(overview))
+        .route("/login", get(login_form).post(login))
+        .route("/logout", post(logout))
+        .route("/assets", get(assets))
+        .route("/assets/{kind}/{id}", get(asset))
+}
+
+/// A signed-in person (any role that may read evidence).
+pub struct WebUser(pub Role);
+
+impl FromRequestParts<AppState> for WebUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let cookie = parts
+            .headers
+            .get(header::COOKIE)
+            .and_then(|v| v.to_str().ok());
+        match session::role(state, cookie).await {
+            Some(role) if role.can_read_evidence() => {
+                crate::auth::log_read(role, &parts.method, &parts.uri);
+                Ok(WebUser(role))
+            }
+            _ => Err(Redirect::to("/login").into_response()),
+        }
+    }
+}
+
+const STYLE: &str = "
+body{font:18px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:0;color:#111;background:#fff}
+header{background:#12263a;color:#fff;padding:.6em 1.2em;display:flex;gap:1.5em;align-items:center}
+header a{color:#fff;text-decoration:none;font-weight:600}header form{margin-left:auto}
+main{padding:1em 1.2em;max-width:1300px}h1{font-size:1.6em;margin:.3em 0}h2{font-size:1.25em;margin-top:1.4em}
+table{border-collapse:collapse;width:100%;margin:.5em 0}th,td{text-align:left;padding:.35em .6em;border-bottom:1px solid #ccd;vertical-align:top}
+th{background:#eef1f5}tr:nth-child(even) td{background:#f8f9fb}code{font-size:.9em;word-break:break-all}
+.badge{display:inline-block;padding:.05em .55em;border-radius:.8em;font-weight:700;font-size:.85em}
+.ok,.pass{background:#d7f5dd;color:#0b5a1c}.fail{background:#ffd9d6;color:#8a1209}.stale,.silent{background:#ffefc2;color:#6b4b00}
+.unavailable,.manual{background:#e6e6ea;color:#333}.num{font-size:2em;font-weight:700}
+.cards{display:flex;gap:1em;flex-wrap:wrap}.card{border:1px solid #ccd;border-radius:.4em;padding:.6em 1em;min-width:10em}
+input,select,button{font:inherit;padding:.25em .5em}.muted{color:#555}
+@media print{header{display:none}}
+";
+
+fn page(title: &str, user: Option<&WebUser>, body: Markup) -> Html<String> {
+    Html(
+        html! {
+            (DOCTYPE)
+            html lang="en" {
+                head {
+                    meta charset="utf-8";
+                    meta name="viewport" content="width=device-width, initial-scale=1";
+                    title { (title) " — Vouch" }
+                    style { (PreEscaped(STYLE)) }
+                }
+                body {
+                    header {
+                        a href="/" { "Vouch" }
+                        @if let Some(u) = user {
+                            a href="/" { "Overview" }
+                            a href="/assets" { "Assets" }
+                            form method="post" action="/logout" {
+                                span.muted style="color:#cfd8e3" { (u.0.as_str()) " " }
+                                button type="submit" { "Sign out" }
+                            }
+                        }
+                    }
+                    main { (body) }
+                }
+            }
+        }
+        .into_string(),
+    )
+}
+
+async fn login_form() -> Html<String> {
+    login_page(None)
+}
+
+fn login_page(error: Option<&str>) -> Html<String> {
+    page(
+        "Sign in",
+        None,
+        html! {
+            h1 { "Sign in" }
+            p { "Paste an API token (" code { "vouch token create --role auditor" } ")." }
+            @if let Some(e) = error { p.badge.fail { (e) } }
+            form method="post" action="/login" {
+                input type="password" name="token" size="60" autocomplete="off" required;
+                " "
+                button type="submit" { "Sign in" }
+            }
+        },
+    )
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    token: String,
+}
+
+async fn login(State(state): State<AppState>, Form(form): Form<LoginForm>) -> Response {
+    let hash = hash_token(&form.token);
+    match state.store().api_token_role(hash).await {
+        Ok(Some(role)) if role.can_read_evidence() => (
+            StatusCode::SEE_OTHER,
+            [
+                (header::SET_COOKIE, session::issue(&state, hash, role)),
+                (header::LOCATION, "/".to_string()),
+            ],
+        )
+            .into_response(),
+        Ok(Some(role)) => (
+            StatusCode::FORBIDDEN,
+            login_page(Some(&format!("role {role} may not use the dashboard"))),
+        )
+            .into_response(),
+        Ok(None) => (StatusCode::UNAUTHORIZED, login_page(Some("unknown token"))).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "login lookup failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                login_page(Some("internal error")),
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn logout() -> Response {
+    (
+        StatusCode::SEE_OTHER,
+        [
+            (header::SET_COOKIE, session::clear()),
+            (header::LOCATION, "/login".to_string()),
+        ],
+    )
+        .into_response()
+}
+
+fn internal(e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "dashboard page failed");
+    (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+}
+
+fn is_silent(a: &AssetSummary, at: Timestamp) -> bool {
+    at.unix_micros() - a.last_received_at.unix_micros() > SILENT_AFTER_SECS * 1_000_000
+}
+
+fn asset_href(a: &AssetSummary) -> String {
+    format!("/assets/{}/{}", a.kind, url_segment(&a.id))
+}
+
+/// Percent-encodes a path segment.
+fn url_segment(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b':' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+async fn overview(user: WebUser, State(state): State<AppState>) -> Response {
+    let assets = match state.store().assets().await {
+        Ok(a) => a,
+        Err(e) => return internal(e),
+    };
+    let rejections = state.store().rejections(10).await.unwrap_or_default();
+    let at = now();
+    let mut by_kind: BTreeMap<&str, usize> = BTreeMap::new();
+    for a in &assets {
+        *by_kind.entry(a.kind.as_str()).or_default() += 1;
+    }
+    let silent: Vec<&AssetSummary> = assets.iter().filter(|a| is_silent(a, at)).collect();
+    page(
+        "Overview",
+        Some(&user),
+        html! {
+            h1 { "Overview" }
+            div.cards {
+                div.card { div.num { (assets.len()) } "assets" }
+                @for (kind, n) in &by_kind {
+                    div.card { div.num { (n) } (kind) }
+                }
+                div.card { div.num { (silent.len()) } "silent for over " (SILENT_AFTER_SECS / 3600) " h" }
+            }
+            h2 { "Silent agents" }
+            @if silent.is_empty() {
+                p.muted { "Every asset reported within the last " (SILENT_AFTER_SECS / 3600) " hours." }
+            } @else {
+                table {
+                    tr { th { "asset" } th { "kind" } th { "agent" } th { "last received" } }
+                    @for a in &silent {
+                        tr {
+                            td { a href=(asset_href(a)) { (a.name) } }
+                            td { (a.kind) }
+                            td { code { (a.agent_id) } }
+                            td { span.badge.silent { (a.last_received_at) } }
+                        }
+                    }
+                }
+            }
+            h2 { "Recent refused submissions" }
+            @if rejections.is_empty() {
+                p.muted { "None." }
+            } @else {
+                table {
+                    tr { th { "at" } th { "reason" } th { "message" } th { "from" } }
+                    @for r in &rejections {
+                        tr { td { (r.at) } td { span.badge.fail { (r.reason) } } td { (r.message) } td { (r.remote) } }
+                    }
+                }
+            }
+        },
+    )
+    .into_response()
+}
+
+#[derive(Deserialize)]
+struct AssetFilter {
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    status: String,
+}
+
+async fn assets(
+    user: WebUser,
+    State(state): State<AppState>,
+    Query(filter): Query<AssetFilter>,
+) -> Response {
+    let all = match state.store().assets().await {
+        Ok(a) => a,
+        Err(e) => return internal(e),
+    };
+    let at = now();
+    let q = filter.q.to_lowercase();
+    let shown: Vec<&AssetSummary> = all
+        .iter()
+        .filter(|a| filter.kind.is_empty() || a.kind.as_str() == filter.kind)
+        .filter(|a| {
+            q.is_empty() || a.name.to_lowercase().contains(&q) || a.id.to_lowercase().contains(&q)
+        })
+        .filter(|a| match filter.status.as_str() {
+            "silent" => is_silent(a, at),
+            "reporting" => !is_silent(a, at),
+            _ => true,
+        })
+        .collect();
+    page(
+        "Assets",
+        Some(&user),
+        html! {
+            h1 { "Assets" }
+            form method="get" action="/assets" {
+                select name="kind" {
+                    option value="" { "every kind" }
+                    @for k in AssetKind::ALL {
+                        option value=(k.as_str()) selected[filter.kind == k.as_str()] { (k.as_str()) }
+                    }
+                }
+                " "
+                select name="status" {
+                    option value="" { "any status" }
+                    option value="reporting" selected[filter.status == "reporting"] { "reporting" }
+                    option value="silent" selected[filter.status == "silent"] { "silent" }
+                }
+                " "
+                input type="search" name="q" value=(filter.q) placeholder="name or id";
+                " "
+                button type="submit" { "Filter" }
+            }
+            p.muted { (shown.len()) " of " (all.len()) " assets" }
+            table {
+                tr { th { "asset" } th { "kind" } th { "snapshots" } th { "last collected" } th { "status" } }
+                @for a in &shown {
+                    tr {
+                        td { a href=(asset_href(a)) { (a.name) } br; code.muted { (a.id) } }
+                        td { (a.kind) }
+                        td { (a.snapshot_count) }
+                        td { (a.last_collected_at) }
+                        td {
+                            @if is_silent(a, at) { span.badge.silent { "silent" } }
+                            @else { span.badge.ok { "reporting" } }
+                        }
+                    }
+                }
+            }
+        },
+    )
+    .into_response()
+}
+
+/// The snapshot stored under `digest`, decoded (it was verified on ingest).
+async fn stored_snapshot(state: &AppState, digest: vouch_evidence::Digest) -> Option<Snapshot> {
+    let bytes = state.store().envelope(digest).await.ok()??;
+    let env = vouch_evidence::dsse::Envelope::from_slice(&bytes).ok()?;
+    Snapshot::from_payload(&env.payload_bytes().ok()?).ok()
+}
+
+/// One line of drift between two snapshots.
+struct Change<'a> {
+    id: &'a str,
+    before: Option<&'a EvidenceItem>,
+    after: Option<&'a EvidenceItem>,
+}
+
+fn shown(item: Option<&EvidenceItem>) -> String {
+    match item {
+        None => "—".into(),
+        Some(i) if i.status == ItemStatus::Unavailable => format!(
+            "unavailable: {}",
+            i.reason.as_deref().unwrap_or("no reason")
+        ),
+        Some(i) => match &i.value {
+            serde_json::Value::String(s) => s.clone(),
+            v => v.to_string(),
+        },
+    }
+}
+
+/// What changed from `before` to `after`, leaving out facts that change on every collection
+/// (uptime, free memory…), which are declared volatile beside their collectors.
+fn drift<'a>(before: &'a Snapshot, after: &'a Snapshot) -> Vec<Change<'a>> {
+    let ids: BTreeSet<&str> = before
+        .evidence
+        .keys()
+        .chain(after.evidence.keys())
+        .map(String::as_str)
+        .collect();
+    ids.into_iter()
+        .filter(|id| !vouch_collectors::is_volatile(id))
+        .filter_map(|id| {
+            let (b, a) = (before.evidence.get(id), after.evidence.get(id));
+            (b != a).then_some(Change {
+                id,
+                before: b,
+                after: a,
+            })
+        })
+        .collect()
+}
+
+async fn asset(
+    user: WebUser,
+    State(state): State<AppState>,
+    Path((kind, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let _ = headers;
+    let all = match state.store().assets().await {
+        Ok(a) => a,
+        Err(e) => return internal(e),
+    };
+    let chains: Vec<&AssetSummary> = all
+        .iter()
+        .filter(|a| a.kind.as_str() == kind && a.id == id)
+        .collect();
+    let Some(head) = chains.first() else {
+        return (
+            StatusCode::NOT_FOUND,
+            page(
+                "Not found",
+                Some(&user),
+                html! { h1 { "No such asset" } p { (kind) " " (id) } },
+            ),
+        )
+            .into_response();
+    };
+    let recent = match state
+        .store()
+        .snapshots(head.kind, &head.id, head.last_sequence.saturating_sub(2), 2)
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => return internal(e),
+    };
+    let mut decoded = Vec::new();
+    for s in &recent {
+        if let Some(snap) = stored_snapshot(&state, s.digest).await {
+            decoded.push(snap);
+        }
+    }
+    let latest = decoded.last();
+    let previous = (decoded.len() == 2).then(|| &decoded[0]);
+    let changes = match (previous, latest) {
+        (Some(p), Some(l)) => drift(p, l),
+        _ => Vec::new(),
+    };
+    let at = now();
+    let complete = head.snapshot_count == head.last_sequence;
+    let mut areas: BTreeMap<String, Vec<(&str, &EvidenceItem)>> = BTreeMap::new();
+    if let Some(l) = latest {
+        for (eid, item) in &l.evidence {
+            let area = eid.splitn(3, '.').take(2).collect::<Vec<_>>().join(".");
+            areas.entry(area).or_default().push((eid.as_str(), item));
+        }
+    }
+    page(
+        &head.name,
+        Some(&user),
+        html! {
+            h1 { (head.name) " " span.muted style="font-size:.6em" { (head.kind) " " code { (head.id) } } }
+            h2 { "Chain health" }
+            table {
+                @for c in &chains {
+                    tr { th { "agent" } td { code { (c.agent_id) } } }
+                    tr { th { "snapshots" } td { (c.snapshot_count) " (sequence 1 to " (c.last_sequence) ")" } }
+                    tr { th { "completeness" } td {
+                        @if complete { span.badge.ok { "no gap" } } @else { span.badge.fail { "gaps: " (c.last_sequence - c.snapshot_count) " missing" } }
+                    } }
+                    tr { th { "last collected" } td { (c.last_collected_at) } }
+                    tr { th { "last received" } td {
+                        (c.last_received_at) " "
+                        @if is_silent(c, at) { span.badge.silent { "silent" } }
+                    } }
+                    tr { th { "newest digest" } td { a href=(format!("/v1/snapshots/{}", c.last_digest)) { code { (c.last_digest) } } } }
+                }
+            }
+            h2 { "What changed since the previous snapshot" }
+            @if previous.is_none() {
+                p.muted { "Only one snapshot so far." }
+            } @else if changes.is_empty() {
+                p.muted { "Nothing changed (volatile facts such as uptime are left out)." }
+            } @else {
+                table {
+                    tr { th { "evidence" } th { "before" } th { "now" } }
+                    @for c in &changes {
+                        tr { td { code { (c.id) } } td { (shown(c.before)) } td { (shown(c.after)) } }
+                    }
+                }
+            }
+            @if let Some(l) = latest {
+                h2 { "Latest evidence, collected " (l.collected_at) }
+                @for (area, items) in &areas {
+                    h3 { (area) }
+                    table {
+                        @for (eid, item) in items {
+                            tr {
+                                td style="width:30%" { code { (eid) } }
+                                td {
+                                    @if item.status == ItemStatus::Ok { (shown(Some(item))) }
+                                    @else { span.badge.unavailable { "unavailable" } " " (item.reason.as_deref().unwrap_or("")) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+    .into_response()
+}

@@ -1,0 +1,156 @@
+//! The dashboard through the real router: login by token to a signed session cookie, the
+//! denials, and the overview, asset list and asset pages over real stored snapshots.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use common::*;
+use vouch_server::auth::Role;
+
+fn login_request(token: &str) -> Request<Body> {
+    Request::post("/login")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!("token={token}")))
+        .unwrap()
+}
+
+fn page(path: &str, cookie: &str) -> Request<Body> {
+    Request::get(path)
+        .header(header::COOKIE, cookie)
+        .body(Body::empty())
+        .unwrap()
+}
+
+/// Signs in with a new token of `role`; the `Cookie` header value to send back.
+async fn sign_in(h: &Harness, role: Role) -> String {
+    let token = h.state.create_api_token(role, "web").await.unwrap();
+    let resp = vouch_server::app(h.state.clone())
+        .oneshot_login(login_request(&token))
+        .await;
+    assert_eq!(resp.0, StatusCode::SEE_OTHER);
+    let set_cookie = resp.1.expect("a session cookie");
+    for attribute in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/"] {
+        assert!(set_cookie.contains(attribute), "{set_cookie}");
+    }
+    set_cookie.split(';').next().unwrap().to_string()
+}
+
+trait LoginExt {
+    async fn oneshot_login(self, req: Request<Body>) -> (StatusCode, Option<String>);
+}
+
+impl LoginExt for axum::Router {
+    async fn oneshot_login(self, req: Request<Body>) -> (StatusCode, Option<String>) {
+        use tower::ServiceExt;
+        let resp = self.oneshot(req).await.unwrap();
+        (
+            resp.status(),
+            resp.headers()
+                .get(header::SET_COOKIE)
+                .map(|v| v.to_str().unwrap().to_string()),
+        )
+    }
+}
+
+fn html(body: &[u8]) -> String {
+    String::from_utf8(body.to_vec()).unwrap()
+}
+
+#[tokio::test]
+async fn pages_need_a_session_and_only_reading_roles_get_one() {
+    let h = harness().await;
+    let (status, _) = call(&h, get("/", None)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, body) = call(&h, login_request("vch_admin_not-a-token")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(html(&body).contains("unknown token"));
+    let agent = h.state.create_api_token(Role::Agent, "a").await.unwrap();
+    let (status, body) = call(&h, login_request(&agent)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(html(&body).contains("may not use the dashboard"));
+    // A forged or altered cookie is no session.
+    let cookie = sign_in(&h, Role::Auditor).await;
+    let mut forged = cookie.clone();
+    forged.pop();
+    forged.push('A');
+    assert_eq!(call(&h, page("/", &forged)).await.0, StatusCode::SEE_OTHER);
+    assert_eq!(
+        call(&h, page("/", "vouch_session=e30")).await.0,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(call(&h, page("/", &cookie)).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn overview_assets_and_asset_pages_show_the_stored_evidence_and_its_drift() {
+    let h = harness().await;
+    let mut agent = enroll(&h, 3).await;
+    let mut digests = Vec::new();
+    for _ in 0..3 {
+        let (env, d) = agent.next();
+        assert_eq!(
+            call(&h, post("/v1/snapshots", env)).await.0,
+            StatusCode::CREATED
+        );
+        digests.push(d);
+    }
+    for role in [Role::Admin, Role::SecurityLead, Role::Auditor] {
+        let cookie = sign_in(&h, role).await;
+        let (status, body) = call(&h, page("/", &cookie)).await;
+        assert_eq!(status, StatusCode::OK);
+        let overview = html(&body);
+        assert!(overview.contains("Overview") && overview.contains(role.as_str()));
+        // Silence is judged by when snapshots arrived, and these just did.
+        assert!(
+            overview.contains("Every asset reported within"),
+            "{overview}"
+        );
+        assert!(
+            overview.contains("<div class=\"num\">1</div>host"),
+            "{overview}"
+        );
+
+        let (_, body) = call(&h, page("/assets?kind=host&q=WEB", &cookie)).await;
+        let list = html(&body);
+        assert!(list.contains("1 of 1 assets"), "{list}");
+        let (_, body) = call(&h, page("/assets?kind=github-org", &cookie)).await;
+        assert!(html(&body).contains("0 of 1 assets"));
+
+        let asset_id = format!("m-{}", agent.id);
+        let (status, body) = call(&h, page(&format!("/assets/host/{asset_id}"), &cookie)).await;
+        assert_eq!(status, StatusCode::OK);
+        let asset = html(&body);
+        assert!(asset.contains("no gap"), "{asset}");
+        assert!(asset.contains("sequence 1 to 3"), "{asset}");
+        // Drift: the kernel release changed from the second to the third snapshot.
+        assert!(asset.contains("host.kernel.release"), "{asset}");
+        assert!(
+            asset.contains("6.1.2") && asset.contains("6.1.3"),
+            "{asset}"
+        );
+        assert!(asset.contains(&digests[2].to_hex()));
+
+        // The session also opens the API's envelope download the page links to.
+        let (status, _) = call(&h, page(&format!("/v1/snapshots/{}", digests[2]), &cookie)).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, _) = call(&h, page("/assets/host/nope", &cookie)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+}
+
+#[tokio::test]
+async fn logout_clears_the_cookie() {
+    let h = harness().await;
+    let cookie = sign_in(&h, Role::Admin).await;
+    let resp = vouch_server::app(h.state.clone())
+        .oneshot_login(
+            Request::post("/logout")
+                .header(header::COOKIE, &cookie)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(resp.0, StatusCode::SEE_OTHER);
+    assert!(resp.1.unwrap().contains("Max-Age=0"));
+}
