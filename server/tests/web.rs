@@ -154,3 +154,65 @@ async fn logout_clears_the_cookie() {
     assert_eq!(resp.0, StatusCode::SEE_OTHER);
     assert!(resp.1.unwrap().contains("Max-Age=0"));
 }
+
+#[tokio::test]
+async fn the_sample_page_draws_and_links_a_bundle_that_verifies() {
+    let h = harness().await;
+    let mut agent = enroll(&h, 4).await;
+    for _ in 0..6 {
+        let (env, _) = agent.next();
+        assert_eq!(
+            call(&h, post("/v1/snapshots", env)).await.0,
+            StatusCode::CREATED
+        );
+    }
+    let cookie = sign_in(&h, Role::Auditor).await;
+    let (status, body) = call(&h, page("/sample", &cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!html(&body).contains("Population:"));
+    let (_, body) = call(
+        &h,
+        page(
+            "/sample?from=2026-11-20T00:00:00Z&to=yesterday&size=x&seed=s",
+            &cookie,
+        ),
+    )
+    .await;
+    let errors = html(&body);
+    assert!(
+        errors.contains("to: ") && errors.contains("size: "),
+        "{errors}"
+    );
+    let (_, body) = call(
+        &h,
+        page(
+            "/sample?from=2026-11-20T00%3A00%3A00Z&to=2026-11-21T00%3A00%3A00Z&kinds=host&size=2&seed=web+audit",
+            &cookie,
+        ),
+    )
+    .await;
+    let drawn = html(&body);
+    assert!(drawn.contains("Population: <strong>6</strong>"), "{drawn}");
+    let link = drawn
+        .split("href=\"")
+        .find(|s| s.starts_with("/v1/export?"))
+        .and_then(|s| s.split('"').next())
+        .expect("a bundle link")
+        .replace("&amp;", "&");
+    let (status, bundle) = call(&h, page(&link, &cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    let report = vouch_server::bundle::verify(&bundle, None, 1);
+    assert!(report.ok(), "{:#?}", report.failures);
+    assert!(
+        report
+            .summary
+            .contains("sample of 2 from a population of 6"),
+        "{}",
+        report.summary
+    );
+    assert!(
+        report.summary.contains("\"web audit\""),
+        "{}",
+        report.summary
+    );
+}
