@@ -4,5 +4,6 @@
 //! agents; the helpers here start and restart that server ([`server::TestServer`]) and build
 //! inputs (realistic snapshots, chains, keys) so each test reads as the scenario it proves.
 
+pub mod browser;
 pub mod generate;
 pub mod server;
