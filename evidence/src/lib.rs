@@ -21,6 +21,8 @@ mod keys;
 mod receipt;
 pub mod sample;
 mod snapshot;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod timestamp;
 
 pub use digest::{Digest, DigestParseError};

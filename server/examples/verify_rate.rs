@@ -6,10 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use vouch_evidence::{
-    Asset, AssetKind, CollectorRun, EvidenceItem, RunOutcome, SCHEMA_VERSION, SigningKey, Snapshot,
-    Source,
-};
+use vouch_evidence::{EvidenceItem, SigningKey, Source};
 use vouch_server::verify::{Depth, Keyring, verify_files_at};
 
 fn main() {
@@ -35,26 +32,7 @@ fn main() {
                 ),
             );
         }
-        let s = Snapshot {
-            schema_version: SCHEMA_VERSION,
-            agent_id: agent.into(),
-            asset: Asset {
-                kind: AssetKind::Host,
-                id: "m-1".into(),
-                name: "web-1".into(),
-            },
-            collected_at: at,
-            sequence: seq,
-            previous_digest: prev,
-            collectors: vec![CollectorRun {
-                name: "host".into(),
-                version: "0.1.0".into(),
-                started_at: at,
-                finished_at: at,
-                outcome: RunOutcome::Ok,
-            }],
-            evidence,
-        };
+        let s = vouch_evidence::testing::host_snapshot(agent, "m-1", at, seq, prev, evidence);
         let (env, d) = s.sign(&key).expect("sign");
         prev = Some(d);
         let bytes = env.to_vec();

@@ -361,10 +361,7 @@ fn verify_loaded<T: Sync>(
 mod tests {
     use std::collections::BTreeMap;
 
-    use vouch_evidence::{
-        Asset, AssetKind, CollectorRun, EvidenceItem, RunOutcome, SCHEMA_VERSION, SigningKey,
-        Source, dsse,
-    };
+    use vouch_evidence::{EvidenceItem, SigningKey, Source, dsse};
 
     use super::*;
 
@@ -377,26 +374,7 @@ mod tests {
             "host.kernel.release".to_string(),
             EvidenceItem::ok(format!("6.1.{sequence}"), Source::File("/proc/x".into())),
         );
-        Snapshot {
-            schema_version: SCHEMA_VERSION,
-            agent_id: AGENT.into(),
-            asset: Asset {
-                kind: AssetKind::Host,
-                id: "m-1".into(),
-                name: "web-1".into(),
-            },
-            collected_at: at,
-            sequence,
-            previous_digest: previous,
-            collectors: vec![CollectorRun {
-                name: "host".into(),
-                version: "0.1.0".into(),
-                started_at: at,
-                finished_at: at,
-                outcome: RunOutcome::Ok,
-            }],
-            evidence,
-        }
+        vouch_evidence::testing::host_snapshot(AGENT, "m-1", at, sequence, previous, evidence)
     }
 
     fn ring(key: &SigningKey) -> Keyring {

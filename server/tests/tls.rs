@@ -5,10 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use vouch_evidence::api::{EnrollRequest, EnrollResponse, SubmitResponse};
-use vouch_evidence::{
-    Asset, AssetKind, CollectorRun, EvidenceItem, PublicKey, Receipt, RunOutcome, SCHEMA_VERSION,
-    SigningKey, Snapshot, Source,
-};
+use vouch_evidence::{EvidenceItem, PublicKey, Receipt, SigningKey, Snapshot, Source};
 use vouch_server::ServerConfig;
 use vouch_server::auth::Role;
 
@@ -45,26 +42,7 @@ fn snapshot(agent_id: &str, sequence: u64) -> Snapshot {
         "host.kernel.release".to_string(),
         EvidenceItem::ok("6.1.0", Source::File("/proc/sys/kernel/osrelease".into())),
     );
-    Snapshot {
-        schema_version: SCHEMA_VERSION,
-        agent_id: agent_id.into(),
-        asset: Asset {
-            kind: AssetKind::Host,
-            id: "m-1".into(),
-            name: "web-1".into(),
-        },
-        collected_at: at,
-        sequence,
-        previous_digest: None,
-        collectors: vec![CollectorRun {
-            name: "host".into(),
-            version: "0.1.0".into(),
-            started_at: at,
-            finished_at: at,
-            outcome: RunOutcome::Ok,
-        }],
-        evidence,
-    }
+    vouch_evidence::testing::host_snapshot(agent_id, "m-1", at, sequence, None, evidence)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,10 +5,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;
 
-use vouch_evidence::{
-    Asset, AssetKind, CollectorRun, Digest, EvidenceItem, RunOutcome, SCHEMA_VERSION, SigningKey,
-    Snapshot, Source,
-};
+use vouch_evidence::{Digest, EvidenceItem, SigningKey, Source};
 use vouch_server::verify::{Keyring, verify_bytes};
 
 const AGENT: &str = "agt_00112233aabbccdd";
@@ -23,26 +20,7 @@ fn chain(key: &SigningKey, n: u64) -> Vec<Vec<u8>> {
                 "host.ssh.permit_root_login".to_string(),
                 EvidenceItem::ok("no", Source::Command("sshd -T".into())),
             );
-            let s = Snapshot {
-                schema_version: SCHEMA_VERSION,
-                agent_id: AGENT.into(),
-                asset: Asset {
-                    kind: AssetKind::Host,
-                    id: "m-1".into(),
-                    name: "web-1".into(),
-                },
-                collected_at: at,
-                sequence: seq,
-                previous_digest: prev,
-                collectors: vec![CollectorRun {
-                    name: "host".into(),
-                    version: "0.1.0".into(),
-                    started_at: at,
-                    finished_at: at,
-                    outcome: RunOutcome::Ok,
-                }],
-                evidence,
-            };
+            let s = vouch_evidence::testing::host_snapshot(AGENT, "m-1", at, seq, prev, evidence);
             let (env, d) = s.sign(key).unwrap();
             prev = Some(d);
             env.to_vec()

@@ -11,10 +11,7 @@ use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 use vouch_evidence::api::{EnrollRequest, EnrollResponse};
-use vouch_evidence::{
-    Asset, AssetKind, CollectorRun, Digest, EvidenceItem, PublicKey, RunOutcome, SCHEMA_VERSION,
-    SigningKey, Snapshot, Source, Timestamp,
-};
+use vouch_evidence::{Digest, EvidenceItem, PublicKey, SigningKey, Snapshot, Source, Timestamp};
 use vouch_server::auth::Role;
 use vouch_server::state::{AppState, Limits};
 use vouch_server::store::sqlite::SqliteStore;
@@ -120,26 +117,14 @@ pub fn snapshot(agent: &TestAgent, sequence: u64, previous: Option<Digest>) -> S
             Source::File("/proc/sys/kernel/osrelease".into()),
         ),
     );
-    Snapshot {
-        schema_version: SCHEMA_VERSION,
-        agent_id: agent.id.clone(),
-        asset: Asset {
-            kind: AssetKind::Host,
-            id: format!("m-{}", agent.id),
-            name: "web-1".into(),
-        },
-        collected_at: at,
+    vouch_evidence::testing::host_snapshot(
+        &agent.id,
+        &format!("m-{}", agent.id),
+        at,
         sequence,
-        previous_digest: previous,
-        collectors: vec![CollectorRun {
-            name: "host".into(),
-            version: "0.1.0".into(),
-            started_at: at,
-            finished_at: at,
-            outcome: RunOutcome::Ok,
-        }],
+        previous,
         evidence,
-    }
+    )
 }
 
 impl TestAgent {
