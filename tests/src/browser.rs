@@ -202,19 +202,16 @@ impl Browser {
 
     /// Clicks the element matching `css`.
     pub async fn click(&self, css: &str) -> Result<(), String> {
-        let id = self.find("css selector", css).await?;
-        self.call(
-            reqwest::Method::POST,
-            &format!("/element/{id}/click"),
-            json!({}),
-        )
-        .await
-        .map(|_| ())
+        self.click_found("css selector", css).await
     }
 
     /// Clicks the link whose text contains `text`.
     pub async fn click_link(&self, text: &str) -> Result<(), String> {
-        let id = self.find("partial link text", text).await?;
+        self.click_found("partial link text", text).await
+    }
+
+    async fn click_found(&self, using: &str, value: &str) -> Result<(), String> {
+        let id = self.find(using, value).await?;
         self.call(
             reqwest::Method::POST,
             &format!("/element/{id}/click"),
