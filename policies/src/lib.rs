@@ -7,5 +7,7 @@
 //! are compiled in; organisations add frameworks by dropping another file in a directory.
 
 pub mod catalog;
+pub mod coverage;
 
 pub use catalog::{Catalog, CatalogError, Catalogs, Control, ControlId, Role};
+pub use coverage::{Classified, Coverage, Level};
