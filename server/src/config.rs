@@ -48,6 +48,8 @@ pub struct ServerConfig {
     pub clock_skew_secs: u64,
     /// Log format.
     pub log_format: LogFormat,
+    /// Webhooks told when a control turns from pass to fail.
+    pub alerts: crate::alerts::AlertConfig,
 }
 
 impl Default for ServerConfig {
@@ -60,6 +62,7 @@ impl Default for ServerConfig {
             max_body_bytes: 4 * 1024 * 1024,
             clock_skew_secs: 300,
             log_format: LogFormat::Text,
+            alerts: crate::alerts::AlertConfig::default(),
         }
     }
 }
@@ -114,6 +117,9 @@ impl Validate for ServerConfig {
                 "clock_skew_secs",
                 format!("{} is more than a day", self.clock_skew_secs),
             );
+        }
+        for (key, problem) in self.alerts.problems() {
+            err(&format!("alerts.{key}"), problem);
         }
         if let Some(tls) = &self.tls {
             for (key, path) in [("tls.cert", &tls.cert), ("tls.key", &tls.key)] {
@@ -198,7 +204,7 @@ mod tests {
 
     #[test]
     fn every_problem_is_reported_with_file_and_key() {
-        let text = "listen = \"nowhere\"\nmax_body_bytes = 1\ntls_names = [\"a b\"]\n[tls]\ncert = \"/no/cert\"\nkey = \"/no/key\"\n";
+        let text = "listen = \"nowhere\"\nmax_body_bytes = 1\ntls_names = [\"a b\"]\n[tls]\ncert = \"/no/cert\"\nkey = \"/no/key\"\n[alerts]\nwebhooks = [\"slack\"]\n";
         let errs = ServerConfig::parse("server.toml", text)
             .unwrap_err()
             .to_string();
@@ -209,6 +215,7 @@ mod tests {
             "server.toml: tls.key: /no/key",
             "server.toml: tls_names: applies to the local CA only",
             "server.toml: tls_names: \"a b\" is not",
+            "server.toml: alerts.webhooks[0]: \"slack\" is not an http",
         ] {
             assert!(errs.contains(needle), "{needle} missing in {errs}");
         }

@@ -7,6 +7,7 @@
 //! [`http::app`] is the whole API as an axum `Router`; [`serve::start`] runs it on a socket;
 //! [`store::Store`] is the storage seam (SQLite by default).
 
+pub mod alerts;
 pub mod auth;
 pub mod bundle;
 pub mod config;
