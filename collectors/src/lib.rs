@@ -179,11 +179,13 @@ pub trait Collector: Send + Sync + 'static {
 }
 
 /// A group of collectors describing one asset.
+#[async_trait]
 pub trait Source: Send + Sync {
     /// The source's name (`host`).
     fn name(&self) -> &'static str;
-    /// The asset described, read below `ctx.root`.
-    fn asset(&self, ctx: &CollectContext) -> Asset;
+    /// The asset described: read below `ctx.root` for a host, asked of the API for a cloud
+    /// account (whose id the credentials decide, not the configuration).
+    async fn asset(&self, ctx: &CollectContext) -> Asset;
     /// Its collectors.
     fn collectors(&self) -> Vec<Arc<dyn Collector>>;
     /// The root and time budget to collect with.
@@ -239,7 +241,7 @@ pub async fn run_source_with_progress(
 ) -> Collected {
     let start = Instant::now();
     let collected_at = now();
-    let asset = source.asset(ctx);
+    let asset = source.asset(ctx).await;
     let budget = ctx.deadline.saturating_duration_since(Instant::now());
     let tasks: Vec<_> = source
         .collectors()
@@ -414,11 +416,12 @@ mod tests {
     }
 
     struct Mixed;
+    #[async_trait]
     impl Source for Mixed {
         fn name(&self) -> &'static str {
             "test"
         }
-        fn asset(&self, _: &CollectContext) -> Asset {
+        async fn asset(&self, _: &CollectContext) -> Asset {
             Asset {
                 kind: AssetKind::Host,
                 id: "t".into(),

@@ -152,12 +152,13 @@ impl HostSource {
     }
 }
 
+#[async_trait::async_trait]
 impl Source for HostSource {
     fn name(&self) -> &'static str {
         "host"
     }
 
-    fn asset(&self, ctx: &CollectContext) -> Asset {
+    async fn asset(&self, ctx: &CollectContext) -> Asset {
         let hostname = system::hostname(ctx).unwrap_or_else(|_| "unknown-host".into());
         let id = ctx
             .read("/etc/machine-id")
