@@ -15,7 +15,13 @@
 //! put), then commits the index row; a blob whose row never commits is unreachable and
 //! harmless. Callers never see the difference.
 
+pub mod results;
 pub mod sqlite;
+
+pub use results::{
+    AssetEvaluation, Evaluation, EvaluationRun, ExceptionRecord, NewException, NewRun, PackRecord,
+    StoredResult,
+};
 
 use async_trait::async_trait;
 use vouch_evidence::api::{AssetSummary, SnapshotRef, SnapshotSummary};
@@ -183,6 +189,36 @@ pub trait Store: Send + Sync + 'static {
         to: Timestamp,
         kinds: Vec<AssetKind>,
     ) -> Result<Vec<SnapshotRef>, StoreError>;
+    /// Keeps a policy pack's files under its digest (once; later calls change nothing), so that
+    /// every stored result can be re-derived from the pack that produced it.
+    async fn record_pack(&self, pack: PackRecord) -> Result<(), StoreError>;
+    /// A kept policy pack, by digest.
+    async fn pack(&self, digest: &str) -> Result<Option<PackRecord>, StoreError>;
+    /// Snapshots no pack has evaluated yet, oldest received first, at most `limit`.
+    async fn unevaluated(&self, limit: u32) -> Result<Vec<Digest>, StoreError>;
+    /// Snapshots in the scope of re-evaluation run `run` that its pack has not evaluated yet.
+    async fn pending_for_run(&self, run: i64, limit: u32) -> Result<Vec<Digest>, StoreError>;
+    /// Stores evaluations (each snapshot × pack once: a repeat changes nothing).
+    async fn record_evaluations(&self, evaluations: Vec<Evaluation>) -> Result<(), StoreError>;
+    /// Every evaluation of one snapshot, oldest first.
+    async fn evaluations_of(&self, digest: Digest) -> Result<Vec<Evaluation>, StoreError>;
+    /// Per asset chain, the newest snapshot collected at or before `as_of` (now: `None`) that
+    /// has been evaluated, with its newest evaluation made at or before `as_of`.
+    async fn latest_evaluations(
+        &self,
+        as_of: Option<Timestamp>,
+    ) -> Result<Vec<AssetEvaluation>, StoreError>;
+    /// Records an explicit re-evaluation request; answers its id.
+    async fn start_run(&self, run: NewRun) -> Result<i64, StoreError>;
+    /// Marks a run finished with the number of snapshots it evaluated.
+    async fn finish_run(&self, run: i64, at: Timestamp, evaluated: u64) -> Result<(), StoreError>;
+    /// Every re-evaluation run, newest first.
+    async fn runs(&self) -> Result<Vec<EvaluationRun>, StoreError>;
+    /// Records an accepted risk (an exception to a policy); answers its id.
+    async fn add_exception(&self, exception: NewException) -> Result<i64, StoreError>;
+    /// Every exception ever recorded, oldest first (expired and revoked ones included: the
+    /// history of risk treatment is evidence too).
+    async fn exceptions(&self) -> Result<Vec<ExceptionRecord>, StoreError>;
     /// Makes every write accepted so far durable and releases the backend; writes after this
     /// fail, reads may still work. The server calls it on shutdown.
     async fn close(&self) -> Result<(), StoreError>;

@@ -19,7 +19,12 @@ use vouch_evidence::api::{AssetSummary, SnapshotRef, SnapshotSummary};
 use vouch_evidence::chain::{Head, check_link_parts};
 use vouch_evidence::{AssetKind, Digest, PublicKey, Timestamp};
 
-use super::{AgentRecord, IngestOutcome, NewSnapshot, Rejection, Store, StoreError};
+mod results;
+
+use super::{
+    AgentRecord, AssetEvaluation, Evaluation, EvaluationRun, ExceptionRecord, IngestOutcome,
+    NewException, NewRun, NewSnapshot, PackRecord, Rejection, Store, StoreError,
+};
 use crate::auth::Role;
 
 const SCHEMA: &[&str] = &[
@@ -80,6 +85,8 @@ const SCHEMA: &[&str] = &[
      CREATE INDEX rejections_by_time ON rejections(at);",
     // version 3: sampling populations are selected by collection time.
     "CREATE INDEX snapshots_by_time ON snapshots(collected_at);",
+    // version 4: policy packs, evaluations and their results, re-evaluation runs, exceptions.
+    results::SCHEMA,
 ];
 
 /// The schema version this build writes (SQLite `user_version`).
@@ -99,6 +106,8 @@ enum Write {
     Enroll(Digest, Box<AgentRecord>, Reply<()>),
     ApiToken(Digest, Role, String, Timestamp, Reply<()>),
     Rejection(Box<Rejection>, Reply<()>),
+    /// Any other write.
+    Job(Box<dyn Job>),
     /// Commit everything queued before it, close the connection, then answer.
     Close(Reply<()>),
 }
@@ -175,6 +184,15 @@ impl SqliteStore {
         }
         rx.await
             .map_err(|_| StoreError::Backend("writer thread dropped the request".into()))?
+    }
+
+    /// A write of any shape, committed with the batch it lands in.
+    async fn write_fn<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        self.write(|reply| Write::Job(Box::new(FnJob { f, reply })))
+            .await
     }
 
     async fn read<T: Send + 'static>(
@@ -262,6 +280,7 @@ fn fail(w: Write, msg: &str) {
         Err(StoreError::Backend(msg.to_string()))
     }
     match w {
+        Write::Job(job) => job.fail(msg),
         Write::Ingest(_, r) => drop(r.send(e(msg))),
         Write::EnrollToken(_, _, _, r)
         | Write::Enroll(_, _, r)
@@ -271,34 +290,66 @@ fn fail(w: Write, msg: &str) {
     }
 }
 
-/// Runs one request in a savepoint; returns how to answer it once the commit is known.
-fn apply(tx: &rusqlite::Transaction<'_>, w: Write) -> Answer {
-    fn answer<T: Send + 'static>(reply: Reply<T>, result: Result<T, StoreError>) -> Answer {
-        Box::new(move |commit_error| {
-            let result = match (result, commit_error) {
-                (Ok(_), Some(e)) => Err(StoreError::Backend(format!("commit failed: {e}"))),
-                (r, _) => r,
-            };
-            let _ = reply.send(result);
-        })
-    }
-    fn in_savepoint<T>(
-        tx: &rusqlite::Transaction<'_>,
-        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        tx.execute_batch("SAVEPOINT op")?;
-        match f(tx) {
-            Ok(v) => {
-                tx.execute_batch("RELEASE op")?;
-                Ok(v)
-            }
-            Err(e) => {
-                tx.execute_batch("ROLLBACK TO op; RELEASE op")?;
-                Err(e)
-            }
+/// How to answer a request once its batch's commit outcome is known.
+fn answer<T: Send + 'static>(reply: Reply<T>, result: Result<T, StoreError>) -> Answer {
+    Box::new(move |commit_error| {
+        let result = match (result, commit_error) {
+            (Ok(_), Some(e)) => Err(StoreError::Backend(format!("commit failed: {e}"))),
+            (r, _) => r,
+        };
+        let _ = reply.send(result);
+    })
+}
+
+/// Runs `f` in its own savepoint, so that its failure undoes only its own writes.
+fn in_savepoint<T>(
+    tx: &rusqlite::Transaction<'_>,
+    f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    tx.execute_batch("SAVEPOINT op")?;
+    match f(tx) {
+        Ok(v) => {
+            tx.execute_batch("RELEASE op")?;
+            Ok(v)
+        }
+        Err(e) => {
+            tx.execute_batch("ROLLBACK TO op; RELEASE op")?;
+            Err(e)
         }
     }
+}
+
+/// A write given as a function of the connection (the policy results, exceptions and runs),
+/// committed in the same batches as the rest.
+trait Job: Send {
+    /// Runs in a savepoint of the batch's transaction.
+    fn run(self: Box<Self>, tx: &rusqlite::Transaction<'_>) -> Answer;
+    /// The batch could not start: answer with `msg`.
+    fn fail(self: Box<Self>, msg: &str);
+}
+
+struct FnJob<T, F> {
+    f: F,
+    reply: Reply<T>,
+}
+
+impl<T, F> Job for FnJob<T, F>
+where
+    T: Send + 'static,
+    F: FnOnce(&Connection) -> Result<T, StoreError> + Send,
+{
+    fn run(self: Box<Self>, tx: &rusqlite::Transaction<'_>) -> Answer {
+        answer(self.reply, in_savepoint(tx, self.f))
+    }
+    fn fail(self: Box<Self>, msg: &str) {
+        let _ = self.reply.send(Err(StoreError::Backend(msg.to_string())));
+    }
+}
+
+/// Runs one request in a savepoint; returns how to answer it once the commit is known.
+fn apply(tx: &rusqlite::Transaction<'_>, w: Write) -> Answer {
     match w {
+        Write::Job(job) => job.run(tx),
         Write::Ingest(s, reply) => answer(reply, in_savepoint(tx, |c| ingest(c, &s))),
         Write::EnrollToken(hash, created, expires, reply) => answer(
             reply,
@@ -725,6 +776,63 @@ impl Store for SqliteStore {
         })
         .await
     }
+
+    async fn record_pack(&self, pack: PackRecord) -> Result<(), StoreError> {
+        self.write_fn(move |c| results::record_pack(c, &pack)).await
+    }
+
+    async fn pack(&self, digest: &str) -> Result<Option<PackRecord>, StoreError> {
+        let digest = digest.to_string();
+        self.read(move |c| results::pack(c, &digest)).await
+    }
+
+    async fn unevaluated(&self, limit: u32) -> Result<Vec<Digest>, StoreError> {
+        self.read(move |c| results::unevaluated(c, limit)).await
+    }
+
+    async fn pending_for_run(&self, run: i64, limit: u32) -> Result<Vec<Digest>, StoreError> {
+        self.read(move |c| results::pending_for_run(c, run, limit))
+            .await
+    }
+
+    async fn record_evaluations(&self, evaluations: Vec<Evaluation>) -> Result<(), StoreError> {
+        self.write_fn(move |c| results::record_evaluations(c, &evaluations))
+            .await
+    }
+
+    async fn evaluations_of(&self, digest: Digest) -> Result<Vec<Evaluation>, StoreError> {
+        self.read(move |c| results::evaluations_of(c, digest)).await
+    }
+
+    async fn latest_evaluations(
+        &self,
+        as_of: Option<Timestamp>,
+    ) -> Result<Vec<AssetEvaluation>, StoreError> {
+        self.read(move |c| results::latest_evaluations(c, as_of))
+            .await
+    }
+
+    async fn start_run(&self, run: NewRun) -> Result<i64, StoreError> {
+        self.write_fn(move |c| results::start_run(c, &run)).await
+    }
+
+    async fn finish_run(&self, run: i64, at: Timestamp, evaluated: u64) -> Result<(), StoreError> {
+        self.write_fn(move |c| results::finish_run(c, run, at, evaluated))
+            .await
+    }
+
+    async fn runs(&self) -> Result<Vec<EvaluationRun>, StoreError> {
+        self.read(results::runs).await
+    }
+
+    async fn add_exception(&self, exception: NewException) -> Result<i64, StoreError> {
+        self.write_fn(move |c| results::add_exception(c, &exception))
+            .await
+    }
+
+    async fn exceptions(&self) -> Result<Vec<ExceptionRecord>, StoreError> {
+        self.read(results::exceptions).await
+    }
 }
 
 #[cfg(test)]
@@ -736,12 +844,12 @@ mod tests {
 
     use super::*;
 
-    fn at(secs: i64) -> Timestamp {
+    pub(super) fn at(secs: i64) -> Timestamp {
         Timestamp::from_unix_micros(1_790_000_000_000_000 + secs * 1_000_000).unwrap()
     }
 
     /// A snapshot record of chain `agt_1/host:m1` (the bytes stand in for a real envelope).
-    fn snap(sequence: u64, previous: Option<Digest>, tag: &str) -> NewSnapshot {
+    pub(super) fn snap(sequence: u64, previous: Option<Digest>, tag: &str) -> NewSnapshot {
         let envelope = format!("envelope {sequence} {tag}").into_bytes();
         NewSnapshot {
             digest: Digest::of(&envelope),

@@ -1,0 +1,132 @@
+//! What the store keeps about policy evaluation: the packs (their files, by digest), each
+//! snapshot's evaluations (one per pack that judged it, with every policy's result), the
+//! explicit re-evaluation runs, and the exceptions (accepted risks).
+//!
+//! Results are never overwritten: a snapshot evaluated again by a new pack gains a second
+//! evaluation beside the first, so the status shown for any past instant can be re-derived
+//! from exactly the pack and the evidence that produced it.
+
+use vouch_evidence::{AssetKind, ChainKey, Digest, Timestamp};
+
+/// One policy's result for one snapshot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredResult {
+    /// The policy's id.
+    pub policy_id: String,
+    /// `pass`, `fail`, `not_applicable` or `error`.
+    pub status: String,
+    /// Why, for people.
+    pub reason: String,
+    /// The evidence ids the result rests on.
+    pub evidence: Vec<String>,
+}
+
+/// One snapshot judged by one pack.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Evaluation {
+    /// The snapshot.
+    pub digest: Digest,
+    /// The pack's digest (hex).
+    pub pack_digest: String,
+    /// When it was evaluated.
+    pub evaluated_at: Timestamp,
+    /// The re-evaluation run it belongs to; `None` when made on arrival.
+    pub run_id: Option<i64>,
+    /// Every policy's result.
+    pub results: Vec<StoredResult>,
+}
+
+/// A policy pack as it judged: its digest and files.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PackRecord {
+    /// The pack's digest (hex).
+    pub digest: String,
+    /// When the server first used it.
+    pub loaded_at: Timestamp,
+    /// Its files: relative path and bytes.
+    pub files: Vec<(String, Vec<u8>)>,
+}
+
+/// The newest evaluated snapshot of one asset chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AssetEvaluation {
+    /// The chain.
+    pub chain: ChainKey,
+    /// The asset's display name.
+    pub asset_name: String,
+    /// When the snapshot was collected.
+    pub collected_at: Timestamp,
+    /// The evaluation.
+    pub evaluation: Evaluation,
+}
+
+/// A re-evaluation to record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewRun {
+    /// Who asked (token label or role).
+    pub requested_by: String,
+    /// When.
+    pub requested_at: Timestamp,
+    /// Why (e.g. "pack changed: new SSH policies").
+    pub reason: String,
+    /// The pack that re-evaluates.
+    pub pack_digest: String,
+    /// Snapshots collected in `[from, to)` are re-evaluated.
+    pub from: Timestamp,
+    /// End of the scope (exclusive).
+    pub to: Timestamp,
+}
+
+/// A recorded re-evaluation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EvaluationRun {
+    /// Its id.
+    pub id: i64,
+    /// What was asked.
+    pub run: NewRun,
+    /// When it finished; `None` while under way.
+    pub finished_at: Option<Timestamp>,
+    /// Snapshots it evaluated.
+    pub evaluated: u64,
+}
+
+/// An accepted risk to record: a failing policy that shows as `accepted` until it expires.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewException {
+    /// The policy.
+    pub policy_id: String,
+    /// The asset it covers; `None`: every asset.
+    pub asset: Option<(AssetKind, String)>,
+    /// Why the risk is accepted.
+    pub justification: String,
+    /// Who owns the risk.
+    pub owner: String,
+    /// Who recorded it.
+    pub created_by: String,
+    /// When.
+    pub created_at: Timestamp,
+    /// When it lapses and the result returns to `fail`.
+    pub expires_at: Timestamp,
+}
+
+/// A recorded exception.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExceptionRecord {
+    /// Its id.
+    pub id: i64,
+    /// What was recorded.
+    pub exception: NewException,
+}
+
+impl ExceptionRecord {
+    /// Whether it covers `policy_id` on the asset `(kind, id)` at `at`.
+    pub fn covers(&self, policy_id: &str, kind: AssetKind, asset_id: &str, at: Timestamp) -> bool {
+        let e = &self.exception;
+        e.policy_id == policy_id
+            && e.created_at <= at
+            && at < e.expires_at
+            && e.asset
+                .as_ref()
+                .is_none_or(|(k, id)| *k == kind && id == asset_id)
+    }
+}

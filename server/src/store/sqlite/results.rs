@@ -1,0 +1,698 @@
+//! The SQLite side of [`crate::store::results`]: packs, evaluations, runs and exceptions.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use vouch_evidence::{AssetKind, ChainKey, Digest, Timestamp};
+
+use super::{digest_col, ts};
+use crate::store::StoreError;
+use crate::store::results::{
+    AssetEvaluation, Evaluation, EvaluationRun, ExceptionRecord, NewException, NewRun, PackRecord,
+    StoredResult,
+};
+
+/// Schema step that adds these tables (appended to the store's migrations).
+pub(super) const SCHEMA: &str = "
+    CREATE TABLE policy_packs(
+        digest TEXT PRIMARY KEY,
+        loaded_at INTEGER NOT NULL);
+    CREATE TABLE policy_pack_files(
+        pack_digest TEXT NOT NULL REFERENCES policy_packs(digest),
+        path TEXT NOT NULL,
+        content BLOB NOT NULL,
+        PRIMARY KEY(pack_digest, path));
+    CREATE TABLE evaluations(
+        digest TEXT NOT NULL REFERENCES snapshots(digest),
+        pack_digest TEXT NOT NULL REFERENCES policy_packs(digest),
+        evaluated_at INTEGER NOT NULL,
+        run_id INTEGER,
+        PRIMARY KEY(digest, pack_digest));
+    CREATE TABLE results(
+        digest TEXT NOT NULL,
+        pack_digest TEXT NOT NULL,
+        policy_id TEXT NOT NULL,
+        status TEXT NOT NULL CHECK(status IN ('pass', 'fail', 'not_applicable', 'error')),
+        reason TEXT NOT NULL,
+        evidence TEXT NOT NULL,
+        PRIMARY KEY(digest, pack_digest, policy_id),
+        FOREIGN KEY(digest, pack_digest) REFERENCES evaluations(digest, pack_digest))
+        WITHOUT ROWID;
+    CREATE TABLE evaluation_runs(
+        id INTEGER PRIMARY KEY,
+        requested_by TEXT NOT NULL,
+        requested_at INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        pack_digest TEXT NOT NULL,
+        scope_from INTEGER NOT NULL,
+        scope_to INTEGER NOT NULL,
+        finished_at INTEGER,
+        evaluated INTEGER NOT NULL DEFAULT 0);
+    CREATE TABLE exceptions(
+        id INTEGER PRIMARY KEY,
+        policy_id TEXT NOT NULL,
+        asset_kind TEXT,
+        asset_id TEXT,
+        justification TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL);
+    CREATE INDEX snapshots_by_received ON snapshots(received_at);";
+
+fn kind_col(s: &str) -> Result<AssetKind, StoreError> {
+    AssetKind::parse(s)
+        .ok_or_else(|| StoreError::Backend(format!("stored asset kind {s:?} is unknown")))
+}
+
+pub(super) fn record_pack(c: &Connection, pack: &PackRecord) -> Result<(), StoreError> {
+    let inserted = c.execute(
+        "INSERT OR IGNORE INTO policy_packs(digest, loaded_at) VALUES (?1, ?2)",
+        params![pack.digest, pack.loaded_at.unix_micros()],
+    )?;
+    if inserted == 1 {
+        let mut stmt = c.prepare(
+            "INSERT INTO policy_pack_files(pack_digest, path, content) VALUES (?1, ?2, ?3)",
+        )?;
+        for (path, content) in &pack.files {
+            stmt.execute(params![pack.digest, path, content])?;
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn pack(c: &Connection, digest: &str) -> Result<Option<PackRecord>, StoreError> {
+    let Some(loaded_at) = c
+        .query_row(
+            "SELECT loaded_at FROM policy_packs WHERE digest = ?1",
+            [digest],
+            |r| r.get::<_, i64>(0),
+        )
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let mut stmt = c.prepare(
+        "SELECT path, content FROM policy_pack_files WHERE pack_digest = ?1 ORDER BY path",
+    )?;
+    let files = stmt
+        .query_map([digest], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    Ok(Some(PackRecord {
+        digest: digest.to_string(),
+        loaded_at: ts(loaded_at)?,
+        files,
+    }))
+}
+
+fn digests(
+    c: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<Digest>, StoreError> {
+    let mut stmt = c.prepare_cached(sql)?;
+    let rows = stmt.query_map(params, |r| digest_col(r.get(0)?))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub(super) fn unevaluated(c: &Connection, limit: u32) -> Result<Vec<Digest>, StoreError> {
+    digests(
+        c,
+        "SELECT s.digest FROM snapshots s
+         WHERE NOT EXISTS (SELECT 1 FROM evaluations e WHERE e.digest = s.digest)
+         ORDER BY s.received_at LIMIT ?1",
+        [limit],
+    )
+}
+
+pub(super) fn pending_for_run(
+    c: &Connection,
+    run: i64,
+    limit: u32,
+) -> Result<Vec<Digest>, StoreError> {
+    digests(
+        c,
+        "SELECT s.digest FROM snapshots s, evaluation_runs r
+         WHERE r.id = ?1 AND s.collected_at >= r.scope_from AND s.collected_at < r.scope_to
+           AND NOT EXISTS (SELECT 1 FROM evaluations e
+                           WHERE e.digest = s.digest AND e.pack_digest = r.pack_digest)
+         ORDER BY s.collected_at LIMIT ?2",
+        params![run, limit],
+    )
+}
+
+pub(super) fn record_evaluations(
+    c: &Connection,
+    evaluations: &[Evaluation],
+) -> Result<(), StoreError> {
+    let mut eval = c.prepare_cached(
+        "INSERT OR IGNORE INTO evaluations(digest, pack_digest, evaluated_at, run_id)
+         VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    let mut result = c.prepare_cached(
+        "INSERT INTO results(digest, pack_digest, policy_id, status, reason, evidence)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for e in evaluations {
+        let digest = e.digest.to_hex();
+        if eval.execute(params![
+            digest,
+            e.pack_digest,
+            e.evaluated_at.unix_micros(),
+            e.run_id
+        ])? == 0
+        {
+            continue; // this pack already judged this snapshot: results are never overwritten
+        }
+        for r in &e.results {
+            let evidence = serde_json::to_string(&r.evidence)
+                .map_err(|err| StoreError::Backend(err.to_string()))?;
+            result.execute(params![
+                digest,
+                e.pack_digest,
+                r.policy_id,
+                r.status,
+                r.reason,
+                evidence
+            ])?;
+        }
+    }
+    Ok(())
+}
+
+fn results_of(c: &Connection, digest: &str, pack: &str) -> Result<Vec<StoredResult>, StoreError> {
+    let mut stmt = c.prepare_cached(
+        "SELECT policy_id, status, reason, evidence FROM results
+         WHERE digest = ?1 AND pack_digest = ?2 ORDER BY policy_id",
+    )?;
+    let rows = stmt.query_map([digest, pack], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (policy_id, status, reason, evidence) = row?;
+        let evidence = serde_json::from_str(&evidence).map_err(|e| {
+            StoreError::Backend(format!(
+                "result of {policy_id}: evidence list unreadable: {e}"
+            ))
+        })?;
+        out.push(StoredResult {
+            policy_id,
+            status,
+            reason,
+            evidence,
+        });
+    }
+    Ok(out)
+}
+
+fn evaluation(
+    c: &Connection,
+    digest: String,
+    pack_digest: String,
+    evaluated_at: i64,
+    run_id: Option<i64>,
+) -> Result<Evaluation, StoreError> {
+    let results = results_of(c, &digest, &pack_digest)?;
+    Ok(Evaluation {
+        digest: digest_col(digest)?,
+        pack_digest,
+        evaluated_at: ts(evaluated_at)?,
+        run_id,
+        results,
+    })
+}
+
+pub(super) fn evaluations_of(
+    c: &Connection,
+    digest: Digest,
+) -> Result<Vec<Evaluation>, StoreError> {
+    let mut stmt = c.prepare_cached(
+        "SELECT pack_digest, evaluated_at, run_id FROM evaluations
+         WHERE digest = ?1 ORDER BY evaluated_at, pack_digest",
+    )?;
+    let hex = digest.to_hex();
+    let rows: Vec<(String, i64, Option<i64>)> = stmt
+        .query_map([&hex], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    rows.into_iter()
+        .map(|(pack, at, run)| evaluation(c, hex.clone(), pack, at, run))
+        .collect()
+}
+
+pub(super) fn latest_evaluations(
+    c: &Connection,
+    as_of: Option<Timestamp>,
+) -> Result<Vec<AssetEvaluation>, StoreError> {
+    let as_of = as_of.map_or(i64::MAX, |t| t.unix_micros());
+    let mut stmt = c.prepare_cached(
+        "SELECT agent_id, asset_kind, asset_id, asset_name, collected_at, digest, pack_digest,
+                evaluated_at, run_id
+         FROM (SELECT s.agent_id, s.asset_kind, s.asset_id, s.asset_name, s.collected_at,
+                      e.digest, e.pack_digest, e.evaluated_at, e.run_id,
+                      row_number() OVER (PARTITION BY s.agent_id, s.asset_kind, s.asset_id
+                                         ORDER BY s.collected_at DESC, e.evaluated_at DESC) AS rn
+               FROM evaluations e JOIN snapshots s ON s.digest = e.digest
+               WHERE s.collected_at <= ?1 AND e.evaluated_at <= ?1)
+         WHERE rn = 1 ORDER BY asset_kind, asset_id, agent_id",
+    )?;
+    type Row = (
+        String,
+        String,
+        String,
+        String,
+        i64,
+        String,
+        String,
+        i64,
+        Option<i64>,
+    );
+    let rows: Vec<Row> = stmt
+        .query_map([as_of], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+                r.get(8)?,
+            ))
+        })?
+        .collect::<Result<_, _>>()?;
+    rows.into_iter()
+        .map(
+            |(agent_id, kind, asset_id, asset_name, collected_at, digest, pack, at, run)| {
+                Ok(AssetEvaluation {
+                    chain: ChainKey {
+                        agent_id,
+                        asset_kind: kind_col(&kind)?,
+                        asset_id,
+                    },
+                    asset_name,
+                    collected_at: ts(collected_at)?,
+                    evaluation: evaluation(c, digest, pack, at, run)?,
+                })
+            },
+        )
+        .collect()
+}
+
+pub(super) fn start_run(c: &Connection, run: &NewRun) -> Result<i64, StoreError> {
+    c.execute(
+        "INSERT INTO evaluation_runs(requested_by, requested_at, reason, pack_digest, scope_from, scope_to)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            run.requested_by,
+            run.requested_at.unix_micros(),
+            run.reason,
+            run.pack_digest,
+            run.from.unix_micros(),
+            run.to.unix_micros()
+        ],
+    )?;
+    Ok(c.last_insert_rowid())
+}
+
+pub(super) fn finish_run(
+    c: &Connection,
+    run: i64,
+    at: Timestamp,
+    evaluated: u64,
+) -> Result<(), StoreError> {
+    let n = c.execute(
+        "UPDATE evaluation_runs SET finished_at = ?2, evaluated = ?3 WHERE id = ?1",
+        params![run, at.unix_micros(), evaluated as i64],
+    )?;
+    if n == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::Backend(format!("no evaluation run {run}")))
+    }
+}
+
+pub(super) fn runs(c: &Connection) -> Result<Vec<EvaluationRun>, StoreError> {
+    let mut stmt = c.prepare(
+        "SELECT id, requested_by, requested_at, reason, pack_digest, scope_from, scope_to,
+                finished_at, evaluated
+         FROM evaluation_runs ORDER BY id DESC",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(EvaluationRun {
+            id: r.get(0)?,
+            run: NewRun {
+                requested_by: r.get(1)?,
+                requested_at: ts(r.get(2)?)?,
+                reason: r.get(3)?,
+                pack_digest: r.get(4)?,
+                from: ts(r.get(5)?)?,
+                to: ts(r.get(6)?)?,
+            },
+            finished_at: r.get::<_, Option<i64>>(7)?.map(ts).transpose()?,
+            evaluated: r.get::<_, i64>(8)? as u64,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub(super) fn add_exception(c: &Connection, e: &NewException) -> Result<i64, StoreError> {
+    let (kind, id) = match &e.asset {
+        Some((k, id)) => (Some(k.as_str()), Some(id.as_str())),
+        None => (None, None),
+    };
+    c.execute(
+        "INSERT INTO exceptions(policy_id, asset_kind, asset_id, justification, owner, created_by,
+                                created_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            e.policy_id,
+            kind,
+            id,
+            e.justification,
+            e.owner,
+            e.created_by,
+            e.created_at.unix_micros(),
+            e.expires_at.unix_micros()
+        ],
+    )?;
+    Ok(c.last_insert_rowid())
+}
+
+pub(super) fn exceptions(c: &Connection) -> Result<Vec<ExceptionRecord>, StoreError> {
+    let mut stmt = c.prepare(
+        "SELECT id, policy_id, asset_kind, asset_id, justification, owner, created_by, created_at,
+                expires_at
+         FROM exceptions ORDER BY id",
+    )?;
+    type Row = (
+        i64,
+        String,
+        Option<String>,
+        Option<String>,
+        String,
+        String,
+        String,
+        i64,
+        i64,
+    );
+    let rows: Vec<Row> = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+                r.get(8)?,
+            ))
+        })?
+        .collect::<Result<_, _>>()?;
+    rows.into_iter()
+        .map(
+            |(
+                id,
+                policy_id,
+                kind,
+                asset_id,
+                justification,
+                owner,
+                created_by,
+                created_at,
+                expires_at,
+            )| {
+                let asset = match (kind, asset_id) {
+                    (Some(k), Some(a)) => Some((kind_col(&k)?, a)),
+                    _ => None,
+                };
+                Ok(ExceptionRecord {
+                    id,
+                    exception: NewException {
+                        policy_id,
+                        asset,
+                        justification,
+                        owner,
+                        created_by,
+                        created_at: ts(created_at)?,
+                        expires_at: ts(expires_at)?,
+                    },
+                })
+            },
+        )
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use vouch_evidence::Timestamp;
+
+    use super::super::SqliteStore;
+    use super::super::tests::{at, snap};
+    use crate::store::{
+        Evaluation, NewException, NewRun, PackRecord, Store, StoreError, StoredResult,
+    };
+
+    fn result(policy: &str, status: &str) -> StoredResult {
+        StoredResult {
+            policy_id: policy.into(),
+            status: status.into(),
+            reason: format!("{policy} is {status}"),
+            evidence: vec!["host.ssh.permit_root_login".into()],
+        }
+    }
+
+    fn evaluation(
+        s: &crate::store::NewSnapshot,
+        pack: &str,
+        secs: i64,
+        status: &str,
+    ) -> Evaluation {
+        Evaluation {
+            digest: s.digest,
+            pack_digest: pack.into(),
+            evaluated_at: at(secs),
+            run_id: None,
+            results: vec![result("host.ssh.root_login_disabled", status)],
+        }
+    }
+
+    async fn store_with_chain(
+        n: u64,
+    ) -> (
+        tempfile::TempDir,
+        Arc<SqliteStore>,
+        Vec<crate::store::NewSnapshot>,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(&dir.path().join("v.db")).unwrap());
+        let mut snaps = Vec::new();
+        let mut previous = None;
+        for seq in 1..=n {
+            let s = snap(seq, previous, "r");
+            previous = Some(s.digest);
+            store.ingest(s.clone()).await.unwrap();
+            snaps.push(s);
+        }
+        for pack in ["p1", "p2"] {
+            store
+                .record_pack(PackRecord {
+                    digest: pack.into(),
+                    loaded_at: at(0),
+                    files: vec![(format!("host/{pack}.rego"), b"package x".to_vec())],
+                })
+                .await
+                .unwrap();
+        }
+        (dir, store, snaps)
+    }
+
+    /// A snapshot is judged once per pack; a second evaluation by the same pack changes nothing,
+    /// and one by a new pack is kept beside the first rather than replacing it.
+    #[tokio::test]
+    async fn evaluations_are_kept_per_pack_and_never_overwritten() {
+        let (_dir, store, snaps) = store_with_chain(2).await;
+        assert_eq!(
+            store.unevaluated(10).await.unwrap(),
+            vec![snaps[0].digest, snaps[1].digest]
+        );
+        store
+            .record_evaluations(vec![evaluation(&snaps[0], "p1", 10, "fail")])
+            .await
+            .unwrap();
+        // The same pack again, now claiming pass: ignored.
+        store
+            .record_evaluations(vec![evaluation(&snaps[0], "p1", 11, "pass")])
+            .await
+            .unwrap();
+        store
+            .record_evaluations(vec![evaluation(&snaps[0], "p2", 12, "pass")])
+            .await
+            .unwrap();
+        let evals = store.evaluations_of(snaps[0].digest).await.unwrap();
+        assert_eq!(evals.len(), 2);
+        assert_eq!(
+            (
+                evals[0].pack_digest.as_str(),
+                evals[0].results[0].status.as_str()
+            ),
+            ("p1", "fail")
+        );
+        assert_eq!(
+            (
+                evals[1].pack_digest.as_str(),
+                evals[1].results[0].status.as_str()
+            ),
+            ("p2", "pass")
+        );
+        assert_eq!(evals[0].results[0].evidence, ["host.ssh.permit_root_login"]);
+        assert_eq!(store.unevaluated(10).await.unwrap(), vec![snaps[1].digest]);
+        let pack = store.pack("p1").await.unwrap().unwrap();
+        assert_eq!(
+            pack.files,
+            [("host/p1.rego".to_string(), b"package x".to_vec())]
+        );
+        assert!(store.pack("p3").await.unwrap().is_none());
+    }
+
+    /// An evaluation names a stored snapshot and a kept pack: anything else is refused.
+    #[tokio::test]
+    async fn an_evaluation_of_an_unknown_snapshot_or_pack_is_refused() {
+        let (_dir, store, snaps) = store_with_chain(1).await;
+        let err = store
+            .record_evaluations(vec![evaluation(&snaps[0], "nope", 1, "pass")])
+            .await;
+        assert!(matches!(err, Err(StoreError::Backend(_))), "{err:?}");
+        let mut bad = evaluation(&snaps[0], "p1", 1, "pass");
+        bad.results[0].status = "maybe".into();
+        assert!(store.record_evaluations(vec![bad]).await.is_err());
+        assert!(
+            store
+                .evaluations_of(snaps[0].digest)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    /// "As of" an instant: the newest snapshot collected by then, judged by the newest
+    /// evaluation made by then — a later re-evaluation does not rewrite the past.
+    #[tokio::test]
+    async fn latest_evaluations_as_of_an_instant() {
+        let (_dir, store, snaps) = store_with_chain(3).await; // collected at 1, 2, 3
+        store
+            .record_evaluations(vec![
+                evaluation(&snaps[0], "p1", 10, "fail"),
+                evaluation(&snaps[1], "p1", 20, "fail"),
+                evaluation(&snaps[1], "p2", 30, "pass"),
+            ])
+            .await
+            .unwrap();
+        let now = store.latest_evaluations(None).await.unwrap();
+        assert_eq!(now.len(), 1, "one chain");
+        // Snapshot 3 is not evaluated yet: the newest evaluated one stands.
+        assert_eq!(now[0].evaluation.digest, snaps[1].digest);
+        assert_eq!(now[0].evaluation.pack_digest, "p2");
+        assert_eq!(now[0].asset_name, "web-1");
+        let then = store.latest_evaluations(Some(at(25))).await.unwrap();
+        assert_eq!(
+            (
+                then[0].evaluation.digest,
+                then[0].evaluation.pack_digest.as_str()
+            ),
+            (snaps[1].digest, "p1")
+        );
+        let earlier = store.latest_evaluations(Some(at(15))).await.unwrap();
+        assert_eq!(earlier[0].evaluation.digest, snaps[0].digest);
+        assert!(
+            store
+                .latest_evaluations(Some(at(5)))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    /// A re-evaluation run is recorded with who, why and its scope, and finds exactly the
+    /// snapshots in scope its pack has not judged.
+    #[tokio::test]
+    async fn runs_are_recorded_and_scope_what_they_re_evaluate() {
+        let (_dir, store, snaps) = store_with_chain(3).await;
+        store
+            .record_evaluations(vec![evaluation(&snaps[1], "p2", 10, "pass")])
+            .await
+            .unwrap();
+        let run = store
+            .start_run(NewRun {
+                requested_by: "alice (security-lead)".into(),
+                requested_at: at(40),
+                reason: "pack p2 adds SSH checks".into(),
+                pack_digest: "p2".into(),
+                from: at(1),
+                to: at(3),
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            store.pending_for_run(run, 10).await.unwrap(),
+            vec![snaps[0].digest]
+        );
+        store.finish_run(run, at(41), 1).await.unwrap();
+        let runs = store.runs().await.unwrap();
+        assert_eq!(runs.len(), 1);
+        assert_eq!(runs[0].run.reason, "pack p2 adds SSH checks");
+        assert_eq!((runs[0].finished_at, runs[0].evaluated), (Some(at(41)), 1));
+        assert!(store.finish_run(run + 1, at(42), 0).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn exceptions_cover_their_policy_asset_and_period_only() {
+        let (_dir, store, _) = store_with_chain(1).await;
+        let base = NewException {
+            policy_id: "host.ssh.root_login_disabled".into(),
+            asset: Some((vouch_evidence::AssetKind::Host, "m1".into())),
+            justification: "break-glass access until the bastion is live".into(),
+            owner: "ops lead".into(),
+            created_by: "alice".into(),
+            created_at: at(10),
+            expires_at: at(100),
+        };
+        let id = store.add_exception(base.clone()).await.unwrap();
+        store
+            .add_exception(NewException {
+                asset: None,
+                policy_id: "host.fw".into(),
+                ..base.clone()
+            })
+            .await
+            .unwrap();
+        let all = store.exceptions().await.unwrap();
+        assert_eq!(all.len(), 2);
+        assert_eq!((all[0].id, &all[0].exception), (id, &base));
+        let host = vouch_evidence::AssetKind::Host;
+        let covers = |i: usize, p: &str, a: &str, t: Timestamp| all[i].covers(p, host, a, t);
+        assert!(covers(0, "host.ssh.root_login_disabled", "m1", at(50)));
+        assert!(
+            !covers(0, "host.ssh.root_login_disabled", "m2", at(50)),
+            "other asset"
+        );
+        assert!(!covers(0, "host.fw", "m1", at(50)), "other policy");
+        assert!(
+            !covers(0, "host.ssh.root_login_disabled", "m1", at(100)),
+            "expired"
+        );
+        assert!(
+            !covers(0, "host.ssh.root_login_disabled", "m1", at(5)),
+            "not yet recorded"
+        );
+        assert!(covers(1, "host.fw", "any-asset", at(50)), "every asset");
+    }
+}
