@@ -13,6 +13,7 @@
 //! an auditor can read and test offline.
 
 pub mod api;
+mod attestation;
 pub mod canonical;
 pub mod chain;
 mod digest;
@@ -25,6 +26,7 @@ mod snapshot;
 pub mod testing;
 mod timestamp;
 
+pub use attestation::{ATTESTATION_PAYLOAD_TYPE, Attestation, AttestationError, DocumentRef};
 pub use digest::{Digest, DigestParseError};
 pub use keys::{KeyError, KeyId, PublicKey, SigningKey};
 pub use receipt::{RECEIPT_PAYLOAD_TYPE, Receipt};

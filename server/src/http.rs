@@ -85,6 +85,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/keys", get(keys))
         .route("/v1/sample", get(sample))
         .route("/v1/export", get(export))
+        .merge(crate::manual::routes())
         .merge(crate::web::routes())
         .fallback(|| async { AppError::Client(RejectReason::NotFound, "no such route".into()) })
         .layer(middleware::from_fn(trace_request))
@@ -122,50 +123,89 @@ impl FromRequestParts<AppState> for Reader {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let bearer = parts
+        authorize(parts, state, "read evidence", Role::can_read_evidence)
+            .await
+            .map(|(role, _)| Reader(role))
+    }
+}
+
+/// A request with a bearer token whose role manages policies, exceptions and manual evidence
+/// (admin, security lead); carries who it is for the record.
+pub struct Manager {
+    /// The token's role.
+    pub role: Role,
+    /// Who, for records: the role and the first hex digits of the token's hash.
+    pub who: String,
+}
+
+impl FromRequestParts<AppState> for Manager {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let (role, hash) = authorize(parts, state, "manage policies and evidence", |r| {
+            matches!(r, Role::Admin | Role::SecurityLead)
+        })
+        .await?;
+        let who = match hash {
+            Some(h) => format!("{role} token {}", &h.to_hex()[..12]),
+            None => format!("{role} session"),
+        };
+        Ok(Manager { role, who })
+    }
+}
+
+/// The role of the request's bearer token (or dashboard session) when `allowed` lets it
+/// `what`; with the token's hash when a token was given. Reads by auditors are logged.
+async fn authorize(
+    parts: &Parts,
+    state: &AppState,
+    what: &str,
+    allowed: fn(&Role) -> bool,
+) -> Result<(Role, Option<Digest>), AppError> {
+    let bearer = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let forbidden = |role: Role| {
+        state.metrics().rejected(RejectReason::Forbidden);
+        AppError::Client(
+            RejectReason::Forbidden,
+            format!("role {role} may not {what}"),
+        )
+    };
+    let Some(token) = bearer else {
+        // A signed-in dashboard user may follow links to the API (an envelope download).
+        let cookie = parts
             .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        if bearer.is_none() {
-            // A signed-in dashboard user may follow links to the API (an envelope download).
-            let cookie = parts
-                .headers
-                .get(header::COOKIE)
-                .and_then(|v| v.to_str().ok());
-            if let Some(role) = crate::web::session::role(state, cookie).await
-                && role.can_read_evidence()
-            {
-                crate::auth::log_read(role, &parts.method, &parts.uri);
-                return Ok(Reader(role));
+            .get(header::COOKIE)
+            .and_then(|v| v.to_str().ok());
+        if let Some(role) = crate::web::session::role(state, cookie).await {
+            if !allowed(&role) {
+                return Err(forbidden(role));
             }
+            crate::auth::log_read(role, &parts.method, &parts.uri);
+            return Ok((role, None));
         }
-        let token = bearer.ok_or_else(|| {
+        state.metrics().rejected(RejectReason::Unauthorized);
+        return Err(AppError::Client(
+            RejectReason::Unauthorized,
+            "an Authorization: Bearer token is required".into(),
+        ));
+    };
+    let hash = hash_token(token);
+    match state.store().api_token_role(hash).await? {
+        Some(role) if allowed(&role) => {
+            crate::auth::log_read(role, &parts.method, &parts.uri);
+            Ok((role, Some(hash)))
+        }
+        Some(role) => Err(forbidden(role)),
+        None => {
             state.metrics().rejected(RejectReason::Unauthorized);
-            AppError::Client(
+            Err(AppError::Client(
                 RejectReason::Unauthorized,
-                "an Authorization: Bearer token is required".into(),
-            )
-        })?;
-        match state.store().api_token_role(hash_token(token)).await? {
-            Some(role) if role.can_read_evidence() => {
-                crate::auth::log_read(role, &parts.method, &parts.uri);
-                Ok(Reader(role))
-            }
-            Some(role) => {
-                state.metrics().rejected(RejectReason::Forbidden);
-                Err(AppError::Client(
-                    RejectReason::Forbidden,
-                    format!("role {role} may not read evidence"),
-                ))
-            }
-            None => {
-                state.metrics().rejected(RejectReason::Unauthorized);
-                Err(AppError::Client(
-                    RejectReason::Unauthorized,
-                    "unknown token".into(),
-                ))
-            }
+                "unknown token".into(),
+            ))
         }
     }
 }

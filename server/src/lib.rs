@@ -15,6 +15,7 @@ pub mod evaluate;
 mod files;
 pub mod http;
 pub mod ingest;
+pub mod manual;
 pub mod metrics;
 pub mod serve;
 pub mod state;

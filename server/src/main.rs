@@ -94,6 +94,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Manual evidence: record a signed attestation for an organisational control.
+    Evidence {
+        #[command(subcommand)]
+        command: EvidenceCommand,
+    },
     /// Download the evidence bundle of a sample (`.tar.gz`), to check with `vouch verify`.
     Export {
         #[command(flatten)]
@@ -103,6 +108,31 @@ enum Command {
         /// Where to write the bundle.
         #[arg(short, long, default_value = "vouch-bundle.tar.gz")]
         output: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum EvidenceCommand {
+    /// Record that a control is in place: who attests what, until when, with an optional
+    /// document; the server signs and keeps it (security-lead or admin token).
+    Add {
+        #[command(flatten)]
+        api: ApiArgs,
+        /// The control, qualified: iso27001-2022:A.5.1.
+        #[arg(long)]
+        control: String,
+        /// What is attested.
+        #[arg(long)]
+        statement: String,
+        /// Who attests (name and role).
+        #[arg(long)]
+        by: String,
+        /// Until when it holds: RFC 3339, or a date (YYYY-MM-DD, midnight UTC).
+        #[arg(long)]
+        valid_until: String,
+        /// A document to attach (at most 2 MiB).
+        #[arg(long)]
+        file: Option<PathBuf>,
     },
 }
 
@@ -143,6 +173,17 @@ struct QueryArgs {
 impl ApiArgs {
     /// GET `path_and_query` with the token; the body, or the server's error message.
     async fn get(&self, path_and_query: &str) -> anyhow::Result<Vec<u8>> {
+        self.request(reqwest::Method::GET, path_and_query, None)
+            .await
+    }
+
+    /// Sends a request with the token (and a JSON body); the body, or the server's error message.
+    async fn request(
+        &self,
+        method: reqwest::Method,
+        path_and_query: &str,
+        json: Option<serde_json::Value>,
+    ) -> anyhow::Result<Vec<u8>> {
         let token = match (&self.token_file, std::env::var("VOUCH_TOKEN")) {
             (Some(f), _) => std::fs::read_to_string(f)
                 .with_context(|| format!("reading {}", f.display()))?
@@ -158,12 +199,14 @@ impl ApiArgs {
         let client =
             vouch_agent::build_http_client(ca.as_deref(), std::time::Duration::from_secs(300))?;
         let url = format!("{}{path_and_query}", self.server.trim_end_matches('/'));
-        let resp = client
-            .get(&url)
-            .bearer_auth(token)
+        let mut req = client.request(method.clone(), &url).bearer_auth(token);
+        if let Some(body) = json {
+            req = req.json(&body);
+        }
+        let resp = req
             .send()
             .await
-            .with_context(|| format!("GET {url}"))?;
+            .with_context(|| format!("{method} {url}"))?;
         let status = resp.status();
         let body = resp.bytes().await?.to_vec();
         if !status.is_success() {
@@ -398,6 +441,54 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         command @ (Command::Sample { .. } | Command::Export { .. }) => {
             runtime()?.block_on(sample_or_export(command))
+        }
+        Command::Evidence {
+            command:
+                EvidenceCommand::Add {
+                    api,
+                    control,
+                    statement,
+                    by,
+                    valid_until,
+                    file,
+                },
+        } => {
+            let valid_until = if valid_until.len() == 10 {
+                format!("{valid_until}T00:00:00Z")
+            } else {
+                valid_until
+            };
+            let mut body = serde_json::json!({
+                "control": control,
+                "statement": statement,
+                "attested_by": by,
+                "valid_until": valid_until,
+            });
+            if let Some(path) = file {
+                use base64::Engine as _;
+                let bytes =
+                    std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                body["document_name"] = name.into();
+                body["document_base64"] = base64::engine::general_purpose::STANDARD
+                    .encode(bytes)
+                    .into();
+            }
+            let answer = runtime()?.block_on(api.request(
+                reqwest::Method::POST,
+                "/v1/attestations",
+                Some(body),
+            ))?;
+            let summary: vouch_server::manual::AttestationSummary =
+                serde_json::from_slice(&answer)?;
+            println!(
+                "recorded attestation {} for {}, valid until {}",
+                summary.digest, summary.control, summary.valid_until
+            );
+            Ok(ExitCode::SUCCESS)
         }
         Command::Keys {
             command: KeysCommand::Export { data_dir, output },

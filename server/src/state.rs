@@ -51,6 +51,7 @@ pub(crate) struct Inner {
     pub receipt_key: SigningKey,
     pub metrics: Metrics,
     pub limits: Limits,
+    pub catalogs: std::sync::OnceLock<vouch_policies::Catalogs>,
 }
 
 impl AppState {
@@ -73,6 +74,7 @@ impl AppState {
                 receipt_key,
                 metrics: Metrics::default(),
                 limits,
+                catalogs: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -92,6 +94,13 @@ impl AppState {
     /// The store.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.inner.store
+    }
+
+    /// The control catalogs (the built-in ones).
+    pub fn catalogs(&self) -> &vouch_policies::Catalogs {
+        self.inner
+            .catalogs
+            .get_or_init(vouch_policies::Catalogs::builtin)
     }
 
     /// The metrics.

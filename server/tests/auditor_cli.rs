@@ -157,3 +157,81 @@ async fn sample_export_and_verify_a_bundle_from_the_command_line() {
     assert!(text(&denied).contains("401"), "{}", text(&denied));
     running.shutdown().await;
 }
+
+/// `vouch evidence add` records a signed attestation with its document through the API; an
+/// auditor's token may not, and the refusal says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evidence_add_records_an_attestation_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = ServerConfig {
+        listen: "127.0.0.1:0".into(),
+        data_dir: dir.path().join("data"),
+        ..ServerConfig::default()
+    };
+    let running = vouch_server::start(&config).await.unwrap();
+    let state = running.state().clone();
+    let lead = dir.path().join("lead.token");
+    std::fs::write(
+        &lead,
+        state
+            .create_api_token(Role::SecurityLead, "l")
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let auditor = dir.path().join("auditor.token");
+    std::fs::write(
+        &auditor,
+        state.create_api_token(Role::Auditor, "a").await.unwrap(),
+    )
+    .unwrap();
+    let doc = dir.path().join("isms-policy.pdf");
+    std::fs::write(&doc, b"%PDF-1.7 the policy").unwrap();
+    let server = format!("https://localhost:{}", running.local_addr.port());
+    let ca = running.ca_cert.clone().unwrap();
+    let add = |token: &Path| {
+        vouch(&[
+            "evidence",
+            "add",
+            "--server",
+            &server,
+            "--ca",
+            ca.to_str().unwrap(),
+            "--token-file",
+            token.to_str().unwrap(),
+            "--control",
+            "iso27001-2022:A.5.1",
+            "--statement",
+            "ISMS policy approved by the board",
+            "--by",
+            "J. Doe, CISO",
+            "--valid-until",
+            "2099-06-30",
+            "--file",
+            doc.to_str().unwrap(),
+        ])
+    };
+    let out = add(&lead);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("for iso27001-2022:A.5.1, valid until 2099-06-30T00:00:00"),
+        "{}",
+        text(&out)
+    );
+    let kept = state.store().attestations(None).await.unwrap();
+    assert_eq!(kept.len(), 1);
+    let bytes = state
+        .store()
+        .attestation_document(kept[0].digest)
+        .await
+        .unwrap();
+    assert_eq!(bytes.as_deref(), Some(&b"%PDF-1.7 the policy"[..]));
+    let refused = add(&auditor);
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused).contains("role auditor may not manage"),
+        "{}",
+        text(&refused)
+    );
+    assert_eq!(state.store().attestations(None).await.unwrap().len(), 1);
+}

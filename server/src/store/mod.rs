@@ -19,8 +19,8 @@ pub mod results;
 pub mod sqlite;
 
 pub use results::{
-    AssetEvaluation, Evaluation, EvaluationRun, ExceptionRecord, NewException, NewRun, PackRecord,
-    StoredResult,
+    AssetEvaluation, AttestationRecord, Evaluation, EvaluationRun, ExceptionRecord, NewException,
+    NewRun, PackRecord, StoredResult,
 };
 
 use async_trait::async_trait;
@@ -219,6 +219,19 @@ pub trait Store: Send + Sync + 'static {
     /// Every exception ever recorded, oldest first (expired and revoked ones included: the
     /// history of risk treatment is evidence too).
     async fn exceptions(&self) -> Result<Vec<ExceptionRecord>, StoreError>;
+    /// Keeps a signed attestation and its document (once: a repeat changes nothing).
+    async fn add_attestation(
+        &self,
+        attestation: AttestationRecord,
+        document: Option<Vec<u8>>,
+    ) -> Result<(), StoreError>;
+    /// Attestations, of one control or all, oldest first.
+    async fn attestations(
+        &self,
+        control: Option<String>,
+    ) -> Result<Vec<AttestationRecord>, StoreError>;
+    /// The document attached to an attestation.
+    async fn attestation_document(&self, digest: Digest) -> Result<Option<Vec<u8>>, StoreError>;
     /// Makes every write accepted so far durable and releases the backend; writes after this
     /// fail, reads may still work. The server calls it on shutdown.
     async fn close(&self) -> Result<(), StoreError>;

@@ -1,6 +1,7 @@
 //! What the store keeps about policy evaluation: the packs (their files, by digest), each
 //! snapshot's evaluations (one per pack that judged it, with every policy's result), the
-//! explicit re-evaluation runs, and the exceptions (accepted risks).
+//! explicit re-evaluation runs, the exceptions (accepted risks) and the manual evidence
+//! (signed attestations with their documents).
 //!
 //! Results are never overwritten: a snapshot evaluated again by a new pack gains a second
 //! evaluation beside the first, so the status shown for any past instant can be re-derived
@@ -129,4 +130,20 @@ impl ExceptionRecord {
                 .as_ref()
                 .is_none_or(|(k, id)| *k == kind && id == asset_id)
     }
+}
+
+/// A signed attestation as kept: the envelope verbatim, the fields the listings need, and the
+/// attached document's bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttestationRecord {
+    /// Digest of the attestation's payload.
+    pub digest: Digest,
+    /// The control it supports.
+    pub control: String,
+    /// When it was recorded.
+    pub recorded_at: Timestamp,
+    /// Until when it holds.
+    pub valid_until: Timestamp,
+    /// The DSSE envelope, signed by the server.
+    pub envelope: Vec<u8>,
 }

@@ -22,8 +22,8 @@ use vouch_evidence::{AssetKind, Digest, PublicKey, Timestamp};
 mod results;
 
 use super::{
-    AgentRecord, AssetEvaluation, Evaluation, EvaluationRun, ExceptionRecord, IngestOutcome,
-    NewException, NewRun, NewSnapshot, PackRecord, Rejection, Store, StoreError,
+    AgentRecord, AssetEvaluation, AttestationRecord, Evaluation, EvaluationRun, ExceptionRecord,
+    IngestOutcome, NewException, NewRun, NewSnapshot, PackRecord, Rejection, Store, StoreError,
 };
 use crate::auth::Role;
 
@@ -832,6 +832,28 @@ impl Store for SqliteStore {
 
     async fn exceptions(&self) -> Result<Vec<ExceptionRecord>, StoreError> {
         self.read(results::exceptions).await
+    }
+
+    async fn add_attestation(
+        &self,
+        attestation: AttestationRecord,
+        document: Option<Vec<u8>>,
+    ) -> Result<(), StoreError> {
+        self.write_fn(move |c| results::add_attestation(c, &attestation, document.as_deref()))
+            .await
+    }
+
+    async fn attestations(
+        &self,
+        control: Option<String>,
+    ) -> Result<Vec<AttestationRecord>, StoreError> {
+        self.read(move |c| results::attestations(c, control.as_deref()))
+            .await
+    }
+
+    async fn attestation_document(&self, digest: Digest) -> Result<Option<Vec<u8>>, StoreError> {
+        self.read(move |c| results::attestation_document(c, digest))
+            .await
     }
 }
 

@@ -6,8 +6,8 @@ use vouch_evidence::{AssetKind, ChainKey, Digest, Timestamp};
 use super::{digest_col, ts};
 use crate::store::StoreError;
 use crate::store::results::{
-    AssetEvaluation, Evaluation, EvaluationRun, ExceptionRecord, NewException, NewRun, PackRecord,
-    StoredResult,
+    AssetEvaluation, AttestationRecord, Evaluation, EvaluationRun, ExceptionRecord, NewException,
+    NewRun, PackRecord, StoredResult,
 };
 
 /// Schema step that adds these tables (appended to the store's migrations).
@@ -56,6 +56,14 @@ pub(super) const SCHEMA: &str = "
         created_by TEXT NOT NULL,
         created_at INTEGER NOT NULL,
         expires_at INTEGER NOT NULL);
+    CREATE TABLE attestations(
+        digest TEXT PRIMARY KEY,
+        control TEXT NOT NULL,
+        recorded_at INTEGER NOT NULL,
+        valid_until INTEGER NOT NULL,
+        envelope BLOB NOT NULL,
+        document BLOB);
+    CREATE INDEX attestations_by_control ON attestations(control, recorded_at);
     CREATE INDEX snapshots_by_received ON snapshots(received_at);";
 
 fn kind_col(s: &str) -> Result<AssetKind, StoreError> {
@@ -447,6 +455,59 @@ pub(super) fn exceptions(c: &Connection) -> Result<Vec<ExceptionRecord>, StoreEr
             },
         )
         .collect()
+}
+
+pub(super) fn add_attestation(
+    c: &Connection,
+    a: &AttestationRecord,
+    document: Option<&[u8]>,
+) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT OR IGNORE INTO attestations(digest, control, recorded_at, valid_until, envelope, document)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            a.digest.to_hex(),
+            a.control,
+            a.recorded_at.unix_micros(),
+            a.valid_until.unix_micros(),
+            a.envelope,
+            document
+        ],
+    )?;
+    Ok(())
+}
+
+pub(super) fn attestations(
+    c: &Connection,
+    control: Option<&str>,
+) -> Result<Vec<AttestationRecord>, StoreError> {
+    let mut stmt = c.prepare_cached(
+        "SELECT digest, control, recorded_at, valid_until, envelope FROM attestations
+         WHERE ?1 IS NULL OR control = ?1 ORDER BY recorded_at, digest",
+    )?;
+    let rows = stmt.query_map([control], |r| {
+        Ok(AttestationRecord {
+            digest: digest_col(r.get(0)?)?,
+            control: r.get(1)?,
+            recorded_at: ts(r.get(2)?)?,
+            valid_until: ts(r.get(3)?)?,
+            envelope: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub(super) fn attestation_document(
+    c: &Connection,
+    digest: Digest,
+) -> Result<Option<Vec<u8>>, StoreError> {
+    Ok(c.query_row(
+        "SELECT document FROM attestations WHERE digest = ?1",
+        [digest.to_hex()],
+        |r| r.get::<_, Option<Vec<u8>>>(0),
+    )
+    .optional()?
+    .flatten())
 }
 
 #[cfg(test)]
