@@ -5,8 +5,11 @@
 //! be collected from it: `asset.json`, and per collector `<collector>.json` (`host.ssh.json`)
 //! with each of that collector's evidence ids as `{"ok": value}` or `{"unavailable": "reason"}`.
 //! The expected files are written by hand from the fixture's contents, so a wrong parse shows
-//! up as a difference; every difference of every fixture is reported at once.
+//! up as a difference; every difference of every fixture is reported at once. File modes git
+//! cannot carry are listed in `<name>/.vouch-modes` and applied before collecting; owners are
+//! whoever owns the checkout (root on CI), named through the fixture's /etc/passwd.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
@@ -32,15 +35,40 @@ fn read_json(path: &Path) -> Result<Value, String> {
     serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
+/// Gives the files listed in `<fixture>/.vouch-modes` (`<octal mode> <path>` a line) their
+/// modes: git keeps only the executable bit, and the hosts are described by their real modes
+/// (a 0640 /etc/shadow, a world-writable script).
+fn apply_modes(root: &Path) -> Vec<String> {
+    let Ok(text) = std::fs::read_to_string(root.join(".vouch-modes")) else {
+        return Vec::new();
+    };
+    let mut problems = Vec::new();
+    for line in text
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+    {
+        let applied = line.split_once(' ').and_then(|(mode, path)| {
+            let mode = u32::from_str_radix(mode, 8).ok()?;
+            let path = root.join(path.trim().trim_start_matches('/'));
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).ok()
+        });
+        if applied.is_none() {
+            problems.push(format!(".vouch-modes: cannot apply {line:?}"));
+        }
+    }
+    problems
+}
+
 /// Every difference between what was collected from `name` and its expected files.
 async fn differences(name: &str) -> Vec<String> {
     let expected_dir = hosts().join(format!("{name}.expected"));
+    let mode_problems = apply_modes(&hosts().join(name));
     let source = HostSource::new(HostConfig {
         root: hosts().join(name),
         ..HostConfig::default()
     });
     let c = run_source(&source, &source.context(CancellationToken::new())).await;
-    let mut diffs = Vec::new();
+    let mut diffs = mode_problems;
     let asset = json!({"id": c.asset.id, "name": c.asset.name});
     match read_json(&expected_dir.join("asset.json")) {
         Ok(want) if want == asset => {}
