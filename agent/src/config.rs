@@ -4,9 +4,12 @@
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use vouch_collectors::aws::AwsConfig;
 use vouch_collectors::config::{self, Problems, Validate};
 pub use vouch_collectors::config::{ConfigError, ConfigErrors};
+use vouch_collectors::github::GithubConfig;
 use vouch_collectors::host::HostConfig;
+use vouch_collectors::kubernetes::KubernetesConfig;
 
 /// `[server]`: where to deliver.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -64,6 +67,12 @@ impl Default for AgentSection {
 pub struct CollectorsSection {
     /// The host source.
     pub host: HostConfig,
+    /// The AWS account source (off unless enabled).
+    pub aws: AwsConfig,
+    /// The GitHub organisation source (off unless enabled).
+    pub github: GithubConfig,
+    /// The Kubernetes cluster source (off unless enabled).
+    pub kubernetes: KubernetesConfig,
 }
 
 /// The whole agent configuration.
@@ -146,6 +155,15 @@ impl Validate for AgentConfig {
         for (key, problem) in self.collectors.host.validate() {
             err(&format!("collectors.host.{key}"), problem);
         }
+        for (key, problem) in self.collectors.aws.validate() {
+            err(&format!("collectors.aws.{key}"), problem);
+        }
+        for (key, problem) in self.collectors.github.validate() {
+            err(&format!("collectors.github.{key}"), problem);
+        }
+        for (key, problem) in self.collectors.kubernetes.validate() {
+            err(&format!("collectors.kubernetes.{key}"), problem);
+        }
         problems.errors
     }
 }
@@ -182,6 +200,78 @@ schedule = "hourly"
             errs.to_string()
                 .contains("agent.toml: collectors.host.schedule: \"hourly\""),
             "{errs}"
+        );
+    }
+
+    #[test]
+    fn aws_section_problems_carry_its_prefix() {
+        let text = r#"
+[server]
+url = "https://vouch.example"
+[collectors.aws]
+enabled = true
+regions = ["eu-west-1", "Frankfurt"]
+max_concurrent_requests = 0
+"#;
+        let errs = AgentConfig::parse("agent.toml", text).unwrap_err();
+        let keys: Vec<&str> = errs.0.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "collectors.aws.max_concurrent_requests",
+                "collectors.aws.regions"
+            ]
+        );
+        let ok = AgentConfig::parse(
+            "agent.toml",
+            "[server]\nurl = \"https://x\"\n[collectors.aws]\nenabled = true\nprofile = \"audit\"\n",
+        )
+        .unwrap();
+        assert!(ok.collectors.aws.enabled);
+        assert_eq!(ok.collectors.aws.profile.as_deref(), Some("audit"));
+        assert!(crate::sources(&ok).iter().any(|s| s.name() == "aws"));
+        let off = AgentConfig::parse("agent.toml", "[server]\nurl = \"https://x\"\n").unwrap();
+        assert!(!off.collectors.aws.enabled);
+        assert!(!crate::sources(&off).iter().any(|s| s.name() == "aws"));
+    }
+
+    /// The names of the sources `text` enables.
+    fn enabled_sources(text: &str) -> Vec<&'static str> {
+        let config = AgentConfig::parse("agent.toml", text).unwrap();
+        crate::sources(&config).iter().map(|s| s.name()).collect()
+    }
+
+    #[test]
+    fn github_and_kubernetes_sections_carry_their_prefix() {
+        let text = "[server]\nurl = \"https://vouch.example\"\n\
+                    [collectors.github]\nenabled = true\ntoken_file = \"token\"\n\
+                    [collectors.kubernetes]\nenabled = true\npage_size = 0\n";
+        let problems: Vec<String> = AgentConfig::parse("agent.toml", text)
+            .unwrap_err()
+            .0
+            .into_iter()
+            .map(|e| e.key)
+            .collect();
+        assert_eq!(
+            problems,
+            [
+                "collectors.github.org",
+                "collectors.github.token_file",
+                "collectors.kubernetes.page_size"
+            ]
+        );
+        let both = enabled_sources(
+            "[server]\nurl = \"https://x\"\n[collectors.github]\nenabled = true\norg = \"acme\"\n\
+             [collectors.kubernetes]\nenabled = true\n",
+        );
+        assert!(
+            both.contains(&"github") && both.contains(&"kubernetes"),
+            "{both:?}"
+        );
+        let off = enabled_sources("[server]\nurl = \"https://x\"\n");
+        assert!(
+            !off.contains(&"github") && !off.contains(&"kubernetes"),
+            "{off:?}"
         );
     }
 

@@ -541,6 +541,23 @@ pub fn sources(config: &AgentConfig) -> Vec<Box<dyn Source>> {
     if config.collectors.host.enabled {
         out.push(Box::new(HostSource::new(config.collectors.host.clone())));
     }
+    if config.collectors.aws.enabled {
+        out.push(Box::new(vouch_collectors::aws::AwsSource::new(
+            config.collectors.aws.clone(),
+        )));
+    }
+    if config.collectors.github.enabled {
+        out.push(Box::new(vouch_collectors::github::GithubSource::new(
+            config.collectors.github.clone(),
+        )));
+    }
+    if config.collectors.kubernetes.enabled {
+        out.push(Box::new(
+            vouch_collectors::kubernetes::KubernetesSource::new(
+                config.collectors.kubernetes.clone(),
+            ),
+        ));
+    }
     out
 }
 

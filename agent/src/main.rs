@@ -60,6 +60,9 @@ enum Command {
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
     },
+    /// Collect like `collect`, judge the evidence with the built-in policy pack and print each
+    /// control's status with the failing policies and their reasons; exit 1 when a control fails.
+    Check,
     /// Show enrolment and spool.
     Status,
     /// Print generated reference documentation.
@@ -202,6 +205,37 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 }
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Check => {
+            use vouch_policies::{Catalogs, ControlStatus, PolicyPack, SnapshotView, Status};
+            let pack = PolicyPack::builtin();
+            let catalogs = Catalogs::builtin();
+            let mut failed = false;
+            for source in sources(&config) {
+                let ctx = source.context(CancellationToken::new());
+                let c = rt.block_on(vouch_collectors::run_source(source.as_ref(), &ctx));
+                let results = pack.evaluate(&SnapshotView {
+                    asset: &c.asset,
+                    collected_at: c.collected_at,
+                    evidence: &c.evidence,
+                });
+                let controls = ControlStatus::roll_up(&pack, &catalogs, &results, None);
+                println!(
+                    "{} {} ({}), collected {}, pack {}",
+                    c.asset.kind,
+                    c.asset.name,
+                    c.asset.id,
+                    c.collected_at,
+                    &pack.digest()[..12]
+                );
+                print!("{}", vouch_policies::render_controls(&controls));
+                failed |= controls.iter().any(|c| c.status == Status::Fail);
+            }
+            Ok(if failed {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
         }
         Command::Status => {
             let agent = Agent::open(config)?;

@@ -8,10 +8,16 @@
 //! as failed and the others go on. Every read goes below the context's root, so tests run on
 //! fixture trees. Adding a source is one folder and one line in [`all_specs`].
 
+pub mod aws;
 pub mod config;
+pub mod github;
 pub mod host;
 pub mod internal_events;
+pub mod kubernetes;
+mod remote;
 mod spec;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use std::collections::BTreeMap;
 use std::io;
@@ -323,6 +329,9 @@ pub async fn run_source_with_progress(
 pub fn all_specs() -> Vec<&'static EvidenceSpec> {
     host::EVIDENCE_AREAS
         .iter()
+        .chain(aws::EVIDENCE_AREAS)
+        .chain(github::EVIDENCE_AREAS)
+        .chain(kubernetes::EVIDENCE_AREAS)
         .flat_map(|area| area.iter())
         .collect()
 }

@@ -1,0 +1,158 @@
+//! Namespaces: their Pod Security Admission levels and whether any NetworkPolicy selects pods
+//! in them.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use serde_json::{Value, json};
+
+use super::{Shared, call, list};
+use crate::{CollectContext, CollectError, Collector, EvidenceSpec, Facts, ValueType, fact};
+
+/// The evidence this area produces.
+pub const EVIDENCE: &[EvidenceSpec] = &[
+    EvidenceSpec {
+        id: "kubernetes.namespaces.pod_security",
+        value_type: ValueType::Object,
+        meaning: "Namespace → its Pod Security Admission labels: `enforce`, `audit`, `warn` (`privileged`, `baseline`, `restricted`, or null when the label is absent).",
+        source: "GET /api/v1/namespaces (labels pod-security.kubernetes.io/*)",
+    },
+    EvidenceSpec {
+        id: "kubernetes.namespaces.without_enforced_pod_security",
+        value_type: ValueType::StringList,
+        meaning: "Namespaces whose `pod-security.kubernetes.io/enforce` label is absent or `privileged`: Pod Security Admission enforces nothing there (unless the cluster's admission configuration sets a default).",
+        source: "GET /api/v1/namespaces",
+    },
+    EvidenceSpec {
+        id: "kubernetes.namespaces.without_network_policy",
+        value_type: ValueType::StringList,
+        meaning: "Namespaces holding no NetworkPolicy, so all traffic to and from their pods is allowed.",
+        source: "GET /api/v1/namespaces, GET /apis/networking.k8s.io/v1/networkpolicies",
+    },
+];
+
+const NAMESPACES: &str = "/api/v1/namespaces";
+const NETWORK_POLICIES: &str = "/apis/networking.k8s.io/v1/networkpolicies";
+const MODES: [&str; 3] = ["enforce", "audit", "warn"];
+
+/// The collector.
+pub struct Namespaces(pub(super) Arc<Shared>);
+
+/// Namespace → `{enforce, audit, warn}`.
+fn pod_security(namespaces: &[Namespace]) -> BTreeMap<String, Value> {
+    namespaces
+        .iter()
+        .map(|ns| {
+            let labels = ns.metadata.labels.as_ref();
+            let levels: serde_json::Map<String, Value> = MODES
+                .iter()
+                .map(|mode| {
+                    let key = format!("pod-security.kubernetes.io/{mode}");
+                    (mode.to_string(), json!(labels.and_then(|l| l.get(&key))))
+                })
+                .collect();
+            (
+                ns.metadata.name.clone().unwrap_or_default(),
+                Value::Object(levels),
+            )
+        })
+        .collect()
+}
+
+fn unenforced(levels: &BTreeMap<String, Value>) -> Vec<String> {
+    levels
+        .iter()
+        .filter(|(_, l)| matches!(l["enforce"].as_str(), None | Some("privileged")))
+        .map(|(ns, _)| ns.clone())
+        .collect()
+}
+
+fn without_policy(namespaces: &[Namespace], policies: &[NetworkPolicy]) -> Vec<String> {
+    let covered: BTreeSet<&str> = policies
+        .iter()
+        .filter_map(|p| p.metadata.namespace.as_deref())
+        .collect();
+    namespaces
+        .iter()
+        .filter_map(|ns| ns.metadata.name.clone())
+        .filter(|name| !covered.contains(name.as_str()))
+        .collect()
+}
+
+#[async_trait]
+impl Collector for Namespaces {
+    fn name(&self) -> &'static str {
+        "kubernetes.namespaces"
+    }
+
+    fn evidence(&self) -> &'static [EvidenceSpec] {
+        EVIDENCE
+    }
+
+    async fn collect(&self, ctx: &CollectContext) -> Result<Facts, CollectError> {
+        let (_run, client) = self.0.client().await?;
+        let config = &self.0.config;
+        let ns_api = kube::Api::<Namespace>::all(client.clone());
+        let np_api = kube::Api::<NetworkPolicy>::all(client);
+        let namespaces = list(ctx, config, NAMESPACES, &ns_api).await;
+        let policies = list(ctx, config, NETWORK_POLICIES, &np_api).await;
+        let levels = namespaces
+            .as_ref()
+            .map(|n| pod_security(n))
+            .map_err(Clone::clone);
+        let isolated = match (&namespaces, policies) {
+            (Ok(n), Ok(p)) => Ok(without_policy(n, &p)),
+            (Err(e), _) => Err(e.clone()),
+            (_, Err(e)) => Err(e),
+        };
+        Ok(vec![
+            fact(
+                "kubernetes.namespaces.pod_security",
+                call(NAMESPACES),
+                levels.clone().map(|l| json!(l)),
+            ),
+            fact(
+                "kubernetes.namespaces.without_enforced_pod_security",
+                call(NAMESPACES),
+                levels.map(|l| unenforced(&l)),
+            ),
+            fact(
+                "kubernetes.namespaces.without_network_policy",
+                vouch_evidence::Source::Api(format!("GET {NAMESPACES}, GET {NETWORK_POLICIES}")),
+                isolated,
+            ),
+        ])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_and_gaps_per_namespace() {
+        let namespaces: Vec<Namespace> = serde_json::from_value(json!([
+            {"metadata": {"name": "prod", "labels": {"pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/warn": "restricted"}}},
+            {"metadata": {"name": "dev", "labels": {"pod-security.kubernetes.io/audit": "baseline"}}},
+            {"metadata": {"name": "kube-system", "labels": {"pod-security.kubernetes.io/enforce": "privileged"}}}
+        ]))
+        .unwrap();
+        let levels = pod_security(&namespaces);
+        assert_eq!(
+            levels["prod"],
+            json!({"enforce": "restricted", "audit": null, "warn": "restricted"})
+        );
+        assert_eq!(unenforced(&levels), ["dev", "kube-system"]);
+        let policies: Vec<NetworkPolicy> = serde_json::from_value(json!([
+            {"metadata": {"name": "default-deny", "namespace": "prod"}, "spec": {"podSelector": {}}}
+        ]))
+        .unwrap();
+        assert_eq!(
+            without_policy(&namespaces, &policies),
+            ["dev", "kube-system"]
+        );
+    }
+}

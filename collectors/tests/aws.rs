@@ -1,0 +1,1033 @@
+//! The AWS source against a moto server (see `aws_moto`): the test builds an account with the
+//! SDK (buckets with and without encryption, a public policy, a TLS-only policy, users with and
+//! without MFA, admins, security groups, volumes, keys, trails, databases), collects it, and
+//! checks the evidence item by item. Without moto the tests fail and say how to start it.
+
+#[path = "aws_moto/mod.rs"]
+mod aws_moto;
+
+use std::collections::BTreeSet;
+
+use aws_moto::{Moto, START_MOTO};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+use vouch_collectors::aws::{API_CALLS, AwsSource, UNRESOLVED_ACCOUNT};
+use vouch_collectors::{Collected, Source, all_specs, run_source};
+use vouch_evidence::{AssetKind, ItemStatus, RunOutcome};
+
+const ADMIN: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
+
+/// A bucket name unique to the account (bucket names are global).
+fn unique(m: &Moto, name: &str) -> String {
+    format!("vouch-{name}-{}", m.account)
+}
+
+async fn collect(source: &AwsSource) -> Collected {
+    run_source(source, &source.context(CancellationToken::new())).await
+}
+
+/// The value of an item that must have been read.
+fn ok(c: &Collected, id: &str) -> Value {
+    let item = c.evidence.get(id).unwrap_or_else(|| panic!("{id} missing"));
+    assert_eq!(item.status, ItemStatus::Ok, "{id}: {:?}", item.reason);
+    item.value.clone()
+}
+
+/// A list of strings as a set.
+fn set(v: &Value) -> BTreeSet<String> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("{v} is not a list"))
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect()
+}
+
+fn names(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+/// Every AWS id declared is present, typed as declared when read, and nothing undeclared.
+fn check_declarations(c: &Collected) {
+    let specs: Vec<_> = all_specs()
+        .into_iter()
+        .filter(|s| s.id.starts_with("aws."))
+        .collect();
+    for spec in &specs {
+        let item = c
+            .evidence
+            .get(spec.id)
+            .unwrap_or_else(|| panic!("{} not emitted", spec.id));
+        if item.status == ItemStatus::Ok {
+            assert!(
+                spec.value_type.matches(&item.value),
+                "{} = {} is not {:?}",
+                spec.id,
+                item.value,
+                spec.value_type
+            );
+        } else {
+            assert!(
+                !item.reason.as_deref().unwrap_or("").is_empty(),
+                "{}",
+                spec.id
+            );
+        }
+    }
+    for id in c.evidence.keys() {
+        assert!(
+            specs.iter().any(|s| s.id == id),
+            "{id} emitted but not declared"
+        );
+    }
+}
+
+/// An S3 Control endpoint without the account id in front of the host name.
+#[derive(Debug)]
+struct Fixed(String);
+impl aws_sdk_s3control::config::endpoint::ResolveEndpoint for Fixed {
+    fn resolve_endpoint<'a>(
+        &'a self,
+        _: &'a aws_sdk_s3control::config::endpoint::Params,
+    ) -> aws_sdk_s3control::config::endpoint::EndpointFuture<'a> {
+        aws_sdk_s3control::config::endpoint::EndpointFuture::ready(Ok(
+            aws_sdk_s3control::config::endpoint::Endpoint::builder()
+                .url(self.0.clone())
+                .build(),
+        ))
+    }
+}
+
+/// What the test built and expects to find.
+struct Built {
+    kms_bucket: String,
+    logs_bucket: String,
+    plain_bucket: String,
+    public_bucket: String,
+    tls_bucket: String,
+    locked_bucket: String,
+    trail_bucket: String,
+    unencrypted_volume: String,
+    rotating_key: String,
+    unrotated_key: String,
+    asymmetric_key: String,
+}
+
+impl Built {
+    fn buckets(&self) -> BTreeSet<String> {
+        [
+            &self.kms_bucket,
+            &self.logs_bucket,
+            &self.plain_bucket,
+            &self.public_bucket,
+            &self.tls_bucket,
+            &self.locked_bucket,
+            &self.trail_bucket,
+        ]
+        .into_iter()
+        .cloned()
+        .collect()
+    }
+
+    fn except(&self, keep: &[&String]) -> BTreeSet<String> {
+        self.buckets()
+            .into_iter()
+            .filter(|b| !keep.contains(&b))
+            .collect()
+    }
+}
+
+/// Tags a bucket with one tag.
+async fn tag(client: &aws_sdk_s3::Client, bucket: &str, key: &str, value: &str) {
+    use aws_sdk_s3::types::{Tag, Tagging};
+    let tag = Tag::builder().key(key).value(value).build().unwrap();
+    let tagging = Tagging::builder().tag_set(tag).build().unwrap();
+    client
+        .put_bucket_tagging()
+        .bucket(bucket)
+        .tagging(tagging)
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn build_s3(m: &Moto, kms_key_arn: &str) -> Built {
+    use aws_sdk_s3::types::*;
+    let s3e = m.s3("us-east-1");
+    let s3w = m.s3("eu-west-1");
+    let built = Built {
+        kms_bucket: unique(m, "kms"),
+        logs_bucket: unique(m, "logs"),
+        plain_bucket: unique(m, "plain"),
+        public_bucket: unique(m, "public"),
+        tls_bucket: unique(m, "tls"),
+        locked_bucket: unique(m, "locked"),
+        trail_bucket: unique(m, "trail"),
+        unencrypted_volume: String::new(),
+        rotating_key: String::new(),
+        unrotated_key: String::new(),
+        asymmetric_key: String::new(),
+    };
+    for b in [
+        &built.kms_bucket,
+        &built.logs_bucket,
+        &built.plain_bucket,
+        &built.public_bucket,
+        &built.trail_bucket,
+    ] {
+        s3e.create_bucket().bucket(b).send().await.unwrap();
+    }
+    s3e.create_bucket()
+        .bucket(&built.locked_bucket)
+        .object_lock_enabled_for_bucket(true)
+        .send()
+        .await
+        .unwrap();
+    s3w.create_bucket()
+        .bucket(&built.tls_bucket)
+        .create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::EuWest1)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let encrypt = |algorithm: ServerSideEncryption, key: Option<&str>| {
+        ServerSideEncryptionConfiguration::builder()
+            .rules(
+                ServerSideEncryptionRule::builder()
+                    .apply_server_side_encryption_by_default(
+                        ServerSideEncryptionByDefault::builder()
+                            .sse_algorithm(algorithm)
+                            .set_kms_master_key_id(key.map(str::to_string))
+                            .build()
+                            .unwrap(),
+                    )
+                    .bucket_key_enabled(key.is_some())
+                    .build(),
+            )
+            .build()
+            .unwrap()
+    };
+    for (bucket, client, config) in [
+        (
+            &built.kms_bucket,
+            &s3e,
+            encrypt(ServerSideEncryption::AwsKms, Some(kms_key_arn)),
+        ),
+        (
+            &built.logs_bucket,
+            &s3e,
+            encrypt(ServerSideEncryption::Aes256, None),
+        ),
+        (
+            &built.trail_bucket,
+            &s3e,
+            encrypt(ServerSideEncryption::Aes256, None),
+        ),
+        (
+            &built.locked_bucket,
+            &s3e,
+            encrypt(ServerSideEncryption::AwsKmsDsse, Some(kms_key_arn)),
+        ),
+        (
+            &built.tls_bucket,
+            &s3w,
+            encrypt(ServerSideEncryption::Aes256, None),
+        ),
+    ] {
+        client
+            .put_bucket_encryption()
+            .bucket(bucket)
+            .server_side_encryption_configuration(config)
+            .send()
+            .await
+            .unwrap();
+    }
+    s3e.put_bucket_versioning()
+        .bucket(&built.kms_bucket)
+        .versioning_configuration(
+            VersioningConfiguration::builder()
+                .status(BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    s3e.put_public_access_block()
+        .bucket(&built.kms_bucket)
+        .public_access_block_configuration(
+            PublicAccessBlockConfiguration::builder()
+                .block_public_acls(true)
+                .ignore_public_acls(true)
+                .block_public_policy(true)
+                .restrict_public_buckets(true)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    tag(&s3e, &built.kms_bucket, "owner", "security").await;
+    let public = json!({"Version": "2012-10-17", "Statement": [{
+        "Sid": "PublicRead", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+        "Resource": format!("arn:aws:s3:::{}/*", built.public_bucket)}]});
+    // A service principal, and anyone but only through one VPC endpoint: neither is public.
+    let trail = json!({"Version": "2012-10-17", "Statement": [
+        {"Sid": "CloudTrailWrite", "Effect": "Allow",
+         "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "s3:PutObject",
+         "Resource": format!("arn:aws:s3:::{}/AWSLogs/*", built.trail_bucket)},
+        {"Sid": "ThroughVpce", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+         "Resource": format!("arn:aws:s3:::{}/*", built.trail_bucket),
+         "Condition": {"StringEquals": {"aws:SourceVpce": "vpce-1a2b3c4d"}}}]});
+    let tls = json!({"Version": "2012-10-17", "Statement": [{
+        "Sid": "TlsOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+        "Resource": [format!("arn:aws:s3:::{}", built.tls_bucket), format!("arn:aws:s3:::{}/*", built.tls_bucket)],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]});
+    let logs = json!({"Version": "2012-10-17", "Statement": [{
+        "Sid": "S3ServerAccessLogs", "Effect": "Allow",
+        "Principal": {"Service": "logging.s3.amazonaws.com"}, "Action": "s3:PutObject",
+        "Resource": format!("arn:aws:s3:::{}/*", built.logs_bucket)}]});
+    for (bucket, client, policy) in [
+        (&built.logs_bucket, &s3e, logs),
+        (&built.public_bucket, &s3e, public),
+        (&built.trail_bucket, &s3e, trail),
+        (&built.tls_bucket, &s3w, tls),
+    ] {
+        client
+            .put_bucket_policy()
+            .bucket(bucket)
+            .policy(policy.to_string())
+            .send()
+            .await
+            .unwrap();
+    }
+    // Logging needs the target bucket to let the logging service write.
+    s3e.put_bucket_logging()
+        .bucket(&built.kms_bucket)
+        .bucket_logging_status(
+            BucketLoggingStatus::builder()
+                .logging_enabled(
+                    LoggingEnabled::builder()
+                        .target_bucket(&built.logs_bucket)
+                        .target_prefix("kms/")
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    s3w.put_bucket_lifecycle_configuration()
+        .bucket(&built.tls_bucket)
+        .lifecycle_configuration(
+            BucketLifecycleConfiguration::builder()
+                .rules(
+                    LifecycleRule::builder()
+                        .id("retention-1y")
+                        .status(ExpirationStatus::Enabled)
+                        .filter(LifecycleRuleFilter::builder().prefix("").build())
+                        .expiration(LifecycleExpiration::builder().days(365).build())
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    tag(&s3w, &built.tls_bucket, "data-class", "personal").await;
+    let control = aws_sdk_s3control::Client::from_conf(
+        aws_sdk_s3control::config::Builder::from(&m.sdk("us-east-1"))
+            .endpoint_resolver(Fixed(m.url.clone()))
+            .build(),
+    );
+    control
+        .put_public_access_block()
+        .account_id(&m.account)
+        .public_access_block_configuration(
+            aws_sdk_s3control::types::PublicAccessBlockConfiguration::builder()
+                .block_public_acls(true)
+                .block_public_policy(true)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    built
+}
+
+async fn build_iam(m: &Moto) {
+    let iam = aws_sdk_iam::Client::new(&m.sdk("us-east-1"));
+    if let Err(e) = iam.get_policy().policy_arn(ADMIN).send().await {
+        panic!(
+            "this moto server has no AWS managed policies ({e:?}); start it with\n    {START_MOTO}"
+        );
+    }
+    for user in ["alice", "bob", "carol", "dave"] {
+        iam.create_user().user_name(user).send().await.unwrap();
+    }
+    for user in ["alice", "bob"] {
+        iam.create_login_profile()
+            .user_name(user)
+            .password("correct-Horse-battery-9")
+            .send()
+            .await
+            .unwrap();
+    }
+    let mfa = iam
+        .create_virtual_mfa_device()
+        .virtual_mfa_device_name("bob-phone")
+        .send()
+        .await
+        .unwrap();
+    iam.enable_mfa_device()
+        .user_name("bob")
+        .serial_number(mfa.virtual_mfa_device().unwrap().serial_number())
+        .authentication_code1("123456")
+        .authentication_code2("654321")
+        .send()
+        .await
+        .unwrap();
+    iam.create_access_key()
+        .user_name("carol")
+        .send()
+        .await
+        .unwrap();
+    iam.create_role()
+        .role_name("ops-admin")
+        .assume_role_policy_document(
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                "Principal": {"AWS": format!("arn:aws:iam::{}:root", m.account)},
+                "Action": "sts:AssumeRole"}]})
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    iam.attach_role_policy()
+        .role_name("ops-admin")
+        .policy_arn(ADMIN)
+        .send()
+        .await
+        .unwrap();
+    iam.create_group()
+        .group_name("admins")
+        .send()
+        .await
+        .unwrap();
+    iam.attach_group_policy()
+        .group_name("admins")
+        .policy_arn(ADMIN)
+        .send()
+        .await
+        .unwrap();
+    iam.attach_user_policy()
+        .user_name("dave")
+        .policy_arn(ADMIN)
+        .send()
+        .await
+        .unwrap();
+    iam.update_account_password_policy()
+        .minimum_password_length(14)
+        .require_symbols(true)
+        .require_numbers(true)
+        .require_uppercase_characters(true)
+        .require_lowercase_characters(true)
+        .max_password_age(90)
+        .password_reuse_prevention(24)
+        .send()
+        .await
+        .unwrap();
+    iam.create_account_alias()
+        .account_alias("vouch-test-account")
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Volumes, security groups and EBS defaults; the unencrypted volume's id.
+async fn build_ec2(m: &Moto) -> String {
+    use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range};
+    let east = aws_sdk_ec2::Client::new(&m.sdk("us-east-1"));
+    let west = aws_sdk_ec2::Client::new(&m.sdk("eu-west-1"));
+    west.enable_ebs_encryption_by_default()
+        .send()
+        .await
+        .unwrap();
+    let plain = east
+        .create_volume()
+        .availability_zone("us-east-1a")
+        .size(8)
+        .send()
+        .await
+        .unwrap();
+    west.create_volume()
+        .availability_zone("eu-west-1a")
+        .size(8)
+        .encrypted(true)
+        .send()
+        .await
+        .unwrap();
+    let rule = |protocol: &str, from: i32, to: i32, v4: Option<&str>, v6: Option<&str>| {
+        IpPermission::builder()
+            .ip_protocol(protocol)
+            .from_port(from)
+            .to_port(to)
+            .set_ip_ranges(v4.map(|c| vec![IpRange::builder().cidr_ip(c).build()]))
+            .set_ipv6_ranges(v6.map(|c| vec![Ipv6Range::builder().cidr_ipv6(c).build()]))
+            .build()
+    };
+    for (client, name, rules) in [
+        (
+            &east,
+            "open-ssh",
+            vec![rule("tcp", 22, 22, Some("0.0.0.0/0"), None)],
+        ),
+        (
+            &east,
+            "closed-web",
+            vec![
+                rule("tcp", 443, 443, Some("0.0.0.0/0"), Some("::/0")),
+                rule("tcp", 22, 22, Some("10.0.0.0/8"), None),
+            ],
+        ),
+        (
+            &west,
+            "open-all-v6",
+            vec![rule("-1", -1, -1, None, Some("::/0"))],
+        ),
+        (
+            &west,
+            "rdp-range",
+            vec![rule("tcp", 3000, 4000, Some("0.0.0.0/0"), None)],
+        ),
+    ] {
+        let group = client
+            .create_security_group()
+            .group_name(name)
+            .description(name)
+            .send()
+            .await
+            .unwrap();
+        client
+            .authorize_security_group_ingress()
+            .group_id(group.group_id().unwrap())
+            .set_ip_permissions(Some(rules))
+            .send()
+            .await
+            .unwrap();
+    }
+    plain.volume_id().unwrap().to_string()
+}
+
+/// Keys with and without rotation and an asymmetric one: (rotating ARN, rotating, unrotated,
+/// asymmetric) ids.
+async fn build_kms(m: &Moto) -> (String, String, String, String) {
+    use aws_sdk_kms::types::{KeySpec, KeyUsageType};
+    let kms = aws_sdk_kms::Client::new(&m.sdk("us-east-1"));
+    let rotating = kms.create_key().send().await.unwrap().key_metadata.unwrap();
+    kms.enable_key_rotation()
+        .key_id(rotating.key_id())
+        .send()
+        .await
+        .unwrap();
+    let unrotated = kms.create_key().send().await.unwrap().key_metadata.unwrap();
+    let asymmetric = kms
+        .create_key()
+        .key_spec(KeySpec::Rsa2048)
+        .key_usage(KeyUsageType::SignVerify)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap();
+    (
+        rotating.arn().unwrap().to_string(),
+        rotating.key_id().to_string(),
+        unrotated.key_id().to_string(),
+        asymmetric.key_id().to_string(),
+    )
+}
+
+async fn build_cloudtrail(m: &Moto, bucket: &str) {
+    let east = aws_sdk_cloudtrail::Client::new(&m.sdk("us-east-1"));
+    let west = aws_sdk_cloudtrail::Client::new(&m.sdk("eu-west-1"));
+    east.create_trail()
+        .name("all-regions")
+        .s3_bucket_name(bucket)
+        .is_multi_region_trail(true)
+        .enable_log_file_validation(true)
+        .send()
+        .await
+        .unwrap();
+    east.start_logging()
+        .name("all-regions")
+        .send()
+        .await
+        .unwrap();
+    west.create_trail()
+        .name("regional-eu")
+        .s3_bucket_name(bucket)
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn build_rds(m: &Moto) {
+    use aws_sdk_rds::types::Tag;
+    for (region, id, encrypted, backup_days, public) in [
+        ("us-east-1", "orders-db", true, 7, false),
+        ("us-east-1", "public-db", true, 1, true),
+        ("eu-west-1", "legacy-db", false, 0, false),
+    ] {
+        aws_sdk_rds::Client::new(&m.sdk(region))
+            .create_db_instance()
+            .db_instance_identifier(id)
+            .db_instance_class("db.t3.micro")
+            .engine("postgres")
+            .master_username("vouch")
+            .master_user_password("correct-horse-battery")
+            .allocated_storage(20)
+            .storage_encrypted(encrypted)
+            .backup_retention_period(backup_days)
+            .publicly_accessible(public)
+            .tags(Tag::builder().key("data-class").value("personal").build())
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_moto_account_is_collected_item_by_item() {
+    let m = Moto::fresh().await;
+    let (key_arn, rotating, unrotated, asymmetric) = build_kms(&m).await;
+    let mut built = build_s3(&m, &key_arn).await;
+    built.rotating_key = rotating;
+    built.unrotated_key = unrotated;
+    built.asymmetric_key = asymmetric;
+    build_iam(&m).await;
+    built.unencrypted_volume = build_ec2(&m).await;
+    build_cloudtrail(&m, &built.trail_bucket).await;
+    build_rds(&m).await;
+
+    let source = m.source(&["us-east-1", "eu-west-1"]);
+    let c = collect(&source).await;
+
+    // The asset is the account the credentials reach, named by its alias.
+    assert_eq!(c.asset.kind, AssetKind::AwsAccount);
+    assert_eq!(c.asset.id, m.account);
+    assert_eq!(c.asset.name, "vouch-test-account");
+    for run in &c.collectors {
+        assert_eq!(run.outcome, RunOutcome::Ok, "{}", run.name);
+    }
+    check_declarations(&c);
+
+    // Account.
+    assert_eq!(ok(&c, "aws.account.id"), json!(m.account));
+    assert_eq!(ok(&c, "aws.account.aliases"), json!(["vouch-test-account"]));
+    assert_eq!(
+        ok(&c, "aws.account.regions"),
+        json!(["us-east-1", "eu-west-1"])
+    );
+
+    // S3, bucket by bucket.
+    let buckets = ok(&c, "aws.s3.buckets");
+    let bucket = |name: &str| -> Value {
+        buckets
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["name"] == name)
+            .unwrap_or_else(|| panic!("bucket {name} not listed in {buckets}"))
+            .clone()
+    };
+    assert_eq!(
+        buckets
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["name"].as_str().unwrap().to_string())
+            .collect::<BTreeSet<_>>(),
+        built.buckets()
+    );
+    let kms = bucket(&built.kms_bucket);
+    assert_eq!(kms["region"], "us-east-1");
+    assert_eq!(
+        kms["encryption"],
+        json!({"algorithm": "aws:kms", "kms_key_id": key_arn, "bucket_key_enabled": true})
+    );
+    assert_eq!(
+        kms["public_access_block"],
+        json!({"block_public_acls": true, "ignore_public_acls": true, "block_public_policy": true, "restrict_public_buckets": true})
+    );
+    assert_eq!(kms["versioning"], "Enabled", "{kms}");
+    assert_eq!(kms["mfa_delete"], false);
+    assert_eq!(kms["object_lock"], false);
+    assert_eq!(
+        kms["logging"],
+        json!({"target_bucket": built.logs_bucket, "target_prefix": "kms/"})
+    );
+    assert_eq!(kms["policy"], Value::Null);
+    assert_eq!(kms["tags"], json!({"owner": "security"}));
+    assert_eq!(kms["lifecycle"], json!([]));
+    assert_eq!(kms["unavailable"], json!({}));
+
+    let plain = bucket(&built.plain_bucket);
+    assert_eq!(plain["encryption"], Value::Null);
+    assert_eq!(plain["versioning"], "Disabled");
+    assert_eq!(plain["logging"], Value::Null);
+    assert_eq!(plain["tags"], json!({}));
+    assert_eq!(
+        plain["public_access_block"],
+        json!({"block_public_acls": false, "ignore_public_acls": false, "block_public_policy": false, "restrict_public_buckets": false})
+    );
+
+    assert_eq!(
+        bucket(&built.public_bucket)["policy"],
+        json!({"public": true, "tls_only": false})
+    );
+    assert_eq!(
+        bucket(&built.trail_bucket)["policy"],
+        json!({"public": false, "tls_only": false})
+    );
+    assert_eq!(
+        bucket(&built.logs_bucket)["encryption"]["algorithm"],
+        "AES256"
+    );
+    let locked = bucket(&built.locked_bucket);
+    assert_eq!(locked["object_lock"], true);
+    assert_eq!(locked["encryption"]["algorithm"], "aws:kms:dsse");
+
+    let tls = bucket(&built.tls_bucket);
+    assert_eq!(tls["region"], "eu-west-1");
+    assert_eq!(tls["policy"], json!({"public": false, "tls_only": true}));
+    assert_eq!(tls["tags"], json!({"data-class": "personal"}));
+    assert_eq!(
+        tls["lifecycle"],
+        json!([{"id": "retention-1y", "enabled": true, "whole_bucket": true, "prefix": "",
+                "expiration_days": 365, "expiration_date": null, "noncurrent_expiration_days": null}])
+    );
+
+    assert_eq!(
+        ok(&c, "aws.s3.account_public_access_block"),
+        json!({"block_public_acls": true, "ignore_public_acls": false, "block_public_policy": true, "restrict_public_buckets": false})
+    );
+    let list = |id: &str| set(&ok(&c, id));
+    assert_eq!(
+        list("aws.s3.unencrypted_buckets"),
+        names(&[&built.plain_bucket, &built.public_bucket])
+    );
+    assert_eq!(
+        list("aws.s3.public_policy_buckets"),
+        names(&[&built.public_bucket])
+    );
+    assert_eq!(
+        list("aws.s3.buckets_without_public_access_block"),
+        built.except(&[&built.kms_bucket])
+    );
+    assert_eq!(
+        list("aws.s3.unversioned_buckets"),
+        built.except(&[&built.kms_bucket, &built.locked_bucket])
+    );
+    assert_eq!(
+        list("aws.s3.buckets_without_logging"),
+        built.except(&[&built.kms_bucket])
+    );
+    assert_eq!(
+        list("aws.s3.buckets_without_tls_only_policy"),
+        built.except(&[&built.tls_bucket])
+    );
+    assert_eq!(
+        list("aws.s3.buckets_without_expiration"),
+        built.except(&[&built.tls_bucket])
+    );
+
+    // IAM. moto's credential report has no <root_account> row: the root facts say so rather
+    // than guess.
+    for id in [
+        "aws.iam.root_mfa_enabled",
+        "aws.iam.root_access_keys_present",
+    ] {
+        let item = &c.evidence[id];
+        assert_eq!(item.status, ItemStatus::Unavailable, "{id}");
+        assert_eq!(
+            item.reason.as_deref(),
+            Some("the credential report has no <root_account> row")
+        );
+    }
+    assert!(
+        ok(&c, "aws.iam.credential_report_generated_at")
+            .as_str()
+            .unwrap()
+            .parse::<vouch_evidence::Timestamp>()
+            .is_ok()
+    );
+    let users = ok(&c, "aws.iam.users");
+    let user = |name: &str| -> Value {
+        users
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    // The four made here and the collector's own user, whose key is in use.
+    assert_eq!(users.as_array().unwrap().len(), 5, "{users}");
+    assert_eq!(user("vouch-collector")["access_keys"][0]["active"], true);
+    assert!(user("vouch-collector")["access_keys"][0]["last_used"].is_string());
+    assert_eq!(user("alice")["console_access"], true);
+    assert_eq!(user("alice")["mfa_active"], false);
+    assert_eq!(user("bob")["mfa_active"], true);
+    assert_eq!(user("carol")["console_access"], false);
+    let carol_keys = user("carol")["access_keys"].clone();
+    assert_eq!(carol_keys[0]["active"], true);
+    assert!(carol_keys[0]["last_rotated"].is_string());
+    assert_eq!(carol_keys[1]["active"], false);
+    assert_eq!(list("aws.iam.console_users_without_mfa"), names(&["alice"]));
+    // moto cannot backdate keys or sign-ins: today's key is neither old nor unused (the ages
+    // are checked on a recorded report in the unit tests).
+    assert_eq!(list("aws.iam.users_with_old_access_keys"), names(&[]));
+    assert_eq!(list("aws.iam.users_with_unused_credentials"), names(&[]));
+    assert_eq!(
+        ok(&c, "aws.iam.password_policy"),
+        json!({"present": true, "minimum_length": 14, "require_symbols": true,
+               "require_numbers": true, "require_uppercase": true, "require_lowercase": true,
+               "allow_users_to_change": false, "max_age_days": 90, "reuse_prevention": 24,
+               "hard_expiry": false})
+    );
+    assert_eq!(
+        ok(&c, "aws.iam.admin_principals"),
+        json!(["group/admins", "role/ops-admin", "user/dave"])
+    );
+
+    // EC2, per region.
+    assert_eq!(
+        ok(&c, "aws.ec2.ebs_encryption_by_default"),
+        json!({"eu-west-1": true, "us-east-1": false})
+    );
+    assert_eq!(
+        ok(&c, "aws.ec2.regions_without_ebs_encryption_by_default"),
+        json!(["us-east-1"])
+    );
+    assert_eq!(
+        ok(&c, "aws.ec2.unencrypted_volumes"),
+        json!([format!("us-east-1/{}", built.unencrypted_volume)])
+    );
+    let open = ok(&c, "aws.ec2.open_admin_security_groups");
+    let open: Vec<(String, String, Value)> = open
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["region"].as_str().unwrap().into(),
+                g["group_name"].as_str().unwrap().into(),
+                g["rules"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(open.len(), 3, "{open:?}");
+    assert!(open.contains(&(
+        "us-east-1".into(),
+        "open-ssh".into(),
+        json!([{"protocol": "tcp", "from_port": 22, "to_port": 22, "source": "0.0.0.0/0"}])
+    )));
+    assert!(open.iter().any(|(r, n, rules)| r == "eu-west-1"
+        && n == "open-all-v6"
+        && rules[0]["protocol"] == "-1"
+        && rules[0]["source"] == "::/0"));
+    assert!(open.iter().any(|(r, n, rules)| r == "eu-west-1"
+        && n == "rdp-range"
+        && rules[0]["from_port"] == 3000));
+
+    // KMS.
+    let keys = ok(&c, "aws.kms.customer_keys");
+    let rotation = |id: &str| -> Value {
+        keys.as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["key_id"] == id)
+            .unwrap()["rotation"]
+            .clone()
+    };
+    // moto makes a customer key of its own for the encrypted volume in eu-west-1 (AWS would
+    // use its managed aws/ebs key): only ours are counted in us-east-1.
+    let in_east = |v: &Value| -> usize {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .filter(|k| k["region"] == "us-east-1")
+            .count()
+    };
+    assert_eq!(in_east(&keys), 3, "{keys}");
+    assert_eq!(rotation(&built.rotating_key), "enabled");
+    assert_eq!(rotation(&built.unrotated_key), "disabled");
+    assert_eq!(rotation(&built.asymmetric_key), "not_supported");
+    let unrotated = set(&ok(&c, "aws.kms.keys_without_rotation"));
+    let unrotated_east: BTreeSet<String> = unrotated
+        .into_iter()
+        .filter(|k| k.starts_with("us-east-1/"))
+        .collect();
+    assert_eq!(
+        unrotated_east,
+        names(&[&format!("us-east-1/{}", built.unrotated_key)])
+    );
+
+    // CloudTrail: the multi-region trail once, though both regions show it.
+    let trails = ok(&c, "aws.cloudtrail.trails");
+    assert_eq!(trails.as_array().unwrap().len(), 2, "{trails}");
+    let trail = |name: &str| -> Value {
+        trails
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(trail("all-regions")["multi_region"], true);
+    assert_eq!(trail("all-regions")["logging"], true);
+    assert_eq!(trail("all-regions")["log_file_validation"], true);
+    assert_eq!(trail("all-regions")["home_region"], "us-east-1");
+    assert_eq!(trail("regional-eu")["multi_region"], false);
+    assert_eq!(trail("regional-eu")["logging"], false);
+    assert_eq!(ok(&c, "aws.cloudtrail.multi_region_logging"), json!(true));
+    assert_eq!(
+        ok(&c, "aws.cloudtrail.multi_region_log_validation"),
+        json!(true)
+    );
+
+    // RDS.
+    let dbs = ok(&c, "aws.rds.instances");
+    assert_eq!(dbs.as_array().unwrap().len(), 3);
+    let orders = dbs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["id"] == "orders-db")
+        .unwrap();
+    assert_eq!(orders["region"], "us-east-1");
+    assert_eq!(orders["storage_encrypted"], true);
+    assert_eq!(orders["backup_retention_days"], 7);
+    assert_eq!(orders["publicly_accessible"], false);
+    assert_eq!(orders["tags"], json!({"data-class": "personal"}));
+    assert_eq!(
+        ok(&c, "aws.rds.unencrypted_instances"),
+        json!(["eu-west-1/legacy-db"])
+    );
+    assert_eq!(
+        ok(&c, "aws.rds.public_instances"),
+        json!(["us-east-1/public-db"])
+    );
+    assert_eq!(
+        ok(&c, "aws.rds.instances_without_backups"),
+        json!(["eu-west-1/legacy-db"])
+    );
+
+    // Least privilege: every call made is declared (and so in the shipped policy), and every
+    // declared call but the region listing (regions were configured) was made.
+    let declared: BTreeSet<String> = API_CALLS
+        .iter()
+        .flat_map(|a| a.iter().map(|c| c.api.to_string()))
+        .collect();
+    let called = source.operations_called();
+    let undeclared: Vec<_> = called.difference(&declared).collect();
+    assert!(
+        undeclared.is_empty(),
+        "called but not declared: {undeclared:?}"
+    );
+    let uncalled: Vec<_> = declared.difference(&called).collect();
+    assert_eq!(uncalled, [&"ec2:DescribeRegions".to_string()]);
+    assert!(source.requests_made() >= called.len() as u64);
+}
+
+/// Without configured regions, every region enabled for the account is collected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn all_enabled_regions_by_default() {
+    let m = Moto::fresh().await;
+    let west = aws_sdk_ec2::Client::new(&m.sdk("ap-southeast-2"));
+    let volume = west
+        .create_volume()
+        .availability_zone("ap-southeast-2a")
+        .size(1)
+        .send()
+        .await
+        .unwrap();
+    let source = m.source(&[]);
+    let c = collect(&source).await;
+    let regions = set(&ok(&c, "aws.account.regions"));
+    assert!(
+        regions.len() > 10 && regions.contains("ap-southeast-2"),
+        "{regions:?}"
+    );
+    assert!(source.operations_called().contains("ec2:DescribeRegions"));
+    let volumes = set(&ok(&c, "aws.ec2.unencrypted_volumes"));
+    assert_eq!(
+        volumes,
+        names(&[&format!("ap-southeast-2/{}", volume.volume_id().unwrap())])
+    );
+    assert_eq!(
+        ok(&c, "aws.ec2.ebs_encryption_by_default")
+            .as_object()
+            .unwrap()
+            .len(),
+        regions.len()
+    );
+    // No alias: the asset is named by its id.
+    assert_eq!(c.asset.name, m.account);
+    assert_eq!(ok(&c, "aws.account.aliases"), json!([]));
+}
+
+/// Nothing answers: the asset cannot be named, and every fact is unavailable with the error
+/// the SDK gave up with, none made up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_endpoint_makes_every_fact_unavailable_with_the_reason() {
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let unreachable = Moto {
+        url: format!("http://127.0.0.1:{closed}"),
+        account: String::new(),
+        credentials: aws_sdk_sts::config::Credentials::new("AKIAUNUSED", "x", None, None, "test"),
+    };
+    let source = unreachable.source(&["us-east-1"]);
+    let c = collect(&source).await;
+    assert_eq!(c.asset.id, UNRESOLVED_ACCOUNT);
+    check_declarations(&c);
+    for run in &c.collectors {
+        assert_eq!(run.outcome, RunOutcome::Ok, "{}", run.name);
+    }
+    // The configured regions are the one fact that needs no call.
+    assert_eq!(ok(&c, "aws.account.regions"), json!(["us-east-1"]));
+    for (id, item) in c
+        .evidence
+        .iter()
+        .filter(|(id, _)| *id != "aws.account.regions")
+    {
+        assert_eq!(item.status, ItemStatus::Unavailable, "{id}");
+        assert_eq!(item.value, Value::Null, "{id}");
+        let reason = item.reason.as_deref().unwrap();
+        assert!(
+            reason.contains("sts:GetCallerIdentity")
+                || reason.contains("s3:ListBuckets")
+                || reason.contains("iam:")
+                || reason.contains("ec2:")
+                || reason.contains("kms:")
+                || reason.contains("cloudtrail:")
+                || reason.contains("rds:"),
+            "{id}: {reason}"
+        );
+    }
+    assert!(
+        c.evidence["aws.account.id"]
+            .reason
+            .as_deref()
+            .unwrap()
+            .starts_with("sts:GetCallerIdentity: ")
+    );
+}
