@@ -5,7 +5,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// The built-in catalogs, as (file name, contents).
 pub const BUILTIN: [(&str, &str); 3] = [
@@ -56,6 +56,19 @@ impl FromStr for ControlId {
     }
 }
 
+impl Serialize for ControlId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for ControlId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// A framework id names the framework and its edition: `iso27001-2022`.
 fn valid_framework_id(s: &str) -> bool {
     let Some((name, edition)) = s.rsplit_once('-') else {
@@ -70,7 +83,7 @@ fn valid_framework_id(s: &str) -> bool {
 }
 
 /// Which role a privacy control applies to; the organisation declares its own per framework.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Applies to PII controllers.

@@ -99,6 +99,11 @@ enum Command {
         #[command(subcommand)]
         command: EvidenceCommand,
     },
+    /// Policy packs: run their test cases, check them, show what they cover.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
     /// Download the evidence bundle of a sample (`.tar.gz`), to check with `vouch verify`.
     Export {
         #[command(flatten)]
@@ -240,6 +245,29 @@ impl QueryArgs {
             enc(&self.seed)
         )
     }
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Run the `*_test.json` cases of the pack in DIR, as `opa test` does; exit 0 only when
+    /// every case passes and every policy has a pass and a fail case.
+    Test {
+        /// The pack's directory (e.g. policies/pack).
+        dir: PathBuf,
+    },
+    /// Load and check the pack in DIR: print every problem (file:line: reason), exit non-zero
+    /// when there is any.
+    Check {
+        /// The pack's directory.
+        dir: PathBuf,
+    },
+    /// The ISO/IEC 27001:2022 Annex A table: each control automated, partly or manual, with
+    /// the policies that evidence it.
+    Coverage {
+        /// A pack directory instead of the built-in pack.
+        #[arg(long)]
+        pack: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -442,6 +470,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         command @ (Command::Sample { .. } | Command::Export { .. }) => {
             runtime()?.block_on(sample_or_export(command))
         }
+        Command::Policy { command } => policy(command),
         Command::Evidence {
             command:
                 EvidenceCommand::Add {
@@ -584,6 +613,57 @@ fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 /// `vouch sample` and `vouch export`: one request to the server's API.
+/// `vouch policy …`: thin glue over vouch-policies.
+fn policy(command: PolicyCommand) -> Result<ExitCode> {
+    use vouch_policies::{Catalogs, Coverage, PolicyPack, cases, report};
+    let exit = |ok: bool| {
+        if ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        }
+    };
+    match command {
+        PolicyCommand::Test { dir } => {
+            let report = cases::run_dir(&dir).map_err(|e| anyhow::anyhow!("{e}"))?;
+            print!("{}", report.render());
+            Ok(exit(report.ok()))
+        }
+        PolicyCommand::Check { dir } => match PolicyPack::load(&dir) {
+            Ok(pack) => {
+                println!(
+                    "{}: {} policies, digest {}",
+                    dir.display(),
+                    pack.policies().len(),
+                    pack.digest()
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(errors) => {
+                println!("{errors}");
+                eprintln!("{}: {} problem(s)", dir.display(), errors.0.len());
+                Ok(ExitCode::FAILURE)
+            }
+        },
+        PolicyCommand::Coverage { pack } => {
+            let catalogs = Catalogs::builtin();
+            let coverage = Coverage::builtin(&catalogs).map_err(|e| {
+                let lines: Vec<String> = e.iter().map(ToString::to_string).collect();
+                anyhow::anyhow!("{}", lines.join("\n"))
+            })?;
+            let pack = match pack {
+                Some(dir) => PolicyPack::load(&dir).map_err(|e| anyhow::anyhow!("{e}"))?,
+                None => PolicyPack::builtin(),
+            };
+            print!(
+                "{}",
+                report::coverage_table(&catalogs, &coverage, &pack, "iso27001-2022")
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
 async fn sample_or_export(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Sample { api, query, json } => {

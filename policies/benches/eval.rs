@@ -1,0 +1,93 @@
+//! Evaluating the whole built-in pack on one realistic host snapshot (the hardened-host fixture,
+//! every fact present). Target: at most 5 ms per snapshot.
+//!
+//! `cargo bench -p vouch-policies --bench eval` (VOUCH_BENCH_ROUNDS sets the rounds, default 500).
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use vouch_evidence::{Asset, AssetKind, EvidenceItem, Source, Timestamp};
+use vouch_policies::{PolicyPack, SnapshotView, Status};
+
+fn main() {
+    let rounds: usize = std::env::var("VOUCH_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(500);
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/hardened-host.json"
+    );
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("JSON");
+    let collected_at: Timestamp = doc["collected_at"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .expect("collected_at");
+    let evidence: BTreeMap<String, EvidenceItem> = doc["evidence"]
+        .as_object()
+        .expect("evidence")
+        .iter()
+        .map(|(id, v)| {
+            let item = EvidenceItem::ok(v.clone(), Source::File("/fixture".into()));
+            (id.clone(), item)
+        })
+        .collect();
+    let asset = Asset {
+        kind: AssetKind::Host,
+        id: "4f1c0d9e8b7a6d5c4b3a2918f7e6d5c4".into(),
+        name: "web-1".into(),
+    };
+    let view = SnapshotView {
+        asset: &asset,
+        collected_at,
+        evidence: &evidence,
+    };
+
+    let started = Instant::now();
+    let pack = PolicyPack::builtin();
+    let load = started.elapsed();
+    let policies = pack.policies().len();
+
+    let results = pack.evaluate(&view);
+    let host_policies = pack
+        .policies()
+        .iter()
+        .filter(|p| p.asset_kinds.contains(&AssetKind::Host))
+        .count();
+    let passed = results.iter().filter(|r| r.status == Status::Pass).count();
+    assert_eq!(
+        passed, host_policies,
+        "the fixture passes every host policy"
+    );
+
+    let mut times: Vec<Duration> = (0..rounds)
+        .map(|_| {
+            let t = Instant::now();
+            let r = pack.evaluate(&view);
+            let took = t.elapsed();
+            assert_eq!(r.len(), policies);
+            took
+        })
+        .collect();
+    times.sort();
+    let total: Duration = times.iter().sum();
+    let pct = |p: usize| times[(times.len() - 1) * p / 100];
+    println!(
+        "pack: {policies} policies ({host_policies} for hosts), {} facts, digest {}",
+        evidence.len(),
+        &pack.digest()[..12]
+    );
+    println!("load + check the built-in pack: {:.1} ms", ms(load));
+    println!(
+        "evaluate one snapshot ({rounds} rounds): median {:.3} ms, p99 {:.3} ms, mean {:.3} ms, {:.1} µs per policy (target ≤ 5 ms)",
+        ms(pct(50)),
+        ms(pct(99)),
+        ms(total / rounds as u32),
+        pct(50).as_secs_f64() * 1e6 / policies as f64,
+    );
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}

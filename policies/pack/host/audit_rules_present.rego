@@ -1,0 +1,26 @@
+# METADATA
+# title: Audit rules are configured
+# description: >-
+#   At least one audit rule is configured (/etc/audit/rules.d/*.rules or audit.rules):
+#   auditd with no rules records almost nothing.
+# custom:
+#   id: host.audit.rules_configured
+#   severity: medium
+#   controls:
+#     - iso27001-2022:A.8.15  # Logging
+#     - iso27701-2025:A.3.25  # Logging (27701:2025, provisional)
+#   asset_kinds: [host]
+#   evidence:
+#     - host.audit.rule_count
+#   remediation: >-
+#     Install a rule set covering identity files, privilege use, time changes and logins
+#     (e.g. the CIS or STIG rules shipped with auditd) in /etc/audit/rules.d/ and run
+#     augenrules --load.
+#   freshness: 24h
+package vouch.policies.host.audit.rules_configured
+
+n := input.evidence["host.audit.rule_count"]
+
+deny contains "no audit rules are configured" if n == 0
+
+allow := sprintf("%d audit rule(s) configured", [n]) if n > 0

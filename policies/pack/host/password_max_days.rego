@@ -1,0 +1,32 @@
+# METADATA
+# title: Passwords expire within a year
+# description: >-
+#   PASS_MAX_DAYS in /etc/login.defs is between 1 and 365 days, so a password that leaked
+#   unnoticed stops working in time. 99999 means never.
+# custom:
+#   id: host.password.max_age_limited
+#   severity: low
+#   controls:
+#     - iso27001-2022:A.5.17  # Authentication information
+#   asset_kinds: [host]
+#   evidence:
+#     - host.password.max_days
+#   remediation: >-
+#     Set PASS_MAX_DAYS 365 (or your policy's value) in /etc/login.defs and apply it to
+#     existing accounts with "chage --maxdays".
+#   freshness: 24h
+package vouch.policies.host.password.max_age_limited
+
+days := input.evidence["host.password.max_days"]
+
+acceptable if {
+	days >= 1
+	days <= 365
+}
+
+deny contains sprintf("PASS_MAX_DAYS is %d, not between 1 and 365 days (99999 means never)", [days]) if {
+	is_number(days)
+	not acceptable
+}
+
+allow := sprintf("PASS_MAX_DAYS is %d", [days]) if acceptable

@@ -1,0 +1,29 @@
+# METADATA
+# title: SSH offers no weak message authentication codes
+# description: >-
+#   The message authentication codes sshd offers include none known to be weak (MD5, SHA-1,
+#   64-bit UMAC, encrypt-and-MAC variants), so SSH sessions, including file transfers, are
+#   protected by current cryptography.
+# custom:
+#   id: host.ssh.no_weak_macs
+#   severity: medium
+#   controls:
+#     - iso27001-2022:A.8.24  # Use of cryptography
+#     - iso27001-2022:A.5.14  # Information transfer
+#   asset_kinds: [host]
+#   evidence:
+#     - host.ssh.server_installed
+#     - host.ssh.weak_macs
+#   remediation: >-
+#     Set the message authentication codes in /etc/ssh/sshd_config (or the system crypto
+#     policy) to current algorithms only, e.g. the defaults of OpenSSH 9, then reload sshd.
+#   freshness: 24h
+package vouch.policies.host.ssh.no_weak_macs
+
+import data.vouch.lib
+
+not_applicable := "no SSH server is installed" if input.evidence["host.ssh.server_installed"] == false
+
+deny contains msg if msg := lib.listed("weak MACs enabled", input.evidence["host.ssh.weak_macs"])
+
+allow := "no weak MAC is enabled" if input.evidence["host.ssh.weak_macs"] == []

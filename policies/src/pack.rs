@@ -1,0 +1,701 @@
+//! A policy pack: Rego modules with their metadata, loaded and checked together, with a version
+//! digest over its files.
+//!
+//! A pack is a directory of `*.rego` files (subdirectories included). Each module is either a
+//! policy (`package vouch.policies.<id>`, with a `# METADATA` block) or shared rules
+//! (`package vouch.lib` or below, no metadata needed). Loading reports every problem at once,
+//! each with its file and line: Rego syntax errors, metadata that is missing or invalid, unknown
+//! control ids or asset kinds, duplicate policy ids, evidence a policy reads without listing it,
+//! and errors the Rego engine finds when it first evaluates each policy.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+use sha2::{Digest as _, Sha256};
+
+use crate::catalog::Catalogs;
+use crate::engine::{OrgConfig, VerdictRules};
+use crate::metadata::{self, Policy, Problem};
+
+/// The package of shared rules (functions) that policies may import.
+pub const LIB_PACKAGE: &str = "vouch.lib";
+
+/// The built-in pack (`policies/pack/**/*.rego`), compiled in: (path inside `policies/pack/`,
+/// contents), in path order. `build.rs` generates the list from the directory.
+pub const BUILTIN: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/builtin_pack.rs"));
+
+/// One problem found while loading a pack: the file, the line (0 for the whole file), why.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, thiserror::Error)]
+pub struct LoadError {
+    /// The file, relative to the pack.
+    pub file: String,
+    /// The line, from 1; 0 when the problem concerns the whole file or pack.
+    pub line: usize,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}: {}", self.file, self.reason)
+        } else {
+            write!(f, "{}:{}: {}", self.file, self.line, self.reason)
+        }
+    }
+}
+
+/// Every problem of a pack, one per line when displayed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct LoadErrors(pub Vec<LoadError>);
+
+impl fmt::Display for LoadErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A loaded, checked set of policies, ready to evaluate snapshots.
+///
+/// Cloning is cheap enough to do per evaluation (the compiled modules are shared).
+#[derive(Clone)]
+pub struct PolicyPack {
+    /// Sorted by id.
+    pub(crate) policies: Vec<Policy>,
+    /// The verdict rules each policy declares, in the order of `policies`.
+    pub(crate) rules: Vec<VerdictRules>,
+    /// Every module added and the configuration set as `data.vouch.config`.
+    pub(crate) engine: regorus::Engine,
+    digest: String,
+    config: OrgConfig,
+    /// The `.rego` files, by relative path.
+    files: BTreeMap<String, String>,
+}
+
+impl fmt::Debug for PolicyPack {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PolicyPack")
+            .field("policies", &self.policies.len())
+            .field("digest", &self.digest)
+            .finish()
+    }
+}
+
+impl PolicyPack {
+    /// The built-in pack, checked against the built-in catalogs.
+    pub fn builtin() -> Self {
+        Self::from_sources(builtin_sources(), &Catalogs::builtin())
+            .expect("the built-in pack loads (checked by tests)")
+    }
+
+    /// Loads every `*.rego` file below `dir`, checking controls against the built-in catalogs.
+    pub fn load(dir: &Path) -> Result<Self, LoadErrors> {
+        Self::load_with(dir, &Catalogs::builtin())
+    }
+
+    /// Loads every `*.rego` file below `dir`, checking controls against `catalogs`.
+    pub fn load_with(dir: &Path, catalogs: &Catalogs) -> Result<Self, LoadErrors> {
+        let (files, mut errors) = read_tree(dir, "rego");
+        match Self::from_sources(files, catalogs) {
+            Ok(pack) if errors.is_empty() => Ok(pack),
+            Ok(_) => Err(LoadErrors(errors)),
+            Err(LoadErrors(more)) => {
+                errors.extend(more);
+                Err(LoadErrors(errors))
+            }
+        }
+    }
+
+    /// Loads a pack from (relative path, text) pairs, reporting every problem at once.
+    pub fn from_sources(
+        files: impl IntoIterator<Item = (String, String)>,
+        catalogs: &Catalogs,
+    ) -> Result<Self, LoadErrors> {
+        let files: BTreeMap<String, String> = files.into_iter().collect();
+        let digest = digest(&files);
+        let mut engine = regorus::Engine::new();
+        engine.set_strict_builtin_errors(true);
+        let mut errors = Vec::new();
+        let mut policies: Vec<Policy> = Vec::new();
+        for (file, text) in &files {
+            let mut err = |line: usize, reason: String| {
+                errors.push(LoadError {
+                    file: file.clone(),
+                    line,
+                    reason,
+                })
+            };
+            let (package_line, package) = metadata::package_statement(text).unwrap_or((0, ""));
+            if package == LIB_PACKAGE || package.starts_with("vouch.lib.") {
+                if let Err(e) = engine.add_policy(file.clone(), text.clone()) {
+                    let (line, reason) = rego_error(&e.to_string());
+                    err(line, reason);
+                }
+                continue;
+            }
+            let policy = metadata::parse(file, text, catalogs);
+            let added = engine.add_policy(file.clone(), text.clone());
+            if let Err(e) = &added {
+                let (line, reason) = rego_error(&e.to_string());
+                err(line, reason);
+            }
+            let policy = match policy {
+                Ok(p) => p,
+                Err(problems) => {
+                    for Problem { line, reason } in problems {
+                        err(line, reason);
+                    }
+                    continue;
+                }
+            };
+            if added.is_ok() && package != policy.package() {
+                err(
+                    package_line,
+                    format!(
+                        "package must be {} (vouch.policies. and the policy id), not {package:?}",
+                        policy.package()
+                    ),
+                );
+            }
+            for Problem { line, reason } in static_checks(text, &policy.evidence) {
+                err(line, reason);
+            }
+            if let Some(first) = policies.iter().find(|p| p.id == policy.id) {
+                err(
+                    package_line,
+                    format!(
+                        "duplicate policy id {} (also in {}:{})",
+                        policy.id, first.file, first.line
+                    ),
+                );
+                continue;
+            }
+            policies.push(policy);
+        }
+        policies.sort_by(|a, b| a.id.cmp(&b.id));
+        let config = OrgConfig::default();
+        if let Err(e) = engine.add_data(config.as_data()) {
+            errors.push(LoadError {
+                file: "data.vouch.config".into(),
+                line: 0,
+                reason: e.to_string(),
+            });
+        }
+        let mut rules = Vec::new();
+        if errors.is_empty() {
+            // Evaluating each policy's rules once on an empty snapshot finds what parsing cannot
+            // (unknown functions, rules that conflict on every input) and prepares the engine,
+            // so that clones start ready.
+            for p in &policies {
+                let declared = match VerdictRules::declared(&engine, p) {
+                    Ok(r) => r,
+                    Err(reason) => {
+                        errors.push(LoadError {
+                            file: p.file.clone(),
+                            line: p.line,
+                            reason,
+                        });
+                        continue;
+                    }
+                };
+                engine.set_input(crate::engine::empty_input(p));
+                for path in declared.paths() {
+                    if let Err(e) = engine.eval_rule(path.to_string()) {
+                        let message = e.to_string();
+                        let (line, reason) = rego_error(&message);
+                        errors.push(LoadError {
+                            file: rego_error_file(&message).unwrap_or_else(|| p.file.clone()),
+                            line,
+                            reason,
+                        });
+                    }
+                }
+                rules.push(declared);
+            }
+        }
+        // An error in scheduling one module fails every evaluation of the engine: name it once.
+        let mut seen = std::collections::HashSet::new();
+        errors.retain(|e| seen.insert(e.clone()));
+        if errors.is_empty() {
+            Ok(PolicyPack {
+                policies,
+                rules,
+                engine,
+                digest,
+                config,
+                files,
+            })
+        } else {
+            Err(LoadErrors(errors))
+        }
+    }
+
+    /// The version digest: hex SHA-256 over the pack's `.rego` files in order of relative path,
+    /// each as its path, a NUL byte, its length in decimal, a NUL byte and its bytes.
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+
+    /// The pack's `.rego` files as (relative path, text), in path order: what the digest covers,
+    /// kept so a stored result can be re-derived.
+    pub fn files(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.files.iter().map(|(p, t)| (p.as_str(), t.as_str()))
+    }
+
+    /// Every policy, sorted by id.
+    pub fn policies(&self) -> &[Policy] {
+        &self.policies
+    }
+
+    /// A policy by id.
+    pub fn policy(&self, id: &str) -> Option<&Policy> {
+        self.policies
+            .binary_search_by(|p| p.id.as_str().cmp(id))
+            .ok()
+            .map(|i| &self.policies[i])
+    }
+
+    /// The organisation settings policies see as `data.vouch.config`.
+    pub fn config(&self) -> &OrgConfig {
+        &self.config
+    }
+
+    /// Replaces the organisation settings policies see as `data.vouch.config`.
+    pub fn set_config(&mut self, config: OrgConfig) -> Result<(), LoadErrors> {
+        self.engine.clear_data();
+        self.engine.add_data(config.as_data()).map_err(|e| {
+            LoadErrors(vec![LoadError {
+                file: "data.vouch.config".into(),
+                line: 0,
+                reason: e.to_string(),
+            }])
+        })?;
+        self.config = config;
+        Ok(())
+    }
+}
+
+/// The built-in pack's files as owned (path, text) pairs.
+pub fn builtin_sources() -> impl Iterator<Item = (String, String)> {
+    BUILTIN.iter().map(|(p, t)| (p.to_string(), t.to_string()))
+}
+
+fn digest(files: &BTreeMap<String, String>) -> String {
+    let mut h = Sha256::new();
+    for (path, text) in files {
+        h.update(path.as_bytes());
+        h.update([0]);
+        h.update(text.len().to_string().as_bytes());
+        h.update([0]);
+        h.update(text.as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
+/// Every file below `dir` whose name ends in `.{ext}` (hidden entries skipped), as (path
+/// relative to `dir` with `/` separators, text), with a problem for each that cannot be read.
+pub(crate) fn read_tree(dir: &Path, ext: &str) -> (Vec<(String, String)>, Vec<LoadError>) {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    let mut pending = vec![(dir.to_path_buf(), String::new())];
+    while let Some((path, rel)) = pending.pop() {
+        let entries = match std::fs::read_dir(&path) {
+            Ok(e) => e,
+            Err(e) => {
+                errors.push(io_error(&path, &e));
+                continue;
+            }
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') {
+                continue;
+            }
+            let child = entry.path();
+            let child_rel = if rel.is_empty() {
+                name.clone()
+            } else {
+                format!("{rel}/{name}")
+            };
+            if child.is_dir() {
+                pending.push((child, child_rel));
+            } else if name.ends_with(&format!(".{ext}")) {
+                match std::fs::read_to_string(&child) {
+                    Ok(text) => files.push((child_rel, text)),
+                    Err(e) => errors.push(io_error(&child, &e)),
+                }
+            }
+        }
+    }
+    files.sort();
+    (files, errors)
+}
+
+fn io_error(path: &Path, e: &std::io::Error) -> LoadError {
+    let reason = match e.kind() {
+        std::io::ErrorKind::NotFound => format!("not found: {}", path.display()),
+        std::io::ErrorKind::PermissionDenied => {
+            format!("permission denied reading {}", path.display())
+        }
+        _ => format!("cannot read {}: {e}", path.display()),
+    };
+    LoadError {
+        file: path.display().to_string(),
+        line: 0,
+        reason,
+    }
+}
+
+/// The line and the reason of a regorus error, which reads
+/// `--> file:line:col`, the source line with a caret, then `error: reason`.
+pub(crate) fn rego_error(message: &str) -> (usize, String) {
+    let at = message
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("--> "))
+        .and_then(|loc| {
+            let mut parts = loc.rsplitn(3, ':');
+            let col: usize = parts.next()?.trim().parse().ok()?;
+            let line: usize = parts.next()?.trim().parse().ok()?;
+            Some((line, col))
+        });
+    let reason = message
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("error: "))
+        .unwrap_or(message.trim())
+        .to_string();
+    match at {
+        Some((line, col)) => (line, format!("{reason} (column {col})")),
+        None => (0, reason),
+    }
+}
+
+/// The file a regorus error points at, when it names one.
+fn rego_error_file(message: &str) -> Option<String> {
+    let loc = message
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("--> "))?;
+    Some(loc.rsplitn(3, ':').nth(2)?.to_string())
+}
+
+/// The first segments of evidence ids, one per asset kind's collectors.
+const EVIDENCE_SOURCES: [&str; 4] = ["host", "kubernetes", "aws", "github"];
+
+/// Checks of a policy's text that Rego itself does not make: it must read only the evidence its
+/// metadata lists (or the engine could not report it unavailable), index evidence by the full
+/// dotted id, and not depend on the wall clock.
+fn static_checks(text: &str, declared: &[String]) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let code = strip_comment(line);
+        let line_no = i + 1;
+        if code.contains("time.now_ns") {
+            problems.push(Problem {
+                line: line_no,
+                reason: "time.now_ns makes a verdict depend on when it is evaluated: compare with input.collected_at".into(),
+            });
+        }
+        if let Some(rest) = code.split("input.evidence.").nth(1)
+            && rest.starts_with(|c: char| c.is_ascii_alphabetic())
+        {
+            problems.push(Problem {
+                line: line_no,
+                reason: "evidence ids contain dots: index them whole, input.evidence[\"host.area.fact\"]".into(),
+            });
+        }
+        for literal in string_literals(code) {
+            let source = literal.split('.').next().unwrap_or("");
+            if EVIDENCE_SOURCES.contains(&source)
+                && metadata::valid_evidence_id(literal)
+                && !declared.iter().any(|d| d == literal)
+            {
+                problems.push(Problem {
+                    line: line_no,
+                    reason: format!(
+                        "reads {literal}, which custom.evidence does not list (the engine must know every fact a policy uses)"
+                    ),
+                });
+            }
+        }
+    }
+    problems
+}
+
+/// The line without its `#` comment (a `#` inside a string does not start one).
+fn strip_comment(line: &str) -> &str {
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for (i, c) in line.char_indices() {
+        if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' && q == '"' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
+            }
+        } else if c == '"' || c == '`' {
+            quote = Some(c);
+        } else if c == '#' {
+            return &line[..i];
+        }
+    }
+    line
+}
+
+/// The contents of the string literals on a line (escapes are not decoded: ids have none).
+fn string_literals(code: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = None;
+    let mut escaped = false;
+    for (i, c) in code.char_indices() {
+        match start {
+            Some(_) if escaped => escaped = false,
+            Some(_) if c == '\\' => escaped = true,
+            Some(s) if c == '"' => {
+                out.push(&code[s..i]);
+                start = None;
+            }
+            Some(_) => {}
+            None if c == '"' => start = Some(i + 1),
+            None => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{load, module};
+
+    fn policy(id: &str, controls: &str, body: &str) -> String {
+        module(
+            id,
+            "low",
+            controls,
+            "host.test.flag",
+            &format!("{body}\n{DENY}"),
+        )
+    }
+
+    const DENY: &str =
+        "deny contains \"flag is off\" if input.evidence[\"host.test.flag\"] == false";
+
+    const BODY: &str = "allow := \"flag set\" if input.evidence[\"host.test.flag\"] == true";
+
+    #[test]
+    fn a_good_pack_loads_with_a_stable_digest() {
+        let files = [("a.rego", policy("host.test.a", "iso27001-2022:A.8.9", BODY))];
+        let pack = load(&files).unwrap();
+        assert_eq!(pack.policies().len(), 1);
+        assert_eq!(pack.policy("host.test.a").unwrap().file, "a.rego");
+        assert_eq!(pack.digest().len(), 64);
+        assert_eq!(pack.digest(), load(&files).unwrap().digest());
+        let kept: Vec<(&str, &str)> = pack.files().collect();
+        assert_eq!(kept, vec![("a.rego", files[0].1.as_str())]);
+        let edited = [(
+            "a.rego",
+            policy("host.test.a", "iso27001-2022:A.8.9", &format!("{BODY} ")),
+        )];
+        assert_ne!(pack.digest(), load(&edited).unwrap().digest());
+        let renamed = [("b.rego", files[0].1.clone())];
+        assert_ne!(pack.digest(), load(&renamed).unwrap().digest());
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_file_and_line() {
+        let files = [
+            (
+                "syntax.rego",
+                policy(
+                    "host.test.syntax",
+                    "iso27001-2022:A.8.9",
+                    "allow := \"x\" if {\n  input.x ==\n}",
+                ),
+            ),
+            (
+                "control.rego",
+                policy("host.test.control", "iso27001-2022:A.8.99", BODY),
+            ),
+            (
+                "nometa.rego",
+                format!("package vouch.policies.host.test.nometa\n\n{BODY}\n"),
+            ),
+            (
+                "dup1.rego",
+                policy("host.test.dup", "iso27001-2022:A.8.9", BODY),
+            ),
+            (
+                "dup2.rego",
+                policy("host.test.dup", "iso27001-2022:A.8.9", BODY).replace(
+                    "package vouch.policies.host.test.dup",
+                    "package vouch.policies.host.test.dup2",
+                ),
+            ),
+        ];
+        let e = load(&files).unwrap_err();
+        let has = |prefix: &str, text: &str| {
+            assert!(
+                e.iter().any(|l| l.starts_with(prefix) && l.contains(text)),
+                "no {prefix}…{text} in {e:#?}"
+            )
+        };
+        has("syntax.rego:16:", "expecting expression");
+        has("control.rego:7:", "unknown control iso27001-2022:A.8.99");
+        has("nometa.rego:1:", "no `# METADATA` block");
+        has(
+            "dup2.rego:12:",
+            "duplicate policy id host.test.dup (also in dup1.rego:12)",
+        );
+        has(
+            "dup2.rego:12:",
+            "package must be vouch.policies.host.test.dup",
+        );
+    }
+
+    #[test]
+    fn unknown_functions_and_undeclared_evidence_are_load_errors() {
+        let files = [
+            (
+                "fn.rego",
+                policy(
+                    "host.test.fn",
+                    "iso27001-2022:A.8.9",
+                    "allow := \"x\" if no_such_function(input.evidence[\"host.test.flag\"])",
+                ),
+            ),
+            (
+                "undeclared.rego",
+                policy(
+                    "host.test.undeclared",
+                    "iso27001-2022:A.8.9",
+                    "allow := \"x\" if input.evidence[\"host.test.other\"] == 1",
+                ),
+            ),
+            (
+                "dotted.rego",
+                policy(
+                    "host.test.dotted",
+                    "iso27001-2022:A.8.9",
+                    "allow := \"x\" if input.evidence.host == 1\nx := time.now_ns()",
+                ),
+            ),
+            (
+                "package.rego",
+                policy("host.test.package", "iso27001-2022:A.8.9", BODY)
+                    .replace("package vouch.policies.host.test.package", "package other"),
+            ),
+        ];
+        let e = load(&files).unwrap_err();
+        let has = |prefix: &str, text: &str| {
+            assert!(
+                e.iter().any(|l| l.starts_with(prefix) && l.contains(text)),
+                "no {prefix}…{text} in {e:#?}"
+            )
+        };
+        has(
+            "undeclared.rego:14:",
+            "reads host.test.other, which custom.evidence does not list",
+        );
+        has("dotted.rego:14:", "index them whole");
+        has("dotted.rego:15:", "time.now_ns");
+        has(
+            "package.rego:12:",
+            "package must be vouch.policies.host.test.package",
+        );
+        // Found by evaluating, once the rest is clean.
+        let e = load(&files[..1]).unwrap_err();
+        assert!(
+            e[0].starts_with("fn.rego:14:") && e[0].contains("no_such_function"),
+            "{e:?}"
+        );
+        let no_deny = [(
+            "nodeny.rego",
+            policy("host.test.nodeny", "iso27001-2022:A.8.9", BODY).replace(DENY, ""),
+        )];
+        let e = load(&no_deny).unwrap_err();
+        assert_eq!(
+            e,
+            vec![
+                "nodeny.rego:12: declares no `deny` rule: a policy says when it fails (deny, a set of reasons) and when it passes (allow, a reason)"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_error_that_fails_the_whole_engine_is_named_once() {
+        let late = "deny contains msg if {\n  n := [x | some x in p]\n  some p in input.evidence[\"host.test.flag\"]\n  msg := \"late\"\n}";
+        let files = [
+            ("a.rego", policy("host.test.a", "iso27001-2022:A.8.9", BODY)),
+            (
+                "late.rego",
+                policy(
+                    "host.test.late",
+                    "iso27001-2022:A.8.9",
+                    &format!("{BODY}\n{late}"),
+                ),
+            ),
+            ("z.rego", policy("host.test.z", "iso27001-2022:A.8.9", BODY)),
+        ];
+        let e = load(&files).unwrap_err();
+        assert_eq!(e.len(), 1, "{e:#?}");
+        assert!(e[0].starts_with("late.rego:16:"), "{e:?}");
+    }
+
+    #[test]
+    fn a_directory_is_read_recursively_and_unreadable_dirs_are_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("host")).unwrap();
+        std::fs::create_dir_all(dir.path().join(".git")).unwrap();
+        std::fs::write(
+            dir.path().join("host/a.rego"),
+            policy("host.test.a", "iso27001-2022:A.8.9", BODY),
+        )
+        .unwrap();
+        std::fs::write(dir.path().join(".git/x.rego"), "not rego").unwrap();
+        std::fs::write(dir.path().join("host/notes.txt"), "ignored").unwrap();
+        let pack = PolicyPack::load(dir.path()).unwrap();
+        assert_eq!(pack.policy("host.test.a").unwrap().file, "host/a.rego");
+        let e = PolicyPack::load(&dir.path().join("missing")).unwrap_err();
+        assert!(e.to_string().contains("not found: "), "{e}");
+    }
+
+    #[test]
+    fn regorus_errors_are_split_into_line_and_reason() {
+        let msg = "\n--> host/a.rego:5:7\n  |\n5 |   msg := \"x\"\n  |       ^\nerror: expecting `}` while parsing query";
+        assert_eq!(
+            rego_error(msg),
+            (
+                5,
+                "expecting `}` while parsing query (column 7)".to_string()
+            )
+        );
+        assert_eq!(rego_error_file(msg).as_deref(), Some("host/a.rego"));
+        assert_eq!(
+            rego_error("plain failure"),
+            (0, "plain failure".to_string())
+        );
+    }
+
+    #[test]
+    fn comments_and_literals_are_told_apart() {
+        assert_eq!(strip_comment("x := \"a#b\" # note"), "x := \"a#b\" ");
+        assert_eq!(
+            string_literals("f(\"host.a.b\", \"q\\\"x\")"),
+            vec!["host.a.b", "q\\\"x"]
+        );
+    }
+
+    #[test]
+    fn the_pack_can_be_shared_between_threads() {
+        fn shared<T: Send + Sync>() {}
+        shared::<PolicyPack>();
+    }
+}
