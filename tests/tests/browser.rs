@@ -54,6 +54,7 @@ async fn sign_in_follow_an_asset_sample_and_download_a_verifiable_bundle() {
                 root: Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/hosts/debian12-weak"),
                 ..HostConfig::default()
             },
+            ..CollectorsSection::default()
         },
     };
     vouch_agent::enroll(&config, &server.enroll_token().await, false)

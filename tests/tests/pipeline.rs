@@ -33,6 +33,7 @@ fn agent_config(server: &TestServer, state: &Path, ca: &Path) -> AgentConfig {
                 root: fixture("debian12-hardened"),
                 ..HostConfig::default()
             },
+            ..CollectorsSection::default()
         },
     }
 }
