@@ -12,11 +12,9 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use vouch_collectors::host::{HostConfig, HostSource};
 use vouch_collectors::{Source, run_source};
-use vouch_evidence::{ItemStatus, RunOutcome};
 
 /// The fixtures the host-collectors issue asks for; each must have an expected file.
 const FIXTURES: &[&str] = &[
@@ -28,11 +26,6 @@ const FIXTURES: &[&str] = &[
 
 fn hosts() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/hosts")
-}
-
-fn read_json(path: &Path) -> Result<Value, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Gives the files listed in `<fixture>/.vouch-modes` (`<octal mode> <path>` a line) their
@@ -69,69 +62,11 @@ async fn differences(name: &str) -> Vec<String> {
     });
     let c = run_source(&source, &source.context(CancellationToken::new())).await;
     let mut diffs = mode_problems;
-    let asset = json!({"id": c.asset.id, "name": c.asset.name});
-    match read_json(&expected_dir.join("asset.json")) {
-        Ok(want) if want == asset => {}
-        Ok(want) => diffs.push(format!("asset: expected {want}, got {asset}")),
-        Err(e) => diffs.push(e),
-    }
-    for run in &c.collectors {
-        if run.outcome != RunOutcome::Ok {
-            diffs.push(format!("collector {} failed: {:?}", run.name, run.outcome));
-        }
-    }
-    let mut files = vec!["asset.json".to_string()];
-    for collector in source.collectors() {
-        let file = format!("{}.json", collector.name());
-        let expected = match read_json(&expected_dir.join(&file)) {
-            Ok(Value::Object(m)) => m,
-            Ok(_) => {
-                diffs.push(format!("{file}: not a JSON object"));
-                continue;
-            }
-            Err(e) => {
-                diffs.push(e);
-                continue;
-            }
-        };
-        files.push(file.clone());
-        for spec in collector.evidence() {
-            let Some(want) = expected.get(spec.id) else {
-                diffs.push(format!("{}: not in {file}", spec.id));
-                continue;
-            };
-            let Some(item) = c.evidence.get(spec.id) else {
-                diffs.push(format!("{}: not collected", spec.id));
-                continue;
-            };
-            let got = match item.status {
-                ItemStatus::Ok => json!({"ok": item.value}),
-                ItemStatus::Unavailable => json!({"unavailable": item.reason}),
-            };
-            if &got != want {
-                diffs.push(format!(
-                    "{}:\n    expected {want}\n    got      {got}",
-                    spec.id
-                ));
-            }
-        }
-        for id in expected.keys() {
-            if !collector.evidence().iter().any(|s| s.id == id) {
-                diffs.push(format!(
-                    "{file}: {id} is not declared by {}",
-                    collector.name()
-                ));
-            }
-        }
-    }
-    if let Ok(entries) = std::fs::read_dir(&expected_dir) {
-        for e in entries.flatten() {
-            let f = e.file_name().to_string_lossy().into_owned();
-            if !files.contains(&f) {
-                diffs.push(format!("{f}: no collector of that name"));
-            }
-        }
-    }
+    diffs.extend(vouch_collectors::testing::differences(
+        &c,
+        &source.collectors(),
+        &expected_dir,
+    ));
     diffs
 }
 
