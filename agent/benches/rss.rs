@@ -48,7 +48,9 @@ fn main() {
     while start.elapsed() < Duration::from_secs(22) {
         // Samples taken before the binary is mapped read 0; skip them.
         if let Some(rss) = status_kb(pid, "VmRSS:").filter(|&kb| kb > 0) {
-            samples.push(rss);
+            let anon = status_kb(pid, "RssAnon:").unwrap_or(0);
+            let file = status_kb(pid, "RssFile:").unwrap_or(0);
+            samples.push((rss, anon, file));
         }
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -59,14 +61,16 @@ fn main() {
         .status();
     let _ = child.wait();
     samples.sort();
-    let idle = samples[samples.len() / 2];
+    let (idle, anon, file) = samples[samples.len() / 2];
     println!(
-        "agent RSS, median over 22 s (idle most of the time)   {:>8.1} MB",
-        idle as f64 / 1024.0
+        "agent RSS, median over 22 s (idle most of the time)   {:>8.1} MB  (heap and stacks {:.1} MB, binary and libraries {:.1} MB)",
+        idle as f64 / 1024.0,
+        anon as f64 / 1024.0,
+        file as f64 / 1024.0
     );
     println!(
         "agent RSS, lowest sample                              {:>8.1} MB",
-        samples[0] as f64 / 1024.0
+        samples[0].0 as f64 / 1024.0
     );
     println!(
         "agent peak RSS (VmHWM), collections every 5 s         {:>8.1} MB",

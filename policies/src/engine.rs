@@ -342,6 +342,7 @@ fn eval(
         Ok(v) => Ok(Some(v)),
         Err(e) => {
             let (line, reason) = rego_error(&e.to_string());
+            tracing::warn!(rule = %path, line, %reason, "policy evaluation failed");
             Err(format!("policy error at line {line}: {reason}"))
         }
     }

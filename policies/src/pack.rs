@@ -224,6 +224,7 @@ impl PolicyPack {
         let mut seen = std::collections::HashSet::new();
         errors.retain(|e| seen.insert(e.clone()));
         if errors.is_empty() {
+            tracing::debug!(policies = policies.len(), %digest, "policy pack loaded");
             Ok(PolicyPack {
                 policies,
                 rules,
@@ -278,6 +279,13 @@ impl PolicyPack {
             }])
         })?;
         self.config = config;
+        // New data leaves the engine unprepared: prepare it once here, not in every clone.
+        if let (Some(policy), Some(rules)) = (self.policies.first(), self.rules.first()) {
+            self.engine.set_input(crate::engine::empty_input(policy));
+            if let Some(path) = rules.paths().next() {
+                let _ = self.engine.eval_rule(path.to_string());
+            }
+        }
         Ok(())
     }
 }

@@ -1,5 +1,7 @@
-//! `vouch token create`, `vouch agents list` and `vouch keys export` on a data directory.
+//! `vouch token create`, `vouch agents list` and `vouch keys export` on a data directory, and
+//! `vouch policy check`, `test` and `coverage` on policy packs.
 
+use std::path::PathBuf;
 use std::process::Command;
 
 fn vouch(args: &[&str]) -> (i32, String, String) {
@@ -72,4 +74,65 @@ fn tokens_are_printed_once_keys_are_exported_and_bad_input_is_refused() {
     // The receipt key is made once: a second export is the same.
     let (_, again, _) = vouch(&["keys", "export", "--data-dir", d]);
     assert_eq!(again, text);
+}
+
+fn builtin_pack_dir() -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../policies/pack")
+        .display()
+        .to_string()
+}
+
+#[test]
+fn check_names_every_problem_and_accepts_the_builtin_pack() {
+    let (code, out, err) = vouch(&["policy", "check", &builtin_pack_dir()]);
+    assert_eq!(code, 0, "{out}{err}");
+    let digest = vouch_policies::PolicyPack::builtin().digest().to_string();
+    assert!(out.contains(&format!("digest {digest}")), "{out}");
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("broken.rego"),
+        "# METADATA\n# title: T\n# description: D\n# custom:\n#   id: host.test.broken\n\
+         #   severity: urgent\n#   controls: [iso27001-2022:A.8.99]\n#   asset_kinds: [host]\n\
+         #   evidence: [host.test.flag]\n#   remediation: R\n#   freshness: 1d\n\
+         package vouch.policies.host.test.broken\n\nallow := \"x\" if {\n",
+    )
+    .unwrap();
+    let (code, out, _) = vouch(&["policy", "check", dir.path().to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("broken.rego:6: custom.severity \"urgent\""),
+        "{out}"
+    );
+    assert!(
+        out.contains("broken.rego:7: unknown control iso27001-2022:A.8.99"),
+        "{out}"
+    );
+    assert!(
+        out.contains("broken.rego:15:"),
+        "the syntax error, with its line: {out}"
+    );
+}
+
+#[test]
+fn test_runs_the_builtin_cases_and_coverage_lists_policies_under_controls() {
+    let (code, out, err) = vouch(&["policy", "test", &builtin_pack_dir()]);
+    assert_eq!(code, 0, "{out}{err}");
+    let summary = out.lines().last().unwrap();
+    assert!(summary.ends_with(" passed, 0 failed"), "{out}");
+
+    let (code, out, err) = vouch(&["policy", "coverage"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("ISO/IEC 27001:2022 Annex A: 93 controls"),
+        "{out}"
+    );
+    let a824: String = out
+        .lines()
+        .skip_while(|l| !l.starts_with("A.8.24 "))
+        .take_while(|l| l.starts_with("A.8.24 ") || l.starts_with(' '))
+        .collect();
+    assert!(a824.contains("automated"), "{a824}");
+    assert!(a824.contains("host.storage.root_encrypted"), "{a824}");
 }

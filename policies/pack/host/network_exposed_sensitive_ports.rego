@@ -59,7 +59,7 @@ deny contains msg if {
 allow := sprintf("no sensitive port among the %d exposed: %s", [count(exposed), lib.names(exposed)]) if {
 	count(exposed) > 0
 	every port in exposed {
-		is_string(port)
+		regex.match(`^(tcp|udp)6?/[0-9]+$`, port)
 		not service(port)
 	}
 }

@@ -1,0 +1,65 @@
+//! `vouch-agent check`: the built-in pack's verdicts on a fixture host, by control.
+
+use std::path::Path;
+use std::process::Command;
+
+/// Runs `vouch-agent check` on the fixture host `host`: exit code and standard output.
+fn check(host: &str) -> (i32, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("agent.toml");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/hosts")
+        .join(host);
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nurl = \"https://127.0.0.1:9\"\n[agent]\nstate_dir = \"{}\"\n[collectors.host]\nroot = \"{}\"\n",
+            dir.path().join("state").display(),
+            root.display()
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_vouch-agent"))
+        .args(["--config", config.to_str().unwrap(), "check"])
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn a_hardened_host_passes_every_control_it_is_judged_on() {
+    let (code, out) = check("debian12-hardened");
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with("host web-1 "), "{out}");
+    let a824 = out
+        .lines()
+        .find(|l| l.starts_with("iso27001-2022:A.8.24 "))
+        .unwrap();
+    assert!(a824.contains(" pass "), "{a824}");
+    let summary = out.lines().last().unwrap();
+    assert!(summary.contains(" controls: "), "{out}");
+    assert!(
+        !summary.contains("fail") && !summary.contains("error"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_weak_host_fails_with_the_policies_and_reasons() {
+    let (code, out) = check("debian12-weak");
+    assert_eq!(code, 1, "{out}");
+    let a82 = out
+        .lines()
+        .skip_while(|l| !l.starts_with("iso27001-2022:A.8.2 "))
+        .take_while(|l| l.starts_with("iso27001-2022:A.8.2 ") || l.starts_with(' '))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(a82.contains(" fail "), "{a82}");
+    assert!(
+        a82.contains("fail host.ssh.root_login_disabled [high]: PermitRootLogin is yes"),
+        "{a82}"
+    );
+}
