@@ -29,15 +29,20 @@ fn text(o: &Output) -> String {
     )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sample_export_and_verify_a_bundle_from_the_command_line() {
-    let dir = tempfile::tempdir().unwrap();
+/// A real server on a free loopback port, its data in `dir`.
+async fn start_server(dir: &tempfile::TempDir) -> vouch_server::RunningServer {
     let config = ServerConfig {
         listen: "127.0.0.1:0".into(),
         data_dir: dir.path().join("data"),
         ..ServerConfig::default()
     };
-    let running = vouch_server::start(&config).await.unwrap();
+    vouch_server::start(&config).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sample_export_and_verify_a_bundle_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = start_server(&dir).await;
     let state = running.state().clone();
     let h = Harness {
         admin: state.create_api_token(Role::Admin, "t").await.unwrap(),
@@ -163,12 +168,7 @@ async fn sample_export_and_verify_a_bundle_from_the_command_line() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn evidence_add_records_an_attestation_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
-    let config = ServerConfig {
-        listen: "127.0.0.1:0".into(),
-        data_dir: dir.path().join("data"),
-        ..ServerConfig::default()
-    };
-    let running = vouch_server::start(&config).await.unwrap();
+    let running = start_server(&dir).await;
     let state = running.state().clone();
     let lead = dir.path().join("lead.token");
     std::fs::write(
