@@ -7,9 +7,9 @@ use std::process::Command;
 fn check(host: &str) -> (i32, String) {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("agent.toml");
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/fixtures/hosts")
-        .join(host);
+    // Regression: on a fresh clone /etc/shadow is 0644 until its fixture mode is applied, and
+    // this test failed in CI whenever it ran before the collectors' fixture test.
+    let root = vouch_collectors::testing::fixture_host(host);
     std::fs::write(
         &config,
         format!(

@@ -8,7 +8,7 @@ use vouch_agent::state::{Enrollment, StateDir};
 use vouch_evidence::SigningKey;
 
 fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/hosts/debian12-hardened")
+    vouch_collectors::testing::fixture_host("debian12-hardened")
 }
 
 fn write_config(dir: &Path, schedule: &str) -> PathBuf {

@@ -9,7 +9,6 @@
 //! cannot carry are listed in `<name>/.vouch-modes` and applied before collecting; owners are
 //! whoever owns the checkout (root on CI), named through the fixture's /etc/passwd.
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use tokio_util::sync::CancellationToken;
@@ -28,46 +27,15 @@ fn hosts() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/hosts")
 }
 
-/// Gives the files listed in `<fixture>/.vouch-modes` (`<octal mode> <path>` a line) their
-/// modes: git keeps only the executable bit, and the hosts are described by their real modes
-/// (a 0640 /etc/shadow, a world-writable script).
-fn apply_modes(root: &Path) -> Vec<String> {
-    let Ok(text) = std::fs::read_to_string(root.join(".vouch-modes")) else {
-        return Vec::new();
-    };
-    let mut problems = Vec::new();
-    for line in text
-        .lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-    {
-        let applied = line.split_once(' ').and_then(|(mode, path)| {
-            let mode = u32::from_str_radix(mode, 8).ok()?;
-            let path = root.join(path.trim().trim_start_matches('/'));
-            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).ok()
-        });
-        if applied.is_none() {
-            problems.push(format!(".vouch-modes: cannot apply {line:?}"));
-        }
-    }
-    problems
-}
-
 /// Every difference between what was collected from `name` and its expected files.
 async fn differences(name: &str) -> Vec<String> {
     let expected_dir = hosts().join(format!("{name}.expected"));
-    let mode_problems = apply_modes(&hosts().join(name));
     let source = HostSource::new(HostConfig {
-        root: hosts().join(name),
+        root: vouch_collectors::testing::fixture_host(name),
         ..HostConfig::default()
     });
     let c = run_source(&source, &source.context(CancellationToken::new())).await;
-    let mut diffs = mode_problems;
-    diffs.extend(vouch_collectors::testing::differences(
-        &c,
-        &source.collectors(),
-        &expected_dir,
-    ));
-    diffs
+    vouch_collectors::testing::differences(&c, &source.collectors(), &expected_dir)
 }
 
 #[tokio::test]

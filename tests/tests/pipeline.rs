@@ -13,9 +13,7 @@ use vouch_server::verify::{Keyring, verify_files};
 use vouch_tests::server::{TestServer, https_client};
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/hosts")
-        .join(name)
+    vouch_collectors::testing::fixture_host(name)
 }
 
 fn agent_config(server: &TestServer, state: &Path, ca: &Path) -> AgentConfig {
