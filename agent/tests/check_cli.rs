@@ -1,6 +1,5 @@
 //! `vouch-agent check`: the built-in pack's verdicts on a fixture host, by control.
 
-use std::path::Path;
 use std::process::Command;
 
 /// Runs `vouch-agent check` on the fixture host `host`: exit code and standard output.
