@@ -207,7 +207,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Check => {
-            use vouch_policies::{Catalogs, ControlStatus, PolicyPack, SnapshotView, Status};
+            use vouch_policies::{Catalogs, ControlState, ControlStatus, PolicyPack, SnapshotView};
             let pack = PolicyPack::builtin();
             let catalogs = Catalogs::builtin();
             let mut failed = false;
@@ -229,7 +229,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     &pack.digest()[..12]
                 );
                 print!("{}", vouch_policies::render_controls(&controls));
-                failed |= controls.iter().any(|c| c.status == Status::Fail);
+                failed |= controls.iter().any(|c| c.status == ControlState::Fail);
             }
             Ok(if failed {
                 ExitCode::FAILURE

@@ -75,16 +75,6 @@ impl Status {
             Status::Error => "error",
         }
     }
-
-    /// How much it weighs in a roll-up: fail, then error, then pass, then not applicable.
-    pub(crate) fn weight(self) -> u8 {
-        match self {
-            Status::Fail => 3,
-            Status::Error => 2,
-            Status::Pass => 1,
-            Status::NotApplicable => 0,
-        }
-    }
 }
 
 /// A snapshot, or anything shaped like one (the agent's unsigned collection), to evaluate.

@@ -29,4 +29,6 @@ pub use coverage::{Classified, Coverage, Level};
 pub use engine::{OrgConfig, PolicyResult, SnapshotView, Status};
 pub use metadata::{Policy, Severity};
 pub use pack::{LoadError, LoadErrors, PolicyPack};
-pub use rollup::{ControlStatus, PolicyOutcome, render_controls};
+pub use rollup::{
+    Attested, ControlState, ControlStatus, Judged, PolicyOutcome, RollUp, render_controls,
+};

@@ -1,31 +1,140 @@
-//! Rolling policy results up to controls: a control fails when any of its policies fails on any
-//! asset, is in error when none fails but one has no verdict (unavailable, stale or broken), and
-//! passes when the rest pass; with nothing but not-applicable results it is not applicable.
+//! Rolling policy results up to controls, as a security lead reads them: a control is `fail`
+//! when a fresh result of one of its policies fails on some asset with no exception covering it;
+//! `error` when a result has no verdict (evidence unavailable, the policy broken); `stale` when
+//! a result is past its policy's freshness or the control's attestation has expired; `manual`
+//! when the control needs documents or an attestation and has none in force; `accepted` when
+//! every failure is covered by an unexpired exception; `pass` when the rest pass and are fresh.
+//! A control with nothing but not-applicable results is `not_applicable`, one with no result and
+//! no attestation at all `no_evidence`. The worst contribution wins, in that order.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use vouch_evidence::{Asset, Timestamp};
 
-use crate::catalog::{Catalogs, ControlId};
+use crate::catalog::{Catalogs, ControlId, Role};
+use crate::coverage::{Coverage, Level};
 use crate::engine::{PolicyResult, Status};
-use crate::metadata::Severity;
+use crate::metadata::{Policy, Severity};
 use crate::pack::PolicyPack;
+
+/// A control's status, or what one result counts as towards it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ControlState {
+    /// Every applicable result passes on fresh evidence (and any attestation it needs holds).
+    Pass,
+    /// A fresh result fails and no exception covers it.
+    Fail,
+    /// Results fail, each covered by an exception in force (risk accepted, not passed).
+    Accepted,
+    /// Evidence is past its freshness, or the attestation has expired.
+    Stale,
+    /// It needs documents or an attestation, and none is in force.
+    Manual,
+    /// A result has no verdict: evidence unavailable, or the policy failed.
+    Error,
+    /// No policy result and no attestation speaks of it.
+    NoEvidence,
+    /// Only not-applicable results.
+    NotApplicable,
+}
+
+impl ControlState {
+    /// Every state, worst first.
+    pub const ALL: [ControlState; 8] = [
+        ControlState::Fail,
+        ControlState::Error,
+        ControlState::Stale,
+        ControlState::Manual,
+        ControlState::Accepted,
+        ControlState::Pass,
+        ControlState::NoEvidence,
+        ControlState::NotApplicable,
+    ];
+
+    /// Its name in tables, files and URLs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ControlState::Pass => "pass",
+            ControlState::Fail => "fail",
+            ControlState::Accepted => "accepted",
+            ControlState::Stale => "stale",
+            ControlState::Manual => "manual",
+            ControlState::Error => "error",
+            ControlState::NoEvidence => "no_evidence",
+            ControlState::NotApplicable => "not_applicable",
+        }
+    }
+
+    /// The state named `name` (as [`as_str`](Self::as_str) writes it).
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
+    /// How much it weighs in a roll-up: the heaviest contribution is the control's status.
+    fn weight(self) -> u8 {
+        match self {
+            ControlState::Fail => 7,
+            ControlState::Error => 6,
+            ControlState::Stale => 5,
+            ControlState::Manual => 4,
+            ControlState::Accepted => 3,
+            ControlState::Pass => 2,
+            ControlState::NoEvidence => 1,
+            ControlState::NotApplicable => 0,
+        }
+    }
+}
 
 /// One policy's verdict on one asset, as counted for a control.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PolicyOutcome {
     /// The policy.
     pub policy: String,
+    /// Its title.
+    pub title: String,
     /// Its severity.
     pub severity: Severity,
     /// The asset.
     pub asset: Asset,
-    /// The verdict (stale results count as errors).
+    /// The verdict as judged when the evidence was collected.
     pub status: Status,
-    /// Why.
+    /// What it counts as now: a stale pass is `stale`, a failure under exception `accepted`.
+    pub state: ControlState,
+    /// Why (with the exception or the staleness, when one applies).
     pub reason: String,
+    /// What to do about a failure.
+    pub remediation: String,
+    /// The evidence ids it rests on.
+    pub evidence: Vec<String>,
+    /// When the evidence was collected.
+    pub collected_at: Timestamp,
+}
+
+/// Manual evidence for a control, as the roll-up sees it at its instant.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Attested {
+    /// An attestation holds.
+    Holds {
+        /// Which (the attestation's digest).
+        reference: String,
+        /// Who attested.
+        by: String,
+        /// Until when it holds.
+        until: Timestamp,
+    },
+    /// The newest attestation lapsed.
+    Expired {
+        /// Which.
+        reference: String,
+        /// When it lapsed.
+        until: Timestamp,
+    },
+    /// None was ever recorded.
+    Missing,
 }
 
 /// A control's status over a set of results.
@@ -36,76 +145,194 @@ pub struct ControlStatus {
     /// Its title in the catalog.
     pub title: String,
     /// The rolled-up status.
-    pub status: Status,
+    pub status: ControlState,
+    /// How far it can be evidenced automatically, when the framework is classified.
+    pub coverage: Option<Level>,
+    /// Its manual evidence, when it needs some or has some.
+    pub attested: Option<Attested>,
     /// Every contributing outcome, worst first.
     pub outcomes: Vec<PolicyOutcome>,
 }
 
 impl ControlStatus {
-    /// Rolls `results` (of any number of assets) up to the controls their policies evidence, in
-    /// catalog order; results of policies for other asset kinds are left out. Controls whose privacy role does not apply to the organisation (its
-    /// `roles` in the pack's configuration) are left out. With `now`, results past their
-    /// freshness count as errors.
+    /// Counts of outcomes in `state`.
+    pub fn count(&self, state: ControlState) -> usize {
+        self.outcomes.iter().filter(|o| o.state == state).count()
+    }
+}
+
+/// A policy result with the policy that produced it (results of several packs may be rolled up
+/// together: each asset's newest evaluation may be by a different pack).
+#[derive(Clone, Copy, Debug)]
+pub struct Judged<'a> {
+    /// The policy, from the pack that judged.
+    pub policy: &'a Policy,
+    /// Its result.
+    pub result: &'a PolicyResult,
+}
+
+/// What a roll-up takes into account besides the results.
+pub struct RollUp<'a> {
+    /// The catalogs, for titles, order and privacy roles.
+    pub catalogs: &'a Catalogs,
+    /// The organisation's role per privacy framework; controls of other roles are left out.
+    pub roles: &'a BTreeMap<String, Role>,
+    /// The instant of the view: results past their freshness then are stale. `None`: judge
+    /// them as they were collected (a fresh collection).
+    pub at: Option<Timestamp>,
+    /// The classification of controls; manual and partly automated controls need an
+    /// attestation.
+    pub coverage: Option<&'a Coverage>,
+    /// List every applicable control of the catalogs, even those nothing speaks of.
+    pub every_control: bool,
+    /// The exception covering a failing result, if any, as a note for people.
+    pub accepted: &'a dyn Fn(&PolicyResult) -> Option<String>,
+    /// The manual evidence of a control.
+    pub attested: &'a dyn Fn(&ControlId) -> Attested,
+}
+
+impl ControlStatus {
+    /// Rolls the results of one pack up to controls, as a fresh collection is judged (no
+    /// exceptions, no attestations, freshness as collected): `vouch-agent check`.
     pub fn roll_up(
         pack: &PolicyPack,
         catalogs: &Catalogs,
         results: &[PolicyResult],
         now: Option<Timestamp>,
     ) -> Vec<ControlStatus> {
+        let judged: Vec<Judged<'_>> = results
+            .iter()
+            .filter_map(|r| {
+                Some(Judged {
+                    policy: pack.policy(&r.policy)?,
+                    result: r,
+                })
+            })
+            .collect();
+        RollUp {
+            catalogs,
+            roles: &pack.config().roles,
+            at: now,
+            coverage: None,
+            every_control: false,
+            accepted: &|_| None,
+            attested: &|_| Attested::Missing,
+        }
+        .controls(&judged)
+    }
+}
+
+impl RollUp<'_> {
+    /// The controls `results` speak of (or every applicable control), in catalog order.
+    pub fn controls(&self, results: &[Judged<'_>]) -> Vec<ControlStatus> {
         let mut by_control: BTreeMap<&ControlId, Vec<PolicyOutcome>> = BTreeMap::new();
-        for r in results {
+        for j in results {
+            let (policy, r) = (j.policy, j.result);
             // A policy says nothing about assets of kinds it does not apply to.
-            let Some(policy) = pack
-                .policy(&r.policy)
-                .filter(|p| p.asset_kinds.contains(&r.asset.kind))
-            else {
+            if !policy.asset_kinds.contains(&r.asset.kind) {
                 continue;
-            };
-            let (status, reason) = match now {
-                Some(now) => r.at(now),
-                None => (r.status, r.reason.clone()),
-            };
+            }
+            let outcome = self.outcome(policy, r);
             for control in &policy.controls {
-                by_control.entry(control).or_default().push(PolicyOutcome {
-                    policy: r.policy.clone(),
-                    severity: policy.severity,
-                    asset: r.asset.clone(),
-                    status,
-                    reason: reason.clone(),
-                });
+                by_control.entry(control).or_default().push(outcome.clone());
             }
         }
-        let roles = &pack.config().roles;
         let mut out = Vec::new();
-        for catalog in catalogs.iter() {
-            let role = roles.get(&catalog.id).copied();
+        for catalog in self.catalogs.iter() {
+            let role = self.roles.get(&catalog.id).copied();
+            let levels: BTreeMap<&ControlId, Level> = self
+                .coverage
+                .map(|c| c.of(&catalog.id).iter().map(|c| (&c.id, c.level)).collect())
+                .unwrap_or_default();
             for control in &catalog.controls {
-                let Some(mut outcomes) = by_control.remove(&control.id) else {
-                    continue;
-                };
                 if let (Some(org), Some(applies)) = (role, control.role)
                     && !applies.applies_to(org)
                 {
                     continue;
                 }
+                let mut outcomes = by_control.remove(&control.id).unwrap_or_default();
+                let level = levels.get(&control.id).copied();
+                let attested = match (self.attested)(&control.id) {
+                    Attested::Missing
+                        if !matches!(level, Some(Level::Manual | Level::Partly)) =>
+                    {
+                        None
+                    }
+                    a => Some(a),
+                };
+                if outcomes.is_empty() && attested.is_none() && !self.every_control {
+                    continue;
+                }
                 outcomes.sort_by(|a, b| {
-                    (b.status.weight(), b.severity, &a.policy, &a.asset.id).cmp(&(
-                        a.status.weight(),
+                    (b.state.weight(), b.severity, &a.policy, &a.asset.id).cmp(&(
+                        a.state.weight(),
                         a.severity,
                         &b.policy,
                         &b.asset.id,
                     ))
                 });
-                let status = outcomes.first().map_or(Status::NotApplicable, |o| o.status);
+                let manual = attested.as_ref().map(|a| match a {
+                    Attested::Holds { .. } => ControlState::Pass,
+                    Attested::Expired { .. } => ControlState::Stale,
+                    Attested::Missing => ControlState::Manual,
+                });
+                let status = outcomes
+                    .first()
+                    .map(|o| o.state)
+                    .into_iter()
+                    .chain(manual)
+                    .max_by_key(|s| s.weight())
+                    .unwrap_or(ControlState::NoEvidence);
                 out.push(ControlStatus {
                     control: control.id.clone(),
                     title: control.title.clone(),
                     status,
+                    coverage: level,
+                    attested,
                     outcomes,
                 });
             }
         }
         out
+    }
+
+    fn outcome(&self, policy: &Policy, r: &PolicyResult) -> PolicyOutcome {
+        let stale = self.at.is_some_and(|at| at > r.fresh_until);
+        let (state, reason) = match r.status {
+            Status::Fail if stale => (
+                ControlState::Stale,
+                format!(
+                    "stale (evidence of {} was fresh until {}): {}",
+                    r.collected_at, r.fresh_until, r.reason
+                ),
+            ),
+            Status::Fail => match (self.accepted)(r) {
+                Some(note) => (ControlState::Accepted, format!("{} — {note}", r.reason)),
+                None => (ControlState::Fail, r.reason.clone()),
+            },
+            Status::Error => (ControlState::Error, r.reason.clone()),
+            _ if stale => (
+                ControlState::Stale,
+                format!(
+                    "stale: evidence collected at {} was fresh until {}",
+                    r.collected_at, r.fresh_until
+                ),
+            ),
+            Status::Pass => (ControlState::Pass, r.reason.clone()),
+            Status::NotApplicable => (ControlState::NotApplicable, r.reason.clone()),
+        };
+        PolicyOutcome {
+            policy: r.policy.clone(),
+            title: policy.title.clone(),
+            severity: policy.severity,
+            asset: r.asset.clone(),
+            status: r.status,
+            state,
+            reason,
+            remediation: policy.remediation.clone(),
+            evidence: r.evidence.clone(),
+            collected_at: r.collected_at,
+        }
     }
 }
 
@@ -125,14 +352,10 @@ pub fn render_controls(controls: &[ControlStatus]) -> String {
         .collect::<std::collections::BTreeSet<_>>()
         .len()
         > 1;
-    let mut count: BTreeMap<Status, usize> = BTreeMap::new();
+    let mut count: BTreeMap<ControlState, usize> = BTreeMap::new();
     for c in controls {
         *count.entry(c.status).or_default() += 1;
-        let passing = c
-            .outcomes
-            .iter()
-            .filter(|o| o.status == Status::Pass)
-            .count();
+        let passing = c.count(ControlState::Pass);
         let _ = writeln!(
             out,
             "{:<width$}  {:<14}  {} ({} of {} policy results pass)",
@@ -145,7 +368,12 @@ pub fn render_controls(controls: &[ControlStatus]) -> String {
         for o in c
             .outcomes
             .iter()
-            .filter(|o| matches!(o.status, Status::Fail | Status::Error))
+            .filter(|o| {
+                matches!(
+                    o.state,
+                    ControlState::Fail | ControlState::Error | ControlState::Stale
+                )
+            })
         {
             let asset = if several_assets {
                 format!(" on {}", o.asset.name)
@@ -156,7 +384,7 @@ pub fn render_controls(controls: &[ControlStatus]) -> String {
                 out,
                 "{:<width$}    {} {} [{}]{asset}: {}",
                 "",
-                o.status.as_str(),
+                o.state.as_str(),
                 o.policy,
                 o.severity,
                 o.reason,
@@ -236,17 +464,17 @@ mod tests {
             result("host.test.c", Status::Error, "m1"),
         ];
         let c = ControlStatus::roll_up(&pack, &Catalogs::builtin(), &results, None);
-        let got: Vec<(String, Status)> = c
+        let got: Vec<(String, ControlState)> = c
             .iter()
             .map(|c| (c.control.to_string(), c.status))
             .collect();
         assert_eq!(
             got,
             vec![
-                ("iso27001-2022:A.8.9".to_string(), Status::Error),
-                ("iso27001-2022:A.8.24".to_string(), Status::Fail),
-                ("iso27701-2019:B.8.4.1".to_string(), Status::Error),
-                ("iso27701-2025:A.3.26".to_string(), Status::Pass),
+                ("iso27001-2022:A.8.9".to_string(), ControlState::Error),
+                ("iso27001-2022:A.8.24".to_string(), ControlState::Fail),
+                ("iso27701-2019:B.8.4.1".to_string(), ControlState::Error),
+                ("iso27701-2025:A.3.26".to_string(), ControlState::Pass),
             ]
         );
         assert_eq!(c[1].outcomes[0].policy, "host.test.b");
@@ -273,7 +501,8 @@ mod tests {
         ];
         let later: Timestamp = "2026-05-02T10:00:00Z".parse().unwrap();
         let c = ControlStatus::roll_up(&pack, &Catalogs::builtin(), &results, Some(later));
-        assert!(c.iter().all(|c| c.status == Status::Error), "{c:?}");
+        // Stale is its own status (issue 5: pass / fail / stale / manual), no longer an error.
+        assert!(c.iter().all(|c| c.status == ControlState::Stale), "{c:?}");
         pack.set_config(OrgConfig {
             roles: [("iso27701-2019".to_string(), Role::Controller)].into(),
             ..OrgConfig::default()
@@ -285,6 +514,132 @@ mod tests {
                 .all(|c| c.control.to_string() != "iso27701-2019:B.8.4.1"),
             "a processor control is left out for a controller: {c:?}"
         );
-        assert!(c.iter().all(|c| c.status == Status::Pass));
+        assert!(c.iter().all(|c| c.status == ControlState::Pass));
+    }
+
+    fn roll_up_with<'a>(
+        pack: &'a PolicyPack,
+        catalogs: &'a Catalogs,
+        coverage: Option<&'a Coverage>,
+        at: Timestamp,
+        accepted: &'a dyn Fn(&PolicyResult) -> Option<String>,
+        attested: &'a dyn Fn(&ControlId) -> Attested,
+    ) -> RollUp<'a> {
+        RollUp {
+            catalogs,
+            roles: &pack.config().roles,
+            at: Some(at),
+            coverage,
+            every_control: true,
+            accepted,
+            attested,
+        }
+    }
+
+    fn judged<'a>(pack: &'a PolicyPack, results: &'a [PolicyResult]) -> Vec<Judged<'a>> {
+        results
+            .iter()
+            .map(|r| Judged {
+                policy: pack.policy(&r.policy).unwrap(),
+                result: r,
+            })
+            .collect()
+    }
+
+    fn state_of(controls: &[ControlStatus], id: &str) -> ControlState {
+        controls
+            .iter()
+            .find(|c| c.control.to_string() == id)
+            .unwrap_or_else(|| panic!("{id} not listed"))
+            .status
+    }
+
+    /// An exception turns a failure into `accepted`, never `pass`; a failure it does not cover
+    /// still fails the control.
+    #[test]
+    fn exceptions_accept_failures_without_passing_them() {
+        let pack = pack();
+        let catalogs = Catalogs::builtin();
+        let at: Timestamp = "2026-05-01T10:30:00Z".parse().unwrap();
+        let results = [
+            result("host.test.a", Status::Pass, "m1"),
+            result("host.test.b", Status::Fail, "m2"),
+        ];
+        let accept_m2 = |r: &PolicyResult| {
+            (r.asset.id == "m2").then(|| "accepted until 2026-06-01 (exception 1)".to_string())
+        };
+        let c = roll_up_with(&pack, &catalogs, None, at, &accept_m2, &|_| Attested::Missing)
+            .controls(&judged(&pack, &results));
+        assert_eq!(state_of(&c, "iso27001-2022:A.8.24"), ControlState::Accepted);
+        let a824 = c
+            .iter()
+            .find(|c| c.control.to_string() == "iso27001-2022:A.8.24")
+            .unwrap();
+        assert!(a824.outcomes[0].reason.contains("exception 1"), "{a824:?}");
+        assert_eq!(a824.outcomes[0].status, Status::Fail, "the verdict is kept");
+        let lapsed = |_: &PolicyResult| None;
+        let c = roll_up_with(&pack, &catalogs, None, at, &lapsed, &|_| Attested::Missing)
+            .controls(&judged(&pack, &results));
+        assert_eq!(state_of(&c, "iso27001-2022:A.8.24"), ControlState::Fail);
+    }
+
+    /// Manual and partly automated controls need an attestation in force: none is `manual`,
+    /// an expired one `stale`, one that holds lets the automated results decide.
+    #[test]
+    fn attestations_decide_manual_controls() {
+        let pack = pack();
+        let catalogs = Catalogs::builtin();
+        let coverage = Coverage::builtin(&catalogs).unwrap();
+        let at: Timestamp = "2026-05-01T10:30:00Z".parse().unwrap();
+        let results = [result("host.test.a", Status::Pass, "m1")];
+        let until: Timestamp = "2026-12-31T00:00:00Z".parse().unwrap();
+        let attested = |id: &ControlId| match id.to_string().as_str() {
+            "iso27001-2022:A.5.1" => Attested::Holds {
+                reference: "d1".into(),
+                by: "ciso".into(),
+                until,
+            },
+            "iso27001-2022:A.5.2" => Attested::Expired {
+                reference: "d2".into(),
+                until: "2026-01-01T00:00:00Z".parse().unwrap(),
+            },
+            _ => Attested::Missing,
+        };
+        let none = |_: &PolicyResult| None;
+        let c = roll_up_with(&pack, &catalogs, Some(&coverage), at, &none, &attested)
+            .controls(&judged(&pack, &results));
+        assert_eq!(state_of(&c, "iso27001-2022:A.5.1"), ControlState::Pass);
+        assert_eq!(state_of(&c, "iso27001-2022:A.5.2"), ControlState::Stale);
+        assert_eq!(state_of(&c, "iso27001-2022:A.5.3"), ControlState::Manual);
+        assert_eq!(state_of(&c, "iso27001-2022:A.8.24"), ControlState::Pass);
+        // An automated control nothing speaks of has no evidence (not a pass).
+        assert_eq!(state_of(&c, "iso27001-2022:A.8.1"), ControlState::NoEvidence);
+        // A partly automated control without its attestation is not a pass either.
+        assert_eq!(state_of(&c, "iso27001-2022:A.8.12"), ControlState::Manual);
+        assert_eq!(
+            c.iter()
+                .filter(|c| c.control.to_string().starts_with("iso27001-2022:"))
+                .count(),
+            93,
+            "every Annex A control is listed"
+        );
+    }
+
+    /// A stale failure counts as stale, not as a failure an exception could accept; a fresh
+    /// error outweighs a stale pass.
+    #[test]
+    fn staleness_and_errors_order() {
+        let pack = pack();
+        let catalogs = Catalogs::builtin();
+        let later: Timestamp = "2026-05-02T10:00:00Z".parse().unwrap();
+        let mut fresh_error = result("host.test.b", Status::Error, "m2");
+        fresh_error.fresh_until = "2026-06-01T00:00:00Z".parse().unwrap();
+        let results = [result("host.test.a", Status::Pass, "m1"), fresh_error];
+        let none = |_: &PolicyResult| None;
+        let c = roll_up_with(&pack, &catalogs, None, later, &none, &|_| Attested::Missing)
+            .controls(&judged(&pack, &results));
+        assert_eq!(state_of(&c, "iso27001-2022:A.8.24"), ControlState::Error);
+        assert_eq!(state_of(&c, "iso27701-2025:A.3.26"), ControlState::Stale);
+        assert_eq!(ControlState::parse("no_evidence"), Some(ControlState::NoEvidence));
     }
 }
