@@ -216,7 +216,7 @@ impl<'p, 'v> Run<'p, 'v> {
             reason,
             evidence: policy.evidence.clone(),
             collected_at: view.collected_at,
-            fresh_until: fresh_until(view.collected_at, policy),
+            fresh_until: policy.fresh_until(view.collected_at),
             pack_digest: self.pack.digest().to_string(),
         }
     }
@@ -436,14 +436,17 @@ pub(crate) fn empty_input(policy: &Policy) -> regorus::Value {
     .expect("plain JSON")
 }
 
-fn fresh_until(collected_at: Timestamp, policy: &Policy) -> Timestamp {
-    let secs = i64::try_from(policy.freshness.as_secs()).unwrap_or(i64::MAX / 2_000_000);
-    Timestamp::from_unix_micros(
-        collected_at
-            .unix_micros()
-            .saturating_add(secs.saturating_mul(1_000_000)),
-    )
-    .unwrap_or(collected_at)
+impl Policy {
+    /// Until when a verdict on evidence collected at `collected_at` is fresh.
+    pub fn fresh_until(&self, collected_at: Timestamp) -> Timestamp {
+        let secs = i64::try_from(self.freshness.as_secs()).unwrap_or(i64::MAX / 2_000_000);
+        Timestamp::from_unix_micros(
+            collected_at
+                .unix_micros()
+                .saturating_add(secs.saturating_mul(1_000_000)),
+        )
+        .unwrap_or(collected_at)
+    }
 }
 
 #[cfg(test)]

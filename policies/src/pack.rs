@@ -26,7 +26,7 @@ pub const LIB_PACKAGE: &str = "vouch.lib";
 pub const BUILTIN: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/builtin_pack.rs"));
 
 /// One problem found while loading a pack: the file, the line (0 for the whole file), why.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, thiserror::Error)]
 pub struct LoadError {
     /// The file, relative to the pack.
     pub file: String,
@@ -111,6 +111,49 @@ impl PolicyPack {
                 Err(LoadErrors(errors))
             }
         }
+    }
+
+    /// The pack a server or agent runs: the built-in policies when `builtin`, and every `*.rego`
+    /// file below `dir` (a file at the same relative path as a built-in one replaces it), with
+    /// `config` as `data.vouch.config`. Every problem of every file is reported at once.
+    pub fn assemble(
+        builtin: bool,
+        dir: Option<&Path>,
+        catalogs: &Catalogs,
+        config: OrgConfig,
+    ) -> Result<Self, LoadErrors> {
+        let mut files: BTreeMap<String, String> = if builtin {
+            builtin_sources().collect()
+        } else {
+            BTreeMap::new()
+        };
+        let mut errors = Vec::new();
+        if let Some(dir) = dir {
+            let (own, problems) = read_tree(dir, "rego");
+            files.extend(own);
+            errors.extend(problems);
+        }
+        if files.is_empty() && errors.is_empty() {
+            errors.push(LoadError {
+                file: dir.map_or_else(|| "(no files)".into(), |d| d.display().to_string()),
+                line: 0,
+                reason:
+                    "no policy: the built-in pack is off and the directory holds no *.rego file"
+                        .into(),
+            });
+        }
+        let mut pack = match Self::from_sources(files, catalogs) {
+            Ok(pack) => pack,
+            Err(LoadErrors(more)) => {
+                errors.extend(more);
+                return Err(LoadErrors(errors));
+            }
+        };
+        if !errors.is_empty() {
+            return Err(LoadErrors(errors));
+        }
+        pack.set_config(config)?;
+        Ok(pack)
     }
 
     /// Loads a pack from (relative path, text) pairs, reporting every problem at once.

@@ -253,9 +253,7 @@ impl RollUp<'_> {
                 let mut outcomes = by_control.remove(&control.id).unwrap_or_default();
                 let level = levels.get(&control.id).copied();
                 let attested = match (self.attested)(&control.id) {
-                    Attested::Missing
-                        if !matches!(level, Some(Level::Manual | Level::Partly)) =>
-                    {
+                    Attested::Missing if !matches!(level, Some(Level::Manual | Level::Partly)) => {
                         None
                     }
                     a => Some(a),
@@ -365,16 +363,12 @@ pub fn render_controls(controls: &[ControlStatus]) -> String {
             passing,
             c.outcomes.len(),
         );
-        for o in c
-            .outcomes
-            .iter()
-            .filter(|o| {
-                matches!(
-                    o.state,
-                    ControlState::Fail | ControlState::Error | ControlState::Stale
-                )
-            })
-        {
+        for o in c.outcomes.iter().filter(|o| {
+            matches!(
+                o.state,
+                ControlState::Fail | ControlState::Error | ControlState::Stale
+            )
+        }) {
             let asset = if several_assets {
                 format!(" on {}", o.asset.name)
             } else {
@@ -568,8 +562,10 @@ mod tests {
         let accept_m2 = |r: &PolicyResult| {
             (r.asset.id == "m2").then(|| "accepted until 2026-06-01 (exception 1)".to_string())
         };
-        let c = roll_up_with(&pack, &catalogs, None, at, &accept_m2, &|_| Attested::Missing)
-            .controls(&judged(&pack, &results));
+        let c = roll_up_with(&pack, &catalogs, None, at, &accept_m2, &|_| {
+            Attested::Missing
+        })
+        .controls(&judged(&pack, &results));
         assert_eq!(state_of(&c, "iso27001-2022:A.8.24"), ControlState::Accepted);
         let a824 = c
             .iter()
@@ -613,7 +609,10 @@ mod tests {
         assert_eq!(state_of(&c, "iso27001-2022:A.5.3"), ControlState::Manual);
         assert_eq!(state_of(&c, "iso27001-2022:A.8.24"), ControlState::Pass);
         // An automated control nothing speaks of has no evidence (not a pass).
-        assert_eq!(state_of(&c, "iso27001-2022:A.8.1"), ControlState::NoEvidence);
+        assert_eq!(
+            state_of(&c, "iso27001-2022:A.8.1"),
+            ControlState::NoEvidence
+        );
         // A partly automated control without its attestation is not a pass either.
         assert_eq!(state_of(&c, "iso27001-2022:A.8.12"), ControlState::Manual);
         assert_eq!(
@@ -640,6 +639,9 @@ mod tests {
             .controls(&judged(&pack, &results));
         assert_eq!(state_of(&c, "iso27001-2022:A.8.24"), ControlState::Error);
         assert_eq!(state_of(&c, "iso27701-2025:A.3.26"), ControlState::Stale);
-        assert_eq!(ControlState::parse("no_evidence"), Some(ControlState::NoEvidence));
+        assert_eq!(
+            ControlState::parse("no_evidence"),
+            Some(ControlState::NoEvidence)
+        );
     }
 }

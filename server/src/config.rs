@@ -50,6 +50,34 @@ pub struct ServerConfig {
     pub log_format: LogFormat,
     /// Webhooks told when a control turns from pass to fail.
     pub alerts: crate::alerts::AlertConfig,
+    /// The policy pack every accepted snapshot is judged by.
+    pub policies: PolicySettings,
+}
+
+/// `[policies]`: which pack judges the evidence. Changing it needs no agent rebuilt: edit the
+/// directory and reload (`SIGHUP`, or `POST /v1/policies/reload`); a pack that does not load is
+/// refused with every problem named, and the pack in force stays.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PolicySettings {
+    /// Include the built-in pack (110 policies over every collector's evidence).
+    pub builtin: bool,
+    /// A directory of your own Rego policies (`*.rego`, each with its METADATA block), loaded
+    /// beside the built-in ones; a file at the same path as a built-in one replaces it.
+    pub dir: Option<PathBuf>,
+    /// Organisation settings policies read as `data.vouch.config`: PII tag keys, allowed
+    /// jurisdictions, and per privacy framework whether you act as controller, processor or both.
+    pub organisation: vouch_policies::OrgConfig,
+}
+
+impl Default for PolicySettings {
+    fn default() -> Self {
+        PolicySettings {
+            builtin: true,
+            dir: None,
+            organisation: vouch_policies::OrgConfig::default(),
+        }
+    }
 }
 
 impl Default for ServerConfig {
@@ -63,6 +91,7 @@ impl Default for ServerConfig {
             clock_skew_secs: 300,
             log_format: LogFormat::Text,
             alerts: crate::alerts::AlertConfig::default(),
+            policies: PolicySettings::default(),
         }
     }
 }
@@ -120,6 +149,20 @@ impl Validate for ServerConfig {
         }
         for (key, problem) in self.alerts.problems() {
             err(&format!("alerts.{key}"), problem);
+        }
+        if let Some(dir) = &self.policies.dir
+            && !dir.is_dir()
+        {
+            err(
+                "policies.dir",
+                format!("{} is not a readable directory", dir.display()),
+            );
+        }
+        if !self.policies.builtin && self.policies.dir.is_none() {
+            err(
+                "policies.builtin",
+                "is off and no policies.dir is given: nothing would judge the evidence".into(),
+            );
         }
         if let Some(tls) = &self.tls {
             for (key, path) in [("tls.cert", &tls.cert), ("tls.key", &tls.key)] {
@@ -204,7 +247,7 @@ mod tests {
 
     #[test]
     fn every_problem_is_reported_with_file_and_key() {
-        let text = "listen = \"nowhere\"\nmax_body_bytes = 1\ntls_names = [\"a b\"]\n[tls]\ncert = \"/no/cert\"\nkey = \"/no/key\"\n[alerts]\nwebhooks = [\"slack\"]\n";
+        let text = "listen = \"nowhere\"\nmax_body_bytes = 1\ntls_names = [\"a b\"]\n[tls]\ncert = \"/no/cert\"\nkey = \"/no/key\"\n[alerts]\nwebhooks = [\"slack\"]\n[policies]\ndir = \"/no/policies\"\n";
         let errs = ServerConfig::parse("server.toml", text)
             .unwrap_err()
             .to_string();
@@ -216,6 +259,7 @@ mod tests {
             "server.toml: tls_names: applies to the local CA only",
             "server.toml: tls_names: \"a b\" is not",
             "server.toml: alerts.webhooks[0]: \"slack\" is not an http",
+            "server.toml: policies.dir: /no/policies is not a readable directory",
         ] {
             assert!(errs.contains(needle), "{needle} missing in {errs}");
         }

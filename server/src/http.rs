@@ -86,6 +86,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/sample", get(sample))
         .route("/v1/export", get(export))
         .merge(crate::manual::routes())
+        .merge(crate::controls::api::routes())
         .merge(crate::web::routes())
         .fallback(|| async { AppError::Client(RejectReason::NotFound, "no such route".into()) })
         .layer(middleware::from_fn(trace_request))
@@ -339,6 +340,9 @@ async fn submit(
     let (status, duplicate, receipt) = match state.store().ingest(new).await {
         Ok(IngestOutcome::Stored { receipt }) => {
             state.metrics().accepted();
+            if let Some(p) = state.policies() {
+                p.evaluator().wake();
+            }
             (StatusCode::CREATED, false, receipt)
         }
         Ok(IngestOutcome::Duplicate { receipt }) => {

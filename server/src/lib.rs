@@ -11,6 +11,7 @@ pub mod alerts;
 pub mod auth;
 pub mod bundle;
 pub mod config;
+pub mod controls;
 pub mod evaluate;
 mod files;
 pub mod http;

@@ -99,7 +99,32 @@ enum Command {
         #[command(subcommand)]
         command: EvidenceCommand,
     },
-    /// Policy packs: run their test cases, check them, show what they cover.
+    /// Control status from a server: pass, fail, accepted, stale, manual…, now or as of an
+    /// instant, with what failed; exit 1 when a listed control fails.
+    Controls {
+        #[command(flatten)]
+        api: ApiArgs,
+        /// The instant: RFC 3339, or a date (YYYY-MM-DD, midnight UTC); default now.
+        #[arg(long)]
+        as_of: Option<String>,
+        /// Only this framework's controls (iso27001-2022, iso27701-2019, iso27701-2025).
+        #[arg(long)]
+        framework: Option<String>,
+        /// Only controls in this state (pass, fail, accepted, stale, manual, error, no_evidence).
+        #[arg(long)]
+        status: Option<String>,
+        /// Print the server's answer as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Exceptions (accepted risks): a failing policy shows as accepted, not pass, until the
+    /// exception expires.
+    Exception {
+        #[command(subcommand)]
+        command: ExceptionCommand,
+    },
+    /// Policy packs: run their test cases, check them, show what they cover; on a server,
+    /// reload the pack or re-evaluate a period with it.
     Policy {
         #[command(subcommand)]
         command: PolicyCommand,
@@ -268,6 +293,57 @@ enum PolicyCommand {
         #[arg(long)]
         pack: Option<PathBuf>,
     },
+    /// Make a server load its configured pack again; a pack that does not load is refused
+    /// with every problem named, and the pack in force stays (security-lead or admin token).
+    Reload {
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Re-judge the snapshots collected in a period with the server's pack in force, recorded
+    /// with who and why; earlier results stay beside the new ones.
+    Reevaluate {
+        #[command(flatten)]
+        api: ApiArgs,
+        /// Start of the period: RFC 3339 or YYYY-MM-DD.
+        #[arg(long)]
+        from: String,
+        /// End of the period (exclusive).
+        #[arg(long)]
+        to: String,
+        /// Why history is re-judged.
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ExceptionCommand {
+    /// Accept the risk of a failing policy, on one asset or all, until a date (security-lead
+    /// or admin token; at most a year).
+    Add {
+        #[command(flatten)]
+        api: ApiArgs,
+        /// The policy's id (host.ssh.root_login_disabled).
+        #[arg(long)]
+        policy: String,
+        /// The asset, as KIND/ID (host/5f1c…); default every asset.
+        #[arg(long)]
+        asset: Option<String>,
+        /// Why the risk is accepted.
+        #[arg(long)]
+        justification: String,
+        /// Who owns the risk.
+        #[arg(long)]
+        owner: String,
+        /// When it lapses: RFC 3339, or a date (YYYY-MM-DD, midnight UTC).
+        #[arg(long)]
+        expires: String,
+    },
+    /// Every exception ever recorded, lapsed ones too.
+    List {
+        #[command(flatten)]
+        api: ApiArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -337,6 +413,87 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// An instant from the command line: RFC 3339 as given, or a date at midnight UTC.
+fn instant(text: &str) -> String {
+    if text.len() == 10 {
+        format!("{text}T00:00:00Z")
+    } else {
+        text.to_string()
+    }
+}
+
+/// Percent-encodes a query value.
+fn percent(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The `GET /v1/controls` answer as a table: a line per control, then, indented, what fails,
+/// errs or is stale, and the manual evidence a control lacks.
+fn render_controls_view(view: &serde_json::Value) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let empty = Vec::new();
+    let controls = view["controls"].as_array().unwrap_or(&empty);
+    let _ = writeln!(
+        out,
+        "controls as of {}, pack {}, {} assets",
+        view["at"].as_str().unwrap_or_default(),
+        view["pack"]
+            .as_str()
+            .unwrap_or_default()
+            .get(..12)
+            .unwrap_or_default(),
+        view["assets"]
+    );
+    let mut counts = std::collections::BTreeMap::<String, usize>::new();
+    for c in controls {
+        let status = c["status"].as_str().unwrap_or_default();
+        *counts.entry(status.to_string()).or_default() += 1;
+        let _ = writeln!(
+            out,
+            "{:<24} {:<14} {}",
+            c["control"].as_str().unwrap_or_default(),
+            status,
+            c["title"].as_str().unwrap_or_default()
+        );
+        for o in c["outcomes"].as_array().unwrap_or(&empty) {
+            let state = o["state"].as_str().unwrap_or_default();
+            if matches!(state, "fail" | "error" | "stale" | "accepted") {
+                let _ = writeln!(
+                    out,
+                    "    {state} {} on {}: {}",
+                    o["policy"].as_str().unwrap_or_default(),
+                    o["asset"]["name"].as_str().unwrap_or_default(),
+                    o["reason"].as_str().unwrap_or_default()
+                );
+            }
+        }
+        match c["attested"]["state"].as_str() {
+            Some("missing") => {
+                let _ = writeln!(out, "    manual: no attestation recorded");
+            }
+            Some("expired") => {
+                let _ = writeln!(
+                    out,
+                    "    stale: attestation expired {}",
+                    c["attested"]["until"].as_str().unwrap_or_default()
+                );
+            }
+            _ => {}
+        }
+    }
+    let summary: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
+    let _ = writeln!(out, "{} controls: {}", controls.len(), summary.join(", "));
+    out
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -430,6 +587,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
             runtime()?.block_on(async {
                 let server = vouch_server::start(&cfg).await?;
                 tracing::info!(addr = %server.local_addr, data_dir = %cfg.data_dir.display(), "vouch server started");
+                #[cfg(unix)]
+                if let Some(policies) = server.state().policies().cloned() {
+                    // SIGHUP reloads the policy pack; a bad pack is logged and the last good stays.
+                    let mut hup = tokio::signal::unix::signal(
+                        tokio::signal::unix::SignalKind::hangup(),
+                    )?;
+                    tokio::spawn(async move {
+                        while hup.recv().await.is_some() {
+                            let _ = policies.reload().await;
+                        }
+                    });
+                }
                 shutdown_signal().await;
                 tracing::info!("shutting down");
                 server.shutdown().await;
@@ -471,6 +640,100 @@ fn run(cli: Cli) -> Result<ExitCode> {
             runtime()?.block_on(sample_or_export(command))
         }
         Command::Policy { command } => policy(command),
+        Command::Controls {
+            api,
+            as_of,
+            framework,
+            status,
+            json,
+        } => {
+            let mut query = Vec::new();
+            for (key, value) in [
+                ("as_of", as_of.as_deref().map(instant)),
+                ("framework", framework),
+                ("status", status),
+            ] {
+                if let Some(v) = value {
+                    query.push(format!("{key}={}", percent(&v)));
+                }
+            }
+            let path = format!("/v1/controls?{}", query.join("&"));
+            let answer = runtime()?.block_on(api.get(&path))?;
+            let view: serde_json::Value = serde_json::from_slice(&answer)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&view)?);
+            } else {
+                print!("{}", render_controls_view(&view));
+            }
+            let failing = view["controls"]
+                .as_array()
+                .is_some_and(|c| c.iter().any(|c| c["status"] == "fail"));
+            Ok(if failing {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Command::Exception {
+            command:
+                ExceptionCommand::Add {
+                    api,
+                    policy,
+                    asset,
+                    justification,
+                    owner,
+                    expires,
+                },
+        } => {
+            let mut body = serde_json::json!({
+                "policy": policy,
+                "justification": justification,
+                "owner": owner,
+                "expires_at": instant(&expires),
+            });
+            if let Some(asset) = asset {
+                let (kind, id) = asset
+                    .split_once('/')
+                    .context("--asset is KIND/ID, e.g. host/5f1c1b0e")?;
+                body["asset_kind"] = kind.into();
+                body["asset_id"] = id.into();
+            }
+            let answer = runtime()?.block_on(api.request(
+                reqwest::Method::POST,
+                "/v1/exceptions",
+                Some(body),
+            ))?;
+            let x: vouch_server::controls::api::ExceptionInfo = serde_json::from_slice(&answer)?;
+            println!(
+                "exception {} recorded: {} accepted on {} until {}",
+                x.id,
+                x.policy,
+                x.asset_id.as_deref().unwrap_or("every asset"),
+                x.expires_at
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Exception {
+            command: ExceptionCommand::List { api },
+        } => {
+            let answer = runtime()?.block_on(api.get("/v1/exceptions"))?;
+            let list: Vec<vouch_server::controls::api::ExceptionInfo> =
+                serde_json::from_slice(&answer)?;
+            for x in &list {
+                println!(
+                    "{:>4}  {:<7}  {}  on {}  until {}  owner {}: {}",
+                    x.id,
+                    if x.active { "active" } else { "lapsed" },
+                    x.policy,
+                    x.asset_id.as_deref().unwrap_or("every asset"),
+                    x.expires_at,
+                    x.owner,
+                    x.justification
+                );
+            }
+            println!("{} exceptions", list.len());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Evidence {
             command:
                 EvidenceCommand::Add {
@@ -624,6 +887,43 @@ fn policy(command: PolicyCommand) -> Result<ExitCode> {
         }
     };
     match command {
+        PolicyCommand::Reload { api } => {
+            let answer = runtime()?.block_on(api.request(
+                reqwest::Method::POST,
+                "/v1/policies/reload",
+                None,
+            ))?;
+            let info: serde_json::Value = serde_json::from_slice(&answer)?;
+            println!(
+                "pack {} in force ({} policies)",
+                info["digest"].as_str().unwrap_or_default(),
+                info["policies"].as_array().map_or(0, Vec::len)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        PolicyCommand::Reevaluate {
+            api,
+            from,
+            to,
+            reason,
+        } => {
+            let body = serde_json::json!({
+                "from": instant(&from),
+                "to": instant(&to),
+                "reason": reason,
+            });
+            let answer = runtime()?.block_on(api.request(
+                reqwest::Method::POST,
+                "/v1/evaluations",
+                Some(body),
+            ))?;
+            let run: vouch_server::controls::api::RunInfo = serde_json::from_slice(&answer)?;
+            println!(
+                "re-evaluation {} of snapshots collected in [{}, {}) with pack {} recorded; the server carries it out",
+                run.id, run.from, run.to, run.pack
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         PolicyCommand::Test { dir } => {
             let report = cases::run_dir(&dir).map_err(|e| anyhow::anyhow!("{e}"))?;
             print!("{}", report.render());

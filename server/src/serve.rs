@@ -28,6 +28,9 @@ pub enum ServeError {
     /// TLS could not be set up.
     #[error(transparent)]
     Tls(#[from] TlsError),
+    /// The policy pack does not load.
+    #[error(transparent)]
+    Policies(#[from] crate::controls::PolicyError),
     /// The address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -47,6 +50,7 @@ pub struct RunningServer {
     state: AppState,
     stop: CancellationToken,
     task: tokio::task::JoinHandle<()>,
+    evaluator: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl RunningServer {
@@ -61,6 +65,9 @@ impl RunningServer {
     pub async fn shutdown(self) {
         self.stop.cancel();
         let _ = self.task.await;
+        if let Some(evaluator) = self.evaluator {
+            let _ = evaluator.await;
+        }
         if let Err(e) = self.state.store().close().await {
             tracing::error!(error = %e, "closing the store failed");
         }
@@ -80,6 +87,13 @@ pub async fn start(config: &ServerConfig) -> Result<RunningServer, ServeError> {
         clock_skew_secs: config.clock_skew_secs,
     };
     let state = AppState::open_data_dir(&config.data_dir, limits).await?;
+    let policies = crate::controls::Policies::start(
+        state.store().clone(),
+        config.policies.clone(),
+        vouch_policies::Catalogs::builtin(),
+    )
+    .await?;
+    state.set_policies(policies);
     let (tls_config, ca_cert) = match &config.tls {
         Some(files) => (tls::server_config(&files.cert, &files.key)?, None),
         None => {
@@ -108,6 +122,7 @@ pub async fn start_with(
         .local_addr()
         .map_err(|source| ServeError::Bind { addr, source })?;
     let stop = CancellationToken::new();
+    let evaluator = state.policies().map(|p| p.spawn(stop.clone()));
     let router = app(state.clone());
     let acceptor = TlsAcceptor::from(tls);
     let token = stop.clone();
@@ -170,5 +185,6 @@ pub async fn start_with(
         state,
         stop,
         task,
+        evaluator,
     })
 }

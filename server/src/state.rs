@@ -52,6 +52,7 @@ pub(crate) struct Inner {
     pub metrics: Metrics,
     pub limits: Limits,
     pub catalogs: std::sync::OnceLock<vouch_policies::Catalogs>,
+    pub policies: std::sync::OnceLock<Arc<crate::controls::Policies>>,
 }
 
 impl AppState {
@@ -75,6 +76,7 @@ impl AppState {
                 metrics: Metrics::default(),
                 limits,
                 catalogs: std::sync::OnceLock::new(),
+                policies: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -96,11 +98,25 @@ impl AppState {
         &self.inner.store
     }
 
-    /// The control catalogs (the built-in ones).
+    /// The control catalogs (those of the policies in charge, else the built-in ones).
     pub fn catalogs(&self) -> &vouch_policies::Catalogs {
+        if let Some(p) = self.policies() {
+            return p.catalogs();
+        }
         self.inner
             .catalogs
             .get_or_init(vouch_policies::Catalogs::builtin)
+    }
+
+    /// Policy evaluation, when this server judges evidence (`vouch serve` and `vouch up` do;
+    /// a bare state in tests does not until [`set_policies`](Self::set_policies)).
+    pub fn policies(&self) -> Option<&Arc<crate::controls::Policies>> {
+        self.inner.policies.get()
+    }
+
+    /// Puts `policies` in charge of judging evidence (once; later calls change nothing).
+    pub fn set_policies(&self, policies: Arc<crate::controls::Policies>) {
+        let _ = self.inner.policies.set(policies);
     }
 
     /// The metrics.

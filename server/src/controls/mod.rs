@@ -1,0 +1,470 @@
+//! Policies on the server: the pack in force, the evaluator that judges every accepted snapshot
+//! with it, and control status at any instant.
+//!
+//! The pack is the built-in one and/or a directory of Rego files (`[policies]` in the
+//! configuration), with the organisation's settings. [`Policies::reload`] loads it again (on
+//! `SIGHUP` or `POST /v1/policies/reload`): a pack that does not load is refused with every
+//! problem named and the last good pack stays in force. Each pack is kept in the store under
+//! its digest with its files and settings, so that a result stored years ago is re-derived from
+//! exactly the pack that produced it ([`PackJudge::from_record`]).
+//!
+//! [`Policies::controls`] is the control view at an instant: for each asset its newest evaluated
+//! snapshot then, each result counted with the pack that judged it, stale once past its
+//! policy's freshness, accepted while an exception covers it, and manual controls decided by the
+//! attestations in force.
+
+pub mod api;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use serde::Serialize;
+use sha2::{Digest as _, Sha256};
+use tokio_util::sync::CancellationToken;
+use vouch_evidence::dsse::Envelope;
+use vouch_evidence::{Asset, Attestation, Snapshot, Timestamp};
+use vouch_policies::{
+    Attested, Catalogs, ControlId, ControlStatus, Coverage, Judged, LoadError, LoadErrors,
+    OrgConfig, PolicyPack, PolicyResult, RollUp, SnapshotView, Status,
+};
+
+use crate::config::PolicySettings;
+use crate::evaluate::{Evaluator, Judge};
+use crate::state::now;
+use crate::store::{
+    AttestationRecord, ExceptionRecord, PackRecord, Store, StoreError, StoredResult,
+};
+
+/// The file, among a kept pack's files, holding the organisation settings it judged with.
+pub const CONFIG_FILE: &str = "vouch-config.json";
+
+/// A policy pack with the organisation settings it judges with, as the evaluator uses it. Its
+/// digest covers both: the same policies with other settings are another pack.
+pub struct PackJudge {
+    pack: PolicyPack,
+    digest: String,
+    files: Vec<(String, Vec<u8>)>,
+}
+
+impl PackJudge {
+    /// Wraps a loaded pack.
+    pub fn new(pack: PolicyPack) -> Self {
+        let config = serde_json::to_vec(pack.config()).expect("settings are plain JSON");
+        let mut h = Sha256::new();
+        h.update(b"vouch-pack-v1\0");
+        h.update(pack.digest().as_bytes());
+        h.update(b"\0");
+        h.update(&config);
+        let digest = hex::encode(h.finalize());
+        let mut files: Vec<(String, Vec<u8>)> = pack
+            .files()
+            .map(|(path, text)| (path.to_string(), text.as_bytes().to_vec()))
+            .collect();
+        files.push((CONFIG_FILE.to_string(), config));
+        PackJudge {
+            pack,
+            digest,
+            files,
+        }
+    }
+
+    /// The pack a stored record describes, loaded again from its files; refused when the files
+    /// no longer give the recorded digest.
+    pub fn from_record(record: &PackRecord, catalogs: &Catalogs) -> Result<Self, String> {
+        let mut config = OrgConfig::default();
+        let mut sources = Vec::new();
+        for (path, bytes) in &record.files {
+            if path == CONFIG_FILE {
+                config = serde_json::from_slice(bytes).map_err(|e| format!("{path}: {e}"))?;
+            } else {
+                let text =
+                    String::from_utf8(bytes.clone()).map_err(|_| format!("{path}: not UTF-8"))?;
+                sources.push((path.clone(), text));
+            }
+        }
+        let mut pack = PolicyPack::from_sources(sources, catalogs).map_err(|e| e.to_string())?;
+        pack.set_config(config).map_err(|e| e.to_string())?;
+        let judge = PackJudge::new(pack);
+        if judge.digest != record.digest {
+            return Err(format!(
+                "its files give digest {}, not the recorded {}",
+                judge.digest, record.digest
+            ));
+        }
+        Ok(judge)
+    }
+
+    /// The policies.
+    pub fn pack(&self) -> &PolicyPack {
+        &self.pack
+    }
+}
+
+impl Judge for PackJudge {
+    fn digest(&self) -> &str {
+        &self.digest
+    }
+
+    fn files(&self) -> Vec<(String, Vec<u8>)> {
+        self.files.clone()
+    }
+
+    fn judge(&self, snapshot: &Snapshot) -> Vec<StoredResult> {
+        self.pack
+            .evaluate(&SnapshotView::from(snapshot))
+            .into_iter()
+            .map(|r| StoredResult {
+                policy_id: r.policy,
+                status: r.status.as_str().to_string(),
+                reason: r.reason,
+                evidence: r.evidence,
+            })
+            .collect()
+    }
+}
+
+/// Why policies could not be started or a view made.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    /// The pack does not load.
+    #[error("the policy pack does not load:\n{0}")]
+    Load(LoadErrors),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A kept pack cannot be loaded again (the store is damaged or the engine changed).
+    #[error("kept pack {digest}: {problem}")]
+    KeptPack {
+        /// Its digest.
+        digest: String,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+/// The last reload that was refused.
+#[derive(Clone, Debug, Serialize)]
+pub struct ReloadFailure {
+    /// When.
+    pub at: Timestamp,
+    /// Every problem, with file and line.
+    pub errors: Vec<LoadError>,
+}
+
+/// The controls at an instant.
+#[derive(Clone, Debug, Serialize)]
+pub struct ControlsView {
+    /// The instant.
+    pub at: Timestamp,
+    /// The pack in force (new snapshots are judged by it).
+    pub pack: String,
+    /// Assets with an evaluated snapshot at that instant.
+    pub assets: usize,
+    /// Every applicable control of every catalog, in catalog order.
+    pub controls: Vec<ControlStatus>,
+}
+
+/// The policies of a running server. Cheap to share.
+pub struct Policies {
+    settings: PolicySettings,
+    catalogs: Catalogs,
+    coverage: Option<Coverage>,
+    store: Arc<dyn Store>,
+    evaluator: Arc<Evaluator>,
+    in_force: RwLock<Arc<PackJudge>>,
+    kept: Mutex<HashMap<String, Arc<PackJudge>>>,
+    last_failure: Mutex<Option<ReloadFailure>>,
+}
+
+impl Policies {
+    /// Loads the configured pack (refusing to start with one that does not load), records it
+    /// and readies the evaluator; [`spawn`](Self::spawn) starts judging.
+    pub async fn start(
+        store: Arc<dyn Store>,
+        settings: PolicySettings,
+        catalogs: Catalogs,
+    ) -> Result<Arc<Self>, PolicyError> {
+        let judge = Arc::new(
+            load(&settings, &catalogs)
+                .await
+                .map_err(PolicyError::Load)?,
+        );
+        let evaluator = Evaluator::new(store.clone(), judge.clone()).await?;
+        tracing::info!(
+            pack = judge.digest(),
+            policies = judge.pack().policies().len(),
+            "policy pack in force"
+        );
+        let coverage = Coverage::builtin(&catalogs).ok();
+        Ok(Arc::new(Policies {
+            settings,
+            catalogs,
+            coverage,
+            store,
+            evaluator,
+            kept: Mutex::new(HashMap::from([(judge.digest().to_string(), judge.clone())])),
+            in_force: RwLock::new(judge),
+            last_failure: Mutex::new(None),
+        }))
+    }
+
+    /// Starts the evaluator's worker until `shutdown`.
+    pub fn spawn(&self, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
+        self.evaluator
+            .clone()
+            .spawn(Duration::from_secs(30), shutdown)
+    }
+
+    /// The evaluator (to wake it, or to ask for a re-evaluation).
+    pub fn evaluator(&self) -> &Arc<Evaluator> {
+        &self.evaluator
+    }
+
+    /// The pack in force.
+    pub fn in_force(&self) -> Arc<PackJudge> {
+        self.in_force.read().expect("pack lock").clone()
+    }
+
+    /// The last refused reload, unless a later one succeeded.
+    pub fn last_failure(&self) -> Option<ReloadFailure> {
+        self.last_failure.lock().expect("failure lock").clone()
+    }
+
+    /// The catalogs controls are read from.
+    pub fn catalogs(&self) -> &Catalogs {
+        &self.catalogs
+    }
+
+    /// Loads the configured pack again. When it loads, it judges what arrives from now on (the
+    /// history keeps its results until a re-evaluation is asked for); when it does not, every
+    /// problem is logged and answered, and the pack in force stays.
+    pub async fn reload(&self) -> Result<Arc<PackJudge>, LoadErrors> {
+        match load(&self.settings, &self.catalogs).await {
+            Ok(judge) => {
+                let judge = Arc::new(judge);
+                let previous = self.in_force();
+                if judge.digest() != previous.digest() {
+                    self.evaluator.set_judge(judge.clone()).await.map_err(|e| {
+                        LoadErrors(vec![LoadError {
+                            file: "(store)".into(),
+                            line: 0,
+                            reason: format!("cannot record the pack: {e}"),
+                        }])
+                    })?;
+                    self.kept
+                        .lock()
+                        .expect("kept lock")
+                        .insert(judge.digest().to_string(), judge.clone());
+                    *self.in_force.write().expect("pack lock") = judge.clone();
+                    tracing::info!(
+                        pack = judge.digest(),
+                        previous = previous.digest(),
+                        policies = judge.pack().policies().len(),
+                        "policy pack reloaded"
+                    );
+                } else {
+                    tracing::info!(pack = judge.digest(), "policy pack reloaded, unchanged");
+                }
+                *self.last_failure.lock().expect("failure lock") = None;
+                Ok(self.in_force())
+            }
+            Err(errors) => {
+                for e in &errors.0 {
+                    tracing::error!(file = %e.file, line = e.line, reason = %e.reason, "policy pack refused");
+                }
+                tracing::warn!(
+                    pack = self.in_force().digest(),
+                    "the pack in force stays until the errors are fixed"
+                );
+                *self.last_failure.lock().expect("failure lock") = Some(ReloadFailure {
+                    at: now(),
+                    errors: errors.0.clone(),
+                });
+                Err(errors)
+            }
+        }
+    }
+
+    /// The pack with `digest`, loaded from the store when not in memory.
+    pub async fn kept(&self, digest: &str) -> Result<Arc<PackJudge>, PolicyError> {
+        if let Some(j) = self.kept.lock().expect("kept lock").get(digest) {
+            return Ok(j.clone());
+        }
+        let err = |problem: String| PolicyError::KeptPack {
+            digest: digest.to_string(),
+            problem,
+        };
+        let record = self
+            .store
+            .pack(digest)
+            .await?
+            .ok_or_else(|| err("not in the store".into()))?;
+        let catalogs = self.catalogs.clone();
+        let judge = tokio::task::spawn_blocking(move || PackJudge::from_record(&record, &catalogs))
+            .await
+            .map_err(|e| err(e.to_string()))?
+            .map_err(err)?;
+        let judge = Arc::new(judge);
+        self.kept
+            .lock()
+            .expect("kept lock")
+            .insert(digest.to_string(), judge.clone());
+        Ok(judge)
+    }
+
+    /// Every applicable control at `at` (now: `None`), from the stored results.
+    pub async fn controls(&self, at: Option<Timestamp>) -> Result<ControlsView, PolicyError> {
+        let instant = at.unwrap_or_else(now);
+        let evaluations = self.store.latest_evaluations(at).await?;
+        let exceptions = self.store.exceptions().await?;
+        let attestations = self.store.attestations(None).await?;
+        let mut packs: HashMap<String, Arc<PackJudge>> = HashMap::new();
+        for e in &evaluations {
+            let digest = &e.evaluation.pack_digest;
+            if !packs.contains_key(digest) {
+                packs.insert(digest.clone(), self.kept(digest).await?);
+            }
+        }
+        let in_force = self.in_force();
+        let mut results: Vec<(Arc<PackJudge>, PolicyResult)> = Vec::new();
+        for e in &evaluations {
+            let judge = &packs[&e.evaluation.pack_digest];
+            let asset = Asset {
+                kind: e.chain.asset_kind,
+                id: e.chain.asset_id.clone(),
+                name: e.asset_name.clone(),
+            };
+            for r in &e.evaluation.results {
+                let Some(policy) = judge.pack().policy(&r.policy_id) else {
+                    continue;
+                };
+                results.push((
+                    judge.clone(),
+                    PolicyResult {
+                        policy: r.policy_id.clone(),
+                        asset: asset.clone(),
+                        status: parse_status(&r.status),
+                        reason: r.reason.clone(),
+                        evidence: r.evidence.clone(),
+                        collected_at: e.collected_at,
+                        fresh_until: policy.fresh_until(e.collected_at),
+                        pack_digest: e.evaluation.pack_digest.clone(),
+                    },
+                ));
+            }
+        }
+        let judged: Vec<Judged<'_>> = results
+            .iter()
+            .filter_map(|(judge, result)| {
+                Some(Judged {
+                    policy: judge.pack().policy(&result.policy)?,
+                    result,
+                })
+            })
+            .collect();
+        let accepted = |r: &PolicyResult| accepted_note(&exceptions, r, instant);
+        let attested = |id: &ControlId| attested(&attestations, id, instant);
+        let controls = RollUp {
+            catalogs: &self.catalogs,
+            roles: &in_force.pack().config().roles,
+            at: Some(instant),
+            coverage: self.coverage.as_ref(),
+            every_control: true,
+            accepted: &accepted,
+            attested: &attested,
+        }
+        .controls(&judged);
+        Ok(ControlsView {
+            at: instant,
+            pack: in_force.digest().to_string(),
+            assets: evaluations.len(),
+            controls,
+        })
+    }
+}
+
+/// Loads the configured pack off the async threads (compiling 100 modules takes a moment).
+async fn load(settings: &PolicySettings, catalogs: &Catalogs) -> Result<PackJudge, LoadErrors> {
+    let settings = settings.clone();
+    let catalogs = catalogs.clone();
+    tokio::task::spawn_blocking(move || {
+        PolicyPack::assemble(
+            settings.builtin,
+            settings.dir.as_deref(),
+            &catalogs,
+            settings.organisation.clone(),
+        )
+        .map(PackJudge::new)
+    })
+    .await
+    .unwrap_or_else(|e| {
+        Err(LoadErrors(vec![LoadError {
+            file: "(loader)".into(),
+            line: 0,
+            reason: e.to_string(),
+        }]))
+    })
+}
+
+fn parse_status(s: &str) -> Status {
+    match s {
+        "pass" => Status::Pass,
+        "fail" => Status::Fail,
+        "not_applicable" => Status::NotApplicable,
+        _ => Status::Error,
+    }
+}
+
+/// The note of the exception covering a failing result at `at`, if one does.
+fn accepted_note(
+    exceptions: &[ExceptionRecord],
+    r: &PolicyResult,
+    at: Timestamp,
+) -> Option<String> {
+    exceptions
+        .iter()
+        .filter(|x| x.covers(&r.policy, r.asset.kind, &r.asset.id, at))
+        .max_by_key(|x| x.exception.expires_at)
+        .map(|x| {
+            let e = &x.exception;
+            format!(
+                "accepted under exception {} until {} (owner {}): {}",
+                x.id, e.expires_at, e.owner, e.justification
+            )
+        })
+}
+
+/// The manual evidence of `control` at `at`: the attestation in force lasting longest, else
+/// the newest recorded by then (expired), else none.
+fn attested(attestations: &[AttestationRecord], control: &ControlId, at: Timestamp) -> Attested {
+    let control = control.to_string();
+    let mine = || {
+        attestations
+            .iter()
+            .filter(|a| a.control == control && a.recorded_at <= at)
+    };
+    if let Some(a) = mine()
+        .filter(|a| at < a.valid_until)
+        .max_by_key(|a| a.valid_until)
+    {
+        let by = Envelope::from_slice(&a.envelope)
+            .ok()
+            .and_then(|e| e.payload_bytes().ok())
+            .and_then(|p| serde_json::from_slice::<Attestation>(&p).ok())
+            .map(|a| a.attested_by)
+            .unwrap_or_default();
+        return Attested::Holds {
+            reference: a.digest.to_string(),
+            by,
+            until: a.valid_until,
+        };
+    }
+    match mine().max_by_key(|a| a.recorded_at) {
+        Some(a) => Attested::Expired {
+            reference: a.digest.to_string(),
+            until: a.valid_until,
+        },
+        None => Attested::Missing,
+    }
+}

@@ -1,0 +1,439 @@
+//! Control status through the API: results stored per snapshot and pack, rolled up as of an
+//! instant with exceptions, attestations and freshness; the pack reloaded (a broken one refused,
+//! the last good kept); history re-judged only when asked; and who may do what.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use common::*;
+use serde_json::{Value, json};
+use vouch_server::auth::Role;
+use vouch_server::config::PolicySettings;
+use vouch_server::controls::Policies;
+
+/// A policy over the harness snapshots' one fact, `host.kernel.release` ("6.1.<sequence>").
+fn policy(id: &str, control: &str, freshness: &str, rules: &str) -> String {
+    format!(
+        "# METADATA\n# title: {id}\n# description: test policy\n# custom:\n#   id: {id}\n#   severity: high\n#   controls: [{control}]\n#   asset_kinds: [host]\n#   evidence: [host.kernel.release]\n#   remediation: upgrade the kernel\n#   freshness: {freshness}\npackage vouch.policies.{id}\n\nrelease := input.evidence[\"host.kernel.release\"]\n\n{rules}\n"
+    )
+}
+
+/// A pack directory: `kernel.patched` (A.8.8, fails on 6.1.1, fresh ten years) and
+/// `kernel.reported` (A.8.9, always passes, fresh one hour).
+fn pack_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("patched.rego"),
+        policy(
+            "kernel.patched",
+            "iso27001-2022:A.8.8",
+            "3650d",
+            "deny contains sprintf(\"kernel %s has known vulnerabilities\", [release]) if release == \"6.1.1\"\nallow := \"patched\" if release != \"6.1.1\"",
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("reported.rego"),
+        policy(
+            "kernel.reported",
+            "iso27001-2022:A.8.9",
+            "1h",
+            "deny contains \"no kernel release\" if release == \"\"\nallow := \"reported\" if release != \"\"",
+        ),
+    )
+    .unwrap();
+    dir
+}
+
+async fn with_policies(h: &Harness, dir: &std::path::Path) -> std::sync::Arc<Policies> {
+    let settings = PolicySettings {
+        builtin: false,
+        dir: Some(dir.to_path_buf()),
+        ..PolicySettings::default()
+    };
+    let p = Policies::start(
+        h.state.store().clone(),
+        settings,
+        vouch_policies::Catalogs::builtin(),
+    )
+    .await
+    .unwrap();
+    h.state.set_policies(p.clone());
+    p
+}
+
+fn send(method: &str, path: &str, token: &str, body: Option<Value>) -> Request<Body> {
+    Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
+        .unwrap()
+}
+
+async fn json_of(h: &Harness, req: Request<Body>) -> (StatusCode, Value) {
+    let (status, body) = call(h, req).await;
+    let value = serde_json::from_slice(&body)
+        .unwrap_or_else(|_| panic!("{status}: {}", String::from_utf8_lossy(&body)));
+    (status, value)
+}
+
+/// The status and the first outcome's reason of `control` in a `GET /v1/controls` answer.
+fn control<'a>(view: &'a Value, control: &str) -> &'a Value {
+    view["controls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["control"] == control)
+        .unwrap_or_else(|| panic!("{control} not listed in {view}"))
+}
+
+async fn controls(h: &Harness, query: &str) -> Value {
+    let (status, view) = json_of(h, get(&format!("/v1/controls?{query}"), Some(&h.admin))).await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    view
+}
+
+#[tokio::test]
+async fn control_status_follows_results_exceptions_attestations_and_time() {
+    let h = harness().await;
+    let dir = pack_dir();
+    let policies = with_policies(&h, dir.path()).await;
+    let mut agent = enroll(&h, 1).await;
+    let (first, first_digest) = agent.next(); // 6.1.1 at 01:00
+    assert_eq!(
+        call(&h, post("/v1/snapshots", first)).await.0,
+        StatusCode::CREATED
+    );
+    let before = vouch_server::state::now();
+    assert_eq!(policies.evaluator().run_once().await.unwrap(), 1);
+    // The view at an instant is the history as judged by then (results are never rewritten).
+    let t1 = vouch_server::state::now();
+
+    let then = controls(&h, &format!("as_of={t1}&framework=iso27001-2022")).await;
+    assert_eq!(then["assets"], 1);
+    let a88 = control(&then, "iso27001-2022:A.8.8");
+    assert_eq!(a88["status"], "fail", "{a88}");
+    assert_eq!(
+        a88["outcomes"][0]["reason"],
+        "kernel 6.1.1 has known vulnerabilities"
+    );
+    assert_eq!(a88["outcomes"][0]["remediation"], "upgrade the kernel");
+    // Collected on 2026-11-20 and fresh for an hour: stale ever since.
+    assert_eq!(control(&then, "iso27001-2022:A.8.9")["status"], "stale");
+    assert_eq!(control(&then, "iso27001-2022:A.5.1")["status"], "manual");
+    assert_eq!(
+        control(&then, "iso27001-2022:A.8.1")["status"],
+        "no_evidence"
+    );
+    assert_eq!(then["controls"].as_array().unwrap().len(), 93);
+    let earlier = controls(&h, &format!("as_of={before}&framework=iso27001-2022")).await;
+    assert_eq!(earlier["assets"], 0, "nothing was judged yet");
+
+    // An exception accepts the failure from now on (not back then).
+    let asset_id = format!("m-{}", agent.id);
+    let (status, x) = json_of(
+        &h,
+        send(
+            "POST",
+            "/v1/exceptions",
+            &h.admin,
+            Some(json!({
+                "policy": "kernel.patched",
+                "asset_kind": "host",
+                "asset_id": asset_id,
+                "justification": "kernel upgrade scheduled in the next maintenance window",
+                "owner": "ops lead",
+                "expires_at": in_days(30),
+            })),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{x}");
+    let now = controls(&h, "framework=iso27001-2022").await;
+    let a88 = control(&now, "iso27001-2022:A.8.8");
+    assert_eq!(a88["status"], "accepted", "{a88}");
+    assert_eq!(a88["outcomes"][0]["status"], "fail", "the verdict is kept");
+    assert!(
+        a88["outcomes"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("exception {}", x["id"])),
+        "{a88}"
+    );
+    let then = controls(&h, &format!("as_of={t1}")).await;
+    assert_eq!(control(&then, "iso27001-2022:A.8.8")["status"], "fail");
+    let failing = controls(&h, "status=fail").await;
+    assert_eq!(
+        failing["controls"].as_array().unwrap().len(),
+        0,
+        "{failing}"
+    );
+
+    // A patched kernel arrives: A.8.8 passes now, and still failed as of 01:30.
+    let (second, _) = agent.next(); // 6.1.2 at 02:00
+    assert_eq!(
+        call(&h, post("/v1/snapshots", second)).await.0,
+        StatusCode::CREATED
+    );
+    policies.evaluator().run_once().await.unwrap();
+    let now = controls(&h, "framework=iso27001-2022").await;
+    assert_eq!(control(&now, "iso27001-2022:A.8.8")["status"], "pass");
+    let then = controls(&h, &format!("as_of={t1}")).await;
+    assert_eq!(
+        control(&then, "iso27001-2022:A.8.8")["status"],
+        "fail",
+        "history stays"
+    );
+
+    // An attestation in force makes a manual control pass.
+    let (status, _) = json_of(
+        &h,
+        send(
+            "POST",
+            "/v1/attestations",
+            &h.admin,
+            Some(json!({
+                "control": "iso27001-2022:A.5.1",
+                "statement": "Information security policy v3 approved by the board",
+                "attested_by": "J. Doe, CISO",
+                "valid_until": in_days(365),
+            })),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, one) = json_of(&h, get("/v1/controls/iso27001-2022:A.5.1", Some(&h.admin))).await;
+    assert_eq!(status, StatusCode::OK, "{one}");
+    assert_eq!(one["status"], "pass");
+    assert_eq!(one["attested"]["state"], "holds");
+    assert_eq!(one["attested"]["by"], "J. Doe, CISO");
+    let _ = first_digest;
+}
+
+/// RFC 3339 instant `days` from now.
+fn in_days(days: i64) -> String {
+    let t = vouch_server::state::now();
+    vouch_evidence::Timestamp::from_unix_micros(t.unix_micros() + days * 86_400_000_000)
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_broken_pack_is_refused_with_file_and_line_and_the_last_good_stays() {
+    let h = harness().await;
+    let dir = pack_dir();
+    let policies = with_policies(&h, dir.path()).await;
+    let (_, info) = json_of(&h, get("/v1/policies", Some(&h.admin))).await;
+    let good = info["digest"].as_str().unwrap().to_string();
+    assert_eq!(info["policies"].as_array().unwrap().len(), 2);
+
+    // A syntax error, and a policy naming a control no catalog has.
+    std::fs::write(
+        dir.path().join("broken.rego"),
+        policy(
+            "kernel.broken",
+            "iso27001-2022:A.8.8",
+            "1h",
+            "allow := if if",
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("unknown.rego"),
+        policy(
+            "kernel.unknown",
+            "iso27001-2022:A.99.1",
+            "1h",
+            "deny contains \"x\" if false\nallow := \"x\" if true",
+        ),
+    )
+    .unwrap();
+    let (status, err) = json_of(&h, send("POST", "/v1/policies/reload", &h.admin, None)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+    let message = err["message"].as_str().unwrap();
+    assert!(message.contains("broken.rego:"), "{message}");
+    assert!(message.contains("unknown.rego:7"), "{message}");
+    assert!(message.contains("A.99.1"), "{message}");
+    assert!(
+        message.contains(&good),
+        "names the pack that stays: {message}"
+    );
+    let (_, info) = json_of(&h, get("/v1/policies", Some(&h.admin))).await;
+    assert_eq!(info["digest"], good.as_str(), "the last good pack stays");
+    assert!(
+        info["last_failure"]["errors"].as_array().unwrap().len() >= 2,
+        "{info}"
+    );
+
+    // Snapshots keep being judged by the good pack meanwhile.
+    let mut agent = enroll(&h, 2).await;
+    let (env, first) = agent.next();
+    call(&h, post("/v1/snapshots", env)).await;
+    policies.evaluator().run_once().await.unwrap();
+    let evals = h.state.store().evaluations_of(first).await.unwrap();
+    assert_eq!(evals.len(), 1);
+    assert_eq!(evals[0].pack_digest, good);
+
+    // Fixed: the new pack judges new arrivals only, until a re-evaluation is asked for.
+    std::fs::remove_file(dir.path().join("broken.rego")).unwrap();
+    std::fs::write(
+        dir.path().join("unknown.rego"),
+        policy(
+            "kernel.known",
+            "iso27001-2022:A.8.19",
+            "1h",
+            "deny contains \"x\" if false\nallow := \"x\" if true",
+        ),
+    )
+    .unwrap();
+    let (status, info) = json_of(&h, send("POST", "/v1/policies/reload", &h.admin, None)).await;
+    assert_eq!(status, StatusCode::OK, "{info}");
+    let new = info["digest"].as_str().unwrap().to_string();
+    assert_ne!(new, good);
+    assert!(info["last_failure"].is_null());
+    assert_eq!(
+        policies.evaluator().run_once().await.unwrap(),
+        0,
+        "nothing re-judged silently"
+    );
+    let (status, run) = json_of(
+        &h,
+        send(
+            "POST",
+            "/v1/evaluations",
+            &h.admin,
+            Some(json!({"from": "2026-11-20T00:00:00Z", "to": "2026-11-21T00:00:00Z", "reason": "new patch-management policy"})),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{run}");
+    assert_eq!(run["pack"], new.as_str());
+    assert_eq!(policies.evaluator().run_once().await.unwrap(), 1);
+    let evals = h.state.store().evaluations_of(first).await.unwrap();
+    let packs: Vec<&str> = evals.iter().map(|e| e.pack_digest.as_str()).collect();
+    assert_eq!(packs, [good.as_str(), new.as_str()], "the old results stay");
+    let (_, runs) = json_of(&h, get("/v1/evaluations", Some(&h.admin))).await;
+    assert_eq!(runs[0]["evaluated"], 1);
+    assert!(
+        runs[0]["requested_by"]
+            .as_str()
+            .unwrap()
+            .starts_with("admin"),
+        "{runs}"
+    );
+}
+
+#[tokio::test]
+async fn roles_and_bad_requests_are_refused_and_store_nothing() {
+    let h = harness().await;
+    let dir = pack_dir();
+    with_policies(&h, dir.path()).await;
+    let auditor = h
+        .state
+        .create_api_token(Role::Auditor, "aud")
+        .await
+        .unwrap();
+    let agent = h.state.create_api_token(Role::Agent, "agt").await.unwrap();
+    let exception = |policy: &str, expires: String| {
+        json!({
+            "policy": policy,
+            "justification": "compensating control: network isolation of the host",
+            "owner": "ops lead",
+            "expires_at": expires,
+        })
+    };
+    for (token, method, path, body, want) in [
+        (
+            &auditor,
+            "POST",
+            "/v1/exceptions",
+            Some(exception("kernel.patched", in_days(30))),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            &auditor,
+            "POST",
+            "/v1/policies/reload",
+            None,
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            &auditor,
+            "POST",
+            "/v1/evaluations",
+            Some(
+                json!({"from": "2026-01-01T00:00:00Z", "to": "2026-02-01T00:00:00Z", "reason": "x"}),
+            ),
+            StatusCode::FORBIDDEN,
+        ),
+        (&agent, "GET", "/v1/controls", None, StatusCode::FORBIDDEN),
+        (&agent, "GET", "/v1/exceptions", None, StatusCode::FORBIDDEN),
+        (
+            &h.admin,
+            "POST",
+            "/v1/exceptions",
+            Some(exception("no.such.policy", in_days(30))),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            &h.admin,
+            "POST",
+            "/v1/exceptions",
+            Some(exception("kernel.patched", in_days(-1))),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            &h.admin,
+            "POST",
+            "/v1/exceptions",
+            Some(exception("kernel.patched", in_days(400))),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            &h.admin,
+            "POST",
+            "/v1/evaluations",
+            Some(
+                json!({"from": "2026-02-01T00:00:00Z", "to": "2026-01-01T00:00:00Z", "reason": "x"}),
+            ),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            &h.admin,
+            "GET",
+            "/v1/controls?status=green",
+            None,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            &h.admin,
+            "GET",
+            "/v1/controls?framework=nist-800-53",
+            None,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            &h.admin,
+            "GET",
+            "/v1/controls/iso27001-2022:A.99.9",
+            None,
+            StatusCode::NOT_FOUND,
+        ),
+    ] {
+        let (status, body) = call(&h, send(method, path, token, body)).await;
+        assert_eq!(
+            status,
+            want,
+            "{method} {path}: {}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+    let (status, auditor_view) = json_of(&h, get("/v1/controls", Some(&auditor))).await;
+    assert_eq!(status, StatusCode::OK, "an auditor reads controls");
+    assert!(auditor_view["controls"].as_array().unwrap().len() > 93);
+    assert!(h.state.store().exceptions().await.unwrap().is_empty());
+    assert!(h.state.store().runs().await.unwrap().is_empty());
+}
