@@ -237,6 +237,32 @@ mod tests {
         }
     }
 
+    /// The configuration the .deb installs loads as it is, policies section included.
+    #[test]
+    fn the_packaged_configuration_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../packaging/config/server.toml");
+        let config = ServerConfig::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert!(config.policies.builtin);
+        assert_eq!(config.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn policy_settings_parse_with_roles() {
+        let c = ServerConfig::parse(
+            "s.toml",
+            "[policies]\n[policies.organisation]\nroles = { \"iso27701-2019\" = \"processor\" }\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.policies.organisation.roles["iso27701-2019"],
+            vouch_policies::Role::Processor
+        );
+        let errs = ServerConfig::parse("s.toml", "[policies]\nbuiltin = false\n")
+            .unwrap_err()
+            .to_string();
+        assert!(errs.contains("s.toml: policies.builtin: is off"), "{errs}");
+    }
+
     #[test]
     fn empty_file_gives_defaults() {
         assert_eq!(

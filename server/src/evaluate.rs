@@ -92,6 +92,11 @@ impl Evaluator {
         self.wake.notify_one();
     }
 
+    /// Resolves at the next [`wake`](Self::wake) (or at once if one is pending).
+    pub async fn woken(&self) {
+        self.wake.notified().await;
+    }
+
     /// Records a re-evaluation of the snapshots collected in `[from, to)` by the pack in
     /// force; the worker carries it out. Answers the run's id.
     pub async fn request_run(
@@ -172,26 +177,41 @@ impl Evaluator {
                     })?;
             envelopes.push((digest, envelope));
         }
+        // Judging is CPU work: spread the batch over every core, off the async threads.
         let judge = self.judge();
-        let evaluations =
-            tokio::task::spawn_blocking(move || -> Result<Vec<Evaluation>, EvaluateError> {
-                envelopes
-                    .into_iter()
-                    .map(|(digest, envelope)| {
-                        let snapshot = read_snapshot(&envelope)
-                            .map_err(|problem| EvaluateError::Unreadable { digest, problem })?;
-                        Ok(Evaluation {
-                            digest,
-                            pack_digest: judge.digest().to_string(),
-                            evaluated_at: now(),
-                            run_id,
-                            results: judge.judge(&snapshot),
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let per_worker = envelopes.len().div_ceil(workers).max(1);
+        let mut tasks = Vec::new();
+        while !envelopes.is_empty() {
+            let chunk: Vec<(Digest, Vec<u8>)> =
+                envelopes.drain(..per_worker.min(envelopes.len())).collect();
+            let judge = judge.clone();
+            tasks.push(tokio::task::spawn_blocking(
+                move || -> Result<Vec<Evaluation>, EvaluateError> {
+                    chunk
+                        .into_iter()
+                        .map(|(digest, envelope)| {
+                            let snapshot = read_snapshot(&envelope)
+                                .map_err(|problem| EvaluateError::Unreadable { digest, problem })?;
+                            Ok(Evaluation {
+                                digest,
+                                pack_digest: judge.digest().to_string(),
+                                evaluated_at: now(),
+                                run_id,
+                                results: judge.judge(&snapshot),
+                            })
                         })
-                    })
-                    .collect()
-            })
-            .await
-            .map_err(|e| EvaluateError::Task(e.to_string()))??;
+                        .collect()
+                },
+            ));
+        }
+        let mut evaluations = Vec::new();
+        for task in tasks {
+            evaluations.extend(
+                task.await
+                    .map_err(|e| EvaluateError::Task(e.to_string()))??,
+            );
+        }
         let n = evaluations.len() as u64;
         self.store.record_evaluations(evaluations).await?;
         Ok(n)

@@ -31,6 +31,9 @@ pub enum ServeError {
     /// The policy pack does not load.
     #[error(transparent)]
     Policies(#[from] crate::controls::PolicyError),
+    /// The webhook client could not be made (no CA bundle to trust).
+    #[error("alerts: {0}")]
+    Alerts(String),
     /// The address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -94,6 +97,11 @@ pub async fn start(config: &ServerConfig) -> Result<RunningServer, ServeError> {
     )
     .await?;
     state.set_policies(policies);
+    if !config.alerts.webhooks.is_empty() {
+        let client = vouch_agent::build_http_client(None, Duration::from_secs(10))
+            .map_err(|e| ServeError::Alerts(e.to_string()))?;
+        state.set_alerter(crate::alerts::Alerter::new(config.alerts.clone(), client));
+    }
     let (tls_config, ca_cert) = match &config.tls {
         Some(files) => (tls::server_config(&files.cert, &files.key)?, None),
         None => {
@@ -122,7 +130,9 @@ pub async fn start_with(
         .local_addr()
         .map_err(|source| ServeError::Bind { addr, source })?;
     let stop = CancellationToken::new();
-    let evaluator = state.policies().map(|p| p.spawn(stop.clone()));
+    let evaluator = state
+        .policies()
+        .map(|p| p.spawn(state.alerter(), Duration::from_secs(10), stop.clone()));
     let router = app(state.clone());
     let acceptor = TlsAcceptor::from(tls);
     let token = stop.clone();

@@ -53,6 +53,7 @@ pub(crate) struct Inner {
     pub limits: Limits,
     pub catalogs: std::sync::OnceLock<vouch_policies::Catalogs>,
     pub policies: std::sync::OnceLock<Arc<crate::controls::Policies>>,
+    pub alerter: std::sync::OnceLock<crate::alerts::Alerter>,
 }
 
 impl AppState {
@@ -77,6 +78,7 @@ impl AppState {
                 limits,
                 catalogs: std::sync::OnceLock::new(),
                 policies: std::sync::OnceLock::new(),
+                alerter: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -117,6 +119,16 @@ impl AppState {
     /// Puts `policies` in charge of judging evidence (once; later calls change nothing).
     pub fn set_policies(&self, policies: Arc<crate::controls::Policies>) {
         let _ = self.inner.policies.set(policies);
+    }
+
+    /// The alerter, when webhooks are configured.
+    pub fn alerter(&self) -> Option<crate::alerts::Alerter> {
+        self.inner.alerter.get().cloned()
+    }
+
+    /// Sends control alerts with `alerter` (once; later calls change nothing).
+    pub fn set_alerter(&self, alerter: crate::alerts::Alerter) {
+        let _ = self.inner.alerter.set(alerter);
     }
 
     /// The metrics.

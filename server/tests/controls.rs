@@ -437,3 +437,173 @@ async fn roles_and_bad_requests_are_refused_and_store_nothing() {
     assert!(h.state.store().exceptions().await.unwrap().is_empty());
     assert!(h.state.store().runs().await.unwrap().is_empty());
 }
+
+/// A control that turns from pass to fail is posted to the webhooks, naming what fails.
+#[tokio::test]
+async fn a_control_turning_from_pass_to_fail_is_alerted() {
+    use std::sync::{Arc, Mutex};
+    let received: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let sink = received.clone();
+    let hook = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |axum::Json(body): axum::Json<Value>| {
+            let sink = sink.clone();
+            async move {
+                sink.lock().unwrap().push(body);
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, hook).await.unwrap() });
+
+    let h = harness().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("patched.rego"),
+        policy(
+            "kernel.patched",
+            "iso27001-2022:A.8.8",
+            "3650d",
+            "deny contains sprintf(\"kernel %s has known vulnerabilities\", [release]) if release == \"6.1.2\"\nallow := \"patched\" if release != \"6.1.2\"",
+        ),
+    )
+    .unwrap();
+    let policies = with_policies(&h, dir.path()).await;
+    let alerter = vouch_server::alerts::Alerter::new(
+        vouch_server::alerts::AlertConfig {
+            webhooks: vec![url],
+            initial_backoff_ms: 10,
+            ..Default::default()
+        },
+        vouch_agent::build_http_client(None, std::time::Duration::from_secs(5)).unwrap(),
+    );
+    let stop = tokio_util::sync::CancellationToken::new();
+    let worker = policies.spawn(
+        Some(alerter.clone()),
+        std::time::Duration::ZERO,
+        stop.clone(),
+    );
+    let mut agent = enroll(&h, 3).await;
+    let wait_for = |n: u64| {
+        let alerter = alerter.clone();
+        let received = received.clone();
+        async move {
+            for _ in 0..300 {
+                if received.lock().unwrap().len() as u64 >= n
+                    && alerter
+                        .counts()
+                        .delivered
+                        .load(std::sync::atomic::Ordering::Relaxed)
+                        >= n
+                {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        }
+    };
+    let (pass, _) = agent.next(); // 6.1.1: passes
+    call(&h, post("/v1/snapshots", pass)).await;
+    // Let the worker judge it and note A.8.8 as passing.
+    for _ in 0..300 {
+        let view = controls(&h, "framework=iso27001-2022").await;
+        if control(&view, "iso27001-2022:A.8.8")["status"] == "pass" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(received.lock().unwrap().is_empty(), "no alert for a pass");
+    let (fail, _) = agent.next(); // 6.1.2: fails
+    call(&h, post("/v1/snapshots", fail)).await;
+    wait_for(1).await;
+    let got = received.lock().unwrap().clone();
+    assert_eq!(got.len(), 1, "{got:?}");
+    let change = &got[0]["vouch"]["change"];
+    assert_eq!(change["control"], "iso27001-2022:A.8.8");
+    assert_eq!(
+        (change["from"].as_str(), change["to"].as_str()),
+        (Some("pass"), Some("fail"))
+    );
+    let failing = change["failing"][0].as_str().unwrap();
+    assert!(
+        failing.contains("kernel 6.1.2 has known vulnerabilities"),
+        "{failing}"
+    );
+    stop.cancel();
+    worker.await.unwrap();
+}
+
+/// The dashboard's control pages: the framework's controls by status, a filter, and one
+/// control with the failing asset, its reason and remediation; a bad instant is named.
+#[tokio::test]
+async fn the_dashboard_shows_controls_and_what_fails() {
+    let h = harness().await;
+    let dir = pack_dir();
+    let policies = with_policies(&h, dir.path()).await;
+    let mut agent = enroll(&h, 4).await;
+    let (env, _) = agent.next(); // 6.1.1: A.8.8 fails
+    call(&h, post("/v1/snapshots", env)).await;
+    policies.evaluator().run_once().await.unwrap();
+    let token = h
+        .state
+        .create_api_token(Role::Auditor, "web")
+        .await
+        .unwrap();
+    let login = Request::post("/login")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!("token={token}")))
+        .unwrap();
+    let resp = tower::ServiceExt::oneshot(vouch_server::app(h.state.clone()), login)
+        .await
+        .unwrap();
+    let cookie = resp.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let page = |path: &str| {
+        Request::get(path)
+            .header(header::COOKIE, cookie.as_str())
+            .body(Body::empty())
+            .unwrap()
+    };
+    let (status, body) = call(&h, page("/controls?framework=iso27001-2022")).await;
+    let html = String::from_utf8(body).unwrap();
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("Controls — iso27001-2022"), "{html}");
+    assert!(
+        html.contains("href=\"/controls/iso27001-2022/A.8.8\""),
+        "{html}"
+    );
+    assert!(html.contains("class=\"badge fail\""), "{html}");
+    let (_, body) = call(&h, page("/controls?framework=iso27001-2022&status=fail")).await;
+    let failing = String::from_utf8(body).unwrap();
+    assert!(
+        failing.contains("A.8.8") && !failing.contains(">A.5.1<"),
+        "{failing}"
+    );
+    let (status, body) = call(&h, page("/controls/iso27001-2022/A.8.8")).await;
+    let one = String::from_utf8(body).unwrap();
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        one.contains("kernel 6.1.1 has known vulnerabilities"),
+        "{one}"
+    );
+    assert!(one.contains("Remediation: upgrade the kernel"), "{one}");
+    assert!(one.contains("host.kernel.release"), "{one}");
+    let (_, body) = call(&h, page("/controls/iso27001-2022/A.5.1")).await;
+    assert!(
+        String::from_utf8(body)
+            .unwrap()
+            .contains("manual evidence needed")
+    );
+    let (_, body) = call(&h, page("/controls?as_of=last+tuesday")).await;
+    assert!(String::from_utf8(body).unwrap().contains("is not a date"));
+    let (status, _) = call(&h, page("/controls/iso27001-2022/A.99.9")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

@@ -25,8 +25,8 @@ use tokio_util::sync::CancellationToken;
 use vouch_evidence::dsse::Envelope;
 use vouch_evidence::{Asset, Attestation, Snapshot, Timestamp};
 use vouch_policies::{
-    Attested, Catalogs, ControlId, ControlStatus, Coverage, Judged, LoadError, LoadErrors,
-    OrgConfig, PolicyPack, PolicyResult, RollUp, SnapshotView, Status,
+    Attested, Catalogs, ControlId, ControlState, ControlStatus, Coverage, Judged, LoadError,
+    LoadErrors, OrgConfig, PolicyPack, PolicyResult, RollUp, SnapshotView, Status,
 };
 
 use crate::config::PolicySettings;
@@ -209,11 +209,64 @@ impl Policies {
         }))
     }
 
-    /// Starts the evaluator's worker until `shutdown`.
-    pub fn spawn(&self, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
-        self.evaluator
-            .clone()
-            .spawn(Duration::from_secs(30), shutdown)
+    /// Starts the worker until `shutdown`: it judges what arrives (on every wake, and every 30 s
+    /// in case one was missed) and, with an `alerter`, tells its webhooks when a control turns
+    /// from pass to fail — comparing the control view at most once per `alert_gap`, after new
+    /// results. Failures are logged and retried on the next round.
+    pub fn spawn(
+        self: &Arc<Self>,
+        alerter: Option<crate::alerts::Alerter>,
+        alert_gap: Duration,
+        shutdown: CancellationToken,
+    ) -> tokio::task::JoinHandle<()> {
+        let this = self.clone();
+        tokio::spawn(async move {
+            let mut known: Option<HashMap<String, ControlState>> = None;
+            let mut pending = alerter.is_some();
+            let mut last_check: Option<std::time::Instant> = None;
+            loop {
+                match this.evaluator.run_once().await {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        tracing::debug!(judged = n, "snapshots evaluated");
+                        pending |= alerter.is_some();
+                    }
+                    Err(e) => tracing::error!(error = %e, "evaluation failed; retrying"),
+                }
+                let due = last_check.is_none_or(|t| t.elapsed() >= alert_gap);
+                if let (Some(alerter), true, true) = (&alerter, pending, due) {
+                    last_check = Some(std::time::Instant::now());
+                    match this.controls(None).await {
+                        Ok(view) => {
+                            if let Some(before) = &known {
+                                for change in turned_to_fail(before, &view) {
+                                    tracing::warn!(control = %change.control, "control turned from pass to fail");
+                                    alerter.notify(&change);
+                                }
+                            }
+                            known = Some(
+                                view.controls
+                                    .iter()
+                                    .map(|c| (c.control.to_string(), c.status))
+                                    .collect(),
+                            );
+                            pending = false;
+                        }
+                        Err(e) => tracing::error!(error = %e, "control view failed; alerts wait"),
+                    }
+                }
+                let wait = if pending {
+                    alert_gap.max(Duration::from_millis(50))
+                } else {
+                    Duration::from_secs(30)
+                };
+                tokio::select! {
+                    () = this.evaluator.woken() => {}
+                    () = tokio::time::sleep(wait) => {}
+                    () = shutdown.cancelled() => break,
+                }
+            }
+        })
     }
 
     /// The evaluator (to wake it, or to ask for a re-evaluation).
@@ -384,6 +437,36 @@ impl Policies {
     }
 }
 
+/// The controls of `view` that passed in `before` and fail now, with what fails.
+fn turned_to_fail(
+    before: &HashMap<String, ControlState>,
+    view: &ControlsView,
+) -> Vec<crate::alerts::ControlChange> {
+    view.controls
+        .iter()
+        .filter(|c| c.status == ControlState::Fail)
+        .filter(|c| before.get(&c.control.to_string()) == Some(&ControlState::Pass))
+        .map(|c| crate::alerts::ControlChange {
+            control: c.control.to_string(),
+            title: c.title.clone(),
+            from: ControlState::Pass.as_str().into(),
+            to: ControlState::Fail.as_str().into(),
+            at: view.at,
+            failing: c
+                .outcomes
+                .iter()
+                .filter(|o| o.state == ControlState::Fail)
+                .map(|o| {
+                    format!(
+                        "{} {}: {} ({})",
+                        o.asset.kind, o.asset.name, o.reason, o.policy
+                    )
+                })
+                .collect(),
+        })
+        .collect()
+}
+
 /// Loads the configured pack off the async threads (compiling 100 modules takes a moment).
 async fn load(settings: &PolicySettings, catalogs: &Catalogs) -> Result<PackJudge, LoadErrors> {
     let settings = settings.clone();
@@ -466,5 +549,59 @@ fn attested(attestations: &[AttestationRecord], control: &ControlId, at: Timesta
             until: a.valid_until,
         },
         None => Attested::Missing,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use vouch_evidence::testing::host_snapshot;
+    use vouch_evidence::{EvidenceItem, Source};
+
+    use super::*;
+
+    /// A kept pack, loaded again from its stored files, has the recorded digest and gives the
+    /// same results (history is reproducible); altered files or settings are refused.
+    #[test]
+    fn a_kept_pack_reproduces_its_results_and_detects_alteration() {
+        let mut pack = PolicyPack::builtin();
+        pack.set_config(OrgConfig {
+            pii_tag_keys: vec!["data-classification".into()],
+            ..OrgConfig::default()
+        })
+        .unwrap();
+        let judge = PackJudge::new(pack);
+        assert_ne!(
+            judge.digest(),
+            PackJudge::new(PolicyPack::builtin()).digest(),
+            "the settings are part of the digest"
+        );
+        let record = PackRecord {
+            digest: judge.digest().to_string(),
+            loaded_at: now(),
+            files: judge.files(),
+        };
+        let again = PackJudge::from_record(&record, &Catalogs::builtin()).unwrap();
+        assert_eq!(again.digest(), judge.digest());
+        let evidence = BTreeMap::from([(
+            "host.ssh.permit_root_login".to_string(),
+            EvidenceItem::ok("yes", Source::Command("sshd -T".into())),
+        )]);
+        let at: Timestamp = "2026-11-20T00:00:00Z".parse().unwrap();
+        let snapshot = host_snapshot("agt_1", "m1", at, 1, None, evidence);
+        assert_eq!(again.judge(&snapshot), judge.judge(&snapshot));
+
+        let mut altered = record.clone();
+        let config = altered
+            .files
+            .iter_mut()
+            .find(|(p, _)| p == CONFIG_FILE)
+            .unwrap();
+        config.1 = b"{\"pii_tag_keys\":[],\"allowed_jurisdictions\":[],\"roles\":{}}".to_vec();
+        let err = PackJudge::from_record(&altered, &Catalogs::builtin())
+            .err()
+            .expect("refused");
+        assert!(err.contains("not the recorded"), "{err}");
     }
 }

@@ -5,6 +5,7 @@
 //! filters, and an asset (chain health, latest evidence by area, drift since the previous
 //! snapshot). Every page answers in one request to the store per list it shows.
 
+mod controls;
 pub mod session;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -33,6 +34,8 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(overview))
         .route("/login", get(login_form).post(login))
         .route("/logout", post(logout))
+        .route("/controls", get(controls::controls))
+        .route("/controls/{framework}/{control}", get(controls::control))
         .route("/assets", get(assets))
         .route("/assets/{kind}/{id}", get(asset))
         .route("/sample", get(sample_page))
@@ -68,7 +71,7 @@ table{border-collapse:collapse;width:100%;margin:.5em 0}th,td{text-align:left;pa
 th{background:#eef1f5}tr:nth-child(even) td{background:#f8f9fb}code{font-size:.9em;word-break:break-all}
 .badge{display:inline-block;padding:.05em .55em;border-radius:.8em;font-weight:700;font-size:.85em}
 .ok,.pass{background:#d7f5dd;color:#0b5a1c}.fail{background:#ffd9d6;color:#8a1209}.stale,.silent{background:#ffefc2;color:#6b4b00}
-.unavailable,.manual{background:#e6e6ea;color:#333}.num{font-size:2em;font-weight:700}
+.unavailable,.manual,.no_evidence,.not_applicable{background:#e6e6ea;color:#333}.accepted{background:#dde8ff;color:#123f8c}.error{background:#f3d9ff;color:#5c0b7a}.num{font-size:2em;font-weight:700}
 .cards{display:flex;gap:1em;flex-wrap:wrap}.card{border:1px solid #ccd;border-radius:.4em;padding:.6em 1em;min-width:10em}
 input,select,button{font:inherit;padding:.25em .5em}.muted{color:#555}
 @media print{header{display:none}}
@@ -90,6 +93,7 @@ fn page(title: &str, user: Option<&WebUser>, body: Markup) -> Html<String> {
                         a href="/" { "Vouch" }
                         @if let Some(u) = user {
                             a href="/" { "Overview" }
+                            a href="/controls" { "Controls" }
                             a href="/assets" { "Assets" }
                             a href="/sample" { "Sample" }
                             form method="post" action="/logout" {

@@ -1,0 +1,247 @@
+//! The control pages: every applicable control by status, per framework, now or as of an
+//! instant; and one control with its failing assets, reasons, remediation, evidence ids and
+//! manual evidence.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+use vouch_evidence::Timestamp;
+use vouch_policies::{Attested, ControlState, ControlStatus};
+
+use super::{WebUser, internal, page, url_segment};
+use crate::state::AppState;
+
+/// Page parameters; empty strings (an empty form field) mean "not given".
+#[derive(Deserialize, Default)]
+pub(super) struct Filter {
+    #[serde(default)]
+    framework: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    as_of: String,
+}
+
+impl Filter {
+    /// The instant asked for: RFC 3339, or a date (midnight UTC); `Err` names the problem.
+    fn instant(&self) -> Result<Option<Timestamp>, String> {
+        let t = self.as_of.trim();
+        if t.is_empty() {
+            return Ok(None);
+        }
+        let text = if t.len() == 10 {
+            format!("{t}T00:00:00Z")
+        } else {
+            t.to_string()
+        };
+        text.parse()
+            .map(Some)
+            .map_err(|_| format!("{t:?} is not a date (YYYY-MM-DD) or an RFC 3339 instant"))
+    }
+
+    fn query(&self) -> String {
+        if self.as_of.trim().is_empty() {
+            String::new()
+        } else {
+            format!("?as_of={}", url_segment(self.as_of.trim()))
+        }
+    }
+}
+
+fn badge(state: ControlState) -> Markup {
+    html! { span class=(format!("badge {}", state.as_str())) { (state.as_str().replace('_', " ")) } }
+}
+
+fn control_href(c: &ControlStatus, filter: &Filter) -> String {
+    format!(
+        "/controls/{}/{}{}",
+        url_segment(&c.control.framework),
+        url_segment(&c.control.control),
+        filter.query()
+    )
+}
+
+/// `/controls`: per framework, the controls by status, then the list.
+pub(super) async fn controls(
+    user: WebUser,
+    State(state): State<AppState>,
+    Query(filter): Query<Filter>,
+) -> Response {
+    let Some(policies) = state.policies() else {
+        return internal("policy evaluation is not running");
+    };
+    let at = match filter.instant() {
+        Ok(at) => at,
+        Err(problem) => {
+            return page(
+                "Controls",
+                Some(&user),
+                html! { h1 { "Controls" } p.badge.fail { (problem) } },
+            )
+            .into_response();
+        }
+    };
+    let view = match policies.controls(at).await {
+        Ok(v) => v,
+        Err(e) => return internal(e),
+    };
+    let frameworks: Vec<&str> = state.catalogs().iter().map(|c| c.id.as_str()).collect();
+    let framework = if filter.framework.is_empty() {
+        frameworks.first().copied().unwrap_or_default().to_string()
+    } else {
+        filter.framework.clone()
+    };
+    let of_framework: Vec<&ControlStatus> = view
+        .controls
+        .iter()
+        .filter(|c| c.control.framework == framework)
+        .collect();
+    let mut counts: BTreeMap<ControlState, usize> = BTreeMap::new();
+    for c in &of_framework {
+        *counts.entry(c.status).or_default() += 1;
+    }
+    let shown: Vec<&&ControlStatus> = of_framework
+        .iter()
+        .filter(|c| filter.status.is_empty() || c.status.as_str() == filter.status)
+        .collect();
+    page(
+        "Controls",
+        Some(&user),
+        html! {
+            h1 { "Controls — " (framework) }
+            p.muted {
+                "As of " (view.at) " · " (view.assets) " assets with judged evidence · pack "
+                code { (view.pack.get(..12).unwrap_or_default()) }
+            }
+            form method="get" action="/controls" {
+                select name="framework" {
+                    @for f in &frameworks {
+                        option value=(f) selected[*f == framework] { (f) }
+                    }
+                }
+                " "
+                select name="status" {
+                    option value="" { "any status" }
+                    @for s in ControlState::ALL {
+                        option value=(s.as_str()) selected[filter.status == s.as_str()] { (s.as_str().replace('_', " ")) }
+                    }
+                }
+                " as of "
+                input type="text" name="as_of" value=(filter.as_of) placeholder="now, or YYYY-MM-DD" size="22";
+                " "
+                button type="submit" { "Show" }
+            }
+            div.cards {
+                @for s in ControlState::ALL {
+                    @if let Some(n) = counts.get(&s) {
+                        div.card { div.num { (n) } (badge(s)) }
+                    }
+                }
+            }
+            table {
+                tr { th { "control" } th { "title" } th { "status" } th { "coverage" } th { "results" } }
+                @for c in &shown {
+                    tr {
+                        td { a href=(control_href(c, &filter)) { (c.control.control) } }
+                        td { (c.title) }
+                        td { (badge(c.status)) }
+                        td { (c.coverage.map_or("—", |l| l.as_str())) }
+                        td {
+                            (c.count(ControlState::Pass)) " of " (c.outcomes.len()) " pass"
+                            @let failing = c.count(ControlState::Fail);
+                            @if failing > 0 { " · " span.badge.fail { (failing) " fail" } }
+                        }
+                    }
+                }
+            }
+        },
+    )
+    .into_response()
+}
+
+/// `/controls/{framework}/{control}`: one control in full.
+pub(super) async fn control(
+    user: WebUser,
+    State(state): State<AppState>,
+    Path((framework, id)): Path<(String, String)>,
+    Query(filter): Query<Filter>,
+) -> Response {
+    let Some(policies) = state.policies() else {
+        return internal("policy evaluation is not running");
+    };
+    let Ok(at) = filter.instant() else {
+        return page(
+            "Control",
+            Some(&user),
+            html! { p.badge.fail { "bad as_of" } },
+        )
+        .into_response();
+    };
+    let view = match policies.controls(at).await {
+        Ok(v) => v,
+        Err(e) => return internal(e),
+    };
+    let Some(c) = view
+        .controls
+        .iter()
+        .find(|c| c.control.framework == framework && c.control.control == id)
+    else {
+        return (
+            axum::http::StatusCode::NOT_FOUND,
+            page("Control", Some(&user), html! { h1 { "No control " (framework) ":" (id) } p { "It is in no loaded catalog, or does not apply to this organisation." } }),
+        )
+            .into_response();
+    };
+    page(
+        &c.control.to_string(),
+        Some(&user),
+        html! {
+            h1 { (c.control) " " (c.title) " " (badge(c.status)) }
+            p.muted {
+                "As of " (view.at) " · coverage " (c.coverage.map_or("unclassified", |l| l.as_str()))
+                " · " a href=(format!("/controls?framework={}", url_segment(&c.control.framework))) { "all controls" }
+            }
+            @match &c.attested {
+                Some(Attested::Holds { reference, by, until }) => {
+                    p { "Attested by " (by) ", holds until " (until) " · " a href=(format!("/v1/attestations/{reference}")) { "signed attestation" } }
+                }
+                Some(Attested::Expired { reference, until }) => {
+                    p { span.badge.stale { "attestation expired " (until) } " · " a href=(format!("/v1/attestations/{reference}")) { "last attestation" } }
+                }
+                Some(Attested::Missing) => {
+                    p { span.badge.manual { "manual evidence needed" } " — record an attestation: " code { "vouch evidence add --control " (c.control) " …" } }
+                }
+                None => {}
+            }
+            h2 { "Policy results (" (c.outcomes.len()) ")" }
+            @if c.outcomes.is_empty() {
+                p.muted { "No policy result speaks of this control." }
+            } @else {
+                table {
+                    tr { th { "asset" } th { "policy" } th { "status" } th { "why" } th { "evidence" } }
+                    @for o in &c.outcomes {
+                        tr {
+                            td { a href=(format!("/assets/{}/{}", o.asset.kind, url_segment(&o.asset.id))) { (o.asset.name) } br; span.muted { (o.asset.kind) } }
+                            td { (o.title) br; code.muted { (o.policy) } " · " (o.severity.as_str()) }
+                            td { (badge(o.state)) }
+                            td {
+                                (o.reason)
+                                @if matches!(o.state, ControlState::Fail | ControlState::Accepted) {
+                                    br; span.muted { "Remediation: " (o.remediation) }
+                                }
+                            }
+                            td {
+                                @for e in &o.evidence { code { (e) } br; }
+                                span.muted { "collected " (o.collected_at) }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+    .into_response()
+}

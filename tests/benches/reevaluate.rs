@@ -1,0 +1,174 @@
+//! Evaluation benchmark: prints figures for the README.
+//!
+//! `cargo bench -p vouch-tests --bench reevaluate` stores 10,000 signed snapshots of real host
+//! evidence (the collectors run on the `debian12-weak` fixture host; 100 hosts × 100 snapshots)
+//! in SQLite, then measures, with the built-in pack on every core of this machine:
+//! - evaluation on arrival of all 10,000 (the server's background worker);
+//! - an explicit re-evaluation of the whole period after a pack change (issue target: ≤ 60 s);
+//! - the control view over the 100 hosts' newest results.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio_util::sync::CancellationToken;
+use vouch_collectors::host::{HostConfig, HostSource};
+use vouch_collectors::{Source, run_source};
+use vouch_evidence::{
+    Asset, ChainKey, CollectorRun, SCHEMA_VERSION, SigningKey, Snapshot, Timestamp,
+};
+use vouch_policies::{Catalogs, OrgConfig, PolicyPack};
+use vouch_server::config::PolicySettings;
+use vouch_server::controls::{PackJudge, Policies};
+use vouch_server::evaluate::Evaluator;
+use vouch_server::store::sqlite::SqliteStore;
+use vouch_server::store::{NewSnapshot, Store};
+
+const HOSTS: u64 = 100;
+const PER_HOST: u64 = 100;
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(run());
+}
+
+async fn run() {
+    let root =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/hosts/debian12-weak");
+    let source = HostSource::new(HostConfig {
+        root,
+        ..HostConfig::default()
+    });
+    let collected = run_source(&source, &source.context(CancellationToken::new())).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("vouch.db")).unwrap());
+
+    let started = Instant::now();
+    let base = Timestamp::from_unix_micros(1_790_000_000_000_000).unwrap();
+    let mut bytes = 0usize;
+    for h in 0..HOSTS {
+        let key = SigningKey::from_seed(&[h as u8 + 1; 32]);
+        let agent_id = format!("agt_bench{h:011}");
+        let mut previous = None;
+        for seq in 1..=PER_HOST {
+            let at = Timestamp::from_unix_micros(
+                base.unix_micros() + (seq * 900 + h) as i64 * 1_000_000,
+            )
+            .unwrap();
+            let asset = Asset {
+                id: format!("host-{h:03}"),
+                name: format!("web-{h:03}"),
+                ..collected.asset.clone()
+            };
+            let snapshot = Snapshot {
+                schema_version: SCHEMA_VERSION,
+                agent_id: agent_id.clone(),
+                asset: asset.clone(),
+                collected_at: at,
+                sequence: seq,
+                previous_digest: previous,
+                collectors: collected
+                    .collectors
+                    .iter()
+                    .map(|c| CollectorRun {
+                        started_at: at,
+                        finished_at: at,
+                        ..c.clone()
+                    })
+                    .collect::<Vec<_>>(),
+                evidence: collected.evidence.clone(),
+            };
+            let (envelope, digest) = snapshot.sign(&key).unwrap();
+            bytes += envelope.to_vec().len();
+            store
+                .ingest(NewSnapshot {
+                    digest,
+                    chain: ChainKey {
+                        agent_id: agent_id.clone(),
+                        asset_kind: asset.kind,
+                        asset_id: asset.id.clone(),
+                    },
+                    asset_name: asset.name.clone(),
+                    sequence: seq,
+                    previous_digest: previous,
+                    collected_at: at,
+                    received_at: at,
+                    envelope: envelope.to_vec(),
+                    receipt: b"bench".to_vec(),
+                })
+                .await
+                .unwrap();
+            previous = Some(digest);
+        }
+    }
+    let n = HOSTS * PER_HOST;
+    println!(
+        "stored {n} snapshots of {} evidence items ({} KB each) in {:.1} s",
+        collected.evidence.len(),
+        bytes / n as usize / 1024,
+        started.elapsed().as_secs_f64()
+    );
+
+    let catalogs = Catalogs::builtin();
+    let pack = PolicyPack::builtin();
+    let policies = pack.policies().len();
+    let evaluator = Evaluator::new(store.clone(), Arc::new(PackJudge::new(pack)))
+        .await
+        .unwrap();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let t = Instant::now();
+    let judged = evaluator.run_once().await.unwrap();
+    let arrival = t.elapsed().as_secs_f64();
+    assert_eq!(judged, n);
+    println!(
+        "evaluation on arrival, {policies} policies, {cores} cores: {n} snapshots in {arrival:.1} s ({:.0} /s, {:.2} ms each)",
+        n as f64 / arrival,
+        arrival * 1e3 / n as f64
+    );
+
+    // A pack change (other organisation settings make another pack), then history re-judged.
+    let mut changed = PolicyPack::builtin();
+    changed
+        .set_config(OrgConfig {
+            pii_tag_keys: vec!["data-classification".into()],
+            ..OrgConfig::default()
+        })
+        .unwrap();
+    evaluator
+        .set_judge(Arc::new(PackJudge::new(changed)))
+        .await
+        .unwrap();
+    let end = Timestamp::from_unix_micros(base.unix_micros() + 365 * 86_400 * 1_000_000).unwrap();
+    evaluator
+        .request_run("bench", "pack changed", base, end)
+        .await
+        .unwrap();
+    let t = Instant::now();
+    let judged = evaluator.run_once().await.unwrap();
+    let rerun = t.elapsed().as_secs_f64();
+    assert_eq!(judged, n);
+    println!(
+        "re-evaluation after a pack change: {n} snapshots in {rerun:.1} s ({:.0} /s; target ≤ 60 s)",
+        n as f64 / rerun
+    );
+
+    let view = Policies::start(store.clone(), PolicySettings::default(), catalogs)
+        .await
+        .unwrap();
+    let mut times = Vec::new();
+    let mut controls = 0;
+    for _ in 0..5 {
+        let t = Instant::now();
+        let v = view.controls(None).await.unwrap();
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+        controls = v.controls.len();
+        assert_eq!(v.assets, HOSTS as usize);
+    }
+    times.sort_by(f64::total_cmp);
+    println!(
+        "control view ({controls} controls over {HOSTS} hosts' newest results): median {:.1} ms",
+        times[2]
+    );
+}
