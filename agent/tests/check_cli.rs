@@ -8,7 +8,7 @@ fn check(host: &str) -> (i32, String) {
     let config = dir.path().join("agent.toml");
     // Regression: on a fresh clone /etc/shadow is 0644 until its fixture mode is applied, and
     // this test failed in CI whenever it ran before the collectors' fixture test.
-    let root = vouch_collectors::testing::fixture_host(host);
+    let root = vouch_collectors::fixtures::fixture_host(host);
     std::fs::write(
         &config,
         format!(

@@ -10,6 +10,8 @@
 
 pub mod aws;
 pub mod config;
+#[doc(hidden)]
+pub mod fixtures;
 pub mod github;
 pub mod host;
 pub mod internal_events;

@@ -51,7 +51,7 @@ async fn sign_in_follow_an_asset_sample_and_download_a_verifiable_bundle() {
         },
         collectors: CollectorsSection {
             host: HostConfig {
-                root: vouch_collectors::testing::fixture_host("debian12-weak"),
+                root: vouch_collectors::fixtures::fixture_host("debian12-weak"),
                 ..HostConfig::default()
             },
             ..CollectorsSection::default()

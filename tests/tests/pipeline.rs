@@ -13,7 +13,7 @@ use vouch_server::verify::{Keyring, verify_files};
 use vouch_tests::server::{TestServer, https_client};
 
 fn fixture(name: &str) -> PathBuf {
-    vouch_collectors::testing::fixture_host(name)
+    vouch_collectors::fixtures::fixture_host(name)
 }
 
 fn agent_config(server: &TestServer, state: &Path, ca: &Path) -> AgentConfig {
