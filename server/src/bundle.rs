@@ -13,12 +13,17 @@
 //! - `envelopes/<digest>.json` — verbatim envelopes of every population snapshot of each chain
 //!   the sample touches, so the chain can be proved complete around each sampled snapshot;
 //!   `receipts/<digest>.json` — the server's signed receipt of each;
+//! - `results/<digest>.json` — every evaluation of each sampled snapshot (pack digest, when,
+//!   every policy's result), and `packs/<pack digest>/…` — the files of each pack that judged
+//!   (policies and organisation settings), so the results can be re-derived;
 //! - `README.txt` — how to check it.
 //!
 //! [`verify`] re-checks everything: the manifest's signature and every file's hash, every
 //! envelope's signature and canonical payload, chain continuity (naming any gap), that the
 //! envelopes agree with the population list, that the sample follows from the population and
-//! the seed (`vouch-sample-v1`), and every receipt.
+//! the seed (`vouch-sample-v1`), every receipt, and that every stored result follows from its
+//! pack: each pack is rebuilt from its files (its digest must match) and re-judges the verified
+//! snapshot.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
@@ -146,6 +151,44 @@ pub async fn build(
         files.insert(format!("envelopes/{}.json", m.digest), envelope);
         files.insert(format!("receipts/{}.json", m.digest), receipt);
     }
+    let mut packs = BTreeSet::new();
+    for m in &drawn {
+        let evaluations: Vec<BundleEvaluation> = store
+            .evaluations_of(m.digest)
+            .await?
+            .into_iter()
+            .map(|e| {
+                packs.insert(e.pack_digest.clone());
+                BundleEvaluation {
+                    pack: e.pack_digest,
+                    evaluated_at: e.evaluated_at,
+                    run: e.run_id,
+                    results: e
+                        .results
+                        .into_iter()
+                        .map(|r| BundleResult {
+                            policy: r.policy_id,
+                            status: r.status,
+                            reason: r.reason,
+                            evidence: r.evidence,
+                        })
+                        .collect(),
+                }
+            })
+            .collect();
+        if !evaluations.is_empty() {
+            files.insert(format!("results/{}.json", m.digest), pretty(&evaluations));
+        }
+    }
+    for digest in &packs {
+        let pack = store
+            .pack(digest)
+            .await?
+            .ok_or_else(|| BundleError::Query(format!("pack {digest} is not kept")))?;
+        for (path, bytes) in pack.files {
+            files.insert(format!("packs/{digest}/{path}"), bytes);
+        }
+    }
     let agent_ids: BTreeSet<&str> = population.iter().map(|m| m.agent_id.as_str()).collect();
     let mut agents: Vec<AgentEntry> = store
         .agents()
@@ -201,6 +244,150 @@ pub async fn build(
     Ok(tar.into_inner()?.finish()?)
 }
 
+/// One evaluation of a sampled snapshot, as `results/<digest>.json` lists them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BundleEvaluation {
+    /// The digest of the pack that judged (its files are under `packs/<digest>/`).
+    pub pack: String,
+    /// When.
+    pub evaluated_at: Timestamp,
+    /// The re-evaluation run, when not judged on arrival.
+    pub run: Option<i64>,
+    /// Every policy's result.
+    pub results: Vec<BundleResult>,
+}
+
+/// One policy's stored result.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BundleResult {
+    /// The policy.
+    pub policy: String,
+    /// pass, fail, not_applicable or error.
+    pub status: String,
+    /// Why.
+    pub reason: String,
+    /// The evidence ids it rests on.
+    pub evidence: Vec<String>,
+}
+
+/// Re-derives the results in `results/*.json` from the packs in `packs/` and the verified
+/// envelopes; every disagreement is a failure. Answers how many results were re-derived.
+fn check_results(
+    files: &BTreeMap<String, Vec<u8>>,
+    verified: &BTreeSet<Digest>,
+    r: &mut BundleReport,
+) -> usize {
+    use crate::controls::PackJudge;
+    use crate::evaluate::Judge as _;
+    let catalogs = vouch_policies::Catalogs::builtin();
+    let mut judges: BTreeMap<String, Result<PackJudge, String>> = BTreeMap::new();
+    let mut checked = 0;
+    for (path, bytes) in files.iter().filter(|(p, _)| p.starts_with("results/")) {
+        let Some(digest) = path
+            .strip_prefix("results/")
+            .and_then(|p| p.strip_suffix(".json"))
+            .and_then(|d| d.parse::<Digest>().ok())
+        else {
+            r.failures
+                .push(format!("{path}: not named results/<digest>.json"));
+            continue;
+        };
+        let evaluations: Vec<BundleEvaluation> = match serde_json::from_slice(bytes) {
+            Ok(e) => e,
+            Err(e) => {
+                r.failures.push(format!("{path}: {e}"));
+                continue;
+            }
+        };
+        if !verified.contains(&digest) {
+            r.failures.push(format!(
+                "{path}: snapshot {digest} has no verified envelope in the bundle"
+            ));
+            continue;
+        }
+        let snapshot = files
+            .get(&format!("envelopes/{digest}.json"))
+            .and_then(|b| Envelope::from_slice(b).ok())
+            .and_then(|e| e.payload_bytes().ok())
+            .and_then(|p| vouch_evidence::Snapshot::from_payload(&p).ok());
+        let Some(snapshot) = snapshot else {
+            r.failures
+                .push(format!("{path}: the snapshot cannot be read"));
+            continue;
+        };
+        for e in &evaluations {
+            let judge = judges.entry(e.pack.clone()).or_insert_with(|| {
+                let prefix = format!("packs/{}/", e.pack);
+                let record = crate::store::PackRecord {
+                    digest: e.pack.clone(),
+                    loaded_at: e.evaluated_at,
+                    files: files
+                        .iter()
+                        .filter_map(|(p, b)| {
+                            Some((p.strip_prefix(&prefix)?.to_string(), b.clone()))
+                        })
+                        .collect(),
+                };
+                if record.files.is_empty() {
+                    return Err(format!("pack {} is not in the bundle", e.pack));
+                }
+                PackJudge::from_record(&record, &catalogs)
+            });
+            let judge = match judge {
+                Ok(j) => j,
+                Err(problem) => {
+                    r.failures
+                        .push(format!("{path}: pack {}: {problem}", e.pack));
+                    continue;
+                }
+            };
+            let derived: BTreeMap<String, BundleResult> = judge
+                .judge(&snapshot)
+                .into_iter()
+                .map(|x| {
+                    (
+                        x.policy_id.clone(),
+                        BundleResult {
+                            policy: x.policy_id,
+                            status: x.status,
+                            reason: x.reason,
+                            evidence: x.evidence,
+                        },
+                    )
+                })
+                .collect();
+            let stored: BTreeMap<&str, &BundleResult> =
+                e.results.iter().map(|x| (x.policy.as_str(), x)).collect();
+            for (policy, want) in &derived {
+                match stored.get(policy.as_str()) {
+                    Some(got) if *got == want => checked += 1,
+                    Some(got) => r.failures.push(format!(
+                        "{path}: pack {} gives {policy} {} ({}), the bundle says {} ({})",
+                        &e.pack[..12.min(e.pack.len())],
+                        want.status,
+                        want.reason,
+                        got.status,
+                        got.reason
+                    )),
+                    None => r.failures.push(format!(
+                        "{path}: the result of {policy} under pack {} is missing",
+                        &e.pack[..12.min(e.pack.len())]
+                    )),
+                }
+            }
+            for policy in stored.keys().filter(|p| !derived.contains_key(**p)) {
+                r.failures.push(format!(
+                    "{path}: {policy} is not a policy of pack {}",
+                    &e.pack[..12.min(e.pack.len())]
+                ));
+            }
+        }
+    }
+    checked
+}
+
 fn pretty<T: Serialize>(v: &T) -> Vec<u8> {
     let mut out = serde_json::to_vec_pretty(v).expect("serialisable");
     out.push(b'\n');
@@ -233,7 +420,11 @@ fn readme(query: &SampleQuery, server_keyid: &str) -> Vec<u8> {
          {server_keyid}\n\
          with the one your organisation published (`vouch keys export`).\n\n\
          Re-derive the sample with any SHA-256 tool: for each digest d in population.json, rank =\n\
-         sha256(\"vouch-sample-v1\\n\" + seed + \"\\n\" + d); sort ascending by rank; take the first {size}.\n",
+         sha256(\"vouch-sample-v1\\n\" + seed + \"\\n\" + d); sort ascending by rank; take the first {size}.\n\n\
+         results/<digest>.json lists how each sampled snapshot was judged, by which policy pack;\n\
+         packs/<pack digest>/ holds that pack's Rego files and vouch-config.json (the organisation\n\
+         settings). `vouch verify` rebuilds each pack, checks its digest and re-judges the snapshot:\n\
+         every stored result must follow from its pack.\n",
         size = query.size,
         seed = query.seed,
         from = query.from,
@@ -539,8 +730,10 @@ pub fn verify(bytes: &[u8], pinned: Option<&Keyring>, threads: usize) -> BundleR
             }
         }
     }
+    let verified: BTreeSet<Digest> = envelopes.keys().copied().collect();
+    let results = check_results(&files, &verified, &mut r);
     r.summary = format!(
-        "sample of {} from a population of {} snapshot(s) (fingerprint {}), seed {:?}; {} envelope(s) in {} chain(s); server key {}",
+        "sample of {} from a population of {} snapshot(s) (fingerprint {}), seed {:?}; {} envelope(s) in {} chain(s); {results} policy result(s) re-derived from their packs; server key {}",
         manifest.sample.len(),
         manifest.population_count,
         manifest.population_fingerprint,

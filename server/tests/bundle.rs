@@ -272,3 +272,66 @@ async fn an_edited_manifest_fails_its_signature() {
         "manifest.dsse.json: signature does not verify with the server key",
     );
 }
+
+/// The bundle carries every evaluation of the sampled snapshots and the packs that made them;
+/// `verify` re-derives each result from its pack. A server that signs results its own pack does
+/// not give is caught, even with a correctly signed manifest.
+#[tokio::test]
+async fn results_in_the_bundle_re_derive_from_their_pack() {
+    let s = scene().await;
+    let policies = vouch_server::controls::Policies::start(
+        s.h.state.store().clone(),
+        vouch_server::config::PolicySettings::default(),
+        vouch_policies::Catalogs::builtin(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(policies.evaluator().run_once().await.unwrap(), 60);
+    let bytes = export(&s).await;
+    let report = bundle::verify(&bytes, None, 1);
+    assert!(report.ok(), "{:#?}", report.failures);
+    let policy_count = policies.in_force().pack().policies().len();
+    assert!(
+        report
+            .summary
+            .contains(&format!("{} policy result(s) re-derived", 5 * policy_count)),
+        "{}",
+        report.summary
+    );
+    let mut files = unpack(&bytes);
+    let pack = policies.in_force();
+    let pack_digest = vouch_server::evaluate::Judge::digest(&*pack).to_string();
+    assert!(files.contains_key(&format!("packs/{pack_digest}/vouch-config.json")));
+
+    // A dishonest server: one result turned to pass, the manifest re-signed with its key.
+    let path = files
+        .keys()
+        .find(|p| p.starts_with("results/"))
+        .unwrap()
+        .clone();
+    let mut evaluations: Vec<bundle::BundleEvaluation> =
+        serde_json::from_slice(&files[&path]).unwrap();
+    let forged = evaluations[0]
+        .results
+        .iter_mut()
+        .find(|r| r.status != "pass")
+        .unwrap();
+    let policy = forged.policy.clone();
+    forged.status = "pass".into();
+    let forged_bytes = serde_json::to_vec_pretty(&evaluations).unwrap();
+    let env = Envelope::from_slice(&files[MANIFEST_FILE]).unwrap();
+    let mut manifest: bundle::Manifest =
+        serde_json::from_slice(&env.payload_bytes().unwrap()).unwrap();
+    manifest
+        .files
+        .insert(path.clone(), Digest::of(&forged_bytes));
+    files.insert(path.clone(), forged_bytes);
+    let payload = vouch_evidence::canonical::to_vec(&manifest).unwrap();
+    let server_key = SigningKey::from_seed(&[99; 32]);
+    let signed = vouch_evidence::dsse::sign(&server_key, bundle::MANIFEST_PAYLOAD_TYPE, &payload);
+    files.insert(MANIFEST_FILE.into(), signed.to_vec());
+    let f = failures(&repack(&files));
+    assert_has(&f, &format!("{path}: pack "));
+    assert_has(&f, &format!("gives {policy} "));
+    assert_has(&f, "the bundle says pass");
+}

@@ -19,30 +19,45 @@ fn policy(id: &str, control: &str, freshness: &str, rules: &str) -> String {
     )
 }
 
+/// Writes a policy module `file` into the pack directory `dir`.
+fn write_policy(
+    dir: &std::path::Path,
+    file: &str,
+    id: &str,
+    control: &str,
+    freshness: &str,
+    rules: &str,
+) {
+    std::fs::write(dir.join(file), policy(id, control, freshness, rules)).unwrap();
+}
+
+/// Rules of `kernel.patched`: it fails on kernel `bad` only.
+fn patched(bad: &str) -> String {
+    format!(
+        "deny contains sprintf(\"kernel %s has known vulnerabilities\", [release]) if release == \"{bad}\"\nallow := \"patched\" if release != \"{bad}\""
+    )
+}
+
 /// A pack directory: `kernel.patched` (A.8.8, fails on 6.1.1, fresh ten years) and
 /// `kernel.reported` (A.8.9, always passes, fresh one hour).
 fn pack_dir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("patched.rego"),
-        policy(
-            "kernel.patched",
-            "iso27001-2022:A.8.8",
-            "3650d",
-            "deny contains sprintf(\"kernel %s has known vulnerabilities\", [release]) if release == \"6.1.1\"\nallow := \"patched\" if release != \"6.1.1\"",
-        ),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("reported.rego"),
-        policy(
-            "kernel.reported",
-            "iso27001-2022:A.8.9",
-            "1h",
-            "deny contains \"no kernel release\" if release == \"\"\nallow := \"reported\" if release != \"\"",
-        ),
-    )
-    .unwrap();
+    write_policy(
+        dir.path(),
+        "patched.rego",
+        "kernel.patched",
+        "iso27001-2022:A.8.8",
+        "3650d",
+        &patched("6.1.1"),
+    );
+    write_policy(
+        dir.path(),
+        "reported.rego",
+        "kernel.reported",
+        "iso27001-2022:A.8.9",
+        "1h",
+        "deny contains \"no kernel release\" if release == \"\"\nallow := \"reported\" if release != \"\"",
+    );
     dir
 }
 
@@ -231,26 +246,22 @@ async fn a_broken_pack_is_refused_with_file_and_line_and_the_last_good_stays() {
     assert_eq!(info["policies"].as_array().unwrap().len(), 2);
 
     // A syntax error, and a policy naming a control no catalog has.
-    std::fs::write(
-        dir.path().join("broken.rego"),
-        policy(
-            "kernel.broken",
-            "iso27001-2022:A.8.8",
-            "1h",
-            "allow := if if",
-        ),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("unknown.rego"),
-        policy(
-            "kernel.unknown",
-            "iso27001-2022:A.99.1",
-            "1h",
-            "deny contains \"x\" if false\nallow := \"x\" if true",
-        ),
-    )
-    .unwrap();
+    write_policy(
+        dir.path(),
+        "broken.rego",
+        "kernel.broken",
+        "iso27001-2022:A.8.8",
+        "1h",
+        "allow := if if",
+    );
+    write_policy(
+        dir.path(),
+        "unknown.rego",
+        "kernel.unknown",
+        "iso27001-2022:A.99.1",
+        "1h",
+        "deny contains \"x\" if false\nallow := \"x\" if true",
+    );
     let (status, err) = json_of(&h, send("POST", "/v1/policies/reload", &h.admin, None)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
     let message = err["message"].as_str().unwrap();
@@ -279,16 +290,14 @@ async fn a_broken_pack_is_refused_with_file_and_line_and_the_last_good_stays() {
 
     // Fixed: the new pack judges new arrivals only, until a re-evaluation is asked for.
     std::fs::remove_file(dir.path().join("broken.rego")).unwrap();
-    std::fs::write(
-        dir.path().join("unknown.rego"),
-        policy(
-            "kernel.known",
-            "iso27001-2022:A.8.19",
-            "1h",
-            "deny contains \"x\" if false\nallow := \"x\" if true",
-        ),
-    )
-    .unwrap();
+    write_policy(
+        dir.path(),
+        "unknown.rego",
+        "kernel.known",
+        "iso27001-2022:A.8.19",
+        "1h",
+        "deny contains \"x\" if false\nallow := \"x\" if true",
+    );
     let (status, info) = json_of(&h, send("POST", "/v1/policies/reload", &h.admin, None)).await;
     assert_eq!(status, StatusCode::OK, "{info}");
     let new = info["digest"].as_str().unwrap().to_string();
@@ -460,16 +469,14 @@ async fn a_control_turning_from_pass_to_fail_is_alerted() {
 
     let h = harness().await;
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("patched.rego"),
-        policy(
-            "kernel.patched",
-            "iso27001-2022:A.8.8",
-            "3650d",
-            "deny contains sprintf(\"kernel %s has known vulnerabilities\", [release]) if release == \"6.1.2\"\nallow := \"patched\" if release != \"6.1.2\"",
-        ),
-    )
-    .unwrap();
+    write_policy(
+        dir.path(),
+        "patched.rego",
+        "kernel.patched",
+        "iso27001-2022:A.8.8",
+        "3650d",
+        &patched("6.1.2"),
+    );
     let policies = with_policies(&h, dir.path()).await;
     let alerter = vouch_server::alerts::Alerter::new(
         vouch_server::alerts::AlertConfig {
