@@ -180,6 +180,9 @@ async fn control_status_follows_results_exceptions_attestations_and_time() {
     );
     let then = controls(&h, &format!("as_of={t1}")).await;
     assert_eq!(control(&then, "iso27001-2022:A.8.8")["status"], "fail");
+    // Once the exception lapses, the failure counts again.
+    let lapsed = controls(&h, &format!("as_of={}", in_days(31))).await;
+    assert_eq!(control(&lapsed, "iso27001-2022:A.8.8")["status"], "fail");
     let failing = controls(&h, "status=fail").await;
     assert_eq!(
         failing["controls"].as_array().unwrap().len(),
