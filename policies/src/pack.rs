@@ -560,6 +560,61 @@ mod tests {
         assert_ne!(pack.digest(), load(&renamed).unwrap().digest());
     }
 
+    /// The server's pack: the built-in policies plus a directory's (a file at a built-in path
+    /// replaces it), with the settings applied; nothing at all is an error, not an empty pack.
+    #[test]
+    fn assemble_adds_a_directory_to_the_builtin_pack() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("own.rego"),
+            policy("host.test.own", "iso27001-2022:A.8.9", BODY),
+        )
+        .unwrap();
+        let config = OrgConfig {
+            allowed_jurisdictions: vec!["eu".into()],
+            ..OrgConfig::default()
+        };
+        let builtin = PolicyPack::builtin().policies().len();
+        let pack =
+            PolicyPack::assemble(true, Some(dir.path()), &Catalogs::builtin(), config.clone())
+                .unwrap();
+        assert_eq!(pack.policies().len(), builtin + 1);
+        assert_eq!(pack.config(), &config);
+        let own =
+            PolicyPack::assemble(false, Some(dir.path()), &Catalogs::builtin(), config).unwrap();
+        assert_eq!(own.policies().len(), 1);
+        let (first, _) = builtin_sources().next().unwrap();
+        let replacement = dir.path().join(&first);
+        std::fs::create_dir_all(replacement.parent().unwrap()).unwrap();
+        std::fs::write(
+            &replacement,
+            policy("host.test.other", "iso27001-2022:A.8.9", BODY),
+        )
+        .unwrap();
+        let replaced = PolicyPack::assemble(
+            true,
+            Some(dir.path()),
+            &Catalogs::builtin(),
+            OrgConfig::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            replaced.policies().len(),
+            builtin + 1,
+            "{first} was replaced"
+        );
+        let empty = tempfile::tempdir().unwrap();
+        let err = PolicyPack::assemble(
+            false,
+            Some(empty.path()),
+            &Catalogs::builtin(),
+            OrgConfig::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("no policy"), "{err}");
+    }
+
     #[test]
     fn every_problem_is_reported_with_file_and_line() {
         let files = [
