@@ -68,6 +68,19 @@ pub struct PolicySettings {
     /// Organisation settings policies read as `data.vouch.config`: PII tag keys, allowed
     /// jurisdictions, and per privacy framework whether you act as controller, processor or both.
     pub organisation: vouch_policies::OrgConfig,
+    /// Controls the organisation excludes from its Statement of Applicability, each with the
+    /// justification an auditor reads.
+    pub exclusions: Vec<Exclusion>,
+}
+
+/// `[[policies.exclusions]]`: a control that does not apply, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Exclusion {
+    /// The control, qualified (`iso27001-2022:A.7.4`).
+    pub control: String,
+    /// Why it does not apply (e.g. "no premises: fully remote organisation").
+    pub justification: String,
 }
 
 impl Default for PolicySettings {
@@ -76,6 +89,7 @@ impl Default for PolicySettings {
             builtin: true,
             dir: None,
             organisation: vouch_policies::OrgConfig::default(),
+            exclusions: Vec::new(),
         }
     }
 }
@@ -157,6 +171,23 @@ impl Validate for ServerConfig {
                 "policies.dir",
                 format!("{} is not a readable directory", dir.display()),
             );
+        }
+        let catalogs = vouch_policies::Catalogs::builtin();
+        for (i, x) in self.policies.exclusions.iter().enumerate() {
+            match x.control.parse::<vouch_policies::ControlId>() {
+                Ok(id) if catalogs.control(&id).is_some() => {}
+                Ok(id) => err(
+                    &format!("policies.exclusions[{i}].control"),
+                    format!("{id} is in no loaded catalog"),
+                ),
+                Err(e) => err(&format!("policies.exclusions[{i}].control"), e),
+            }
+            if x.justification.trim().len() < 10 {
+                err(
+                    &format!("policies.exclusions[{i}].justification"),
+                    "must say why the control does not apply".into(),
+                );
+            }
         }
         if !self.policies.builtin && self.policies.dir.is_none() {
             err(
@@ -256,6 +287,17 @@ mod tests {
         assert_eq!(
             c.policies.organisation.roles["iso27701-2019"],
             vouch_policies::Role::Processor
+        );
+        let bad =
+            "[[policies.exclusions]]\ncontrol = \"iso27001-2022:A.99.1\"\njustification = \"x\"\n";
+        let errs = ServerConfig::parse("s.toml", bad).unwrap_err().to_string();
+        assert!(
+            errs.contains("s.toml: policies.exclusions[0].control: iso27001-2022:A.99.1 is in no loaded catalog"),
+            "{errs}"
+        );
+        assert!(
+            errs.contains("policies.exclusions[0].justification"),
+            "{errs}"
         );
         let errs = ServerConfig::parse("s.toml", "[policies]\nbuiltin = false\n")
             .unwrap_err()

@@ -546,17 +546,8 @@ async fn a_control_turning_from_pass_to_fail_is_alerted() {
     worker.await.unwrap();
 }
 
-/// The dashboard's control pages: the framework's controls by status, a filter, and one
-/// control with the failing asset, its reason and remediation; a bad instant is named.
-#[tokio::test]
-async fn the_dashboard_shows_controls_and_what_fails() {
-    let h = harness().await;
-    let dir = pack_dir();
-    let policies = with_policies(&h, dir.path()).await;
-    let mut agent = enroll(&h, 4).await;
-    let (env, _) = agent.next(); // 6.1.1: A.8.8 fails
-    call(&h, post("/v1/snapshots", env)).await;
-    policies.evaluator().run_once().await.unwrap();
+/// Signs in to the dashboard with a new auditor token; the `Cookie` header value.
+async fn sign_in(h: &Harness) -> String {
     let token = h
         .state
         .create_api_token(Role::Auditor, "web")
@@ -569,19 +560,35 @@ async fn the_dashboard_shows_controls_and_what_fails() {
     let resp = tower::ServiceExt::oneshot(vouch_server::app(h.state.clone()), login)
         .await
         .unwrap();
-    let cookie = resp.headers()[header::SET_COOKIE]
+    resp.headers()[header::SET_COOKIE]
         .to_str()
         .unwrap()
         .split(';')
         .next()
         .unwrap()
-        .to_string();
-    let page = |path: &str| {
-        Request::get(path)
-            .header(header::COOKIE, cookie.as_str())
-            .body(Body::empty())
-            .unwrap()
-    };
+        .to_string()
+}
+
+fn page(path: &str, cookie: &str) -> Request<Body> {
+    Request::get(path)
+        .header(header::COOKIE, cookie)
+        .body(Body::empty())
+        .unwrap()
+}
+
+/// The dashboard's control pages: the framework's controls by status, a filter, and one
+/// control with the failing asset, its reason and remediation; a bad instant is named.
+#[tokio::test]
+async fn the_dashboard_shows_controls_and_what_fails() {
+    let h = harness().await;
+    let dir = pack_dir();
+    let policies = with_policies(&h, dir.path()).await;
+    let mut agent = enroll(&h, 4).await;
+    let (env, _) = agent.next(); // 6.1.1: A.8.8 fails
+    call(&h, post("/v1/snapshots", env)).await;
+    policies.evaluator().run_once().await.unwrap();
+    let cookie = sign_in(&h).await;
+    let page = |path: &str| page(path, &cookie);
     let (status, body) = call(&h, page("/controls?framework=iso27001-2022")).await;
     let html = String::from_utf8(body).unwrap();
     assert_eq!(status, StatusCode::OK, "{html}");
@@ -615,5 +622,53 @@ async fn the_dashboard_shows_controls_and_what_fails() {
     let (_, body) = call(&h, page("/controls?as_of=last+tuesday")).await;
     assert!(String::from_utf8(body).unwrap().contains("is not a date"));
     let (status, _) = call(&h, page("/controls/iso27001-2022/A.99.9")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+/// The Statement of Applicability: every Annex A control, the excluded one with its
+/// justification, the applicable ones with their status and links to their evidence.
+#[tokio::test]
+async fn the_statement_of_applicability_lists_every_control() {
+    let h = harness().await;
+    let dir = pack_dir();
+    let settings = PolicySettings {
+        builtin: false,
+        dir: Some(dir.path().to_path_buf()),
+        exclusions: vec![vouch_server::config::Exclusion {
+            control: "iso27001-2022:A.7.4".into(),
+            justification: "no premises: a fully remote organisation".into(),
+        }],
+        ..PolicySettings::default()
+    };
+    let policies = Policies::start(
+        h.state.store().clone(),
+        settings,
+        vouch_policies::Catalogs::builtin(),
+    )
+    .await
+    .unwrap();
+    h.state.set_policies(policies.clone());
+    let mut agent = enroll(&h, 5).await;
+    let (env, _) = agent.next(); // 6.1.1: A.8.8 fails
+    call(&h, post("/v1/snapshots", env)).await;
+    policies.evaluator().run_once().await.unwrap();
+    let cookie = sign_in(&h).await;
+    let (status, body) = call(&h, page("/reports/soa?framework=iso27001-2022", &cookie)).await;
+    let html = String::from_utf8(body).unwrap();
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("92 of 93 controls applicable"), "{html}");
+    assert!(
+        html.contains("no premises: a fully remote organisation"),
+        "{html}"
+    );
+    assert_eq!(html.matches("<tr><td>A.").count(), 93, "{html}");
+    let a88 = &html[html.find("<td>A.8.8<").unwrap()..];
+    let a88 = &a88[..a88.find("</tr>").unwrap()];
+    assert!(a88.contains("badge fail"), "{a88}");
+    assert!(
+        a88.contains("href=\"/controls/iso27001-2022/A.8.8\""),
+        "{a88}"
+    );
+    let (status, _) = call(&h, page("/reports/soa?framework=nist-800-53", &cookie)).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }

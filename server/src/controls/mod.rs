@@ -284,6 +284,15 @@ impl Policies {
         self.last_failure.lock().expect("failure lock").clone()
     }
 
+    /// The controls the organisation excludes, with the justification: control id → why.
+    pub fn exclusions(&self) -> HashMap<String, String> {
+        self.settings
+            .exclusions
+            .iter()
+            .map(|x| (x.control.clone(), x.justification.clone()))
+            .collect()
+    }
+
     /// The catalogs controls are read from.
     pub fn catalogs(&self) -> &Catalogs {
         &self.catalogs

@@ -245,3 +245,127 @@ pub(super) async fn control(
     )
     .into_response()
 }
+
+/// `/reports/soa`: the Statement of Applicability of one framework, as of an instant: every
+/// control, applicable or excluded with its justification, its implementation status and links
+/// to its evidence. Prints cleanly to PDF.
+pub(super) async fn soa(
+    user: WebUser,
+    State(state): State<AppState>,
+    Query(filter): Query<Filter>,
+) -> Response {
+    let Some(policies) = state.policies() else {
+        return internal("policy evaluation is not running");
+    };
+    let at = match filter.instant() {
+        Ok(at) => at,
+        Err(problem) => {
+            return page(
+                "Statement of Applicability",
+                Some(&user),
+                html! { p.badge.fail { (problem) } },
+            )
+            .into_response();
+        }
+    };
+    let framework = if filter.framework.is_empty() {
+        "iso27001-2022".to_string()
+    } else {
+        filter.framework.clone()
+    };
+    let Some(catalog) = state.catalogs().get(&framework) else {
+        return (
+            axum::http::StatusCode::NOT_FOUND,
+            page(
+                "Statement of Applicability",
+                Some(&user),
+                html! { h1 { "No framework " (framework) } },
+            ),
+        )
+            .into_response();
+    };
+    let view = match policies.controls(at).await {
+        Ok(v) => v,
+        Err(e) => return internal(e),
+    };
+    let statuses: BTreeMap<String, &ControlStatus> = view
+        .controls
+        .iter()
+        .map(|c| (c.control.to_string(), c))
+        .collect();
+    let exclusions = policies.exclusions();
+    let role = policies
+        .in_force()
+        .pack()
+        .config()
+        .roles
+        .get(&framework)
+        .copied();
+    let mut applicable = 0;
+    let mut counts: BTreeMap<ControlState, usize> = BTreeMap::new();
+    for c in &catalog.controls {
+        if let (Some(s), false) = (
+            statuses.get(&c.id.to_string()),
+            exclusions.contains_key(&c.id.to_string()),
+        ) {
+            applicable += 1;
+            *counts.entry(s.status).or_default() += 1;
+        }
+    }
+    page(
+        "Statement of Applicability",
+        Some(&user),
+        html! {
+            h1 { "Statement of Applicability — " (catalog.name) }
+            p.muted {
+                "As of " (view.at) " · pack " code { (view.pack.get(..12).unwrap_or_default()) }
+                " · " (applicable) " of " (catalog.controls.len()) " controls applicable"
+                @if let Some(r) = role { " · the organisation acts as PII " (format!("{r:?}").to_lowercase()) }
+            }
+            div.cards {
+                @for (s, n) in &counts { div.card { div.num { (n) } (badge(*s)) } }
+            }
+            table {
+                tr { th { "control" } th { "title" } th { "applicable" } th { "justification" } th { "status" } th { "evidence" } }
+                @for c in &catalog.controls {
+                    @let id = c.id.to_string();
+                    @let status = statuses.get(&id);
+                    tr {
+                        td { (c.id.control) }
+                        td { (c.title) @if let Some(t) = &c.theme { br; span.muted { (t) } } }
+                        @if let Some(why) = exclusions.get(&id) {
+                            td { "no" }
+                            td { (why) }
+                            td { span.muted { "excluded" } }
+                            td {}
+                        } @else if let Some(s) = status {
+                            td { "yes" }
+                            td {
+                                @match s.coverage {
+                                    Some(l) => { "evidenced " (l.as_str()) }
+                                    None => { "required by the framework" }
+                                }
+                            }
+                            td { (badge(s.status)) }
+                            td {
+                                @if !s.outcomes.is_empty() {
+                                    (s.count(ControlState::Pass)) " of " (s.outcomes.len()) " policy results pass · "
+                                }
+                                @if let Some(Attested::Holds { reference, until, .. }) = &s.attested {
+                                    a href=(format!("/v1/attestations/{reference}")) { "attestation" } " until " (until) " · "
+                                }
+                                a href=(control_href(s, &filter)) { "details" }
+                            }
+                        } @else {
+                            td { "no" }
+                            td { "applies to another PII role than the organisation's" }
+                            td { span.muted { "excluded" } }
+                            td {}
+                        }
+                    }
+                }
+            }
+        },
+    )
+    .into_response()
+}

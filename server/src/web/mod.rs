@@ -36,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .route("/logout", post(logout))
         .route("/controls", get(controls::controls))
         .route("/controls/{framework}/{control}", get(controls::control))
+        .route("/reports/soa", get(controls::soa))
         .route("/assets", get(assets))
         .route("/assets/{kind}/{id}", get(asset))
         .route("/sample", get(sample_page))
@@ -94,6 +95,7 @@ fn page(title: &str, user: Option<&WebUser>, body: Markup) -> Html<String> {
                         @if let Some(u) = user {
                             a href="/" { "Overview" }
                             a href="/controls" { "Controls" }
+                            a href="/reports/soa" { "SoA" }
                             a href="/assets" { "Assets" }
                             a href="/sample" { "Sample" }
                             form method="post" action="/logout" {
