@@ -65,6 +65,20 @@ async fn sign_in_follow_an_asset_sample_and_download_a_verifiable_bundle() {
         agent.collect_and_spool().await.unwrap();
     }
     assert_eq!(agent.deliver_pending().await.unwrap().delivered, 3);
+    // The server judges the snapshots in the background; wait until it has.
+    for _ in 0..200 {
+        let judged = server
+            .running()
+            .state()
+            .store()
+            .latest_evaluations(None)
+            .await
+            .unwrap();
+        if !judged.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     let token = server
         .running()
         .state()
@@ -132,6 +146,21 @@ async fn sign_in_follow_an_asset_sample_and_download_a_verifiable_bundle() {
         b.link_href("Download the evidence bundle").await,
     )
     .await;
+    // Controls of the weak host: A.8.2 fails, with the reason and the remediation.
+    step(b, "controls", b.click_link("Controls").await).await;
+    let page = step(b, "controls", b.wait_for("Controls — iso27001-2022").await).await;
+    step(b, "controls", expect(&page, "1 asset with judged evidence")).await;
+    step(b, "controls", expect(&page, "class=\"badge fail\"")).await;
+    let _ = b.screenshot("controls").await;
+    step(b, "control", b.click_link("A.8.2").await).await;
+    let page = step(b, "control", b.wait_for("Privileged access rights").await).await;
+    step(b, "control", expect(&page, "Remediation:")).await;
+    step(b, "control", expect(&page, "db-legacy")).await;
+    let _ = b.screenshot("control").await;
+    step(b, "soa", b.click_link("SoA").await).await;
+    let page = step(b, "soa", b.wait_for("Statement of Applicability").await).await;
+    step(b, "soa", expect(&page, "93 of 93 controls applicable")).await;
+    let _ = b.screenshot("soa").await;
     let cookie = step(b, "cookie", b.cookie("vouch_session").await).await;
     let cookie = cookie.expect("the session cookie is set");
     browser.quit().await;

@@ -113,7 +113,9 @@ pub(super) async fn controls(
         html! {
             h1 { "Controls — " (framework) }
             p.muted {
-                "As of " (view.at) " · " (view.assets) " assets with judged evidence · pack "
+                "As of " (view.at) " · " (view.assets)
+                @if view.assets == 1 { " asset" } @else { " assets" }
+                " with judged evidence · pack "
                 code { (view.pack.get(..12).unwrap_or_default()) }
             }
             form method="get" action="/controls" {
@@ -150,7 +152,11 @@ pub(super) async fn controls(
                         td { (badge(c.status)) }
                         td { (c.coverage.map_or("—", |l| l.as_str())) }
                         td {
-                            (c.count(ControlState::Pass)) " of " (c.outcomes.len()) " pass"
+                            @if c.outcomes.is_empty() {
+                                span.muted { "—" }
+                            } @else {
+                                (c.count(ControlState::Pass)) " of " (c.outcomes.len()) " pass"
+                            }
                             @let failing = c.count(ControlState::Fail);
                             @if failing > 0 { " · " span.badge.fail { (failing) " fail" } }
                         }
