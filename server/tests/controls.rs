@@ -672,3 +672,71 @@ async fn the_statement_of_applicability_lists_every_control() {
     let (status, _) = call(&h, page("/reports/soa?framework=nist-800-53", &cookie)).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+/// The period report: control status across the period, the exceptions in force, and the
+/// agent's silence after its last snapshot.
+#[tokio::test]
+async fn the_period_report_shows_status_over_time_exceptions_and_silences() {
+    let h = harness().await;
+    let dir = pack_dir();
+    let policies = with_policies(&h, dir.path()).await;
+    let mut agent = enroll(&h, 6).await;
+    for _ in 0..3 {
+        let (env, _) = agent.next(); // 01:00, 02:00, 03:00 on 2026-11-20; 6.1.1 fails A.8.8
+        assert_eq!(
+            call(&h, post("/v1/snapshots", env)).await.0,
+            StatusCode::CREATED
+        );
+    }
+    policies.evaluator().run_once().await.unwrap();
+    let (status, _) = json_of(
+        &h,
+        send(
+            "POST",
+            "/v1/exceptions",
+            &h.admin,
+            Some(json!({
+                "policy": "kernel.reported",
+                "justification": "legacy kernels are being retired this quarter",
+                "owner": "ops lead",
+                "expires_at": in_days(20),
+            })),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let cookie = sign_in(&h).await;
+    let path = format!(
+        "/reports/period?framework=iso27001-2022&from=2026-11-20&to={}",
+        &in_days(1)[..10]
+    );
+    let (status, body) = call(&h, page(&path, &cookie)).await;
+    let html = String::from_utf8(body).unwrap();
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("Period report — iso27001-2022"), "{html}");
+    assert!(html.contains("3 snapshots collected"), "{html}");
+    let a88 = &html[html.find("<td>A.8.8<").unwrap()..];
+    let a88 = &a88[..a88.find("</tr>").unwrap()];
+    // The newest snapshot (6.1.3) passes; it was judged after the period's first instants.
+    assert!(
+        a88.ends_with("<td><span class=\"badge pass\">pass</span></td>"),
+        "{a88}"
+    );
+    assert!(
+        a88.contains("badge no_evidence"),
+        "not yet judged at its start: {a88}"
+    );
+    assert!(
+        html.contains("Exceptions in force during the period (1)"),
+        "{html}"
+    );
+    assert!(html.contains("legacy kernels are being retired"), "{html}");
+    let silent = &html[html.find("Agents silent").unwrap()..];
+    assert!(
+        silent.contains(&agent.id),
+        "the agent fell silent after 03:00: {silent}"
+    );
+    assert!(html.contains("No sequence number is missing"), "{html}");
+    let (_, body) = call(&h, page("/reports/period?from=yesterday&to=today", &cookie)).await;
+    assert!(String::from_utf8(body).unwrap().contains("must be dates"));
+}

@@ -6,6 +6,7 @@
 //! snapshot). Every page answers in one request to the store per list it shows.
 
 mod controls;
+mod period;
 pub mod session;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -37,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .route("/controls", get(controls::controls))
         .route("/controls/{framework}/{control}", get(controls::control))
         .route("/reports/soa", get(controls::soa))
+        .route("/reports/period", get(period::period))
         .route("/assets", get(assets))
         .route("/assets/{kind}/{id}", get(asset))
         .route("/sample", get(sample_page))
@@ -96,6 +98,7 @@ fn page(title: &str, user: Option<&WebUser>, body: Markup) -> Html<String> {
                             a href="/" { "Overview" }
                             a href="/controls" { "Controls" }
                             a href="/reports/soa" { "SoA" }
+                            a href="/reports/period" { "Period report" }
                             a href="/assets" { "Assets" }
                             a href="/sample" { "Sample" }
                             form method="post" action="/logout" {
