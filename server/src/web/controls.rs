@@ -11,6 +11,8 @@ use serde::Deserialize;
 use vouch_evidence::Timestamp;
 use vouch_policies::{Attested, ControlState, ControlStatus};
 
+use crate::controls::ControlsView;
+
 use super::{WebUser, internal, page, url_segment};
 use crate::state::AppState;
 
@@ -51,6 +53,29 @@ impl Filter {
     }
 }
 
+/// The control view the page asks for (`as_of`), or the page to answer instead: a 500 when
+/// evaluation is off or fails, the problem when the instant is not one.
+async fn view_for(
+    state: &AppState,
+    user: &WebUser,
+    title: &str,
+    filter: &Filter,
+) -> Result<(std::sync::Arc<crate::controls::Policies>, ControlsView), Response> {
+    let Some(policies) = state.policies().cloned() else {
+        return Err(internal("policy evaluation is not running"));
+    };
+    let at = filter.instant().map_err(|problem| {
+        page(
+            title,
+            Some(user),
+            html! { h1 { (title) } p.badge.fail { (problem) } },
+        )
+        .into_response()
+    })?;
+    let view = policies.controls(at).await.map_err(internal)?;
+    Ok((policies, view))
+}
+
 fn badge(state: ControlState) -> Markup {
     html! { span class=(format!("badge {}", state.as_str())) { (state.as_str().replace('_', " ")) } }
 }
@@ -70,23 +95,9 @@ pub(super) async fn controls(
     State(state): State<AppState>,
     Query(filter): Query<Filter>,
 ) -> Response {
-    let Some(policies) = state.policies() else {
-        return internal("policy evaluation is not running");
-    };
-    let at = match filter.instant() {
-        Ok(at) => at,
-        Err(problem) => {
-            return page(
-                "Controls",
-                Some(&user),
-                html! { h1 { "Controls" } p.badge.fail { (problem) } },
-            )
-            .into_response();
-        }
-    };
-    let view = match policies.controls(at).await {
-        Ok(v) => v,
-        Err(e) => return internal(e),
+    let view = match view_for(&state, &user, "Controls", &filter).await {
+        Ok((_, view)) => view,
+        Err(page) => return page,
     };
     let frameworks: Vec<&str> = state.catalogs().iter().map(|c| c.id.as_str()).collect();
     let framework = if filter.framework.is_empty() {
@@ -175,20 +186,9 @@ pub(super) async fn control(
     Path((framework, id)): Path<(String, String)>,
     Query(filter): Query<Filter>,
 ) -> Response {
-    let Some(policies) = state.policies() else {
-        return internal("policy evaluation is not running");
-    };
-    let Ok(at) = filter.instant() else {
-        return page(
-            "Control",
-            Some(&user),
-            html! { p.badge.fail { "bad as_of" } },
-        )
-        .into_response();
-    };
-    let view = match policies.controls(at).await {
-        Ok(v) => v,
-        Err(e) => return internal(e),
+    let view = match view_for(&state, &user, "Control", &filter).await {
+        Ok((_, view)) => view,
+        Err(page) => return page,
     };
     let Some(c) = view
         .controls
@@ -260,20 +260,6 @@ pub(super) async fn soa(
     State(state): State<AppState>,
     Query(filter): Query<Filter>,
 ) -> Response {
-    let Some(policies) = state.policies() else {
-        return internal("policy evaluation is not running");
-    };
-    let at = match filter.instant() {
-        Ok(at) => at,
-        Err(problem) => {
-            return page(
-                "Statement of Applicability",
-                Some(&user),
-                html! { p.badge.fail { (problem) } },
-            )
-            .into_response();
-        }
-    };
     let framework = if filter.framework.is_empty() {
         "iso27001-2022".to_string()
     } else {
@@ -290,10 +276,11 @@ pub(super) async fn soa(
         )
             .into_response();
     };
-    let view = match policies.controls(at).await {
-        Ok(v) => v,
-        Err(e) => return internal(e),
-    };
+    let (policies, view) =
+        match view_for(&state, &user, "Statement of Applicability", &filter).await {
+            Ok(found) => found,
+            Err(page) => return page,
+        };
     let statuses: BTreeMap<String, &ControlStatus> = view
         .controls
         .iter()
