@@ -75,6 +75,18 @@ impl Status {
             Status::Error => "error",
         }
     }
+
+    /// The status named `name` (as [`as_str`](Self::as_str) writes it).
+    pub fn parse(name: &str) -> Option<Self> {
+        [
+            Status::Pass,
+            Status::Fail,
+            Status::NotApplicable,
+            Status::Error,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == name)
+    }
 }
 
 /// A snapshot, or anything shaped like one (the agent's unsigned collection), to evaluate.

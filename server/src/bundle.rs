@@ -163,16 +163,7 @@ pub async fn build(
                     pack: e.pack_digest,
                     evaluated_at: e.evaluated_at,
                     run: e.run_id,
-                    results: e
-                        .results
-                        .into_iter()
-                        .map(|r| BundleResult {
-                            policy: r.policy_id,
-                            status: r.status,
-                            reason: r.reason,
-                            evidence: r.evidence,
-                        })
-                        .collect(),
+                    results: e.results.into_iter().map(BundleResult::from).collect(),
                 }
             })
             .collect();
@@ -272,6 +263,17 @@ pub struct BundleResult {
     pub evidence: Vec<String>,
 }
 
+impl From<crate::store::StoredResult> for BundleResult {
+    fn from(r: crate::store::StoredResult) -> Self {
+        BundleResult {
+            policy: r.policy_id,
+            status: r.status,
+            reason: r.reason,
+            evidence: r.evidence,
+        }
+    }
+}
+
 /// Re-derives the results in `results/*.json` from the packs in `packs/` and the verified
 /// envelopes; every disagreement is a failure. Answers how many results were re-derived.
 fn check_results(
@@ -346,42 +348,26 @@ fn check_results(
             let derived: BTreeMap<String, BundleResult> = judge
                 .judge(&snapshot)
                 .into_iter()
-                .map(|x| {
-                    (
-                        x.policy_id.clone(),
-                        BundleResult {
-                            policy: x.policy_id,
-                            status: x.status,
-                            reason: x.reason,
-                            evidence: x.evidence,
-                        },
-                    )
-                })
+                .map(|x| (x.policy_id.clone(), BundleResult::from(x)))
                 .collect();
+            let pack = e.pack.get(..12).unwrap_or(&e.pack);
             let stored: BTreeMap<&str, &BundleResult> =
                 e.results.iter().map(|x| (x.policy.as_str(), x)).collect();
             for (policy, want) in &derived {
                 match stored.get(policy.as_str()) {
                     Some(got) if *got == want => checked += 1,
                     Some(got) => r.failures.push(format!(
-                        "{path}: pack {} gives {policy} {} ({}), the bundle says {} ({})",
-                        &e.pack[..12.min(e.pack.len())],
-                        want.status,
-                        want.reason,
-                        got.status,
-                        got.reason
+                        "{path}: pack {pack} gives {policy} {} ({}), the bundle says {} ({})",
+                        want.status, want.reason, got.status, got.reason
                     )),
                     None => r.failures.push(format!(
-                        "{path}: the result of {policy} under pack {} is missing",
-                        &e.pack[..12.min(e.pack.len())]
+                        "{path}: the result of {policy} under pack {pack} is missing"
                     )),
                 }
             }
             for policy in stored.keys().filter(|p| !derived.contains_key(**p)) {
-                r.failures.push(format!(
-                    "{path}: {policy} is not a policy of pack {}",
-                    &e.pack[..12.min(e.pack.len())]
-                ));
+                r.failures
+                    .push(format!("{path}: {policy} is not a policy of pack {pack}"));
             }
         }
     }

@@ -58,6 +58,8 @@ pub struct Evaluator {
     store: Arc<dyn Store>,
     judge: RwLock<Arc<dyn Judge>>,
     wake: Notify,
+    /// How many snapshots have been judged since start, for whoever follows the results.
+    judged: tokio::sync::watch::Sender<u64>,
 }
 
 impl Evaluator {
@@ -71,6 +73,7 @@ impl Evaluator {
             store,
             judge: RwLock::new(judge),
             wake: Notify::new(),
+            judged: tokio::sync::watch::Sender::new(0),
         }))
     }
 
@@ -92,9 +95,10 @@ impl Evaluator {
         self.wake.notify_one();
     }
 
-    /// Resolves at the next [`wake`](Self::wake) (or at once if one is pending).
-    pub async fn woken(&self) {
-        self.wake.notified().await;
+    /// Follows the count of snapshots judged since start: it changes after every round that
+    /// judged something.
+    pub fn judged(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.judged.subscribe()
     }
 
     /// Records a re-evaluation of the snapshots collected in `[from, to)` by the pack in
@@ -156,6 +160,9 @@ impl Evaluator {
             self.store.finish_run(run.id, now(), done).await?;
             tracing::info!(run = run.id, evaluated = done, "re-evaluation finished");
             judged += done - run.evaluated;
+        }
+        if judged > 0 {
+            self.judged.send_modify(|total| *total += judged);
         }
         Ok(judged)
     }

@@ -7,7 +7,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use vouch_server::auth::Role;
 use vouch_server::config::{LogFormat, ServerConfig};
-use vouch_server::state::{AppState, Limits};
+use vouch_server::state::{AppState, Limits, expand_date};
 use vouch_server::verify::{Depth, Keyring, verify_files_at};
 
 #[derive(Parser)]
@@ -251,23 +251,13 @@ impl ApiArgs {
 
 impl QueryArgs {
     fn to_query_string(&self) -> String {
-        let enc = |s: &str| {
-            s.bytes()
-                .map(|b| match b {
-                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                        (b as char).to_string()
-                    }
-                    _ => format!("%{b:02X}"),
-                })
-                .collect::<String>()
-        };
         format!(
             "from={}&to={}&kinds={}&size={}&seed={}",
-            enc(&self.from),
-            enc(&self.to),
-            enc(&self.kinds),
+            percent(&self.from),
+            percent(&self.to),
+            percent(&self.kinds),
             self.size,
-            enc(&self.seed)
+            percent(&self.seed)
         )
     }
 }
@@ -412,15 +402,6 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
-    }
-}
-
-/// An instant from the command line: RFC 3339 as given, or a date at midnight UTC.
-fn instant(text: &str) -> String {
-    if text.len() == 10 {
-        format!("{text}T00:00:00Z")
-    } else {
-        text.to_string()
     }
 }
 
@@ -649,7 +630,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         } => {
             let mut query = Vec::new();
             for (key, value) in [
-                ("as_of", as_of.as_deref().map(instant)),
+                ("as_of", as_of.as_deref().map(expand_date)),
                 ("framework", framework),
                 ("status", status),
             ] {
@@ -689,7 +670,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 "policy": policy,
                 "justification": justification,
                 "owner": owner,
-                "expires_at": instant(&expires),
+                "expires_at": expand_date(&expires),
             });
             if let Some(asset) = asset {
                 let (kind, id) = asset
@@ -745,11 +726,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     file,
                 },
         } => {
-            let valid_until = if valid_until.len() == 10 {
-                format!("{valid_until}T00:00:00Z")
-            } else {
-                valid_until
-            };
+            let valid_until = expand_date(&valid_until);
             let mut body = serde_json::json!({
                 "control": control,
                 "statement": statement,
@@ -908,8 +885,8 @@ fn policy(command: PolicyCommand) -> Result<ExitCode> {
             reason,
         } => {
             let body = serde_json::json!({
-                "from": instant(&from),
-                "to": instant(&to),
+                "from": expand_date(&from),
+                "to": expand_date(&to),
                 "reason": reason,
             });
             let answer = runtime()?.block_on(api.request(

@@ -206,6 +206,27 @@ impl AppState {
     }
 }
 
+/// An instant as people type it: RFC 3339, or a date (`YYYY-MM-DD`), meaning its midnight UTC;
+/// the text RFC 3339 parsing takes. The command line and the dashboard read dates this way.
+pub fn expand_date(text: &str) -> String {
+    let t = text.trim();
+    if t.len() == 10 {
+        format!("{t}T00:00:00Z")
+    } else {
+        t.to_string()
+    }
+}
+
+/// [`expand_date`], parsed; `Err` names the problem.
+pub fn parse_instant(text: &str) -> Result<Timestamp, String> {
+    expand_date(text).parse().map_err(|_| {
+        format!(
+            "{:?} is not a date (YYYY-MM-DD) or an RFC 3339 instant",
+            text.trim()
+        )
+    })
+}
+
 /// The current time.
 pub fn now() -> Timestamp {
     Timestamp::from_datetime(time::OffsetDateTime::now_utc())

@@ -61,12 +61,21 @@ fn pack_dir() -> tempfile::TempDir {
     dir
 }
 
+/// Policies judging with the pack in `dir` only, in charge of `h`'s server.
 async fn with_policies(h: &Harness, dir: &std::path::Path) -> std::sync::Arc<Policies> {
-    let settings = PolicySettings {
+    with_settings(h, pack_settings(dir)).await
+}
+
+fn pack_settings(dir: &std::path::Path) -> PolicySettings {
+    PolicySettings {
         builtin: false,
         dir: Some(dir.to_path_buf()),
         ..PolicySettings::default()
-    };
+    }
+}
+
+/// Policies with `settings`, in charge of `h`'s server.
+async fn with_settings(h: &Harness, settings: PolicySettings) -> std::sync::Arc<Policies> {
     let p = Policies::start(
         h.state.store().clone(),
         settings,
@@ -546,36 +555,6 @@ async fn a_control_turning_from_pass_to_fail_is_alerted() {
     worker.await.unwrap();
 }
 
-/// Signs in to the dashboard with a new auditor token; the `Cookie` header value.
-async fn sign_in(h: &Harness) -> String {
-    let token = h
-        .state
-        .create_api_token(Role::Auditor, "web")
-        .await
-        .unwrap();
-    let login = Request::post("/login")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(format!("token={token}")))
-        .unwrap();
-    let resp = tower::ServiceExt::oneshot(vouch_server::app(h.state.clone()), login)
-        .await
-        .unwrap();
-    resp.headers()[header::SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string()
-}
-
-fn page(path: &str, cookie: &str) -> Request<Body> {
-    Request::get(path)
-        .header(header::COOKIE, cookie)
-        .body(Body::empty())
-        .unwrap()
-}
-
 /// The dashboard's control pages: the framework's controls by status, a filter, and one
 /// control with the failing asset, its reason and remediation; a bad instant is named.
 #[tokio::test]
@@ -587,7 +566,7 @@ async fn the_dashboard_shows_controls_and_what_fails() {
     let (env, _) = agent.next(); // 6.1.1: A.8.8 fails
     call(&h, post("/v1/snapshots", env)).await;
     policies.evaluator().run_once().await.unwrap();
-    let cookie = sign_in(&h).await;
+    let cookie = sign_in(&h, Role::Auditor).await;
     let page = |path: &str| page(path, &cookie);
     let (status, body) = call(&h, page("/controls?framework=iso27001-2022")).await;
     let html = String::from_utf8(body).unwrap();
@@ -632,27 +611,18 @@ async fn the_statement_of_applicability_lists_every_control() {
     let h = harness().await;
     let dir = pack_dir();
     let settings = PolicySettings {
-        builtin: false,
-        dir: Some(dir.path().to_path_buf()),
         exclusions: vec![vouch_server::config::Exclusion {
             control: "iso27001-2022:A.7.4".into(),
             justification: "no premises: a fully remote organisation".into(),
         }],
-        ..PolicySettings::default()
+        ..pack_settings(dir.path())
     };
-    let policies = Policies::start(
-        h.state.store().clone(),
-        settings,
-        vouch_policies::Catalogs::builtin(),
-    )
-    .await
-    .unwrap();
-    h.state.set_policies(policies.clone());
+    let policies = with_settings(&h, settings).await;
     let mut agent = enroll(&h, 5).await;
     let (env, _) = agent.next(); // 6.1.1: A.8.8 fails
     call(&h, post("/v1/snapshots", env)).await;
     policies.evaluator().run_once().await.unwrap();
-    let cookie = sign_in(&h).await;
+    let cookie = sign_in(&h, Role::Auditor).await;
     let (status, body) = call(&h, page("/reports/soa?framework=iso27001-2022", &cookie)).await;
     let html = String::from_utf8(body).unwrap();
     assert_eq!(status, StatusCode::OK, "{html}");
@@ -705,7 +675,7 @@ async fn the_period_report_shows_status_over_time_exceptions_and_silences() {
     )
     .await;
     assert_eq!(status, StatusCode::CREATED);
-    let cookie = sign_in(&h).await;
+    let cookie = sign_in(&h, Role::Auditor).await;
     let path = format!(
         "/reports/period?framework=iso27001-2022&from=2026-11-20&to={}",
         &in_days(1)[..10]

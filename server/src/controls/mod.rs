@@ -209,64 +209,71 @@ impl Policies {
         }))
     }
 
-    /// Starts the worker until `shutdown`: it judges what arrives (on every wake, and every 30 s
-    /// in case one was missed) and, with an `alerter`, tells its webhooks when a control turns
-    /// from pass to fail — comparing the control view at most once per `alert_gap`, after new
-    /// results. Failures are logged and retried on the next round.
+    /// Starts the evaluator's worker until `shutdown` (it judges what arrives, on every wake and
+    /// every 30 s in case one was missed) and, with an `alerter`, a watcher that tells its
+    /// webhooks when a control turns from pass to fail: it compares the control view after new
+    /// results, at most once per `alert_gap`.
     pub fn spawn(
         self: &Arc<Self>,
         alerter: Option<crate::alerts::Alerter>,
         alert_gap: Duration,
         shutdown: CancellationToken,
     ) -> tokio::task::JoinHandle<()> {
+        let worker = self
+            .evaluator
+            .clone()
+            .spawn(Duration::from_secs(30), shutdown.clone());
+        let Some(alerter) = alerter else {
+            return worker;
+        };
         let this = self.clone();
         tokio::spawn(async move {
-            let mut known: Option<HashMap<String, ControlState>> = None;
-            let mut pending = alerter.is_some();
-            let mut last_check: Option<std::time::Instant> = None;
-            loop {
-                match this.evaluator.run_once().await {
-                    Ok(0) => {}
-                    Ok(n) => {
-                        tracing::debug!(judged = n, "snapshots evaluated");
-                        pending |= alerter.is_some();
-                    }
-                    Err(e) => tracing::error!(error = %e, "evaluation failed; retrying"),
-                }
-                let due = last_check.is_none_or(|t| t.elapsed() >= alert_gap);
-                if let (Some(alerter), true, true) = (&alerter, pending, due) {
-                    last_check = Some(std::time::Instant::now());
-                    match this.controls(None).await {
-                        Ok(view) => {
-                            if let Some(before) = &known {
-                                for change in turned_to_fail(before, &view) {
-                                    tracing::warn!(control = %change.control, "control turned from pass to fail");
-                                    alerter.notify(&change);
-                                }
-                            }
-                            known = Some(
-                                view.controls
-                                    .iter()
-                                    .map(|c| (c.control.to_string(), c.status))
-                                    .collect(),
-                            );
-                            pending = false;
-                        }
-                        Err(e) => tracing::error!(error = %e, "control view failed; alerts wait"),
-                    }
-                }
-                let wait = if pending {
-                    alert_gap.max(Duration::from_millis(50))
-                } else {
-                    Duration::from_secs(30)
-                };
-                tokio::select! {
-                    () = this.evaluator.woken() => {}
-                    () = tokio::time::sleep(wait) => {}
-                    () = shutdown.cancelled() => break,
-                }
-            }
+            let watcher = this.alert_on_changes(alerter, alert_gap, shutdown);
+            let _ = tokio::join!(worker, watcher);
         })
+    }
+
+    /// Compares the control view with the previous one each time new results arrive (at most
+    /// once per `gap`) and alerts on every control that turned from pass to fail.
+    async fn alert_on_changes(
+        &self,
+        alerter: crate::alerts::Alerter,
+        gap: Duration,
+        shutdown: CancellationToken,
+    ) {
+        let mut judged = self.evaluator.judged();
+        let mut known: Option<HashMap<String, ControlState>> = None;
+        loop {
+            let checked = std::time::Instant::now();
+            match self.controls(None).await {
+                Ok(view) => {
+                    if let Some(before) = &known {
+                        for change in turned_to_fail(before, &view) {
+                            tracing::warn!(control = %change.control, "control turned from pass to fail");
+                            alerter.notify(&change);
+                        }
+                    }
+                    known = Some(
+                        view.controls
+                            .iter()
+                            .map(|c| (c.control.to_string(), c.status))
+                            .collect(),
+                    );
+                    tokio::select! {
+                        changed = judged.changed() => if changed.is_err() { break },
+                        () = shutdown.cancelled() => break,
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "control view failed; alerts wait"),
+            }
+            let wait = gap
+                .max(Duration::from_millis(50))
+                .saturating_sub(checked.elapsed());
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = shutdown.cancelled() => break,
+            }
+        }
     }
 
     /// The evaluator (to wake it, or to ask for a re-evaluation).
@@ -389,7 +396,8 @@ impl Policies {
             }
         }
         let in_force = self.in_force();
-        let mut results: Vec<(Arc<PackJudge>, PolicyResult)> = Vec::new();
+        // Each result with the policy of the pack that judged it (borrowed from `packs`).
+        let mut results: Vec<(&vouch_policies::Policy, PolicyResult)> = Vec::new();
         for e in &evaluations {
             let judge = &packs[&e.evaluation.pack_digest];
             let asset = Asset {
@@ -402,11 +410,11 @@ impl Policies {
                     continue;
                 };
                 results.push((
-                    judge.clone(),
+                    policy,
                     PolicyResult {
                         policy: r.policy_id.clone(),
                         asset: asset.clone(),
-                        status: parse_status(&r.status),
+                        status: Status::parse(&r.status).unwrap_or(Status::Error),
                         reason: r.reason.clone(),
                         evidence: r.evidence.clone(),
                         collected_at: e.collected_at,
@@ -418,12 +426,7 @@ impl Policies {
         }
         let judged: Vec<Judged<'_>> = results
             .iter()
-            .filter_map(|(judge, result)| {
-                Some(Judged {
-                    policy: judge.pack().policy(&result.policy)?,
-                    result,
-                })
-            })
+            .map(|(policy, result)| Judged { policy, result })
             .collect();
         let accepted = |r: &PolicyResult| accepted_note(&exceptions, r, instant);
         let attested = |id: &ControlId| attested(&attestations, id, instant);
@@ -497,15 +500,6 @@ async fn load(settings: &PolicySettings, catalogs: &Catalogs) -> Result<PackJudg
             reason: e.to_string(),
         }]))
     })
-}
-
-fn parse_status(s: &str) -> Status {
-    match s {
-        "pass" => Status::Pass,
-        "fail" => Status::Fail,
-        "not_applicable" => Status::NotApplicable,
-        _ => Status::Error,
-    }
 }
 
 /// The note of the exception covering a failing result at `at`, if one does.

@@ -34,14 +34,7 @@ impl Filter {
         if t.is_empty() {
             return Ok(None);
         }
-        let text = if t.len() == 10 {
-            format!("{t}T00:00:00Z")
-        } else {
-            t.to_string()
-        };
-        text.parse()
-            .map(Some)
-            .map_err(|_| format!("{t:?} is not a date (YYYY-MM-DD) or an RFC 3339 instant"))
+        crate::state::parse_instant(t).map(Some)
     }
 
     fn query(&self) -> String {

@@ -13,7 +13,7 @@ use vouch_evidence::{AssetKind, Timestamp};
 use vouch_policies::ControlState;
 
 use super::{SILENT_AFTER_SECS, WebUser, internal, page};
-use crate::state::AppState;
+use crate::state::{AppState, parse_instant};
 
 /// How many instants the status table samples across the period.
 pub const COLUMNS: i64 = 8;
@@ -97,15 +97,6 @@ pub(super) struct PeriodQuery {
     to: String,
 }
 
-fn instant(text: &str) -> Option<Timestamp> {
-    let t = text.trim();
-    if t.len() == 10 {
-        format!("{t}T00:00:00Z").parse().ok()
-    } else {
-        t.parse().ok()
-    }
-}
-
 fn hours(from: Timestamp, to: Timestamp) -> String {
     format!(
         "{:.1} h",
@@ -127,7 +118,7 @@ pub(super) async fn period(
     } else {
         q.framework.clone()
     };
-    let (Some(from), Some(to)) = (instant(&q.from), instant(&q.to)) else {
+    let (Ok(from), Ok(to)) = (parse_instant(&q.from), parse_instant(&q.to)) else {
         return page(
             "Period report",
             Some(&user),

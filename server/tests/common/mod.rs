@@ -140,3 +140,50 @@ impl TestAgent {
 pub async fn stored(h: &Harness) -> u64 {
     h.state.store().snapshot_count().await.unwrap()
 }
+
+// Dashboard sessions.
+
+pub fn login_request(token: &str) -> Request<Body> {
+    Request::post("/login")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!("token={token}")))
+        .unwrap()
+}
+
+pub fn page(path: &str, cookie: &str) -> Request<Body> {
+    Request::get(path)
+        .header(header::COOKIE, cookie)
+        .body(Body::empty())
+        .unwrap()
+}
+
+/// Signs in with a new token of `role`; the `Cookie` header value to send back.
+pub async fn sign_in(h: &Harness, role: Role) -> String {
+    let token = h.state.create_api_token(role, "web").await.unwrap();
+    let resp = vouch_server::app(h.state.clone())
+        .oneshot_login(login_request(&token))
+        .await;
+    assert_eq!(resp.0, StatusCode::SEE_OTHER);
+    let set_cookie = resp.1.expect("a session cookie");
+    for attribute in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/"] {
+        assert!(set_cookie.contains(attribute), "{set_cookie}");
+    }
+    set_cookie.split(';').next().unwrap().to_string()
+}
+
+pub trait LoginExt {
+    async fn oneshot_login(self, req: Request<Body>) -> (StatusCode, Option<String>);
+}
+
+impl LoginExt for axum::Router {
+    async fn oneshot_login(self, req: Request<Body>) -> (StatusCode, Option<String>) {
+        use tower::ServiceExt;
+        let resp = self.oneshot(req).await.unwrap();
+        (
+            resp.status(),
+            resp.headers()
+                .get(header::SET_COOKIE)
+                .map(|v| v.to_str().unwrap().to_string()),
+        )
+    }
+}
