@@ -710,3 +710,75 @@ async fn the_period_report_shows_status_over_time_exceptions_and_silences() {
     let (_, body) = call(&h, page("/reports/period?from=yesterday&to=today", &cookie)).await;
     assert!(String::from_utf8(body).unwrap().contains("must be dates"));
 }
+
+/// Each change of a control's status is recorded with the instant it began — the collection
+/// of the snapshot that turned it, not the moment the server looked — and the overview, the
+/// control page and `GET /v1/history` read it back; an unchanged status records nothing.
+#[tokio::test]
+async fn status_history_records_when_each_status_began() {
+    let h = harness().await;
+    let dir = pack_dir();
+    let policies = with_policies(&h, dir.path()).await;
+    let mut agent = enroll(&h, 8).await;
+    let (failing, _) = agent.next(); // 6.1.1 collected 01:00: A.8.8 fails
+    call(&h, post("/v1/snapshots", failing)).await;
+    policies.evaluator().run_once().await.unwrap();
+    assert!(policies.note_changes().await.unwrap() > 0);
+    assert_eq!(policies.note_changes().await.unwrap(), 0, "nothing changed");
+    let (passing, _) = agent.next(); // 6.1.2 collected 02:00: A.8.8 passes
+    call(&h, post("/v1/snapshots", passing)).await;
+    policies.evaluator().run_once().await.unwrap();
+    assert!(policies.note_changes().await.unwrap() > 0);
+
+    let (status, rows) = json_of(
+        &h,
+        get(
+            "/v1/history?framework=iso27001-2022&control=A.8.8",
+            Some(&h.admin),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{rows}");
+    let rows: Vec<(&str, &str)> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["status"].as_str().unwrap(), r["since"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            ("fail", "2026-11-20T01:00:00.000000Z"),
+            ("pass", "2026-11-20T02:00:00.000000Z")
+        ]
+    );
+    let (_, one) = json_of(&h, get("/v1/controls/iso27001-2022:A.8.8", Some(&h.admin))).await;
+    assert_eq!(one["since"], "2026-11-20T02:00:00.000000Z", "{one}");
+    let view = controls(&h, "framework=iso27001-2022").await;
+    assert_eq!(
+        view["since"]["iso27001-2022:A.8.8"], "2026-11-20T02:00:00.000000Z",
+        "{}",
+        view["since"]
+    );
+
+    let cookie = sign_in(&h, Role::SecurityLead).await;
+    let (status, body) = call(&h, page("/", &cookie)).await;
+    let html = String::from_utf8(body).unwrap();
+    assert_eq!(status, StatusCode::OK, "{html}");
+    for framework in ["iso27001-2022", "iso27701-2019"] {
+        assert!(html.contains(&format!("id=\"{framework}\"")), "{framework}");
+    }
+    assert!(html.contains("<svg"), "the 90-day trend is drawn");
+    assert!(html.contains("Figures per day"), "{html}");
+    let (_, body) = call(&h, page("/controls/iso27001-2022/A.8.8", &cookie)).await;
+    let control = String::from_utf8(body).unwrap();
+    assert!(
+        control.contains("pass since 2026-11-20T02:00:00.000000Z"),
+        "{control}"
+    );
+    let history = &control[control.find("<h2>History</h2>").expect("history")..];
+    assert!(
+        history.contains("2026-11-20T01:00:00.000000Z") && history.contains("badge fail"),
+        "{history}"
+    );
+}

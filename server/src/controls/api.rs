@@ -16,7 +16,7 @@ use vouch_evidence::api::RejectReason;
 use vouch_evidence::{AssetKind, Timestamp};
 use vouch_policies::{ControlId, ControlState, ControlStatus, Severity};
 
-use super::{Policies, PolicyError, ReloadFailure};
+use super::{ControlsView, Policies, PolicyError, ReloadFailure};
 use crate::evaluate::Judge as _;
 use crate::http::{AppError, Manager, Reader};
 use crate::state::{AppState, now};
@@ -30,6 +30,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/controls", get(controls))
         .route("/v1/controls/{control}", get(control))
+        .route("/v1/history", get(history))
         .route("/v1/policies", get(policies))
         .route("/v1/policies/reload", post(reload))
         .route("/v1/evaluations", get(runs).post(request_run))
@@ -197,6 +198,13 @@ impl ExceptionInfo {
     }
 }
 
+/// Tells the running policies (if any) that the control view must be made again.
+pub(crate) fn policies_touched(state: &AppState) {
+    if let Some(p) = state.policies() {
+        p.touched();
+    }
+}
+
 fn running(state: &AppState) -> Result<&std::sync::Arc<Policies>, AppError> {
     state
         .policies()
@@ -251,14 +259,82 @@ async fn controls(
     query: Result<Query<ControlsQuery>, QueryRejection>,
 ) -> Result<Response, AppError> {
     let q = controls_query(&state, query)?;
-    let mut view = running(&state)?.controls(q.as_of).await?;
+    let policies = running(&state)?;
+    let mut view = ControlsView::clone(&*policies.controls(q.as_of).await?);
     view.controls.retain(|c| {
         q.framework
             .as_ref()
             .is_none_or(|f| &c.control.framework == f)
             && q.status.as_ref().is_none_or(|s| c.status.as_str() == s)
     });
-    Ok(Json(view).into_response())
+    let history = policies.history(q.framework.as_deref()).await?;
+    let since = view
+        .controls
+        .iter()
+        .filter_map(|c| {
+            let (s, t) =
+                super::history::at(&history, &c.control.framework, &c.control.control, view.at)?;
+            (s == c.status).then(|| (c.control.to_string(), t))
+        })
+        .collect();
+    Ok(Json(ControlsAnswer { view, since }).into_response())
+}
+
+/// [`controls`]'s answer: the view, and when each control's status began (for those whose
+/// start the history records).
+#[derive(Clone, Debug, Serialize)]
+pub struct ControlsAnswer {
+    /// The view.
+    #[serde(flatten)]
+    pub view: ControlsView,
+    /// Control id → the instant its status began.
+    pub since: std::collections::BTreeMap<String, Timestamp>,
+}
+
+/// `GET /v1/history` parameters.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryQuery {
+    /// Only this framework's controls.
+    #[serde(default)]
+    pub framework: Option<String>,
+    /// Only this control (`A.8.24`, with `framework`).
+    #[serde(default)]
+    pub control: Option<String>,
+}
+
+/// One row of `GET /v1/history`.
+#[derive(Clone, Debug, Serialize)]
+pub struct HistoryRow {
+    /// The control (`iso27001-2022:A.8.24`).
+    pub control: String,
+    /// The status it turned to.
+    pub status: String,
+    /// When that status began.
+    pub since: Timestamp,
+    /// When the server recorded the change.
+    pub recorded_at: Timestamp,
+}
+
+/// `GET /v1/history`: every recorded change of control status, oldest first.
+async fn history(
+    _reader: Reader,
+    State(state): State<AppState>,
+    query: Result<Query<HistoryQuery>, QueryRejection>,
+) -> Result<Response, AppError> {
+    let Query(q) = query.map_err(|e| bad(&state, e.body_text()))?;
+    let rows = running(&state)?.history(q.framework.as_deref()).await?;
+    let rows: Vec<HistoryRow> = rows
+        .into_iter()
+        .filter(|r| q.control.as_ref().is_none_or(|c| &r.control == c))
+        .map(|r| HistoryRow {
+            control: format!("{}:{}", r.framework, r.control),
+            status: r.state,
+            since: r.since,
+            recorded_at: r.recorded_at,
+        })
+        .collect();
+    Ok(Json(rows).into_response())
 }
 
 /// One control in [`control`]'s answer.
@@ -271,6 +347,8 @@ pub struct ControlAnswer {
     /// The control.
     #[serde(flatten)]
     pub control: ControlStatus,
+    /// When its status began, when the history records it.
+    pub since: Option<Timestamp>,
 }
 
 /// `GET /v1/controls/{control}`: one control with every outcome, as of an instant.
@@ -282,20 +360,27 @@ async fn control(
 ) -> Result<Response, AppError> {
     let q = controls_query(&state, query)?;
     let id: ControlId = id.parse().map_err(|e: String| bad(&state, e))?;
-    let view = running(&state)?.controls(q.as_of).await?;
+    let policies = running(&state)?;
+    let view = policies.controls(q.as_of).await?;
     let control = view
         .controls
-        .into_iter()
+        .iter()
         .find(|c| c.control == id)
+        .cloned()
         .ok_or_else(|| {
             AppError::Client(
                 RejectReason::NotFound,
                 format!("control {id} is in no loaded catalog or does not apply"),
             )
         })?;
+    let history = policies.history(Some(&id.framework)).await?;
+    let since = super::history::at(&history, &id.framework, &id.control, view.at)
+        .filter(|(s, _)| *s == control.status)
+        .map(|(_, t)| t);
     Ok(Json(ControlAnswer {
         at: view.at,
-        pack: view.pack,
+        pack: view.pack.clone(),
+        since,
         control,
     })
     .into_response())
@@ -460,6 +545,7 @@ async fn add_exception(
         expires_at: req.expires_at,
     };
     let id = state.store().add_exception(exception.clone()).await?;
+    policies_touched(&state);
     tracing::info!(
         exception = id,
         policy = %req.policy,

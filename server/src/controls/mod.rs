@@ -14,10 +14,12 @@
 //! attestations in force.
 
 pub mod api;
+pub mod history;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
@@ -175,6 +177,22 @@ pub struct Policies {
     in_force: RwLock<Arc<PackJudge>>,
     kept: Mutex<HashMap<String, Arc<PackJudge>>>,
     last_failure: Mutex<Option<ReloadFailure>>,
+    /// The control view of now, while nothing it rests on has changed.
+    current: Mutex<Option<CurrentView>>,
+    /// Bumped by every change a view rests on besides new results (exceptions, attestations,
+    /// a reload).
+    generation: AtomicU64,
+}
+
+/// How long the view of now is reused at most: staleness and expiries move with the clock.
+const CURRENT_FOR: Duration = Duration::from_secs(30);
+
+/// The control view of now and what it was made from.
+struct CurrentView {
+    judged: u64,
+    generation: u64,
+    made: Instant,
+    view: Arc<ControlsView>,
 }
 
 impl Policies {
@@ -206,65 +224,77 @@ impl Policies {
             kept: Mutex::new(HashMap::from([(judge.digest().to_string(), judge.clone())])),
             in_force: RwLock::new(judge),
             last_failure: Mutex::new(None),
+            current: Mutex::new(None),
+            generation: AtomicU64::new(0),
         }))
     }
 
     /// Starts the evaluator's worker until `shutdown` (it judges what arrives, on every wake and
-    /// every 30 s in case one was missed) and, with an `alerter`, a watcher that tells its
-    /// webhooks when a control turns from pass to fail: it compares the control view after new
-    /// results, at most once per `alert_gap`.
+    /// every 30 s in case one was missed) and the watcher of control statuses: after new
+    /// results (at most once per `gap`) and at least every 30 s it makes the control view of
+    /// now, records every change of status in the history, and, with an `alerter`, tells its
+    /// webhooks about each control that turned from pass to fail.
     pub fn spawn(
         self: &Arc<Self>,
         alerter: Option<crate::alerts::Alerter>,
-        alert_gap: Duration,
+        gap: Duration,
         shutdown: CancellationToken,
     ) -> tokio::task::JoinHandle<()> {
         let worker = self
             .evaluator
             .clone()
             .spawn(Duration::from_secs(30), shutdown.clone());
-        let Some(alerter) = alerter else {
-            return worker;
-        };
         let this = self.clone();
         tokio::spawn(async move {
-            let watcher = this.alert_on_changes(alerter, alert_gap, shutdown);
+            let watcher = this.watch(alerter, gap, shutdown);
             let _ = tokio::join!(worker, watcher);
         })
     }
 
-    /// Compares the control view with the previous one each time new results arrive (at most
-    /// once per `gap`) and alerts on every control that turned from pass to fail.
-    async fn alert_on_changes(
+    /// The watcher [`spawn`](Self::spawn) starts.
+    async fn watch(
         &self,
-        alerter: crate::alerts::Alerter,
+        alerter: Option<crate::alerts::Alerter>,
         gap: Duration,
         shutdown: CancellationToken,
     ) {
         let mut judged = self.evaluator.judged();
-        let mut known: Option<HashMap<String, ControlState>> = None;
+        let mut known = loop {
+            match self.store.control_history(None).await {
+                Ok(h) => break history::recorded(&h),
+                Err(e) => {
+                    tracing::error!(error = %e, "reading the control history failed; retrying")
+                }
+            }
+            tokio::select! {
+                () = tokio::time::sleep(Duration::from_secs(5)) => {}
+                () = shutdown.cancelled() => return,
+            }
+        };
         loop {
-            let checked = std::time::Instant::now();
+            let checked = Instant::now();
             match self.controls(None).await {
                 Ok(view) => {
-                    if let Some(before) = &known {
-                        for change in turned_to_fail(before, &view) {
+                    let before = known.clone();
+                    if let Err(e) = self.observe(&mut known, &view).await {
+                        tracing::error!(error = %e, "recording control history failed");
+                        known = before.clone();
+                    }
+                    if let Some(alerter) = &alerter {
+                        for change in turned_to_fail(&before, &view) {
                             tracing::warn!(control = %change.control, "control turned from pass to fail");
                             alerter.notify(&change);
                         }
                     }
-                    known = Some(
-                        view.controls
-                            .iter()
-                            .map(|c| (c.control.to_string(), c.status))
-                            .collect(),
-                    );
-                    tokio::select! {
-                        changed = judged.changed() => if changed.is_err() { break },
-                        () = shutdown.cancelled() => break,
-                    }
                 }
-                Err(e) => tracing::error!(error = %e, "control view failed; alerts wait"),
+                Err(e) => {
+                    tracing::error!(error = %e, "control view failed; history and alerts wait")
+                }
+            }
+            tokio::select! {
+                changed = judged.changed() => if changed.is_err() { break },
+                () = tokio::time::sleep(CURRENT_FOR) => {}
+                () = shutdown.cancelled() => break,
             }
             let wait = gap
                 .max(Duration::from_millis(50))
@@ -274,6 +304,47 @@ impl Policies {
                 () = shutdown.cancelled() => break,
             }
         }
+    }
+
+    /// Records the changes of status `view` makes to `known` (updated to match); answers how
+    /// many.
+    async fn observe(
+        &self,
+        known: &mut history::Recorded,
+        view: &ControlsView,
+    ) -> Result<usize, StoreError> {
+        let changes = history::changes(known, &view.controls, view.at);
+        let n = changes.len();
+        if n > 0 {
+            self.store.record_control_changes(changes).await?;
+            tracing::info!(changes = n, "control statuses changed");
+        }
+        Ok(n)
+    }
+
+    /// Compares the control view of now with the recorded history and records every change
+    /// of status (what the watcher does after each judging round); answers how many.
+    pub async fn note_changes(&self) -> Result<usize, PolicyError> {
+        let mut known = history::recorded(&self.store.control_history(None).await?);
+        let view = self.controls(None).await?;
+        Ok(self.observe(&mut known, &view).await?)
+    }
+
+    /// Tells the views that something they rest on besides results changed (an exception, an
+    /// attestation).
+    pub fn touched(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// The recorded history of control statuses of one framework (all: `None`), oldest first.
+    pub async fn history(
+        &self,
+        framework: Option<&str>,
+    ) -> Result<Vec<crate::store::ControlChange>, PolicyError> {
+        Ok(self
+            .store
+            .control_history(framework.map(str::to_string))
+            .await?)
     }
 
     /// The evaluator (to wake it, or to ask for a re-evaluation).
@@ -326,6 +397,7 @@ impl Policies {
                         .expect("kept lock")
                         .insert(judge.digest().to_string(), judge.clone());
                     *self.in_force.write().expect("pack lock") = judge.clone();
+                    self.touched();
                     tracing::info!(
                         pack = judge.digest(),
                         previous = previous.digest(),
@@ -382,8 +454,35 @@ impl Policies {
         Ok(judge)
     }
 
-    /// Every applicable control at `at` (now: `None`), from the stored results.
-    pub async fn controls(&self, at: Option<Timestamp>) -> Result<ControlsView, PolicyError> {
+    /// Every applicable control at `at` (now: `None`), from the stored results. The view of
+    /// now is made once and shared until new results, an exception, an attestation, a reload
+    /// or 30 s make it out of date.
+    pub async fn controls(&self, at: Option<Timestamp>) -> Result<Arc<ControlsView>, PolicyError> {
+        if at.is_some() {
+            return Ok(Arc::new(self.make_view(at).await?));
+        }
+        let judged = *self.evaluator.judged().borrow();
+        let generation = self.generation.load(Ordering::SeqCst);
+        if let Some(c) = self.current.lock().expect("view lock").as_ref()
+            && c.judged == judged
+            && c.generation == generation
+            && c.made.elapsed() < CURRENT_FOR
+        {
+            return Ok(c.view.clone());
+        }
+        let made = Instant::now();
+        let view = Arc::new(self.make_view(None).await?);
+        *self.current.lock().expect("view lock") = Some(CurrentView {
+            judged,
+            generation,
+            made,
+            view: view.clone(),
+        });
+        Ok(view)
+    }
+
+    /// The control view at `at` (now: `None`), made from the store.
+    async fn make_view(&self, at: Option<Timestamp>) -> Result<ControlsView, PolicyError> {
         let instant = at.unwrap_or_else(now);
         let evaluations = self.store.latest_evaluations(at).await?;
         let exceptions = self.store.exceptions().await?;
@@ -451,13 +550,17 @@ impl Policies {
 
 /// The controls of `view` that passed in `before` and fail now, with what fails.
 fn turned_to_fail(
-    before: &HashMap<String, ControlState>,
+    before: &history::Recorded,
     view: &ControlsView,
 ) -> Vec<crate::alerts::ControlChange> {
     view.controls
         .iter()
         .filter(|c| c.status == ControlState::Fail)
-        .filter(|c| before.get(&c.control.to_string()) == Some(&ControlState::Pass))
+        .filter(|c| {
+            before
+                .get(&(c.control.framework.clone(), c.control.control.clone()))
+                .is_some_and(|(s, _)| *s == ControlState::Pass)
+        })
         .map(|c| crate::alerts::ControlChange {
             control: c.control.to_string(),
             title: c.title.clone(),

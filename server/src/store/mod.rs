@@ -19,8 +19,8 @@ pub mod results;
 pub mod sqlite;
 
 pub use results::{
-    AssetEvaluation, AttestationRecord, Evaluation, EvaluationRun, ExceptionRecord, NewException,
-    NewRun, PackRecord, StoredResult,
+    AssetEvaluation, AttestationRecord, ControlChange, Evaluation, EvaluationRun, ExceptionRecord,
+    NewException, NewRun, PackRecord, StoredResult,
 };
 
 use async_trait::async_trait;
@@ -167,6 +167,8 @@ pub trait Store: Send + Sync + 'static {
     async fn rejections(&self, limit: u32) -> Result<Vec<Rejection>, StoreError>;
     /// Every asset chain with its head.
     async fn assets(&self) -> Result<Vec<AssetSummary>, StoreError>;
+    /// Every asset chain as it stood at `at`: only snapshots received by then count.
+    async fn assets_as_of(&self, at: Timestamp) -> Result<Vec<AssetSummary>, StoreError>;
     /// Snapshots of an asset, by agent and sequence, after `after_sequence`, at most `limit`.
     async fn snapshots(
         &self,
@@ -232,6 +234,14 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<AttestationRecord>, StoreError>;
     /// The document attached to an attestation.
     async fn attestation_document(&self, digest: Digest) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Appends to the history of control statuses (a change already recorded with the same
+    /// framework, control and `since` changes nothing).
+    async fn record_control_changes(&self, changes: Vec<ControlChange>) -> Result<(), StoreError>;
+    /// The recorded history of control statuses, of one framework or all, oldest `since` first.
+    async fn control_history(
+        &self,
+        framework: Option<String>,
+    ) -> Result<Vec<ControlChange>, StoreError>;
     /// Makes every write accepted so far durable and releases the backend; writes after this
     /// fail, reads may still work. The server calls it on shutdown.
     async fn close(&self) -> Result<(), StoreError>;

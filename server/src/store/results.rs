@@ -147,3 +147,21 @@ pub struct AttestationRecord {
     /// The DSSE envelope, signed by the server.
     pub envelope: Vec<u8>,
 }
+
+/// A control's status from an instant on, as the server recorded it: one row each time the
+/// rolled-up status of a control changes. The overview's trend and each status's start are
+/// read from these rows, never recomputed per day.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ControlChange {
+    /// The framework (catalog id).
+    pub framework: String,
+    /// The control id within it.
+    pub control: String,
+    /// The status it turned to (`ControlState::as_str`).
+    pub state: String,
+    /// When that status began: the collection instant of the newest evidence it rests on, or,
+    /// for a change made by time alone (staleness, an expiry), the instant it was seen.
+    pub since: Timestamp,
+    /// When the server recorded the change.
+    pub recorded_at: Timestamp,
+}

@@ -22,8 +22,9 @@ use vouch_evidence::{AssetKind, Digest, PublicKey, Timestamp};
 mod results;
 
 use super::{
-    AgentRecord, AssetEvaluation, AttestationRecord, Evaluation, EvaluationRun, ExceptionRecord,
-    IngestOutcome, NewException, NewRun, NewSnapshot, PackRecord, Rejection, Store, StoreError,
+    AgentRecord, AssetEvaluation, AttestationRecord, ControlChange, Evaluation, EvaluationRun,
+    ExceptionRecord, IngestOutcome, NewException, NewRun, NewSnapshot, PackRecord, Rejection,
+    Store, StoreError,
 };
 use crate::auth::Role;
 
@@ -87,6 +88,8 @@ const SCHEMA: &[&str] = &[
     "CREATE INDEX snapshots_by_time ON snapshots(collected_at);",
     // version 4: policy packs, evaluations and their results, re-evaluation runs, exceptions.
     results::SCHEMA,
+    // version 5: the history of control statuses.
+    results::HISTORY,
 ];
 
 /// The schema version this build writes (SQLite `user_version`).
@@ -110,6 +113,25 @@ enum Write {
     Job(Box<dyn Job>),
     /// Commit everything queued before it, close the connection, then answer.
     Close(Reply<()>),
+}
+
+/// An [`AssetSummary`] from a row of kind, id, name, agent, count, head sequence, head digest,
+/// last collected, last received.
+fn asset_summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<AssetSummary> {
+    let kind: String = r.get(0)?;
+    Ok(AssetSummary {
+        kind: AssetKind::parse(&kind).ok_or_else(|| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, kind.into())
+        })?,
+        id: r.get(1)?,
+        name: r.get(2)?,
+        agent_id: r.get(3)?,
+        snapshot_count: r.get::<_, i64>(4)? as u64,
+        last_sequence: r.get::<_, i64>(5)? as u64,
+        last_digest: digest_col(r.get(6)?)?,
+        last_collected_at: ts(r.get(7)?)?,
+        last_received_at: ts(r.get(8)?)?,
+    })
 }
 
 /// The SQLite store. See the module documentation.
@@ -623,31 +645,28 @@ impl Store for SqliteStore {
 
     async fn assets(&self) -> Result<Vec<AssetSummary>, StoreError> {
         self.read(|c| {
-            let mut stmt = c.prepare(
+            let mut stmt = c.prepare_cached(
                 "SELECT asset_kind, asset_id, asset_name, agent_id, snapshot_count, head_sequence,
                         head_digest, last_collected_at, last_received_at
                  FROM chains ORDER BY asset_kind, asset_id, agent_id",
             )?;
-            let rows = stmt.query_map([], |r| {
-                let kind: String = r.get(0)?;
-                Ok(AssetSummary {
-                    kind: AssetKind::parse(&kind).ok_or_else(|| {
-                        rusqlite::Error::FromSqlConversionFailure(
-                            0,
-                            rusqlite::types::Type::Text,
-                            kind.into(),
-                        )
-                    })?,
-                    id: r.get(1)?,
-                    name: r.get(2)?,
-                    agent_id: r.get(3)?,
-                    snapshot_count: r.get::<_, i64>(4)? as u64,
-                    last_sequence: r.get::<_, i64>(5)? as u64,
-                    last_digest: digest_col(r.get(6)?)?,
-                    last_collected_at: ts(r.get(7)?)?,
-                    last_received_at: ts(r.get(8)?)?,
-                })
-            })?;
+            let rows = stmt.query_map([], asset_summary)?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    async fn assets_as_of(&self, at: Timestamp) -> Result<Vec<AssetSummary>, StoreError> {
+        self.read(move |c| {
+            // SQLite takes the bare columns of an aggregate query from the row holding max().
+            let mut stmt = c.prepare_cached(
+                "SELECT asset_kind, asset_id, asset_name, agent_id, count(*), max(sequence),
+                        digest, collected_at, received_at
+                 FROM snapshots WHERE received_at <= ?1
+                 GROUP BY agent_id, asset_kind, asset_id
+                 ORDER BY asset_kind, asset_id, agent_id",
+            )?;
+            let rows = stmt.query_map([at.unix_micros()], asset_summary)?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
         .await
@@ -853,6 +872,19 @@ impl Store for SqliteStore {
 
     async fn attestation_document(&self, digest: Digest) -> Result<Option<Vec<u8>>, StoreError> {
         self.read(move |c| results::attestation_document(c, digest))
+            .await
+    }
+
+    async fn record_control_changes(&self, changes: Vec<ControlChange>) -> Result<(), StoreError> {
+        self.write_fn(move |c| results::record_control_changes(c, &changes))
+            .await
+    }
+
+    async fn control_history(
+        &self,
+        framework: Option<String>,
+    ) -> Result<Vec<ControlChange>, StoreError> {
+        self.read(move |c| results::control_history(c, framework.as_deref()))
             .await
     }
 }

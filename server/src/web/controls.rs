@@ -13,6 +13,7 @@ use vouch_policies::{Attested, ControlState, ControlStatus};
 
 use crate::controls::ControlsView;
 
+use super::overview::since_text;
 use super::{WebUser, internal, page, url_segment};
 use crate::state::AppState;
 
@@ -24,12 +25,12 @@ pub(super) struct Filter {
     #[serde(default)]
     status: String,
     #[serde(default)]
-    as_of: String,
+    pub(super) as_of: String,
 }
 
 impl Filter {
     /// The instant asked for: RFC 3339, or a date (midnight UTC); `Err` names the problem.
-    fn instant(&self) -> Result<Option<Timestamp>, String> {
+    pub(super) fn instant(&self) -> Result<Option<Timestamp>, String> {
         let t = self.as_of.trim();
         if t.is_empty() {
             return Ok(None);
@@ -37,7 +38,7 @@ impl Filter {
         crate::state::parse_instant(t).map(Some)
     }
 
-    fn query(&self) -> String {
+    pub(super) fn query(&self) -> String {
         if self.as_of.trim().is_empty() {
             String::new()
         } else {
@@ -48,12 +49,18 @@ impl Filter {
 
 /// The control view the page asks for (`as_of`), or the page to answer instead: a 500 when
 /// evaluation is off or fails, the problem when the instant is not one.
-async fn view_for(
+pub(super) async fn view_for(
     state: &AppState,
     user: &WebUser,
     title: &str,
     filter: &Filter,
-) -> Result<(std::sync::Arc<crate::controls::Policies>, ControlsView), Response> {
+) -> Result<
+    (
+        std::sync::Arc<crate::controls::Policies>,
+        std::sync::Arc<ControlsView>,
+    ),
+    Response,
+> {
     let Some(policies) = state.policies().cloned() else {
         return Err(internal("policy evaluation is not running"));
     };
@@ -69,11 +76,11 @@ async fn view_for(
     Ok((policies, view))
 }
 
-fn badge(state: ControlState) -> Markup {
+pub(super) fn badge(state: ControlState) -> Markup {
     html! { span class=(format!("badge {}", state.as_str())) { (state.as_str().replace('_', " ")) } }
 }
 
-fn control_href(c: &ControlStatus, filter: &Filter) -> String {
+pub(super) fn control_href(c: &ControlStatus, filter: &Filter) -> String {
     format!(
         "/controls/{}/{}{}",
         url_segment(&c.control.framework),
@@ -88,8 +95,8 @@ pub(super) async fn controls(
     State(state): State<AppState>,
     Query(filter): Query<Filter>,
 ) -> Response {
-    let view = match view_for(&state, &user, "Controls", &filter).await {
-        Ok((_, view)) => view,
+    let (policies, view) = match view_for(&state, &user, "Controls", &filter).await {
+        Ok(found) => found,
         Err(page) => return page,
     };
     let frameworks: Vec<&str> = state.catalogs().iter().map(|c| c.id.as_str()).collect();
@@ -107,6 +114,10 @@ pub(super) async fn controls(
     for c in &of_framework {
         *counts.entry(c.status).or_default() += 1;
     }
+    let history = match policies.history(Some(&framework)).await {
+        Ok(h) => h,
+        Err(e) => return internal(e),
+    };
     let shown: Vec<&&ControlStatus> = of_framework
         .iter()
         .filter(|c| filter.status.is_empty() || c.status.as_str() == filter.status)
@@ -148,12 +159,13 @@ pub(super) async fn controls(
                 }
             }
             table {
-                tr { th { "control" } th { "title" } th { "status" } th { "coverage" } th { "results" } }
+                tr { th { "control" } th { "title" } th { "status" } th { "since" } th { "coverage" } th { "results" } }
                 @for c in &shown {
                     tr {
                         td { a href=(control_href(c, &filter)) { (c.control.control) } }
                         td { (c.title) }
                         td { (badge(c.status)) }
+                        td.muted { (since_text(&history, c, view.at)) }
                         td { (c.coverage.map_or("—", |l| l.as_str())) }
                         td {
                             @if c.outcomes.is_empty() {
@@ -179,9 +191,13 @@ pub(super) async fn control(
     Path((framework, id)): Path<(String, String)>,
     Query(filter): Query<Filter>,
 ) -> Response {
-    let view = match view_for(&state, &user, "Control", &filter).await {
-        Ok((_, view)) => view,
+    let (policies, view) = match view_for(&state, &user, "Control", &filter).await {
+        Ok(found) => found,
         Err(page) => return page,
+    };
+    let history = match policies.history(Some(&framework)).await {
+        Ok(h) => h,
+        Err(e) => return internal(e),
     };
     let Some(c) = view
         .controls
@@ -200,7 +216,8 @@ pub(super) async fn control(
         html! {
             h1 { (c.control) " " (c.title) " " (badge(c.status)) }
             p.muted {
-                "As of " (view.at) " · coverage " (c.coverage.map_or("unclassified", |l| l.as_str()))
+                "As of " (view.at) " · " (c.status.as_str().replace('_', " ")) " since " (since_text(&history, c, view.at))
+                " · coverage " (c.coverage.map_or("unclassified", |l| l.as_str()))
                 " · " a href=(format!("/controls?framework={}", url_segment(&c.control.framework))) { "all controls" }
             }
             @match &c.attested {
@@ -239,6 +256,23 @@ pub(super) async fn control(
                         }
                     }
                 }
+            }
+            @let mine: Vec<_> = history.iter().filter(|h| h.control == c.control.control && h.since <= view.at).collect();
+            h2 { "History" }
+            @if mine.is_empty() {
+                p.muted { "No change of status recorded by " (view.at) "." }
+            } @else {
+                table {
+                    tr { th { "from" } th { "status" } th { "recorded" } }
+                    @for h in mine.iter().rev().take(50) {
+                        tr {
+                            td { a href=(format!("/controls/{}/{}?as_of={}", url_segment(&h.framework), url_segment(&h.control), url_segment(&h.since.to_string()))) { (h.since) } }
+                            td { (ControlState::parse(&h.state).map(badge).unwrap_or_else(|| html! { (h.state) })) }
+                            td.muted { (h.recorded_at) }
+                        }
+                    }
+                }
+                @if mine.len() > 50 { p.muted { "… and " (mine.len() - 50) " earlier changes." } }
             }
         },
     )

@@ -6,6 +6,7 @@
 //! snapshot). Every page answers in one request to the store per list it shows.
 
 mod controls;
+mod overview;
 mod period;
 pub mod session;
 
@@ -32,7 +33,7 @@ pub const SILENT_AFTER_SECS: i64 = 2 * 3600;
 /// The dashboard's routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/", get(overview))
+        .route("/", get(overview::overview))
         .route("/login", get(login_form).post(login))
         .route("/logout", post(logout))
         .route("/controls", get(controls::controls))
@@ -203,62 +204,6 @@ fn url_segment(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
-}
-
-async fn overview(user: WebUser, State(state): State<AppState>) -> Response {
-    let assets = match state.store().assets().await {
-        Ok(a) => a,
-        Err(e) => return internal(e),
-    };
-    let rejections = state.store().rejections(10).await.unwrap_or_default();
-    let at = now();
-    let mut by_kind: BTreeMap<&str, usize> = BTreeMap::new();
-    for a in &assets {
-        *by_kind.entry(a.kind.as_str()).or_default() += 1;
-    }
-    let silent: Vec<&AssetSummary> = assets.iter().filter(|a| is_silent(a, at)).collect();
-    page(
-        "Overview",
-        Some(&user),
-        html! {
-            h1 { "Overview" }
-            div.cards {
-                div.card { div.num { (assets.len()) } "assets" }
-                @for (kind, n) in &by_kind {
-                    div.card { div.num { (n) } (kind) }
-                }
-                div.card { div.num { (silent.len()) } "silent for over " (SILENT_AFTER_SECS / 3600) " h" }
-            }
-            h2 { "Silent agents" }
-            @if silent.is_empty() {
-                p.muted { "Every asset reported within the last " (SILENT_AFTER_SECS / 3600) " hours." }
-            } @else {
-                table {
-                    tr { th { "asset" } th { "kind" } th { "agent" } th { "last received" } }
-                    @for a in &silent {
-                        tr {
-                            td { a href=(asset_href(a)) { (a.name) } }
-                            td { (a.kind) }
-                            td { code { (a.agent_id) } }
-                            td { span.badge.silent { (a.last_received_at) } }
-                        }
-                    }
-                }
-            }
-            h2 { "Recent refused submissions" }
-            @if rejections.is_empty() {
-                p.muted { "None." }
-            } @else {
-                table {
-                    tr { th { "at" } th { "reason" } th { "message" } th { "from" } }
-                    @for r in &rejections {
-                        tr { td { (r.at) } td { span.badge.fail { (r.reason) } } td { (r.message) } td { (r.remote) } }
-                    }
-                }
-            }
-        },
-    )
-    .into_response()
 }
 
 #[derive(Deserialize)]

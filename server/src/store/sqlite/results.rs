@@ -6,8 +6,8 @@ use vouch_evidence::{AssetKind, ChainKey, Digest, Timestamp};
 use super::{digest_col, ts};
 use crate::store::StoreError;
 use crate::store::results::{
-    AssetEvaluation, AttestationRecord, Evaluation, EvaluationRun, ExceptionRecord, NewException,
-    NewRun, PackRecord, StoredResult,
+    AssetEvaluation, AttestationRecord, ControlChange, Evaluation, EvaluationRun, ExceptionRecord,
+    NewException, NewRun, PackRecord, StoredResult,
 };
 
 /// Schema step that adds these tables (appended to the store's migrations).
@@ -65,6 +65,64 @@ pub(super) const SCHEMA: &str = "
         document BLOB);
     CREATE INDEX attestations_by_control ON attestations(control, recorded_at);
     CREATE INDEX snapshots_by_received ON snapshots(received_at);";
+
+/// Schema step that adds the history of control statuses.
+pub(super) const HISTORY: &str = "
+    CREATE TABLE control_history(
+        framework TEXT NOT NULL,
+        control TEXT NOT NULL,
+        since INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        recorded_at INTEGER NOT NULL,
+        PRIMARY KEY(framework, control, since))
+        WITHOUT ROWID;
+    CREATE INDEX control_history_by_since ON control_history(framework, since);";
+
+pub(super) fn record_control_changes(
+    c: &Connection,
+    changes: &[ControlChange],
+) -> Result<(), StoreError> {
+    let mut stmt = c.prepare_cached(
+        "INSERT OR IGNORE INTO control_history(framework, control, since, state, recorded_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for ch in changes {
+        stmt.execute(params![
+            ch.framework,
+            ch.control,
+            ch.since.unix_micros(),
+            ch.state,
+            ch.recorded_at.unix_micros()
+        ])?;
+    }
+    Ok(())
+}
+
+pub(super) fn control_history(
+    c: &Connection,
+    framework: Option<&str>,
+) -> Result<Vec<ControlChange>, StoreError> {
+    let mut stmt = c.prepare_cached(
+        "SELECT framework, control, since, state, recorded_at FROM control_history
+         WHERE ?1 IS NULL OR framework = ?1 ORDER BY since, framework, control",
+    )?;
+    let rows: Vec<(String, String, i64, String, i64)> = stmt
+        .query_map([framework], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    rows.into_iter()
+        .map(|(framework, control, since, state, recorded_at)| {
+            Ok(ControlChange {
+                framework,
+                control,
+                state,
+                since: ts(since)?,
+                recorded_at: ts(recorded_at)?,
+            })
+        })
+        .collect()
+}
 
 fn kind_col(s: &str) -> Result<AssetKind, StoreError> {
     AssetKind::parse(s)
