@@ -182,6 +182,41 @@ pub struct AssetSummary {
     pub last_collected_at: Timestamp,
     /// When the newest snapshot was received.
     pub last_received_at: Timestamp,
+    /// The organisation's tags on the asset (`env=prod`, `owner=payments`): set on the server
+    /// by a security lead, not part of the signed evidence.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub tags: std::collections::BTreeMap<String, String>,
+}
+
+/// How many tags an asset may carry.
+pub const MAX_TAGS: usize = 32;
+
+/// The problems with a set of asset tags: keys of 1 to 64 characters of `a-z 0-9 . _ - /`,
+/// values of at most 256 characters with no control character, at most [`MAX_TAGS`].
+pub fn tag_problems(tags: &std::collections::BTreeMap<String, String>) -> Vec<String> {
+    let mut problems = Vec::new();
+    if tags.len() > MAX_TAGS {
+        problems.push(format!("{} tags: at most {MAX_TAGS}", tags.len()));
+    }
+    for (k, v) in tags {
+        let key_ok = (1..=64).contains(&k.len())
+            && k.bytes().all(|b| {
+                b.is_ascii_lowercase()
+                    || b.is_ascii_digit()
+                    || matches!(b, b'.' | b'_' | b'-' | b'/')
+            });
+        if !key_ok {
+            problems.push(format!(
+                "tag key {k:?}: 1 to 64 characters of a-z, 0-9, '.', '_', '-', '/'"
+            ));
+        }
+        if v.chars().count() > 256 || v.chars().any(char::is_control) {
+            problems.push(format!(
+                "tag {k:?}: the value must be at most 256 characters with no control character"
+            ));
+        }
+    }
+    problems
 }
 
 /// One snapshot in `GET /v1/assets/{id}/snapshots`.

@@ -82,6 +82,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/snapshots/{digest}/receipt", get(get_receipt))
         .route("/v1/assets", get(list_assets))
         .route("/v1/assets/{kind}/{id}/snapshots", get(list_snapshots))
+        .route("/v1/assets/{kind}/{id}/tags", axum::routing::put(set_tags))
         .route("/v1/keys", get(keys))
         .route("/v1/sample", get(sample))
         .route("/v1/export", get(export))
@@ -465,6 +466,46 @@ async fn get_receipt(
 
 async fn list_assets(_reader: Reader, State(state): State<AppState>) -> Result<Response, AppError> {
     Ok(Json(state.store().assets().await?).into_response())
+}
+
+/// `PUT /v1/assets/{kind}/{id}/tags` body: the asset's tags, replacing those it had.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TagsBody {
+    tags: std::collections::BTreeMap<String, String>,
+}
+
+/// `PUT /v1/assets/{kind}/{id}/tags`: sets the organisation's tags on an asset (admin or
+/// security lead), for filtering; the evidence is not touched.
+async fn set_tags(
+    manager: Manager,
+    State(state): State<AppState>,
+    Path((kind, id)): Path<(String, String)>,
+    body: Result<Json<TagsBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, AppError> {
+    let bad = |message: String| {
+        state.metrics().rejected(RejectReason::BadRequest);
+        AppError::Client(RejectReason::BadRequest, message)
+    };
+    let kind =
+        AssetKind::parse(&kind).ok_or_else(|| bad(format!("unknown asset kind {kind:?}")))?;
+    let Json(body) = body.map_err(|e| bad(e.body_text()))?;
+    let problems = vouch_evidence::api::tag_problems(&body.tags);
+    if !problems.is_empty() {
+        return Err(bad(problems.join("; ")));
+    }
+    if !state
+        .store()
+        .set_asset_tags(kind, id.clone(), body.tags.clone())
+        .await?
+    {
+        return Err(AppError::Client(
+            RejectReason::NotFound,
+            format!("no asset {kind} {id} is stored"),
+        ));
+    }
+    tracing::info!(%kind, asset = %id, tags = ?body.tags, by = %manager.who, "asset tags set");
+    Ok(Json(body.tags).into_response())
 }
 
 #[derive(Deserialize)]

@@ -592,6 +592,19 @@ async fn the_dashboard_shows_controls_and_what_fails() {
     );
     assert!(one.contains("Remediation: upgrade the kernel"), "{one}");
     assert!(one.contains("host.kernel.release"), "{one}");
+    // Followed to the asset: its results, failures first, linked back to their controls.
+    let asset_href = format!("/assets/host/m-{}", agent.id);
+    assert!(one.contains(&format!("href=\"{asset_href}\"")), "{one}");
+    let (_, body) = call(&h, page(&asset_href)).await;
+    let asset = String::from_utf8(body).unwrap();
+    let results = &asset[asset.find("<h2>Policy results</h2>").expect("results")..];
+    assert!(results.contains("1 fail, 1 pass"), "{results}");
+    let first = &results[results.find("<td>").unwrap()..];
+    assert!(first.starts_with("<td>kernel.patched"), "{first}");
+    assert!(
+        results.contains("href=\"/controls/iso27001-2022/A.8.8\""),
+        "{results}"
+    );
     let (_, body) = call(&h, page("/controls/iso27001-2022/A.5.1")).await;
     assert!(
         String::from_utf8(body)
@@ -780,5 +793,96 @@ async fn status_history_records_when_each_status_began() {
     assert!(
         history.contains("2026-11-20T01:00:00.000000Z") && history.contains("badge fail"),
         "{history}"
+    );
+}
+
+/// Tags set by a security lead (never by an auditor or agent, and only well-formed ones on
+/// stored assets) filter the asset list, as does the status "failing a policy".
+#[tokio::test]
+async fn assets_filter_by_tag_and_by_failing_policy() {
+    let h = harness().await;
+    let dir = pack_dir();
+    let policies = with_policies(&h, dir.path()).await;
+    let mut failing = enroll(&h, 9).await;
+    let (env, _) = failing.next(); // 6.1.1 fails A.8.8
+    call(&h, post("/v1/snapshots", env)).await;
+    let mut passing = enroll(&h, 10).await;
+    for _ in 0..2 {
+        let (env, _) = passing.next(); // ends on 6.1.2, which passes
+        call(&h, post("/v1/snapshots", env)).await;
+    }
+    policies.evaluator().run_once().await.unwrap();
+    let tags = |id: &str| format!("/v1/assets/host/m-{id}/tags");
+    let lead = h
+        .state
+        .create_api_token(Role::SecurityLead, "lead")
+        .await
+        .unwrap();
+    let body = json!({"tags": {"env": "prod", "owner": "payments"}});
+    let (status, answer) = json_of(
+        &h,
+        send("PUT", &tags(&failing.id), &lead, Some(body.clone())),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    for role in [Role::Auditor, Role::Agent] {
+        let token = h.state.create_api_token(role, "x").await.unwrap();
+        let (status, _) = call(
+            &h,
+            send("PUT", &tags(&passing.id), &token, Some(body.clone())),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{role}");
+    }
+    let (status, answer) = json_of(
+        &h,
+        send(
+            "PUT",
+            &tags(&passing.id),
+            &lead,
+            Some(json!({"tags": {"Env!": "x"}})),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        answer.to_string().contains("tag key \\\"Env!\\\""),
+        "{answer}"
+    );
+    let (status, _) = call(
+        &h,
+        send("PUT", "/v1/assets/host/nope/tags", &lead, Some(body)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, listed) = json_of(&h, get("/v1/assets", Some(&h.admin))).await;
+    let tagged: Vec<&Value> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["tags"]["env"] == "prod")
+        .collect();
+    assert_eq!(tagged.len(), 1, "{listed}");
+
+    let cookie = sign_in(&h, Role::Auditor).await;
+    let list = |query: &str| {
+        let req = page(&format!("/assets?{query}"), &cookie);
+        async { String::from_utf8(call(&h, req).await.1).unwrap() }
+    };
+    let by_tag = list("tag=env%3Dprod").await;
+    assert!(by_tag.contains("1 of 2 assets"), "{by_tag}");
+    assert!(by_tag.contains(&format!("m-{}", failing.id)), "{by_tag}");
+    assert!(list("tag=owner").await.contains("1 of 2 assets"));
+    assert!(list("tag=env%3Dstaging").await.contains("0 of 2 assets"));
+    let by_status = list("status=failing").await;
+    assert!(by_status.contains("1 of 2 assets"), "{by_status}");
+    assert!(
+        by_status.contains(&format!("m-{}", failing.id)),
+        "{by_status}"
+    );
+    let ok = list("status=passing").await;
+    assert!(
+        ok.contains(&format!("m-{}", passing.id)) && ok.contains("1 of 2"),
+        "{ok}"
     );
 }

@@ -94,6 +94,45 @@ async fn overview_assets_and_asset_pages_show_the_stored_evidence_and_its_drift(
     }
 }
 
+/// The asset page as of a past instant shows the chain as it stood then: only the snapshots
+/// received by then, no drift yet; an instant that is not one is named.
+#[tokio::test]
+async fn the_asset_page_shows_the_chain_as_of_an_instant() {
+    let h = harness().await;
+    let mut agent = enroll(&h, 4).await;
+    let (env, _) = agent.next();
+    call(&h, post("/v1/snapshots", env)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let between = vouch_server::state::now();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    for _ in 0..2 {
+        let (env, _) = agent.next();
+        call(&h, post("/v1/snapshots", env)).await;
+    }
+    let cookie = sign_in(&h, Role::Auditor).await;
+    let path = format!("/assets/host/m-{}", agent.id);
+    let (_, body) = call(&h, page(&path, &cookie)).await;
+    assert!(html(&body).contains("sequence 1 to 3"));
+    let then = format!("{path}?as_of={between}");
+    let (status, body) = call(&h, page(&then, &cookie)).await;
+    let asset = html(&body);
+    assert_eq!(status, StatusCode::OK, "{asset}");
+    assert!(asset.contains("sequence 1 to 1"), "{asset}");
+    assert!(asset.contains("Only one snapshot so far"), "{asset}");
+    assert!(
+        asset.contains("6.1.1") && !asset.contains("6.1.3"),
+        "{asset}"
+    );
+    let before = format!("{path}?as_of=2020-01-01");
+    assert_eq!(
+        call(&h, page(&before, &cookie)).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (status, body) = call(&h, page(&format!("{path}?as_of=yesterday"), &cookie)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(html(&body).contains("is not a date"));
+}
+
 #[tokio::test]
 async fn logout_clears_the_cookie() {
     let h = harness().await;

@@ -167,6 +167,13 @@ pub trait Store: Send + Sync + 'static {
     async fn rejections(&self, limit: u32) -> Result<Vec<Rejection>, StoreError>;
     /// Every asset chain with its head.
     async fn assets(&self) -> Result<Vec<AssetSummary>, StoreError>;
+    /// Replaces the tags of an asset; `false` when no chain of that asset is stored.
+    async fn set_asset_tags(
+        &self,
+        kind: AssetKind,
+        asset_id: String,
+        tags: std::collections::BTreeMap<String, String>,
+    ) -> Result<bool, StoreError>;
     /// Every asset chain as it stood at `at`: only snapshots received by then count.
     async fn assets_as_of(&self, at: Timestamp) -> Result<Vec<AssetSummary>, StoreError>;
     /// Snapshots of an asset, by agent and sequence, after `after_sequence`, at most `limit`.

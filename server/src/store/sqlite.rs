@@ -90,6 +90,13 @@ const SCHEMA: &[&str] = &[
     results::SCHEMA,
     // version 5: the history of control statuses.
     results::HISTORY,
+    // version 6: the organisation's tags on assets.
+    "CREATE TABLE asset_tags(
+        asset_kind TEXT NOT NULL,
+        asset_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY(asset_kind, asset_id, key)) WITHOUT ROWID;",
 ];
 
 /// The schema version this build writes (SQLite `user_version`).
@@ -131,7 +138,40 @@ fn asset_summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<AssetSummary> {
         last_digest: digest_col(r.get(6)?)?,
         last_collected_at: ts(r.get(7)?)?,
         last_received_at: ts(r.get(8)?)?,
+        tags: Default::default(),
     })
+}
+
+/// Fills in the tags of `assets` from `asset_tags`.
+fn with_tags(
+    c: &Connection,
+    mut assets: Vec<AssetSummary>,
+) -> Result<Vec<AssetSummary>, StoreError> {
+    let mut stmt = c.prepare_cached("SELECT asset_kind, asset_id, key, value FROM asset_tags")?;
+    let mut tags: std::collections::HashMap<
+        (String, String),
+        std::collections::BTreeMap<String, String>,
+    > = Default::default();
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get(2)?,
+            r.get(3)?,
+        ))
+    })?;
+    for row in rows {
+        let (kind, id, key, value) = row?;
+        tags.entry((kind, id)).or_default().insert(key, value);
+    }
+    if !tags.is_empty() {
+        for a in &mut assets {
+            if let Some(t) = tags.get(&(a.kind.as_str().to_string(), a.id.clone())) {
+                a.tags = t.clone();
+            }
+        }
+    }
+    Ok(assets)
 }
 
 /// The SQLite store. See the module documentation.
@@ -651,7 +691,7 @@ impl Store for SqliteStore {
                  FROM chains ORDER BY asset_kind, asset_id, agent_id",
             )?;
             let rows = stmt.query_map([], asset_summary)?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            with_tags(c, rows.collect::<Result<Vec<_>, _>>()?)
         })
         .await
     }
@@ -667,7 +707,37 @@ impl Store for SqliteStore {
                  ORDER BY asset_kind, asset_id, agent_id",
             )?;
             let rows = stmt.query_map([at.unix_micros()], asset_summary)?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            with_tags(c, rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    async fn set_asset_tags(
+        &self,
+        kind: AssetKind,
+        asset_id: String,
+        tags: std::collections::BTreeMap<String, String>,
+    ) -> Result<bool, StoreError> {
+        self.write_fn(move |c| {
+            let known: bool = c.query_row(
+                "SELECT EXISTS(SELECT 1 FROM chains WHERE asset_kind = ?1 AND asset_id = ?2)",
+                params![kind.as_str(), asset_id],
+                |r| r.get(0),
+            )?;
+            if !known {
+                return Ok(false);
+            }
+            c.execute(
+                "DELETE FROM asset_tags WHERE asset_kind = ?1 AND asset_id = ?2",
+                params![kind.as_str(), asset_id],
+            )?;
+            let mut stmt = c.prepare_cached(
+                "INSERT INTO asset_tags(asset_kind, asset_id, key, value) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for (k, v) in &tags {
+                stmt.execute(params![kind.as_str(), asset_id, k, v])?;
+            }
+            Ok(true)
         })
         .await
     }

@@ -16,7 +16,7 @@ use axum::Form;
 use axum::Router;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
@@ -214,6 +214,44 @@ struct AssetFilter {
     q: String,
     #[serde(default)]
     status: String,
+    /// `key=value`, or `key` for any value.
+    #[serde(default)]
+    tag: String,
+    #[serde(default)]
+    as_of: String,
+}
+
+impl AssetFilter {
+    fn tag_matches(&self, a: &AssetSummary) -> bool {
+        let t = self.tag.trim();
+        if t.is_empty() {
+            return true;
+        }
+        match t.split_once('=') {
+            Some((k, v)) => a.tags.get(k.trim()).is_some_and(|x| x == v.trim()),
+            None => a.tags.contains_key(t),
+        }
+    }
+}
+
+/// The assets with a failing policy result at `at` (now: `None`), by kind and id; `None`
+/// when policy evaluation is off.
+async fn failing_assets(
+    state: &AppState,
+    at: Option<Timestamp>,
+) -> Result<Option<BTreeSet<(String, String)>>, String> {
+    let Some(policies) = state.policies() else {
+        return Ok(None);
+    };
+    let view = policies.controls(at).await.map_err(|e| e.to_string())?;
+    Ok(Some(
+        view.controls
+            .iter()
+            .flat_map(|c| &c.outcomes)
+            .filter(|o| o.state == vouch_policies::ControlState::Fail)
+            .map(|o| (o.asset.kind.as_str().to_string(), o.asset.id.clone()))
+            .collect(),
+    ))
 }
 
 async fn assets(
@@ -221,11 +259,36 @@ async fn assets(
     State(state): State<AppState>,
     Query(filter): Query<AssetFilter>,
 ) -> Response {
-    let all = match state.store().assets().await {
+    let as_of = match filter.as_of.trim() {
+        "" => None,
+        t => match crate::state::parse_instant(t) {
+            Ok(t) => Some(t),
+            Err(problem) => {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    page("Assets", Some(&user), html! { p.badge.fail { (problem) } }),
+                )
+                    .into_response();
+            }
+        },
+    };
+    let all = match as_of {
+        None => state.store().assets().await,
+        Some(t) => state.store().assets_as_of(t).await,
+    };
+    let all = match all {
         Ok(a) => a,
         Err(e) => return internal(e),
     };
-    let at = now();
+    let failing = if matches!(filter.status.as_str(), "failing" | "passing") {
+        match failing_assets(&state, as_of).await {
+            Ok(f) => f,
+            Err(e) => return internal(e),
+        }
+    } else {
+        None
+    };
+    let at = as_of.unwrap_or_else(now);
     let q = filter.q.to_lowercase();
     let shown: Vec<&AssetSummary> = all
         .iter()
@@ -233,11 +296,25 @@ async fn assets(
         .filter(|a| {
             q.is_empty() || a.name.to_lowercase().contains(&q) || a.id.to_lowercase().contains(&q)
         })
-        .filter(|a| match filter.status.as_str() {
-            "silent" => is_silent(a, at),
-            "reporting" => !is_silent(a, at),
-            _ => true,
+        .filter(|a| filter.tag_matches(a))
+        .filter(|a| {
+            let fails = || {
+                failing
+                    .as_ref()
+                    .is_some_and(|f| f.contains(&(a.kind.as_str().to_string(), a.id.clone())))
+            };
+            match filter.status.as_str() {
+                "silent" => is_silent(a, at),
+                "reporting" => !is_silent(a, at),
+                "failing" => fails(),
+                "passing" => failing.is_some() && !fails(),
+                _ => true,
+            }
         })
+        .collect();
+    let tag_keys: BTreeSet<&str> = all
+        .iter()
+        .flat_map(|a| a.tags.keys().map(String::as_str))
         .collect();
     page(
         "Assets",
@@ -254,21 +331,31 @@ async fn assets(
                 " "
                 select name="status" {
                     option value="" { "any status" }
-                    option value="reporting" selected[filter.status == "reporting"] { "reporting" }
-                    option value="silent" selected[filter.status == "silent"] { "silent" }
+                    @for (v, label) in [("reporting", "reporting"), ("silent", "silent"), ("failing", "failing a policy"), ("passing", "failing none")] {
+                        option value=(v) selected[filter.status == v] { (label) }
+                    }
                 }
                 " "
+                input type="search" name="tag" value=(filter.tag) placeholder="tag: env=prod" list="tag-keys" size="14";
+                datalist id="tag-keys" { @for k in &tag_keys { option value=(k) {} } }
+                " "
                 input type="search" name="q" value=(filter.q) placeholder="name or id";
+                " as of "
+                input type="text" name="as_of" value=(filter.as_of) placeholder="now, or YYYY-MM-DD" size="22";
                 " "
                 button type="submit" { "Filter" }
             }
-            p.muted { (shown.len()) " of " (all.len()) " assets" }
+            p.muted { (shown.len()) " of " (all.len()) " assets" @if let Some(t) = as_of { " as of " (t) } }
             table {
-                tr { th { "asset" } th { "kind" } th { "snapshots" } th { "last collected" } th { "status" } }
+                tr { th { "asset" } th { "kind" } th { "tags" } th { "snapshots" } th { "last collected" } th { "status" } }
                 @for a in &shown {
                     tr {
-                        td { a href=(asset_href(a)) { (a.name) } br; code.muted { (a.id) } }
+                        td {
+                            a href=(format!("{}{}", asset_href(a), as_of.map(|t| format!("?as_of={}", url_segment(&t.to_string()))).unwrap_or_default())) { (a.name) }
+                            br; code.muted { (a.id) }
+                        }
                         td { (a.kind) }
+                        td { @for (k, v) in &a.tags { code { (k) "=" (v) } " " } }
                         td { (a.snapshot_count) }
                         td { (a.last_collected_at) }
                         td {
@@ -333,14 +420,100 @@ fn drift<'a>(before: &'a Snapshot, after: &'a Snapshot) -> Vec<Change<'a>> {
         .collect()
 }
 
+/// `/assets/{kind}/{id}` parameters.
+#[derive(Deserialize, Default)]
+struct AssetQuery {
+    /// The instant to show the asset as it stood then (empty: now).
+    #[serde(default)]
+    as_of: String,
+}
+
+/// One policy result of the asset's newest judged snapshot, for the page.
+struct ResultRow {
+    policy: String,
+    title: String,
+    controls: Vec<String>,
+    status: String,
+    reason: String,
+}
+
+/// The results of the snapshot `digest` as judged by `at` (newest evaluation made by then),
+/// with the pack that made them; failures first.
+async fn results_of(
+    state: &AppState,
+    digest: vouch_evidence::Digest,
+    at: Timestamp,
+) -> Result<Option<(crate::store::Evaluation, Vec<ResultRow>)>, String> {
+    let Some(policies) = state.policies() else {
+        return Ok(None);
+    };
+    let evaluations = state
+        .store()
+        .evaluations_of(digest)
+        .await
+        .map_err(|e| e.to_string())?;
+    let Some(newest) = evaluations
+        .into_iter()
+        .filter(|e| e.evaluated_at <= at)
+        .max_by_key(|e| e.evaluated_at)
+    else {
+        return Ok(None);
+    };
+    let judge = policies
+        .kept(&newest.pack_digest)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut rows: Vec<ResultRow> = newest
+        .results
+        .iter()
+        .map(|r| {
+            let policy = judge.pack().policy(&r.policy_id);
+            ResultRow {
+                policy: r.policy_id.clone(),
+                title: policy.map(|p| p.title.clone()).unwrap_or_default(),
+                controls: policy
+                    .map(|p| p.controls.iter().map(ToString::to_string).collect())
+                    .unwrap_or_default(),
+                status: r.status.clone(),
+                reason: r.reason.clone(),
+            }
+        })
+        .collect();
+    let rank = |s: &str| match s {
+        "fail" => 0,
+        "error" => 1,
+        "pass" => 2,
+        _ => 3,
+    };
+    rows.sort_by(|a, b| (rank(&a.status), &a.policy).cmp(&(rank(&b.status), &b.policy)));
+    Ok(Some((newest, rows)))
+}
+
 async fn asset(
     user: WebUser,
     State(state): State<AppState>,
     Path((kind, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    Query(q): Query<AssetQuery>,
 ) -> Response {
-    let _ = headers;
-    let all = match state.store().assets().await {
+    let as_of = match q.as_of.trim() {
+        "" => None,
+        t => match crate::state::parse_instant(t) {
+            Ok(t) => Some(t),
+            Err(problem) => {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    page("Asset", Some(&user), html! { p.badge.fail { (problem) } }),
+                )
+                    .into_response();
+            }
+        },
+    };
+    let at = as_of.unwrap_or_else(now);
+    let all = match as_of {
+        None => state.store().assets().await,
+        Some(t) => state.store().assets_as_of(t).await,
+    };
+    let all = match all {
         Ok(a) => a,
         Err(e) => return internal(e),
     };
@@ -354,10 +527,17 @@ async fn asset(
             page(
                 "Not found",
                 Some(&user),
-                html! { h1 { "No such asset" } p { (kind) " " (id) } },
+                html! { h1 { "No such asset" } p { (kind) " " (id) @if let Some(t) = as_of { " as of " (t) } } },
             ),
         )
             .into_response();
+    };
+    let keys: BTreeMap<String, String> = match state.store().agents().await {
+        Ok(agents) => agents
+            .into_iter()
+            .map(|a| (a.agent_id.clone(), a.keyid().to_string()))
+            .collect(),
+        Err(e) => return internal(e),
     };
     let recent = match state
         .store()
@@ -368,7 +548,7 @@ async fn asset(
         Err(e) => return internal(e),
     };
     let mut decoded = Vec::new();
-    for s in &recent {
+    for s in recent.iter().filter(|s| s.sequence <= head.last_sequence) {
         if let Some(snap) = stored_snapshot(&state, s.digest).await {
             decoded.push(snap);
         }
@@ -379,8 +559,10 @@ async fn asset(
         (Some(p), Some(l)) => drift(p, l),
         _ => Vec::new(),
     };
-    let at = now();
-    let complete = head.snapshot_count == head.last_sequence;
+    let results = match results_of(&state, head.last_digest, at).await {
+        Ok(r) => r,
+        Err(e) => return internal(e),
+    };
     let mut areas: BTreeMap<String, Vec<(&str, &EvidenceItem)>> = BTreeMap::new();
     if let Some(l) = latest {
         for (eid, item) in &l.evidence {
@@ -393,13 +575,21 @@ async fn asset(
         Some(&user),
         html! {
             h1 { (head.name) " " span.muted style="font-size:.6em" { (head.kind) " " code { (head.id) } } }
+            form method="get" {
+                "As of "
+                input type="text" name="as_of" value=(q.as_of) placeholder="now, or YYYY-MM-DD" size="22";
+                " "
+                button type="submit" { "Show" }
+                span.muted { " · " (at) }
+            }
             h2 { "Chain health" }
             table {
                 @for c in &chains {
                     tr { th { "agent" } td { code { (c.agent_id) } } }
+                    tr { th { "signing key" } td { code { (keys.get(&c.agent_id).map_or("unknown", String::as_str)) } } }
                     tr { th { "snapshots" } td { (c.snapshot_count) " (sequence 1 to " (c.last_sequence) ")" } }
                     tr { th { "completeness" } td {
-                        @if complete { span.badge.ok { "no gap" } } @else { span.badge.fail { "gaps: " (c.last_sequence - c.snapshot_count) " missing" } }
+                        @if c.snapshot_count == c.last_sequence { span.badge.ok { "no gap" } } @else { span.badge.fail { "gaps: " (c.last_sequence - c.snapshot_count) " missing" } }
                     } }
                     tr { th { "last collected" } td { (c.last_collected_at) } }
                     tr { th { "last received" } td {
@@ -407,6 +597,34 @@ async fn asset(
                         @if is_silent(c, at) { span.badge.silent { "silent" } }
                     } }
                     tr { th { "newest digest" } td { a href=(format!("/v1/snapshots/{}", c.last_digest)) { code { (c.last_digest) } } } }
+                }
+            }
+            h2 { "Policy results" }
+            @match &results {
+                None => { p.muted { "Not judged by " (at) "." } }
+                Some((evaluation, rows)) => {
+                    p.muted {
+                        "Snapshot " code { (evaluation.digest.to_string().get(..16).unwrap_or_default()) } " judged " (evaluation.evaluated_at)
+                        " by pack " code { (evaluation.pack_digest.get(..12).unwrap_or_default()) }
+                        " · " (rows.iter().filter(|r| r.status == "fail").count()) " fail, "
+                        (rows.iter().filter(|r| r.status == "pass").count()) " pass"
+                    }
+                    table {
+                        tr { th { "policy" } th { "status" } th { "why" } th { "controls" } }
+                        @for r in rows {
+                            tr {
+                                td { (r.title) br; code.muted { (r.policy) } }
+                                td { span class=(format!("badge {}", r.status)) { (r.status.replace('_', " ")) } }
+                                td { (r.reason) }
+                                td {
+                                    @for c in &r.controls {
+                                        @let (f, id) = c.split_once(':').unwrap_or(("", c));
+                                        a href=(format!("/controls/{}/{}", url_segment(f), url_segment(id))) { (c) } br;
+                                    }
+                                }
+                            }
+                        }
+                    }
                 }
             }
             h2 { "What changed since the previous snapshot" }

@@ -49,16 +49,33 @@ pub(super) async fn overview(
     State(state): State<AppState>,
     Query(filter): Query<Filter>,
 ) -> Response {
-    let (policies, view) = match view_for(&state, &user, "Overview", &filter).await {
-        Ok(found) => found,
-        Err(page) => return page,
+    // Without policy evaluation (a server that only stores evidence) the page shows the assets.
+    let judged = if state.policies().is_some() {
+        let (policies, view) = match view_for(&state, &user, "Overview", &filter).await {
+            Ok(found) => found,
+            Err(page) => return page,
+        };
+        match policies.history(None).await {
+            Ok(h) => Some((view, h)),
+            Err(e) => return internal(e),
+        }
+    } else {
+        None
     };
-    let history = match policies.history(None).await {
-        Ok(h) => h,
-        Err(e) => return internal(e),
+    let as_of = match filter.instant() {
+        Ok(t) => t,
+        Err(problem) => {
+            return page(
+                "Overview",
+                Some(&user),
+                html! { p.badge.fail { (problem) } },
+            )
+            .into_response();
+        }
     };
-    let at = view.at;
-    let as_of = filter.instant().ok().flatten();
+    let at = judged
+        .as_ref()
+        .map_or_else(|| as_of.unwrap_or_else(crate::state::now), |(v, _)| v.at);
     let assets = match as_of {
         None => state.store().assets().await,
         Some(t) => state.store().assets_as_of(t).await,
@@ -90,12 +107,17 @@ pub(super) async fn overview(
                 input type="text" name="as_of" value=(filter.as_of) placeholder="now, or YYYY-MM-DD" size="22";
                 " "
                 button type="submit" { "Show" }
-                span.muted { " · " (at) " · " (view.assets) " assets with judged evidence" }
+                span.muted { " · " (at) }
+                @if let Some((view, _)) = &judged { span.muted { " · " (view.assets) " assets with judged evidence" } }
             }
-            @for (id, name) in &frameworks {
-                @let controls: Vec<&ControlStatus> = view.controls.iter().filter(|c| c.control.framework == *id).collect();
-                @let rows: Vec<&ControlChange> = history.iter().filter(|h| h.framework == *id).collect();
-                (framework_section(id, name, &controls, &rows, at, &filter))
+            @if let Some((view, history)) = &judged {
+                @for (id, name) in &frameworks {
+                    @let controls: Vec<&ControlStatus> = view.controls.iter().filter(|c| c.control.framework == *id).collect();
+                    @let rows: Vec<&ControlChange> = history.iter().filter(|h| h.framework == *id).collect();
+                    (framework_section(id, name, &controls, &rows, at, &filter))
+                }
+            } @else {
+                p.muted { "Policy evaluation is off on this server: no control status." }
             }
             h2 { "Assets" }
             div.cards {
