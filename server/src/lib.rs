@@ -18,6 +18,7 @@ pub mod http;
 pub mod ingest;
 pub mod manual;
 pub mod metrics;
+pub mod oscal;
 pub mod serve;
 pub mod state;
 pub mod store;

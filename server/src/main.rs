@@ -117,6 +117,21 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Export the assessment results of a framework in the OSCAL 1.1 assessment-results JSON
+    /// model (for GRC tools), now or as of an instant.
+    Oscal {
+        #[command(flatten)]
+        api: ApiArgs,
+        /// The framework (iso27001-2022, iso27701-2019, iso27701-2025).
+        #[arg(long, default_value = "iso27001-2022")]
+        framework: String,
+        /// The instant: RFC 3339, or a date (YYYY-MM-DD, midnight UTC); default now.
+        #[arg(long)]
+        as_of: Option<String>,
+        /// Write the document here instead of standard output.
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
     /// Exceptions (accepted risks): a failing policy shows as accepted, not pass, until the
     /// exception expires.
     Exception {
@@ -621,6 +636,27 @@ fn run(cli: Cli) -> Result<ExitCode> {
             runtime()?.block_on(sample_or_export(command))
         }
         Command::Policy { command } => policy(command),
+        Command::Oscal {
+            api,
+            framework,
+            as_of,
+            out,
+        } => {
+            let mut path = format!("/v1/oscal?framework={}", percent(&framework));
+            if let Some(t) = as_of {
+                path.push_str(&format!("&as_of={}", percent(&expand_date(&t))));
+            }
+            let document = runtime()?.block_on(api.get(&path))?;
+            match out {
+                Some(file) => {
+                    std::fs::write(&file, &document)
+                        .with_context(|| format!("writing {}", file.display()))?;
+                    eprintln!("wrote {} ({} bytes)", file.display(), document.len());
+                }
+                None => std::io::Write::write_all(&mut std::io::stdout(), &document)?,
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Controls {
             api,
             as_of,

@@ -31,6 +31,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/controls", get(controls))
         .route("/v1/controls/{control}", get(control))
         .route("/v1/history", get(history))
+        .route("/v1/oscal", get(oscal))
         .route("/v1/policies", get(policies))
         .route("/v1/policies/reload", post(reload))
         .route("/v1/evaluations", get(runs).post(request_run))
@@ -289,6 +290,44 @@ pub struct ControlsAnswer {
     pub view: ControlsView,
     /// Control id → the instant its status began.
     pub since: std::collections::BTreeMap<String, Timestamp>,
+}
+
+/// `GET /v1/oscal`: the assessment results of one framework (default ISO/IEC 27001:2022), now
+/// or as of an instant, in the OSCAL 1.1 assessment-results JSON model.
+async fn oscal(
+    _reader: Reader,
+    State(state): State<AppState>,
+    query: Result<Query<ControlsQuery>, QueryRejection>,
+) -> Result<Response, AppError> {
+    let q = controls_query(&state, query)?;
+    if q.status.is_some() {
+        return Err(bad(
+            &state,
+            "status: an OSCAL export covers every status".into(),
+        ));
+    }
+    let framework = q.framework.as_deref().unwrap_or("iso27001-2022");
+    let catalog = state.catalogs().get(framework).ok_or_else(|| {
+        bad(
+            &state,
+            format!("framework {framework:?} is in no loaded catalog"),
+        )
+    })?;
+    let policies = running(&state)?;
+    let view = policies.controls(q.as_of).await?;
+    let exclusions = policies.exclusions();
+    let document = crate::oscal::Export {
+        catalog,
+        view: &view,
+        exclusions: &exclusions,
+        generated_at: now(),
+    }
+    .document();
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        serde_json::to_vec_pretty(&document).map_err(|e| AppError::Internal(e.to_string()))?,
+    )
+        .into_response())
 }
 
 /// `GET /v1/history` parameters.

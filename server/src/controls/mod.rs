@@ -165,6 +165,9 @@ pub struct ControlsView {
     pub assets: usize,
     /// Every applicable control of every catalog, in catalog order.
     pub controls: Vec<ControlStatus>,
+    /// The snapshot each asset's results come from: `kind/id` → (digest, collected).
+    #[serde(skip)]
+    pub snapshots: std::collections::BTreeMap<String, (String, Timestamp)>,
 }
 
 /// The policies of a running server. Cheap to share.
@@ -539,11 +542,21 @@ impl Policies {
             attested: &attested,
         }
         .controls(&judged);
+        let snapshots = evaluations
+            .iter()
+            .map(|e| {
+                (
+                    format!("{}/{}", e.chain.asset_kind, e.chain.asset_id),
+                    (e.evaluation.digest.to_hex(), e.collected_at),
+                )
+            })
+            .collect();
         Ok(ControlsView {
             at: instant,
             pack: in_force.digest().to_string(),
             assets: evaluations.len(),
             controls,
+            snapshots,
         })
     }
 }
