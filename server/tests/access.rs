@@ -130,7 +130,11 @@ async fn every_route_admits_exactly_its_roles() {
         if !writes {
             for (method, path) in WRITES {
                 let (status, _) = call(&h, request(method, path, Some(("cookie", &cookie)))).await;
-                assert_eq!(status, StatusCode::FORBIDDEN, "{role} session {method} {path}");
+                assert_eq!(
+                    status,
+                    StatusCode::FORBIDDEN,
+                    "{role} session {method} {path}"
+                );
                 denials += 1;
             }
         }

@@ -260,6 +260,29 @@ impl Browser {
         Ok(path)
     }
 
+    /// Prints the current page to PDF as Chromium's print-to-PDF does (A4 portrait), keeps it
+    /// as `name.pdf` beside the screenshots, and answers its bytes.
+    pub async fn print_pdf(&self, name: &str) -> Result<Vec<u8>, String> {
+        let v = self
+            .call(
+                reqwest::Method::POST,
+                "/print",
+                serde_json::json!({
+                    "orientation": "portrait",
+                    "page": { "width": 21.0, "height": 29.7 },
+                    "background": true,
+                }),
+            )
+            .await?;
+        let pdf = base64::engine::general_purpose::STANDARD
+            .decode(v.as_str().unwrap_or_default())
+            .map_err(|e| e.to_string())?;
+        std::fs::create_dir_all(&self.artifacts).map_err(|e| e.to_string())?;
+        std::fs::write(self.artifacts.join(format!("{name}.pdf")), &pdf)
+            .map_err(|e| e.to_string())?;
+        Ok(pdf)
+    }
+
     /// Ends the session (closing Chromium) and stops the driver.
     pub async fn quit(mut self) {
         let _ = self.http.delete(&self.session).send().await;

@@ -34,6 +34,42 @@ fn expect(page: &str, needle: &str) -> Result<(), String> {
     }
 }
 
+/// The text of a PDF, as poppler's `pdftotext` reads it.
+fn pdf_text(pdf: &[u8]) -> Result<String, String> {
+    if !pdf.starts_with(b"%PDF-") {
+        return Err("not a PDF".into());
+    }
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let file = dir.path().join("page.pdf");
+    std::fs::write(&file, pdf).map_err(|e| e.to_string())?;
+    let out = std::process::Command::new("pdftotext")
+        .arg("-layout")
+        .arg(&file)
+        .arg("-")
+        .output()
+        .map_err(|e| format!("pdftotext (Debian package poppler-utils): {e}"))?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// How many pages a PDF has, as poppler's `pdfinfo` counts them.
+fn pdf_pages(pdf: &[u8]) -> usize {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("page.pdf");
+    std::fs::write(&file, pdf).unwrap();
+    let out = std::process::Command::new("pdfinfo")
+        .arg(&file)
+        .output()
+        .expect("pdfinfo (Debian package poppler-utils)");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("Pages:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_follow_an_asset_sample_and_download_a_verifiable_bundle() {
     let dir = tempfile::tempdir().unwrap();
@@ -97,6 +133,8 @@ async fn sign_in_follow_an_asset_sample_and_download_a_verifiable_bundle() {
     step(b, "submit", b.click("button[type=submit]").await).await;
     let page = step(b, "overview", b.wait_for("<h1>Overview</h1>").await).await;
     step(b, "overview", expect(&page, "auditor")).await;
+    step(b, "overview", expect(&page, "id=\"iso27001-2022\"")).await;
+    step(b, "overview", expect(&page, "last 90 days")).await;
 
     step(b, "assets", b.click_link("Assets").await).await;
     step(b, "assets", b.wait_for("1 of 1 assets").await).await;
@@ -157,10 +195,88 @@ async fn sign_in_follow_an_asset_sample_and_download_a_verifiable_bundle() {
     step(b, "control", expect(&page, "Remediation:")).await;
     step(b, "control", expect(&page, "db-legacy")).await;
     let _ = b.screenshot("control").await;
+    // From the failing control to the asset, its results and the signed evidence itself.
+    step(b, "control-asset", b.click_link("db-legacy").await).await;
+    let page = step(b, "control-asset", b.wait_for("Policy results").await).await;
+    step(b, "control-asset", expect(&page, "Chain health")).await;
+    step(b, "control-asset", expect(&page, "class=\"badge fail\"")).await;
+    let _ = b.screenshot("asset").await;
+    let asset_url = step(b, "control-asset", b.url().await).await;
+    let envelope = step(b, "evidence", b.link_href("signed envelope").await).await;
+    step(b, "evidence", b.goto(&envelope).await).await;
+    let page = step(b, "evidence", b.wait_for("payloadType").await).await;
+    step(
+        b,
+        "evidence",
+        expect(&page, "application/vnd.vouch.snapshot"),
+    )
+    .await;
+    step(b, "back", b.goto(&asset_url).await).await;
+    step(b, "back", b.wait_for("Chain health").await).await;
     step(b, "soa", b.click_link("SoA").await).await;
     let page = step(b, "soa", b.wait_for("Statement of Applicability").await).await;
     step(b, "soa", expect(&page, "93 of 93 controls applicable")).await;
     let _ = b.screenshot("soa").await;
+    // The SoA prints to PDF: every control, across pages, without the navigation bar.
+    let pdf = step(b, "soa-pdf", b.print_pdf("soa").await).await;
+    let text = step(b, "soa-pdf", pdf_text(&pdf)).await;
+    step(b, "soa-pdf", expect(&text, "Statement of Applicability")).await;
+    step(b, "soa-pdf", expect(&text, "A.8.34")).await;
+    assert!(
+        !text.contains("Sign out"),
+        "the navigation bar is not printed"
+    );
+    assert!(pdf_pages(&pdf) >= 2, "93 controls take more than a page");
+    let day = |offset: i64| {
+        let t = vouch_server::state::now().unix_micros() + offset * 86_400_000_000;
+        vouch_evidence::Timestamp::from_unix_micros(t)
+            .unwrap()
+            .to_string()[..10]
+            .to_string()
+    };
+    let period = format!(
+        "{}/reports/period?framework=iso27001-2022&from={}&to={}",
+        server.url,
+        day(-1),
+        day(1)
+    );
+    step(b, "period", b.goto(&period).await).await;
+    step(
+        b,
+        "period",
+        b.wait_for("Control status over the period").await,
+    )
+    .await;
+    let pdf = step(b, "period-pdf", b.print_pdf("period").await).await;
+    let text = step(b, "period-pdf", pdf_text(&pdf)).await;
+    step(b, "period-pdf", expect(&text, "Gaps in chains")).await;
+    step(b, "period-pdf", expect(&text, "A.8.2")).await;
+    // The server's watcher records status changes at most every 10 s; record them now.
+    let policies = server.running().state().policies().cloned().unwrap();
+    policies.note_changes().await.unwrap();
+    step(
+        b,
+        "overview-again",
+        b.goto(&format!("{}/", server.url)).await,
+    )
+    .await;
+    let page = step(b, "overview-again", b.wait_for("Controls by status").await).await;
+    step(b, "overview-again", expect(&page, "<svg")).await;
+    step(b, "overview-again", expect(&page, "A.8.2")).await;
+    // Each failing control with the instant it began to fail: no "—" once recorded.
+    let failing = &page[page.find("failing control").unwrap_or(0)..];
+    let failing = &failing[..failing.find("</table>").unwrap_or(failing.len())];
+    step(
+        b,
+        "overview-again",
+        if failing.contains("—") {
+            Err(format!("a failing control without its start: {failing}"))
+        } else {
+            Ok(())
+        },
+    )
+    .await;
+    let _ = b.screenshot("overview").await;
     let cookie = step(b, "cookie", b.cookie("vouch_session").await).await;
     let cookie = cookie.expect("the session cookie is set");
     browser.quit().await;

@@ -596,7 +596,11 @@ async fn asset(
                         (c.last_received_at) " "
                         @if is_silent(c, at) { span.badge.silent { "silent" } }
                     } }
-                    tr { th { "newest digest" } td { a href=(format!("/v1/snapshots/{}", c.last_digest)) { code { (c.last_digest) } } } }
+                    tr { th { "newest digest" } td {
+                        code { (c.last_digest) } br;
+                        a href=(format!("/v1/snapshots/{}", c.last_digest)) { "signed envelope" } " · "
+                        a href=(format!("/v1/snapshots/{}/receipt", c.last_digest)) { "server receipt" }
+                    } }
                 }
             }
             h2 { "Policy results" }

@@ -108,7 +108,7 @@ pub(super) async fn overview(
                 " "
                 button type="submit" { "Show" }
                 span.muted { " · " (at) }
-                @if let Some((view, _)) = &judged { span.muted { " · " (view.assets) " assets with judged evidence" } }
+                @if let Some((view, _)) = &judged { span.muted { " · " (view.assets) @if view.assets == 1 { " asset" } @else { " assets" } " with judged evidence" } }
             }
             @if let Some((view, history)) = &judged {
                 @for (id, name) in &frameworks {
