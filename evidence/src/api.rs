@@ -248,6 +248,12 @@ pub struct SampleQuery {
     /// Asset kinds to include, comma-separated (`host,aws-account`); empty for every kind.
     #[serde(default)]
     pub kinds: String,
+    /// The population's scope: a framework (`iso27001-2022`) or a control
+    /// (`iso27001-2022:A.8.24`); empty for everything. The server narrows `kinds` to the asset
+    /// kinds the policies of the pack in force evidence it with, and answers the kinds it used:
+    /// the population is then re-derivable from the kinds alone.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub control: String,
     /// How many snapshots to draw.
     pub size: u32,
     /// The auditor's seed: any text; the same seed draws the same sample.

@@ -546,7 +546,7 @@ async fn sample(
     State(state): State<AppState>,
     query: Result<Query<SampleQuery>, QueryRejection>,
 ) -> Result<Response, AppError> {
-    let query = sample_query(query)?;
+    let query = scoped(&state, sample_query(query)?)?;
     let (population, drawn) = bundle::draw(state.store().as_ref(), &query)
         .await
         .map_err(bundle_error)?;
@@ -567,7 +567,7 @@ async fn export(
     State(state): State<AppState>,
     query: Result<Query<SampleQuery>, QueryRejection>,
 ) -> Result<Response, AppError> {
-    let query = sample_query(query)?;
+    let query = scoped(&state, sample_query(query)?)?;
     let bytes = bundle::build(state.store().as_ref(), state.receipt_key(), &query, now())
         .await
         .map_err(bundle_error)?;
@@ -595,6 +595,66 @@ fn sample_query(q: Result<Query<SampleQuery>, QueryRejection>) -> Result<SampleQ
             ),
         )
     })
+}
+
+/// The query with its scope (`control`) resolved to asset kinds, or a 400 naming the problem.
+fn scoped(state: &AppState, query: SampleQuery) -> Result<SampleQuery, AppError> {
+    sample_scope(state, query).map_err(|m| {
+        state.metrics().rejected(RejectReason::BadRequest);
+        AppError::Client(RejectReason::BadRequest, m)
+    })
+}
+
+/// Resolves a sampling query's scope: a framework or control becomes the asset kinds the
+/// policies of the pack in force evidence it with (intersected with the kinds asked for).
+pub fn sample_scope(state: &AppState, mut query: SampleQuery) -> Result<SampleQuery, String> {
+    let scope = query.control.trim().to_string();
+    if scope.is_empty() {
+        return Ok(query);
+    }
+    let (framework, control) = match scope.split_once(':') {
+        Some((f, c)) => (f.to_string(), Some(c.to_string())),
+        None => (scope.clone(), None),
+    };
+    let catalog = state
+        .catalogs()
+        .get(&framework)
+        .ok_or_else(|| format!("control: framework {framework:?} is in no loaded catalog"))?;
+    if let Some(c) = &control
+        && !catalog.controls.iter().any(|x| &x.id.control == c)
+    {
+        return Err(format!("control: {scope} is not a control of {framework}"));
+    }
+    let policies = state
+        .policies()
+        .ok_or_else(|| "control: policy evaluation is off, so no scope by control".to_string())?;
+    let judge = policies.in_force();
+    let mut kinds: Vec<AssetKind> = judge
+        .pack()
+        .policies()
+        .iter()
+        .filter(|p| {
+            p.controls.iter().any(|id| {
+                id.framework == framework && control.as_ref().is_none_or(|c| &id.control == c)
+            })
+        })
+        .flat_map(|p| p.asset_kinds.iter().copied())
+        .collect();
+    kinds.sort_by_key(|k| k.as_str());
+    kinds.dedup();
+    let asked = query.asset_kinds()?;
+    kinds.retain(|k| asked.contains(k));
+    if kinds.is_empty() {
+        return Err(format!(
+            "control: no policy of the pack in force evidences {scope} on the asset kinds asked for"
+        ));
+    }
+    query.kinds = kinds
+        .iter()
+        .map(|k| k.as_str())
+        .collect::<Vec<_>>()
+        .join(",");
+    Ok(query)
 }
 
 fn bundle_error(e: bundle::BundleError) -> AppError {

@@ -207,6 +207,10 @@ struct QueryArgs {
     /// Asset kinds, comma-separated (default: all).
     #[arg(long, default_value = "")]
     kinds: String,
+    /// Only the snapshots evidencing this framework (iso27001-2022) or control
+    /// (iso27001-2022:A.8.24): the server narrows the kinds to those its policies cover.
+    #[arg(long, default_value = "")]
+    control: String,
     /// Sample size.
     #[arg(long)]
     size: u32,
@@ -267,10 +271,11 @@ impl ApiArgs {
 impl QueryArgs {
     fn to_query_string(&self) -> String {
         format!(
-            "from={}&to={}&kinds={}&size={}&seed={}",
+            "from={}&to={}&kinds={}&control={}&size={}&seed={}",
             percent(&self.from),
             percent(&self.to),
             percent(&self.kinds),
+            percent(&self.control),
             self.size,
             percent(&self.seed)
         )

@@ -886,3 +886,57 @@ async fn assets_filter_by_tag_and_by_failing_policy() {
         "{ok}"
     );
 }
+
+/// A sample scoped to a control draws from the snapshots of the asset kinds the pack's
+/// policies evidence it on, and says which kinds it used; a scope nothing evidences, an
+/// unknown control or framework is refused by name.
+#[tokio::test]
+async fn a_sample_scoped_to_a_control_uses_the_kinds_its_policies_cover() {
+    let h = harness().await;
+    let dir = pack_dir();
+    with_policies(&h, dir.path()).await;
+    let mut agent = enroll(&h, 12).await;
+    for _ in 0..3 {
+        let (env, _) = agent.next();
+        call(&h, post("/v1/snapshots", env)).await;
+    }
+    let sample = |scope: &str, kinds: &str| {
+        let path = format!(
+            "/v1/sample?from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z&kinds={kinds}&control={scope}&size=2&seed=s"
+        );
+        let req = get(&path, Some(&h.admin));
+        async { json_of(&h, req).await }
+    };
+    let (status, answer) = sample("iso27001-2022%3AA.8.8", "").await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["query"]["kinds"], "host");
+    assert_eq!(answer["query"]["control"], "iso27001-2022:A.8.8");
+    assert_eq!(answer["population_count"], 3);
+    let (status, whole) = sample("iso27001-2022", "").await;
+    assert_eq!(status, StatusCode::OK, "{whole}");
+    assert_eq!(
+        whole["sample"], answer["sample"],
+        "same population, same draw"
+    );
+    for (scope, kinds, problem) in [
+        (
+            "iso27001-2022%3AA.8.8",
+            "github-org",
+            "no policy of the pack in force evidences",
+        ),
+        (
+            "iso27001-2022%3AA.99.1",
+            "",
+            "is not a control of iso27001-2022",
+        ),
+        (
+            "nist-800-53",
+            "",
+            "framework \\\"nist-800-53\\\" is in no loaded catalog",
+        ),
+    ] {
+        let (status, answer) = sample(scope, kinds).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{scope}");
+        assert!(answer.to_string().contains(problem), "{scope}: {answer}");
+    }
+}

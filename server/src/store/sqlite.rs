@@ -97,6 +97,8 @@ const SCHEMA: &[&str] = &[
         key TEXT NOT NULL,
         value TEXT NOT NULL,
         PRIMARY KEY(asset_kind, asset_id, key)) WITHOUT ROWID;",
+    // version 7: each distinct set of results kept once.
+    results::RESULT_SETS,
 ];
 
 /// The schema version this build writes (SQLite `user_version`).

@@ -675,6 +675,8 @@ struct SampleForm {
     #[serde(default)]
     kinds: String,
     #[serde(default)]
+    control: String,
+    #[serde(default)]
     size: String,
     #[serde(default)]
     seed: String,
@@ -698,6 +700,7 @@ impl SampleForm {
                 from,
                 to,
                 kinds: self.kinds.clone(),
+                control: self.control.trim().to_string(),
                 size,
                 seed: self.seed.clone(),
             };
@@ -718,7 +721,10 @@ async fn sample_page(
 ) -> Response {
     let submitted = !form.seed.is_empty() || !form.from.is_empty();
     let outcome = if submitted {
-        match form.query() {
+        match form
+            .query()
+            .and_then(|q| crate::http::sample_scope(&state, q).map_err(|e| vec![e]))
+        {
             Ok(q) => match crate::bundle::draw(state.store().as_ref(), &q).await {
                 Ok((population, drawn)) => Some(Ok((q, population, drawn))),
                 Err(e) => Some(Err(vec![e.to_string()])),
@@ -741,6 +747,8 @@ async fn sample_page(
                 " "
                 label { "kinds " input type="text" name="kinds" value=(form.kinds) placeholder="host,aws-account"; }
                 " "
+                label { "framework or control " input type="text" name="control" value=(form.control) placeholder="iso27001-2022:A.8.24"; }
+                " "
                 label { "size " input type="number" name="size" value=(form.size) min="1" max="10000" required; }
                 " "
                 label { "seed " input type="text" name="seed" value=(form.seed) required; }
@@ -757,11 +765,14 @@ async fn sample_page(
                     p {
                         "Population: " strong { (population.len()) } " snapshot(s), fingerprint "
                         code { (vouch_evidence::sample::population_fingerprint(&digests)) }
+                        @if !q.control.is_empty() {
+                            br; span.muted { "Scope " code { (q.control) } ": asset kinds " code { (q.kinds) } " (those the pack's policies evidence it on)" }
+                        }
                     }
                     p {
-                        a href=(format!("/v1/export?from={}&to={}&kinds={}&size={}&seed={}",
+                        a href=(format!("/v1/export?from={}&to={}&kinds={}&control={}&size={}&seed={}",
                             url_segment(&q.from.to_string()), url_segment(&q.to.to_string()),
-                            url_segment(&q.kinds), q.size, url_segment(&q.seed))) {
+                            url_segment(&q.kinds), url_segment(&q.control), q.size, url_segment(&q.seed))) {
                             "Download the evidence bundle (.tar.gz)"
                         }
                     }

@@ -78,6 +78,45 @@ pub(super) const HISTORY: &str = "
         WITHOUT ROWID;
     CREATE INDEX control_history_by_since ON control_history(framework, since);";
 
+/// Schema step that keeps each distinct set of results once: a host judged hourly gives the
+/// same results most hours, and a set of ~60 results is ~18 KB. An evaluation names its set
+/// by the SHA-256 of the set's JSON; evaluations stored before this step keep their rows in
+/// `results`.
+pub(super) const RESULT_SETS: &str = "
+    CREATE TABLE result_sets(
+        id TEXT PRIMARY KEY,
+        results TEXT NOT NULL)
+        WITHOUT ROWID;
+    ALTER TABLE evaluations ADD COLUMN result_set TEXT REFERENCES result_sets(id);";
+
+/// The statuses a stored result may have.
+const STATUSES: [&str; 4] = ["pass", "fail", "not_applicable", "error"];
+
+/// A set of results as stored: a JSON array of `[policy, status, reason, [evidence…]]`, sorted
+/// by policy; and its id, the SHA-256 of that JSON.
+fn result_set(results: &[StoredResult]) -> Result<(String, String), StoreError> {
+    let mut rows: Vec<&StoredResult> = results.iter().collect();
+    rows.sort_by(|a, b| a.policy_id.cmp(&b.policy_id));
+    for r in &rows {
+        if !STATUSES.contains(&r.status.as_str()) {
+            return Err(StoreError::Backend(format!(
+                "result of {}: status {:?} is not one of {}",
+                r.policy_id,
+                r.status,
+                STATUSES.join(", ")
+            )));
+        }
+    }
+    let json = serde_json::to_string(
+        &rows
+            .iter()
+            .map(|r| (&r.policy_id, &r.status, &r.reason, &r.evidence))
+            .collect::<Vec<_>>(),
+    )
+    .map_err(|e| StoreError::Backend(e.to_string()))?;
+    Ok((Digest::of(json.as_bytes()).to_hex(), json))
+}
+
 pub(super) fn record_control_changes(
     c: &Connection,
     changes: &[ControlChange],
@@ -209,42 +248,52 @@ pub(super) fn record_evaluations(
     c: &Connection,
     evaluations: &[Evaluation],
 ) -> Result<(), StoreError> {
+    let sets = evaluations
+        .iter()
+        .map(|e| result_set(&e.results))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut eval = c.prepare_cached(
-        "INSERT OR IGNORE INTO evaluations(digest, pack_digest, evaluated_at, run_id)
-         VALUES (?1, ?2, ?3, ?4)",
+        "INSERT OR IGNORE INTO evaluations(digest, pack_digest, evaluated_at, run_id, result_set)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;
-    let mut result = c.prepare_cached(
-        "INSERT INTO results(digest, pack_digest, policy_id, status, reason, evidence)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?;
-    for e in evaluations {
-        let digest = e.digest.to_hex();
-        if eval.execute(params![
-            digest,
+    let mut set =
+        c.prepare_cached("INSERT OR IGNORE INTO result_sets(id, results) VALUES (?1, ?2)")?;
+    for (e, (id, json)) in evaluations.iter().zip(&sets) {
+        set.execute(params![id, json])?;
+        // A repeat changes nothing: results are never overwritten.
+        eval.execute(params![
+            e.digest.to_hex(),
             e.pack_digest,
             e.evaluated_at.unix_micros(),
-            e.run_id
-        ])? == 0
-        {
-            continue; // this pack already judged this snapshot: results are never overwritten
-        }
-        for r in &e.results {
-            let evidence = serde_json::to_string(&r.evidence)
-                .map_err(|err| StoreError::Backend(err.to_string()))?;
-            result.execute(params![
-                digest,
-                e.pack_digest,
-                r.policy_id,
-                r.status,
-                r.reason,
-                evidence
-            ])?;
-        }
+            e.run_id,
+            id
+        ])?;
     }
     Ok(())
 }
 
 fn results_of(c: &Connection, digest: &str, pack: &str) -> Result<Vec<StoredResult>, StoreError> {
+    let set: Option<String> = c
+        .prepare_cached(
+            "SELECT s.results FROM evaluations e JOIN result_sets s ON s.id = e.result_set
+             WHERE e.digest = ?1 AND e.pack_digest = ?2",
+        )?
+        .query_row([digest, pack], |r| r.get(0))
+        .optional()?;
+    if let Some(json) = set {
+        let rows: Vec<(String, String, String, Vec<String>)> = serde_json::from_str(&json)
+            .map_err(|e| StoreError::Backend(format!("result set of {digest}: unreadable: {e}")))?;
+        return Ok(rows
+            .into_iter()
+            .map(|(policy_id, status, reason, evidence)| StoredResult {
+                policy_id,
+                status,
+                reason,
+                evidence,
+            })
+            .collect());
+    }
+    // Evaluations stored before result sets: one row per result.
     let mut stmt = c.prepare_cached(
         "SELECT policy_id, status, reason, evidence FROM results
          WHERE digest = ?1 AND pack_digest = ?2 ORDER BY policy_id",
@@ -632,6 +681,45 @@ mod tests {
                 .unwrap();
         }
         (dir, store, snaps)
+    }
+
+    /// Identical results of many snapshots are kept once (a host judged hourly repeats its
+    /// results), and evaluations stored before result sets, one row per result, still read.
+    #[tokio::test]
+    async fn identical_results_are_kept_once_and_older_rows_still_read() {
+        let (dir, store, snaps) = store_with_chain(3).await;
+        store
+            .record_evaluations(vec![
+                evaluation(&snaps[0], "p1", 10, "fail"),
+                evaluation(&snaps[1], "p1", 20, "fail"),
+            ])
+            .await
+            .unwrap();
+        let conn = rusqlite::Connection::open(dir.path().join("v.db")).unwrap();
+        let sets: i64 = conn
+            .query_row("SELECT count(*) FROM result_sets", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(sets, 1);
+        assert_eq!(
+            store.evaluations_of(snaps[1].digest).await.unwrap()[0].results,
+            vec![result("host.ssh.root_login_disabled", "fail")]
+        );
+        // As a store of schema version 6 kept it.
+        let digest = snaps[2].digest.to_hex();
+        conn.execute(
+            "INSERT INTO evaluations(digest, pack_digest, evaluated_at, run_id) VALUES (?1, 'p1', 30, NULL)",
+            [&digest],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO results(digest, pack_digest, policy_id, status, reason, evidence)
+             VALUES (?1, 'p1', 'host.ssh.root_login_disabled', 'pass', 'why', '[\"host.ssh.permit_root_login\"]')",
+            [&digest],
+        )
+        .unwrap();
+        let old = store.evaluations_of(snaps[2].digest).await.unwrap();
+        assert_eq!(old[0].results[0].status, "pass");
+        assert_eq!(old[0].results[0].evidence, ["host.ssh.permit_root_login"]);
     }
 
     /// A snapshot is judged once per pack; a second evaluation by the same pack changes nothing,
