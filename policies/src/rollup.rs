@@ -233,8 +233,11 @@ impl RollUp<'_> {
                 continue;
             }
             let outcome = self.outcome(policy, r);
-            for control in &policy.controls {
-                by_control.entry(control).or_default().push(outcome.clone());
+            if let Some((last, others)) = policy.controls.split_last() {
+                for control in others {
+                    by_control.entry(control).or_default().push(outcome.clone());
+                }
+                by_control.entry(last).or_default().push(outcome);
             }
         }
         let mut out = Vec::new();

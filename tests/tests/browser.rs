@@ -115,6 +115,10 @@ async fn sign_in_follow_an_asset_sample_and_download_a_verifiable_bundle() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+    // The dashboard shows the control view the server's watcher keeps, remade after each
+    // judging round (at most every 10 s); have it made now rather than wait for the round.
+    let policies = server.running().state().policies().cloned().unwrap();
+    policies.note_changes().await.unwrap();
     let token = server
         .running()
         .state()
@@ -252,7 +256,6 @@ async fn sign_in_follow_an_asset_sample_and_download_a_verifiable_bundle() {
     step(b, "period-pdf", expect(&text, "Gaps in chains")).await;
     step(b, "period-pdf", expect(&text, "A.8.2")).await;
     // The server's watcher records status changes at most every 10 s; record them now.
-    let policies = server.running().state().policies().cloned().unwrap();
     policies.note_changes().await.unwrap();
     step(
         b,

@@ -187,8 +187,13 @@ pub struct Policies {
     generation: AtomicU64,
 }
 
-/// How long the view of now is reused at most: staleness and expiries move with the clock.
+/// How often the watcher remakes the view of now at least: staleness and expiries move with
+/// the clock.
 const CURRENT_FOR: Duration = Duration::from_secs(30);
+
+/// How old a kept view the dashboard still shows (the watcher remakes it every round and at
+/// least every [`CURRENT_FOR`]; this covers a round in progress).
+const SHOWN_FOR: Duration = Duration::from_secs(60);
 
 /// The control view of now and what it was made from.
 struct CurrentView {
@@ -475,13 +480,40 @@ impl Policies {
         }
         let made = Instant::now();
         let view = Arc::new(self.make_view(None).await?);
-        *self.current.lock().expect("view lock") = Some(CurrentView {
-            judged,
-            generation,
-            made,
-            view: view.clone(),
-        });
+        let old = self
+            .current
+            .lock()
+            .expect("view lock")
+            .replace(CurrentView {
+                judged,
+                generation,
+                made,
+                view: view.clone(),
+            });
+        // A view holds ~10^5 outcomes: free the old one off the request's path.
+        if let Some(old) = old {
+            tokio::task::spawn_blocking(move || drop(old));
+        }
         Ok(view)
+    }
+
+    /// The control view the dashboard shows: as of `at`, or, for now, the view the watcher
+    /// keeps — remade after every judging round, so at most one round (and 30 s) behind; its
+    /// instant is on every page. An exception, an attestation or a reload is shown at once.
+    pub async fn dashboard_view(
+        &self,
+        at: Option<Timestamp>,
+    ) -> Result<Arc<ControlsView>, PolicyError> {
+        if at.is_none() {
+            let generation = self.generation.load(Ordering::SeqCst);
+            if let Some(c) = self.current.lock().expect("view lock").as_ref()
+                && c.generation == generation
+                && c.made.elapsed() < SHOWN_FOR
+            {
+                return Ok(c.view.clone());
+            }
+        }
+        self.controls(at).await
     }
 
     /// The control view at `at` (now: `None`), made from the store.

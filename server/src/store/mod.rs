@@ -174,8 +174,13 @@ pub trait Store: Send + Sync + 'static {
         asset_id: String,
         tags: std::collections::BTreeMap<String, String>,
     ) -> Result<bool, StoreError>;
-    /// Every asset chain as it stood at `at`: only snapshots received by then count.
-    async fn assets_as_of(&self, at: Timestamp) -> Result<Vec<AssetSummary>, StoreError>;
+    /// Every asset chain (of one asset: `only`) as it stood at `at`: only snapshots received
+    /// by then count.
+    async fn assets_as_of(
+        &self,
+        at: Timestamp,
+        only: Option<(AssetKind, String)>,
+    ) -> Result<Vec<AssetSummary>, StoreError>;
     /// Snapshots of an asset, by agent and sequence, after `after_sequence`, at most `limit`.
     async fn snapshots(
         &self,

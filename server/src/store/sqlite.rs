@@ -698,18 +698,37 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn assets_as_of(&self, at: Timestamp) -> Result<Vec<AssetSummary>, StoreError> {
+    async fn assets_as_of(
+        &self,
+        at: Timestamp,
+        only: Option<(AssetKind, String)>,
+    ) -> Result<Vec<AssetSummary>, StoreError> {
         self.read(move |c| {
-            // SQLite takes the bare columns of an aggregate query from the row holding max().
+            // Per chain, its newest snapshot received by then (walking the chain back by
+            // collection time through its index) and how many it had by then.
             let mut stmt = c.prepare_cached(
-                "SELECT asset_kind, asset_id, asset_name, agent_id, count(*), max(sequence),
-                        digest, collected_at, received_at
-                 FROM snapshots WHERE received_at <= ?1
-                 GROUP BY agent_id, asset_kind, asset_id
-                 ORDER BY asset_kind, asset_id, agent_id",
+                "SELECT c.asset_kind, c.asset_id, s.asset_name, c.agent_id,
+                        (SELECT count(*) FROM snapshots s3
+                         WHERE s3.asset_kind = c.asset_kind AND s3.asset_id = c.asset_id
+                           AND s3.agent_id = c.agent_id AND s3.received_at <= ?1),
+                        s.sequence, s.digest, s.collected_at, s.received_at
+                 FROM chains c
+                 JOIN snapshots s ON s.digest = (
+                     SELECT s2.digest FROM snapshots s2
+                     WHERE s2.agent_id = c.agent_id AND s2.asset_kind = c.asset_kind
+                       AND s2.asset_id = c.asset_id AND s2.received_at <= ?1
+                     ORDER BY s2.collected_at DESC, s2.sequence DESC LIMIT 1)
+                 WHERE ?2 IS NULL OR (c.asset_kind = ?2 AND c.asset_id = ?3)
+                 ORDER BY c.asset_kind, c.asset_id, c.agent_id",
             )?;
-            let rows = stmt.query_map([at.unix_micros()], asset_summary)?;
-            with_tags(c, rows.collect::<Result<Vec<_>, _>>()?)
+            let (kind, id) = match &only {
+                Some((k, id)) => (Some(k.as_str()), Some(id.as_str())),
+                None => (None, None),
+            };
+            let rows = stmt
+                .query_map(params![at.unix_micros(), kind, id], asset_summary)?
+                .collect::<Result<Vec<_>, _>>()?;
+            with_tags(c, rows)
         })
         .await
     }

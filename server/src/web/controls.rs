@@ -26,6 +26,9 @@ pub(super) struct Filter {
     status: String,
     #[serde(default)]
     pub(super) as_of: String,
+    /// List every result of a control, however many (`1`).
+    #[serde(default)]
+    all: String,
 }
 
 impl Filter {
@@ -72,7 +75,7 @@ pub(super) async fn view_for(
         )
         .into_response()
     })?;
-    let view = policies.controls(at).await.map_err(internal)?;
+    let view = policies.dashboard_view(at).await.map_err(internal)?;
     Ok((policies, view))
 }
 
@@ -236,24 +239,23 @@ pub(super) async fn control(
             @if c.outcomes.is_empty() {
                 p.muted { "No policy result speaks of this control." }
             } @else {
-                table {
-                    tr { th { "asset" } th { "policy" } th { "status" } th { "why" } th { "evidence" } }
-                    @for o in &c.outcomes {
-                        tr {
-                            td { a href=(format!("/assets/{}/{}", o.asset.kind, url_segment(&o.asset.id))) { (o.asset.name) } br; span.muted { (o.asset.kind) } }
-                            td { (o.title) br; code.muted { (o.policy) } " · " (o.severity.as_str()) }
-                            td { (badge(o.state)) }
-                            td {
-                                (o.reason)
-                                @if matches!(o.state, ControlState::Fail | ControlState::Accepted) {
-                                    br; span.muted { "Remediation: " (o.remediation) }
-                                }
-                            }
-                            td {
-                                @for e in &o.evidence { code { (e) } br; }
-                                span.muted { "collected " (o.collected_at) }
-                            }
-                        }
+                (policy_summary(c))
+                @let others: Vec<_> = c.outcomes.iter().filter(|o| o.state != ControlState::Pass).collect();
+                @let passing = c.outcomes.len() - others.len();
+                @let listed = if filter.all.is_empty() { ROWS } else { usize::MAX };
+                @if !others.is_empty() {
+                    h3 { "Results other than pass (" (others.len()) "), worst first" }
+                    (outcome_rows(others.iter().copied().take(listed)))
+                    @if others.len() > listed {
+                        p.muted { "… and " (others.len() - listed) " more: " a href=(all_href(c, &filter)) { "list every result" } }
+                    }
+                }
+                @if passing > 0 {
+                    h3 { "Passing results (" (passing) ")" }
+                    @if passing <= ROWS || !filter.all.is_empty() {
+                        (outcome_rows(c.outcomes.iter().filter(|o| o.state == ControlState::Pass)))
+                    } @else {
+                        p.muted { (passing) " results pass. " a href=(all_href(c, &filter)) { "List every result" } " (a long page), or open an asset." }
                     }
                 }
             }
@@ -277,6 +279,67 @@ pub(super) async fn control(
         },
     )
     .into_response()
+}
+
+/// Rows listed per table before the page asks to list every result (`all=1`).
+const ROWS: usize = 200;
+
+fn all_href(c: &ControlStatus, filter: &Filter) -> String {
+    let href = control_href(c, filter);
+    let sep = if href.contains('?') { '&' } else { '?' };
+    format!("{href}{sep}all=1")
+}
+
+/// Per policy of a control: its counts by state and, once, its remediation.
+fn policy_summary(c: &ControlStatus) -> Markup {
+    let mut by_policy: BTreeMap<
+        &str,
+        (
+            &vouch_policies::PolicyOutcome,
+            BTreeMap<ControlState, usize>,
+        ),
+    > = BTreeMap::new();
+    for o in &c.outcomes {
+        *by_policy
+            .entry(o.policy.as_str())
+            .or_insert_with(|| (o, BTreeMap::new()))
+            .1
+            .entry(o.state)
+            .or_default() += 1;
+    }
+    html! {
+        table {
+            tr { th { "policy" } th { "results" } th { "remediation" } }
+            @for (o, counts) in by_policy.values() {
+                tr {
+                    td { (o.title) br; code.muted { (o.policy) } " · " (o.severity.as_str()) }
+                    td { @for (s, n) in counts { (badge(*s)) " " (n) " " } }
+                    td { span.muted { "Remediation: " } (o.remediation) }
+                }
+            }
+        }
+    }
+}
+
+/// One row per outcome: asset, policy, state, reason, evidence.
+fn outcome_rows<'a>(outcomes: impl Iterator<Item = &'a vouch_policies::PolicyOutcome>) -> Markup {
+    html! {
+        table {
+            tr { th { "asset" } th { "policy" } th { "status" } th { "why" } th { "evidence" } }
+            @for o in outcomes {
+                tr {
+                    td { a href=(format!("/assets/{}/{}", o.asset.kind, url_segment(&o.asset.id))) { (o.asset.name) } br; span.muted { (o.asset.kind) } }
+                    td { code { (o.policy) } }
+                    td { (badge(o.state)) }
+                    td { (o.reason) }
+                    td {
+                        @for e in &o.evidence { code { (e) } br; }
+                        span.muted { "collected " (o.collected_at) }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// `/reports/soa`: the Statement of Applicability of one framework, as of an instant: every

@@ -243,7 +243,10 @@ async fn failing_assets(
     let Some(policies) = state.policies() else {
         return Ok(None);
     };
-    let view = policies.controls(at).await.map_err(|e| e.to_string())?;
+    let view = policies
+        .dashboard_view(at)
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(Some(
         view.controls
             .iter()
@@ -274,7 +277,7 @@ async fn assets(
     };
     let all = match as_of {
         None => state.store().assets().await,
-        Some(t) => state.store().assets_as_of(t).await,
+        Some(t) => state.store().assets_as_of(t, None).await,
     };
     let all = match all {
         Ok(a) => a,
@@ -511,7 +514,10 @@ async fn asset(
     let at = as_of.unwrap_or_else(now);
     let all = match as_of {
         None => state.store().assets().await,
-        Some(t) => state.store().assets_as_of(t).await,
+        Some(t) => match AssetKind::parse(&kind) {
+            Some(k) => state.store().assets_as_of(t, Some((k, id.clone()))).await,
+            None => Ok(Vec::new()),
+        },
     };
     let all = match all {
         Ok(a) => a,

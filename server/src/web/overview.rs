@@ -78,7 +78,7 @@ pub(super) async fn overview(
         .map_or_else(|| as_of.unwrap_or_else(crate::state::now), |(v, _)| v.at);
     let assets = match as_of {
         None => state.store().assets().await,
-        Some(t) => state.store().assets_as_of(t).await,
+        Some(t) => state.store().assets_as_of(t, None).await,
     };
     let assets = match assets {
         Ok(a) => a,

@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use std::collections::HashMap;
+
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use maud::html;
@@ -14,9 +16,22 @@ use vouch_policies::ControlState;
 
 use super::{SILENT_AFTER_SECS, WebUser, internal, page};
 use crate::state::{AppState, parse_instant};
+use crate::store::ControlChange;
 
 /// How many instants the status table samples across the period.
 pub const COLUMNS: i64 = 8;
+
+/// Each control's status as recorded by `at` (its newest change recorded by then), from the
+/// history (oldest first), by `framework:control`.
+pub fn recorded_by(history: &[ControlChange], at: Timestamp) -> HashMap<String, ControlState> {
+    let mut states = HashMap::new();
+    for h in history.iter().filter(|h| h.recorded_at <= at) {
+        if let Some(s) = ControlState::parse(&h.state) {
+            states.insert(format!("{}:{}", h.framework, h.control), s);
+        }
+    }
+    states
+}
 
 /// What a chain's snapshots in a period show about its completeness.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -149,13 +164,45 @@ pub(super) async fn period(
     let instants: Vec<Timestamp> = (1..=COLUMNS)
         .filter_map(|i| Timestamp::from_unix_micros(from.unix_micros() + step * i - 1))
         .collect();
-    let mut columns = Vec::new();
-    for at in &instants {
-        match policies.controls(Some(*at)).await {
-            Ok(v) => columns.push(v),
+    // Each instant's statuses: from the recorded history of control statuses once it covers
+    // the instant (each control's newest change recorded by then: as the server judged it
+    // then), else from a control view made for the instant from the stored results (the eight
+    // views side by side, one per core).
+    let history = match policies.history(Some(&framework)).await {
+        Ok(h) => h,
+        Err(e) => return internal(e),
+    };
+    let history_from = history.iter().map(|h| h.recorded_at).min();
+    let mut columns: Vec<Option<HashMap<String, ControlState>>> = vec![None; instants.len()];
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, at) in instants.iter().enumerate() {
+        if history_from.is_some_and(|first| first <= *at) {
+            columns[i] = Some(recorded_by(&history, *at));
+        } else {
+            let (policies, at) = (policies.clone(), *at);
+            tasks.spawn(async move { (i, policies.controls(Some(at)).await) });
+        }
+    }
+    while let Some(done) = tasks.join_next().await {
+        match done {
+            Ok((i, Ok(v))) => {
+                columns[i] = Some(
+                    v.controls
+                        .iter()
+                        .map(|c| (c.control.to_string(), c.status))
+                        .collect(),
+                );
+            }
+            Ok((_, Err(e))) => return internal(e),
             Err(e) => return internal(e),
         }
     }
+    let columns: Vec<HashMap<String, ControlState>> = columns.into_iter().flatten().collect();
+    // The applicable controls, in catalog order, from the view the dashboard keeps.
+    let applicable = match policies.dashboard_view(None).await {
+        Ok(v) => v,
+        Err(e) => return internal(e),
+    };
     let population = match state
         .store()
         .population(from, to, AssetKind::ALL.to_vec())
@@ -173,28 +220,19 @@ pub(super) async fn period(
         .iter()
         .filter(|x| x.exception.created_at < to && x.exception.expires_at > from)
         .collect();
-    let rows: Vec<(String, String, Vec<ControlState>)> = columns
-        .last()
-        .map(|v| {
-            v.controls
+    let rows: Vec<(String, String, Vec<ControlState>)> = applicable
+        .controls
+        .iter()
+        .filter(|c| c.control.framework == framework)
+        .map(|c| {
+            let id = c.control.to_string();
+            let states = columns
                 .iter()
-                .filter(|c| c.control.framework == framework)
-                .map(|c| {
-                    let id = c.control.to_string();
-                    let states = columns
-                        .iter()
-                        .map(|col| {
-                            col.controls
-                                .iter()
-                                .find(|x| x.control == c.control)
-                                .map_or(ControlState::NoEvidence, |x| x.status)
-                        })
-                        .collect();
-                    (id, c.title.clone(), states)
-                })
-                .collect()
+                .map(|col| col.get(&id).copied().unwrap_or(ControlState::NoEvidence))
+                .collect();
+            (id, c.title.clone(), states)
         })
-        .unwrap_or_default();
+        .collect();
     let changed = rows
         .iter()
         .filter(|r| r.2.windows(2).any(|w| w[0] != w[1]))
@@ -264,6 +302,27 @@ pub(super) async fn period(
 mod tests {
     use super::*;
     use vouch_evidence::Digest;
+
+    /// The period report's status at an instant is what the server had recorded by then: a
+    /// change recorded later (even about earlier evidence) is not shown yet.
+    #[test]
+    fn statuses_are_those_recorded_by_the_instant() {
+        let t = |h: i64| {
+            Timestamp::from_unix_micros(1_800_000_000_000_000 + h * 3_600_000_000).unwrap()
+        };
+        let row = |state: &str, since: i64, recorded: i64| ControlChange {
+            framework: "iso27001-2022".into(),
+            control: "A.8.8".into(),
+            state: state.into(),
+            since: t(since),
+            recorded_at: t(recorded),
+        };
+        let history = vec![row("pass", 0, 1), row("fail", 2, 5)];
+        let id = "iso27001-2022:A.8.8";
+        assert!(recorded_by(&history, t(0)).is_empty());
+        assert_eq!(recorded_by(&history, t(3))[id], ControlState::Pass);
+        assert_eq!(recorded_by(&history, t(5))[id], ControlState::Fail);
+    }
 
     fn snap(seq: u64, hour: i64) -> SnapshotRef {
         SnapshotRef {

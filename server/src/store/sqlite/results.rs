@@ -87,7 +87,9 @@ pub(super) const RESULT_SETS: &str = "
         id TEXT PRIMARY KEY,
         results TEXT NOT NULL)
         WITHOUT ROWID;
-    ALTER TABLE evaluations ADD COLUMN result_set TEXT REFERENCES result_sets(id);";
+    ALTER TABLE evaluations ADD COLUMN result_set TEXT REFERENCES result_sets(id);
+    CREATE INDEX snapshots_by_chain_time
+        ON snapshots(agent_id, asset_kind, asset_id, collected_at);";
 
 /// The statuses a stored result may have.
 const STATUSES: [&str; 4] = ["pass", "fail", "not_applicable", "error"];
@@ -272,26 +274,60 @@ pub(super) fn record_evaluations(
     Ok(())
 }
 
-fn results_of(c: &Connection, digest: &str, pack: &str) -> Result<Vec<StoredResult>, StoreError> {
-    let set: Option<String> = c
-        .prepare_cached(
-            "SELECT s.results FROM evaluations e JOIN result_sets s ON s.id = e.result_set
-             WHERE e.digest = ?1 AND e.pack_digest = ?2",
-        )?
-        .query_row([digest, pack], |r| r.get(0))
-        .optional()?;
-    if let Some(json) = set {
-        let rows: Vec<(String, String, String, Vec<String>)> = serde_json::from_str(&json)
-            .map_err(|e| StoreError::Backend(format!("result set of {digest}: unreadable: {e}")))?;
-        return Ok(rows
-            .into_iter()
+/// Result sets already read, by id. Ids are content digests, so an entry is right for every
+/// store in the process; the map is emptied when it grows past [`SET_CACHE`] entries.
+static SETS: std::sync::LazyLock<
+    std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<Vec<StoredResult>>>>,
+> = std::sync::LazyLock::new(Default::default);
+
+/// Most result sets kept read.
+const SET_CACHE: usize = 4096;
+
+/// The result set `id`, read once and then shared.
+fn result_set_by_id(
+    c: &Connection,
+    id: &str,
+) -> Result<std::sync::Arc<Vec<StoredResult>>, StoreError> {
+    if let Some(set) = SETS.lock().expect("sets lock").get(id) {
+        return Ok(set.clone());
+    }
+    let json: String = c
+        .prepare_cached("SELECT results FROM result_sets WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))?;
+    if Digest::of(json.as_bytes()).to_hex() != id {
+        return Err(StoreError::Backend(format!(
+            "result set {id}: content does not match its digest"
+        )));
+    }
+    let rows: Vec<(String, String, String, Vec<String>)> = serde_json::from_str(&json)
+        .map_err(|e| StoreError::Backend(format!("result set {id}: unreadable: {e}")))?;
+    let set = std::sync::Arc::new(
+        rows.into_iter()
             .map(|(policy_id, status, reason, evidence)| StoredResult {
                 policy_id,
                 status,
                 reason,
                 evidence,
             })
-            .collect());
+            .collect::<Vec<_>>(),
+    );
+    let mut sets = SETS.lock().expect("sets lock");
+    if sets.len() >= SET_CACHE {
+        sets.clear();
+    }
+    sets.insert(id.to_string(), set.clone());
+    Ok(set)
+}
+
+fn results_of(c: &Connection, digest: &str, pack: &str) -> Result<Vec<StoredResult>, StoreError> {
+    let set: Option<Option<String>> = c
+        .prepare_cached(
+            "SELECT result_set FROM evaluations WHERE digest = ?1 AND pack_digest = ?2",
+        )?
+        .query_row([digest, pack], |r| r.get(0))
+        .optional()?;
+    if let Some(Some(id)) = set {
+        return Ok(result_set_by_id(c, &id)?.as_ref().clone());
     }
     // Evaluations stored before result sets: one row per result.
     let mut stmt = c.prepare_cached(
@@ -363,16 +399,25 @@ pub(super) fn latest_evaluations(
     as_of: Option<Timestamp>,
 ) -> Result<Vec<AssetEvaluation>, StoreError> {
     let as_of = as_of.map_or(i64::MAX, |t| t.unix_micros());
+    // Per chain: its newest snapshot collected by then that has an evaluation made by then
+    // (walking the chain's snapshots back by collection time), and that snapshot's newest
+    // evaluation made by then. One index seek per chain, not a sort of every evaluation.
     let mut stmt = c.prepare_cached(
-        "SELECT agent_id, asset_kind, asset_id, asset_name, collected_at, digest, pack_digest,
-                evaluated_at, run_id
-         FROM (SELECT s.agent_id, s.asset_kind, s.asset_id, s.asset_name, s.collected_at,
-                      e.digest, e.pack_digest, e.evaluated_at, e.run_id,
-                      row_number() OVER (PARTITION BY s.agent_id, s.asset_kind, s.asset_id
-                                         ORDER BY s.collected_at DESC, e.evaluated_at DESC) AS rn
-               FROM evaluations e JOIN snapshots s ON s.digest = e.digest
-               WHERE s.collected_at <= ?1 AND e.evaluated_at <= ?1)
-         WHERE rn = 1 ORDER BY asset_kind, asset_id, agent_id",
+        "SELECT c.agent_id, c.asset_kind, c.asset_id, s.asset_name, s.collected_at, s.digest,
+                e.pack_digest, e.evaluated_at, e.run_id
+         FROM chains c
+         JOIN snapshots s ON s.digest = (
+             SELECT s2.digest FROM snapshots s2
+             WHERE s2.agent_id = c.agent_id AND s2.asset_kind = c.asset_kind
+               AND s2.asset_id = c.asset_id AND s2.collected_at <= ?1
+               AND EXISTS (SELECT 1 FROM evaluations e2
+                           WHERE e2.digest = s2.digest AND e2.evaluated_at <= ?1)
+             ORDER BY s2.collected_at DESC LIMIT 1)
+         JOIN evaluations e ON e.digest = s.digest AND e.pack_digest = (
+             SELECT e3.pack_digest FROM evaluations e3
+             WHERE e3.digest = s.digest AND e3.evaluated_at <= ?1
+             ORDER BY e3.evaluated_at DESC LIMIT 1)
+         ORDER BY c.asset_kind, c.asset_id, c.agent_id",
     )?;
     type Row = (
         String,
