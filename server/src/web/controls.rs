@@ -314,7 +314,7 @@ fn policy_summary(c: &ControlStatus) -> Markup {
                 tr {
                     td { (o.title) br; code.muted { (o.policy) } " · " (o.severity.as_str()) }
                     td { @for (s, n) in counts { (badge(*s)) " " (n) " " } }
-                    td { span.muted { "Remediation: " } (o.remediation) }
+                    td { "Remediation: " (o.remediation) }
                 }
             }
         }
