@@ -254,6 +254,11 @@ pub struct SampleQuery {
     /// the population is then re-derivable from the kinds alone.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub control: String,
+    /// The population as the server held it at this instant: only snapshots received by then.
+    /// Pins a population against late deliveries (an agent back online sends old snapshots),
+    /// so the same query draws the same sample years later. Absent: everything received.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<Timestamp>,
     /// How many snapshots to draw.
     pub size: u32,
     /// The auditor's seed: any text; the same seed draws the same sample.

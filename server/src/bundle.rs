@@ -110,7 +110,9 @@ pub async fn draw(
         return Err(BundleError::Query(problems.join("; ")));
     }
     let kinds = query.asset_kinds().map_err(BundleError::Query)?;
-    let population = store.population(query.from, query.to, kinds).await?;
+    let population = store
+        .population(query.from, query.to, kinds, query.as_of)
+        .await?;
     let digests: Vec<Digest> = population.iter().map(|m| m.digest).collect();
     let by_digest: BTreeMap<Digest, &SnapshotRef> =
         population.iter().map(|m| (m.digest, m)).collect();

@@ -211,6 +211,10 @@ struct QueryArgs {
     /// (iso27001-2022:A.8.24): the server narrows the kinds to those its policies cover.
     #[arg(long, default_value = "")]
     control: String,
+    /// The population as the server held it at this instant (RFC 3339, or a date): pins it
+    /// against snapshots delivered late; default everything received.
+    #[arg(long)]
+    as_of: Option<String>,
     /// Sample size.
     #[arg(long)]
     size: u32,
@@ -271,13 +275,17 @@ impl ApiArgs {
 impl QueryArgs {
     fn to_query_string(&self) -> String {
         format!(
-            "from={}&to={}&kinds={}&control={}&size={}&seed={}",
+            "from={}&to={}&kinds={}&control={}&size={}&seed={}{}",
             percent(&self.from),
             percent(&self.to),
             percent(&self.kinds),
             percent(&self.control),
             self.size,
-            percent(&self.seed)
+            percent(&self.seed),
+            self.as_of
+                .as_deref()
+                .map(|t| format!("&as_of={}", percent(&expand_date(t))))
+                .unwrap_or_default()
         )
     }
 }

@@ -592,6 +592,11 @@ async fn the_dashboard_shows_controls_and_what_fails() {
     );
     assert!(one.contains("Remediation: upgrade the kernel"), "{one}");
     assert!(one.contains("host.kernel.release"), "{one}");
+    // An excerpt of the evidence itself, read from the failing snapshot.
+    assert!(
+        one.contains("<code>host.kernel.release</code> = <code class=\"excerpt\">6.1.1</code>"),
+        "{one}"
+    );
     // Followed to the asset: its results, failures first, linked back to their controls.
     let asset_href = format!("/assets/host/m-{}", agent.id);
     assert!(one.contains(&format!("href=\"{asset_href}\"")), "{one}");
@@ -939,4 +944,29 @@ async fn a_sample_scoped_to_a_control_uses_the_kinds_its_policies_cover() {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{scope}");
         assert!(answer.to_string().contains(problem), "{scope}: {answer}");
     }
+}
+
+/// A sample pinned to an instant draws from the snapshots the server held then: one
+/// delivered later (an agent back online with old snapshots) joins the population only
+/// without the pin, so the pinned answer stays reproducible.
+#[tokio::test]
+async fn a_sample_pinned_to_an_instant_ignores_later_deliveries() {
+    let h = harness().await;
+    let mut agent = enroll(&h, 13).await;
+    let (env, _) = agent.next();
+    call(&h, post("/v1/snapshots", env)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let pinned = vouch_server::state::now();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    for _ in 0..2 {
+        let (env, _) = agent.next(); // collected before `pinned`'s day ends, delivered after it
+        call(&h, post("/v1/snapshots", env)).await;
+    }
+    let query = "/v1/sample?from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z&size=5&seed=s";
+    let (_, all) = json_of(&h, get(query, Some(&h.admin))).await;
+    assert_eq!(all["population_count"], 3, "{all}");
+    let (status, then) = json_of(&h, get(&format!("{query}&as_of={pinned}"), Some(&h.admin))).await;
+    assert_eq!(status, StatusCode::OK, "{then}");
+    assert_eq!(then["population_count"], 1, "{then}");
+    assert_eq!(then["query"]["as_of"], pinned.to_string());
 }

@@ -22,7 +22,7 @@ use tower::ServiceExt;
 use vouch_collectors::host::{HostConfig, HostSource};
 use vouch_collectors::{Source, run_source};
 use vouch_evidence::{
-    Asset, ChainKey, CollectorRun, EvidenceItem, SCHEMA_VERSION, SigningKey, Snapshot, Timestamp,
+    Asset, ChainKey, EvidenceItem, SCHEMA_VERSION, SigningKey, Snapshot, Timestamp,
 };
 use vouch_policies::Catalogs;
 use vouch_server::auth::Role;
@@ -214,24 +214,15 @@ async fn generate(
                 (weak, weak_results)
             };
             let sequence = i as u64 + 1;
-            let snapshot = Snapshot {
-                schema_version: SCHEMA_VERSION,
-                agent_id: agent_id.clone(),
-                asset: asset.clone(),
+            let snapshot = vouch_tests::generate::replayed(
+                collected,
+                &agent_id,
+                &asset,
                 collected_at,
                 sequence,
-                previous_digest: previous,
-                collectors: collected
-                    .collectors
-                    .iter()
-                    .map(|c| CollectorRun {
-                        started_at: collected_at,
-                        finished_at: collected_at,
-                        ..c.clone()
-                    })
-                    .collect(),
-                evidence: evidence.clone(),
-            };
+                previous,
+                evidence.clone(),
+            );
             let (envelope, digest) = snapshot.sign(&key).unwrap();
             let envelope = envelope.to_vec();
             bytes += envelope.len();

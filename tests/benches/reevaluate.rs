@@ -13,9 +13,7 @@ use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 use vouch_collectors::host::{HostConfig, HostSource};
 use vouch_collectors::{Source, run_source};
-use vouch_evidence::{
-    Asset, ChainKey, CollectorRun, SCHEMA_VERSION, SigningKey, Snapshot, Timestamp,
-};
+use vouch_evidence::{Asset, ChainKey, SigningKey, Timestamp};
 use vouch_policies::{Catalogs, OrgConfig, PolicyPack};
 use vouch_server::config::PolicySettings;
 use vouch_server::controls::{PackJudge, Policies};
@@ -62,24 +60,15 @@ async fn run() {
                 name: format!("web-{h:03}"),
                 ..collected.asset.clone()
             };
-            let snapshot = Snapshot {
-                schema_version: SCHEMA_VERSION,
-                agent_id: agent_id.clone(),
-                asset: asset.clone(),
-                collected_at: at,
-                sequence: seq,
-                previous_digest: previous,
-                collectors: collected
-                    .collectors
-                    .iter()
-                    .map(|c| CollectorRun {
-                        started_at: at,
-                        finished_at: at,
-                        ..c.clone()
-                    })
-                    .collect::<Vec<_>>(),
-                evidence: collected.evidence.clone(),
-            };
+            let snapshot = vouch_tests::generate::replayed(
+                &collected,
+                &agent_id,
+                &asset,
+                at,
+                seq,
+                previous,
+                collected.evidence.clone(),
+            );
             let (envelope, digest) = snapshot.sign(&key).unwrap();
             bytes += envelope.to_vec().len();
             store

@@ -78,6 +78,38 @@ pub fn host_snapshot(
     snapshot
 }
 
+/// One collection replayed as snapshot `sequence` of another asset's chain, collected at `at`,
+/// with `evidence` (the collection's own, or a variant of it): what a fleet of hosts like the
+/// collected one would send.
+pub fn replayed(
+    collected: &vouch_collectors::Collected,
+    agent_id: &str,
+    asset: &Asset,
+    at: Timestamp,
+    sequence: u64,
+    previous_digest: Option<Digest>,
+    evidence: BTreeMap<String, EvidenceItem>,
+) -> Snapshot {
+    Snapshot {
+        schema_version: SCHEMA_VERSION,
+        agent_id: agent_id.to_string(),
+        asset: asset.clone(),
+        collected_at: at,
+        sequence,
+        previous_digest,
+        collectors: collected
+            .collectors
+            .iter()
+            .map(|c| CollectorRun {
+                started_at: at,
+                finished_at: at,
+                ..c.clone()
+            })
+            .collect(),
+        evidence,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

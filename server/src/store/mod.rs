@@ -195,13 +195,14 @@ pub trait Store: Send + Sync + 'static {
     async fn receipt(&self, digest: Digest) -> Result<Option<Vec<u8>>, StoreError>;
     /// How many snapshots are stored.
     async fn snapshot_count(&self) -> Result<u64, StoreError>;
-    /// Every snapshot collected in `[from, to)` of an asset of one of `kinds`, by digest: the
-    /// population an auditor samples from.
+    /// Every snapshot collected in `[from, to)` of an asset of one of `kinds` (and received by
+    /// `received_by`, when given), by digest: the population an auditor samples from.
     async fn population(
         &self,
         from: Timestamp,
         to: Timestamp,
         kinds: Vec<AssetKind>,
+        received_by: Option<Timestamp>,
     ) -> Result<Vec<SnapshotRef>, StoreError>;
     /// Keeps a policy pack's files under its digest (once; later calls change nothing), so that
     /// every stored result can be re-derived from the pack that produced it.

@@ -845,32 +845,38 @@ impl Store for SqliteStore {
         from: Timestamp,
         to: Timestamp,
         kinds: Vec<AssetKind>,
+        received_by: Option<Timestamp>,
     ) -> Result<Vec<SnapshotRef>, StoreError> {
         self.read(move |c| {
             let mut stmt = c.prepare_cached(
                 "SELECT digest, agent_id, asset_kind, asset_id, sequence, previous_digest,
                         collected_at
                  FROM snapshots WHERE collected_at >= ?1 AND collected_at < ?2
+                   AND received_at <= ?3
                  ORDER BY digest",
             )?;
-            let rows = stmt.query_map(params![from.unix_micros(), to.unix_micros()], |r| {
-                let kind: String = r.get(2)?;
-                Ok((
-                    kind,
-                    SnapshotRef {
-                        digest: digest_col(r.get(0)?)?,
-                        agent_id: r.get(1)?,
-                        asset_kind: AssetKind::Host,
-                        asset_id: r.get(3)?,
-                        sequence: r.get::<_, i64>(4)? as u64,
-                        previous_digest: r
-                            .get::<_, Option<String>>(5)?
-                            .map(digest_col)
-                            .transpose()?,
-                        collected_at: ts(r.get(6)?)?,
-                    },
-                ))
-            })?;
+            let received_by = received_by.map_or(i64::MAX, |t| t.unix_micros());
+            let rows = stmt.query_map(
+                params![from.unix_micros(), to.unix_micros(), received_by],
+                |r| {
+                    let kind: String = r.get(2)?;
+                    Ok((
+                        kind,
+                        SnapshotRef {
+                            digest: digest_col(r.get(0)?)?,
+                            agent_id: r.get(1)?,
+                            asset_kind: AssetKind::Host,
+                            asset_id: r.get(3)?,
+                            sequence: r.get::<_, i64>(4)? as u64,
+                            previous_digest: r
+                                .get::<_, Option<String>>(5)?
+                                .map(digest_col)
+                                .transpose()?,
+                            collected_at: ts(r.get(6)?)?,
+                        },
+                    ))
+                },
+            )?;
             let mut out = Vec::new();
             for row in rows {
                 let (kind, mut member) = row?;

@@ -2,13 +2,13 @@
 //! instant; and one control with its failing assets, reasons, remediation, evidence ids and
 //! manual evidence.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
-use vouch_evidence::Timestamp;
+use vouch_evidence::{Snapshot, Timestamp};
 use vouch_policies::{Attested, ControlState, ControlStatus};
 
 use crate::controls::ControlsView;
@@ -213,6 +213,29 @@ pub(super) async fn control(
         )
             .into_response();
     };
+    // Evidence excerpts: the values behind the first failing results, from their snapshots.
+    let mut excerpts: HashMap<String, Snapshot> = HashMap::new();
+    for o in c
+        .outcomes
+        .iter()
+        .filter(|o| o.state != ControlState::Pass)
+        .take(EXCERPTS)
+    {
+        let key = format!("{}/{}", o.asset.kind, o.asset.id);
+        if excerpts.contains_key(&key) {
+            continue;
+        }
+        let Some(digest) = view
+            .snapshots
+            .get(&key)
+            .and_then(|(d, _)| d.parse::<vouch_evidence::Digest>().ok())
+        else {
+            continue;
+        };
+        if let Some(snapshot) = super::stored_snapshot(&state, digest).await {
+            excerpts.insert(key, snapshot);
+        }
+    }
     page(
         &c.control.to_string(),
         Some(&user),
@@ -245,7 +268,7 @@ pub(super) async fn control(
                 @let listed = if filter.all.is_empty() { ROWS } else { usize::MAX };
                 @if !others.is_empty() {
                     h3 { "Results other than pass (" (others.len()) "), worst first" }
-                    (outcome_rows(others.iter().copied().take(listed)))
+                    (outcome_rows(others.iter().copied().take(listed), &excerpts))
                     @if others.len() > listed {
                         p.muted { "… and " (others.len() - listed) " more: " a href=(all_href(c, &filter)) { "list every result" } }
                     }
@@ -253,7 +276,7 @@ pub(super) async fn control(
                 @if passing > 0 {
                     h3 { "Passing results (" (passing) ")" }
                     @if passing <= ROWS || !filter.all.is_empty() {
-                        (outcome_rows(c.outcomes.iter().filter(|o| o.state == ControlState::Pass)))
+                        (outcome_rows(c.outcomes.iter().filter(|o| o.state == ControlState::Pass), &excerpts))
                     } @else {
                         p.muted { (passing) " results pass. " a href=(all_href(c, &filter)) { "List every result" } " (a long page), or open an asset." }
                     }
@@ -321,8 +344,24 @@ fn policy_summary(c: &ControlStatus) -> Markup {
     }
 }
 
-/// One row per outcome: asset, policy, state, reason, evidence.
-fn outcome_rows<'a>(outcomes: impl Iterator<Item = &'a vouch_policies::PolicyOutcome>) -> Markup {
+/// An evidence item's value for a table cell: at most 160 characters.
+fn excerpt(item: &vouch_evidence::EvidenceItem) -> String {
+    let text = super::shown(Some(item));
+    match text.char_indices().nth(160) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text,
+    }
+}
+
+/// Failing results shown with the values of their evidence.
+const EXCERPTS: usize = 20;
+
+/// One row per outcome: asset, policy, state, reason, evidence (with its value when the
+/// asset's snapshot is among `excerpts`).
+fn outcome_rows<'a>(
+    outcomes: impl Iterator<Item = &'a vouch_policies::PolicyOutcome>,
+    excerpts: &HashMap<String, Snapshot>,
+) -> Markup {
     html! {
         table {
             tr { th { "asset" } th { "policy" } th { "status" } th { "why" } th { "evidence" } }
@@ -333,7 +372,14 @@ fn outcome_rows<'a>(outcomes: impl Iterator<Item = &'a vouch_policies::PolicyOut
                     td { (badge(o.state)) }
                     td { (o.reason) }
                     td {
-                        @for e in &o.evidence { code { (e) } br; }
+                        @let snapshot = excerpts.get(&format!("{}/{}", o.asset.kind, o.asset.id));
+                        @for e in &o.evidence {
+                            code { (e) }
+                            @if let Some(item) = snapshot.and_then(|s| s.evidence.get(e)) {
+                                " = " code.excerpt { (excerpt(item)) }
+                            }
+                            br;
+                        }
                         span.muted { "collected " (o.collected_at) }
                     }
                 }

@@ -186,6 +186,45 @@ fn internal(e: impl std::fmt::Display) -> Response {
     (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
 }
 
+/// The `as_of` parameter of a page: none, an instant, or the page naming the problem (400).
+fn as_of_param(
+    text: &str,
+    title: &str,
+    user: &WebUser,
+) -> Result<Option<Timestamp>, Box<Response>> {
+    match text.trim() {
+        "" => Ok(None),
+        t => crate::state::parse_instant(t).map(Some).map_err(|problem| {
+            Box::new(
+                (
+                    StatusCode::BAD_REQUEST,
+                    page(title, Some(user), html! { p.badge.fail { (problem) } }),
+                )
+                    .into_response(),
+            )
+        }),
+    }
+}
+
+/// The asset chains (of one asset: `only`) now, or as they stood at `as_of`.
+async fn chains_at(
+    state: &AppState,
+    as_of: Option<Timestamp>,
+    only: Option<(AssetKind, String)>,
+) -> Result<Vec<AssetSummary>, crate::store::StoreError> {
+    match (as_of, only) {
+        (None, None) => state.store().assets().await,
+        (None, Some((kind, id))) => Ok(state
+            .store()
+            .assets()
+            .await?
+            .into_iter()
+            .filter(|a| a.kind == kind && a.id == id)
+            .collect()),
+        (Some(t), only) => state.store().assets_as_of(t, only).await,
+    }
+}
+
 fn is_silent(a: &AssetSummary, at: Timestamp) -> bool {
     at.unix_micros() - a.last_received_at.unix_micros() > SILENT_AFTER_SECS * 1_000_000
 }
@@ -262,24 +301,11 @@ async fn assets(
     State(state): State<AppState>,
     Query(filter): Query<AssetFilter>,
 ) -> Response {
-    let as_of = match filter.as_of.trim() {
-        "" => None,
-        t => match crate::state::parse_instant(t) {
-            Ok(t) => Some(t),
-            Err(problem) => {
-                return (
-                    StatusCode::BAD_REQUEST,
-                    page("Assets", Some(&user), html! { p.badge.fail { (problem) } }),
-                )
-                    .into_response();
-            }
-        },
+    let as_of = match as_of_param(&filter.as_of, "Assets", &user) {
+        Ok(t) => t,
+        Err(page) => return *page,
     };
-    let all = match as_of {
-        None => state.store().assets().await,
-        Some(t) => state.store().assets_as_of(t, None).await,
-    };
-    let all = match all {
+    let all = match chains_at(&state, as_of, None).await {
         Ok(a) => a,
         Err(e) => return internal(e),
     };
@@ -498,26 +524,14 @@ async fn asset(
     Path((kind, id)): Path<(String, String)>,
     Query(q): Query<AssetQuery>,
 ) -> Response {
-    let as_of = match q.as_of.trim() {
-        "" => None,
-        t => match crate::state::parse_instant(t) {
-            Ok(t) => Some(t),
-            Err(problem) => {
-                return (
-                    StatusCode::BAD_REQUEST,
-                    page("Asset", Some(&user), html! { p.badge.fail { (problem) } }),
-                )
-                    .into_response();
-            }
-        },
+    let as_of = match as_of_param(&q.as_of, "Asset", &user) {
+        Ok(t) => t,
+        Err(page) => return *page,
     };
     let at = as_of.unwrap_or_else(now);
-    let all = match as_of {
-        None => state.store().assets().await,
-        Some(t) => match AssetKind::parse(&kind) {
-            Some(k) => state.store().assets_as_of(t, Some((k, id.clone()))).await,
-            None => Ok(Vec::new()),
-        },
+    let all = match AssetKind::parse(&kind) {
+        Some(k) => chains_at(&state, as_of, Some((k, id.clone()))).await,
+        None => Ok(Vec::new()),
     };
     let all = match all {
         Ok(a) => a,
@@ -683,6 +697,8 @@ struct SampleForm {
     #[serde(default)]
     control: String,
     #[serde(default)]
+    as_of: String,
+    #[serde(default)]
     size: String,
     #[serde(default)]
     seed: String,
@@ -698,6 +714,12 @@ impl SampleForm {
         let to = self.to.trim().parse::<Timestamp>().map_err(|e| {
             problems.push(format!("to: {e}"));
         });
+        let as_of = match self.as_of.trim() {
+            "" => None,
+            t => crate::state::parse_instant(t)
+                .map_err(|e| problems.push(format!("as of: {e}")))
+                .ok(),
+        };
         let size = self.size.trim().parse::<u32>().map_err(|_| {
             problems.push(format!("size: {:?} is not a whole number", self.size));
         });
@@ -707,6 +729,7 @@ impl SampleForm {
                 to,
                 kinds: self.kinds.clone(),
                 control: self.control.trim().to_string(),
+                as_of,
                 size,
                 seed: self.seed.clone(),
             };
@@ -755,6 +778,8 @@ async fn sample_page(
                 " "
                 label { "framework or control " input type="text" name="control" value=(form.control) placeholder="iso27001-2022:A.8.24"; }
                 " "
+                label { "as held at " input type="text" name="as_of" value=(form.as_of) placeholder="now, or an instant"; }
+                " "
                 label { "size " input type="number" name="size" value=(form.size) min="1" max="10000" required; }
                 " "
                 label { "seed " input type="text" name="seed" value=(form.seed) required; }
@@ -776,9 +801,10 @@ async fn sample_page(
                         }
                     }
                     p {
-                        a href=(format!("/v1/export?from={}&to={}&kinds={}&control={}&size={}&seed={}",
+                        a href=(format!("/v1/export?from={}&to={}&kinds={}&control={}&size={}&seed={}{}",
                             url_segment(&q.from.to_string()), url_segment(&q.to.to_string()),
-                            url_segment(&q.kinds), url_segment(&q.control), q.size, url_segment(&q.seed))) {
+                            url_segment(&q.kinds), url_segment(&q.control), q.size, url_segment(&q.seed),
+                            q.as_of.map(|t| format!("&as_of={}", url_segment(&t.to_string()))).unwrap_or_default())) {
                             "Download the evidence bundle (.tar.gz)"
                         }
                     }

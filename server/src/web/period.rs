@@ -205,7 +205,7 @@ pub(super) async fn period(
     };
     let population = match state
         .store()
-        .population(from, to, AssetKind::ALL.to_vec())
+        .population(from, to, AssetKind::ALL.to_vec(), None)
         .await
     {
         Ok(p) => p,
