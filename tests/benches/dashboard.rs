@@ -21,9 +21,7 @@ use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 use vouch_collectors::host::{HostConfig, HostSource};
 use vouch_collectors::{Source, run_source};
-use vouch_evidence::{
-    Asset, ChainKey, EvidenceItem, SCHEMA_VERSION, SigningKey, Snapshot, Timestamp,
-};
+use vouch_evidence::{Asset, EvidenceItem, SCHEMA_VERSION, SigningKey, Snapshot, Timestamp};
 use vouch_policies::Catalogs;
 use vouch_server::auth::Role;
 use vouch_server::config::PolicySettings;
@@ -31,7 +29,7 @@ use vouch_server::controls::{Policies, history};
 use vouch_server::evaluate::Judge;
 use vouch_server::state::{AppState, Limits};
 use vouch_server::store::sqlite::SqliteStore;
-use vouch_server::store::{Evaluation, NewSnapshot, Store};
+use vouch_server::store::{Evaluation, Store};
 
 const ASSETS: u64 = 1_000;
 const LONG_LIVED: u64 = 100;
@@ -223,27 +221,11 @@ async fn generate(
                 previous,
                 evidence.clone(),
             );
-            let (envelope, digest) = snapshot.sign(&key).unwrap();
-            let envelope = envelope.to_vec();
-            bytes += envelope.len();
-            store
-                .ingest(NewSnapshot {
-                    digest,
-                    chain: ChainKey {
-                        agent_id: agent_id.clone(),
-                        asset_kind: asset.kind,
-                        asset_id: asset.id.clone(),
-                    },
-                    asset_name: asset.name.clone(),
-                    sequence,
-                    previous_digest: previous,
-                    collected_at,
-                    received_at: at(collected_at.unix_micros() + 2_000_000),
-                    envelope,
-                    receipt: b"bench".to_vec(),
-                })
-                .await
-                .unwrap();
+            let received = at(collected_at.unix_micros() + 2_000_000);
+            let (digest, size) =
+                vouch_tests::generate::store_signed(store.as_ref(), &snapshot, &key, received)
+                    .await;
+            bytes += size;
             batch.push(Evaluation {
                 digest,
                 pack_digest: pack_digest.to_string(),

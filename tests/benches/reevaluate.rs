@@ -13,13 +13,13 @@ use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 use vouch_collectors::host::{HostConfig, HostSource};
 use vouch_collectors::{Source, run_source};
-use vouch_evidence::{Asset, ChainKey, SigningKey, Timestamp};
+use vouch_evidence::{Asset, SigningKey, Timestamp};
 use vouch_policies::{Catalogs, OrgConfig, PolicyPack};
 use vouch_server::config::PolicySettings;
 use vouch_server::controls::{PackJudge, Policies};
 use vouch_server::evaluate::Evaluator;
+use vouch_server::store::Store;
 use vouch_server::store::sqlite::SqliteStore;
-use vouch_server::store::{NewSnapshot, Store};
 
 const HOSTS: u64 = 100;
 const PER_HOST: u64 = 100;
@@ -69,26 +69,9 @@ async fn run() {
                 previous,
                 collected.evidence.clone(),
             );
-            let (envelope, digest) = snapshot.sign(&key).unwrap();
-            bytes += envelope.to_vec().len();
-            store
-                .ingest(NewSnapshot {
-                    digest,
-                    chain: ChainKey {
-                        agent_id: agent_id.clone(),
-                        asset_kind: asset.kind,
-                        asset_id: asset.id.clone(),
-                    },
-                    asset_name: asset.name.clone(),
-                    sequence: seq,
-                    previous_digest: previous,
-                    collected_at: at,
-                    received_at: at,
-                    envelope: envelope.to_vec(),
-                    receipt: b"bench".to_vec(),
-                })
-                .await
-                .unwrap();
+            let (digest, size) =
+                vouch_tests::generate::store_signed(store.as_ref(), &snapshot, &key, at).await;
+            bytes += size;
             previous = Some(digest);
         }
     }

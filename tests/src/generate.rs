@@ -110,6 +110,38 @@ pub fn replayed(
     }
 }
 
+/// Signs `snapshot` with `key` and stores it directly, as the server does once it has verified
+/// it, received at `received_at`; answers its digest and the envelope's size.
+pub async fn store_signed(
+    store: &dyn vouch_server::store::Store,
+    snapshot: &Snapshot,
+    key: &vouch_evidence::SigningKey,
+    received_at: Timestamp,
+) -> (Digest, usize) {
+    let (envelope, digest) = snapshot.sign(key).expect("signs");
+    let envelope = envelope.to_vec();
+    let size = envelope.len();
+    store
+        .ingest(vouch_server::store::NewSnapshot {
+            digest,
+            chain: vouch_evidence::ChainKey {
+                agent_id: snapshot.agent_id.clone(),
+                asset_kind: snapshot.asset.kind,
+                asset_id: snapshot.asset.id.clone(),
+            },
+            asset_name: snapshot.asset.name.clone(),
+            sequence: snapshot.sequence,
+            previous_digest: snapshot.previous_digest,
+            collected_at: snapshot.collected_at,
+            received_at,
+            envelope,
+            receipt: b"bench".to_vec(),
+        })
+        .await
+        .expect("stored");
+    (digest, size)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
