@@ -77,6 +77,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/metrics", get(metrics))
         .route("/v1/enroll", post(enroll))
+        .route("/v1/enroll-tokens", post(enroll_tokens))
         .route("/v1/snapshots", post(submit))
         .route("/v1/snapshots/{digest}", get(get_envelope))
         .route("/v1/snapshots/{digest}/receipt", get(get_receipt))
@@ -158,6 +159,26 @@ impl FromRequestParts<AppState> for Manager {
 
 /// The role of the request's bearer token (or dashboard session) when `allowed` lets it
 /// `what`; with the token's hash when a token was given. Reads by auditors are logged.
+/// A caller with an admin token: provisioning (enrolment tokens for a fleet).
+pub struct Admin {
+    /// Who, for records.
+    pub who: String,
+}
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let (role, hash) =
+            authorize(parts, state, "provision agents", |r| *r == Role::Admin).await?;
+        let who = match hash {
+            Some(h) => format!("{role} token {}", &h.to_hex()[..12]),
+            None => format!("{role} session"),
+        };
+        Ok(Admin { who })
+    }
+}
+
 async fn authorize(
     parts: &Parts,
     state: &AppState,
@@ -466,6 +487,55 @@ async fn get_receipt(
 
 async fn list_assets(_reader: Reader, State(state): State<AppState>) -> Result<Response, AppError> {
     Ok(Json(state.store().assets().await?).into_response())
+}
+
+/// Most enrolment tokens one request issues.
+pub const MAX_ENROLL_TOKENS: u32 = 10_000;
+
+/// `POST /v1/enroll-tokens` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EnrollTokensBody {
+    /// How many one-time tokens (1 to [`MAX_ENROLL_TOKENS`]).
+    count: u32,
+    /// How long each stays valid, in seconds (at most 30 days).
+    ttl_secs: u64,
+}
+
+/// `POST /v1/enroll-tokens`: one-time enrolment tokens for a fleet (admin only), each shown
+/// once: `{"tokens": [...]}`. What a provisioning system (or `vouch loadgen`) hands its agents.
+async fn enroll_tokens(
+    admin: Admin,
+    State(state): State<AppState>,
+    body: Result<Json<EnrollTokensBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, AppError> {
+    let bad = |message: String| {
+        state.metrics().rejected(RejectReason::BadRequest);
+        AppError::Client(RejectReason::BadRequest, message)
+    };
+    let Json(body) = body.map_err(|e| bad(e.body_text()))?;
+    if !(1..=MAX_ENROLL_TOKENS).contains(&body.count) {
+        return Err(bad(format!(
+            "count {} is outside 1..={MAX_ENROLL_TOKENS}",
+            body.count
+        )));
+    }
+    if !(60..=30 * 86_400).contains(&body.ttl_secs) {
+        return Err(bad(format!(
+            "ttl_secs {} is outside 60..=2592000 (one minute to 30 days)",
+            body.ttl_secs
+        )));
+    }
+    let mut tokens = Vec::with_capacity(body.count as usize);
+    for _ in 0..body.count {
+        tokens.push(state.create_enroll_token(body.ttl_secs).await?);
+    }
+    tracing::info!(count = body.count, ttl_secs = body.ttl_secs, by = %admin.who, "enrolment tokens issued");
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({ "tokens": tokens })),
+    )
+        .into_response())
 }
 
 /// `PUT /v1/assets/{kind}/{id}/tags` body: the asset's tags, replacing those it had.

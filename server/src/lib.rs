@@ -16,6 +16,7 @@ pub mod evaluate;
 mod files;
 pub mod http;
 pub mod ingest;
+pub mod loadgen;
 pub mod manual;
 pub mod metrics;
 pub mod oscal;

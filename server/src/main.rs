@@ -117,6 +117,28 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Load a server as a fleet would: N simulated agents with real keys enrol (an admin token
+    /// issues their enrolment tokens) and push signed chains; prints accepted per second,
+    /// latency percentiles and rejections by reason.
+    Loadgen {
+        #[command(flatten)]
+        api: ApiArgs,
+        /// Simulated agents.
+        #[arg(long, default_value_t = 100)]
+        agents: usize,
+        /// Snapshots each agent sends, in chain order.
+        #[arg(long, default_value_t = 10)]
+        snapshots_per_agent: u64,
+        /// Agents sending at the same time.
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        /// Evidence items per snapshot (about 60 bytes each).
+        #[arg(long, default_value_t = 100)]
+        evidence_items: usize,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Export the assessment results of a framework in the OSCAL 1.1 assessment-results JSON
     /// model (for GRC tools), now or as of an instant.
     Oscal {
@@ -231,24 +253,33 @@ impl ApiArgs {
     }
 
     /// Sends a request with the token (and a JSON body); the body, or the server's error message.
+    /// The API token: from `--token-file`, else `VOUCH_TOKEN`.
+    fn token(&self) -> anyhow::Result<String> {
+        match (&self.token_file, std::env::var("VOUCH_TOKEN")) {
+            (Some(f), _) => Ok(std::fs::read_to_string(f)
+                .with_context(|| format!("reading {}", f.display()))?
+                .trim()
+                .to_string()),
+            (None, Ok(t)) => Ok(t),
+            (None, Err(_)) => bail!("an API token is needed: --token-file FILE or VOUCH_TOKEN"),
+        }
+    }
+
+    /// The CA certificate given with `--ca`, if any.
+    fn ca_pem(&self) -> anyhow::Result<Option<Vec<u8>>> {
+        self.ca
+            .as_ref()
+            .map(|p| std::fs::read(p).with_context(|| format!("reading {}", p.display())))
+            .transpose()
+    }
+
     async fn request(
         &self,
         method: reqwest::Method,
         path_and_query: &str,
         json: Option<serde_json::Value>,
     ) -> anyhow::Result<Vec<u8>> {
-        let token = match (&self.token_file, std::env::var("VOUCH_TOKEN")) {
-            (Some(f), _) => std::fs::read_to_string(f)
-                .with_context(|| format!("reading {}", f.display()))?
-                .trim()
-                .to_string(),
-            (None, Ok(t)) => t,
-            (None, Err(_)) => bail!("an API token is needed: --token-file FILE or VOUCH_TOKEN"),
-        };
-        let ca = match &self.ca {
-            Some(p) => Some(std::fs::read(p).with_context(|| format!("reading {}", p.display()))?),
-            None => None,
-        };
+        let (token, ca) = (self.token()?, self.ca_pem()?);
         let client =
             vouch_agent::build_http_client(ca.as_deref(), std::time::Duration::from_secs(300))?;
         let url = format!("{}{path_and_query}", self.server.trim_end_matches('/'));
@@ -649,6 +680,35 @@ fn run(cli: Cli) -> Result<ExitCode> {
             runtime()?.block_on(sample_or_export(command))
         }
         Command::Policy { command } => policy(command),
+        Command::Loadgen {
+            api,
+            agents,
+            snapshots_per_agent,
+            concurrency,
+            evidence_items,
+            json,
+        } => {
+            let config = vouch_server::loadgen::LoadConfig {
+                url: api.server.clone(),
+                ca_pem: api.ca_pem()?,
+                admin_token: api.token()?,
+                agents,
+                snapshots_per_agent,
+                concurrency,
+                evidence_items,
+            };
+            let report = runtime()?.block_on(vouch_server::loadgen::run(&config))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", report.render());
+            }
+            Ok(if report.rejected.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
         Command::Oscal {
             api,
             framework,

@@ -410,3 +410,50 @@ async fn assets_snapshots_and_keys_are_listed() {
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+/// Enrolment tokens for a fleet: issued to an admin only, each usable once, bad counts and
+/// lifetimes refused by name.
+#[tokio::test]
+async fn an_admin_issues_enrolment_tokens_for_a_fleet() {
+    let h = harness().await;
+    let req = |token: &str, body: &str| {
+        axum::http::Request::post("/v1/enroll-tokens")
+            .header(axum::http::header::CONTENT_TYPE, "application/json")
+            .header(axum::http::header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(axum::body::Body::from(body.to_string()))
+            .unwrap()
+    };
+    let (status, body) = call(&h, req(&h.admin, r#"{"count": 3, "ttl_secs": 600}"#)).await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    let answer: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let tokens = answer["tokens"].as_array().unwrap();
+    assert_eq!(tokens.len(), 3);
+    assert_ne!(tokens[0], tokens[1]);
+    for (body, problem) in [
+        (r#"{"count": 0, "ttl_secs": 600}"#, "count 0 is outside"),
+        (
+            r#"{"count": 10001, "ttl_secs": 600}"#,
+            "count 10001 is outside",
+        ),
+        (r#"{"count": 1, "ttl_secs": 10}"#, "ttl_secs 10 is outside"),
+        (r#"{"count": 1}"#, "ttl_secs"),
+    ] {
+        let (status, answer) = call(&h, req(&h.admin, body)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(
+            String::from_utf8_lossy(&answer).contains(problem),
+            "{body}: {}",
+            String::from_utf8_lossy(&answer)
+        );
+    }
+    for role in [Role::SecurityLead, Role::Auditor, Role::Agent] {
+        let token = h.state.create_api_token(role, "x").await.unwrap();
+        let (status, _) = call(&h, req(&token, r#"{"count": 1, "ttl_secs": 600}"#)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{role}");
+    }
+}
