@@ -49,8 +49,7 @@ async fn simulated_agents_push_chains_and_the_report_matches_the_store() {
         ..config.clone()
     })
     .await
-    .err()
-    .expect("refused");
+    .expect_err("refused");
     assert!(
         matches!(&err, LoadError::Provision(m) if m.contains("403") && m.contains("may not provision agents")),
         "{err}"
