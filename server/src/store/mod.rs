@@ -16,6 +16,7 @@
 //! harmless. Callers never see the difference.
 
 pub mod results;
+pub mod postgres;
 pub mod sqlite;
 
 pub use results::{

@@ -9,6 +9,8 @@
 
 use vouch_evidence::{AssetKind, ChainKey, Digest, Timestamp};
 
+use super::StoreError;
+
 /// One policy's result for one snapshot.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredResult {
@@ -164,4 +166,80 @@ pub struct ControlChange {
     pub since: Timestamp,
     /// When the server recorded the change.
     pub recorded_at: Timestamp,
+}
+
+/// The statuses a stored result may have.
+pub const STATUSES: [&str; 4] = ["pass", "fail", "not_applicable", "error"];
+
+/// A set of results as every backend stores it: a JSON array of `[policy, status, reason,
+/// [evidence…]]` sorted by policy, and its id, the SHA-256 (hex) of that JSON. Identical
+/// results of many snapshots (a host judged hourly) are kept once. A status outside
+/// [`STATUSES`] is refused.
+pub fn encode_results(results: &[StoredResult]) -> Result<(String, String), StoreError> {
+    let mut rows: Vec<&StoredResult> = results.iter().collect();
+    rows.sort_by(|a, b| a.policy_id.cmp(&b.policy_id));
+    for r in &rows {
+        if !STATUSES.contains(&r.status.as_str()) {
+            return Err(StoreError::Backend(format!(
+                "result of {}: status {:?} is not one of {}",
+                r.policy_id,
+                r.status,
+                STATUSES.join(", ")
+            )));
+        }
+    }
+    let json = serde_json::to_string(
+        &rows
+            .iter()
+            .map(|r| (&r.policy_id, &r.status, &r.reason, &r.evidence))
+            .collect::<Vec<_>>(),
+    )
+    .map_err(|e| StoreError::Backend(e.to_string()))?;
+    Ok((Digest::of(json.as_bytes()).to_hex(), json))
+}
+
+/// The results of the set `id` stored as `json` (see [`encode_results`]), checked against
+/// the id.
+pub fn decode_results(id: &str, json: &str) -> Result<Vec<StoredResult>, StoreError> {
+    if Digest::of(json.as_bytes()).to_hex() != id {
+        return Err(StoreError::Backend(format!(
+            "result set {id}: content does not match its digest"
+        )));
+    }
+    let rows: Vec<(String, String, String, Vec<String>)> = serde_json::from_str(json)
+        .map_err(|e| StoreError::Backend(format!("result set {id}: unreadable: {e}")))?;
+    Ok(rows
+        .into_iter()
+        .map(|(policy_id, status, reason, evidence)| StoredResult {
+            policy_id,
+            status,
+            reason,
+            evidence,
+        })
+        .collect())
+}
+
+/// Result sets already read, by id. Ids are content digests, so an entry is right for every
+/// store in the process; the map is emptied when it grows past [`SET_CACHE`] entries.
+static SETS: std::sync::LazyLock<
+    std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<Vec<StoredResult>>>>,
+> = std::sync::LazyLock::new(Default::default);
+
+/// Most result sets kept read.
+const SET_CACHE: usize = 4096;
+
+/// The result set `id` if it was read before.
+pub fn cached_set(id: &str) -> Option<std::sync::Arc<Vec<StoredResult>>> {
+    SETS.lock().expect("sets lock").get(id).cloned()
+}
+
+/// Decodes the result set `id` stored as `json` and keeps it for the next read.
+pub fn remember_set(id: &str, json: &str) -> Result<std::sync::Arc<Vec<StoredResult>>, StoreError> {
+    let set = std::sync::Arc::new(decode_results(id, json)?);
+    let mut sets = SETS.lock().expect("sets lock");
+    if sets.len() >= SET_CACHE {
+        sets.clear();
+    }
+    sets.insert(id.to_string(), set.clone());
+    Ok(set)
 }

@@ -91,34 +91,6 @@ pub(super) const RESULT_SETS: &str = "
     CREATE INDEX snapshots_by_chain_time
         ON snapshots(agent_id, asset_kind, asset_id, collected_at);";
 
-/// The statuses a stored result may have.
-const STATUSES: [&str; 4] = ["pass", "fail", "not_applicable", "error"];
-
-/// A set of results as stored: a JSON array of `[policy, status, reason, [evidence…]]`, sorted
-/// by policy; and its id, the SHA-256 of that JSON.
-fn result_set(results: &[StoredResult]) -> Result<(String, String), StoreError> {
-    let mut rows: Vec<&StoredResult> = results.iter().collect();
-    rows.sort_by(|a, b| a.policy_id.cmp(&b.policy_id));
-    for r in &rows {
-        if !STATUSES.contains(&r.status.as_str()) {
-            return Err(StoreError::Backend(format!(
-                "result of {}: status {:?} is not one of {}",
-                r.policy_id,
-                r.status,
-                STATUSES.join(", ")
-            )));
-        }
-    }
-    let json = serde_json::to_string(
-        &rows
-            .iter()
-            .map(|r| (&r.policy_id, &r.status, &r.reason, &r.evidence))
-            .collect::<Vec<_>>(),
-    )
-    .map_err(|e| StoreError::Backend(e.to_string()))?;
-    Ok((Digest::of(json.as_bytes()).to_hex(), json))
-}
-
 pub(super) fn record_control_changes(
     c: &Connection,
     changes: &[ControlChange],
@@ -252,7 +224,7 @@ pub(super) fn record_evaluations(
 ) -> Result<(), StoreError> {
     let sets = evaluations
         .iter()
-        .map(|e| result_set(&e.results))
+        .map(|e| crate::store::results::encode_results(&e.results))
         .collect::<Result<Vec<_>, _>>()?;
     let mut eval = c.prepare_cached(
         "INSERT OR IGNORE INTO evaluations(digest, pack_digest, evaluated_at, run_id, result_set)
@@ -274,49 +246,18 @@ pub(super) fn record_evaluations(
     Ok(())
 }
 
-/// Result sets already read, by id. Ids are content digests, so an entry is right for every
-/// store in the process; the map is emptied when it grows past [`SET_CACHE`] entries.
-static SETS: std::sync::LazyLock<
-    std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<Vec<StoredResult>>>>,
-> = std::sync::LazyLock::new(Default::default);
-
-/// Most result sets kept read.
-const SET_CACHE: usize = 4096;
-
 /// The result set `id`, read once and then shared.
 fn result_set_by_id(
     c: &Connection,
     id: &str,
 ) -> Result<std::sync::Arc<Vec<StoredResult>>, StoreError> {
-    if let Some(set) = SETS.lock().expect("sets lock").get(id) {
-        return Ok(set.clone());
+    if let Some(set) = crate::store::results::cached_set(id) {
+        return Ok(set);
     }
     let json: String = c
         .prepare_cached("SELECT results FROM result_sets WHERE id = ?1")?
         .query_row([id], |r| r.get(0))?;
-    if Digest::of(json.as_bytes()).to_hex() != id {
-        return Err(StoreError::Backend(format!(
-            "result set {id}: content does not match its digest"
-        )));
-    }
-    let rows: Vec<(String, String, String, Vec<String>)> = serde_json::from_str(&json)
-        .map_err(|e| StoreError::Backend(format!("result set {id}: unreadable: {e}")))?;
-    let set = std::sync::Arc::new(
-        rows.into_iter()
-            .map(|(policy_id, status, reason, evidence)| StoredResult {
-                policy_id,
-                status,
-                reason,
-                evidence,
-            })
-            .collect::<Vec<_>>(),
-    );
-    let mut sets = SETS.lock().expect("sets lock");
-    if sets.len() >= SET_CACHE {
-        sets.clear();
-    }
-    sets.insert(id.to_string(), set.clone());
-    Ok(set)
+    crate::store::results::remember_set(id, &json)
 }
 
 fn results_of(c: &Connection, digest: &str, pack: &str) -> Result<Vec<StoredResult>, StoreError> {

@@ -1,0 +1,957 @@
+//! The PostgreSQL store: the same tables as the SQLite store (migrations in
+//! `server/migrations/`, applied at start-up), for several server replicas sharing one
+//! database.
+//!
+//! Exactly-once holds across replicas without any in-process lock: ingest runs in one
+//! transaction that locks the chain's row (`SELECT … FOR UPDATE`), checks the link and inserts;
+//! two replicas racing for the first snapshot of a chain, or for the same digest, meet the
+//! `PRIMARY KEY(digest)` and `UNIQUE(asset_kind, asset_id, agent_id, sequence)` constraints,
+//! and the loser's transaction is rolled back and run again, when it finds the winner's row
+//! (a duplicate, with the original receipt, or a chain error).
+
+use std::collections::{BTreeMap, HashMap};
+
+use async_trait::async_trait;
+use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
+use sqlx::{Postgres, Row};
+use vouch_evidence::api::{AssetSummary, SnapshotRef, SnapshotSummary};
+use vouch_evidence::chain::{Head, check_link_parts};
+use vouch_evidence::{AssetKind, ChainKey, Digest, PublicKey, Timestamp};
+
+use super::{
+    AgentRecord, AssetEvaluation, AttestationRecord, ControlChange, Evaluation, EvaluationRun,
+    ExceptionRecord, IngestOutcome, NewException, NewRun, NewSnapshot, PackRecord, Rejection,
+    Store, StoreError, StoredResult,
+};
+use crate::auth::Role;
+
+/// The migrations, embedded in the binary.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// How many times an ingest that lost a race to another replica is run again.
+const RETRIES: usize = 3;
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::Backend(e.to_string())
+    }
+}
+
+fn ts(micros: i64) -> Result<Timestamp, StoreError> {
+    Timestamp::from_unix_micros(micros)
+        .ok_or_else(|| StoreError::Backend(format!("stored instant {micros} is out of range")))
+}
+
+fn digest(hex: &str) -> Result<Digest, StoreError> {
+    hex.parse()
+        .map_err(|e| StoreError::Backend(format!("stored digest {hex:?}: {e}")))
+}
+
+fn kind(s: &str) -> Result<AssetKind, StoreError> {
+    AssetKind::parse(s)
+        .ok_or_else(|| StoreError::Backend(format!("stored asset kind {s:?} is unknown")))
+}
+
+/// Whether `e` is a unique-key violation: another replica stored the same row first.
+fn lost_race(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .and_then(|d| d.code())
+        .is_some_and(|c| c == "23505")
+}
+
+/// The PostgreSQL store. See the module documentation.
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects to `url` (`postgres://user@host/db`) and applies the migrations the database
+    /// lacks (an advisory lock keeps two replicas starting together from both applying them).
+    pub async fn connect(url: &str) -> Result<PgStore, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .connect(url)
+            .await?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Backend(format!("migrations: {e}")))?;
+        Ok(PgStore { pool })
+    }
+
+    /// One attempt at ingest in one transaction; the inner error is the chain's refusal.
+    async fn ingest_once(
+        &self,
+        s: &NewSnapshot,
+    ) -> Result<Result<IngestOutcome, vouch_evidence::chain::LinkError>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        let hex = s.digest.to_hex();
+        if let Some(row) = sqlx::query("SELECT receipt FROM snapshots WHERE digest = $1")
+            .bind(&hex)
+            .fetch_optional(&mut *tx)
+            .await?
+        {
+            return Ok(Ok(IngestOutcome::Duplicate {
+                receipt: row.try_get(0)?,
+            }));
+        }
+        let kind = s.chain.asset_kind.as_str();
+        let head = sqlx::query(
+            "SELECT head_sequence, head_digest FROM chains
+             WHERE agent_id = $1 AND asset_kind = $2 AND asset_id = $3 FOR UPDATE",
+        )
+        .bind(&s.chain.agent_id)
+        .bind(kind)
+        .bind(&s.chain.asset_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let head = match head {
+            None => None,
+            Some(row) => Some(Head {
+                sequence: row.try_get::<i64, _>(0)? as u64,
+                digest: row
+                    .try_get::<String, _>(1)?
+                    .parse()
+                    .map_err(|e| sqlx::Error::Decode(format!("head digest: {e}").into()))?,
+            }),
+        };
+        if let Err(refusal) = check_link_parts(head, s.sequence, s.previous_digest) {
+            return Ok(Err(refusal)); // the transaction is dropped: nothing written
+        }
+        sqlx::query(
+            "INSERT INTO snapshots(digest, agent_id, asset_kind, asset_id, asset_name, sequence,
+                                   previous_digest, collected_at, received_at, envelope, receipt)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(&hex)
+        .bind(&s.chain.agent_id)
+        .bind(kind)
+        .bind(&s.chain.asset_id)
+        .bind(&s.asset_name)
+        .bind(s.sequence as i64)
+        .bind(s.previous_digest.map(|d| d.to_hex()))
+        .bind(s.collected_at.unix_micros())
+        .bind(s.received_at.unix_micros())
+        .bind(&s.envelope)
+        .bind(&s.receipt)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO chains(agent_id, asset_kind, asset_id, asset_name, head_sequence,
+                                head_digest, snapshot_count, last_collected_at, last_received_at)
+             VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $8)
+             ON CONFLICT(agent_id, asset_kind, asset_id) DO UPDATE SET
+                asset_name = excluded.asset_name, head_sequence = excluded.head_sequence,
+                head_digest = excluded.head_digest,
+                snapshot_count = chains.snapshot_count + 1,
+                last_collected_at = excluded.last_collected_at,
+                last_received_at = excluded.last_received_at",
+        )
+        .bind(&s.chain.agent_id)
+        .bind(kind)
+        .bind(&s.chain.asset_id)
+        .bind(&s.asset_name)
+        .bind(s.sequence as i64)
+        .bind(&hex)
+        .bind(s.collected_at.unix_micros())
+        .bind(s.received_at.unix_micros())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Ok(IngestOutcome::Stored {
+            receipt: s.receipt.clone(),
+        }))
+    }
+
+    async fn digests(&self, query: sqlx::query::Query<'_, Postgres, sqlx::postgres::PgArguments>) -> Result<Vec<Digest>, StoreError> {
+        query
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| digest(&r.try_get::<String, _>(0)?))
+            .collect()
+    }
+
+    async fn results(
+        &self,
+        set: &str,
+    ) -> Result<std::sync::Arc<Vec<StoredResult>>, StoreError> {
+        if let Some(set) = super::results::cached_set(set) {
+            return Ok(set);
+        }
+        let json: String = sqlx::query("SELECT results FROM result_sets WHERE id = $1")
+            .bind(set)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?;
+        super::results::remember_set(set, &json)
+    }
+
+    async fn evaluation_of(&self, row: &PgRow, at: usize) -> Result<Evaluation, StoreError> {
+        let set: String = row.try_get(at + 4)?;
+        Ok(Evaluation {
+            digest: digest(&row.try_get::<String, _>(at)?)?,
+            pack_digest: row.try_get(at + 1)?,
+            evaluated_at: ts(row.try_get(at + 2)?)?,
+            run_id: row.try_get(at + 3)?,
+            results: self.results(&set).await?.as_ref().clone(),
+        })
+    }
+}
+
+fn asset_summary(r: &PgRow) -> Result<AssetSummary, StoreError> {
+    Ok(AssetSummary {
+        kind: kind(&r.try_get::<String, _>(0)?)?,
+        id: r.try_get(1)?,
+        name: r.try_get(2)?,
+        agent_id: r.try_get(3)?,
+        snapshot_count: r.try_get::<i64, _>(4)? as u64,
+        last_sequence: r.try_get::<i64, _>(5)? as u64,
+        last_digest: digest(&r.try_get::<String, _>(6)?)?,
+        last_collected_at: ts(r.try_get(7)?)?,
+        last_received_at: ts(r.try_get(8)?)?,
+        tags: BTreeMap::new(),
+    })
+}
+
+impl PgStore {
+    async fn with_tags(&self, mut assets: Vec<AssetSummary>) -> Result<Vec<AssetSummary>, StoreError> {
+        let rows = sqlx::query("SELECT asset_kind, asset_id, key, value FROM asset_tags")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut tags: HashMap<(String, String), BTreeMap<String, String>> = HashMap::new();
+        for r in rows {
+            tags.entry((r.try_get(0)?, r.try_get(1)?))
+                .or_default()
+                .insert(r.try_get(2)?, r.try_get(3)?);
+        }
+        for a in &mut assets {
+            if let Some(t) = tags.get(&(a.kind.as_str().to_string(), a.id.clone())) {
+                a.tags = t.clone();
+            }
+        }
+        Ok(assets)
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn agents(&self) -> Result<Vec<AgentRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT agent_id, public_key, name, enrolled_at FROM agents ORDER BY enrolled_at, agent_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let agent_id: String = r.try_get(0)?;
+                let key: String = r.try_get(1)?;
+                Ok(AgentRecord {
+                    public_key: PublicKey::from_base64(&key).map_err(|e| {
+                        StoreError::Backend(format!("agent {agent_id}: stored key unreadable: {e}"))
+                    })?,
+                    agent_id,
+                    name: r.try_get(2)?,
+                    enrolled_at: ts(r.try_get(3)?)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn add_enroll_token(
+        &self,
+        hash: Digest,
+        created_at: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO enroll_tokens(hash, created_at, expires_at) VALUES ($1, $2, $3)")
+            .bind(hash.to_hex())
+            .bind(created_at.unix_micros())
+            .bind(expires_at.unix_micros())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn enroll(&self, token_hash: Digest, agent: AgentRecord) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let now = agent.enrolled_at.unix_micros();
+        let used = sqlx::query(
+            "UPDATE enroll_tokens SET used_at = $1, used_by = $2
+             WHERE hash = $3 AND used_at IS NULL AND expires_at > $1",
+        )
+        .bind(now)
+        .bind(&agent.agent_id)
+        .bind(token_hash.to_hex())
+        .execute(&mut *tx)
+        .await?;
+        if used.rows_affected() != 1 {
+            return Err(StoreError::BadToken);
+        }
+        let keyid = agent.keyid().to_string();
+        if let Some(row) = sqlx::query("SELECT agent_id FROM agents WHERE keyid = $1")
+            .bind(&keyid)
+            .fetch_optional(&mut *tx)
+            .await?
+        {
+            return Err(StoreError::KeyTaken(row.try_get(0)?));
+        }
+        sqlx::query(
+            "INSERT INTO agents(agent_id, keyid, public_key, name, enrolled_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&agent.agent_id)
+        .bind(&keyid)
+        .bind(agent.public_key.to_base64())
+        .bind(&agent.name)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn add_api_token(
+        &self,
+        hash: Digest,
+        role: Role,
+        label: &str,
+        created_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO api_tokens(hash, role, label, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(hash.to_hex())
+            .bind(role.as_str())
+            .bind(label)
+            .bind(created_at.unix_micros())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn api_token_role(&self, hash: Digest) -> Result<Option<Role>, StoreError> {
+        let role: Option<String> = sqlx::query("SELECT role FROM api_tokens WHERE hash = $1")
+            .bind(hash.to_hex())
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| r.try_get(0))
+            .transpose()?;
+        Ok(role.and_then(|r| Role::parse(&r)))
+    }
+
+    async fn ingest(&self, snapshot: NewSnapshot) -> Result<IngestOutcome, StoreError> {
+        // A lost race (another replica stored the digest, or took the position, first) is
+        // run again: it then finds the winner's row.
+        let mut attempt = 0;
+        loop {
+            match self.ingest_once(&snapshot).await {
+                Ok(Ok(outcome)) => return Ok(outcome),
+                Ok(Err(source)) => {
+                    return Err(StoreError::Chain {
+                        chain: snapshot.chain.clone(),
+                        source,
+                    });
+                }
+                Err(e) if lost_race(&e) && attempt < RETRIES => attempt += 1,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    async fn record_rejection(&self, r: Rejection) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO rejections(at, remote, reason, message, agent_id, body_sha256, body_size)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(r.at.unix_micros())
+        .bind(&r.remote)
+        .bind(&r.reason)
+        .bind(&r.message)
+        .bind(&r.agent_id)
+        .bind(r.body_sha256.to_hex())
+        .bind(r.body_size as i64)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn rejections(&self, limit: u32) -> Result<Vec<Rejection>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT at, remote, reason, message, agent_id, body_sha256, body_size
+             FROM rejections ORDER BY id DESC LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Rejection {
+                    at: ts(r.try_get(0)?)?,
+                    remote: r.try_get(1)?,
+                    reason: r.try_get(2)?,
+                    message: r.try_get(3)?,
+                    agent_id: r.try_get(4)?,
+                    body_sha256: digest(&r.try_get::<String, _>(5)?)?,
+                    body_size: r.try_get::<i64, _>(6)? as u64,
+                })
+            })
+            .collect()
+    }
+
+    async fn assets(&self) -> Result<Vec<AssetSummary>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT asset_kind, asset_id, asset_name, agent_id, snapshot_count, head_sequence,
+                    head_digest, last_collected_at, last_received_at
+             FROM chains ORDER BY asset_kind, asset_id, agent_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let assets = rows.iter().map(asset_summary).collect::<Result<_, _>>()?;
+        self.with_tags(assets).await
+    }
+
+    async fn assets_as_of(
+        &self,
+        at: Timestamp,
+        only: Option<(AssetKind, String)>,
+    ) -> Result<Vec<AssetSummary>, StoreError> {
+        let (k, id) = match &only {
+            Some((k, id)) => (Some(k.as_str()), Some(id.clone())),
+            None => (None, None),
+        };
+        let rows = sqlx::query(
+            "SELECT c.asset_kind, c.asset_id, s.asset_name, c.agent_id,
+                    (SELECT count(*) FROM snapshots s3
+                     WHERE s3.asset_kind = c.asset_kind AND s3.asset_id = c.asset_id
+                       AND s3.agent_id = c.agent_id AND s3.received_at <= $1),
+                    s.sequence, s.digest, s.collected_at, s.received_at
+             FROM chains c
+             JOIN snapshots s ON s.digest = (
+                 SELECT s2.digest FROM snapshots s2
+                 WHERE s2.agent_id = c.agent_id AND s2.asset_kind = c.asset_kind
+                   AND s2.asset_id = c.asset_id AND s2.received_at <= $1
+                 ORDER BY s2.collected_at DESC, s2.sequence DESC LIMIT 1)
+             WHERE $2::TEXT IS NULL OR (c.asset_kind = $2 AND c.asset_id = $3)
+             ORDER BY c.asset_kind, c.asset_id, c.agent_id",
+        )
+        .bind(at.unix_micros())
+        .bind(k)
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        let assets = rows.iter().map(asset_summary).collect::<Result<_, _>>()?;
+        self.with_tags(assets).await
+    }
+
+    async fn set_asset_tags(
+        &self,
+        kind: AssetKind,
+        asset_id: String,
+        tags: BTreeMap<String, String>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let known: bool = sqlx::query(
+            "SELECT EXISTS(SELECT 1 FROM chains WHERE asset_kind = $1 AND asset_id = $2)",
+        )
+        .bind(kind.as_str())
+        .bind(&asset_id)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get(0)?;
+        if !known {
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM asset_tags WHERE asset_kind = $1 AND asset_id = $2")
+            .bind(kind.as_str())
+            .bind(&asset_id)
+            .execute(&mut *tx)
+            .await?;
+        for (k, v) in &tags {
+            sqlx::query(
+                "INSERT INTO asset_tags(asset_kind, asset_id, key, value) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(kind.as_str())
+            .bind(&asset_id)
+            .bind(k)
+            .bind(v)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn snapshots(
+        &self,
+        kind: AssetKind,
+        asset_id: &str,
+        after_sequence: u64,
+        limit: u32,
+    ) -> Result<Vec<SnapshotSummary>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT digest, agent_id, sequence, previous_digest, collected_at, received_at
+             FROM snapshots WHERE asset_kind = $1 AND asset_id = $2 AND sequence > $3
+             ORDER BY sequence, agent_id LIMIT $4",
+        )
+        .bind(kind.as_str())
+        .bind(asset_id)
+        .bind(after_sequence as i64)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(SnapshotSummary {
+                    digest: digest(&r.try_get::<String, _>(0)?)?,
+                    agent_id: r.try_get(1)?,
+                    sequence: r.try_get::<i64, _>(2)? as u64,
+                    previous_digest: r
+                        .try_get::<Option<String>, _>(3)?
+                        .map(|d| digest(&d))
+                        .transpose()?,
+                    collected_at: ts(r.try_get(4)?)?,
+                    received_at: ts(r.try_get(5)?)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn envelope(&self, d: Digest) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(sqlx::query("SELECT envelope FROM snapshots WHERE digest = $1")
+            .bind(d.to_hex())
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| r.try_get(0))
+            .transpose()?)
+    }
+
+    async fn receipt(&self, d: Digest) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(sqlx::query("SELECT receipt FROM snapshots WHERE digest = $1")
+            .bind(d.to_hex())
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| r.try_get(0))
+            .transpose()?)
+    }
+
+    async fn snapshot_count(&self) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query("SELECT count(*) FROM snapshots")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?;
+        Ok(n as u64)
+    }
+
+    async fn population(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        kinds: Vec<AssetKind>,
+        received_by: Option<Timestamp>,
+    ) -> Result<Vec<SnapshotRef>, StoreError> {
+        let kinds: Vec<String> = kinds.iter().map(|k| k.as_str().to_string()).collect();
+        let rows = sqlx::query(
+            "SELECT digest, agent_id, asset_kind, asset_id, sequence, previous_digest, collected_at
+             FROM snapshots
+             WHERE collected_at >= $1 AND collected_at < $2 AND received_at <= $3
+               AND asset_kind = ANY($4)
+             ORDER BY digest",
+        )
+        .bind(from.unix_micros())
+        .bind(to.unix_micros())
+        .bind(received_by.map_or(i64::MAX, |t| t.unix_micros()))
+        .bind(&kinds)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(SnapshotRef {
+                    digest: digest(&r.try_get::<String, _>(0)?)?,
+                    agent_id: r.try_get(1)?,
+                    asset_kind: kind(&r.try_get::<String, _>(2)?)?,
+                    asset_id: r.try_get(3)?,
+                    sequence: r.try_get::<i64, _>(4)? as u64,
+                    previous_digest: r
+                        .try_get::<Option<String>, _>(5)?
+                        .map(|d| digest(&d))
+                        .transpose()?,
+                    collected_at: ts(r.try_get(6)?)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn record_pack(&self, pack: PackRecord) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO policy_packs(digest, loaded_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(&pack.digest)
+        .bind(pack.loaded_at.unix_micros())
+        .execute(&mut *tx)
+        .await?;
+        if inserted.rows_affected() == 1 {
+            for (path, content) in &pack.files {
+                sqlx::query(
+                    "INSERT INTO policy_pack_files(pack_digest, path, content) VALUES ($1, $2, $3)",
+                )
+                .bind(&pack.digest)
+                .bind(path)
+                .bind(content)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn pack(&self, d: &str) -> Result<Option<PackRecord>, StoreError> {
+        let Some(row) = sqlx::query("SELECT loaded_at FROM policy_packs WHERE digest = $1")
+            .bind(d)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let files = sqlx::query(
+            "SELECT path, content FROM policy_pack_files WHERE pack_digest = $1 ORDER BY path",
+        )
+        .bind(d)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect::<Result<_, StoreError>>()?;
+        Ok(Some(PackRecord {
+            digest: d.to_string(),
+            loaded_at: ts(row.try_get(0)?)?,
+            files,
+        }))
+    }
+
+    async fn unevaluated(&self, limit: u32) -> Result<Vec<Digest>, StoreError> {
+        self.digests(
+            sqlx::query(
+                "SELECT s.digest FROM snapshots s
+                 WHERE NOT EXISTS (SELECT 1 FROM evaluations e WHERE e.digest = s.digest)
+                 ORDER BY s.received_at LIMIT $1",
+            )
+            .bind(i64::from(limit)),
+        )
+        .await
+    }
+
+    async fn pending_for_run(&self, run: i64, limit: u32) -> Result<Vec<Digest>, StoreError> {
+        self.digests(
+            sqlx::query(
+                "SELECT s.digest FROM snapshots s, evaluation_runs r
+                 WHERE r.id = $1 AND s.collected_at >= r.scope_from AND s.collected_at < r.scope_to
+                   AND NOT EXISTS (SELECT 1 FROM evaluations e
+                                   WHERE e.digest = s.digest AND e.pack_digest = r.pack_digest)
+                 ORDER BY s.collected_at LIMIT $2",
+            )
+            .bind(run)
+            .bind(i64::from(limit)),
+        )
+        .await
+    }
+
+    async fn record_evaluations(&self, evaluations: Vec<Evaluation>) -> Result<(), StoreError> {
+        let sets = evaluations
+            .iter()
+            .map(|e| super::results::encode_results(&e.results))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut tx = self.pool.begin().await?;
+        for (e, (id, json)) in evaluations.iter().zip(&sets) {
+            sqlx::query("INSERT INTO result_sets(id, results) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind(id)
+                .bind(json)
+                .execute(&mut *tx)
+                .await?;
+            // A repeat changes nothing: results are never overwritten.
+            sqlx::query(
+                "INSERT INTO evaluations(digest, pack_digest, evaluated_at, run_id, result_set)
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+            )
+            .bind(e.digest.to_hex())
+            .bind(&e.pack_digest)
+            .bind(e.evaluated_at.unix_micros())
+            .bind(e.run_id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn evaluations_of(&self, d: Digest) -> Result<Vec<Evaluation>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT digest, pack_digest, evaluated_at, run_id, result_set FROM evaluations
+             WHERE digest = $1 ORDER BY evaluated_at, pack_digest",
+        )
+        .bind(d.to_hex())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            out.push(self.evaluation_of(r, 0).await?);
+        }
+        Ok(out)
+    }
+
+    async fn latest_evaluations(
+        &self,
+        as_of: Option<Timestamp>,
+    ) -> Result<Vec<AssetEvaluation>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT c.agent_id, c.asset_kind, c.asset_id, s.asset_name, s.collected_at,
+                    s.digest, e.pack_digest, e.evaluated_at, e.run_id, e.result_set
+             FROM chains c
+             JOIN snapshots s ON s.digest = (
+                 SELECT s2.digest FROM snapshots s2
+                 WHERE s2.agent_id = c.agent_id AND s2.asset_kind = c.asset_kind
+                   AND s2.asset_id = c.asset_id AND s2.collected_at <= $1
+                   AND EXISTS (SELECT 1 FROM evaluations e2
+                               WHERE e2.digest = s2.digest AND e2.evaluated_at <= $1)
+                 ORDER BY s2.collected_at DESC LIMIT 1)
+             JOIN evaluations e ON e.digest = s.digest AND e.pack_digest = (
+                 SELECT e3.pack_digest FROM evaluations e3
+                 WHERE e3.digest = s.digest AND e3.evaluated_at <= $1
+                 ORDER BY e3.evaluated_at DESC LIMIT 1)
+             ORDER BY c.asset_kind, c.asset_id, c.agent_id",
+        )
+        .bind(as_of.map_or(i64::MAX, |t| t.unix_micros()))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            out.push(AssetEvaluation {
+                chain: ChainKey {
+                    agent_id: r.try_get(0)?,
+                    asset_kind: kind(&r.try_get::<String, _>(1)?)?,
+                    asset_id: r.try_get(2)?,
+                },
+                asset_name: r.try_get(3)?,
+                collected_at: ts(r.try_get(4)?)?,
+                evaluation: self.evaluation_of(r, 5).await?,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn start_run(&self, run: NewRun) -> Result<i64, StoreError> {
+        Ok(sqlx::query(
+            "INSERT INTO evaluation_runs(requested_by, requested_at, reason, pack_digest,
+                                         scope_from, scope_to)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(&run.requested_by)
+        .bind(run.requested_at.unix_micros())
+        .bind(&run.reason)
+        .bind(&run.pack_digest)
+        .bind(run.from.unix_micros())
+        .bind(run.to.unix_micros())
+        .fetch_one(&self.pool)
+        .await?
+        .try_get(0)?)
+    }
+
+    async fn finish_run(&self, run: i64, at: Timestamp, evaluated: u64) -> Result<(), StoreError> {
+        let n = sqlx::query("UPDATE evaluation_runs SET finished_at = $2, evaluated = $3 WHERE id = $1")
+            .bind(run)
+            .bind(at.unix_micros())
+            .bind(evaluated as i64)
+            .execute(&self.pool)
+            .await?;
+        if n.rows_affected() == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::Backend(format!("no evaluation run {run}")))
+        }
+    }
+
+    async fn runs(&self) -> Result<Vec<EvaluationRun>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, requested_by, requested_at, reason, pack_digest, scope_from, scope_to,
+                    finished_at, evaluated
+             FROM evaluation_runs ORDER BY id DESC",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(EvaluationRun {
+                    id: r.try_get(0)?,
+                    run: NewRun {
+                        requested_by: r.try_get(1)?,
+                        requested_at: ts(r.try_get(2)?)?,
+                        reason: r.try_get(3)?,
+                        pack_digest: r.try_get(4)?,
+                        from: ts(r.try_get(5)?)?,
+                        to: ts(r.try_get(6)?)?,
+                    },
+                    finished_at: r.try_get::<Option<i64>, _>(7)?.map(ts).transpose()?,
+                    evaluated: r.try_get::<i64, _>(8)? as u64,
+                })
+            })
+            .collect()
+    }
+
+    async fn add_exception(&self, e: NewException) -> Result<i64, StoreError> {
+        let (k, id) = match &e.asset {
+            Some((k, id)) => (Some(k.as_str()), Some(id.clone())),
+            None => (None, None),
+        };
+        Ok(sqlx::query(
+            "INSERT INTO exceptions(policy_id, asset_kind, asset_id, justification, owner,
+                                    created_by, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        )
+        .bind(&e.policy_id)
+        .bind(k)
+        .bind(id)
+        .bind(&e.justification)
+        .bind(&e.owner)
+        .bind(&e.created_by)
+        .bind(e.created_at.unix_micros())
+        .bind(e.expires_at.unix_micros())
+        .fetch_one(&self.pool)
+        .await?
+        .try_get(0)?)
+    }
+
+    async fn exceptions(&self) -> Result<Vec<ExceptionRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, policy_id, asset_kind, asset_id, justification, owner, created_by,
+                    created_at, expires_at
+             FROM exceptions ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let asset = match (
+                    r.try_get::<Option<String>, _>(2)?,
+                    r.try_get::<Option<String>, _>(3)?,
+                ) {
+                    (Some(k), Some(id)) => Some((kind(&k)?, id)),
+                    _ => None,
+                };
+                Ok(ExceptionRecord {
+                    id: r.try_get(0)?,
+                    exception: NewException {
+                        policy_id: r.try_get(1)?,
+                        asset,
+                        justification: r.try_get(4)?,
+                        owner: r.try_get(5)?,
+                        created_by: r.try_get(6)?,
+                        created_at: ts(r.try_get(7)?)?,
+                        expires_at: ts(r.try_get(8)?)?,
+                    },
+                })
+            })
+            .collect()
+    }
+
+    async fn add_attestation(
+        &self,
+        a: AttestationRecord,
+        document: Option<Vec<u8>>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO attestations(digest, control, recorded_at, valid_until, envelope, document)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+        )
+        .bind(a.digest.to_hex())
+        .bind(&a.control)
+        .bind(a.recorded_at.unix_micros())
+        .bind(a.valid_until.unix_micros())
+        .bind(&a.envelope)
+        .bind(document)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn attestations(
+        &self,
+        control: Option<String>,
+    ) -> Result<Vec<AttestationRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT digest, control, recorded_at, valid_until, envelope FROM attestations
+             WHERE $1::TEXT IS NULL OR control = $1 ORDER BY recorded_at, digest",
+        )
+        .bind(control)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AttestationRecord {
+                    digest: digest(&r.try_get::<String, _>(0)?)?,
+                    control: r.try_get(1)?,
+                    recorded_at: ts(r.try_get(2)?)?,
+                    valid_until: ts(r.try_get(3)?)?,
+                    envelope: r.try_get(4)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn attestation_document(&self, d: Digest) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(sqlx::query("SELECT document FROM attestations WHERE digest = $1")
+            .bind(d.to_hex())
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| r.try_get::<Option<Vec<u8>>, _>(0))
+            .transpose()?
+            .flatten())
+    }
+
+    async fn record_control_changes(&self, changes: Vec<ControlChange>) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for ch in &changes {
+            sqlx::query(
+                "INSERT INTO control_history(framework, control, since, state, recorded_at)
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+            )
+            .bind(&ch.framework)
+            .bind(&ch.control)
+            .bind(ch.since.unix_micros())
+            .bind(&ch.state)
+            .bind(ch.recorded_at.unix_micros())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn control_history(
+        &self,
+        framework: Option<String>,
+    ) -> Result<Vec<ControlChange>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT framework, control, since, state, recorded_at FROM control_history
+             WHERE $1::TEXT IS NULL OR framework = $1 ORDER BY since, framework, control",
+        )
+        .bind(framework)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ControlChange {
+                    framework: r.try_get(0)?,
+                    control: r.try_get(1)?,
+                    since: ts(r.try_get(2)?)?,
+                    state: r.try_get(3)?,
+                    recorded_at: ts(r.try_get(4)?)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn close(&self) -> Result<(), StoreError> {
+        self.pool.close().await;
+        Ok(())
+    }
+}

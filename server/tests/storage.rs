@@ -1,0 +1,355 @@
+//! The storage contract, run against both backends: SQLite in a temporary directory and
+//! PostgreSQL (a fresh database in the cluster `VOUCH_TEST_POSTGRES_URL` names, which
+//! `.ci/with-services` starts). Exactly-once ingest and chain checks, racing resends, enrolment
+//! tokens, evaluations kept once per pack with their result sets, the view as of an instant,
+//! exceptions, attestations, runs, history, tags and populations behave the same on both.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use sqlx::Connection as _;
+use vouch_evidence::{AssetKind, ChainKey, Digest, PublicKey, SigningKey, Timestamp};
+use vouch_server::auth::Role;
+use vouch_server::store::postgres::PgStore;
+use vouch_server::store::sqlite::SqliteStore;
+use vouch_server::store::{
+    AgentRecord, ControlChange, Evaluation, IngestOutcome, NewException, NewRun, NewSnapshot,
+    PackRecord, Store, StoreError, StoredResult,
+};
+
+fn at(secs: i64) -> Timestamp {
+    Timestamp::from_unix_micros(1_790_000_000_000_000 + secs * 1_000_000).unwrap()
+}
+
+fn snap(agent: &str, sequence: u64, previous: Option<Digest>, tag: &str) -> NewSnapshot {
+    let envelope = format!("envelope {agent} {sequence} {tag}").into_bytes();
+    NewSnapshot {
+        digest: Digest::of(&envelope),
+        chain: ChainKey {
+            agent_id: agent.into(),
+            asset_kind: AssetKind::Host,
+            asset_id: format!("m-{agent}"),
+        },
+        asset_name: format!("web-{agent}"),
+        sequence,
+        previous_digest: previous,
+        collected_at: at(sequence as i64 * 10),
+        received_at: at(sequence as i64 * 10 + 1),
+        receipt: format!("receipt of {tag}").into_bytes(),
+        envelope,
+    }
+}
+
+/// A chain of `n` for `agent`, linked.
+fn chain(agent: &str, n: u64) -> Vec<NewSnapshot> {
+    let mut out: Vec<NewSnapshot> = Vec::new();
+    for seq in 1..=n {
+        let previous = out.last().map(|s| s.digest);
+        out.push(snap(agent, seq, previous, "a"));
+    }
+    out
+}
+
+/// A fresh database in the test cluster; its URL.
+pub async fn fresh_postgres() -> String {
+    let base = std::env::var("VOUCH_TEST_POSTGRES_URL").expect(
+        "VOUCH_TEST_POSTGRES_URL is not set: run the tests under `bash .ci/with-services`",
+    );
+    let mut seed = [0u8; 8];
+    getrandom::fill(&mut seed).unwrap();
+    let name = format!(
+        "vouch_test_{}",
+        seed.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    );
+    let mut conn = sqlx::PgConnection::connect(&base).await.unwrap();
+    // The name is made here of hex digits only.
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let (prefix, _) = base.rsplit_once('/').unwrap();
+    format!("{prefix}/{name}")
+}
+
+/// Both backends, fresh. The temporary directory lives as long as the SQLite store is used.
+async fn backends() -> (tempfile::TempDir, Vec<(&'static str, Arc<dyn Store>)>) {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("v.db")).unwrap());
+    let postgres: Arc<dyn Store> = Arc::new(PgStore::connect(&fresh_postgres().await).await.unwrap());
+    (dir, vec![("sqlite", sqlite), ("postgres", postgres)])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_is_exactly_once_and_chains_are_checked() {
+    let (_dir, stores) = backends().await;
+    for (name, store) in stores {
+        let c = chain("agt_a", 3);
+        let first = store.ingest(c[0].clone()).await.unwrap();
+        assert_eq!(first, IngestOutcome::Stored { receipt: c[0].receipt.clone() }, "{name}");
+        // A resend, even with another receipt offered, answers the original receipt.
+        let mut again = c[0].clone();
+        again.receipt = b"another".to_vec();
+        assert_eq!(
+            store.ingest(again).await.unwrap(),
+            IngestOutcome::Duplicate { receipt: c[0].receipt.clone() },
+            "{name}"
+        );
+        // A gap and a fork are refused and store nothing.
+        let gap = store.ingest(c[2].clone()).await;
+        assert!(matches!(gap, Err(StoreError::Chain { .. })), "{name}: {gap:?}");
+        let fork = store.ingest(snap("agt_a", 2, Some(Digest::of(b"elsewhere")), "fork")).await;
+        assert!(matches!(fork, Err(StoreError::Chain { .. })), "{name}: {fork:?}");
+        store.ingest(c[1].clone()).await.unwrap();
+        store.ingest(c[2].clone()).await.unwrap();
+        assert_eq!(store.snapshot_count().await.unwrap(), 3, "{name}");
+        let assets = store.assets().await.unwrap();
+        assert_eq!(assets.len(), 1, "{name}");
+        assert_eq!(
+            (assets[0].snapshot_count, assets[0].last_sequence, assets[0].last_digest),
+            (3, 3, c[2].digest),
+            "{name}"
+        );
+        let listed = store.snapshots(AssetKind::Host, "m-agt_a", 1, 10).await.unwrap();
+        assert_eq!(listed.iter().map(|s| s.sequence).collect::<Vec<_>>(), [2, 3], "{name}");
+        assert_eq!(store.envelope(c[1].digest).await.unwrap(), Some(c[1].envelope.clone()));
+        assert_eq!(store.receipt(c[1].digest).await.unwrap(), Some(c[1].receipt.clone()));
+        // As it stood after the second snapshot was received.
+        let then = store.assets_as_of(at(25), None).await.unwrap();
+        assert_eq!((then[0].snapshot_count, then[0].last_sequence), (2, 2), "{name}");
+        let population = store
+            .population(at(0), at(100), vec![AssetKind::Host], Some(at(25)))
+            .await
+            .unwrap();
+        assert_eq!(population.len(), 2, "{name}");
+        assert!(
+            store
+                .population(at(0), at(100), vec![AssetKind::AwsAccount], None)
+                .await
+                .unwrap()
+                .is_empty(),
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_resends_and_racing_first_snapshots_store_once() {
+    let (_dir, stores) = backends().await;
+    for (name, store) in stores {
+        // Sixteen resends of one snapshot at once: one stored, every answer the same receipt.
+        let s = snap("agt_r", 1, None, "r");
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..16 {
+            let (store, s) = (store.clone(), s.clone());
+            tasks.spawn(async move { store.ingest(s).await });
+        }
+        let mut stored = 0;
+        while let Some(done) = tasks.join_next().await {
+            match done.unwrap().unwrap() {
+                IngestOutcome::Stored { receipt } | IngestOutcome::Duplicate { receipt }
+                    if receipt != s.receipt =>
+                {
+                    panic!("{name}: another receipt")
+                }
+                IngestOutcome::Stored { .. } => stored += 1,
+                IngestOutcome::Duplicate { .. } => {}
+            }
+        }
+        assert_eq!(stored, 1, "{name}");
+        // Two different first snapshots of one chain at once: one wins, the other is a fork.
+        let (a, b) = (snap("agt_f", 1, None, "a"), snap("agt_f", 1, None, "b"));
+        let (ra, rb) = tokio::join!(store.ingest(a), store.ingest(b));
+        let ok = [&ra, &rb].iter().filter(|r| r.is_ok()).count();
+        assert_eq!(ok, 1, "{name}: {ra:?} {rb:?}");
+        assert_eq!(store.snapshot_count().await.unwrap(), 2, "{name}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enrolment_tokens_are_used_once_and_keys_enrol_once() {
+    let (_dir, stores) = backends().await;
+    for (name, store) in stores {
+        let key = SigningKey::from_seed(&[5; 32]).public().clone();
+        let agent = |id: &str, key: &PublicKey| AgentRecord {
+            agent_id: id.into(),
+            public_key: key.clone(),
+            name: "web-1".into(),
+            enrolled_at: at(10),
+        };
+        store.add_enroll_token(Digest::of(b"t1"), at(0), at(100)).await.unwrap();
+        store.add_enroll_token(Digest::of(b"t2"), at(0), at(100)).await.unwrap();
+        store.add_enroll_token(Digest::of(b"old"), at(0), at(5)).await.unwrap();
+        store.enroll(Digest::of(b"t1"), agent("agt_1", &key)).await.unwrap();
+        let reused = store.enroll(Digest::of(b"t1"), agent("agt_2", &key)).await;
+        assert!(matches!(reused, Err(StoreError::BadToken)), "{name}: {reused:?}");
+        let expired = store.enroll(Digest::of(b"old"), agent("agt_3", &key)).await;
+        assert!(matches!(expired, Err(StoreError::BadToken)), "{name}: {expired:?}");
+        let taken = store.enroll(Digest::of(b"t2"), agent("agt_4", &key)).await;
+        assert!(matches!(taken, Err(StoreError::KeyTaken(ref a)) if a == "agt_1"), "{name}: {taken:?}");
+        // The refused enrolment did not use up its token.
+        let other = SigningKey::from_seed(&[6; 32]).public().clone();
+        store.enroll(Digest::of(b"t2"), agent("agt_5", &other)).await.unwrap();
+        let agents = store.agents().await.unwrap();
+        assert_eq!(
+            agents.iter().map(|a| a.agent_id.as_str()).collect::<Vec<_>>(),
+            ["agt_1", "agt_5"],
+            "{name}"
+        );
+        store
+            .add_api_token(Digest::of(b"api"), Role::Auditor, "audit", at(1))
+            .await
+            .unwrap();
+        assert_eq!(store.api_token_role(Digest::of(b"api")).await.unwrap(), Some(Role::Auditor));
+        assert_eq!(store.api_token_role(Digest::of(b"nope")).await.unwrap(), None);
+    }
+}
+
+fn result(policy: &str, status: &str) -> StoredResult {
+    StoredResult {
+        policy_id: policy.into(),
+        status: status.into(),
+        reason: format!("{policy} is {status}"),
+        evidence: vec!["host.ssh.permit_root_login".into()],
+    }
+}
+
+fn evaluation(s: &NewSnapshot, pack: &str, secs: i64, status: &str) -> Evaluation {
+    Evaluation {
+        digest: s.digest,
+        pack_digest: pack.into(),
+        evaluated_at: at(secs),
+        run_id: None,
+        results: vec![result("host.ssh.root_login_disabled", status)],
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evaluations_runs_exceptions_attestations_history_and_tags() {
+    let (_dir, stores) = backends().await;
+    for (name, store) in stores {
+        let c = chain("agt_e", 3); // collected at 10, 20, 30
+        for s in &c {
+            store.ingest(s.clone()).await.unwrap();
+        }
+        for pack in ["p1", "p2"] {
+            store
+                .record_pack(PackRecord {
+                    digest: pack.into(),
+                    loaded_at: at(0),
+                    files: vec![(format!("{pack}.rego"), b"package x".to_vec())],
+                })
+                .await
+                .unwrap();
+        }
+        assert_eq!(store.pack("p1").await.unwrap().unwrap().files.len(), 1, "{name}");
+        assert!(store.pack("p9").await.unwrap().is_none());
+        assert_eq!(store.unevaluated(10).await.unwrap().len(), 3, "{name}");
+        store
+            .record_evaluations(vec![
+                evaluation(&c[0], "p1", 12, "fail"),
+                evaluation(&c[1], "p1", 22, "fail"),
+                evaluation(&c[1], "p2", 40, "pass"),
+            ])
+            .await
+            .unwrap();
+        // Once per pack: a second evaluation by p1 changes nothing.
+        store.record_evaluations(vec![evaluation(&c[1], "p1", 50, "pass")]).await.unwrap();
+        let of = store.evaluations_of(c[1].digest).await.unwrap();
+        assert_eq!(
+            of.iter().map(|e| (e.pack_digest.as_str(), e.results[0].status.as_str())).collect::<Vec<_>>(),
+            [("p1", "fail"), ("p2", "pass")],
+            "{name}"
+        );
+        // A bad status or an unknown pack is refused and stores nothing.
+        let mut bad = evaluation(&c[2], "p1", 60, "pass");
+        bad.results[0].status = "maybe".into();
+        assert!(store.record_evaluations(vec![bad]).await.is_err(), "{name}");
+        assert!(store.record_evaluations(vec![evaluation(&c[2], "p9", 60, "pass")]).await.is_err());
+        assert!(store.evaluations_of(c[2].digest).await.unwrap().is_empty(), "{name}");
+        assert_eq!(store.unevaluated(10).await.unwrap(), [c[2].digest], "{name}");
+        // As of an instant: the newest snapshot collected by then, judged by then.
+        let now = store.latest_evaluations(None).await.unwrap();
+        assert_eq!((now[0].evaluation.digest, now[0].evaluation.pack_digest.as_str()), (c[1].digest, "p2"));
+        let then = store.latest_evaluations(Some(at(25))).await.unwrap();
+        assert_eq!((then[0].evaluation.digest, then[0].evaluation.pack_digest.as_str()), (c[1].digest, "p1"), "{name}");
+        let earlier = store.latest_evaluations(Some(at(15))).await.unwrap();
+        assert_eq!(earlier[0].evaluation.digest, c[0].digest, "{name}");
+        assert!(store.latest_evaluations(Some(at(11))).await.unwrap().is_empty(), "{name}");
+
+        let run = store
+            .start_run(NewRun {
+                requested_by: "lead".into(),
+                requested_at: at(70),
+                reason: "pack changed".into(),
+                pack_digest: "p2".into(),
+                from: at(0),
+                to: at(100),
+            })
+            .await
+            .unwrap();
+        assert_eq!(store.pending_for_run(run, 10).await.unwrap(), [c[0].digest, c[2].digest], "{name}");
+        store.finish_run(run, at(80), 2).await.unwrap();
+        assert!(store.finish_run(run + 1000, at(80), 2).await.is_err());
+        assert_eq!(store.runs().await.unwrap()[0].evaluated, 2, "{name}");
+
+        let id = store
+            .add_exception(NewException {
+                policy_id: "host.ssh.root_login_disabled".into(),
+                asset: Some((AssetKind::Host, "m-agt_e".into())),
+                justification: "bastion".into(),
+                owner: "ops".into(),
+                created_by: "lead".into(),
+                created_at: at(1),
+                expires_at: at(100),
+            })
+            .await
+            .unwrap();
+        let exceptions = store.exceptions().await.unwrap();
+        assert_eq!((exceptions.len(), exceptions[0].id), (1, id), "{name}");
+        assert!(exceptions[0].covers("host.ssh.root_login_disabled", AssetKind::Host, "m-agt_e", at(50)));
+
+        let attestation = vouch_server::store::AttestationRecord {
+            digest: Digest::of(b"att"),
+            control: "iso27001-2022:A.5.1".into(),
+            recorded_at: at(5),
+            valid_until: at(500),
+            envelope: b"{}".to_vec(),
+        };
+        store.add_attestation(attestation.clone(), Some(b"policy.pdf".to_vec())).await.unwrap();
+        store.add_attestation(attestation.clone(), None).await.unwrap(); // a repeat changes nothing
+        assert_eq!(store.attestations(Some("iso27001-2022:A.5.1".into())).await.unwrap(), [attestation.clone()]);
+        assert!(store.attestations(Some("iso27001-2022:A.5.2".into())).await.unwrap().is_empty());
+        assert_eq!(store.attestation_document(attestation.digest).await.unwrap(), Some(b"policy.pdf".to_vec()), "{name}");
+
+        let change = |control: &str, state: &str, since: i64| ControlChange {
+            framework: "iso27001-2022".into(),
+            control: control.into(),
+            state: state.into(),
+            since: at(since),
+            recorded_at: at(since + 1),
+        };
+        store
+            .record_control_changes(vec![change("A.8.8", "fail", 10), change("A.8.8", "pass", 20)])
+            .await
+            .unwrap();
+        store.record_control_changes(vec![change("A.8.8", "pass", 20)]).await.unwrap();
+        let history = store.control_history(Some("iso27001-2022".into())).await.unwrap();
+        assert_eq!(history.iter().map(|h| h.state.as_str()).collect::<Vec<_>>(), ["fail", "pass"], "{name}");
+        assert!(store.control_history(Some("iso27701-2019".into())).await.unwrap().is_empty());
+
+        let tags = BTreeMap::from([("env".to_string(), "prod".to_string())]);
+        assert!(store.set_asset_tags(AssetKind::Host, "m-agt_e".into(), tags.clone()).await.unwrap());
+        assert!(!store.set_asset_tags(AssetKind::Host, "nope".into(), tags.clone()).await.unwrap());
+        assert_eq!(store.assets().await.unwrap()[0].tags, tags, "{name}");
+        store.record_rejection(vouch_server::store::Rejection {
+            at: at(3),
+            remote: "127.0.0.1".into(),
+            reason: "bad_signature".into(),
+            message: "signature does not verify".into(),
+            agent_id: None,
+            body_sha256: Digest::of(b"body"),
+            body_size: 4,
+        }).await.unwrap();
+        assert_eq!(store.rejections(5).await.unwrap()[0].reason, "bad_signature", "{name}");
+    }
+}
