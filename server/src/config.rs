@@ -37,6 +37,10 @@ pub struct ServerConfig {
     pub listen: String,
     /// Directory for the database, keys and the local CA.
     pub data_dir: PathBuf,
+    /// Where the index, results and envelopes are kept: absent, SQLite in `data_dir`;
+    /// `postgres://user@host/db`, PostgreSQL, which several `vouch serve` replicas may share
+    /// (each with the same `receipt.key` in its `data_dir`). `VOUCH_DATABASE_URL` overrides it.
+    pub database_url: Option<String>,
     /// HTTPS certificate and key; absent: a local CA in `<data_dir>/tls`.
     pub tls: Option<TlsFiles>,
     /// Names (DNS names or IP addresses) agents use to reach the server, put in the certificate
@@ -99,6 +103,7 @@ impl Default for ServerConfig {
         ServerConfig {
             listen: "127.0.0.1:8443".into(),
             data_dir: PathBuf::from("./vouch-data"),
+            database_url: None,
             tls: None,
             tls_names: Vec::new(),
             max_body_bytes: 4 * 1024 * 1024,
@@ -148,6 +153,15 @@ impl Validate for ServerConfig {
         }
         if self.data_dir.as_os_str().is_empty() {
             err("data_dir", "must not be empty".into());
+        }
+        if let Some(url) = &self.database_url
+            && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        {
+            err(
+                "database_url",
+                "must be a PostgreSQL URL (postgres://user@host/db); leave it out for SQLite"
+                    .into(),
+            );
         }
         if !(1024..=256 * 1024 * 1024).contains(&self.max_body_bytes) {
             err(

@@ -329,10 +329,19 @@ async fn submit(
         },
     };
     let skew = state.inner.limits.clock_skew_secs as i64 * 1_000_000;
-    let checked = {
+    let check = || {
         let keys = state.inner.keys.read().expect("keyring lock");
         ingest::check(&body, &keys, now(), skew)
     };
+    let mut checked = check();
+    // A key this process has not seen may have enrolled through another replica sharing the
+    // store: read the keyring from the store again, then check once more.
+    if matches!(&checked, Err(r) if r.reason == RejectReason::UnknownKey) {
+        match state.reload_keys().await {
+            Ok(()) => checked = check(),
+            Err(e) => tracing::error!(error = %e, "reloading the keyring failed"),
+        }
+    }
     let checked = match checked {
         Ok(c) => c,
         Err(r) => return Err(refuse(&state, &remote, &body, body.len() as u64, r).await),

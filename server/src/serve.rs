@@ -89,7 +89,7 @@ pub async fn start(config: &ServerConfig) -> Result<RunningServer, ServeError> {
         max_body_bytes: config.max_body_bytes,
         clock_skew_secs: config.clock_skew_secs,
     };
-    let state = AppState::open_data_dir(&config.data_dir, limits).await?;
+    let state = AppState::open(&config.data_dir, config.database_url.as_deref(), limits).await?;
     let policies = crate::controls::Policies::start(
         state.store().clone(),
         config.policies.clone(),

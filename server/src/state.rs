@@ -48,6 +48,8 @@ pub struct AppState {
 pub(crate) struct Inner {
     pub store: Arc<dyn Store>,
     pub keys: RwLock<HashMap<KeyId, AgentRecord>>,
+    /// When the keyring was last read from the store on a miss.
+    pub keys_reloaded: std::sync::Mutex<Option<std::time::Instant>>,
     pub receipt_key: SigningKey,
     pub metrics: Metrics,
     pub limits: Limits,
@@ -73,6 +75,7 @@ impl AppState {
             inner: Arc::new(Inner {
                 store,
                 keys: RwLock::new(keys),
+                keys_reloaded: std::sync::Mutex::new(None),
                 receipt_key,
                 metrics: Metrics::default(),
                 limits,
@@ -86,13 +89,30 @@ impl AppState {
     /// Opens the embedded SQLite store and the receipt key under `data_dir`, creating them on
     /// the first run.
     pub async fn open_data_dir(data_dir: &Path, limits: Limits) -> Result<Self, StateError> {
+        Self::open(data_dir, None, limits).await
+    }
+
+    /// Opens the receipt key in `data_dir` and the store: PostgreSQL at `database_url` (or at
+    /// `VOUCH_DATABASE_URL`), else SQLite in `data_dir`.
+    pub async fn open(
+        data_dir: &Path,
+        database_url: Option<&str>,
+        limits: Limits,
+    ) -> Result<Self, StateError> {
         std::fs::create_dir_all(data_dir).map_err(|e| StateError::Key {
             path: data_dir.display().to_string(),
             problem: format!("cannot create data directory: {e}"),
         })?;
         let receipt_key = load_or_create_key(&data_dir.join("receipt.key"))?;
-        let store = SqliteStore::open(&data_dir.join("vouch.db"))?;
-        Ok(Self::new(Arc::new(store), receipt_key, limits).await?)
+        let url = std::env::var("VOUCH_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+            .or_else(|| database_url.map(str::to_string));
+        let store: Arc<dyn Store> = match url {
+            Some(url) => Arc::new(crate::store::postgres::PgStore::connect(&url).await?),
+            None => Arc::new(SqliteStore::open(&data_dir.join("vouch.db"))?),
+        };
+        Ok(Self::new(store, receipt_key, limits).await?)
     }
 
     /// The store.
@@ -178,6 +198,24 @@ impl AppState {
     /// Every enrolled agent, in enrolment order.
     pub async fn agents(&self) -> Result<Vec<AgentRecord>, StoreError> {
         self.inner.store.agents().await
+    }
+
+    /// Reads the keyring from the store again (agents enrolled through another replica), at
+    /// most once a second however many submissions with unknown keys arrive.
+    pub(crate) async fn reload_keys(&self) -> Result<(), StoreError> {
+        {
+            let mut last = self.inner.keys_reloaded.lock().expect("reload lock");
+            if last.is_some_and(|t| t.elapsed() < std::time::Duration::from_secs(1)) {
+                return Ok(());
+            }
+            *last = Some(std::time::Instant::now());
+        }
+        let agents = self.inner.store.agents().await?;
+        let mut keys = self.inner.keys.write().expect("keyring lock");
+        for agent in agents {
+            keys.insert(agent.keyid(), agent);
+        }
+        Ok(())
     }
 
     /// Adds a newly enrolled agent to the in-memory keyring.

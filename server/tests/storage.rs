@@ -7,7 +7,6 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use sqlx::Connection as _;
 use vouch_evidence::{AssetKind, ChainKey, Digest, PublicKey, SigningKey, Timestamp};
 use vouch_server::auth::Role;
 use vouch_server::store::postgres::PgStore;
@@ -51,31 +50,20 @@ fn chain(agent: &str, n: u64) -> Vec<NewSnapshot> {
 }
 
 /// A fresh database in the test cluster; its URL.
-pub async fn fresh_postgres() -> String {
-    let base = std::env::var("VOUCH_TEST_POSTGRES_URL").expect(
-        "VOUCH_TEST_POSTGRES_URL is not set: run the tests under `bash .ci/with-services`",
-    );
-    let mut seed = [0u8; 8];
-    getrandom::fill(&mut seed).unwrap();
-    let name = format!(
-        "vouch_test_{}",
-        seed.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    );
-    let mut conn = sqlx::PgConnection::connect(&base).await.unwrap();
-    // The name is made here of hex digits only.
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
+async fn fresh_postgres() -> String {
+    let base = std::env::var("VOUCH_TEST_POSTGRES_URL")
+        .expect("VOUCH_TEST_POSTGRES_URL is not set: run the tests under `bash .ci/with-services`");
+    vouch_server::store::postgres::create_test_database(&base)
         .await
-        .unwrap();
-    let (prefix, _) = base.rsplit_once('/').unwrap();
-    format!("{prefix}/{name}")
+        .unwrap()
 }
 
 /// Both backends, fresh. The temporary directory lives as long as the SQLite store is used.
 async fn backends() -> (tempfile::TempDir, Vec<(&'static str, Arc<dyn Store>)>) {
     let dir = tempfile::tempdir().unwrap();
     let sqlite: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("v.db")).unwrap());
-    let postgres: Arc<dyn Store> = Arc::new(PgStore::connect(&fresh_postgres().await).await.unwrap());
+    let postgres: Arc<dyn Store> =
+        Arc::new(PgStore::connect(&fresh_postgres().await).await.unwrap());
     (dir, vec![("sqlite", sqlite), ("postgres", postgres)])
 }
 
@@ -85,37 +73,74 @@ async fn ingest_is_exactly_once_and_chains_are_checked() {
     for (name, store) in stores {
         let c = chain("agt_a", 3);
         let first = store.ingest(c[0].clone()).await.unwrap();
-        assert_eq!(first, IngestOutcome::Stored { receipt: c[0].receipt.clone() }, "{name}");
+        assert_eq!(
+            first,
+            IngestOutcome::Stored {
+                receipt: c[0].receipt.clone()
+            },
+            "{name}"
+        );
         // A resend, even with another receipt offered, answers the original receipt.
         let mut again = c[0].clone();
         again.receipt = b"another".to_vec();
         assert_eq!(
             store.ingest(again).await.unwrap(),
-            IngestOutcome::Duplicate { receipt: c[0].receipt.clone() },
+            IngestOutcome::Duplicate {
+                receipt: c[0].receipt.clone()
+            },
             "{name}"
         );
         // A gap and a fork are refused and store nothing.
         let gap = store.ingest(c[2].clone()).await;
-        assert!(matches!(gap, Err(StoreError::Chain { .. })), "{name}: {gap:?}");
-        let fork = store.ingest(snap("agt_a", 2, Some(Digest::of(b"elsewhere")), "fork")).await;
-        assert!(matches!(fork, Err(StoreError::Chain { .. })), "{name}: {fork:?}");
+        assert!(
+            matches!(gap, Err(StoreError::Chain { .. })),
+            "{name}: {gap:?}"
+        );
+        let fork = store
+            .ingest(snap("agt_a", 2, Some(Digest::of(b"elsewhere")), "fork"))
+            .await;
+        assert!(
+            matches!(fork, Err(StoreError::Chain { .. })),
+            "{name}: {fork:?}"
+        );
         store.ingest(c[1].clone()).await.unwrap();
         store.ingest(c[2].clone()).await.unwrap();
         assert_eq!(store.snapshot_count().await.unwrap(), 3, "{name}");
         let assets = store.assets().await.unwrap();
         assert_eq!(assets.len(), 1, "{name}");
         assert_eq!(
-            (assets[0].snapshot_count, assets[0].last_sequence, assets[0].last_digest),
+            (
+                assets[0].snapshot_count,
+                assets[0].last_sequence,
+                assets[0].last_digest
+            ),
             (3, 3, c[2].digest),
             "{name}"
         );
-        let listed = store.snapshots(AssetKind::Host, "m-agt_a", 1, 10).await.unwrap();
-        assert_eq!(listed.iter().map(|s| s.sequence).collect::<Vec<_>>(), [2, 3], "{name}");
-        assert_eq!(store.envelope(c[1].digest).await.unwrap(), Some(c[1].envelope.clone()));
-        assert_eq!(store.receipt(c[1].digest).await.unwrap(), Some(c[1].receipt.clone()));
+        let listed = store
+            .snapshots(AssetKind::Host, "m-agt_a", 1, 10)
+            .await
+            .unwrap();
+        assert_eq!(
+            listed.iter().map(|s| s.sequence).collect::<Vec<_>>(),
+            [2, 3],
+            "{name}"
+        );
+        assert_eq!(
+            store.envelope(c[1].digest).await.unwrap(),
+            Some(c[1].envelope.clone())
+        );
+        assert_eq!(
+            store.receipt(c[1].digest).await.unwrap(),
+            Some(c[1].receipt.clone())
+        );
         // As it stood after the second snapshot was received.
         let then = store.assets_as_of(at(25), None).await.unwrap();
-        assert_eq!((then[0].snapshot_count, then[0].last_sequence), (2, 2), "{name}");
+        assert_eq!(
+            (then[0].snapshot_count, then[0].last_sequence),
+            (2, 2),
+            "{name}"
+        );
         let population = store
             .population(at(0), at(100), vec![AssetKind::Host], Some(at(25)))
             .await
@@ -176,22 +201,49 @@ async fn enrolment_tokens_are_used_once_and_keys_enrol_once() {
             name: "web-1".into(),
             enrolled_at: at(10),
         };
-        store.add_enroll_token(Digest::of(b"t1"), at(0), at(100)).await.unwrap();
-        store.add_enroll_token(Digest::of(b"t2"), at(0), at(100)).await.unwrap();
-        store.add_enroll_token(Digest::of(b"old"), at(0), at(5)).await.unwrap();
-        store.enroll(Digest::of(b"t1"), agent("agt_1", &key)).await.unwrap();
+        store
+            .add_enroll_token(Digest::of(b"t1"), at(0), at(100))
+            .await
+            .unwrap();
+        store
+            .add_enroll_token(Digest::of(b"t2"), at(0), at(100))
+            .await
+            .unwrap();
+        store
+            .add_enroll_token(Digest::of(b"old"), at(0), at(5))
+            .await
+            .unwrap();
+        store
+            .enroll(Digest::of(b"t1"), agent("agt_1", &key))
+            .await
+            .unwrap();
         let reused = store.enroll(Digest::of(b"t1"), agent("agt_2", &key)).await;
-        assert!(matches!(reused, Err(StoreError::BadToken)), "{name}: {reused:?}");
+        assert!(
+            matches!(reused, Err(StoreError::BadToken)),
+            "{name}: {reused:?}"
+        );
         let expired = store.enroll(Digest::of(b"old"), agent("agt_3", &key)).await;
-        assert!(matches!(expired, Err(StoreError::BadToken)), "{name}: {expired:?}");
+        assert!(
+            matches!(expired, Err(StoreError::BadToken)),
+            "{name}: {expired:?}"
+        );
         let taken = store.enroll(Digest::of(b"t2"), agent("agt_4", &key)).await;
-        assert!(matches!(taken, Err(StoreError::KeyTaken(ref a)) if a == "agt_1"), "{name}: {taken:?}");
+        assert!(
+            matches!(taken, Err(StoreError::KeyTaken(ref a)) if a == "agt_1"),
+            "{name}: {taken:?}"
+        );
         // The refused enrolment did not use up its token.
         let other = SigningKey::from_seed(&[6; 32]).public().clone();
-        store.enroll(Digest::of(b"t2"), agent("agt_5", &other)).await.unwrap();
+        store
+            .enroll(Digest::of(b"t2"), agent("agt_5", &other))
+            .await
+            .unwrap();
         let agents = store.agents().await.unwrap();
         assert_eq!(
-            agents.iter().map(|a| a.agent_id.as_str()).collect::<Vec<_>>(),
+            agents
+                .iter()
+                .map(|a| a.agent_id.as_str())
+                .collect::<Vec<_>>(),
             ["agt_1", "agt_5"],
             "{name}"
         );
@@ -199,8 +251,14 @@ async fn enrolment_tokens_are_used_once_and_keys_enrol_once() {
             .add_api_token(Digest::of(b"api"), Role::Auditor, "audit", at(1))
             .await
             .unwrap();
-        assert_eq!(store.api_token_role(Digest::of(b"api")).await.unwrap(), Some(Role::Auditor));
-        assert_eq!(store.api_token_role(Digest::of(b"nope")).await.unwrap(), None);
+        assert_eq!(
+            store.api_token_role(Digest::of(b"api")).await.unwrap(),
+            Some(Role::Auditor)
+        );
+        assert_eq!(
+            store.api_token_role(Digest::of(b"nope")).await.unwrap(),
+            None
+        );
     }
 }
 
@@ -241,7 +299,11 @@ async fn evaluations_runs_exceptions_attestations_history_and_tags() {
                 .await
                 .unwrap();
         }
-        assert_eq!(store.pack("p1").await.unwrap().unwrap().files.len(), 1, "{name}");
+        assert_eq!(
+            store.pack("p1").await.unwrap().unwrap().files.len(),
+            1,
+            "{name}"
+        );
         assert!(store.pack("p9").await.unwrap().is_none());
         assert_eq!(store.unevaluated(10).await.unwrap().len(), 3, "{name}");
         store
@@ -253,10 +315,15 @@ async fn evaluations_runs_exceptions_attestations_history_and_tags() {
             .await
             .unwrap();
         // Once per pack: a second evaluation by p1 changes nothing.
-        store.record_evaluations(vec![evaluation(&c[1], "p1", 50, "pass")]).await.unwrap();
+        store
+            .record_evaluations(vec![evaluation(&c[1], "p1", 50, "pass")])
+            .await
+            .unwrap();
         let of = store.evaluations_of(c[1].digest).await.unwrap();
         assert_eq!(
-            of.iter().map(|e| (e.pack_digest.as_str(), e.results[0].status.as_str())).collect::<Vec<_>>(),
+            of.iter()
+                .map(|e| (e.pack_digest.as_str(), e.results[0].status.as_str()))
+                .collect::<Vec<_>>(),
             [("p1", "fail"), ("p2", "pass")],
             "{name}"
         );
@@ -264,17 +331,49 @@ async fn evaluations_runs_exceptions_attestations_history_and_tags() {
         let mut bad = evaluation(&c[2], "p1", 60, "pass");
         bad.results[0].status = "maybe".into();
         assert!(store.record_evaluations(vec![bad]).await.is_err(), "{name}");
-        assert!(store.record_evaluations(vec![evaluation(&c[2], "p9", 60, "pass")]).await.is_err());
-        assert!(store.evaluations_of(c[2].digest).await.unwrap().is_empty(), "{name}");
-        assert_eq!(store.unevaluated(10).await.unwrap(), [c[2].digest], "{name}");
+        assert!(
+            store
+                .record_evaluations(vec![evaluation(&c[2], "p9", 60, "pass")])
+                .await
+                .is_err()
+        );
+        assert!(
+            store.evaluations_of(c[2].digest).await.unwrap().is_empty(),
+            "{name}"
+        );
+        assert_eq!(
+            store.unevaluated(10).await.unwrap(),
+            [c[2].digest],
+            "{name}"
+        );
         // As of an instant: the newest snapshot collected by then, judged by then.
         let now = store.latest_evaluations(None).await.unwrap();
-        assert_eq!((now[0].evaluation.digest, now[0].evaluation.pack_digest.as_str()), (c[1].digest, "p2"));
+        assert_eq!(
+            (
+                now[0].evaluation.digest,
+                now[0].evaluation.pack_digest.as_str()
+            ),
+            (c[1].digest, "p2")
+        );
         let then = store.latest_evaluations(Some(at(25))).await.unwrap();
-        assert_eq!((then[0].evaluation.digest, then[0].evaluation.pack_digest.as_str()), (c[1].digest, "p1"), "{name}");
+        assert_eq!(
+            (
+                then[0].evaluation.digest,
+                then[0].evaluation.pack_digest.as_str()
+            ),
+            (c[1].digest, "p1"),
+            "{name}"
+        );
         let earlier = store.latest_evaluations(Some(at(15))).await.unwrap();
         assert_eq!(earlier[0].evaluation.digest, c[0].digest, "{name}");
-        assert!(store.latest_evaluations(Some(at(11))).await.unwrap().is_empty(), "{name}");
+        assert!(
+            store
+                .latest_evaluations(Some(at(11)))
+                .await
+                .unwrap()
+                .is_empty(),
+            "{name}"
+        );
 
         let run = store
             .start_run(NewRun {
@@ -287,7 +386,11 @@ async fn evaluations_runs_exceptions_attestations_history_and_tags() {
             })
             .await
             .unwrap();
-        assert_eq!(store.pending_for_run(run, 10).await.unwrap(), [c[0].digest, c[2].digest], "{name}");
+        assert_eq!(
+            store.pending_for_run(run, 10).await.unwrap(),
+            [c[0].digest, c[2].digest],
+            "{name}"
+        );
         store.finish_run(run, at(80), 2).await.unwrap();
         assert!(store.finish_run(run + 1000, at(80), 2).await.is_err());
         assert_eq!(store.runs().await.unwrap()[0].evaluated, 2, "{name}");
@@ -306,7 +409,12 @@ async fn evaluations_runs_exceptions_attestations_history_and_tags() {
             .unwrap();
         let exceptions = store.exceptions().await.unwrap();
         assert_eq!((exceptions.len(), exceptions[0].id), (1, id), "{name}");
-        assert!(exceptions[0].covers("host.ssh.root_login_disabled", AssetKind::Host, "m-agt_e", at(50)));
+        assert!(exceptions[0].covers(
+            "host.ssh.root_login_disabled",
+            AssetKind::Host,
+            "m-agt_e",
+            at(50)
+        ));
 
         let attestation = vouch_server::store::AttestationRecord {
             digest: Digest::of(b"att"),
@@ -315,11 +423,36 @@ async fn evaluations_runs_exceptions_attestations_history_and_tags() {
             valid_until: at(500),
             envelope: b"{}".to_vec(),
         };
-        store.add_attestation(attestation.clone(), Some(b"policy.pdf".to_vec())).await.unwrap();
-        store.add_attestation(attestation.clone(), None).await.unwrap(); // a repeat changes nothing
-        assert_eq!(store.attestations(Some("iso27001-2022:A.5.1".into())).await.unwrap(), [attestation.clone()]);
-        assert!(store.attestations(Some("iso27001-2022:A.5.2".into())).await.unwrap().is_empty());
-        assert_eq!(store.attestation_document(attestation.digest).await.unwrap(), Some(b"policy.pdf".to_vec()), "{name}");
+        store
+            .add_attestation(attestation.clone(), Some(b"policy.pdf".to_vec()))
+            .await
+            .unwrap();
+        store
+            .add_attestation(attestation.clone(), None)
+            .await
+            .unwrap(); // a repeat changes nothing
+        assert_eq!(
+            store
+                .attestations(Some("iso27001-2022:A.5.1".into()))
+                .await
+                .unwrap(),
+            std::slice::from_ref(&attestation)
+        );
+        assert!(
+            store
+                .attestations(Some("iso27001-2022:A.5.2".into()))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            store
+                .attestation_document(attestation.digest)
+                .await
+                .unwrap(),
+            Some(b"policy.pdf".to_vec()),
+            "{name}"
+        );
 
         let change = |control: &str, state: &str, since: i64| ControlChange {
             framework: "iso27001-2022".into(),
@@ -329,27 +462,63 @@ async fn evaluations_runs_exceptions_attestations_history_and_tags() {
             recorded_at: at(since + 1),
         };
         store
-            .record_control_changes(vec![change("A.8.8", "fail", 10), change("A.8.8", "pass", 20)])
+            .record_control_changes(vec![
+                change("A.8.8", "fail", 10),
+                change("A.8.8", "pass", 20),
+            ])
             .await
             .unwrap();
-        store.record_control_changes(vec![change("A.8.8", "pass", 20)]).await.unwrap();
-        let history = store.control_history(Some("iso27001-2022".into())).await.unwrap();
-        assert_eq!(history.iter().map(|h| h.state.as_str()).collect::<Vec<_>>(), ["fail", "pass"], "{name}");
-        assert!(store.control_history(Some("iso27701-2019".into())).await.unwrap().is_empty());
+        store
+            .record_control_changes(vec![change("A.8.8", "pass", 20)])
+            .await
+            .unwrap();
+        let history = store
+            .control_history(Some("iso27001-2022".into()))
+            .await
+            .unwrap();
+        assert_eq!(
+            history.iter().map(|h| h.state.as_str()).collect::<Vec<_>>(),
+            ["fail", "pass"],
+            "{name}"
+        );
+        assert!(
+            store
+                .control_history(Some("iso27701-2019".into()))
+                .await
+                .unwrap()
+                .is_empty()
+        );
 
         let tags = BTreeMap::from([("env".to_string(), "prod".to_string())]);
-        assert!(store.set_asset_tags(AssetKind::Host, "m-agt_e".into(), tags.clone()).await.unwrap());
-        assert!(!store.set_asset_tags(AssetKind::Host, "nope".into(), tags.clone()).await.unwrap());
+        assert!(
+            store
+                .set_asset_tags(AssetKind::Host, "m-agt_e".into(), tags.clone())
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .set_asset_tags(AssetKind::Host, "nope".into(), tags.clone())
+                .await
+                .unwrap()
+        );
         assert_eq!(store.assets().await.unwrap()[0].tags, tags, "{name}");
-        store.record_rejection(vouch_server::store::Rejection {
-            at: at(3),
-            remote: "127.0.0.1".into(),
-            reason: "bad_signature".into(),
-            message: "signature does not verify".into(),
-            agent_id: None,
-            body_sha256: Digest::of(b"body"),
-            body_size: 4,
-        }).await.unwrap();
-        assert_eq!(store.rejections(5).await.unwrap()[0].reason, "bad_signature", "{name}");
+        store
+            .record_rejection(vouch_server::store::Rejection {
+                at: at(3),
+                remote: "127.0.0.1".into(),
+                reason: "bad_signature".into(),
+                message: "signature does not verify".into(),
+                agent_id: None,
+                body_sha256: Digest::of(b"body"),
+                body_size: 4,
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            store.rejections(5).await.unwrap()[0].reason,
+            "bad_signature",
+            "{name}"
+        );
     }
 }

@@ -26,11 +26,16 @@ pub struct TestServer {
 impl TestServer {
     /// Starts a server with its data under `data_dir` on a free loopback port.
     pub async fn start(data_dir: &Path) -> TestServer {
-        let mut config = ServerConfig {
+        Self::start_with(ServerConfig {
             listen: "127.0.0.1:0".into(),
             data_dir: data_dir.to_path_buf(),
             ..ServerConfig::default()
-        };
+        })
+        .await
+    }
+
+    /// Starts a server with `config` (listen on port 0 for a free one).
+    pub async fn start_with(mut config: ServerConfig) -> TestServer {
         let running = vouch_server::start(&config).await.expect("server starts");
         config.listen = running.local_addr.to_string();
         let ca_path: PathBuf = running.ca_cert.clone().expect("local CA");

@@ -15,8 +15,8 @@
 //! put), then commits the index row; a blob whose row never commits is unreachable and
 //! harmless. Callers never see the difference.
 
-pub mod results;
 pub mod postgres;
+pub mod results;
 pub mod sqlite;
 
 pub use results::{

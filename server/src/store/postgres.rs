@@ -59,6 +59,27 @@ fn lost_race(e: &sqlx::Error) -> bool {
         .is_some_and(|c| c == "23505")
 }
 
+/// Creates a new, empty database named `vouch_test_<random>` in the cluster `base_url` points
+/// at, and answers its URL: what the storage tests run each backend test against.
+pub async fn create_test_database(base_url: &str) -> Result<String, StoreError> {
+    use sqlx::Connection as _;
+    let mut seed = [0u8; 8];
+    getrandom::fill(&mut seed).map_err(|e| StoreError::Backend(e.to_string()))?;
+    let name = format!(
+        "vouch_test_{}",
+        seed.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    );
+    let mut conn = sqlx::PgConnection::connect(base_url).await?;
+    // The name is made here of hex digits only.
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await?;
+    let (prefix, _) = base_url
+        .rsplit_once('/')
+        .ok_or_else(|| StoreError::Backend(format!("{base_url:?} names no database")))?;
+    Ok(format!("{prefix}/{name}"))
+}
+
 /// The PostgreSQL store. See the module documentation.
 pub struct PgStore {
     pool: PgPool,
@@ -163,7 +184,10 @@ impl PgStore {
         }))
     }
 
-    async fn digests(&self, query: sqlx::query::Query<'_, Postgres, sqlx::postgres::PgArguments>) -> Result<Vec<Digest>, StoreError> {
+    async fn digests(
+        &self,
+        query: sqlx::query::Query<'_, Postgres, sqlx::postgres::PgArguments>,
+    ) -> Result<Vec<Digest>, StoreError> {
         query
             .fetch_all(&self.pool)
             .await?
@@ -172,10 +196,7 @@ impl PgStore {
             .collect()
     }
 
-    async fn results(
-        &self,
-        set: &str,
-    ) -> Result<std::sync::Arc<Vec<StoredResult>>, StoreError> {
+    async fn results(&self, set: &str) -> Result<std::sync::Arc<Vec<StoredResult>>, StoreError> {
         if let Some(set) = super::results::cached_set(set) {
             return Ok(set);
         }
@@ -215,7 +236,10 @@ fn asset_summary(r: &PgRow) -> Result<AssetSummary, StoreError> {
 }
 
 impl PgStore {
-    async fn with_tags(&self, mut assets: Vec<AssetSummary>) -> Result<Vec<AssetSummary>, StoreError> {
+    async fn with_tags(
+        &self,
+        mut assets: Vec<AssetSummary>,
+    ) -> Result<Vec<AssetSummary>, StoreError> {
         let rows = sqlx::query("SELECT asset_kind, asset_id, key, value FROM asset_tags")
             .fetch_all(&self.pool)
             .await?;
@@ -317,13 +341,15 @@ impl Store for PgStore {
         label: &str,
         created_at: Timestamp,
     ) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO api_tokens(hash, role, label, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(hash.to_hex())
-            .bind(role.as_str())
-            .bind(label)
-            .bind(created_at.unix_micros())
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "INSERT INTO api_tokens(hash, role, label, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(hash.to_hex())
+        .bind(role.as_str())
+        .bind(label)
+        .bind(created_at.unix_micros())
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -515,21 +541,25 @@ impl Store for PgStore {
     }
 
     async fn envelope(&self, d: Digest) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(sqlx::query("SELECT envelope FROM snapshots WHERE digest = $1")
-            .bind(d.to_hex())
-            .fetch_optional(&self.pool)
-            .await?
-            .map(|r| r.try_get(0))
-            .transpose()?)
+        Ok(
+            sqlx::query("SELECT envelope FROM snapshots WHERE digest = $1")
+                .bind(d.to_hex())
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|r| r.try_get(0))
+                .transpose()?,
+        )
     }
 
     async fn receipt(&self, d: Digest) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(sqlx::query("SELECT receipt FROM snapshots WHERE digest = $1")
-            .bind(d.to_hex())
-            .fetch_optional(&self.pool)
-            .await?
-            .map(|r| r.try_get(0))
-            .transpose()?)
+        Ok(
+            sqlx::query("SELECT receipt FROM snapshots WHERE digest = $1")
+                .bind(d.to_hex())
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|r| r.try_get(0))
+                .transpose()?,
+        )
     }
 
     async fn snapshot_count(&self) -> Result<u64, StoreError> {
@@ -662,11 +692,13 @@ impl Store for PgStore {
             .collect::<Result<Vec<_>, _>>()?;
         let mut tx = self.pool.begin().await?;
         for (e, (id, json)) in evaluations.iter().zip(&sets) {
-            sqlx::query("INSERT INTO result_sets(id, results) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                .bind(id)
-                .bind(json)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO result_sets(id, results) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            )
+            .bind(id)
+            .bind(json)
+            .execute(&mut *tx)
+            .await?;
             // A repeat changes nothing: results are never overwritten.
             sqlx::query(
                 "INSERT INTO evaluations(digest, pack_digest, evaluated_at, run_id, result_set)
@@ -757,12 +789,14 @@ impl Store for PgStore {
     }
 
     async fn finish_run(&self, run: i64, at: Timestamp, evaluated: u64) -> Result<(), StoreError> {
-        let n = sqlx::query("UPDATE evaluation_runs SET finished_at = $2, evaluated = $3 WHERE id = $1")
-            .bind(run)
-            .bind(at.unix_micros())
-            .bind(evaluated as i64)
-            .execute(&self.pool)
-            .await?;
+        let n = sqlx::query(
+            "UPDATE evaluation_runs SET finished_at = $2, evaluated = $3 WHERE id = $1",
+        )
+        .bind(run)
+        .bind(at.unix_micros())
+        .bind(evaluated as i64)
+        .execute(&self.pool)
+        .await?;
         if n.rows_affected() == 1 {
             Ok(())
         } else {
@@ -898,13 +932,15 @@ impl Store for PgStore {
     }
 
     async fn attestation_document(&self, d: Digest) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(sqlx::query("SELECT document FROM attestations WHERE digest = $1")
-            .bind(d.to_hex())
-            .fetch_optional(&self.pool)
-            .await?
-            .map(|r| r.try_get::<Option<Vec<u8>>, _>(0))
-            .transpose()?
-            .flatten())
+        Ok(
+            sqlx::query("SELECT document FROM attestations WHERE digest = $1")
+                .bind(d.to_hex())
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|r| r.try_get::<Option<Vec<u8>>, _>(0))
+                .transpose()?
+                .flatten(),
+        )
     }
 
     async fn record_control_changes(&self, changes: Vec<ControlChange>) -> Result<(), StoreError> {
