@@ -162,6 +162,9 @@ async fn racing_resends_and_racing_first_snapshots_store_once() {
     let (_dir, stores) = backends().await;
     for (name, store) in stores {
         // Sixteen resends of one snapshot at once: one stored, every answer the same receipt.
+        // Regression pinned here: on PostgreSQL a resend whose first look missed the winner's
+        // row, and whose chain read then saw it committed, was refused as stale instead of
+        // answered as a duplicate.
         let s = snap("agt_r", 1, None, "r");
         let mut tasks = tokio::task::JoinSet::new();
         for _ in 0..16 {

@@ -137,6 +137,17 @@ impl PgStore {
             }),
         };
         if let Err(refusal) = check_link_parts(head, s.sequence, s.previous_digest) {
+            // The same snapshot may have been committed by another transaction since the first
+            // look (this statement sees it under READ COMMITTED): that is a resend, not a fork.
+            if let Some(row) = sqlx::query("SELECT receipt FROM snapshots WHERE digest = $1")
+                .bind(&hex)
+                .fetch_optional(&mut *tx)
+                .await?
+            {
+                return Ok(Ok(IngestOutcome::Duplicate {
+                    receipt: row.try_get(0)?,
+                }));
+            }
             return Ok(Err(refusal)); // the transaction is dropped: nothing written
         }
         sqlx::query(
