@@ -49,7 +49,8 @@ pub(crate) struct Inner {
     pub store: Arc<dyn Store>,
     pub keys: RwLock<HashMap<KeyId, AgentRecord>>,
     /// When the keyring was last read from the store on a miss.
-    pub keys_reloaded: std::sync::Mutex<Option<std::time::Instant>>,
+    /// Held while the keyring is read again, so that concurrent misses wait for that read.
+    pub keys_reloaded: tokio::sync::Mutex<Option<std::time::Instant>>,
     pub receipt_key: SigningKey,
     pub metrics: Metrics,
     pub limits: Limits,
@@ -75,7 +76,7 @@ impl AppState {
             inner: Arc::new(Inner {
                 store,
                 keys: RwLock::new(keys),
-                keys_reloaded: std::sync::Mutex::new(None),
+                keys_reloaded: tokio::sync::Mutex::new(None),
                 receipt_key,
                 metrics: Metrics::default(),
                 limits,
@@ -203,18 +204,19 @@ impl AppState {
     /// Reads the keyring from the store again (agents enrolled through another replica), at
     /// most once a second however many submissions with unknown keys arrive.
     pub(crate) async fn reload_keys(&self) -> Result<(), StoreError> {
-        {
-            let mut last = self.inner.keys_reloaded.lock().expect("reload lock");
-            if last.is_some_and(|t| t.elapsed() < std::time::Duration::from_secs(1)) {
-                return Ok(());
-            }
-            *last = Some(std::time::Instant::now());
+        // Concurrent misses queue here: the first reads, the others find the read just made.
+        let mut last = self.inner.keys_reloaded.lock().await;
+        if last.is_some_and(|t| t.elapsed() < std::time::Duration::from_secs(1)) {
+            return Ok(());
         }
         let agents = self.inner.store.agents().await?;
-        let mut keys = self.inner.keys.write().expect("keyring lock");
-        for agent in agents {
-            keys.insert(agent.keyid(), agent);
+        {
+            let mut keys = self.inner.keys.write().expect("keyring lock");
+            for agent in agents {
+                keys.insert(agent.keyid(), agent);
+            }
         }
+        *last = Some(std::time::Instant::now());
         Ok(())
     }
 
