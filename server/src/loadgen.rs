@@ -173,6 +173,26 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
+/// Sends a provisioning request and reads its JSON answer; a refusal names the request, the
+/// status and the server's message.
+async fn provision<T: serde::de::DeserializeOwned>(
+    request: reqwest::RequestBuilder,
+    what: &str,
+) -> Result<T, LoadError> {
+    let resp = request
+        .send()
+        .await
+        .map_err(|e| LoadError::Provision(format!("{what}: {e}")))?;
+    if !resp.status().is_success() {
+        let status = resp.status();
+        let body = resp.text().await.unwrap_or_default();
+        return Err(LoadError::Provision(format!("{what}: {status}: {body}")));
+    }
+    resp.json()
+        .await
+        .map_err(|e| LoadError::Provision(format!("{what}: {e}")))
+}
+
 /// Enrols the agents, signs their chains, then sends them and measures. See the module docs.
 pub async fn run(config: &LoadConfig) -> Result<LoadReport, LoadError> {
     if config.agents == 0 || config.snapshots_per_agent == 0 || config.concurrency == 0 {
@@ -189,24 +209,11 @@ pub async fn run(config: &LoadConfig) -> Result<LoadReport, LoadError> {
     let mut tokens: Vec<String> = Vec::with_capacity(config.agents);
     while tokens.len() < config.agents {
         let count = (config.agents - tokens.len()).min(crate::http::MAX_ENROLL_TOKENS as usize);
-        let resp = client
+        let request = client
             .post(format!("{base}/v1/enroll-tokens"))
             .bearer_auth(&config.admin_token)
-            .json(&serde_json::json!({ "count": count, "ttl_secs": 3600 }))
-            .send()
-            .await
-            .map_err(|e| LoadError::Provision(e.to_string()))?;
-        if !resp.status().is_success() {
-            let status = resp.status();
-            let body = resp.text().await.unwrap_or_default();
-            return Err(LoadError::Provision(format!(
-                "POST /v1/enroll-tokens: {status}: {body}"
-            )));
-        }
-        let answer: serde_json::Value = resp
-            .json()
-            .await
-            .map_err(|e| LoadError::Provision(e.to_string()))?;
+            .json(&serde_json::json!({ "count": count, "ttl_secs": 3600 }));
+        let answer: serde_json::Value = provision(request, "POST /v1/enroll-tokens").await?;
         let issued = answer["tokens"].as_array().cloned().unwrap_or_default();
         if issued.is_empty() {
             return Err(LoadError::Provision("the server issued no token".into()));
@@ -221,27 +228,14 @@ pub async fn run(config: &LoadConfig) -> Result<LoadReport, LoadError> {
         let mut seed = [0u8; 32];
         getrandom::fill(&mut seed).map_err(|e| LoadError::Config(e.to_string()))?;
         let key = SigningKey::from_seed(&seed);
-        let resp = client
+        let request = client
             .post(format!("{base}/v1/enroll"))
             .json(&EnrollRequest {
                 token,
                 public_key: key.public().to_base64(),
                 name: format!("load-{n:06}"),
-            })
-            .send()
-            .await
-            .map_err(|e| LoadError::Provision(e.to_string()))?;
-        if !resp.status().is_success() {
-            let status = resp.status();
-            let body = resp.text().await.unwrap_or_default();
-            return Err(LoadError::Provision(format!(
-                "POST /v1/enroll: {status}: {body}"
-            )));
-        }
-        let enrolled: EnrollResponse = resp
-            .json()
-            .await
-            .map_err(|e| LoadError::Provision(e.to_string()))?;
+            });
+        let enrolled: EnrollResponse = provision(request, "POST /v1/enroll").await?;
         let (count, items) = (config.snapshots_per_agent, config.evidence_items);
         signing.spawn_blocking(move || {
             sign_chain(&key, &enrolled.agent_id, n, count, items).map(|envelopes| SimAgent {
