@@ -47,6 +47,18 @@ fn digest(hex: &str) -> Result<Digest, StoreError> {
         .map_err(|e| StoreError::Backend(format!("stored digest {hex:?}: {e}")))
 }
 
+/// The digest in column `i` of `r`.
+fn digest_at(r: &PgRow, i: usize) -> Result<Digest, StoreError> {
+    digest(&r.try_get::<String, _>(i)?)
+}
+
+/// The digest, if any, in column `i` of `r`.
+fn optional_digest_at(r: &PgRow, i: usize) -> Result<Option<Digest>, StoreError> {
+    r.try_get::<Option<String>, _>(i)?
+        .map(|d| digest(&d))
+        .transpose()
+}
+
 fn kind(s: &str) -> Result<AssetKind, StoreError> {
     AssetKind::parse(s)
         .ok_or_else(|| StoreError::Backend(format!("stored asset kind {s:?} is unknown")))
@@ -222,7 +234,7 @@ impl PgStore {
     async fn evaluation_of(&self, row: &PgRow, at: usize) -> Result<Evaluation, StoreError> {
         let set: String = row.try_get(at + 4)?;
         Ok(Evaluation {
-            digest: digest(&row.try_get::<String, _>(at)?)?,
+            digest: digest_at(row, at)?,
             pack_digest: row.try_get(at + 1)?,
             evaluated_at: ts(row.try_get(at + 2)?)?,
             run_id: row.try_get(at + 3)?,
@@ -239,7 +251,7 @@ fn asset_summary(r: &PgRow) -> Result<AssetSummary, StoreError> {
         agent_id: r.try_get(3)?,
         snapshot_count: r.try_get::<i64, _>(4)? as u64,
         last_sequence: r.try_get::<i64, _>(5)? as u64,
-        last_digest: digest(&r.try_get::<String, _>(6)?)?,
+        last_digest: digest_at(r, 6)?,
         last_collected_at: ts(r.try_get(7)?)?,
         last_received_at: ts(r.try_get(8)?)?,
         tags: BTreeMap::new(),
@@ -426,7 +438,7 @@ impl Store for PgStore {
                     reason: r.try_get(2)?,
                     message: r.try_get(3)?,
                     agent_id: r.try_get(4)?,
-                    body_sha256: digest(&r.try_get::<String, _>(5)?)?,
+                    body_sha256: digest_at(r, 5)?,
                     body_size: r.try_get::<i64, _>(6)? as u64,
                 })
             })
@@ -537,13 +549,10 @@ impl Store for PgStore {
         rows.iter()
             .map(|r| {
                 Ok(SnapshotSummary {
-                    digest: digest(&r.try_get::<String, _>(0)?)?,
+                    digest: digest_at(r, 0)?,
                     agent_id: r.try_get(1)?,
                     sequence: r.try_get::<i64, _>(2)? as u64,
-                    previous_digest: r
-                        .try_get::<Option<String>, _>(3)?
-                        .map(|d| digest(&d))
-                        .transpose()?,
+                    previous_digest: optional_digest_at(r, 3)?,
                     collected_at: ts(r.try_get(4)?)?,
                     received_at: ts(r.try_get(5)?)?,
                 })
@@ -605,15 +614,12 @@ impl Store for PgStore {
         rows.iter()
             .map(|r| {
                 Ok(SnapshotRef {
-                    digest: digest(&r.try_get::<String, _>(0)?)?,
+                    digest: digest_at(r, 0)?,
                     agent_id: r.try_get(1)?,
                     asset_kind: kind(&r.try_get::<String, _>(2)?)?,
                     asset_id: r.try_get(3)?,
                     sequence: r.try_get::<i64, _>(4)? as u64,
-                    previous_digest: r
-                        .try_get::<Option<String>, _>(5)?
-                        .map(|d| digest(&d))
-                        .transpose()?,
+                    previous_digest: optional_digest_at(r, 5)?,
                     collected_at: ts(r.try_get(6)?)?,
                 })
             })
@@ -932,7 +938,7 @@ impl Store for PgStore {
         rows.iter()
             .map(|r| {
                 Ok(AttestationRecord {
-                    digest: digest(&r.try_get::<String, _>(0)?)?,
+                    digest: digest_at(r, 0)?,
                     control: r.try_get(1)?,
                     recorded_at: ts(r.try_get(2)?)?,
                     valid_until: ts(r.try_get(3)?)?,
