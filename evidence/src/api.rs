@@ -81,11 +81,13 @@ pub enum RejectReason {
     NotFound,
     /// A request parameter is wrong.
     BadRequest,
+    /// The resource existed and was removed by the retention policy (its record stays).
+    Gone,
 }
 
 impl RejectReason {
     /// Every reason, for metrics and documentation.
-    pub const ALL: [RejectReason; 16] = [
+    pub const ALL: [RejectReason; 17] = [
         RejectReason::Malformed,
         RejectReason::Oversize,
         RejectReason::PayloadType,
@@ -102,6 +104,7 @@ impl RejectReason {
         RejectReason::Forbidden,
         RejectReason::NotFound,
         RejectReason::BadRequest,
+        RejectReason::Gone,
     ];
 
     /// The HTTP status this reason is sent with.
@@ -117,6 +120,7 @@ impl RejectReason {
                 403
             }
             RejectReason::NotFound => 404,
+            RejectReason::Gone => 410,
             RejectReason::ChainGap | RejectReason::ChainConflict => 409,
             RejectReason::Oversize => 413,
             RejectReason::ClockSkew => 422,
@@ -142,6 +146,7 @@ impl RejectReason {
             RejectReason::Forbidden => "forbidden",
             RejectReason::NotFound => "not_found",
             RejectReason::BadRequest => "bad_request",
+            RejectReason::Gone => "gone",
         }
     }
 }

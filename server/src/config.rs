@@ -56,6 +56,10 @@ pub struct ServerConfig {
     pub alerts: crate::alerts::AlertConfig,
     /// The policy pack every accepted snapshot is judged by.
     pub policies: PolicySettings,
+    /// Envelopes in S3-compatible object storage (`[objects]`); absent: in the database.
+    pub objects: Option<crate::objects::ObjectsConfig>,
+    /// How long evidence is kept, per framework (`[retention]`); by default for ever.
+    pub retention: crate::retention::RetentionConfig,
 }
 
 /// `[policies]`: which pack judges the evidence. Changing it needs no agent rebuilt: edit the
@@ -111,6 +115,8 @@ impl Default for ServerConfig {
             log_format: LogFormat::Text,
             alerts: crate::alerts::AlertConfig::default(),
             policies: PolicySettings::default(),
+            objects: None,
+            retention: crate::retention::RetentionConfig::default(),
         }
     }
 }
@@ -177,6 +183,20 @@ impl Validate for ServerConfig {
         }
         for (key, problem) in self.alerts.problems() {
             err(&format!("alerts.{key}"), problem);
+        }
+        for (key, problem) in self.objects.iter().flat_map(|o| o.problems()) {
+            err(&format!("objects.{key}"), problem);
+        }
+        let frameworks = if self.retention.frameworks.is_empty() {
+            Default::default()
+        } else {
+            vouch_policies::Catalogs::builtin()
+                .iter()
+                .map(|c| c.id.clone())
+                .collect()
+        };
+        for (key, problem) in self.retention.problems(&frameworks) {
+            err(&format!("retention.{key}"), problem);
         }
         if let Some(dir) = &self.policies.dir
             && !dir.is_dir()

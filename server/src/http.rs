@@ -42,7 +42,10 @@ pub enum AppError {
 
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
-        AppError::Internal(e.to_string())
+        match e {
+            e @ StoreError::Expired { .. } => AppError::Client(RejectReason::Gone, e.to_string()),
+            e => AppError::Internal(e.to_string()),
+        }
     }
 }
 
@@ -88,6 +91,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/sample", get(sample))
         .route("/v1/export", get(export))
         .merge(crate::manual::routes())
+        .merge(crate::retention::routes())
         .merge(crate::controls::api::routes())
         .merge(crate::web::routes())
         .fallback(|| async { AppError::Client(RejectReason::NotFound, "no such route".into()) })
@@ -113,10 +117,17 @@ async fn trace_request(req: Request, next: Next) -> Response {
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics().render(),
-    )
+    let mut text = state.metrics().render();
+    if state.store().objects().is_some() {
+        // The backlog of envelopes still to move to object storage.
+        match state.store().pending_uploads().await {
+            Ok(n) => text.push_str(&format!(
+                "# HELP vouch_objects_pending Envelopes held in the database, not yet moved to object storage.\n# TYPE vouch_objects_pending gauge\nvouch_objects_pending {n}\n"
+            )),
+            Err(e) => tracing::warn!(error = %e, "cannot count envelopes to move"),
+        }
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }
 
 /// A request with a bearer token whose role may read evidence.

@@ -21,6 +21,9 @@ pub struct Metrics {
     latency_buckets: [AtomicU64; BUCKETS.len()],
     latency_count: AtomicU64,
     latency_sum_micros: AtomicU64,
+    objects_moved: AtomicU64,
+    objects_failed: AtomicU64,
+    expired: AtomicU64,
 }
 
 impl Metrics {
@@ -37,6 +40,17 @@ impl Metrics {
     /// An agent enrolled.
     pub fn enrolled(&self) {
         self.enrollments.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Envelopes moved to object storage, and puts that failed (retried later).
+    pub fn objects_moved(&self, moved: u64, failed: u64) {
+        self.objects_moved.fetch_add(moved, Ordering::Relaxed);
+        self.objects_failed.fetch_add(failed, Ordering::Relaxed);
+    }
+
+    /// Snapshots whose envelopes retention removed.
+    pub fn expired(&self, n: u64) {
+        self.expired.fetch_add(n, Ordering::Relaxed);
     }
 
     /// A request was rejected.
@@ -94,6 +108,21 @@ impl Metrics {
             "vouch_enrollments_total",
             "Agents enrolled.",
             load(&self.enrollments),
+        );
+        counter(
+            "vouch_objects_moved_total",
+            "Envelopes moved from the database to object storage.",
+            load(&self.objects_moved),
+        );
+        counter(
+            "vouch_objects_failed_total",
+            "Envelope puts to object storage that failed (retried later).",
+            load(&self.objects_failed),
+        );
+        counter(
+            "vouch_snapshots_expired_total",
+            "Snapshots whose envelopes retention removed (the index row and receipt stay).",
+            load(&self.expired),
         );
         let _ = writeln!(
             out,

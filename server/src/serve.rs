@@ -34,6 +34,9 @@ pub enum ServeError {
     /// The webhook client could not be made (no CA bundle to trust).
     #[error("alerts: {0}")]
     Alerts(String),
+    /// The object storage bucket is not usable.
+    #[error("objects: {0}")]
+    Objects(#[from] crate::objects::ObjectError),
     /// The address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -54,6 +57,7 @@ pub struct RunningServer {
     stop: CancellationToken,
     task: tokio::task::JoinHandle<()>,
     evaluator: Option<tokio::task::JoinHandle<()>>,
+    background: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl RunningServer {
@@ -71,6 +75,9 @@ impl RunningServer {
         if let Some(evaluator) = self.evaluator {
             let _ = evaluator.await;
         }
+        for task in self.background {
+            let _ = task.await;
+        }
         if let Err(e) = self.state.store().close().await {
             tracing::error!(error = %e, "closing the store failed");
         }
@@ -85,11 +92,34 @@ impl RunningServer {
 /// Opens the data directory, sets up TLS (the configured files, or the local CA) and starts
 /// serving `config.listen`.
 pub async fn start(config: &ServerConfig) -> Result<RunningServer, ServeError> {
+    let objects = match &config.objects {
+        Some(o) => Some(crate::objects::ObjectStore::connect(o).await),
+        None => None,
+    };
+    start_using(config, objects).await
+}
+
+/// As [`start`], with the object store given (made with credentials the caller obtained,
+/// e.g. [`ObjectStore::connect_with`](crate::objects::ObjectStore::connect_with)) instead of
+/// one made from `config.objects` with the standard AWS credential chain.
+pub async fn start_using(
+    config: &ServerConfig,
+    objects: Option<crate::objects::ObjectStore>,
+) -> Result<RunningServer, ServeError> {
     let limits = Limits {
         max_body_bytes: config.max_body_bytes,
         clock_skew_secs: config.clock_skew_secs,
     };
     let state = AppState::open(&config.data_dir, config.database_url.as_deref(), limits).await?;
+    if let Some(objects) = objects {
+        objects.check().await?;
+        tracing::info!(
+            bucket = objects.bucket(),
+            "envelopes move to object storage"
+        );
+        state.store().attach_objects(objects);
+    }
+    state.set_retention(config.retention.clone());
     let policies = crate::controls::Policies::start(
         state.store().clone(),
         config.policies.clone(),
@@ -133,6 +163,7 @@ pub async fn start_with(
     let evaluator = state
         .policies()
         .map(|p| p.spawn(state.alerter(), Duration::from_secs(10), stop.clone()));
+    let background = background_tasks(&state, &stop);
     let router = app(state.clone());
     let acceptor = TlsAcceptor::from(tls);
     let token = stop.clone();
@@ -196,5 +227,45 @@ pub async fn start_with(
         stop,
         task,
         evaluator,
+        background,
     })
+}
+
+/// The uploader of envelopes to object storage (when attached) and periodic expiry (when a
+/// retention period is configured), each stopping with `stop`.
+fn background_tasks(
+    state: &AppState,
+    stop: &CancellationToken,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut tasks = Vec::new();
+    if let Some(objects) = state.store().objects() {
+        let uploader = crate::objects::Uploader::new(state.store().clone(), objects.clone());
+        tasks.push(tokio::spawn(
+            uploader.run(stop.clone(), Some(state.clone())),
+        ));
+    }
+    if state.retention().enabled() {
+        let state = state.clone();
+        let stop = stop.clone();
+        let every = Duration::from_secs(state.retention().interval_secs);
+        tasks.push(tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = tokio::time::sleep(every) => {}
+                }
+                match state.expire().await {
+                    Ok(r) => tracing::info!(
+                        examined = r.examined,
+                        expired = r.expired,
+                        held_by_audit_period = r.held_by_audit_period,
+                        held_by_object_lock = r.held_by_object_lock,
+                        "retention applied"
+                    ),
+                    Err(e) => tracing::error!(error = %e, "retention run failed"),
+                }
+            }
+        }));
+    }
+    tasks
 }

@@ -57,6 +57,7 @@ pub(crate) struct Inner {
     pub catalogs: std::sync::OnceLock<vouch_policies::Catalogs>,
     pub policies: std::sync::OnceLock<Arc<crate::controls::Policies>>,
     pub alerter: std::sync::OnceLock<crate::alerts::Alerter>,
+    pub retention: std::sync::OnceLock<crate::retention::RetentionConfig>,
 }
 
 impl AppState {
@@ -83,6 +84,7 @@ impl AppState {
                 catalogs: std::sync::OnceLock::new(),
                 policies: std::sync::OnceLock::new(),
                 alerter: std::sync::OnceLock::new(),
+                retention: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -150,6 +152,36 @@ impl AppState {
     /// Sends control alerts with `alerter` (once; later calls change nothing).
     pub fn set_alerter(&self, alerter: crate::alerts::Alerter) {
         let _ = self.inner.alerter.set(alerter);
+    }
+
+    /// The retention configuration (default: keep everything).
+    pub fn retention(&self) -> &crate::retention::RetentionConfig {
+        self.inner.retention.get_or_init(Default::default)
+    }
+
+    /// Applies `retention` (once; later calls change nothing).
+    pub fn set_retention(&self, retention: crate::retention::RetentionConfig) {
+        let _ = self.inner.retention.set(retention);
+    }
+
+    /// Applies retention now (see [`crate::retention`]) with the pack in force.
+    pub async fn expire(&self) -> Result<crate::retention::ExpiryReport, StoreError> {
+        let Some(policies) = self.policies() else {
+            return Err(StoreError::Backend(
+                "retention needs the policy pack in force to know which frameworks each asset kind serves".into(),
+            ));
+        };
+        let judge = policies.in_force();
+        let report = crate::retention::expire(
+            self.store().as_ref(),
+            self.store().objects(),
+            self.retention(),
+            judge.pack(),
+            now(),
+        )
+        .await?;
+        self.metrics().expired(report.expired);
+        Ok(report)
     }
 
     /// The metrics.

@@ -525,3 +525,192 @@ async fn evaluations_runs_exceptions_attestations_history_and_tags() {
         );
     }
 }
+
+/// The bookkeeping behind object storage and retention, on both backends: envelopes claimed
+/// for upload once per lease (oldest first), moved (then read as objects), the backlog counted;
+/// expiry candidates past a cutoff never include a chain's head, page by (instant, digest), and
+/// an expired snapshot keeps its record and receipt but leaves populations; audit periods open
+/// and close.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_expiry_and_audit_periods() {
+    use vouch_server::store::{EnvelopeLocation, NewAuditPeriod};
+    let (_dir, stores) = backends().await;
+    for (name, store) in stores {
+        let c = chain("agt_u", 4);
+        for s in &c {
+            store.ingest(s.clone()).await.unwrap();
+        }
+        assert_eq!(store.pending_uploads().await.unwrap(), 4, "{name}");
+
+        // Claims: oldest received first, each envelope to one claimant until its lease runs out.
+        let first = store.claim_uploads(at(100), at(160), 3).await.unwrap();
+        assert_eq!(
+            first.iter().map(|p| p.digest).collect::<Vec<_>>(),
+            c[..3].iter().map(|s| s.digest).collect::<Vec<_>>(),
+            "{name}"
+        );
+        assert_eq!(first[0].envelope, c[0].envelope, "{name}");
+        let second = store.claim_uploads(at(101), at(161), 10).await.unwrap();
+        assert_eq!(
+            second.iter().map(|p| p.digest).collect::<Vec<_>>(),
+            [c[3].digest],
+            "{name}: only the unclaimed one"
+        );
+        let after_lease = store.claim_uploads(at(170), at(230), 10).await.unwrap();
+        assert_eq!(after_lease.len(), 4, "{name}: every lease ran out");
+
+        // Moved: read back as objects, the backlog drains, a repeat changes nothing.
+        let moved: Vec<(Digest, Digest)> = c[..3]
+            .iter()
+            .map(|s| (s.digest, Digest::of(&s.envelope)))
+            .collect();
+        assert_eq!(
+            store.mark_uploaded(moved.clone(), at(180)).await.unwrap(),
+            3,
+            "{name}"
+        );
+        assert_eq!(
+            store.mark_uploaded(moved, at(181)).await.unwrap(),
+            0,
+            "{name}"
+        );
+        assert_eq!(store.pending_uploads().await.unwrap(), 1, "{name}");
+        assert_eq!(
+            store.envelope_location(c[0].digest).await.unwrap(),
+            Some(EnvelopeLocation::Object {
+                sha256: Digest::of(&c[0].envelope)
+            }),
+            "{name}"
+        );
+        assert_eq!(
+            store.envelope_location(c[3].digest).await.unwrap(),
+            Some(EnvelopeLocation::Inline(c[3].envelope.clone())),
+            "{name}"
+        );
+        // Without object storage attached, an envelope moved there is an error, not a `None`.
+        assert!(
+            matches!(store.envelope(c[0].digest).await, Err(StoreError::Backend(m)) if m.contains("[objects]")),
+            "{name}"
+        );
+
+        // Expiry candidates: collected before the cutoff, never the head (sequence 4).
+        let all = store
+            .expiry_candidates(vec![AssetKind::Host], at(1_000), None, 10)
+            .await
+            .unwrap();
+        assert_eq!(
+            all.iter().map(|x| x.sequence).collect::<Vec<_>>(),
+            [1, 2, 3],
+            "{name}"
+        );
+        assert_eq!(all[0].object, Some(Digest::of(&c[0].envelope)), "{name}");
+        let before_third = store
+            .expiry_candidates(vec![AssetKind::Host], at(30), None, 10)
+            .await
+            .unwrap();
+        assert_eq!(before_third.len(), 2, "{name}: collected at 10 and 20 only");
+        let paged = store
+            .expiry_candidates(
+                vec![AssetKind::Host],
+                at(1_000),
+                Some((all[0].collected_at, all[0].digest)),
+                1,
+            )
+            .await
+            .unwrap();
+        assert_eq!(paged[0].sequence, 2, "{name}: the page after the first");
+        assert!(
+            store
+                .expiry_candidates(vec![AssetKind::KubernetesCluster], at(1_000), None, 10)
+                .await
+                .unwrap()
+                .is_empty(),
+            "{name}"
+        );
+
+        // Expired: the envelope is gone, the record and receipt stay, populations leave it out.
+        assert_eq!(
+            store
+                .mark_expired(vec![c[0].digest, c[1].digest], at(2_000))
+                .await
+                .unwrap(),
+            2,
+            "{name}"
+        );
+        assert_eq!(
+            store
+                .mark_expired(vec![c[0].digest], at(2_001))
+                .await
+                .unwrap(),
+            0,
+            "{name}: once"
+        );
+        assert_eq!(
+            store.envelope_location(c[1].digest).await.unwrap(),
+            Some(EnvelopeLocation::Expired { at: at(2_000) }),
+            "{name}"
+        );
+        assert!(
+            matches!(store.envelope(c[1].digest).await, Err(StoreError::Expired { at: t, .. }) if t == at(2_000)),
+            "{name}"
+        );
+        assert_eq!(
+            store.receipt(c[1].digest).await.unwrap(),
+            Some(c[1].receipt.clone()),
+            "{name}"
+        );
+        let population = store
+            .population(at(0), at(1_000), vec![AssetKind::Host], None)
+            .await
+            .unwrap();
+        let mut sequences: Vec<u64> = population.iter().map(|m| m.sequence).collect();
+        sequences.sort();
+        assert_eq!(sequences, [3, 4], "{name}");
+        assert_eq!(
+            store.snapshot_count().await.unwrap(),
+            4,
+            "{name}: records stay"
+        );
+        assert_eq!(
+            store
+                .expiry_candidates(vec![AssetKind::Host], at(1_000), None, 10)
+                .await
+                .unwrap()
+                .len(),
+            1,
+            "{name}: only the third is left to expire"
+        );
+        // An expired envelope is not uploaded any more.
+        assert_eq!(store.pending_uploads().await.unwrap(), 1, "{name}");
+
+        // Audit periods.
+        let id = store
+            .add_audit_period(NewAuditPeriod {
+                framework: "iso27001-2022".into(),
+                label: "2026 surveillance".into(),
+                from: at(0),
+                to: at(500),
+                opened_at: at(3_000),
+            })
+            .await
+            .unwrap();
+        let periods = store.audit_periods().await.unwrap();
+        assert_eq!(periods.len(), 1, "{name}");
+        assert!(periods[0].holds(at(30)), "{name}");
+        assert!(!periods[0].holds(at(500)), "{name}: the end is exclusive");
+        assert!(
+            store.close_audit_period(id, at(4_000)).await.unwrap(),
+            "{name}"
+        );
+        assert!(
+            !store.close_audit_period(id, at(4_001)).await.unwrap(),
+            "{name}: once"
+        );
+        let closed = &store.audit_periods().await.unwrap()[0];
+        assert_eq!(closed.closed_at, Some(at(4_000)), "{name}");
+        assert!(
+            !closed.holds(at(30)),
+            "{name}: a closed period holds nothing"
+        );
+    }
+}

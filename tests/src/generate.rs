@@ -142,6 +142,18 @@ pub async fn store_signed(
     (digest, size)
 }
 
+/// The count in the environment variable `name` (digits, `_` or `,` as separators allowed), else
+/// `default`: how the benchmarks are sized. Panics on a value that is not a count.
+pub fn env_count(name: &str, default: u64) -> u64 {
+    match std::env::var(name) {
+        Ok(s) if !s.is_empty() => s
+            .replace(['_', ','], "")
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={s:?} is not a count")),
+        _ => default,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

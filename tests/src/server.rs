@@ -8,6 +8,7 @@ use std::time::Duration;
 use vouch_evidence::SigningKey;
 use vouch_evidence::api::{EnrollRequest, EnrollResponse};
 use vouch_server::auth::Role;
+use vouch_server::objects::ObjectStore;
 use vouch_server::{RunningServer, ServerConfig};
 
 /// A server under test.
@@ -20,6 +21,7 @@ pub struct TestServer {
     pub ca_pem: Vec<u8>,
     /// An admin API token.
     pub admin_token: String,
+    objects: Option<ObjectStore>,
     running: Option<RunningServer>,
 }
 
@@ -35,8 +37,16 @@ impl TestServer {
     }
 
     /// Starts a server with `config` (listen on port 0 for a free one).
-    pub async fn start_with(mut config: ServerConfig) -> TestServer {
-        let running = vouch_server::start(&config).await.expect("server starts");
+    pub async fn start_with(config: ServerConfig) -> TestServer {
+        Self::start_using(config, None).await
+    }
+
+    /// Starts a server with `config` and the object store `objects` (made with the emulator's
+    /// credentials) in place of one made from `config.objects` and the standard AWS chain.
+    pub async fn start_using(mut config: ServerConfig, objects: Option<ObjectStore>) -> TestServer {
+        let running = vouch_server::serve::start_using(&config, objects.clone())
+            .await
+            .expect("server starts");
         config.listen = running.local_addr.to_string();
         let ca_path: PathBuf = running.ca_cert.clone().expect("local CA");
         let admin_token = running
@@ -49,6 +59,7 @@ impl TestServer {
             ca_pem: std::fs::read(ca_path).unwrap(),
             config,
             admin_token,
+            objects,
             running: Some(running),
         }
     }
@@ -75,7 +86,7 @@ impl TestServer {
         assert!(self.running.is_none(), "stop first");
         // The port was just released; retry briefly in case the OS has not let go of it.
         for attempt in 0..50 {
-            match vouch_server::start(&self.config).await {
+            match vouch_server::serve::start_using(&self.config, self.objects.clone()).await {
                 Ok(r) => {
                     self.running = Some(r);
                     return;

@@ -74,6 +74,83 @@ pub struct NewSnapshot {
     pub receipt: Vec<u8>,
 }
 
+/// Where a stored snapshot's envelope is (see [`Store::envelope_location`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EnvelopeLocation {
+    /// In the database: the bytes as received (always so without object storage, and until
+    /// the uploader has moved it).
+    Inline(Vec<u8>),
+    /// In object storage, under the SHA-256 of its bytes.
+    Object {
+        /// SHA-256 of the envelope bytes: the object's key and the check on reading it back.
+        sha256: Digest,
+    },
+    /// Removed by retention.
+    Expired {
+        /// When.
+        at: Timestamp,
+    },
+}
+
+/// An envelope claimed for moving to object storage.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingUpload {
+    /// The snapshot's digest.
+    pub digest: Digest,
+    /// The envelope bytes as received.
+    pub envelope: Vec<u8>,
+}
+
+/// A snapshot retention may remove (see [`Store::expiry_candidates`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExpiryCandidate {
+    /// The snapshot's digest.
+    pub digest: Digest,
+    /// Its chain.
+    pub chain: ChainKey,
+    /// Its position.
+    pub sequence: u64,
+    /// When it was collected.
+    pub collected_at: Timestamp,
+    /// The SHA-256 of its envelope when the envelope is in object storage.
+    pub object: Option<Digest>,
+}
+
+/// An audit period to open.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewAuditPeriod {
+    /// The framework audited (`iso27001-2022`).
+    pub framework: String,
+    /// A name for people ("2026 surveillance audit").
+    pub label: String,
+    /// First instant of the period under audit.
+    pub from: Timestamp,
+    /// End of the period under audit (exclusive).
+    pub to: Timestamp,
+    /// When it was opened.
+    pub opened_at: Timestamp,
+}
+
+/// An audit period: while open, retention removes no evidence collected inside it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditPeriod {
+    /// Its id.
+    pub id: i64,
+    /// What was opened.
+    pub period: NewAuditPeriod,
+    /// When it was closed; `None` while open.
+    pub closed_at: Option<Timestamp>,
+}
+
+impl AuditPeriod {
+    /// Whether it is open and `collected_at` lies inside it.
+    pub fn holds(&self, collected_at: Timestamp) -> bool {
+        self.closed_at.is_none()
+            && self.period.from <= collected_at
+            && collected_at < self.period.to
+    }
+}
+
 /// What happened to a snapshot given to [`Store::ingest`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum IngestOutcome {
@@ -128,6 +205,17 @@ pub enum StoreError {
     /// The storage backend failed.
     #[error("storage failure: {0}")]
     Backend(String),
+    /// The snapshot's envelope was removed by retention.
+    #[error("snapshot {digest} expired by retention at {at}; its record and receipt remain")]
+    Expired {
+        /// The snapshot.
+        digest: Digest,
+        /// When it expired.
+        at: Timestamp,
+    },
+    /// The object store failed, or holds an envelope that is missing or altered.
+    #[error(transparent)]
+    Object(#[from] crate::objects::ObjectError),
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -190,8 +278,75 @@ pub trait Store: Send + Sync + 'static {
         after_sequence: u64,
         limit: u32,
     ) -> Result<Vec<SnapshotSummary>, StoreError>;
-    /// The envelope of a snapshot, byte for byte as received.
-    async fn envelope(&self, digest: Digest) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Where the envelope of a snapshot is: its bytes as received when the database holds them,
+    /// the object it was moved to, or when retention removed it. `None`: no such snapshot.
+    async fn envelope_location(
+        &self,
+        digest: Digest,
+    ) -> Result<Option<EnvelopeLocation>, StoreError>;
+    /// The envelope of a snapshot, byte for byte as received, wherever it is kept (read back
+    /// from object storage is checked against the SHA-256 the index recorded); `None`: no
+    /// such snapshot; [`StoreError::Expired`] once retention removed it.
+    async fn envelope(&self, digest: Digest) -> Result<Option<Vec<u8>>, StoreError> {
+        match self.envelope_location(digest).await? {
+            None => Ok(None),
+            Some(EnvelopeLocation::Inline(bytes)) => Ok(Some(bytes)),
+            Some(EnvelopeLocation::Expired { at }) => Err(StoreError::Expired { digest, at }),
+            Some(EnvelopeLocation::Object { sha256 }) => match self.objects() {
+                Some(objects) => Ok(Some(objects.get(&sha256).await?)),
+                None => Err(StoreError::Backend(format!(
+                    "the envelope of {digest} is in object storage, which is not configured \
+                     ([objects] in the server configuration)"
+                ))),
+            },
+        }
+    }
+    /// The object storage envelopes are moved to, once attached.
+    fn objects(&self) -> Option<&crate::objects::ObjectStore>;
+    /// Attaches object storage (once; later calls change nothing): envelopes moved there are
+    /// read from it.
+    fn attach_objects(&self, objects: crate::objects::ObjectStore);
+    /// Claims, until `lease_until`, at most `limit` envelopes still held in the database (not
+    /// claimed by anyone else, or whose claim ran out before `now`), oldest received first: the
+    /// uploader of each replica moves them to object storage.
+    async fn claim_uploads(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<PendingUpload>, StoreError>;
+    /// Records that each envelope (snapshot digest, SHA-256 of the envelope bytes) is now in
+    /// object storage under that SHA-256, and drops the copy in the database; answers how many
+    /// changed (an envelope expired meanwhile, or moved already, is left alone).
+    async fn mark_uploaded(
+        &self,
+        uploaded: Vec<(Digest, Digest)>,
+        at: Timestamp,
+    ) -> Result<u64, StoreError>;
+    /// How many envelopes are still held in the database only (not moved, not expired).
+    async fn pending_uploads(&self) -> Result<u64, StoreError>;
+    /// Snapshots of an asset of one of `kinds` collected before `collected_before`, not expired
+    /// and not the head of their chain (the newest snapshot of a chain is always kept), oldest
+    /// first (by collection instant, then digest) and after `after` when given, at most
+    /// `limit`: what retention may remove.
+    async fn expiry_candidates(
+        &self,
+        kinds: Vec<AssetKind>,
+        collected_before: Timestamp,
+        after: Option<(Timestamp, Digest)>,
+        limit: u32,
+    ) -> Result<Vec<ExpiryCandidate>, StoreError>;
+    /// Removes the envelopes of `digests` from the database and marks them expired at `at`;
+    /// the index row (digest, chain position, predecessor) and the receipt stay, so the chain
+    /// still proves that nothing else went missing. Answers how many changed.
+    async fn mark_expired(&self, digests: Vec<Digest>, at: Timestamp) -> Result<u64, StoreError>;
+    /// Opens an audit period (retention removes nothing collected inside it until it closes);
+    /// answers its id.
+    async fn add_audit_period(&self, period: NewAuditPeriod) -> Result<i64, StoreError>;
+    /// Closes an audit period; `false` when there is no open period with that id.
+    async fn close_audit_period(&self, id: i64, at: Timestamp) -> Result<bool, StoreError>;
+    /// Every audit period, oldest first.
+    async fn audit_periods(&self) -> Result<Vec<AuditPeriod>, StoreError>;
     /// The receipt of a snapshot.
     async fn receipt(&self, digest: Digest) -> Result<Option<Vec<u8>>, StoreError>;
     /// How many snapshots are stored.

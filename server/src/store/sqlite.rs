@@ -17,14 +17,14 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use tokio::sync::oneshot;
 use vouch_evidence::api::{AssetSummary, SnapshotRef, SnapshotSummary};
 use vouch_evidence::chain::{Head, check_link_parts};
-use vouch_evidence::{AssetKind, Digest, PublicKey, Timestamp};
+use vouch_evidence::{AssetKind, ChainKey, Digest, PublicKey, Timestamp};
 
 mod results;
 
 use super::{
-    AgentRecord, AssetEvaluation, AttestationRecord, ControlChange, Evaluation, EvaluationRun,
-    ExceptionRecord, IngestOutcome, NewException, NewRun, NewSnapshot, PackRecord, Rejection,
-    Store, StoreError,
+    AgentRecord, AssetEvaluation, AttestationRecord, AuditPeriod, ControlChange, EnvelopeLocation,
+    Evaluation, EvaluationRun, ExceptionRecord, ExpiryCandidate, IngestOutcome, NewAuditPeriod,
+    NewException, NewRun, NewSnapshot, PackRecord, PendingUpload, Rejection, Store, StoreError,
 };
 use crate::auth::Role;
 
@@ -99,7 +99,28 @@ const SCHEMA: &[&str] = &[
         PRIMARY KEY(asset_kind, asset_id, key)) WITHOUT ROWID;",
     // version 7: each distinct set of results kept once.
     results::RESULT_SETS,
+    // version 8: envelopes moved to object storage (then `envelope` is empty and
+    // `envelope_sha256` names the object), claims of the uploader, expiry by retention, and
+    // the audit periods that hold evidence back from expiry.
+    OBJECTS_AND_RETENTION,
 ];
+
+/// Schema step 8 (the PostgreSQL migration `0002_objects_retention.sql` is the same).
+const OBJECTS_AND_RETENTION: &str = "
+    ALTER TABLE snapshots ADD COLUMN envelope_sha256 TEXT;
+    ALTER TABLE snapshots ADD COLUMN object_at INTEGER;
+    ALTER TABLE snapshots ADD COLUMN upload_lease INTEGER;
+    ALTER TABLE snapshots ADD COLUMN expired_at INTEGER;
+    CREATE INDEX snapshots_to_upload ON snapshots(received_at)
+        WHERE object_at IS NULL AND expired_at IS NULL;
+    CREATE TABLE audit_periods(
+        id INTEGER PRIMARY KEY,
+        framework TEXT NOT NULL,
+        label TEXT NOT NULL,
+        from_at INTEGER NOT NULL,
+        to_at INTEGER NOT NULL,
+        opened_at INTEGER NOT NULL,
+        closed_at INTEGER);";
 
 /// The schema version this build writes (SQLite `user_version`).
 pub const SCHEMA_VERSION: usize = SCHEMA.len();
@@ -182,6 +203,7 @@ pub struct SqliteStore {
     writer: Mutex<Option<mpsc::Sender<Write>>>,
     writer_thread: Mutex<Option<thread::JoinHandle<()>>>,
     readers: Mutex<Vec<Connection>>,
+    objects: std::sync::OnceLock<crate::objects::ObjectStore>,
 }
 
 fn open_write(path: &Path) -> Result<Connection, StoreError> {
@@ -220,6 +242,7 @@ impl SqliteStore {
             writer: Mutex::new(Some(tx)),
             writer_thread: Mutex::new(Some(handle)),
             readers: Mutex::new(Vec::new()),
+            objects: std::sync::OnceLock::new(),
         })
     }
 
@@ -798,13 +821,238 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn envelope(&self, digest: Digest) -> Result<Option<Vec<u8>>, StoreError> {
+    async fn envelope_location(
+        &self,
+        digest: Digest,
+    ) -> Result<Option<EnvelopeLocation>, StoreError> {
         self.read(move |c| {
-            Ok(
-                c.prepare_cached("SELECT envelope FROM snapshots WHERE digest = ?1")?
-                    .query_row([digest.to_hex()], |r| r.get(0))
-                    .optional()?,
-            )
+            let row = c
+                .prepare_cached(
+                    "SELECT envelope, envelope_sha256, object_at, expired_at
+                     FROM snapshots WHERE digest = ?1",
+                )?
+                .query_row([digest.to_hex()], |r| {
+                    Ok((
+                        r.get::<_, Vec<u8>>(0)?,
+                        r.get::<_, Option<String>>(1)?,
+                        r.get::<_, Option<i64>>(2)?,
+                        r.get::<_, Option<i64>>(3)?,
+                    ))
+                })
+                .optional()?;
+            Ok(match row {
+                None => None,
+                Some((_, _, _, Some(at))) => Some(EnvelopeLocation::Expired { at: ts(at)? }),
+                Some((_, Some(sha), Some(_), None)) => Some(EnvelopeLocation::Object {
+                    sha256: digest_col(sha)?,
+                }),
+                Some((bytes, _, _, None)) => Some(EnvelopeLocation::Inline(bytes)),
+            })
+        })
+        .await
+    }
+
+    fn objects(&self) -> Option<&crate::objects::ObjectStore> {
+        self.objects.get()
+    }
+
+    fn attach_objects(&self, objects: crate::objects::ObjectStore) {
+        let _ = self.objects.set(objects);
+    }
+
+    async fn claim_uploads(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<PendingUpload>, StoreError> {
+        self.write_fn(move |c| {
+            let mut stmt = c.prepare_cached(
+                "UPDATE snapshots SET upload_lease = ?1
+                 WHERE digest IN (
+                     SELECT digest FROM snapshots
+                     WHERE object_at IS NULL AND expired_at IS NULL
+                       AND (upload_lease IS NULL OR upload_lease < ?2)
+                     ORDER BY received_at LIMIT ?3)
+                 RETURNING digest, envelope, received_at",
+            )?;
+            let rows = stmt.query_map(
+                params![lease_until.unix_micros(), now.unix_micros(), limit],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(2)?,
+                        PendingUpload {
+                            digest: digest_col(r.get(0)?)?,
+                            envelope: r.get(1)?,
+                        },
+                    ))
+                },
+            )?;
+            // RETURNING comes in no particular order: oldest received first.
+            let mut claimed = rows.collect::<Result<Vec<_>, _>>()?;
+            claimed.sort_by_key(|(received, p)| (*received, p.digest));
+            Ok(claimed.into_iter().map(|(_, p)| p).collect())
+        })
+        .await
+    }
+
+    async fn mark_uploaded(
+        &self,
+        uploaded: Vec<(Digest, Digest)>,
+        at: Timestamp,
+    ) -> Result<u64, StoreError> {
+        self.write_fn(move |c| {
+            let mut stmt = c.prepare_cached(
+                "UPDATE snapshots SET envelope = X'', envelope_sha256 = ?2, object_at = ?3,
+                                      upload_lease = NULL
+                 WHERE digest = ?1 AND object_at IS NULL AND expired_at IS NULL",
+            )?;
+            let mut changed = 0;
+            for (digest, sha) in &uploaded {
+                changed +=
+                    stmt.execute(params![digest.to_hex(), sha.to_hex(), at.unix_micros()])? as u64;
+            }
+            Ok(changed)
+        })
+        .await
+    }
+
+    async fn pending_uploads(&self) -> Result<u64, StoreError> {
+        self.read(|c| {
+            Ok(c.query_row(
+                "SELECT count(*) FROM snapshots WHERE object_at IS NULL AND expired_at IS NULL",
+                [],
+                |r| r.get::<_, i64>(0),
+            )? as u64)
+        })
+        .await
+    }
+
+    async fn expiry_candidates(
+        &self,
+        kinds: Vec<AssetKind>,
+        collected_before: Timestamp,
+        after: Option<(Timestamp, Digest)>,
+        limit: u32,
+    ) -> Result<Vec<ExpiryCandidate>, StoreError> {
+        let (after_at, after_digest) = after.map_or((i64::MIN, String::new()), |(t, d)| {
+            (t.unix_micros(), d.to_hex())
+        });
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT s.digest, s.agent_id, s.asset_kind, s.asset_id, s.sequence,
+                        s.collected_at, CASE WHEN s.object_at IS NULL THEN NULL
+                                             ELSE s.envelope_sha256 END
+                 FROM snapshots s
+                 WHERE s.asset_kind = ?1 AND s.collected_at < ?2 AND s.expired_at IS NULL
+                   AND (s.collected_at, s.digest) > (?4, ?5)
+                   AND NOT EXISTS (SELECT 1 FROM chains h
+                                   WHERE h.agent_id = s.agent_id
+                                     AND h.asset_kind = s.asset_kind
+                                     AND h.asset_id = s.asset_id
+                                     AND h.head_sequence = s.sequence)
+                 ORDER BY s.collected_at, s.digest LIMIT ?3",
+            )?;
+            let mut out = Vec::new();
+            for kind in kinds {
+                let left = limit.saturating_sub(out.len() as u32);
+                if left == 0 {
+                    break;
+                }
+                let rows = stmt.query_map(
+                    params![
+                        kind.as_str(),
+                        collected_before.unix_micros(),
+                        left,
+                        after_at,
+                        after_digest
+                    ],
+                    |r| {
+                        Ok(ExpiryCandidate {
+                            digest: digest_col(r.get(0)?)?,
+                            chain: ChainKey {
+                                agent_id: r.get(1)?,
+                                asset_kind: kind,
+                                asset_id: r.get(3)?,
+                            },
+                            sequence: r.get::<_, i64>(4)? as u64,
+                            collected_at: ts(r.get(5)?)?,
+                            object: r.get::<_, Option<String>>(6)?.map(digest_col).transpose()?,
+                        })
+                    },
+                )?;
+                for row in rows {
+                    out.push(row?);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn mark_expired(&self, digests: Vec<Digest>, at: Timestamp) -> Result<u64, StoreError> {
+        self.write_fn(move |c| {
+            let mut stmt = c.prepare_cached(
+                "UPDATE snapshots SET envelope = X'', expired_at = ?2, upload_lease = NULL
+                 WHERE digest = ?1 AND expired_at IS NULL",
+            )?;
+            let mut changed = 0;
+            for d in &digests {
+                changed += stmt.execute(params![d.to_hex(), at.unix_micros()])? as u64;
+            }
+            Ok(changed)
+        })
+        .await
+    }
+
+    async fn add_audit_period(&self, p: NewAuditPeriod) -> Result<i64, StoreError> {
+        self.write_fn(move |c| {
+            c.execute(
+                "INSERT INTO audit_periods(framework, label, from_at, to_at, opened_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    p.framework,
+                    p.label,
+                    p.from.unix_micros(),
+                    p.to.unix_micros(),
+                    p.opened_at.unix_micros()
+                ],
+            )?;
+            Ok(c.last_insert_rowid())
+        })
+        .await
+    }
+
+    async fn close_audit_period(&self, id: i64, at: Timestamp) -> Result<bool, StoreError> {
+        self.write_fn(move |c| {
+            Ok(c.execute(
+                "UPDATE audit_periods SET closed_at = ?2 WHERE id = ?1 AND closed_at IS NULL",
+                params![id, at.unix_micros()],
+            )? == 1)
+        })
+        .await
+    }
+
+    async fn audit_periods(&self) -> Result<Vec<AuditPeriod>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT id, framework, label, from_at, to_at, opened_at, closed_at
+                 FROM audit_periods ORDER BY id",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(AuditPeriod {
+                    id: r.get(0)?,
+                    period: NewAuditPeriod {
+                        framework: r.get(1)?,
+                        label: r.get(2)?,
+                        from: ts(r.get(3)?)?,
+                        to: ts(r.get(4)?)?,
+                        opened_at: ts(r.get(5)?)?,
+                    },
+                    closed_at: r.get::<_, Option<i64>>(6)?.map(ts).transpose()?,
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
         .await
     }
@@ -852,7 +1100,7 @@ impl Store for SqliteStore {
                 "SELECT digest, agent_id, asset_kind, asset_id, sequence, previous_digest,
                         collected_at
                  FROM snapshots WHERE collected_at >= ?1 AND collected_at < ?2
-                   AND received_at <= ?3
+                   AND received_at <= ?3 AND expired_at IS NULL
                  ORDER BY digest",
             )?;
             let received_by = received_by.map_or(i64::MAX, |t| t.unix_micros());
