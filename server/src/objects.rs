@@ -26,7 +26,7 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::config::Credentials;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::{ByteStream, DateTime};
-use aws_sdk_s3::types::{ObjectLockEnabled, ObjectLockMode};
+use aws_sdk_s3::types::{ChecksumAlgorithm, ObjectLockEnabled, ObjectLockMode};
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 use base64::Engine as _;
 use serde::Deserialize;
@@ -307,20 +307,25 @@ impl ObjectStore {
             .await
             .map_err(|e| bucket_error(request_error("HeadBucket", "", &e).to_string()))?;
         if self.lock.is_some() {
-            let conf = self
+            let conf = match self
                 .client
                 .get_object_lock_configuration()
                 .bucket(&self.bucket)
                 .send()
                 .await
-                .map_err(|e| {
-                    bucket_error(format!(
+            {
+                Ok(c) => Some(c),
+                Err(e) if e.code() == Some("ObjectLockConfigurationNotFoundError") => None,
+                Err(e) => {
+                    return Err(bucket_error(format!(
                         "[objects.lock] is set but the bucket's Object Lock configuration cannot be read ({})",
                         request_error("GetObjectLockConfiguration", "", &e)
-                    ))
-                })?;
+                    )));
+                }
+            };
             let enabled = conf
-                .object_lock_configuration()
+                .as_ref()
+                .and_then(|c| c.object_lock_configuration())
                 .and_then(|c| c.object_lock_enabled())
                 == Some(&ObjectLockEnabled::Enabled);
             if !enabled {
@@ -349,6 +354,7 @@ impl ObjectStore {
             .key(&key)
             .if_none_match("*")
             .content_type("application/json")
+            .checksum_algorithm(ChecksumAlgorithm::Sha256)
             .checksum_sha256(checksum)
             .body(ByteStream::from(bytes));
         if let Some(lock) = self.lock {
@@ -405,62 +411,72 @@ impl ObjectStore {
         Ok(bytes)
     }
 
-    /// The Object Lock retention of the object, if any (`None` also when it is gone).
+    /// The longest Object Lock retention of any version of the object, if any (`None` also
+    /// when it is gone). Every version counts: a newer unlocked version written over a locked
+    /// one hides the lock from a plain `HeadObject`, yet the locked version cannot be deleted.
     pub async fn retention(&self, sha256: &Digest) -> Result<Option<Retention>, ObjectError> {
         let key = self.key(sha256);
-        let head = match self
+        let mut longest: Option<Retention> = None;
+        for version in self.versions(&key).await? {
+            let mut req = self.client.head_object().bucket(&self.bucket).key(&key);
+            if let Some(id) = &version {
+                req = req.version_id(id);
+            }
+            let head = match req.send().await {
+                Ok(h) => h,
+                // A delete marker, or gone meanwhile.
+                Err(e) if matches!(status(&e), Some(404 | 405)) => continue,
+                Err(e) => return Err(request_error("HeadObject", &key, &e)),
+            };
+            let Some(until) = head.object_lock_retain_until_date() else {
+                continue;
+            };
+            let this = Retention {
+                compliance: head.object_lock_mode() == Some(&ObjectLockMode::Compliance),
+                until: instant_from_secs(until.secs()),
+            };
+            if longest.is_none_or(|l| this.until > l.until) {
+                longest = Some(this);
+            }
+        }
+        Ok(longest)
+    }
+
+    /// The version ids under `key` (objects and delete markers; `None` for an unversioned
+    /// bucket's single object). Empty when nothing is there.
+    async fn versions(&self, key: &str) -> Result<Vec<Option<String>>, ObjectError> {
+        let listed = self
             .client
-            .head_object()
+            .list_object_versions()
             .bucket(&self.bucket)
-            .key(&key)
+            .prefix(key)
             .send()
             .await
-        {
-            Ok(h) => h,
-            Err(e) if status(&e) == Some(404) => return Ok(None),
-            Err(e) => return Err(request_error("HeadObject", &key, &e)),
-        };
-        let Some(until) = head.object_lock_retain_until_date() else {
-            return Ok(None);
-        };
-        let until = instant_from_secs(until.secs());
-        Ok(Some(Retention {
-            compliance: head.object_lock_mode() == Some(&ObjectLockMode::Compliance),
-            until,
-        }))
+            .map_err(|e| request_error("ListObjectVersions", key, &e))?;
+        let ids = listed
+            .versions()
+            .iter()
+            .filter(|v| v.key() == Some(key))
+            .map(|v| v.version_id())
+            .chain(
+                listed
+                    .delete_markers()
+                    .iter()
+                    .filter(|m| m.key() == Some(key))
+                    .map(|m| m.version_id()),
+            )
+            .map(|id| id.filter(|i| *i != "null").map(str::to_string))
+            .collect();
+        Ok(ids)
     }
 
     /// Deletes every version of the object (a versioned bucket keeps old versions after a
     /// plain delete). Never bypasses a governance retention.
     pub async fn delete(&self, sha256: &Digest) -> Result<(), ObjectError> {
         let key = self.key(sha256);
-        let versions = self
-            .client
-            .list_object_versions()
-            .bucket(&self.bucket)
-            .prefix(&key)
-            .send()
-            .await
-            .map_err(|e| request_error("ListObjectVersions", &key, &e))?;
-        let mut ids: Vec<Option<String>> = versions
-            .versions()
-            .iter()
-            .filter(|v| v.key() == Some(key.as_str()))
-            .map(|v| v.version_id().map(str::to_string))
-            .chain(
-                versions
-                    .delete_markers()
-                    .iter()
-                    .filter(|m| m.key() == Some(key.as_str()))
-                    .map(|m| m.version_id().map(str::to_string)),
-            )
-            .collect();
-        if ids.is_empty() {
-            ids.push(None);
-        }
-        for id in ids {
+        for id in self.versions(&key).await? {
             let mut req = self.client.delete_object().bucket(&self.bucket).key(&key);
-            if let Some(id) = id.filter(|i| i != "null") {
+            if let Some(id) = id {
                 req = req.version_id(id);
             }
             req.send()

@@ -1,0 +1,398 @@
+//! Envelopes in S3 object storage, against the moto S3 server `.ci/with-services` starts
+//! (`VOUCH_TEST_MOTO_URL`), over both index backends (SQLite and a fresh PostgreSQL database):
+//! the uploader moves each envelope to a content-addressed key under Object Lock and the
+//! database keeps only the index; reads are checked against the recorded SHA-256 (an object
+//! altered in the bucket is reported, never served); retention expires what its period allows
+//! but never an envelope under Object Lock, never one collected inside an open audit period,
+//! never a chain's head, and deletes every version of what it expires; the API answers 410.
+//! Regression pinned here: a newer, unlocked version written over a locked envelope hid the
+//! lock from `HeadObject`, so expiry marked it expired and then failed to delete the locked
+//! version; the lock check now reads every version.
+
+use std::sync::Arc;
+
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::ObjectLockMode;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use tower::ServiceExt;
+use vouch_evidence::{AssetKind, ChainKey, Digest, SigningKey, Timestamp};
+use vouch_server::auth::Role;
+use vouch_server::objects::{
+    LockModeSetting, LockSettings, ObjectError, ObjectStore, ObjectsConfig, Uploader,
+};
+use vouch_server::retention::{RetentionConfig, expire};
+use vouch_server::state::{AppState, Limits};
+use vouch_server::store::postgres::PgStore;
+use vouch_server::store::sqlite::SqliteStore;
+use vouch_server::store::{NewAuditPeriod, NewSnapshot, Store, StoreError};
+
+fn at(secs: i64) -> Timestamp {
+    Timestamp::from_unix_micros(1_790_000_000_000_000 + secs * 1_000_000).unwrap()
+}
+
+/// A chain of `n` for `agent` collected at 10 s, 20 s, …; the bytes stand in for envelopes.
+fn chain(agent: &str, n: u64) -> Vec<NewSnapshot> {
+    let mut out: Vec<NewSnapshot> = Vec::new();
+    for sequence in 1..=n {
+        let envelope = format!("{{\"envelope\":\"{agent} {sequence}\"}}").into_bytes();
+        out.push(NewSnapshot {
+            digest: Digest::of(&envelope),
+            chain: ChainKey {
+                agent_id: agent.into(),
+                asset_kind: AssetKind::Host,
+                asset_id: format!("m-{agent}"),
+            },
+            asset_name: format!("web-{agent}"),
+            sequence,
+            previous_digest: out.last().map(|s| s.digest),
+            collected_at: at(sequence as i64 * 10),
+            received_at: at(sequence as i64 * 10 + 1),
+            receipt: format!("receipt {sequence}").into_bytes(),
+            envelope,
+        });
+    }
+    out
+}
+
+fn moto() -> String {
+    std::env::var("VOUCH_TEST_MOTO_URL")
+        .expect("VOUCH_TEST_MOTO_URL is not set: run the tests under `bash .ci/with-services`")
+}
+
+fn config(bucket: &str, lock: Option<LockSettings>) -> ObjectsConfig {
+    ObjectsConfig {
+        bucket: bucket.into(),
+        prefix: "vouch/".into(),
+        region: Some("eu-west-1".into()),
+        endpoint_url: Some(moto()),
+        path_style: true,
+        lock,
+        upload_concurrency: 4,
+    }
+}
+
+/// A raw client on the emulator, to create buckets and look behind the server's back.
+async fn raw() -> aws_sdk_s3::Client {
+    let conf = aws_sdk_s3::config::Builder::new()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .region(aws_sdk_s3::config::Region::new("eu-west-1"))
+        .endpoint_url(moto())
+        .force_path_style(true)
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
+        .build();
+    aws_sdk_s3::Client::from_conf(conf)
+}
+
+async fn bucket(client: &aws_sdk_s3::Client, locked: bool) -> String {
+    let name = format!(
+        "vouch-{}-{}",
+        if locked { "locked" } else { "plain" },
+        rand_name()
+    );
+    client
+        .create_bucket()
+        .bucket(&name)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
+                .build(),
+        )
+        .object_lock_enabled_for_bucket(locked)
+        .send()
+        .await
+        .unwrap();
+    name
+}
+
+async fn backend(name: &str, dir: &std::path::Path) -> Arc<dyn Store> {
+    match name {
+        "sqlite" => Arc::new(SqliteStore::open(&dir.join(format!("{}.db", rand_name()))).unwrap()),
+        _ => {
+            let base = std::env::var("VOUCH_TEST_POSTGRES_URL").expect(
+                "VOUCH_TEST_POSTGRES_URL is not set: run the tests under `bash .ci/with-services`",
+            );
+            let url = vouch_server::store::postgres::create_test_database(&base)
+                .await
+                .unwrap();
+            Arc::new(PgStore::connect(&url).await.unwrap())
+        }
+    }
+}
+
+fn rand_name() -> String {
+    Digest::of(format!("{:?}", std::time::Instant::now()).as_bytes()).to_hex()[..12].to_string()
+}
+
+fn every_framework(days: u32) -> RetentionConfig {
+    RetentionConfig {
+        frameworks: ["iso27001-2022", "iso27701-2019", "iso27701-2025"]
+            .iter()
+            .map(|f| (f.to_string(), days))
+            .collect(),
+        ..RetentionConfig::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn envelopes_move_to_a_locked_bucket_and_reads_are_checked() {
+    let client = raw().await;
+    let locked = bucket(&client, true).await;
+    let plain = bucket(&client, false).await;
+    let lock = LockSettings {
+        mode: LockModeSetting::Compliance,
+        days: 30,
+    };
+    // Object Lock asked for on a bucket without it: refused at start-up, naming the problem.
+    let wrong = ObjectStore::connect_with(&config(&plain, Some(lock)), "testing", "testing").await;
+    let e = wrong.check().await.unwrap_err().to_string();
+    assert!(
+        e.contains(&plain) && e.contains("Object Lock is not enabled"),
+        "{e}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let pack = vouch_policies::PolicyPack::builtin();
+    for name in ["sqlite", "postgres"] {
+        let store = backend(name, dir.path()).await;
+        let objects =
+            ObjectStore::connect_with(&config(&locked, Some(lock)), "testing", "testing").await;
+        objects.check().await.unwrap();
+        store.attach_objects(objects.clone());
+        let agent = format!("agt_{name}");
+        let c = chain(&agent, 4);
+        for s in &c {
+            store.ingest(s.clone()).await.unwrap();
+        }
+        let uploader = Uploader::new(store.clone(), objects.clone());
+        assert_eq!(uploader.drain().await.unwrap(), 4, "{name}");
+        assert_eq!(store.pending_uploads().await.unwrap(), 0, "{name}");
+
+        // Content-addressed, locked, and read back byte for byte.
+        let now = vouch_server::state::now();
+        for s in &c {
+            let sha = Digest::of(&s.envelope);
+            let key = objects.key(&sha);
+            assert_eq!(key, format!("vouch/sha256/{}", sha.to_hex()));
+            let head = client
+                .head_object()
+                .bucket(&locked)
+                .key(&key)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                head.object_lock_mode(),
+                Some(&ObjectLockMode::Compliance),
+                "{name}"
+            );
+            let until = head.object_lock_retain_until_date().unwrap().secs();
+            let days = (until - now.unix_micros() / 1_000_000) as f64 / 86_400.0;
+            assert!((29.9..=30.1).contains(&days), "{name}: locked {days} days");
+            assert_eq!(
+                store.envelope(s.digest).await.unwrap(),
+                Some(s.envelope.clone()),
+                "{name}"
+            );
+        }
+        // A second put of the same envelope (another replica's uploader) changes nothing.
+        let sha0 = Digest::of(&c[0].envelope);
+        objects
+            .put(&sha0, c[0].envelope.clone(), now)
+            .await
+            .unwrap();
+        let versions = client
+            .list_object_versions()
+            .bucket(&locked)
+            .prefix(objects.key(&sha0))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(versions.versions().len(), 1, "{name}: one version only");
+
+        // Someone writes other bytes under a key (a new version in a locked bucket): the
+        // server reports it and serves nothing.
+        let sha1 = Digest::of(&c[1].envelope);
+        client
+            .put_object()
+            .bucket(&locked)
+            .key(objects.key(&sha1))
+            .body(ByteStream::from(b"{\"forged\":true}".to_vec()))
+            .send()
+            .await
+            .unwrap();
+        match store.envelope(c[1].digest).await {
+            Err(StoreError::Object(ObjectError::Altered { expected, .. })) => {
+                assert_eq!(expected, sha1, "{name}")
+            }
+            other => panic!("{name}: an altered object was not reported: {other:?}"),
+        }
+
+        // Retention of a day, applied now (the snapshots were collected in 2026-09): every
+        // envelope but the head is past its period, and all are under a 30-day lock.
+        let report = expire(
+            store.as_ref(),
+            Some(&objects),
+            &every_framework(1),
+            &pack,
+            now,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            (report.examined, report.expired, report.held_by_object_lock),
+            (3, 0, 3),
+            "{name}: {report:?}"
+        );
+        assert_eq!(
+            store.envelope(c[0].digest).await.unwrap(),
+            Some(c[0].envelope.clone()),
+            "{name}: still there"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_expires_what_no_lock_or_open_audit_period_holds() {
+    let client = raw().await;
+    let plain = bucket(&client, false).await;
+    let dir = tempfile::tempdir().unwrap();
+    let pack = vouch_policies::PolicyPack::builtin();
+    for name in ["sqlite", "postgres"] {
+        let store = backend(name, dir.path()).await;
+        let objects = ObjectStore::connect_with(&config(&plain, None), "testing", "testing").await;
+        objects.check().await.unwrap();
+        store.attach_objects(objects.clone());
+        let agent = format!("agt_{name}");
+        let c = chain(&agent, 5);
+        for s in &c[..4] {
+            store.ingest(s.clone()).await.unwrap();
+        }
+        Uploader::new(store.clone(), objects.clone())
+            .drain()
+            .await
+            .unwrap();
+        // The fifth is still in the database when retention runs.
+        store.ingest(c[4].clone()).await.unwrap();
+        let now = vouch_server::state::now();
+
+        // Without a retention period for every framework host evidence serves, nothing expires.
+        let mut partial = every_framework(1);
+        partial.frameworks.remove("iso27001-2022");
+        let report = expire(store.as_ref(), Some(&objects), &partial, &pack, now)
+            .await
+            .unwrap();
+        assert_eq!(report.examined, 0, "{name}: {report:?}");
+        assert_eq!(report.days_by_kind["host"], None, "{name}");
+
+        // An open audit period over the first snapshot's collection holds it.
+        let id = store
+            .add_audit_period(NewAuditPeriod {
+                framework: "iso27001-2022".into(),
+                label: "stage 2".into(),
+                from: at(0),
+                to: at(15),
+                opened_at: now,
+            })
+            .await
+            .unwrap();
+        let report = expire(
+            store.as_ref(),
+            Some(&objects),
+            &every_framework(1),
+            &pack,
+            now,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            (
+                report.examined,
+                report.expired,
+                report.held_by_audit_period,
+                report.objects_not_deleted
+            ),
+            (4, 3, 1, 0),
+            "{name}: {report:?}"
+        );
+        assert_eq!(report.days_by_kind["host"], Some(1), "{name}");
+        for s in &c[1..3] {
+            // Gone from the bucket, every version.
+            let sha = Digest::of(&s.envelope);
+            let versions = client
+                .list_object_versions()
+                .bucket(&plain)
+                .prefix(objects.key(&sha))
+                .send()
+                .await
+                .unwrap();
+            assert!(versions.versions().is_empty(), "{name}");
+            assert!(
+                matches!(
+                    store.envelope(s.digest).await,
+                    Err(StoreError::Expired { .. })
+                ),
+                "{name}"
+            );
+            assert!(store.receipt(s.digest).await.unwrap().is_some(), "{name}");
+        }
+        // The fourth had not been moved yet: expired from the database alike.
+        assert!(matches!(
+            store.envelope(c[3].digest).await,
+            Err(StoreError::Expired { .. })
+        ));
+        // Held by the audit period, and the head: both still readable.
+        assert_eq!(
+            store.envelope(c[0].digest).await.unwrap(),
+            Some(c[0].envelope.clone())
+        );
+        assert_eq!(
+            store.envelope(c[4].digest).await.unwrap(),
+            Some(c[4].envelope.clone())
+        );
+
+        // The API answers 410 for an expired envelope, 200 for a kept one.
+        let state = AppState::new(
+            store.clone(),
+            SigningKey::from_seed(&[7; 32]),
+            Limits {
+                max_body_bytes: 1 << 20,
+                clock_skew_secs: 300,
+            },
+        )
+        .await
+        .unwrap();
+        let token = state.create_api_token(Role::Auditor, "t").await.unwrap();
+        let get = |digest: Digest| {
+            Request::get(format!("/v1/snapshots/{digest}"))
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .body(Body::empty())
+                .unwrap()
+        };
+        let app = vouch_server::http::app(state.clone());
+        let gone = app.clone().oneshot(get(c[1].digest)).await.unwrap();
+        assert_eq!(gone.status(), StatusCode::GONE, "{name}");
+        let kept = app.oneshot(get(c[0].digest)).await.unwrap();
+        assert_eq!(kept.status(), StatusCode::OK, "{name}");
+
+        // Once the audit period is closed, the first expires too.
+        assert!(store.close_audit_period(id, now).await.unwrap());
+        let report = expire(
+            store.as_ref(),
+            Some(&objects),
+            &every_framework(1),
+            &pack,
+            now,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            (report.examined, report.expired),
+            (1, 1),
+            "{name}: {report:?}"
+        );
+    }
+}
