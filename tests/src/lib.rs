@@ -6,4 +6,5 @@
 
 pub mod browser;
 pub mod generate;
+pub mod objects;
 pub mod server;

@@ -1,7 +1,9 @@
-//! Two `vouch serve` replicas on different ports over one PostgreSQL database (the cluster
-//! `.ci/with-services` starts) behave as one server: agents whose every snapshot is sent to
-//! both replicas at once, and out of order, get each snapshot stored exactly once, chains
-//! complete, and the same receipt from either replica. Regression pinned here: a replica refused
+//! Two `vouch serve` replicas on different ports over one PostgreSQL database and one S3 bucket
+//! under Object Lock (the cluster and the moto server `.ci/with-services` starts) behave as one
+//! server: agents whose every snapshot is sent to both replicas at once, and out of order, get
+//! each snapshot stored exactly once, chains complete, the same receipt from either replica; both
+//! replicas' uploaders move the envelopes to the bucket, each exactly once (one object, one
+//! version per envelope), and either replica serves each envelope byte for byte from there. Regression pinned here: a replica refused
 //! agents enrolled through the other with 401 `unknown_key` (its keyring was read only at
 //! start); it now reads the keyring from the store again on a miss.
 
@@ -24,13 +26,16 @@ async fn two_replicas_over_one_database_store_each_snapshot_once() {
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
+    let bucket = vouch_tests::objects::bucket(Some(1)).await;
+    let objects = vouch_tests::objects::store(&bucket).await;
     let config = |name: &str| ServerConfig {
         listen: "127.0.0.1:0".into(),
         data_dir: dir.path().join(name),
         database_url: Some(url.clone()),
+        objects: Some(bucket.clone()),
         ..ServerConfig::default()
     };
-    let a = TestServer::start_with(config("a")).await;
+    let a = TestServer::start_using(config("a"), Some(objects.clone())).await;
     // The second replica shares the first's identity: its receipt key and its certificate.
     std::fs::create_dir_all(dir.path().join("b/tls")).unwrap();
     std::fs::copy(
@@ -42,7 +47,7 @@ async fn two_replicas_over_one_database_store_each_snapshot_once() {
         let f = f.unwrap();
         std::fs::copy(f.path(), dir.path().join("b/tls").join(f.file_name())).unwrap();
     }
-    let b = TestServer::start_with(config("b")).await;
+    let b = TestServer::start_using(config("b"), Some(objects.clone())).await;
     assert_ne!(a.url, b.url);
     let client = https_client(&a.ca_pem);
 
@@ -145,5 +150,43 @@ async fn two_replicas_over_one_database_store_each_snapshot_once() {
             receipts.push(r.bytes().await.unwrap());
         }
         assert_eq!(receipts[0], receipts[1]);
+    }
+
+    // Both uploaders drain the database into the one bucket.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while store.pending_uploads().await.unwrap() > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "envelopes still in the database after 60 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let versions = vouch_tests::objects::versions(&bucket.bucket).await;
+    assert_eq!(
+        versions.len(),
+        total,
+        "one object per envelope: {versions:?}"
+    );
+    assert!(
+        versions.values().all(|n| *n == 1),
+        "each put once: {versions:?}"
+    );
+    for (n, (digest, env)) in chains.iter().flatten().enumerate() {
+        assert!(
+            matches!(
+                store.envelope_location(*digest).await.unwrap(),
+                Some(vouch_server::store::EnvelopeLocation::Object { .. })
+            ),
+            "{digest} is not in the bucket"
+        );
+        let server = if n % 2 == 0 { &a } else { &b };
+        let r = client
+            .get(format!("{}/v1/snapshots/{digest}", server.url))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(&r.bytes().await.unwrap()[..], &env[..], "{digest}");
     }
 }
