@@ -341,6 +341,39 @@ mod tests {
     }
 
     #[test]
+    fn objects_and_retention_parse_and_every_problem_is_named() {
+        let good = "[objects]\nbucket = \"acme-evidence\"\nendpoint_url = \"http://127.0.0.1:9000\"\npath_style = true\n[objects.lock]\nmode = \"governance\"\ndays = 30\n[retention]\nframeworks = { \"iso27001-2022\" = 1095 }\n";
+        let c = ServerConfig::parse("s.toml", good).unwrap();
+        let objects = c.objects.unwrap();
+        assert_eq!(
+            objects.lock.map(|l| (l.mode, l.days)),
+            Some((crate::objects::LockModeSetting::Governance, 30))
+        );
+        assert_eq!(objects.upload_concurrency, 32);
+        assert_eq!(c.retention.frameworks["iso27001-2022"], 1095);
+        assert_eq!(c.retention.interval_secs, 3600);
+        let bad = "[objects]\nbucket = \"Acme_Evidence\"\nendpoint_url = \"127.0.0.1:9000\"\n[objects.lock]\nmode = \"compliance\"\ndays = 0\n[retention]\nframeworks = { \"iso9001\" = 30 }\ninterval_secs = 5\n";
+        let errs = ServerConfig::parse("s.toml", bad).unwrap_err().to_string();
+        for expected in [
+            "s.toml: objects.bucket: \"Acme_Evidence\" is not an S3 bucket name",
+            "s.toml: objects.endpoint_url:",
+            "s.toml: objects.lock.days: 0 is outside",
+            "s.toml: retention.frameworks.iso9001: \"iso9001\" is in no loaded catalog",
+            "s.toml: retention.interval_secs: 5 is outside",
+        ] {
+            assert!(errs.contains(expected), "{expected:?} missing from {errs}");
+        }
+        // A secret has no place here: unknown keys are refused.
+        let errs = ServerConfig::parse(
+            "s.toml",
+            "[objects]\nbucket = \"acme\"\nsecret_access_key = \"x\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(errs.contains("secret_access_key"), "{errs}");
+    }
+
+    #[test]
     fn empty_file_gives_defaults() {
         assert_eq!(
             ServerConfig::parse("s.toml", "").unwrap(),

@@ -26,6 +26,7 @@ const READS: &[&str] = &[
     "/v1/evaluations",
     "/v1/exceptions",
     "/v1/attestations",
+    "/v1/audit-periods",
 ];
 
 const WRITES: &[(&str, &str)] = &[
@@ -34,7 +35,12 @@ const WRITES: &[(&str, &str)] = &[
     ("POST", "/v1/policies/reload"),
     ("POST", "/v1/evaluations"),
     ("POST", "/v1/attestations"),
+    ("POST", "/v1/audit-periods"),
+    ("POST", "/v1/audit-periods/1/close"),
 ];
+
+/// Provisioning and retention: admins only.
+const ADMIN_ONLY: &[(&str, &str)] = &[("POST", "/v1/enroll-tokens"), ("POST", "/v1/retention/run")];
 
 const PAGES: &[&str] = &[
     "/",
@@ -78,6 +84,7 @@ async fn every_route_admits_exactly_its_roles() {
     .unwrap();
     h.state.set_policies(policies);
     let mut denials = 0;
+    let mut admin_only_denials = 0;
     for role in [Role::Admin, Role::SecurityLead, Role::Auditor, Role::Agent] {
         let token = h.state.create_api_token(role, "t").await.unwrap();
         let bearer = format!("Bearer {token}");
@@ -108,6 +115,19 @@ async fn every_route_admits_exactly_its_roles() {
             if !writes {
                 assert_eq!(status, StatusCode::FORBIDDEN, "{role} {method} {path}");
                 denials += 1;
+            }
+        }
+        for (method, path) in ADMIN_ONLY {
+            let (status, body) = call(&h, request(method, path, auth)).await;
+            assert_eq!(
+                reached(status),
+                role == Role::Admin,
+                "{role} {method} {path}: {status} {}",
+                String::from_utf8_lossy(&body)
+            );
+            if role != Role::Admin {
+                assert_eq!(status, StatusCode::FORBIDDEN, "{role} {method} {path}");
+                admin_only_denials += 1;
             }
         }
         // The dashboard: a session for readers only, and it opens every page.
@@ -159,4 +179,5 @@ async fn every_route_admits_exactly_its_roles() {
         assert_eq!(status, StatusCode::SEE_OTHER, "{path}");
     }
     assert_eq!(denials, READS.len() + 2 * WRITES.len() + WRITES.len());
+    assert_eq!(admin_only_denials, 3 * ADMIN_ONLY.len());
 }
