@@ -18,14 +18,13 @@ use axum::http::{Request, StatusCode, header};
 use tower::ServiceExt;
 use vouch_evidence::{AssetKind, ChainKey, Digest, SigningKey, Timestamp};
 use vouch_server::auth::Role;
-use vouch_server::objects::{
-    LockModeSetting, LockSettings, ObjectError, ObjectStore, ObjectsConfig, Uploader,
-};
+use vouch_server::objects::{LockModeSetting, LockSettings, ObjectError, Uploader};
 use vouch_server::retention::{RetentionConfig, expire};
 use vouch_server::state::{AppState, Limits};
 use vouch_server::store::postgres::PgStore;
 use vouch_server::store::sqlite::SqliteStore;
 use vouch_server::store::{NewAuditPeriod, NewSnapshot, Store, StoreError};
+use vouch_tests::objects::{bucket, raw_client, store as object_store};
 
 fn at(secs: i64) -> Timestamp {
     Timestamp::from_unix_micros(1_790_000_000_000_000 + secs * 1_000_000).unwrap()
@@ -53,59 +52,6 @@ fn chain(agent: &str, n: u64) -> Vec<NewSnapshot> {
         });
     }
     out
-}
-
-fn moto() -> String {
-    std::env::var("VOUCH_TEST_MOTO_URL")
-        .expect("VOUCH_TEST_MOTO_URL is not set: run the tests under `bash .ci/with-services`")
-}
-
-fn config(bucket: &str, lock: Option<LockSettings>) -> ObjectsConfig {
-    ObjectsConfig {
-        bucket: bucket.into(),
-        prefix: "vouch/".into(),
-        region: Some("eu-west-1".into()),
-        endpoint_url: Some(moto()),
-        path_style: true,
-        lock,
-        upload_concurrency: 4,
-    }
-}
-
-/// A raw client on the emulator, to create buckets and look behind the server's back.
-async fn raw() -> aws_sdk_s3::Client {
-    let conf = aws_sdk_s3::config::Builder::new()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .region(aws_sdk_s3::config::Region::new("eu-west-1"))
-        .endpoint_url(moto())
-        .force_path_style(true)
-        .http_client(aws_smithy_http_client::Builder::new().build_http())
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            "testing", "testing", None, None, "test",
-        ))
-        .build();
-    aws_sdk_s3::Client::from_conf(conf)
-}
-
-async fn bucket(client: &aws_sdk_s3::Client, locked: bool) -> String {
-    let name = format!(
-        "vouch-{}-{}",
-        if locked { "locked" } else { "plain" },
-        rand_name()
-    );
-    client
-        .create_bucket()
-        .bucket(&name)
-        .create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
-                .build(),
-        )
-        .object_lock_enabled_for_bucket(locked)
-        .send()
-        .await
-        .unwrap();
-    name
 }
 
 async fn backend(name: &str, dir: &std::path::Path) -> Arc<dyn Store> {
@@ -139,18 +85,24 @@ fn every_framework(days: u32) -> RetentionConfig {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn envelopes_move_to_a_locked_bucket_and_reads_are_checked() {
-    let client = raw().await;
-    let locked = bucket(&client, true).await;
-    let plain = bucket(&client, false).await;
-    let lock = LockSettings {
+    let client = raw_client();
+    let mut config = bucket(Some(30)).await;
+    config.prefix = "vouch/".into();
+    let locked = config.bucket.clone();
+    // Object Lock asked for on a bucket without it: refused at start-up, naming the problem.
+    let mut wrong = bucket(None).await;
+    wrong.lock = Some(LockSettings {
         mode: LockModeSetting::Compliance,
         days: 30,
-    };
-    // Object Lock asked for on a bucket without it: refused at start-up, naming the problem.
-    let wrong = ObjectStore::connect_with(&config(&plain, Some(lock)), "testing", "testing").await;
-    let e = wrong.check().await.unwrap_err().to_string();
+    });
+    let e = object_store(&wrong)
+        .await
+        .check()
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(
-        e.contains(&plain) && e.contains("Object Lock is not enabled"),
+        e.contains(&wrong.bucket) && e.contains("Object Lock is not enabled"),
         "{e}"
     );
 
@@ -158,8 +110,7 @@ async fn envelopes_move_to_a_locked_bucket_and_reads_are_checked() {
     let pack = vouch_policies::PolicyPack::builtin();
     for name in ["sqlite", "postgres"] {
         let store = backend(name, dir.path()).await;
-        let objects =
-            ObjectStore::connect_with(&config(&locked, Some(lock)), "testing", "testing").await;
+        let objects = object_store(&config).await;
         objects.check().await.unwrap();
         store.attach_objects(objects.clone());
         let agent = format!("agt_{name}");
@@ -257,13 +208,14 @@ async fn envelopes_move_to_a_locked_bucket_and_reads_are_checked() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retention_expires_what_no_lock_or_open_audit_period_holds() {
-    let client = raw().await;
-    let plain = bucket(&client, false).await;
+    let client = raw_client();
+    let config = bucket(None).await;
+    let plain = config.bucket.clone();
     let dir = tempfile::tempdir().unwrap();
     let pack = vouch_policies::PolicyPack::builtin();
     for name in ["sqlite", "postgres"] {
         let store = backend(name, dir.path()).await;
-        let objects = ObjectStore::connect_with(&config(&plain, None), "testing", "testing").await;
+        let objects = object_store(&config).await;
         objects.check().await.unwrap();
         store.attach_objects(objects.clone());
         let agent = format!("agt_{name}");
@@ -278,13 +230,19 @@ async fn retention_expires_what_no_lock_or_open_audit_period_holds() {
         // The fifth is still in the database when retention runs.
         store.ingest(c[4].clone()).await.unwrap();
         let now = vouch_server::state::now();
+        let run = |retention: RetentionConfig| {
+            let (store, objects, pack) = (store.clone(), objects.clone(), &pack);
+            async move {
+                expire(store.as_ref(), Some(&objects), &retention, pack, now)
+                    .await
+                    .unwrap()
+            }
+        };
 
         // Without a retention period for every framework host evidence serves, nothing expires.
         let mut partial = every_framework(1);
         partial.frameworks.remove("iso27001-2022");
-        let report = expire(store.as_ref(), Some(&objects), &partial, &pack, now)
-            .await
-            .unwrap();
+        let report = run(partial).await;
         assert_eq!(report.examined, 0, "{name}: {report:?}");
         assert_eq!(report.days_by_kind["host"], None, "{name}");
 
