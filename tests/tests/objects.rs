@@ -257,15 +257,7 @@ async fn retention_expires_what_no_lock_or_open_audit_period_holds() {
             })
             .await
             .unwrap();
-        let report = expire(
-            store.as_ref(),
-            Some(&objects),
-            &every_framework(1),
-            &pack,
-            now,
-        )
-        .await
-        .unwrap();
+        let report = run(every_framework(1)).await;
         assert_eq!(
             (
                 report.examined,
@@ -338,15 +330,7 @@ async fn retention_expires_what_no_lock_or_open_audit_period_holds() {
 
         // Once the audit period is closed, the first expires too.
         assert!(store.close_audit_period(id, now).await.unwrap());
-        let report = expire(
-            store.as_ref(),
-            Some(&objects),
-            &every_framework(1),
-            &pack,
-            now,
-        )
-        .await
-        .unwrap();
+        let report = run(every_framework(1)).await;
         assert_eq!(
             (report.examined, report.expired),
             (1, 1),
