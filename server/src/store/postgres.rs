@@ -104,7 +104,9 @@ impl PgStore {
     /// lacks (an advisory lock keeps two replicas starting together from both applying them).
     pub async fn connect(url: &str) -> Result<PgStore, StoreError> {
         let pool = PgPoolOptions::new()
-            .max_connections(16)
+            // Enough for the ingest concurrency of a busy replica; two replicas stay within
+            // PostgreSQL's default max_connections of 100.
+            .max_connections(32)
             .connect(url)
             .await?;
         MIGRATOR
@@ -124,34 +126,38 @@ impl PgStore {
     ) -> Result<Result<IngestOutcome, vouch_evidence::chain::LinkError>, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         let hex = s.digest.to_hex();
-        if let Some(row) = sqlx::query("SELECT receipt FROM snapshots WHERE digest = $1")
-            .bind(&hex)
-            .fetch_optional(&mut *tx)
-            .await?
-        {
-            return Ok(Ok(IngestOutcome::Duplicate {
-                receipt: row.try_get(0)?,
-            }));
-        }
         let kind = s.chain.asset_kind.as_str();
-        let head = sqlx::query(
-            "SELECT head_sequence, head_digest FROM chains
+        // One round trip for the common case: the chain's head, locked, with the receipt of
+        // this digest if it is stored already (a resend).
+        let row = sqlx::query(
+            "SELECT head_sequence, head_digest,
+                    (SELECT receipt FROM snapshots WHERE digest = $4)
+             FROM chains
              WHERE agent_id = $1 AND asset_kind = $2 AND asset_id = $3 FOR UPDATE",
         )
         .bind(&s.chain.agent_id)
         .bind(kind)
         .bind(&s.chain.asset_id)
+        .bind(&hex)
         .fetch_optional(&mut *tx)
         .await?;
-        let head = match head {
+        let head = match row {
+            // A chain not stored yet holds no snapshot either (a chain's first snapshot and its
+            // row are committed together); a resend racing its original meets the primary key
+            // and is run again, when it finds the chain and the receipt.
             None => None,
-            Some(row) => Some(Head {
-                sequence: row.try_get::<i64, _>(0)? as u64,
-                digest: row
-                    .try_get::<String, _>(1)?
-                    .parse()
-                    .map_err(|e| sqlx::Error::Decode(format!("head digest: {e}").into()))?,
-            }),
+            Some(row) => {
+                if let Some(receipt) = row.try_get::<Option<Vec<u8>>, _>(2)? {
+                    return Ok(Ok(IngestOutcome::Duplicate { receipt }));
+                }
+                Some(Head {
+                    sequence: row.try_get::<i64, _>(0)? as u64,
+                    digest: row
+                        .try_get::<String, _>(1)?
+                        .parse()
+                        .map_err(|e| sqlx::Error::Decode(format!("head digest: {e}").into()))?,
+                })
+            }
         };
         if let Err(refusal) = check_link_parts(head, s.sequence, s.previous_digest) {
             // The same snapshot may have been committed by another transaction since the first
@@ -167,10 +173,23 @@ impl PgStore {
             }
             return Ok(Err(refusal)); // the transaction is dropped: nothing written
         }
+        // The snapshot and the chain's new head in one statement (one round trip).
         sqlx::query(
-            "INSERT INTO snapshots(digest, agent_id, asset_kind, asset_id, asset_name, sequence,
-                                   previous_digest, collected_at, received_at, envelope, receipt)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            "WITH stored AS (
+                 INSERT INTO snapshots(digest, agent_id, asset_kind, asset_id, asset_name,
+                                       sequence, previous_digest, collected_at, received_at,
+                                       envelope, receipt)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                 RETURNING 1)
+             INSERT INTO chains(agent_id, asset_kind, asset_id, asset_name, head_sequence,
+                                head_digest, snapshot_count, last_collected_at, last_received_at)
+             SELECT $2, $3, $4, $5, $6, $1, 1, $8, $9 FROM stored
+             ON CONFLICT(agent_id, asset_kind, asset_id) DO UPDATE SET
+                asset_name = excluded.asset_name, head_sequence = excluded.head_sequence,
+                head_digest = excluded.head_digest,
+                snapshot_count = chains.snapshot_count + 1,
+                last_collected_at = excluded.last_collected_at,
+                last_received_at = excluded.last_received_at",
         )
         .bind(&hex)
         .bind(&s.chain.agent_id)
@@ -183,27 +202,6 @@ impl PgStore {
         .bind(s.received_at.unix_micros())
         .bind(&s.envelope)
         .bind(&s.receipt)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO chains(agent_id, asset_kind, asset_id, asset_name, head_sequence,
-                                head_digest, snapshot_count, last_collected_at, last_received_at)
-             VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $8)
-             ON CONFLICT(agent_id, asset_kind, asset_id) DO UPDATE SET
-                asset_name = excluded.asset_name, head_sequence = excluded.head_sequence,
-                head_digest = excluded.head_digest,
-                snapshot_count = chains.snapshot_count + 1,
-                last_collected_at = excluded.last_collected_at,
-                last_received_at = excluded.last_received_at",
-        )
-        .bind(&s.chain.agent_id)
-        .bind(kind)
-        .bind(&s.chain.asset_id)
-        .bind(&s.asset_name)
-        .bind(s.sequence as i64)
-        .bind(&hex)
-        .bind(s.collected_at.unix_micros())
-        .bind(s.received_at.unix_micros())
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
