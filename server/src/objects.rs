@@ -558,8 +558,9 @@ impl Uploader {
         Ok(pass)
     }
 
-    /// Passes until `shutdown`: at once while there is a backlog, else every second.
-    pub async fn run(self, shutdown: CancellationToken, metrics: Option<crate::state::AppState>) {
+    /// Passes until `shutdown`: at once while there is a backlog, else every second; counts
+    /// what moved in `state`'s metrics when given.
+    pub async fn run(self, shutdown: CancellationToken, state: Option<crate::state::AppState>) {
         loop {
             let pass = match self.pass().await {
                 Ok(p) => p,
@@ -568,7 +569,7 @@ impl Uploader {
                     UploadPass::default()
                 }
             };
-            if let Some(state) = &metrics {
+            if let Some(state) = &state {
                 state.metrics().objects_moved(pass.moved, pass.failed);
             }
             let idle = pass.claimed == 0 || pass.failed == pass.claimed;
