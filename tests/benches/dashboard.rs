@@ -145,11 +145,7 @@ async fn run() {
     };
     let start = end - HOURS as i64 * HOUR;
     if reuse {
-        println!(
-            "reusing {}: {} assets",
-            db.name(),
-            store.assets().await.unwrap().len()
-        );
+        println!("reusing {}", db.name());
     } else {
         let generator = Generator {
             store: store.clone(),
