@@ -469,18 +469,27 @@ impl Store for PgStore {
             Some((k, id)) => (Some(k.as_str()), Some(id.clone())),
             None => (None, None),
         };
+        // Per chain, in one pass over its entries in `snapshots_by_chain_covered` (index only,
+        // migration 0003): how many it had received by then and the position of the newest
+        // collected (by collection time, then sequence); then that one snapshot by its
+        // position. LATERAL keeps the plan to one chain at a time (a join of subqueries was
+        // planned as hash joins over the whole table).
         let rows = sqlx::query(
-            "SELECT c.asset_kind, c.asset_id, s.asset_name, c.agent_id,
-                    (SELECT count(*) FROM snapshots s3
-                     WHERE s3.asset_kind = c.asset_kind AND s3.asset_id = c.asset_id
-                       AND s3.agent_id = c.agent_id AND s3.received_at <= $1),
+            "SELECT c.asset_kind, c.asset_id, s.asset_name, c.agent_id, n.snapshots,
                     s.sequence, s.digest, s.collected_at, s.received_at
              FROM chains c
-             JOIN snapshots s ON s.digest = (
-                 SELECT s2.digest FROM snapshots s2
-                 WHERE s2.agent_id = c.agent_id AND s2.asset_kind = c.asset_kind
-                   AND s2.asset_id = c.asset_id AND s2.received_at <= $1
-                 ORDER BY s2.collected_at DESC, s2.sequence DESC LIMIT 1)
+             CROSS JOIN LATERAL (
+                 SELECT count(*) AS snapshots,
+                        max(ARRAY[s2.collected_at, s2.sequence]) AS newest
+                 FROM snapshots s2
+                 WHERE s2.asset_kind = c.asset_kind AND s2.asset_id = c.asset_id
+                   AND s2.agent_id = c.agent_id AND s2.received_at <= $1) n
+             CROSS JOIN LATERAL (
+                 SELECT s3.asset_name, s3.sequence, s3.digest, s3.collected_at, s3.received_at
+                 FROM snapshots s3
+                 WHERE s3.asset_kind = c.asset_kind AND s3.asset_id = c.asset_id
+                   AND s3.agent_id = c.agent_id AND s3.sequence = n.newest[2]
+                 LIMIT 1) s
              WHERE $2::TEXT IS NULL OR (c.asset_kind = $2 AND c.asset_id = $3)
              ORDER BY c.asset_kind, c.asset_id, c.agent_id",
         )
@@ -956,21 +965,26 @@ impl Store for PgStore {
         &self,
         as_of: Option<Timestamp>,
     ) -> Result<Vec<AssetEvaluation>, StoreError> {
+        // Per chain: its newest snapshot collected by then that has an evaluation made by then
+        // (walking `snapshots_by_chain_time` back), and that snapshot's newest evaluation made
+        // by then. LATERAL keeps the plan to these index seeks, chain by chain (a join on
+        // subqueries was planned as hash joins over both whole tables).
         let rows = sqlx::query(
             "SELECT c.agent_id, c.asset_kind, c.asset_id, s.asset_name, s.collected_at,
                     s.digest, e.pack_digest, e.evaluated_at, e.run_id, e.result_set
              FROM chains c
-             JOIN snapshots s ON s.digest = (
-                 SELECT s2.digest FROM snapshots s2
+             CROSS JOIN LATERAL (
+                 SELECT s2.digest, s2.asset_name, s2.collected_at FROM snapshots s2
                  WHERE s2.agent_id = c.agent_id AND s2.asset_kind = c.asset_kind
                    AND s2.asset_id = c.asset_id AND s2.collected_at <= $1
                    AND EXISTS (SELECT 1 FROM evaluations e2
                                WHERE e2.digest = s2.digest AND e2.evaluated_at <= $1)
-                 ORDER BY s2.collected_at DESC LIMIT 1)
-             JOIN evaluations e ON e.digest = s.digest AND e.pack_digest = (
-                 SELECT e3.pack_digest FROM evaluations e3
+                 ORDER BY s2.collected_at DESC LIMIT 1) s
+             CROSS JOIN LATERAL (
+                 SELECT e3.pack_digest, e3.evaluated_at, e3.run_id, e3.result_set
+                 FROM evaluations e3
                  WHERE e3.digest = s.digest AND e3.evaluated_at <= $1
-                 ORDER BY e3.evaluated_at DESC LIMIT 1)
+                 ORDER BY e3.evaluated_at DESC LIMIT 1) e
              ORDER BY c.asset_kind, c.asset_id, c.agent_id",
         )
         .bind(as_of.map_or(i64::MAX, |t| t.unix_micros()))
