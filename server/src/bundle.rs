@@ -476,6 +476,10 @@ fn unpack(bytes: &[u8]) -> Result<BTreeMap<String, Vec<u8>>, String> {
             return Err(format!("{path}: appears twice"));
         }
     }
+    // The tar reader stops at the end-of-archive blocks: read the compressed stream to its end
+    // too, so that its CRC and length are checked and damage anywhere in the file is refused.
+    std::io::copy(&mut archive.into_inner(), &mut std::io::sink())
+        .map_err(|e| format!("the .tar.gz is damaged: {e}"))?;
     Ok(files)
 }
 
@@ -731,4 +735,39 @@ pub fn verify(bytes: &[u8], pinned: Option<&Keyring>, threads: usize) -> BundleR
         server_key.map(|k| k.id().to_string()).unwrap_or_default()
     );
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tar_gz(files: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
+            Vec::new(),
+            flate2::Compression::default(),
+        ));
+        for (path, bytes) in files {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(bytes.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            builder.append_data(&mut header, path, *bytes).unwrap();
+        }
+        builder.into_inner().unwrap().finish().unwrap()
+    }
+
+    /// Regression (a bundle with a byte flipped in its middle passed `vouch verify` now and
+    /// then): damage past the tar's end-of-archive blocks — here the gzip CRC itself — went
+    /// unread, so unnoticed. The whole compressed stream is now read and checked.
+    #[test]
+    fn damage_anywhere_in_the_compressed_file_is_refused() {
+        let good = tar_gz(&[("manifest.json", b"{}"), ("envelopes/a.json", b"{\"a\":1}")]);
+        let files = unpack(&good).unwrap();
+        assert_eq!(files.len(), 2);
+        let mut crc_damaged = good.clone();
+        let at = crc_damaged.len() - 8;
+        crc_damaged[at] ^= 0x20;
+        let e = unpack(&crc_damaged).unwrap_err();
+        assert!(e.contains("damaged"), "{e}");
+    }
 }

@@ -10,7 +10,6 @@ use axum::http::{Request, StatusCode, header};
 use common::*;
 use vouch_server::auth::Role;
 use vouch_server::config::PolicySettings;
-use vouch_server::controls::Policies;
 
 const READS: &[&str] = &[
     "/v1/assets",
@@ -75,14 +74,7 @@ fn reached(status: StatusCode) -> bool {
 #[tokio::test]
 async fn every_route_admits_exactly_its_roles() {
     let h = harness().await;
-    let policies = Policies::start(
-        h.state.store().clone(),
-        PolicySettings::default(),
-        vouch_policies::Catalogs::builtin(),
-    )
-    .await
-    .unwrap();
-    h.state.set_policies(policies);
+    judge_with(&h, PolicySettings::default()).await;
     let mut denials = 0;
     let mut admin_only_denials = 0;
     for role in [Role::Admin, Role::SecurityLead, Role::Auditor, Role::Agent] {

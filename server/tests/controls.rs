@@ -76,15 +76,7 @@ fn pack_settings(dir: &std::path::Path) -> PolicySettings {
 
 /// Policies with `settings`, in charge of `h`'s server.
 async fn with_settings(h: &Harness, settings: PolicySettings) -> std::sync::Arc<Policies> {
-    let p = Policies::start(
-        h.state.store().clone(),
-        settings,
-        vouch_policies::Catalogs::builtin(),
-    )
-    .await
-    .unwrap();
-    h.state.set_policies(p.clone());
-    p
+    judge_with(h, settings).await
 }
 
 fn send(method: &str, path: &str, token: &str, body: Option<Value>) -> Request<Body> {

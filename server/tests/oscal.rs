@@ -10,7 +10,6 @@ use common::*;
 use serde_json::Value;
 use vouch_server::auth::Role;
 use vouch_server::config::PolicySettings;
-use vouch_server::controls::Policies;
 
 fn validator() -> jsonschema::Validator {
     let schema: Value = serde_json::from_str(include_str!(
@@ -48,14 +47,7 @@ async fn the_oscal_export_is_valid_and_follows_control_status() {
         }],
         ..PolicySettings::default()
     };
-    let policies = Policies::start(
-        h.state.store().clone(),
-        settings,
-        vouch_policies::Catalogs::builtin(),
-    )
-    .await
-    .unwrap();
-    h.state.set_policies(policies.clone());
+    let policies = judge_with(&h, settings).await;
     let mut failing = enroll(&h, 11).await;
     let (env, failing_digest) = failing.next(); // 6.1.1: A.8.8 fails
     call(&h, post("/v1/snapshots", env)).await;

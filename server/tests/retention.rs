@@ -10,7 +10,6 @@ use axum::http::StatusCode;
 use common::*;
 use serde_json::{Value, json};
 use vouch_server::config::PolicySettings;
-use vouch_server::controls::Policies;
 use vouch_server::retention::RetentionConfig;
 
 fn authed_post(path: &str, token: &str, body: Value) -> axum::http::Request<axum::body::Body> {
@@ -25,14 +24,7 @@ fn authed_post(path: &str, token: &str, body: Value) -> axum::http::Request<axum
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retention_runs_through_the_api_and_audit_periods_hold_evidence() {
     let h = harness().await;
-    let policies = Policies::start(
-        h.state.store().clone(),
-        PolicySettings::default(),
-        vouch_policies::Catalogs::builtin(),
-    )
-    .await
-    .unwrap();
-    h.state.set_policies(policies);
+    judge_with(&h, PolicySettings::default()).await;
     h.state.set_retention(RetentionConfig {
         frameworks: ["iso27001-2022", "iso27701-2019", "iso27701-2025"]
             .iter()

@@ -69,6 +69,19 @@ async fn backend(name: &str, dir: &std::path::Path) -> Arc<dyn Store> {
     }
 }
 
+/// A fresh `name` backend with the bucket of `config` attached (checked first).
+async fn backend_with_bucket(
+    name: &str,
+    dir: &std::path::Path,
+    config: &vouch_server::objects::ObjectsConfig,
+) -> (Arc<dyn Store>, vouch_server::objects::ObjectStore) {
+    let store = backend(name, dir).await;
+    let objects = object_store(config).await;
+    objects.check().await.unwrap();
+    store.attach_objects(objects.clone());
+    (store, objects)
+}
+
 fn rand_name() -> String {
     Digest::of(format!("{:?}", std::time::Instant::now()).as_bytes()).to_hex()[..12].to_string()
 }
@@ -109,10 +122,7 @@ async fn envelopes_move_to_a_locked_bucket_and_reads_are_checked() {
     let dir = tempfile::tempdir().unwrap();
     let pack = vouch_policies::PolicyPack::builtin();
     for name in ["sqlite", "postgres"] {
-        let store = backend(name, dir.path()).await;
-        let objects = object_store(&config).await;
-        objects.check().await.unwrap();
-        store.attach_objects(objects.clone());
+        let (store, objects) = backend_with_bucket(name, dir.path(), &config).await;
         let agent = format!("agt_{name}");
         let c = chain(&agent, 4);
         for s in &c {
@@ -214,10 +224,7 @@ async fn retention_expires_what_no_lock_or_open_audit_period_holds() {
     let dir = tempfile::tempdir().unwrap();
     let pack = vouch_policies::PolicyPack::builtin();
     for name in ["sqlite", "postgres"] {
-        let store = backend(name, dir.path()).await;
-        let objects = object_store(&config).await;
-        objects.check().await.unwrap();
-        store.attach_objects(objects.clone());
+        let (store, objects) = backend_with_bucket(name, dir.path(), &config).await;
         let agent = format!("agt_{name}");
         let c = chain(&agent, 5);
         for s in &c[..4] {

@@ -187,3 +187,19 @@ impl LoginExt for axum::Router {
         )
     }
 }
+
+/// Policies with `settings` (the built-in catalogs), put in charge of `h`'s server.
+pub async fn judge_with(
+    h: &Harness,
+    settings: vouch_server::config::PolicySettings,
+) -> Arc<vouch_server::controls::Policies> {
+    let p = vouch_server::controls::Policies::start(
+        h.state.store().clone(),
+        settings,
+        vouch_policies::Catalogs::builtin(),
+    )
+    .await
+    .unwrap();
+    h.state.set_policies(p.clone());
+    p
+}
