@@ -146,13 +146,11 @@ pub enum ObjectError {
         problem: String,
     },
     /// A request failed.
-    #[error("{operation} {key}: {message}")]
+    #[error("{message} (object {key})")]
     Request {
-        /// The S3 operation.
-        operation: &'static str,
         /// The object key.
         key: String,
-        /// What S3 (or the connection) said.
+        /// The S3 operation and what S3 (or the connection) said.
         message: String,
     },
     /// The object is not there although the index says it is.
@@ -176,34 +174,15 @@ pub enum ObjectError {
 /// The SDK's raw HTTP response.
 type Raw = aws_sdk_s3::config::http::HttpResponse;
 
+/// A failed call on object `key`, in the words the AWS collectors use for theirs.
 fn request_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
-    operation: &'static str,
+    api: &'static str,
     key: &str,
     e: &SdkError<E, Raw>,
 ) -> ObjectError {
-    let message = match e {
-        SdkError::ServiceError(s) => {
-            let err = s.err();
-            format!(
-                "{}: {}",
-                err.code().unwrap_or("error"),
-                err.message().unwrap_or("no message")
-            )
-        }
-        other => {
-            let mut text = other.to_string();
-            let mut source = std::error::Error::source(other);
-            while let Some(s) = source {
-                text = format!("{text}: {s}");
-                source = s.source();
-            }
-            text
-        }
-    };
     ObjectError::Request {
-        operation,
         key: key.to_string(),
-        message,
+        message: vouch_collectors::aws::api_error(api, e),
     }
 }
 
@@ -305,7 +284,7 @@ impl ObjectStore {
             .bucket(&self.bucket)
             .send()
             .await
-            .map_err(|e| bucket_error(request_error("HeadBucket", "", &e).to_string()))?;
+            .map_err(|e| bucket_error(vouch_collectors::aws::api_error("s3:HeadBucket", &e)))?;
         if self.lock.is_some() {
             let conf = match self
                 .client
@@ -319,7 +298,7 @@ impl ObjectStore {
                 Err(e) => {
                     return Err(bucket_error(format!(
                         "[objects.lock] is set but the bucket's Object Lock configuration cannot be read ({})",
-                        request_error("GetObjectLockConfiguration", "", &e)
+                        vouch_collectors::aws::api_error("s3:GetObjectLockConfiguration", &e)
                     )));
                 }
             };
@@ -370,7 +349,7 @@ impl ObjectStore {
             Ok(_) => Ok(()),
             // Already there: content-addressed, so the same bytes.
             Err(e) if status(&e) == Some(412) => Ok(()),
-            Err(e) => Err(request_error("PutObject", &key, &e)),
+            Err(e) => Err(request_error("s3:PutObject", &key, &e)),
         }
     }
 
@@ -387,16 +366,15 @@ impl ObjectStore {
         {
             Ok(o) => o,
             Err(e) if status(&e) == Some(404) => return Err(ObjectError::Missing { key }),
-            Err(e) => return Err(request_error("GetObject", &key, &e)),
+            Err(e) => return Err(request_error("s3:GetObject", &key, &e)),
         };
         let bytes = out
             .body
             .collect()
             .await
             .map_err(|e| ObjectError::Request {
-                operation: "GetObject",
                 key: key.clone(),
-                message: e.to_string(),
+                message: format!("s3:GetObject: {e}"),
             })?
             .into_bytes()
             .to_vec();
@@ -426,7 +404,7 @@ impl ObjectStore {
                 Ok(h) => h,
                 // A delete marker, or gone meanwhile.
                 Err(e) if matches!(status(&e), Some(404 | 405)) => continue,
-                Err(e) => return Err(request_error("HeadObject", &key, &e)),
+                Err(e) => return Err(request_error("s3:HeadObject", &key, &e)),
             };
             let Some(until) = head.object_lock_retain_until_date() else {
                 continue;
@@ -452,7 +430,7 @@ impl ObjectStore {
             .prefix(key)
             .send()
             .await
-            .map_err(|e| request_error("ListObjectVersions", key, &e))?;
+            .map_err(|e| request_error("s3:ListObjectVersions", key, &e))?;
         let ids = listed
             .versions()
             .iter()
@@ -481,7 +459,7 @@ impl ObjectStore {
             }
             req.send()
                 .await
-                .map_err(|e| request_error("DeleteObject", &key, &e))?;
+                .map_err(|e| request_error("s3:DeleteObject", &key, &e))?;
         }
         Ok(())
     }

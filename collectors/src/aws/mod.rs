@@ -21,8 +21,8 @@ use vouch_evidence::{Asset, AssetKind};
 
 use crate::{CollectContext, Collector, EvidenceSpec, Source, remote};
 
-pub use client::ApiCall;
 use client::Session;
+pub use client::{ApiCall, api_error};
 
 /// Every area's declarations, for documentation and checks.
 pub const EVIDENCE_AREAS: &[&[EvidenceSpec]] = &[
