@@ -350,14 +350,16 @@ mod tests {
             Some((crate::objects::LockModeSetting::Governance, 30))
         );
         assert_eq!(objects.upload_concurrency, 32);
+        assert_eq!(objects.upload_busy_percent, 25);
         assert_eq!(c.retention.frameworks["iso27001-2022"], 1095);
         assert_eq!(c.retention.interval_secs, 3600);
-        let bad = "[objects]\nbucket = \"Acme_Evidence\"\nendpoint_url = \"127.0.0.1:9000\"\n[objects.lock]\nmode = \"compliance\"\ndays = 0\n[retention]\nframeworks = { \"iso9001\" = 30 }\ninterval_secs = 5\n";
+        let bad = "[objects]\nbucket = \"Acme_Evidence\"\nendpoint_url = \"127.0.0.1:9000\"\nupload_busy_percent = 0\n[objects.lock]\nmode = \"compliance\"\ndays = 0\n[retention]\nframeworks = { \"iso9001\" = 30 }\ninterval_secs = 5\n";
         let errs = ServerConfig::parse("s.toml", bad).unwrap_err().to_string();
         for expected in [
             "s.toml: objects.bucket: \"Acme_Evidence\" is not an S3 bucket name",
             "s.toml: objects.endpoint_url:",
             "s.toml: objects.lock.days: 0 is outside",
+            "s.toml: objects.upload_busy_percent: 0 is outside 1..=100",
             "s.toml: retention.frameworks.iso9001: \"iso9001\" is in no loaded catalog",
             "s.toml: retention.interval_secs: 5 is outside",
         ] {

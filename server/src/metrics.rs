@@ -37,6 +37,11 @@ impl Metrics {
         self.duplicates.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Snapshots submitted and answered as stored or as duplicates, since start.
+    pub fn submissions(&self) -> u64 {
+        self.accepted.load(Ordering::Relaxed) + self.duplicates.load(Ordering::Relaxed)
+    }
+
     /// An agent enrolled.
     pub fn enrolled(&self) {
         self.enrollments.fetch_add(1, Ordering::Relaxed);

@@ -62,10 +62,20 @@ pub struct ObjectsConfig {
     /// Envelopes moved to the bucket at once by each replica.
     #[serde(default = "default_upload_concurrency")]
     pub upload_concurrency: usize,
+    /// While snapshots are arriving, the share of the time (in per cent, 1 to 100) the
+    /// uploader spends moving envelopes; 100: it never gives way. Ingest comes first: an
+    /// envelope waits in the database, which holds it durably, and moves at full speed once
+    /// arrivals stop (the backlog is `vouch_objects_pending` in `/metrics`).
+    #[serde(default = "default_upload_busy_percent")]
+    pub upload_busy_percent: u32,
 }
 
 fn default_upload_concurrency() -> usize {
     32
+}
+
+fn default_upload_busy_percent() -> u32 {
+    25
 }
 
 /// `[objects.lock]`: the Object Lock retention of every envelope written.
@@ -128,6 +138,12 @@ impl ObjectsConfig {
             out.push((
                 "upload_concurrency".into(),
                 format!("{} is outside 1..=256", self.upload_concurrency),
+            ));
+        }
+        if !(1..=100).contains(&self.upload_busy_percent) {
+            out.push((
+                "upload_busy_percent".into(),
+                format!("{} is outside 1..=100", self.upload_busy_percent),
             ));
         }
         out
@@ -219,6 +235,7 @@ pub struct ObjectStore {
     prefix: String,
     lock: Option<LockSettings>,
     concurrency: usize,
+    busy_percent: u32,
 }
 
 impl ObjectStore {
@@ -259,6 +276,7 @@ impl ObjectStore {
             prefix: config.prefix.clone(),
             lock: config.lock,
             concurrency: config.upload_concurrency,
+            busy_percent: config.upload_busy_percent,
         }
     }
 
@@ -472,6 +490,12 @@ pub struct Uploader {
     objects: ObjectStore,
 }
 
+/// The rest after a pass that took `worked`, so that work is `percent` of the time.
+fn rest_after(worked: Duration, percent: u32) -> Duration {
+    let percent = percent.clamp(1, 100);
+    worked * (100 - percent) / percent
+}
+
 /// How long a claim on envelopes to move lasts: another replica takes them over after that.
 const LEASE: Duration = Duration::from_secs(60);
 
@@ -537,9 +561,13 @@ impl Uploader {
     }
 
     /// Passes until `shutdown`: at once while there is a backlog, else every second; counts
-    /// what moved in `state`'s metrics when given.
+    /// what moved in `state`'s metrics when given. Moving is background work: while snapshots
+    /// are arriving (the server stored or answered one since the last pass) each pass is
+    /// followed by a rest, so that the uploader works `upload_busy_percent` of the time.
     pub async fn run(self, shutdown: CancellationToken, state: Option<crate::state::AppState>) {
+        let mut arrivals = state.as_ref().map(|s| s.metrics().submissions());
         loop {
+            let started = std::time::Instant::now();
             let pass = match self.pass().await {
                 Ok(p) => p,
                 Err(e) => {
@@ -547,17 +575,30 @@ impl Uploader {
                     UploadPass::default()
                 }
             };
+            let mut busy = false;
             if let Some(state) = &state {
                 state.metrics().objects_moved(pass.moved, pass.failed);
+                let now = state.metrics().submissions();
+                busy = arrivals != Some(now);
+                arrivals = Some(now);
             }
             let idle = pass.claimed == 0 || pass.failed == pass.claimed;
-            if idle {
+            let rest = if idle {
+                Duration::from_secs(1)
+            } else if busy {
+                rest_after(started.elapsed(), self.objects.busy_percent)
+            } else {
+                Duration::ZERO
+            };
+            if rest.is_zero() {
+                if shutdown.is_cancelled() {
+                    return;
+                }
+            } else {
                 tokio::select! {
                     _ = shutdown.cancelled() => return,
-                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    _ = tokio::time::sleep(rest) => {}
                 }
-            } else if shutdown.is_cancelled() {
-                return;
             }
         }
     }
@@ -573,5 +614,19 @@ impl Uploader {
                 return Ok(total);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_uploader_giving_way_works_its_share_of_the_time() {
+        let worked = Duration::from_millis(300);
+        assert_eq!(rest_after(worked, 25), Duration::from_millis(900));
+        assert_eq!(rest_after(worked, 50), worked);
+        assert_eq!(rest_after(worked, 100), Duration::ZERO);
+        assert_eq!(rest_after(worked, 1), Duration::from_millis(29_700));
     }
 }

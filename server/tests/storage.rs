@@ -193,6 +193,70 @@ async fn racing_resends_and_racing_first_snapshots_store_once() {
     }
 }
 
+/// Two replicas (two stores over one PostgreSQL database) racing in their batches: resends of
+/// one first snapshot, two different first snapshots of one chain, and snapshots of other
+/// chains in the same batches. A batch that meets the other replica's row is rolled back and
+/// stored one at a time; nothing innocent in it is lost and nothing is stored twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_racing_batches_store_once() {
+    let url = fresh_postgres().await;
+    let replicas: [Arc<dyn Store>; 2] = [
+        Arc::new(PgStore::connect(&url).await.unwrap()),
+        Arc::new(PgStore::connect(&url).await.unwrap()),
+    ];
+    let mut expected = 0;
+    for round in 0..20 {
+        let resent = snap(&format!("agt_resent{round}"), 1, None, "r");
+        let forks = [
+            snap(&format!("agt_fork{round}"), 1, None, "a"),
+            snap(&format!("agt_fork{round}"), 1, None, "b"),
+        ];
+        let mut tasks = tokio::task::JoinSet::new();
+        for (r, replica) in replicas.iter().enumerate() {
+            for copy in 0..4 {
+                let bystander = snap(&format!("agt_by{round}_{r}_{copy}"), 1, None, "x");
+                for (what, s) in [
+                    ("resent", resent.clone()),
+                    ("fork", forks[r].clone()),
+                    ("bystander", bystander),
+                ] {
+                    let store = replica.clone();
+                    tasks.spawn(async move { (what, s.digest, store.ingest(s).await) });
+                }
+            }
+        }
+        let (mut stored, mut fork_winners) = (0, std::collections::BTreeSet::new());
+        while let Some(done) = tasks.join_next().await {
+            match done.unwrap() {
+                (what, digest, Ok(outcome)) => {
+                    let receipt = match outcome {
+                        IngestOutcome::Stored { receipt } => {
+                            stored += 1;
+                            receipt
+                        }
+                        IngestOutcome::Duplicate { receipt } => receipt,
+                    };
+                    if what == "resent" {
+                        assert_eq!(receipt, resent.receipt, "round {round}: another receipt");
+                    }
+                    if what == "fork" {
+                        fork_winners.insert(digest);
+                    }
+                }
+                ("fork", _, Err(StoreError::Chain { .. })) => {}
+                (what, _, Err(e)) => panic!("round {round}: {what} refused: {e}"),
+            }
+        }
+        // One resend, one of the two forks, eight bystanders.
+        assert_eq!(stored, 10, "round {round}");
+        assert_eq!(fork_winners.len(), 1, "round {round}: both forks accepted");
+        expected += 10;
+        for replica in &replicas {
+            assert_eq!(replica.snapshot_count().await.unwrap(), expected);
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn enrolment_tokens_are_used_once_and_keys_enrol_once() {
     let (_dir, stores) = backends().await;

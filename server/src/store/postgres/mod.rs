@@ -11,11 +11,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+mod ingest;
+
 use async_trait::async_trait;
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, Row};
 use vouch_evidence::api::{AssetSummary, SnapshotRef, SnapshotSummary};
-use vouch_evidence::chain::{Head, check_link_parts};
 use vouch_evidence::{AssetKind, ChainKey, Digest, PublicKey, Timestamp};
 
 use super::{
@@ -96,6 +97,7 @@ pub async fn create_test_database(base_url: &str) -> Result<String, StoreError> 
 /// The PostgreSQL store. See the module documentation.
 pub struct PgStore {
     pool: PgPool,
+    writer: ingest::Writer,
     objects: std::sync::OnceLock<crate::objects::ObjectStore>,
 }
 
@@ -114,100 +116,10 @@ impl PgStore {
             .await
             .map_err(|e| StoreError::Backend(format!("migrations: {e}")))?;
         Ok(PgStore {
+            writer: ingest::Writer::start(pool.clone()),
             pool,
             objects: std::sync::OnceLock::new(),
         })
-    }
-
-    /// One attempt at ingest in one transaction; the inner error is the chain's refusal.
-    async fn ingest_once(
-        &self,
-        s: &NewSnapshot,
-    ) -> Result<Result<IngestOutcome, vouch_evidence::chain::LinkError>, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        let hex = s.digest.to_hex();
-        let kind = s.chain.asset_kind.as_str();
-        // One round trip for the common case: the chain's head, locked, with the receipt of
-        // this digest if it is stored already (a resend).
-        let row = sqlx::query(
-            "SELECT head_sequence, head_digest,
-                    (SELECT receipt FROM snapshots WHERE digest = $4)
-             FROM chains
-             WHERE agent_id = $1 AND asset_kind = $2 AND asset_id = $3 FOR UPDATE",
-        )
-        .bind(&s.chain.agent_id)
-        .bind(kind)
-        .bind(&s.chain.asset_id)
-        .bind(&hex)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let head = match row {
-            // A chain not stored yet holds no snapshot either (a chain's first snapshot and its
-            // row are committed together); a resend racing its original meets the primary key
-            // and is run again, when it finds the chain and the receipt.
-            None => None,
-            Some(row) => {
-                if let Some(receipt) = row.try_get::<Option<Vec<u8>>, _>(2)? {
-                    return Ok(Ok(IngestOutcome::Duplicate { receipt }));
-                }
-                Some(Head {
-                    sequence: row.try_get::<i64, _>(0)? as u64,
-                    digest: row
-                        .try_get::<String, _>(1)?
-                        .parse()
-                        .map_err(|e| sqlx::Error::Decode(format!("head digest: {e}").into()))?,
-                })
-            }
-        };
-        if let Err(refusal) = check_link_parts(head, s.sequence, s.previous_digest) {
-            // The same snapshot may have been committed by another transaction since the first
-            // look (this statement sees it under READ COMMITTED): that is a resend, not a fork.
-            if let Some(row) = sqlx::query("SELECT receipt FROM snapshots WHERE digest = $1")
-                .bind(&hex)
-                .fetch_optional(&mut *tx)
-                .await?
-            {
-                return Ok(Ok(IngestOutcome::Duplicate {
-                    receipt: row.try_get(0)?,
-                }));
-            }
-            return Ok(Err(refusal)); // the transaction is dropped: nothing written
-        }
-        // The snapshot and the chain's new head in one statement (one round trip).
-        sqlx::query(
-            "WITH stored AS (
-                 INSERT INTO snapshots(digest, agent_id, asset_kind, asset_id, asset_name,
-                                       sequence, previous_digest, collected_at, received_at,
-                                       envelope, receipt)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-                 RETURNING 1)
-             INSERT INTO chains(agent_id, asset_kind, asset_id, asset_name, head_sequence,
-                                head_digest, snapshot_count, last_collected_at, last_received_at)
-             SELECT $2, $3, $4, $5, $6, $1, 1, $8, $9 FROM stored
-             ON CONFLICT(agent_id, asset_kind, asset_id) DO UPDATE SET
-                asset_name = excluded.asset_name, head_sequence = excluded.head_sequence,
-                head_digest = excluded.head_digest,
-                snapshot_count = chains.snapshot_count + 1,
-                last_collected_at = excluded.last_collected_at,
-                last_received_at = excluded.last_received_at",
-        )
-        .bind(&hex)
-        .bind(&s.chain.agent_id)
-        .bind(kind)
-        .bind(&s.chain.asset_id)
-        .bind(&s.asset_name)
-        .bind(s.sequence as i64)
-        .bind(s.previous_digest.map(|d| d.to_hex()))
-        .bind(s.collected_at.unix_micros())
-        .bind(s.received_at.unix_micros())
-        .bind(&s.envelope)
-        .bind(&s.receipt)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(Ok(IngestOutcome::Stored {
-            receipt: s.receipt.clone(),
-        }))
     }
 
     async fn digests(
@@ -390,22 +302,7 @@ impl Store for PgStore {
     }
 
     async fn ingest(&self, snapshot: NewSnapshot) -> Result<IngestOutcome, StoreError> {
-        // A lost race (another replica stored the digest, or took the position, first) is
-        // run again: it then finds the winner's row.
-        let mut attempt = 0;
-        loop {
-            match self.ingest_once(&snapshot).await {
-                Ok(Ok(outcome)) => return Ok(outcome),
-                Ok(Err(source)) => {
-                    return Err(StoreError::Chain {
-                        chain: snapshot.chain.clone(),
-                        source,
-                    });
-                }
-                Err(e) if lost_race(&e) && attempt < RETRIES => attempt += 1,
-                Err(e) => return Err(e.into()),
-            }
-        }
+        self.writer.ingest(snapshot).await
     }
 
     async fn record_rejection(&self, r: Rejection) -> Result<(), StoreError> {
@@ -890,12 +787,8 @@ impl Store for PgStore {
 
     async fn unevaluated(&self, limit: u32) -> Result<Vec<Digest>, StoreError> {
         self.digests(
-            sqlx::query(
-                "SELECT s.digest FROM snapshots s
-                 WHERE NOT EXISTS (SELECT 1 FROM evaluations e WHERE e.digest = s.digest)
-                 ORDER BY s.received_at LIMIT $1",
-            )
-            .bind(i64::from(limit)),
+            sqlx::query("SELECT digest FROM unjudged ORDER BY received_at LIMIT $1")
+                .bind(i64::from(limit)),
         )
         .await
     }
@@ -916,33 +809,54 @@ impl Store for PgStore {
     }
 
     async fn record_evaluations(&self, evaluations: Vec<Evaluation>) -> Result<(), StoreError> {
-        let sets = evaluations
-            .iter()
-            .map(|e| super::results::encode_results(&e.results))
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut tx = self.pool.begin().await?;
-        for (e, (id, json)) in evaluations.iter().zip(&sets) {
-            sqlx::query(
-                "INSERT INTO result_sets(id, results) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            )
-            .bind(id)
-            .bind(json)
-            .execute(&mut *tx)
-            .await?;
-            // A repeat changes nothing: results are never overwritten.
-            sqlx::query(
-                "INSERT INTO evaluations(digest, pack_digest, evaluated_at, run_id, result_set)
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-            )
-            .bind(e.digest.to_hex())
-            .bind(&e.pack_digest)
-            .bind(e.evaluated_at.unix_micros())
-            .bind(e.run_id)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        let mut sets: BTreeMap<String, String> = BTreeMap::new();
+        let mut set_of = Vec::with_capacity(evaluations.len());
+        for e in &evaluations {
+            let (id, json) = super::results::encode_results(&e.results)?;
+            set_of.push(id.clone());
+            sets.entry(id).or_insert(json);
         }
-        tx.commit().await?;
+        let (ids, jsons): (Vec<String>, Vec<String>) = sets.into_iter().unzip();
+        // One statement: the new result sets, the evaluations (a repeat changes nothing:
+        // results are never overwritten), and the judged snapshots leave the queue.
+        sqlx::query(
+            "WITH sets AS (
+                 INSERT INTO result_sets(id, results)
+                 SELECT * FROM UNNEST($1::text[], $2::text[]) ON CONFLICT DO NOTHING),
+             judged AS (DELETE FROM unjudged WHERE digest = ANY($3))
+             INSERT INTO evaluations(digest, pack_digest, evaluated_at, run_id, result_set)
+             SELECT * FROM UNNEST($3::text[], $4::text[], $5::int8[], $6::int8[], $7::text[])
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(ids)
+        .bind(jsons)
+        .bind(
+            evaluations
+                .iter()
+                .map(|e| e.digest.to_hex())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            evaluations
+                .iter()
+                .map(|e| e.pack_digest.clone())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            evaluations
+                .iter()
+                .map(|e| e.evaluated_at.unix_micros())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            evaluations
+                .iter()
+                .map(|e| e.run_id)
+                .collect::<Vec<Option<i64>>>(),
+        )
+        .bind(set_of)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
