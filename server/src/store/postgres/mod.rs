@@ -2,12 +2,13 @@
 //! `server/migrations/`, applied at start-up), for several server replicas sharing one
 //! database.
 //!
-//! Exactly-once holds across replicas without any in-process lock: ingest runs in one
-//! transaction that locks the chain's row (`SELECT … FOR UPDATE`), checks the link and inserts;
-//! two replicas racing for the first snapshot of a chain, or for the same digest, meet the
-//! `PRIMARY KEY(digest)` and `UNIQUE(asset_kind, asset_id, agent_id, sequence)` constraints,
-//! and the loser's transaction is rolled back and run again, when it finds the winner's row
-//! (a duplicate, with the original receipt, or a chain error).
+//! Exactly-once holds across replicas without any in-process lock: ingest runs in
+//! transactions that lock the chains' rows (`SELECT … FOR UPDATE`), check the links and insert
+//! — in batches (`postgres/ingest.rs`); two replicas racing for the first snapshot of a chain, or for
+//! the same digest, meet the `PRIMARY KEY(digest)` and
+//! `UNIQUE(asset_kind, asset_id, agent_id, sequence)` constraints, and the loser's transaction
+//! is rolled back and run again, when it finds the winner's row (a duplicate, with the
+//! original receipt, or a chain error).
 
 use std::collections::{BTreeMap, HashMap};
 
