@@ -5,8 +5,9 @@
 #   1. 10,000 agents × 1 snapshot;
 #   2. 1,000 agents × 100 snapshots (100,000).
 # Prints loadgen's reports (accepted per second, latency percentiles, rejections), then how long
-# the uploader took to empty the database into the bucket after the load, and checks that every
-# envelope ended up in the bucket (one object per envelope).
+# after the load the evaluator had judged every snapshot and the uploader had emptied the
+# database into the bucket, and checks that every snapshot was judged and every envelope ended
+# up in the bucket (one object per envelope).
 #
 # Usage: bash .ci/with-services bash tests/benches/scaleout.sh [AGENTS_1 [AGENTS_2 PER_AGENT_2]]
 # (PostgreSQL and moto come from .ci/with-services; loadgen runs on the same machine.)
@@ -71,6 +72,7 @@ load() {
     "$vouch" loadgen --server "https://127.0.0.1:$port" --ca "$work/data/tls/ca.pem" \
         --token-file "$work/admin.token" --agents "$1" --snapshots-per-agent "$2" --concurrency 64
 }
+unjudged() { "$psql" "$db_url" -Atc "SELECT count(*) FROM unjudged"; }
 pending() {
     curl -fsS --cacert "$work/data/tls/ca.pem" "https://127.0.0.1:$port/metrics" \
         | awk '/^vouch_objects_pending /{print $2}'
@@ -79,13 +81,24 @@ pending() {
 echo "== $agents1 agents x 1 snapshot"
 load "$agents1" 1
 echo "   envelopes not yet in the bucket: $(pending)"
+echo "   snapshots not yet judged: $(unjudged)"
 echo "== $agents2 agents x $per2 snapshots"
 load "$agents2" "$per2"
 started=$(date +%s.%N)
 echo "   envelopes not yet in the bucket: $(pending)"
-while [ "$(pending)" != "0" ]; do sleep 1; done
-drained=$(python3 -c "import time; print(round(time.time() - $started, 1))")
-echo "== the bucket backlog emptied ${drained} s after the load ended"
+echo "   snapshots not yet judged: $(unjudged)"
+since() { python3 -c "import time; print(round(time.time() - $started, 1))"; }
+judged=""
+while [ "$(pending)" != "0" ] || [ -z "$judged" ]; do
+    if [ -z "$judged" ] && [ "$(unjudged)" = "0" ]; then judged=$(since); fi
+    sleep 1
+done
+echo "== every snapshot judged ${judged} s after the load ended"
+echo "== the bucket backlog emptied $(since) s after the load ended"
+total=$((agents1 + agents2 * per2))
+evaluated=$("$psql" "$db_url" -Atc "SELECT count(DISTINCT digest) FROM evaluations")
+echo "   evaluated: $evaluated snapshots (expected $total)"
+[ "$evaluated" = "$total" ]
 # Count the objects with ListObjectsV2 (moto's version listing of 100,000 keys takes ~15 GB).
 python3 - "$VOUCH_TEST_MOTO_URL" "$bucket" "$((agents1 + agents2 * per2))" <<'EOF'
 import sys, boto3

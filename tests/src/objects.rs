@@ -50,6 +50,7 @@ pub async fn bucket(lock_days: Option<u32>) -> ObjectsConfig {
             days,
         }),
         upload_concurrency: 32,
+        upload_busy_percent: 25,
     }
 }
 
