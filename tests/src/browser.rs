@@ -158,14 +158,31 @@ impl Browser {
         Ok(v.as_str().unwrap_or_default().to_string())
     }
 
-    /// Waits (up to 10 s) until the page shows `needle`, as a click's navigation may still be
-    /// under way when the click returns; the page's HTML then.
+    /// Whether the document has finished loading (`document.readyState` is `complete`).
+    async fn loaded(&self) -> Result<bool, String> {
+        let v = self
+            .call(
+                reqwest::Method::POST,
+                "/execute/sync",
+                json!({"script": "return document.readyState", "args": []}),
+            )
+            .await?;
+        Ok(v.as_str() == Some("complete"))
+    }
+
+    /// Waits (up to 10 s) until the page shows `needle` and has finished loading, as a click's
+    /// navigation may still be under way when the click returns; the page's HTML then.
+    /// Why the load is awaited: once the browser test failed on "1 asset with judged
+    /// evidence" missing from the controls page while the screenshot taken at the failure
+    /// showed it — the source had been read while the page was still arriving.
     pub async fn wait_for(&self, needle: &str) -> Result<String, String> {
         let started = Instant::now();
         loop {
-            let page = self.source().await?;
-            if page.contains(needle) {
-                return Ok(page);
+            if self.loaded().await? {
+                let page = self.source().await?;
+                if page.contains(needle) {
+                    return Ok(page);
+                }
             }
             if started.elapsed() > Duration::from_secs(10) {
                 return Err(format!("the page does not show {needle:?} after 10 s"));
