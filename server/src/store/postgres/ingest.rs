@@ -193,45 +193,38 @@ async fn write_batch(
         }
     }
     if !accepted.is_empty() {
-        store_accepted(&mut tx, items, &hexes, &accepted).await?;
+        store_accepted(&mut tx, items, &accepted).await?;
     }
     tx.commit().await?;
     Ok(outcomes)
+}
+
+/// One column of `rows`, for binding as an array.
+fn column<'a, T>(rows: &[&'a NewSnapshot], f: impl Fn(&'a NewSnapshot) -> T) -> Vec<T> {
+    rows.iter().map(|s| f(s)).collect()
 }
 
 /// The accepted snapshots and their chains' new heads, in one statement.
 async fn store_accepted(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
     items: &[NewSnapshot],
-    hexes: &[String],
     accepted: &[usize],
 ) -> Result<(), sqlx::Error> {
-    let pick = |f: &dyn Fn(usize) -> String| accepted.iter().map(|&i| f(i)).collect::<Vec<_>>();
-    let number = |f: &dyn Fn(&NewSnapshot) -> i64| {
-        accepted.iter().map(|&i| f(&items[i])).collect::<Vec<i64>>()
-    };
+    let stored: Vec<&NewSnapshot> = accepted.iter().map(|&i| &items[i]).collect();
     // Each chain's new head is its last accepted snapshot; the count is how many it gained.
-    let mut last: Vec<(usize, i64)> = Vec::new();
+    let mut heads: Vec<(&NewSnapshot, i64)> = Vec::new();
     let mut at: HashMap<(&str, &str, &str), usize> = HashMap::new();
-    for &i in accepted {
-        match at.get(&chain_of(&items[i])) {
-            Some(&slot) => last[slot] = (i, last[slot].1 + 1),
+    for &s in &stored {
+        match at.get(&chain_of(s)) {
+            Some(&slot) => heads[slot] = (s, heads[slot].1 + 1),
             None => {
-                at.insert(chain_of(&items[i]), last.len());
-                last.push((i, 1));
+                at.insert(chain_of(s), heads.len());
+                heads.push((s, 1));
             }
         }
     }
-    let head = |f: &dyn Fn(&NewSnapshot) -> String| {
-        last.iter()
-            .map(|&(i, _)| f(&items[i]))
-            .collect::<Vec<String>>()
-    };
-    let head_number = |f: &dyn Fn(&NewSnapshot) -> i64| {
-        last.iter()
-            .map(|&(i, _)| f(&items[i]))
-            .collect::<Vec<i64>>()
-    };
+    let gained: Vec<i64> = heads.iter().map(|&(_, n)| n).collect();
+    let heads: Vec<&NewSnapshot> = heads.into_iter().map(|(s, _)| s).collect();
     sqlx::query(
         "WITH stored AS (
              INSERT INTO snapshots(digest, agent_id, asset_kind, asset_id, asset_name, sequence,
@@ -255,41 +248,26 @@ async fn store_accepted(
             last_collected_at = excluded.last_collected_at,
             last_received_at = excluded.last_received_at",
     )
-    .bind(pick(&|i| hexes[i].clone()))
-    .bind(pick(&|i| items[i].chain.agent_id.clone()))
-    .bind(pick(&|i| items[i].chain.asset_kind.as_str().to_string()))
-    .bind(pick(&|i| items[i].chain.asset_id.clone()))
-    .bind(pick(&|i| items[i].asset_name.clone()))
-    .bind(number(&|s| s.sequence as i64))
-    .bind(
-        accepted
-            .iter()
-            .map(|&i| items[i].previous_digest.map(|d| d.to_hex()))
-            .collect::<Vec<Option<String>>>(),
-    )
-    .bind(number(&|s| s.collected_at.unix_micros()))
-    .bind(number(&|s| s.received_at.unix_micros()))
-    .bind(
-        accepted
-            .iter()
-            .map(|&i| items[i].envelope.as_slice())
-            .collect::<Vec<&[u8]>>(),
-    )
-    .bind(
-        accepted
-            .iter()
-            .map(|&i| items[i].receipt.as_slice())
-            .collect::<Vec<&[u8]>>(),
-    )
-    .bind(head(&|s| s.chain.agent_id.clone()))
-    .bind(head(&|s| s.chain.asset_kind.as_str().to_string()))
-    .bind(head(&|s| s.chain.asset_id.clone()))
-    .bind(head(&|s| s.asset_name.clone()))
-    .bind(head_number(&|s| s.sequence as i64))
-    .bind(head(&|s| s.digest.to_hex()))
-    .bind(last.iter().map(|&(_, n)| n).collect::<Vec<i64>>())
-    .bind(head_number(&|s| s.collected_at.unix_micros()))
-    .bind(head_number(&|s| s.received_at.unix_micros()))
+    .bind(column(&stored, |s| s.digest.to_hex()))
+    .bind(column(&stored, |s| s.chain.agent_id.as_str()))
+    .bind(column(&stored, |s| s.chain.asset_kind.as_str()))
+    .bind(column(&stored, |s| s.chain.asset_id.as_str()))
+    .bind(column(&stored, |s| s.asset_name.as_str()))
+    .bind(column(&stored, |s| s.sequence as i64))
+    .bind(column(&stored, |s| s.previous_digest.map(|d| d.to_hex())))
+    .bind(column(&stored, |s| s.collected_at.unix_micros()))
+    .bind(column(&stored, |s| s.received_at.unix_micros()))
+    .bind(column(&stored, |s| s.envelope.as_slice()))
+    .bind(column(&stored, |s| s.receipt.as_slice()))
+    .bind(column(&heads, |s| s.chain.agent_id.as_str()))
+    .bind(column(&heads, |s| s.chain.asset_kind.as_str()))
+    .bind(column(&heads, |s| s.chain.asset_id.as_str()))
+    .bind(column(&heads, |s| s.asset_name.as_str()))
+    .bind(column(&heads, |s| s.sequence as i64))
+    .bind(column(&heads, |s| s.digest.to_hex()))
+    .bind(gained)
+    .bind(column(&heads, |s| s.collected_at.unix_micros()))
+    .bind(column(&heads, |s| s.received_at.unix_micros()))
     .execute(&mut **tx)
     .await?;
     Ok(())
