@@ -117,7 +117,17 @@ async fn sign_in_follow_an_asset_sample_and_download_a_verifiable_bundle() {
     }
     // The dashboard shows the control view the server's watcher keeps, remade after each
     // judging round (at most every 10 s); have it made now rather than wait for the round.
+    // The evaluator counts a round after storing it: wait for the count too, or the view made
+    // now may be one the server still takes for current (the test failed so, now and then).
     let policies = server.running().state().policies().cloned().unwrap();
+    let mut judged = policies.evaluator().judged();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        judged.wait_for(|n| *n > 0),
+    )
+    .await
+    .expect("the evaluator counted its round")
+    .unwrap();
     policies.note_changes().await.unwrap();
     let token = server
         .running()

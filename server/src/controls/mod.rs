@@ -480,16 +480,24 @@ impl Policies {
         }
         let made = Instant::now();
         let view = Arc::new(self.make_view(None).await?);
-        let old = self
-            .current
-            .lock()
-            .expect("view lock")
-            .replace(CurrentView {
-                judged,
-                generation,
-                made,
-                view: view.clone(),
-            });
+        let mine = CurrentView {
+            judged,
+            generation,
+            made,
+            view: view.clone(),
+        };
+        // Two views made at once (the watcher's round, a request): the one begun last is kept,
+        // whichever finishes first — a view begun before a judging round ended must not
+        // replace one begun after it (the dashboard showed no judged asset until the next
+        // round when it did).
+        let old = {
+            let mut current = self.current.lock().expect("view lock");
+            if current.as_ref().is_some_and(|c| c.made > made) {
+                Some(mine)
+            } else {
+                current.replace(mine)
+            }
+        };
         // A view holds ~10^5 outcomes: free the old one off the request's path.
         if let Some(old) = old {
             tokio::task::spawn_blocking(move || drop(old));
