@@ -3,6 +3,18 @@
 //! durably, and delivers it to the server. A snapshot leaves the spool only once the server's
 //! signed receipt has been verified and saved; transient failures are retried with exponential
 //! backoff and full jitter, across restarts. The agent links no server code.
+//!
+//! # What ends a snapshot's delivery
+//!
+//! Only a refusal the Vouch server itself made about the snapshot: a 4xx answer whose body is
+//! the server's [`ErrorBody`] with a known [`RejectReason`] code, sent with that reason's own
+//! status, and a reason that condemns the snapshot (see [`refusal_is_final`]). Such a snapshot
+//! is moved to `spool/rejected/` and the later ones of its chain are re-signed onto its
+//! predecessor. Everything else — connection errors and timeouts, 408, 425, 429, every 5xx, a
+//! proxy's 4xx (HTML, empty, or JSON without a Vouch reason code) and the server's "not now"
+//! reasons — leaves the snapshot spooled, to be retried with backoff, never sooner than a
+//! `Retry-After` header asks. A spool file that cannot be read is set aside in
+//! `spool/corrupt/`, logged and counted; delivery of the others goes on.
 
 pub mod config;
 pub mod state;
@@ -12,19 +24,18 @@ use std::io;
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 use vouch_collectors::host::HostSource;
 use vouch_collectors::{Collected, Source, run_source};
-use vouch_evidence::api::{EnrollRequest, EnrollResponse, ErrorBody, SubmitResponse};
+use vouch_evidence::api::{EnrollRequest, EnrollResponse, ErrorBody, RejectReason, SubmitResponse};
 use vouch_evidence::chain::Head;
-use vouch_evidence::dsse::Envelope;
 use vouch_evidence::{ChainKey, Digest, PublicKey, Receipt, SCHEMA_VERSION, SigningKey, Snapshot};
 
 use crate::config::AgentConfig;
-use crate::state::{Enrollment, StateDir};
+use crate::state::{Enrollment, SpoolFileError, StateDir};
 
 /// Why an agent operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -35,14 +46,23 @@ pub enum AgentError {
     /// TLS or HTTP client setup failed.
     #[error("client setup: {0}")]
     Client(String),
-    /// The server could not be reached or answered with a server error.
-    #[error("server unreachable or failing: {0}")]
-    Transient(String),
-    /// The server refused the request.
-    #[error("server refused: {code}: {message}")]
+    /// Not done now, to be retried: the server could not be reached or timed out, answered
+    /// 408, 425, 429 or 5xx, a proxy answered a 4xx of its own, or the server answered a
+    /// reason that is not the request's fault (see [`refusal_is_final`]).
+    #[error("not delivered, will retry: {message}")]
+    Transient {
+        /// What happened, for the log.
+        message: String,
+        /// How long the answer's `Retry-After` asked to wait, uncapped.
+        retry_after: Option<Duration>,
+        /// The Vouch reason, when the server itself answered with one.
+        reason: Option<RejectReason>,
+    },
+    /// The Vouch server refused the request for good, with a reason.
+    #[error("server refused: {reason}: {message}")]
     Refused {
-        /// The error code.
-        code: String,
+        /// The server's reason.
+        reason: RejectReason,
         /// The server's message.
         message: String,
     },
@@ -111,21 +131,155 @@ fn client_for(config: &AgentConfig) -> Result<reqwest::Client, AgentError> {
     )
 }
 
-/// Reads an error answer: 4xx refusals are permanent, everything else transient.
-async fn error_of(resp: reqwest::Response) -> AgentError {
-    let status = resp.status();
-    let body: Option<ErrorBody> = resp.json().await.ok();
-    if status.is_client_error() {
-        let (code, message) = body.map_or((status.to_string(), String::new()), |b| {
-            (b.error, b.message)
+impl AgentError {
+    fn unreachable(e: reqwest::Error) -> AgentError {
+        let what = if e.is_timeout() {
+            "timed out"
+        } else if e.is_connect() {
+            "cannot connect"
+        } else {
+            "request failed"
+        };
+        AgentError::Transient {
+            message: format!("{what}: {e}"),
+            retry_after: None,
+            reason: None,
+        }
+    }
+}
+
+/// Whether the server's refusal of a snapshot with `reason` is final for that snapshot (it is
+/// moved to `spool/rejected/`), or means "not now" (it stays spooled and is retried).
+///
+/// Final: what is wrong is in the signed bytes themselves, and sending them again can only be
+/// refused again — `malformed`, `oversize` (the server's own limit; a proxy's bare 413 is
+/// retried), `payload_type`, `bad_signature`, `not_canonical`, `limit_exceeded`,
+/// `invalid_snapshot`, `agent_mismatch`, and the chain refusals `chain_gap` and
+/// `chain_conflict` (the later snapshots are then re-signed onto the refused one's
+/// predecessor).
+///
+/// Retried: `unknown_key` (an enrolment may not have reached every replica yet, or is being
+/// repaired; the evidence is kept until an operator decides), `clock_skew` (the snapshot becomes
+/// acceptable as the server's clock advances), the reasons that are about the request or the
+/// route, not the snapshot — `bad_token`, `unauthorized`, `forbidden`, `not_found` (a wrong URL
+/// or a proxy in between), `bad_request` (the server could not read the body: the stream
+/// broke), `gone` — and any reason this agent does not know: evidence is never thrown away on a
+/// guess. (The match is on the stable codes, so a reason added to the protocol is retried until
+/// it is listed here.)
+pub fn refusal_is_final(reason: RejectReason) -> bool {
+    matches!(
+        reason.as_str(),
+        "malformed"
+            | "oversize"
+            | "payload_type"
+            | "bad_signature"
+            | "not_canonical"
+            | "limit_exceeded"
+            | "invalid_snapshot"
+            | "agent_mismatch"
+            | "chain_gap"
+            | "chain_conflict"
+    )
+}
+
+/// Reads an answer that is not a success (see [`classify_answer`]).
+async fn error_of(resp: reqwest::Response, is_final: fn(RejectReason) -> bool) -> AgentError {
+    let status = resp.status().as_u16();
+    let retry_after = resp
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = resp.bytes().await.unwrap_or_default();
+    classify_answer(
+        status,
+        retry_after.as_deref(),
+        &body,
+        SystemTime::now(),
+        is_final,
+    )
+}
+
+/// Classifies an answer that is not a success. It is [`AgentError::Refused`] only when the
+/// status is a 4xx other than 408, 425 and 429, the body is the Vouch server's [`ErrorBody`]
+/// with a known [`RejectReason`] code sent with that reason's own status, and `is_final` says
+/// the reason is final; anything else (a proxy's bare 4xx, every 5xx) is
+/// [`AgentError::Transient`], with the wait its `Retry-After` asks for, if any.
+pub fn classify_answer(
+    status: u16,
+    retry_after: Option<&str>,
+    body: &[u8],
+    now: SystemTime,
+    is_final: fn(RejectReason) -> bool,
+) -> AgentError {
+    let retry_after = retry_after.and_then(|v| parse_retry_after(v, now));
+    let vouch = serde_json::from_slice::<ErrorBody>(body)
+        .ok()
+        .and_then(|b| {
+            RejectReason::ALL
+                .into_iter()
+                .find(|r| r.as_str() == b.error && r.http_status() == status)
+                .map(|r| (r, b.message))
         });
-        AgentError::Refused { code, message }
+    let retryable_status = matches!(status, 408 | 425 | 429) || !(400..500).contains(&status);
+    match vouch {
+        Some((reason, message)) if !retryable_status && is_final(reason) => {
+            AgentError::Refused { reason, message }
+        }
+        Some((reason, message)) => AgentError::Transient {
+            message: format!("HTTP {status} {reason}: {message}"),
+            retry_after,
+            reason: Some(reason),
+        },
+        None => AgentError::Transient {
+            message: format!("HTTP {status} (no Vouch refusal in the answer)"),
+            retry_after,
+            reason: None,
+        },
+    }
+}
+
+/// How long a `Retry-After` header value asks to wait from `now`: delay-seconds, or an
+/// HTTP-date (IMF-fixdate, RFC 850 or asctime, RFC 9110 section 10.2.3), a date already past
+/// being no wait. `None` when the value is neither.
+pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = [
+        "%a, %d %b %Y %H:%M:%S GMT",
+        "%A, %d-%b-%y %H:%M:%S GMT",
+        "%a %b %e %H:%M:%S %Y",
+    ]
+    .iter()
+    .find_map(|f| chrono::NaiveDateTime::parse_from_str(value, f).ok())?;
+    let at = UNIX_EPOCH + Duration::from_secs(u64::try_from(at.and_utc().timestamp()).ok()?);
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// The wait a `Retry-After` of `asked` imposes, capped at `max` (the longest backoff delay,
+/// `agent.backoff_max_secs`) so that an absurd value cannot stop delivery for days; capping is
+/// logged.
+pub fn cap_retry_after(asked: Duration, max: Duration) -> Duration {
+    if asked > max {
+        tracing::warn!(
+            retry_after_secs = asked.as_secs(),
+            capped_at_secs = max.as_secs(),
+            "the server's Retry-After is longer than agent.backoff_max_secs; capped"
+        );
+        max
     } else {
-        AgentError::Transient(format!("HTTP {status}"))
+        asked
     }
 }
 
 /// Makes a key and enrolls it with a one-time token; `force` replaces an existing enrolment.
+///
+/// The new key is made beside the current one (`agent.key.new`); only once the server has
+/// confirmed the enrolment (201, for this key) do the key and the enrolment record replace the
+/// current ones (see [`StateDir::commit_enrollment`]). On any failure the current key and
+/// enrolment stay as they were, usable.
 pub async fn enroll(
     config: &AgentConfig,
     token: &str,
@@ -138,7 +292,30 @@ pub async fn enroll(
             "this agent is already enrolled (use --force to re-enrol with a new key)",
         )));
     }
-    let key = state.create_key(true)?;
+    let client = client_for(config)?;
+    let key = state.create_pending_key()?;
+    match request_enrollment(config, &client, token, &key).await {
+        Ok(enrollment) => {
+            state.commit_enrollment(&enrollment)?;
+            tracing::info!(agent_id = %enrollment.agent_id, keyid = %enrollment.keyid, "enrolled");
+            Ok(enrollment)
+        }
+        Err(e) => {
+            if let Err(discard) = state.discard_pending_key() {
+                tracing::warn!(error = %discard, "cannot remove the unused new key");
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Posts the enrolment of `key` and checks the server's confirmation.
+async fn request_enrollment(
+    config: &AgentConfig,
+    client: &reqwest::Client,
+    token: &str,
+    key: &SigningKey,
+) -> Result<Enrollment, AgentError> {
     let name = vouch_collectors::host::hostname_of(&config.collectors.host.root)
         .unwrap_or_else(|| "agent".into());
     let req = EnrollRequest {
@@ -147,14 +324,15 @@ pub async fn enroll(
         name,
     };
     let url = format!("{}/v1/enroll", config.server.url.trim_end_matches('/'));
-    let resp = client_for(config)?
+    let resp = client
         .post(url)
         .json(&req)
         .send()
         .await
-        .map_err(|e| AgentError::Transient(e.to_string()))?;
+        .map_err(AgentError::unreachable)?;
     if resp.status() != reqwest::StatusCode::CREATED {
-        return Err(error_of(resp).await);
+        // Every reason the server gives for refusing an enrolment is final for this attempt.
+        return Err(error_of(resp, |_| true).await);
     }
     let answer: EnrollResponse = resp
         .json()
@@ -167,15 +345,12 @@ pub async fn enroll(
     }
     PublicKey::from_base64(&answer.server_key)
         .map_err(|e| AgentError::BadAnswer(format!("server_key: {e}")))?;
-    let enrollment = Enrollment {
+    Ok(Enrollment {
         server_url: config.server.url.clone(),
         agent_id: answer.agent_id,
         keyid: answer.keyid,
         server_key: answer.server_key,
-    };
-    state.save_enrollment(&enrollment)?;
-    tracing::info!(agent_id = %enrollment.agent_id, keyid = %enrollment.keyid, "enrolled");
-    Ok(enrollment)
+    })
 }
 
 /// What one delivery pass did.
@@ -185,10 +360,16 @@ pub struct DeliveryReport {
     pub delivered: usize,
     /// Already accepted before (a resend after a lost answer).
     pub duplicates: usize,
-    /// Refused and moved to `spool/rejected/`.
+    /// Refused for good by the server (see [`refusal_is_final`]) and moved to
+    /// `spool/rejected/`.
     pub rejected: usize,
-    /// Still spooled (the server was unreachable or failing).
+    /// Still spooled (the server was unreachable, failing, or asked to retry later).
     pub pending: usize,
+    /// Spool files that could not be read, moved to `spool/corrupt/` during this pass.
+    pub corrupt: usize,
+    /// The server's `Retry-After` when it asked to wait, capped at `agent.backoff_max_secs`:
+    /// the next pass must not start sooner.
+    pub retry_after: Option<Duration>,
 }
 
 /// An enrolled agent.
@@ -297,13 +478,28 @@ impl Agent {
         Ok(digest)
     }
 
-    /// One delivery pass over every spooled chain, oldest first; no sleeping. Transient
-    /// failures leave the rest of that chain pending.
+    /// One delivery pass over every spooled chain, oldest first; no sleeping. A failure of the
+    /// server or of the way to it (no connection, timeout, 408, 425, 429, 5xx, a proxy's 4xx)
+    /// ends the pass, everything left counted pending; the server's "not now" for one snapshot
+    /// leaves the rest of that chain pending. A refusal that is final moves the snapshot to
+    /// `spool/rejected/` and re-signs the later ones; a file that cannot be read is set aside in
+    /// `spool/corrupt/`, and the others are delivered.
     pub async fn deliver_pending(&self) -> Result<DeliveryReport, AgentError> {
         let _guard = self.lock.lock().await;
+        let set_aside_before = self.state.corrupt_set_aside();
         let mut report = DeliveryReport::default();
-        for chain in self.state.spooled_chains()? {
-            let mut files = self.state.spooled(&chain)?;
+        let chains = self.state.spooled_chains()?;
+        let mut server_unavailable = false;
+        for chain in &chains {
+            if server_unavailable {
+                report.pending += self.state.spooled(chain)?.len();
+                continue;
+            }
+            if let Some(relink) = self.state.pending_relink(chain)? {
+                tracing::warn!(chain = %chain, "resuming an interrupted re-signing of the spool");
+                self.relink(chain, relink.base)?;
+            }
+            let mut files = self.state.spooled(chain)?;
             let mut i = 0;
             while i < files.len() {
                 let (seq, path) = files[i].clone();
@@ -316,33 +512,70 @@ impl Agent {
                         }
                         i += 1;
                     }
-                    Err(AgentError::Refused { code, message }) => {
-                        let error =
-                            serde_json::json!({ "error": code, "message": message }).to_string();
-                        let moved = self.state.quarantine(&path, &error)?;
-                        tracing::error!(chain = %chain, sequence = seq, code, message, moved = %moved.display(), "snapshot refused by the server");
-                        report.rejected += 1;
-                        self.relink(&chain, &path)?;
-                        files = self.state.spooled(&chain)?;
+                    Err(Undelivered::Corrupt(problem)) => {
+                        let base = self.base_before(chain, seq, &path)?;
+                        self.state.set_aside_corrupt(&path, &problem)?;
+                        self.relink_onto(chain, base)?;
+                        files = self.state.spooled(chain)?;
                         i = 0;
                     }
-                    Err(e @ (AgentError::Transient(_) | AgentError::BadAnswer(_))) => {
-                        tracing::warn!(chain = %chain, sequence = seq, error = %e, "delivery failed; will retry");
+                    Err(Undelivered::Agent(AgentError::Refused { reason, message })) => {
+                        let base = self.base_before(chain, seq, &path)?;
+                        let error =
+                            serde_json::json!({ "error": reason, "message": message }).to_string();
+                        let moved = self.state.quarantine(&path, &error)?;
+                        tracing::error!(chain = %chain, sequence = seq, code = %reason, message, moved = %moved.display(), "snapshot refused by the server");
+                        report.rejected += 1;
+                        self.relink_onto(chain, base)?;
+                        files = self.state.spooled(chain)?;
+                        i = 0;
+                    }
+                    Err(Undelivered::Agent(
+                        e @ (AgentError::Transient { .. } | AgentError::BadAnswer(_)),
+                    )) => {
+                        // No Vouch reason: the server, or the way to it, is unavailable, and
+                        // the other chains would fare no better.
+                        let (unavailable, asked) = match &e {
+                            AgentError::Transient {
+                                reason,
+                                retry_after,
+                                ..
+                            } => (reason.is_none(), *retry_after),
+                            _ => (false, None),
+                        };
+                        tracing::warn!(chain = %chain, sequence = seq, error = %e, "not delivered; will retry");
                         report.pending += files.len() - i;
+                        if let Some(asked) = asked {
+                            let wait = cap_retry_after(asked, self.backoff_max());
+                            report.retry_after =
+                                Some(report.retry_after.unwrap_or_default().max(wait));
+                        }
+                        server_unavailable = unavailable;
                         break;
                     }
-                    Err(e) => return Err(e),
+                    Err(Undelivered::Agent(e)) => return Err(e),
                 }
             }
         }
+        report.corrupt = self.state.corrupt_set_aside() - set_aside_before;
         Ok(report)
+    }
+
+    fn backoff_max(&self) -> Duration {
+        Duration::from_secs(self.config.agent.backoff_max_secs)
     }
 
     /// Posts one envelope; Ok(true) for a duplicate. The receipt is verified against the
     /// server's key and saved before the envelope leaves the spool.
-    async fn deliver_one(&self, path: &Path) -> Result<bool, AgentError> {
-        let body = std::fs::read(path)?;
-        let digest = state::envelope_digest(path)?;
+    async fn deliver_one(&self, path: &Path) -> Result<bool, Undelivered> {
+        let spooled = match state::read_spooled(path) {
+            Ok(s) => s,
+            Err(SpoolFileError::Corrupt { problem, .. }) => {
+                return Err(Undelivered::Corrupt(problem));
+            }
+            Err(e) => return Err(Undelivered::Agent(AgentError::State(e.into()))),
+        };
+        let digest = spooled.digest;
         let url = format!(
             "{}/v1/snapshots",
             self.config.server.url.trim_end_matches('/')
@@ -351,12 +584,12 @@ impl Agent {
             .client
             .post(url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body)
+            .body(spooled.bytes)
             .send()
             .await
-            .map_err(|e| AgentError::Transient(e.to_string()))?;
+            .map_err(AgentError::unreachable)?;
         if !resp.status().is_success() {
-            return Err(error_of(resp).await);
+            return Err(error_of(resp, refusal_is_final).await.into());
         }
         let answer: SubmitResponse = resp
             .json()
@@ -368,54 +601,95 @@ impl Agent {
             return Err(AgentError::BadAnswer(format!(
                 "receipt is for {}, not {digest}",
                 receipt.digest
-            )));
+            ))
+            .into());
         }
         self.state
-            .acknowledge(path, digest, &answer.receipt.to_vec())?;
+            .acknowledge(path, digest, &answer.receipt.to_vec())
+            .map_err(AgentError::State)?;
         Ok(answer.duplicate)
     }
 
-    /// After the snapshot at `refused` was refused, re-links the later spooled snapshots of its
-    /// chain onto the last acknowledged link (the refused one's predecessor) and re-signs them.
-    /// They were never accepted, so no proof is lost; without this, every later snapshot would
-    /// name a link the server never stored and the chain would be stuck forever.
-    fn relink(&self, chain: &ChainKey, refused: &Path) -> Result<(), AgentError> {
-        let rejected = self.state.root().join("spool/rejected").join(format!(
-            "{}-{}",
-            refused
-                .parent()
-                .and_then(|p| p.file_name())
-                .and_then(|n| n.to_str())
-                .unwrap_or(""),
-            refused.file_name().and_then(|n| n.to_str()).unwrap_or("")
-        ));
-        let env = Envelope::from_slice(&std::fs::read(&rejected)?)
-            .map_err(|e| AgentError::Sign(e.to_string()))?;
-        let payload = env
-            .payload_bytes()
-            .map_err(|e| AgentError::Sign(e.to_string()))?;
-        let refused_snapshot =
-            Snapshot::from_payload(&payload).map_err(|e| AgentError::Sign(e.to_string()))?;
-        let mut head = refused_snapshot.previous_digest.map(|d| Head {
-            sequence: refused_snapshot.sequence - 1,
-            digest: d,
-        });
+    /// The link the spooled snapshots of `chain` after the one at `seq` (in `path`, about to
+    /// leave the spool unaccepted) must follow: its predecessor, which the server accepted.
+    /// Taken from the snapshot itself when it can be read, else from the saved receipts.
+    fn base_before(&self, chain: &ChainKey, seq: u64, path: &Path) -> Result<Base, AgentError> {
+        if let Ok(snapshot) = state::read_spooled_snapshot(path) {
+            return Ok(Base::Known(snapshot.previous_digest.map(|digest| Head {
+                sequence: snapshot.sequence - 1,
+                digest,
+            })));
+        }
+        if seq <= 1 {
+            return Ok(Base::Known(None));
+        }
+        Ok(match self.state.acknowledged(chain, seq - 1)? {
+            Some(digest) => Base::Known(Some(Head {
+                sequence: seq - 1,
+                digest,
+            })),
+            None => Base::Unknown,
+        })
+    }
+
+    /// [`Agent::relink`] onto `base` when it is known; otherwise the spool is left as it is,
+    /// with an error in the log (its snapshots may then be refused, and are kept in
+    /// `spool/rejected/`).
+    fn relink_onto(&self, chain: &ChainKey, base: Base) -> Result<(), AgentError> {
+        match base {
+            Base::Known(base) => self.relink(chain, base),
+            Base::Unknown => {
+                tracing::error!(chain = %chain, "cannot re-sign the spool: the last accepted link is unknown (no receipt)");
+                Ok(())
+            }
+        }
+    }
+
+    /// After a snapshot left the spool unaccepted (refused, or unreadable), re-links the
+    /// spooled snapshots of `chain` onto `base`, the last link the server accepted (`None`:
+    /// they start the chain), and re-signs them. They were never accepted, so no proof is lost;
+    /// without this, every later snapshot would name a link the server never stored and the
+    /// chain would be stuck forever.
+    ///
+    /// Nothing is deleted before its replacement is durable: each re-signed envelope is written
+    /// to a temporary file in the spool directory, fsynced, renamed into place and the directory
+    /// fsynced ([`StateDir::spool`]); only then is the original removed. The re-signing is
+    /// recorded first ([`StateDir::begin_relink`]) so that an interruption is resumed by the next
+    /// delivery pass; an original whose re-signed copy was written just before an interruption
+    /// is recognised (same snapshot, chain fields aside) and removed rather than signed twice.
+    /// A spooled file that cannot be read is set aside.
+    fn relink(&self, chain: &ChainKey, base: Option<Head>) -> Result<(), AgentError> {
+        self.state.begin_relink(chain, base)?;
+        let mut head = base;
+        let mut previous: Option<Snapshot> = None;
         for (_, path) in self.state.spooled(chain)? {
-            let env = Envelope::from_slice(&std::fs::read(&path)?)
-                .map_err(|e| AgentError::Sign(e.to_string()))?;
-            let payload = env
-                .payload_bytes()
-                .map_err(|e| AgentError::Sign(e.to_string()))?;
-            let mut snapshot =
-                Snapshot::from_payload(&payload).map_err(|e| AgentError::Sign(e.to_string()))?;
+            let mut snapshot = match state::read_spooled_snapshot(&path) {
+                Ok(s) => s,
+                Err(SpoolFileError::Corrupt { problem, .. }) => {
+                    self.state.set_aside_corrupt(&path, &problem)?;
+                    continue;
+                }
+                Err(e) => return Err(AgentError::State(e.into())),
+            };
+            snapshot.sequence = 0;
+            snapshot.previous_digest = None;
+            if previous.as_ref() == Some(&snapshot) {
+                tracing::info!(chain = %chain, path = %path.display(), "removing a snapshot already re-signed before an interruption");
+                self.state.remove_spooled(&path)?;
+                continue;
+            }
+            previous = Some(snapshot.clone());
             snapshot.sequence = head.map_or(1, |h| h.sequence + 1);
             snapshot.previous_digest = head.map(|h| h.digest);
             let (envelope, digest) = snapshot
                 .sign(&self.key)
                 .map_err(|e| AgentError::Sign(e.to_string()))?;
-            std::fs::remove_file(&path)?;
-            self.state
+            let written = self
+                .state
                 .spool(chain, snapshot.sequence, &envelope.to_vec())?;
+            if written != path {
+                self.state.remove_spooled(&path)?;
+            }
             head = Some(Head {
                 sequence: snapshot.sequence,
                 digest,
@@ -423,15 +697,9 @@ impl Agent {
         }
         match head {
             Some(h) => self.state.set_head(chain, h)?,
-            None => {
-                let _ = std::fs::remove_file(
-                    self.state
-                        .root()
-                        .join("chains")
-                        .join(format!("{}.json", state::chain_dir_name(chain))),
-                );
-            }
+            None => self.state.clear_head(chain)?,
         }
+        self.state.end_relink(chain)?;
         Ok(())
     }
 
@@ -457,6 +725,8 @@ impl Agent {
         } else {
             None
         };
+        // The server's Retry-After: no delivery before this instant, even after a collection.
+        let mut hold_until: Option<tokio::time::Instant> = None;
         tracing::info!(agent_id = %self.agent_id(), sources = sources.len(), "agent running");
         loop {
             let now = chrono_now();
@@ -491,7 +761,8 @@ impl Agent {
                 if let Err(e) = self.spool_collected(collected).await {
                     tracing::error!(error = %e, source = source.name(), "cannot sign or spool");
                 }
-                retry_at = Some(tokio::time::Instant::now());
+                let now = tokio::time::Instant::now();
+                retry_at = Some(hold_until.map_or(now, |h| h.max(now)));
             }
             if retry_at.is_some_and(|t| tokio::time::Instant::now() >= t) {
                 let report = tokio::select! {
@@ -502,21 +773,27 @@ impl Agent {
                     Ok(r) if r.pending == 0 => {
                         backoff.reset();
                         retry_at = None;
+                        hold_until = None;
                         tracing::info!(
                             delivered = r.delivered,
                             duplicates = r.duplicates,
                             rejected = r.rejected,
+                            corrupt = r.corrupt,
                             "spool delivered"
                         );
                     }
                     Ok(r) => {
-                        let delay = backoff.next_delay();
+                        let delay = backoff.next_delay().max(r.retry_after.unwrap_or_default());
                         tracing::warn!(
                             pending = r.pending,
+                            corrupt = r.corrupt,
                             retry_in_ms = delay.as_millis() as u64,
+                            retry_after_ms = r.retry_after.map(|d| d.as_millis() as u64),
                             "delivery incomplete"
                         );
-                        retry_at = Some(tokio::time::Instant::now() + delay);
+                        let now = tokio::time::Instant::now();
+                        hold_until = r.retry_after.map(|d| now + d);
+                        retry_at = Some(now + delay);
                     }
                     Err(e) => {
                         let delay = backoff.next_delay();
@@ -528,6 +805,28 @@ impl Agent {
         }
         tracing::info!("agent stopped");
         Ok(())
+    }
+}
+
+/// The link a chain's spool is re-signed onto.
+enum Base {
+    /// The last link the server accepted (`None`: the spool starts the chain).
+    Known(Option<Head>),
+    /// Not known: nothing can be re-signed.
+    Unknown,
+}
+
+/// Why one spooled envelope was not delivered.
+enum Undelivered {
+    /// The file is not an envelope the agent can send: it is set aside.
+    Corrupt(String),
+    /// Anything else.
+    Agent(AgentError),
+}
+
+impl From<AgentError> for Undelivered {
+    fn from(e: AgentError) -> Self {
+        Undelivered::Agent(e)
     }
 }
 
@@ -619,5 +918,157 @@ mod tests {
         assert_eq!(ceilings, [100, 200, 400, 800, 1600, 2000, 2000, 2000]);
         b.reset();
         assert_eq!(b.ceiling(), Duration::from_millis(100));
+    }
+
+    fn vouch_body(code: &str) -> Vec<u8> {
+        serde_json::json!({ "error": code, "message": "why" })
+            .to_string()
+            .into_bytes()
+    }
+
+    fn is_refused(e: &AgentError) -> bool {
+        matches!(e, AgentError::Refused { .. })
+    }
+
+    /// Regression (issue 15, defect 3: "any 4xx is taken as permanent"): a proxy's 408, 413
+    /// or 429, a bare 4xx, every 5xx, and the server's "not now" reasons leave the snapshot
+    /// spooled; only the server's own refusal with a final reason, at that reason's status, is
+    /// permanent.
+    #[test]
+    fn only_a_vouch_refusal_with_a_final_reason_is_permanent_every_other_4xx_is_retried() {
+        let now = SystemTime::now();
+        let classify =
+            |status, body: &[u8]| classify_answer(status, None, body, now, refusal_is_final);
+        let html = b"<html><body>Too Many Requests</body></html>".as_slice();
+        for status in [400, 401, 403, 404, 408, 409, 413, 422, 425, 429, 451] {
+            assert!(!is_refused(&classify(status, html)), "{status} with HTML");
+            assert!(!is_refused(&classify(status, b"")), "{status} empty");
+            assert!(
+                !is_refused(&classify(
+                    status,
+                    br#"{"error":"rate_limited","message":"slow"}"#
+                )),
+                "{status} with JSON but no Vouch code"
+            );
+        }
+        for status in [500, 502, 503, 504] {
+            assert!(!is_refused(&classify(status, &vouch_body("internal"))));
+            assert!(!is_refused(&classify(status, &vouch_body("malformed"))));
+        }
+        // The server's final refusals, each at its own status.
+        for (status, code) in [
+            (400, "malformed"),
+            (400, "invalid_snapshot"),
+            (400, "not_canonical"),
+            (403, "bad_signature"),
+            (403, "agent_mismatch"),
+            (409, "chain_gap"),
+            (409, "chain_conflict"),
+            (413, "oversize"),
+        ] {
+            match classify(status, &vouch_body(code)) {
+                AgentError::Refused { reason, message } => {
+                    assert_eq!(reason.as_str(), code);
+                    assert_eq!(message, "why");
+                }
+                e => panic!("{status} {code}: {e:?}"),
+            }
+        }
+        // A Vouch code at another status than its own is not the server's answer.
+        assert!(!is_refused(&classify(429, &vouch_body("malformed"))));
+        assert!(!is_refused(&classify(408, &vouch_body("malformed"))));
+        assert!(!is_refused(&classify(500, &vouch_body("chain_gap"))));
+        // The server's "not now" reasons are retried, and say which reason they were.
+        for (status, code) in [
+            (401, "unknown_key"),
+            (422, "clock_skew"),
+            (400, "bad_request"),
+            (404, "not_found"),
+            (401, "unauthorized"),
+        ] {
+            match classify(status, &vouch_body(code)) {
+                AgentError::Transient {
+                    reason: Some(r), ..
+                } => assert_eq!(r.as_str(), code),
+                e => panic!("{status} {code}: {e:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn every_known_reason_has_a_decision_and_the_snapshot_faults_are_final() {
+        let finals: Vec<&str> = RejectReason::ALL
+            .into_iter()
+            .filter(|r| refusal_is_final(*r))
+            .map(|r| r.as_str())
+            .collect();
+        for code in [
+            "malformed",
+            "oversize",
+            "payload_type",
+            "bad_signature",
+            "not_canonical",
+            "invalid_snapshot",
+            "agent_mismatch",
+            "chain_gap",
+            "chain_conflict",
+        ] {
+            assert!(finals.contains(&code), "{code}");
+        }
+        for code in [
+            "unknown_key",
+            "clock_skew",
+            "bad_token",
+            "bad_request",
+            "gone",
+        ] {
+            assert!(!finals.contains(&code), "{code}");
+        }
+    }
+
+    #[test]
+    fn retry_after_is_read_as_seconds_or_an_http_date_and_carried_by_the_error() {
+        let now = UNIX_EPOCH + Duration::from_secs(784_111_777); // Sun, 06 Nov 1994 08:49:37 GMT
+        assert_eq!(
+            parse_retry_after("120", now),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(parse_retry_after(" 0 ", now), Some(Duration::ZERO));
+        for date in [
+            "Sun, 06 Nov 1994 08:51:37 GMT",
+            "Sunday, 06-Nov-94 08:51:37 GMT",
+            "Sun Nov  6 08:51:37 1994",
+        ] {
+            assert_eq!(
+                parse_retry_after(date, now),
+                Some(Duration::from_secs(120)),
+                "{date}"
+            );
+        }
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:00:00 GMT", now),
+            Some(Duration::ZERO),
+            "a date already past: no wait"
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(parse_retry_after("-5", now), None);
+        match classify_answer(429, Some("7"), b"", now, refusal_is_final) {
+            AgentError::Transient {
+                retry_after,
+                reason: None,
+                ..
+            } => assert_eq!(retry_after, Some(Duration::from_secs(7))),
+            e => panic!("{e:?}"),
+        }
+    }
+
+    #[test]
+    fn an_absurd_retry_after_is_capped_at_the_longest_backoff() {
+        let max = Duration::from_secs(300);
+        assert_eq!(
+            cap_retry_after(Duration::from_secs(5), max),
+            Duration::from_secs(5)
+        );
+        assert_eq!(cap_retry_after(Duration::from_secs(86_400 * 30), max), max);
     }
 }

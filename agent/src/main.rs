@@ -155,10 +155,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 agent.deliver_pending().await
             })?;
             println!(
-                "delivered {}, duplicates {}, rejected {}, still pending {}",
-                report.delivered, report.duplicates, report.rejected, report.pending
+                "delivered {}, duplicates {}, rejected {}, corrupt set aside {}, still pending {}",
+                report.delivered,
+                report.duplicates,
+                report.rejected,
+                report.corrupt,
+                report.pending
             );
-            Ok(if report.pending == 0 && report.rejected == 0 {
+            let clean = report.pending == 0 && report.rejected == 0 && report.corrupt == 0;
+            Ok(if clean {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE
@@ -243,9 +248,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             println!("agent {}", agent.agent_id());
             println!("state  {}", s.root().display());
             println!(
-                "spooled {}, rejected {}, receipts {}",
+                "spooled {}, rejected {}, corrupt {}, receipts {}",
                 s.spool_depth()?,
                 s.rejected_count()?,
+                s.corrupt_count()?,
                 s.receipt_count()?
             );
             Ok(ExitCode::SUCCESS)

@@ -4,28 +4,38 @@
 //! ```text
 //! <state_dir>/agent.key            Ed25519 seed, base64, mode 0600 from creation
 //! <state_dir>/enrollment.json      agent id, server URL, server receipt key
+//! <state_dir>/agent.key.new        a re-enrolment's key, until the server confirms it
+//! <state_dir>/enrollment.new.json  a confirmed re-enrolment being committed
 //! <state_dir>/chains/<id>.json     head of one chain: {chain, sequence, digest}
 //! <state_dir>/spool/<id>/<seq>.json  signed envelopes awaiting acknowledgement
-//! <state_dir>/spool/rejected/      envelopes the server refused, with the error beside them
+//! <state_dir>/spool/<id>/relink.json  a re-signing of the chain's spool under way
+//! <state_dir>/spool/rejected/      envelopes the server refused, with the error beside them,
+//!                                  named <id>-<seq>-<digest>.json (never overwritten)
+//! <state_dir>/spool/corrupt/       spool files that could not be read, with the problem beside
 //! <state_dir>/receipts/<digest>.json  the server's signed receipts
 //! ```
 //!
 //! Every write is atomic and durable: a temporary file, fsync, rename, fsync of the directory.
 //! A snapshot is spooled before its chain head advances, and on opening the head is taken from
 //! the spool when the spool is ahead (a crash between the two writes), so the agent can never
-//! sign two different snapshots with the same sequence.
+//! sign two different snapshots with the same sequence. Nothing the agent signed is ever
+//! deleted before its replacement or its receipt is on disk: refused envelopes are moved to
+//! `spool/rejected/`, unreadable ones to `spool/corrupt/`, both under names no later file
+//! can take.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
 use vouch_evidence::chain::Head;
 use vouch_evidence::dsse::Envelope;
-use vouch_evidence::{ChainKey, Digest, SigningKey};
+use vouch_evidence::{ChainKey, Digest, Receipt, SigningKey, Snapshot};
 
 /// What the server said at enrolment.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,13 +57,115 @@ struct HeadFile {
     digest: Digest,
 }
 
+/// `spool/<id>/relink.json`: the link a re-signing of the chain's spool starts from.
+#[derive(Serialize, Deserialize)]
+struct RelinkFile {
+    base: Option<BaseLink>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct BaseLink {
+    sequence: u64,
+    digest: Digest,
+}
+
+/// A re-signing of a chain's spool that was begun and not finished (see
+/// [`StateDir::begin_relink`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Relink {
+    /// The link the spooled snapshots must follow: `None` when they start the chain.
+    pub base: Option<Head>,
+}
+
+/// Why a spool file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SpoolFileError {
+    /// The file could not be read: an I/O failure, nothing known about its content.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The failure.
+        #[source]
+        source: io::Error,
+    },
+    /// The file was read but is not a signed snapshot the agent can use (not JSON, not a DSSE
+    /// envelope, a payload that does not decode or is not a snapshot, a truncated write).
+    #[error("{}: {problem}", path.display())]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it, for the log.
+        problem: String,
+    },
+}
+
+impl From<SpoolFileError> for io::Error {
+    fn from(e: SpoolFileError) -> Self {
+        match e {
+            SpoolFileError::Io { path, source } => {
+                io::Error::new(source.kind(), format!("{}: {source}", path.display()))
+            }
+            e @ SpoolFileError::Corrupt { .. } => io::Error::new(io::ErrorKind::InvalidData, e),
+        }
+    }
+}
+
+/// A spooled envelope, read and decoded.
+#[derive(Clone, Debug)]
+pub struct SpooledEnvelope {
+    /// The file's bytes, as sent to the server.
+    pub bytes: Vec<u8>,
+    /// The decoded payload (the snapshot's canonical bytes).
+    pub payload: Vec<u8>,
+    /// The snapshot's digest: SHA-256 of the payload.
+    pub digest: Digest,
+}
+
+/// Reads a spooled envelope: [`SpoolFileError::Corrupt`] when it is not a DSSE envelope with a
+/// decodable payload.
+pub fn read_spooled(path: &Path) -> Result<SpooledEnvelope, SpoolFileError> {
+    let bytes = fs::read(path).map_err(|source| SpoolFileError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let corrupt = |problem: String| SpoolFileError::Corrupt {
+        path: path.to_path_buf(),
+        problem,
+    };
+    let envelope =
+        Envelope::from_slice(&bytes).map_err(|e| corrupt(format!("not a DSSE envelope: {e}")))?;
+    let payload = envelope
+        .payload_bytes()
+        .map_err(|e| corrupt(format!("payload does not decode: {e}")))?;
+    Ok(SpooledEnvelope {
+        digest: Digest::of(&payload),
+        bytes,
+        payload,
+    })
+}
+
+/// Reads the snapshot in a spooled envelope: [`SpoolFileError::Corrupt`] when the file is not
+/// an envelope of a valid snapshot.
+pub fn read_spooled_snapshot(path: &Path) -> Result<Snapshot, SpoolFileError> {
+    let spooled = read_spooled(path)?;
+    Snapshot::from_payload(&spooled.payload).map_err(|e| SpoolFileError::Corrupt {
+        path: path.to_path_buf(),
+        problem: format!("payload is not a snapshot: {e}"),
+    })
+}
+
 /// The state directory.
 #[derive(Clone, Debug)]
 pub struct StateDir {
     root: PathBuf,
+    /// Spool files this process moved to `spool/corrupt/`.
+    set_aside: Arc<AtomicUsize>,
 }
 
-/// Writes `bytes` to `path` atomically and durably, with `mode`.
+/// Writes `bytes` to `path` atomically and durably, with `mode`: a temporary file beside it
+/// (the same name with the extension `tmp`), fsync, rename over `path`, fsync of the directory.
+/// A failure at any step leaves whatever was at `path` untouched.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     let tmp = path.with_extension("tmp");
     let _ = fs::remove_file(&tmp);
@@ -72,6 +184,72 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
+fn parent_dir(path: &Path) -> &Path {
+    path.parent().unwrap_or(Path::new("."))
+}
+
+fn file_name(path: &Path) -> &str {
+    path.file_name().and_then(|n| n.to_str()).unwrap_or("")
+}
+
+/// Moves `src` into `dir` under `<stem>.json`, or `<stem>-<n>.json` with the smallest `n` free:
+/// never over an existing file. The name is taken with a hard link, which fails rather than
+/// replace; `note` is then written beside it as `<name>.<note_ext>.json`, and only then is
+/// `src` removed. Returns the new path.
+fn move_aside(
+    src: &Path,
+    dir: &Path,
+    stem: &str,
+    note_ext: &str,
+    note: &[u8],
+) -> io::Result<PathBuf> {
+    for n in 0..10_000u32 {
+        let name = if n == 0 {
+            format!("{stem}.json")
+        } else {
+            format!("{stem}-{n}.json")
+        };
+        let target = dir.join(name);
+        match fs::hard_link(src, &target) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            // A file system without hard links: the agent's lock serialises every caller, so
+            // a name checked free stays free until the rename.
+            Err(_) if target.symlink_metadata().is_err() => fs::rename(src, &target)?,
+            Err(_) => continue,
+        }
+        write_atomic(
+            &target.with_extension(format!("{note_ext}.json")),
+            note,
+            0o600,
+        )?;
+        if src.exists() {
+            fs::remove_file(src)?;
+        }
+        sync_dir(dir)?;
+        sync_dir(parent_dir(src))?;
+        return Ok(target);
+    }
+    Err(io::Error::other(format!(
+        "{}: no free name for {stem} after 10000 tries",
+        dir.display()
+    )))
+}
+
+/// How many moved files a `spool/rejected/` or `spool/corrupt/` directory holds (the notes
+/// beside them, ending `.<note_ext>.json`, and temporary files not counted).
+fn count_moved(dir: &Path, note_ext: &str) -> io::Result<usize> {
+    let note = format!(".{note_ext}.json");
+    Ok(fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .filter(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name.ends_with(".json") && !name.ends_with(&note)
+        })
+        .count())
+}
+
 /// The directory name of a chain: hex SHA-256 of its key's text form (agent/kind:id).
 pub fn chain_dir_name(chain: &ChainKey) -> String {
     Digest::of(chain.to_string().as_bytes()).to_hex()
@@ -79,18 +257,35 @@ pub fn chain_dir_name(chain: &ChainKey) -> String {
 
 impl StateDir {
     /// Opens the state directory, creating it if needed, and makes it and its subdirectories
-    /// mode 0700 even if they existed with a looser mode: they hold the signing key.
+    /// mode 0700 even if they existed with a looser mode: they hold the signing key. A
+    /// re-enrolment the server confirmed but a crash interrupted is completed.
     pub fn open(root: &Path) -> io::Result<Self> {
-        for sub in ["", "chains", "spool", "spool/rejected", "receipts"] {
+        for sub in [
+            "",
+            "chains",
+            "spool",
+            "spool/rejected",
+            "spool/corrupt",
+            "receipts",
+        ] {
             let dir = root.join(sub);
             fs::create_dir_all(&dir)?;
             if fs::metadata(&dir)?.permissions().mode() & 0o777 != 0o700 {
                 fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))?;
             }
         }
-        Ok(StateDir {
+        let state = StateDir {
             root: root.to_path_buf(),
-        })
+            set_aside: Arc::new(AtomicUsize::new(0)),
+        };
+        if state.pending_enrollment_path().exists() {
+            tracing::warn!(
+                state_dir = %root.display(),
+                "completing a re-enrolment the server confirmed before the agent stopped"
+            );
+            state.finish_enrollment_commit()?;
+        }
+        Ok(state)
     }
 
     /// The directory.
@@ -100,6 +295,18 @@ impl StateDir {
 
     fn key_path(&self) -> PathBuf {
         self.root.join("agent.key")
+    }
+
+    fn pending_key_path(&self) -> PathBuf {
+        self.root.join("agent.key.new")
+    }
+
+    fn enrollment_path(&self) -> PathBuf {
+        self.root.join("enrollment.json")
+    }
+
+    fn pending_enrollment_path(&self) -> PathBuf {
+        self.root.join("enrollment.new.json")
     }
 
     /// Creates a new key (refusing to replace one unless `replace`).
@@ -113,14 +320,47 @@ impl StateDir {
                 ),
             ));
         }
-        let mut seed = [0u8; 32];
-        getrandom::fill(&mut seed).map_err(|e| io::Error::other(e.to_string()))?;
-        write_atomic(
-            &self.key_path(),
-            format!("{}\n", B64.encode(seed)).as_bytes(),
-            0o600,
-        )?;
+        let seed = new_seed()?;
+        write_key(&self.key_path(), &seed)?;
         Ok(SigningKey::from_seed(&seed))
+    }
+
+    /// Makes a new key beside the current one, in `agent.key.new` (mode 0600, durable), for an
+    /// enrolment in progress: `agent.key` and `enrollment.json` stay as they are until
+    /// [`StateDir::commit_enrollment`]. A pending key left by an earlier attempt is replaced.
+    pub fn create_pending_key(&self) -> io::Result<SigningKey> {
+        let seed = new_seed()?;
+        write_key(&self.pending_key_path(), &seed)?;
+        Ok(SigningKey::from_seed(&seed))
+    }
+
+    /// Forgets the key of an enrolment that did not succeed; the current key is untouched.
+    pub fn discard_pending_key(&self) -> io::Result<()> {
+        match fs::remove_file(self.pending_key_path()) {
+            Ok(()) => sync_dir(&self.root),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Makes the pending key (from [`StateDir::create_pending_key`]) and `enrollment` current,
+    /// once the server has confirmed the enrolment. The enrolment is first written durably to
+    /// `enrollment.new.json`, which marks the decision; then the key and the record are renamed
+    /// into place. A crash in between is completed by the next [`StateDir::open`], so the agent
+    /// never holds a key that does not match its enrolment record.
+    pub fn commit_enrollment(&self, e: &Enrollment) -> io::Result<()> {
+        let json = serde_json::to_vec_pretty(e).map_err(io::Error::other)?;
+        write_atomic(&self.pending_enrollment_path(), &json, 0o600)?;
+        self.finish_enrollment_commit()
+    }
+
+    fn finish_enrollment_commit(&self) -> io::Result<()> {
+        if self.pending_key_path().exists() {
+            fs::rename(self.pending_key_path(), self.key_path())?;
+            sync_dir(&self.root)?;
+        }
+        fs::rename(self.pending_enrollment_path(), self.enrollment_path())?;
+        sync_dir(&self.root)
     }
 
     /// Loads the key.
@@ -141,12 +381,12 @@ impl StateDir {
     /// Saves the enrolment.
     pub fn save_enrollment(&self, e: &Enrollment) -> io::Result<()> {
         let json = serde_json::to_vec_pretty(e).map_err(io::Error::other)?;
-        write_atomic(&self.root.join("enrollment.json"), &json, 0o600)
+        write_atomic(&self.enrollment_path(), &json, 0o600)
     }
 
     /// Loads the enrolment.
     pub fn load_enrollment(&self) -> io::Result<Enrollment> {
-        let path = self.root.join("enrollment.json");
+        let path = self.enrollment_path();
         let bytes = fs::read(&path).map_err(|e| {
             io::Error::new(e.kind(), format!("{}: {e} (enrol first)", path.display()))
         })?;
@@ -158,13 +398,17 @@ impl StateDir {
         self.root.join("spool").join(chain_dir_name(chain))
     }
 
+    fn head_path(&self, chain: &ChainKey) -> PathBuf {
+        self.root
+            .join("chains")
+            .join(format!("{}.json", chain_dir_name(chain)))
+    }
+
     /// The head of `chain`: the stored head, or the newest spooled snapshot if that is ahead.
+    /// A spooled file ahead of the stored head that cannot be read is set aside (see
+    /// [`StateDir::set_aside_corrupt`]) rather than block every later snapshot of the chain.
     pub fn head(&self, chain: &ChainKey) -> io::Result<Option<Head>> {
-        let stored = match fs::read(
-            self.root
-                .join("chains")
-                .join(format!("{}.json", chain_dir_name(chain))),
-        ) {
+        let stored = match fs::read(self.head_path(chain)) {
             Ok(b) => {
                 let h: HeadFile = serde_json::from_slice(&b).map_err(io::Error::other)?;
                 Some(Head {
@@ -175,18 +419,25 @@ impl StateDir {
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
             Err(e) => return Err(e),
         };
-        let spooled = self.spooled(chain)?.pop();
-        match (stored, spooled) {
-            (Some(h), Some((seq, path))) if seq > h.sequence => Ok(Some(Head {
-                sequence: seq,
-                digest: envelope_digest(&path)?,
-            })),
-            (None, Some((seq, path))) => Ok(Some(Head {
-                sequence: seq,
-                digest: envelope_digest(&path)?,
-            })),
-            (stored, _) => Ok(stored),
+        let mut spooled = self.spooled(chain)?;
+        while let Some((seq, path)) = spooled.pop() {
+            if stored.is_some_and(|h| seq <= h.sequence) {
+                break;
+            }
+            match read_spooled(&path) {
+                Ok(s) => {
+                    return Ok(Some(Head {
+                        sequence: seq,
+                        digest: s.digest,
+                    }));
+                }
+                Err(SpoolFileError::Corrupt { problem, .. }) => {
+                    self.set_aside_corrupt(&path, &problem)?;
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
+        Ok(stored)
     }
 
     /// Records the head of `chain`.
@@ -197,22 +448,27 @@ impl StateDir {
             digest: head.digest,
         })
         .map_err(io::Error::other)?;
-        write_atomic(
-            &self
-                .root
-                .join("chains")
-                .join(format!("{}.json", chain_dir_name(chain))),
-            &json,
-            0o600,
-        )
+        write_atomic(&self.head_path(chain), &json, 0o600)
     }
 
-    /// Writes a signed envelope to the spool.
+    /// Forgets the head of `chain`: its next snapshot starts it at sequence 1.
+    pub fn clear_head(&self, chain: &ChainKey) -> io::Result<()> {
+        match fs::remove_file(self.head_path(chain)) {
+            Ok(()) => sync_dir(&self.root.join("chains")),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Writes a signed envelope to the spool (atomically: see [`write_atomic`]), replacing a
+    /// file of the same sequence only once the new one is durable.
     pub fn spool(&self, chain: &ChainKey, sequence: u64, envelope: &[u8]) -> io::Result<PathBuf> {
         let dir = self.spool_dir(chain);
         if !dir.exists() {
             fs::create_dir_all(&dir)?;
             fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))?;
+        }
+        if !dir.join("chain.json").exists() {
             write_atomic(
                 &dir.join("chain.json"),
                 &serde_json::to_vec(chain).map_err(io::Error::other)?,
@@ -224,25 +480,64 @@ impl StateDir {
         Ok(path)
     }
 
+    /// Removes a spooled envelope whose content is now elsewhere (re-signed into another file),
+    /// durably.
+    pub fn remove_spooled(&self, path: &Path) -> io::Result<()> {
+        fs::remove_file(path)?;
+        sync_dir(parent_dir(path))
+    }
+
     /// The spooled envelopes of `chain`, oldest first, as (sequence, path).
     pub fn spooled(&self, chain: &ChainKey) -> io::Result<Vec<(u64, PathBuf)>> {
         spooled_in(&self.spool_dir(chain))
     }
 
-    /// Every chain with something spooled.
+    /// Every chain with something spooled. A `chain.json` that cannot be read is set aside and,
+    /// when a readable envelope in its directory names the chain, written again; a directory
+    /// whose chain cannot be known is skipped with an error in the log (its files stay).
     pub fn spooled_chains(&self) -> io::Result<Vec<ChainKey>> {
         let mut out = Vec::new();
         for entry in fs::read_dir(self.root.join("spool"))? {
-            let path = entry?.path().join("chain.json");
-            if let Ok(bytes) = fs::read(&path) {
-                out.push(
-                    serde_json::from_slice(&bytes)
-                        .map_err(|e| io::Error::other(format!("{}: {e}", path.display())))?,
-                );
+            let dir = entry?.path();
+            let path = dir.join("chain.json");
+            let Ok(bytes) = fs::read(&path) else {
+                continue;
+            };
+            let problem = match serde_json::from_slice::<ChainKey>(&bytes) {
+                Ok(chain) if chain_dir_name(&chain) == file_name(&dir) => {
+                    out.push(chain);
+                    continue;
+                }
+                Ok(chain) => format!("names chain {chain}, which is not this directory's"),
+                Err(e) => format!("not a chain key: {e}"),
+            };
+            self.set_aside_corrupt(&path, &problem)?;
+            match self.chain_of_spooled(&dir) {
+                Some(chain) => {
+                    write_atomic(
+                        &path,
+                        &serde_json::to_vec(&chain).map_err(io::Error::other)?,
+                        0o600,
+                    )?;
+                    tracing::warn!(dir = %dir.display(), chain = %chain, "chain.json rewritten from the spooled snapshots");
+                    out.push(chain);
+                }
+                None => {
+                    tracing::error!(dir = %dir.display(), "spool directory skipped: no readable snapshot names its chain");
+                }
             }
         }
         out.sort();
         Ok(out)
+    }
+
+    /// The chain a spool directory holds, from the first readable snapshot in it that belongs
+    /// there.
+    fn chain_of_spooled(&self, dir: &Path) -> Option<ChainKey> {
+        spooled_in(dir).ok()?.into_iter().find_map(|(_, path)| {
+            let chain = read_spooled_snapshot(&path).ok()?.chain_key();
+            (chain_dir_name(&chain) == file_name(dir)).then_some(chain)
+        })
     }
 
     /// How many envelopes wait in the spool, all chains together.
@@ -262,47 +557,170 @@ impl StateDir {
             0o600,
         )?;
         fs::remove_file(spooled)?;
-        sync_dir(spooled.parent().unwrap_or(Path::new(".")))
+        sync_dir(parent_dir(spooled))
     }
 
-    /// Moves a refused envelope to `spool/rejected/`, with the server's error beside it.
+    /// The digest the server acknowledged at `sequence` of `chain`, from the saved receipts
+    /// (the newest if several). It reads every receipt: for recovery only.
+    pub fn acknowledged(&self, chain: &ChainKey, sequence: u64) -> io::Result<Option<Digest>> {
+        let mut found: Option<Receipt> = None;
+        for entry in fs::read_dir(self.root.join("receipts"))? {
+            let Ok(bytes) = fs::read(entry?.path()) else {
+                continue;
+            };
+            let Some(receipt) = Envelope::from_slice(&bytes)
+                .ok()
+                .and_then(|env| env.payload_bytes().ok())
+                .and_then(|p| serde_json::from_slice::<Receipt>(&p).ok())
+            else {
+                continue;
+            };
+            if receipt.sequence == sequence
+                && receipt.chain == *chain
+                && found
+                    .as_ref()
+                    .is_none_or(|f| f.received_at < receipt.received_at)
+            {
+                found = Some(receipt);
+            }
+        }
+        Ok(found.map(|r| r.digest))
+    }
+
+    /// Moves a refused envelope to `spool/rejected/`, with the server's error beside it, under
+    /// a name no other file has: `<chain dir>-<sequence>-<snapshot digest>.json` (with `-<n>`
+    /// added should that exist), so a second refusal at the same sequence never overwrites the
+    /// first. Returns the new path.
     pub fn quarantine(&self, spooled: &Path, error: &str) -> io::Result<PathBuf> {
-        let name = format!(
-            "{}-{}",
+        let digest = match read_spooled(spooled) {
+            Ok(s) => s.digest.to_hex(),
+            Err(_) => Digest::of(&fs::read(spooled)?).to_hex(),
+        };
+        let stem = format!(
+            "{}-{}-{digest}",
+            file_name(parent_dir(spooled)),
             spooled
-                .parent()
-                .and_then(|p| p.file_name())
+                .file_stem()
                 .and_then(|n| n.to_str())
-                .unwrap_or("chain"),
-            spooled
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or("snapshot.json")
+                .unwrap_or("snapshot"),
         );
-        let target = self.root.join("spool/rejected").join(&name);
-        write_atomic(
-            &target.with_extension("error.json"),
+        move_aside(
+            spooled,
+            &self.root.join("spool/rejected"),
+            &stem,
+            "error",
             error.as_bytes(),
-            0o600,
+        )
+    }
+
+    /// Sets a spool file that cannot be read aside, in `spool/corrupt/` as
+    /// `<chain dir>-<file>-<SHA-256 of its bytes, 16 hex>.json` (never over another file), with
+    /// `problem` beside it; logs it and counts it (see [`StateDir::corrupt_set_aside`]).
+    /// Returns the new path.
+    pub fn set_aside_corrupt(&self, path: &Path, problem: &str) -> io::Result<PathBuf> {
+        let hash = Digest::of(&fs::read(path)?).to_hex();
+        let stem = format!(
+            "{}-{}-{}",
+            file_name(parent_dir(path)),
+            path.file_stem().and_then(|n| n.to_str()).unwrap_or("file"),
+            &hash[..16]
+        );
+        let note = serde_json::json!({ "path": path, "problem": problem }).to_string();
+        let moved = move_aside(
+            path,
+            &self.root.join("spool/corrupt"),
+            &stem,
+            "problem",
+            note.as_bytes(),
         )?;
-        fs::rename(spooled, &target)?;
-        sync_dir(&self.root.join("spool/rejected"))?;
-        sync_dir(spooled.parent().unwrap_or(Path::new(".")))?;
-        Ok(target)
+        self.set_aside.fetch_add(1, Ordering::Relaxed);
+        tracing::error!(
+            path = %path.display(),
+            problem,
+            moved = %moved.display(),
+            "corrupt spool file set aside"
+        );
+        Ok(moved)
+    }
+
+    /// How many spool files this process (this `StateDir` and its clones) set aside as corrupt.
+    pub fn corrupt_set_aside(&self) -> usize {
+        self.set_aside.load(Ordering::Relaxed)
+    }
+
+    /// Records that the spooled snapshots of `chain` are about to be re-signed to follow
+    /// `base`, so that an interruption is resumed by [`StateDir::pending_relink`].
+    pub fn begin_relink(&self, chain: &ChainKey, base: Option<Head>) -> io::Result<()> {
+        let file = RelinkFile {
+            base: base.map(|h| BaseLink {
+                sequence: h.sequence,
+                digest: h.digest,
+            }),
+        };
+        write_atomic(
+            &self.spool_dir(chain).join("relink.json"),
+            &serde_json::to_vec(&file).map_err(io::Error::other)?,
+            0o600,
+        )
+    }
+
+    /// A re-signing of `chain` that was begun and not finished. A record that cannot be read
+    /// is set aside (the re-signing cannot be resumed) and `None` returned.
+    pub fn pending_relink(&self, chain: &ChainKey) -> io::Result<Option<Relink>> {
+        let path = self.spool_dir(chain).join("relink.json");
+        let bytes = match fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        match serde_json::from_slice::<RelinkFile>(&bytes) {
+            Ok(f) => Ok(Some(Relink {
+                base: f.base.map(|b| Head {
+                    sequence: b.sequence,
+                    digest: b.digest,
+                }),
+            })),
+            Err(e) => {
+                self.set_aside_corrupt(&path, &format!("not a relink record: {e}"))?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Records that the re-signing of `chain` is complete.
+    pub fn end_relink(&self, chain: &ChainKey) -> io::Result<()> {
+        let path = self.spool_dir(chain).join("relink.json");
+        match fs::remove_file(&path) {
+            Ok(()) => sync_dir(parent_dir(&path)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     /// How many envelopes were refused.
     pub fn rejected_count(&self) -> io::Result<usize> {
-        Ok(fs::read_dir(self.root.join("spool/rejected"))?
-            .filter_map(Result::ok)
-            .filter(|e| !e.file_name().to_string_lossy().ends_with(".error.json"))
-            .count())
+        count_moved(&self.root.join("spool/rejected"), "error")
+    }
+
+    /// How many spool files were set aside as corrupt, ever (the files in `spool/corrupt/`).
+    pub fn corrupt_count(&self) -> io::Result<usize> {
+        count_moved(&self.root.join("spool/corrupt"), "problem")
     }
 
     /// How many receipts are kept.
     pub fn receipt_count(&self) -> io::Result<usize> {
         Ok(fs::read_dir(self.root.join("receipts"))?.count())
     }
+}
+
+fn new_seed() -> io::Result<[u8; 32]> {
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| io::Error::other(e.to_string()))?;
+    Ok(seed)
+}
+
+fn write_key(path: &Path, seed: &[u8; 32]) -> io::Result<()> {
+    write_atomic(path, format!("{}\n", B64.encode(seed)).as_bytes(), 0o600)
 }
 
 fn spooled_in(dir: &Path) -> io::Result<Vec<(u64, PathBuf)>> {
@@ -329,12 +747,7 @@ fn spooled_in(dir: &Path) -> io::Result<Vec<(u64, PathBuf)>> {
 
 /// The digest of the snapshot in an envelope file (SHA-256 of its payload).
 pub fn envelope_digest(path: &Path) -> io::Result<Digest> {
-    let env = Envelope::from_slice(&fs::read(path)?)
-        .map_err(|e| io::Error::other(format!("{}: {e}", path.display())))?;
-    let payload = env
-        .payload_bytes()
-        .map_err(|e| io::Error::other(format!("{}: {e}", path.display())))?;
-    Ok(Digest::of(&payload))
+    Ok(read_spooled(path)?.digest)
 }
 
 #[cfg(test)]
@@ -390,5 +803,168 @@ mod tests {
         let head = s.head(&chain()).unwrap().unwrap();
         assert_eq!(head.sequence, 5);
         assert_eq!(head.digest, Digest::of(b"payload-1"));
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Regression (issue 15, defect 3: a second refusal at the same sequence overwrote the
+    /// first quarantined snapshot): quarantine names are unique, even for the same bytes.
+    #[test]
+    fn quarantine_never_overwrites_a_refused_snapshot() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = StateDir::open(dir.path()).unwrap();
+        let key = SigningKey::from_seed(&[1; 32]);
+        let mut kept = Vec::new();
+        for payload in [b"first".as_slice(), b"second", b"second"] {
+            let env = vouch_evidence::dsse::sign(&key, "t", payload).to_vec();
+            let spooled = s.spool(&chain(), 1, &env).unwrap();
+            let moved = s
+                .quarantine(&spooled, r#"{"error":"chain_conflict","message":"fork"}"#)
+                .unwrap();
+            assert!(!spooled.exists());
+            kept.push((moved, env));
+        }
+        assert_eq!(
+            s.rejected_count().unwrap(),
+            3,
+            "{:?}",
+            names(&dir.path().join("spool/rejected"))
+        );
+        for (moved, env) in &kept {
+            assert_eq!(&fs::read(moved).unwrap(), env);
+            assert!(moved.with_extension("error.json").exists());
+        }
+        let first = kept[0].0.file_name().unwrap().to_str().unwrap();
+        assert!(
+            first.starts_with(&format!(
+                "{}-{:020}-{}",
+                chain_dir_name(&chain()),
+                1,
+                Digest::of(b"first").to_hex()
+            )),
+            "{first}"
+        );
+        assert!(
+            kept[2].0.to_str().unwrap().ends_with("-1.json"),
+            "{:?}",
+            kept[2].0
+        );
+    }
+
+    #[test]
+    fn a_corrupt_file_is_set_aside_uniquely_and_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = StateDir::open(dir.path()).unwrap();
+        let key = SigningKey::from_seed(&[1; 32]);
+        let env = vouch_evidence::dsse::sign(&key, "t", b"p").to_vec();
+        for _ in 0..2 {
+            let path = s.spool(&chain(), 3, &env).unwrap();
+            fs::write(&path, b"{\"payloadType\":").unwrap();
+            let err = read_spooled(&path).unwrap_err();
+            assert!(matches!(err, SpoolFileError::Corrupt { .. }), "{err}");
+            let moved = s.set_aside_corrupt(&path, &err.to_string()).unwrap();
+            assert!(!path.exists());
+            assert_eq!(fs::read(&moved).unwrap(), b"{\"payloadType\":");
+        }
+        assert_eq!(s.corrupt_count().unwrap(), 2);
+        assert_eq!(s.corrupt_set_aside(), 2);
+    }
+
+    #[test]
+    fn a_corrupt_chain_file_is_rewritten_from_the_spooled_snapshots() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = StateDir::open(dir.path()).unwrap();
+        let key = SigningKey::from_seed(&[1; 32]);
+        let snap = Snapshot {
+            schema_version: vouch_evidence::SCHEMA_VERSION,
+            agent_id: "agt_1".into(),
+            asset: vouch_evidence::Asset {
+                kind: AssetKind::Host,
+                id: "m".into(),
+                name: "m".into(),
+            },
+            collected_at: vouch_evidence::Timestamp::from_unix_micros(1_700_000_000_000_000)
+                .unwrap(),
+            sequence: 1,
+            previous_digest: None,
+            collectors: vec![],
+            evidence: Default::default(),
+        };
+        let (env, _) = snap.sign(&key).unwrap();
+        let path = s.spool(&chain(), 1, &env.to_vec()).unwrap();
+        let chain_file = path.parent().unwrap().join("chain.json");
+        fs::write(&chain_file, b"\0\0garbage").unwrap();
+        assert_eq!(s.spooled_chains().unwrap(), vec![chain()]);
+        assert_eq!(s.corrupt_count().unwrap(), 1);
+        let again: ChainKey = serde_json::from_slice(&fs::read(&chain_file).unwrap()).unwrap();
+        assert_eq!(again, chain());
+    }
+
+    /// A re-enrolment confirmed by the server and interrupted between its renames is completed
+    /// on opening; a new key never confirmed leaves the current key and enrolment in use.
+    #[test]
+    fn an_interrupted_re_enrolment_is_completed_and_an_unconfirmed_one_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = StateDir::open(dir.path()).unwrap();
+        let old = s.create_key(false).unwrap();
+        let enrollment = |keyid: String| Enrollment {
+            server_url: "https://s".into(),
+            agent_id: "agt_1".into(),
+            keyid,
+            server_key: "k".into(),
+        };
+        s.save_enrollment(&enrollment(old.id().to_string()))
+            .unwrap();
+        let old_key_bytes = fs::read(dir.path().join("agent.key")).unwrap();
+
+        // Unconfirmed: a pending key only.
+        let new = s.create_pending_key().unwrap();
+        let s = StateDir::open(dir.path()).unwrap();
+        assert_eq!(
+            fs::read(dir.path().join("agent.key")).unwrap(),
+            old_key_bytes
+        );
+        assert_eq!(s.load_enrollment().unwrap().keyid, old.id().to_string());
+
+        // Confirmed, then interrupted before the renames.
+        write_atomic(
+            &dir.path().join("enrollment.new.json"),
+            &serde_json::to_vec(&enrollment(new.id().to_string())).unwrap(),
+            0o600,
+        )
+        .unwrap();
+        let s = StateDir::open(dir.path()).unwrap();
+        assert_eq!(s.load_key().unwrap().id(), new.id());
+        assert_eq!(s.load_enrollment().unwrap().keyid, new.id().to_string());
+        assert!(!dir.path().join("agent.key.new").exists());
+        assert!(!dir.path().join("enrollment.new.json").exists());
+    }
+
+    #[test]
+    fn a_corrupt_spooled_file_ahead_of_the_head_is_set_aside_not_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = StateDir::open(dir.path()).unwrap();
+        let key = SigningKey::from_seed(&[1; 32]);
+        s.set_head(
+            &chain(),
+            Head {
+                sequence: 4,
+                digest: Digest::of(b"four"),
+            },
+        )
+        .unwrap();
+        let env = vouch_evidence::dsse::sign(&key, "t", b"payload-5");
+        let path = s.spool(&chain(), 5, &env.to_vec()).unwrap();
+        fs::write(&path, b"truncat").unwrap();
+        let head = s.head(&chain()).unwrap().unwrap();
+        assert_eq!(head.sequence, 4);
+        assert_eq!(s.corrupt_count().unwrap(), 1);
     }
 }
