@@ -8,7 +8,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use tokio_util::sync::CancellationToken;
 use vouch_agent::config::{AgentConfig, LogFormat};
 use vouch_agent::{Agent, enroll, sources};
-use vouch_collectors::run_source_with_progress;
+use vouch_collectors::{CollectContext, run_source_with_progress};
+use vouch_evidence::Timestamp;
 
 #[derive(Parser)]
 #[command(
@@ -59,10 +60,18 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
+        /// Collect as of this RFC 3339 instant instead of the clock's: it stamps the collection
+        /// and every age is measured against it (to reproduce a judgement).
+        #[arg(long, value_name = "INSTANT")]
+        at: Option<Timestamp>,
     },
     /// Collect like `collect`, judge the evidence with the built-in policy pack and print each
     /// control's status with the failing policies and their reasons; exit 1 when a control fails.
-    Check,
+    Check {
+        /// Judge as of this RFC 3339 instant instead of the clock's (as `collect --at`).
+        #[arg(long, value_name = "INSTANT")]
+        at: Option<Timestamp>,
+    },
     /// Show enrolment and spool.
     Status,
     /// Print generated reference documentation.
@@ -169,7 +178,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
-        Command::Collect { format } => {
+        Command::Collect { format, at } => {
             use std::io::IsTerminal as _;
             // Progress on a terminal only, so redirected output stays clean.
             let show_progress = std::io::stderr().is_terminal();
@@ -177,7 +186,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 let started = std::time::Instant::now();
                 let c = rt.block_on(run_source_with_progress(
                     source.as_ref(),
-                    &source.context(CancellationToken::new()),
+                    &context(source.as_ref(), at),
                     &mut |p| {
                         if show_progress {
                             eprint!(
@@ -211,13 +220,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Check => {
+        Command::Check { at } => {
             use vouch_policies::{Catalogs, ControlState, ControlStatus, PolicyPack, SnapshotView};
             let pack = PolicyPack::builtin();
             let catalogs = Catalogs::builtin();
             let mut failed = false;
             for source in sources(&config) {
-                let ctx = source.context(CancellationToken::new());
+                let ctx = context(source.as_ref(), at);
                 let c = rt.block_on(vouch_collectors::run_source(source.as_ref(), &ctx));
                 let results = pack.evaluate(&SnapshotView {
                     asset: &c.asset,
@@ -256,6 +265,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// The context to collect `source` with once, its clock fixed at `at` when given.
+fn context(source: &dyn vouch_collectors::Source, at: Option<Timestamp>) -> CollectContext {
+    let ctx = source.context(CancellationToken::new());
+    match at {
+        Some(at) => ctx.at(at),
+        None => ctx,
     }
 }
 

@@ -2,7 +2,11 @@
 
 use std::process::Command;
 
-/// Runs `vouch-agent check` on the fixture host `host`: exit code and standard output.
+/// When the fixture hosts are judged: a day after their package lists were published
+/// (2026-11-23), so the verdicts are the same on any day the suite runs.
+const AT: &str = "2026-11-24T12:00:00Z";
+
+/// Runs `vouch-agent check --at AT` on the fixture host `host`: exit code and standard output.
 fn check(host: &str) -> (i32, String) {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("agent.toml");
@@ -19,7 +23,7 @@ fn check(host: &str) -> (i32, String) {
     )
     .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_vouch-agent"))
-        .args(["--config", config.to_str().unwrap(), "check"])
+        .args(["--config", config.to_str().unwrap(), "check", "--at", AT])
         .output()
         .unwrap();
     (
@@ -33,6 +37,13 @@ fn a_hardened_host_passes_every_control_it_is_judged_on() {
     let (code, out) = check("debian12-hardened");
     assert_eq!(code, 0, "{out}");
     assert!(out.starts_with("host web-1 "), "{out}");
+    assert!(
+        out.lines()
+            .next()
+            .unwrap()
+            .contains(", collected 2026-11-24T12:00:00.000000Z,"),
+        "{out}"
+    );
     let a824 = out
         .lines()
         .find(|l| l.starts_with("iso27001-2022:A.8.24 "))

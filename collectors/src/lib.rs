@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
 use vouch_evidence::{
-    Asset, CollectorRun, EvidenceItem, RunOutcome, Source as ItemSource, Timestamp,
+    Asset, Clock, CollectorRun, EvidenceItem, RunOutcome, Source as ItemSource, Timestamp,
 };
 
 pub use spec::{EvidenceSpec, ValueType, is_volatile, reference_markdown};
@@ -45,6 +45,9 @@ pub struct CollectContext {
     pub deadline: Instant,
     /// Cancelled when the agent shuts down.
     pub shutdown: CancellationToken,
+    /// The clock that stamps the collection and that every age is measured against (the
+    /// system clock on a live agent; a fixed instant in tests and on `--at`).
+    pub clock: Clock,
 }
 
 impl CollectContext {
@@ -54,6 +57,15 @@ impl CollectContext {
             root: root.into(),
             deadline: Instant::now() + Duration::from_secs(60),
             shutdown: CancellationToken::new(),
+            clock: Clock::System,
+        }
+    }
+
+    /// The same context, its clock fixed at `at`.
+    pub fn at(self, at: Timestamp) -> Self {
+        CollectContext {
+            clock: Clock::Fixed(at),
+            ..self
         }
     }
 
@@ -215,11 +227,6 @@ pub struct Collected {
     pub evidence: BTreeMap<String, EvidenceItem>,
 }
 
-/// The current instant.
-pub fn now() -> Timestamp {
-    Timestamp::from_datetime(time::OffsetDateTime::now_utc())
-}
-
 /// Runs every collector of `source` concurrently, each until the context's deadline. A failed,
 /// panicked or late collector becomes a failed run, and its declared ids become unavailable
 /// items naming why: the snapshot never silently lacks a fact.
@@ -248,7 +255,7 @@ pub async fn run_source_with_progress(
     progress: &mut (dyn FnMut(Progress<'_>) + Send),
 ) -> Collected {
     let start = Instant::now();
-    let collected_at = now();
+    let collected_at = ctx.clock.now();
     let asset = source.asset(ctx).await;
     let budget = ctx.deadline.saturating_duration_since(Instant::now());
     let tasks: Vec<_> = source
@@ -256,7 +263,7 @@ pub async fn run_source_with_progress(
         .into_iter()
         .map(|c| {
             let ctx = ctx.clone();
-            let started = now();
+            let started = ctx.clock.now();
             let name = c.name();
             let specs = c.evidence();
             let handle = tokio::spawn(async move { c.collect(&ctx).await });
@@ -309,7 +316,7 @@ pub async fn run_source_with_progress(
             name: name.to_string(),
             version: env!("CARGO_PKG_VERSION").to_string(),
             started_at: started,
-            finished_at: now().max(started),
+            finished_at: ctx.clock.now().max(started),
             outcome: run_outcome,
         });
         progress(Progress {
@@ -447,6 +454,7 @@ mod tests {
                 root: "/".into(),
                 deadline: Instant::now() + Duration::from_millis(200),
                 shutdown,
+                clock: vouch_evidence::Clock::System,
             }
         }
         fn schedule(&self) -> &str {

@@ -65,6 +65,7 @@ pub(crate) fn api_context(timeout_secs: u64, shutdown: CancellationToken) -> Col
         root: PathBuf::from("/"),
         deadline: Instant::now() + Duration::from_secs(timeout_secs),
         shutdown,
+        clock: vouch_evidence::Clock::System,
     }
 }
 

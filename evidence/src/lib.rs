@@ -35,4 +35,4 @@ pub use snapshot::{
     SCHEMA_VERSION, SNAPSHOT_PAYLOAD_TYPE, Snapshot, SnapshotError, SnapshotHeader, Source,
     is_valid_evidence_id,
 };
-pub use timestamp::{Timestamp, TimestampError};
+pub use timestamp::{Clock, Timestamp, TimestampError};

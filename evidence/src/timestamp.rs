@@ -80,6 +80,27 @@ impl fmt::Debug for Timestamp {
     }
 }
 
+/// Where "now" comes from. Every verdict that depends on age reads the instant from a clock
+/// it was handed, never from the wall clock directly, so a test or a replay can fix it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Clock {
+    /// The system's real-time clock.
+    #[default]
+    System,
+    /// Always the same instant (tests; `--at` on the agent's `collect` and `check`).
+    Fixed(Timestamp),
+}
+
+impl Clock {
+    /// The current instant by this clock.
+    pub fn now(&self) -> Timestamp {
+        match self {
+            Clock::System => Timestamp::from_datetime(OffsetDateTime::now_utc()),
+            Clock::Fixed(t) => *t,
+        }
+    }
+}
+
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
@@ -110,6 +131,13 @@ mod tests {
         let t: Timestamp = "2026-11-24T02:42:24.123456789Z".parse().unwrap();
         assert_eq!(t.to_string(), "2026-11-24T02:42:24.123456Z");
         assert_eq!(Timestamp::from_unix_micros(t.unix_micros()), Some(t));
+    }
+
+    #[test]
+    fn a_fixed_clock_never_moves() {
+        let t: Timestamp = "2026-11-24T02:42:24Z".parse().unwrap();
+        assert_eq!(Clock::Fixed(t).now(), t);
+        assert_eq!(Clock::Fixed(t).now(), Clock::Fixed(t).now());
     }
 
     #[test]

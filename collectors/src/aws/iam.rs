@@ -131,7 +131,7 @@ impl Collector for IamArea {
         );
         let api = |a: &str| ItemSource::Api(a.into());
         let report_source = || api("iam:GetCredentialReport");
-        let now = OffsetDateTime::now_utc();
+        let now = ctx.clock.now().datetime();
         let report = report.and_then(|(generated, csv)| Ok((generated, parse_report(&csv)?)));
         let rows = report.as_ref().map(|(_, rows)| rows).map_err(Clone::clone);
         let root = rows.clone().and_then(|rows| {

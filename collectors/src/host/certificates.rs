@@ -355,7 +355,7 @@ impl Collector for Certificates {
     }
 
     async fn collect(&self, ctx: &CollectContext) -> Result<Facts, CollectError> {
-        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let now = ctx.clock.now().datetime().unix_timestamp();
         let found = read_certificates(ctx, &self.paths);
         let source = || vouch_evidence::Source::File(paths_text(&self.paths));
         let tally = found

@@ -221,6 +221,7 @@ impl Source for HostSource {
             root: self.config.root.clone(),
             deadline: Instant::now() + Duration::from_secs(self.config.timeout_secs),
             shutdown,
+            clock: vouch_evidence::Clock::System,
         }
     }
 
