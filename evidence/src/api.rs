@@ -60,6 +60,9 @@ pub enum RejectReason {
     BadSignature,
     /// The payload is not in RFC 8785 canonical form.
     NotCanonical,
+    /// A structural limit of [`crate::limits`] is exceeded (nesting depth, a string's length,
+    /// members of a container, values, signatures): the message names it.
+    LimitExceeded,
     /// The snapshot breaks a schema rule.
     InvalidSnapshot,
     /// The snapshot names another agent than the key's.
@@ -87,13 +90,14 @@ pub enum RejectReason {
 
 impl RejectReason {
     /// Every reason, for metrics and documentation.
-    pub const ALL: [RejectReason; 17] = [
+    pub const ALL: [RejectReason; 18] = [
         RejectReason::Malformed,
         RejectReason::Oversize,
         RejectReason::PayloadType,
         RejectReason::UnknownKey,
         RejectReason::BadSignature,
         RejectReason::NotCanonical,
+        RejectReason::LimitExceeded,
         RejectReason::InvalidSnapshot,
         RejectReason::AgentMismatch,
         RejectReason::ChainGap,
@@ -123,7 +127,7 @@ impl RejectReason {
             RejectReason::Gone => 410,
             RejectReason::ChainGap | RejectReason::ChainConflict => 409,
             RejectReason::Oversize => 413,
-            RejectReason::ClockSkew => 422,
+            RejectReason::ClockSkew | RejectReason::LimitExceeded => 422,
         }
     }
 
@@ -136,6 +140,7 @@ impl RejectReason {
             RejectReason::UnknownKey => "unknown_key",
             RejectReason::BadSignature => "bad_signature",
             RejectReason::NotCanonical => "not_canonical",
+            RejectReason::LimitExceeded => "limit_exceeded",
             RejectReason::InvalidSnapshot => "invalid_snapshot",
             RejectReason::AgentMismatch => "agent_mismatch",
             RejectReason::ChainGap => "chain_gap",

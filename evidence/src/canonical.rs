@@ -12,6 +12,8 @@
 use serde::Serialize;
 use serde_json::{Map, Number, Value};
 
+use crate::limits::{Limit, MAX_CONTAINER_ITEMS, MAX_DEPTH, MAX_STRING_BYTES, MAX_VALUES};
+
 /// The largest integer magnitude a double represents exactly (2^53 − 1), per I-JSON.
 pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 
@@ -39,21 +41,59 @@ pub fn value_to_vec(value: &Value) -> Result<Vec<u8>, CanonicalError> {
     Ok(out)
 }
 
-/// Whether `bytes` are exactly the canonical encoding of the JSON they contain.
+/// Whether `bytes` are exactly the canonical encoding of the JSON they contain, within the
+/// structural [`limits`](crate::limits).
 pub fn is_canonical(bytes: &[u8]) -> bool {
     check(bytes).is_ok()
 }
 
+/// Why bytes failed [`check`]: where, and the rule or the limit broken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("at byte {offset}: {problem}")]
+pub struct CheckError {
+    /// Byte offset of the problem.
+    pub offset: usize,
+    /// What is wrong.
+    pub problem: Problem,
+}
+
+/// What [`check`] found wrong.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Problem {
+    /// A rule of RFC 8785 (or of JSON) is broken: the bytes are not canonical.
+    Rule(&'static str),
+    /// A structural limit is exceeded: the bytes may be canonical, but are refused.
+    Limit(Limit),
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Problem::Rule(rule) => f.write_str(rule),
+            Problem::Limit(limit) => write!(f, "{limit}"),
+        }
+    }
+}
+
 /// Checks in one pass, without building a document, that `bytes` are one JSON value in
 /// canonical form: no whitespace, members sorted by UTF-16 code units without duplicates,
-/// minimal string escapes, numbers as ECMAScript writes them, integers within ±(2^53 − 1).
-/// Returns the byte offset and the rule broken.
-pub fn check(bytes: &[u8]) -> Result<(), (usize, &'static str)> {
-    std::str::from_utf8(bytes).map_err(|e| (e.valid_up_to(), "not UTF-8"))?;
-    let mut s = Scanner { b: bytes, i: 0 };
-    s.value(0)?;
+/// minimal string escapes, numbers as ECMAScript writes them (integers beyond ±(2^53 − 1) only
+/// where a double holds them exactly and ECMAScript writes them so, as `9007199254740992` or
+/// `100000000000000000`), and within the structural [`limits`](crate::limits) (depth, string
+/// length, members per container, values). The error gives the byte offset and what is broken.
+pub fn check(bytes: &[u8]) -> Result<(), CheckError> {
+    std::str::from_utf8(bytes).map_err(|e| CheckError {
+        offset: e.valid_up_to(),
+        problem: Problem::Rule("not UTF-8"),
+    })?;
+    let mut s = Scanner {
+        b: bytes,
+        i: 0,
+        values: 0,
+    };
+    s.value(1)?;
     if s.i != bytes.len() {
-        return Err((s.i, "trailing bytes after the value"));
+        return s.err("trailing bytes after the value");
     }
     Ok(())
 }
@@ -61,13 +101,25 @@ pub fn check(bytes: &[u8]) -> Result<(), (usize, &'static str)> {
 struct Scanner<'a> {
     b: &'a [u8],
     i: usize,
+    /// Values seen so far.
+    values: usize,
 }
 
-type Scan<T> = Result<T, (usize, &'static str)>;
+type Scan<T> = Result<T, CheckError>;
 
 impl<'a> Scanner<'a> {
     fn err<T>(&self, why: &'static str) -> Scan<T> {
-        Err((self.i, why))
+        Err(CheckError {
+            offset: self.i,
+            problem: Problem::Rule(why),
+        })
+    }
+
+    fn limit<T>(&self, limit: Limit) -> Scan<T> {
+        Err(CheckError {
+            offset: self.i,
+            problem: Problem::Limit(limit),
+        })
     }
 
     fn peek(&self) -> Option<u8> {
@@ -83,11 +135,14 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// One value at nesting `depth` (the root is at 1).
     fn value(&mut self, depth: usize) -> Scan<()> {
-        if depth > 128 {
-            return self.err("nesting deeper than 128");
+        self.values += 1;
+        if self.values > MAX_VALUES {
+            return self.limit(Limit::Values);
         }
         match self.peek() {
+            Some(b'{' | b'[') if depth > MAX_DEPTH => self.limit(Limit::Depth),
             Some(b'{') => self.object(depth),
             Some(b'[') => {
                 self.i += 1;
@@ -95,7 +150,12 @@ impl<'a> Scanner<'a> {
                     self.i += 1;
                     return Ok(());
                 }
+                let mut items = 0;
                 loop {
+                    items += 1;
+                    if items > MAX_CONTAINER_ITEMS {
+                        return self.limit(Limit::ContainerItems);
+                    }
                     self.value(depth + 1)?;
                     match self.peek() {
                         Some(b',') => self.i += 1,
@@ -123,7 +183,12 @@ impl<'a> Scanner<'a> {
             return Ok(());
         }
         let mut previous: Option<std::borrow::Cow<'a, str>> = None;
+        let mut members = 0;
         loop {
+            members += 1;
+            if members > MAX_CONTAINER_ITEMS {
+                return self.limit(Limit::ContainerItems);
+            }
             let at = self.i;
             let key = self.string()?;
             if let Some(prev) = &previous {
@@ -133,10 +198,12 @@ impl<'a> Scanner<'a> {
                     prev.encode_utf16().lt(key.encode_utf16())
                 };
                 if !ordered {
-                    return Err((
-                        at,
-                        "object members not sorted by UTF-16 code units, or repeated",
-                    ));
+                    return Err(CheckError {
+                        offset: at,
+                        problem: Problem::Rule(
+                            "object members not sorted by UTF-16 code units, or repeated",
+                        ),
+                    });
                 }
             }
             previous = Some(key);
@@ -163,6 +230,7 @@ impl<'a> Scanner<'a> {
         if self.peek() != Some(b'"') {
             return self.err("expected a string");
         }
+        let start = self.i;
         self.i += 1;
         let b = self.b;
         let text =
@@ -178,6 +246,10 @@ impl<'a> Scanner<'a> {
             match b.get(j) {
                 None => return self.err("unterminated string"),
                 Some(b'"') => {
+                    if j - start - 1 > MAX_STRING_BYTES {
+                        self.i = start;
+                        return self.limit(Limit::StringBytes);
+                    }
                     self.i += 1;
                     return Ok(match decoded {
                         Some(mut d) => {
@@ -244,32 +316,43 @@ impl<'a> Scanner<'a> {
             .enumerate()
             .all(|(i, c)| c.is_ascii_digit() || (i == 0 && c == b'-'));
         if integer {
-            // Canonical integers: no leading zero, no "-0", magnitude within 2^53 - 1.
+            // Canonical integers: no leading zero, no "-0", magnitude within 2^53 - 1. Larger
+            // ones fall through to the double check: ECMAScript writes a double below 1e21
+            // without an exponent, so 9007199254740992 (2^53) and 100000000000000000 are
+            // canonical, while 9007199254740993, which no double holds, is not.
             let digits = token.strip_prefix('-').unwrap_or(token);
-            let canonical = !digits.is_empty()
+            let safe = !digits.is_empty()
                 && (digits == "0" || !digits.starts_with('0'))
                 && token != "-0"
                 && digits.len() <= 16
                 && digits.parse::<u64>().is_ok_and(|v| v <= MAX_SAFE_INTEGER);
-            return if canonical {
-                Ok(())
-            } else {
-                Err((
-                    start,
-                    "integer not in canonical form or not exactly representable",
-                ))
-            };
+            if safe {
+                return Ok(());
+            }
         }
         match token.parse::<f64>() {
             Ok(f) if f.is_finite() => {
                 let mut buf = ryu_js::Buffer::new();
                 if buf.format_finite(f) == token {
                     Ok(())
+                } else if integer {
+                    Err(CheckError {
+                        offset: start,
+                        problem: Problem::Rule(
+                            "integer not in canonical form or not exactly representable",
+                        ),
+                    })
                 } else {
-                    Err((start, "number not in ECMAScript canonical form"))
+                    Err(CheckError {
+                        offset: start,
+                        problem: Problem::Rule("number not in ECMAScript canonical form"),
+                    })
                 }
             }
-            _ => Err((start, "invalid number")),
+            _ => Err(CheckError {
+                offset: start,
+                problem: Problem::Rule("invalid number"),
+            }),
         }
     }
 }
@@ -319,22 +402,33 @@ fn write_object(out: &mut Vec<u8>, map: &Map<String, Value>) -> Result<(), Canon
 }
 
 fn write_number(out: &mut Vec<u8>, n: &Number) -> Result<(), CanonicalError> {
-    if let Some(u) = n.as_u64() {
-        if u > MAX_SAFE_INTEGER {
-            return Err(CanonicalError::UnsafeInteger(u.to_string()));
+    // An integer beyond ±(2^53 − 1) is written as the double it equals, when one does
+    // (2^53, 10^17, …): ECMAScript writes those digits, so the bytes round-trip. One no double
+    // holds exactly is refused, never rounded.
+    let exact = |f: f64, back: bool| back.then_some(f);
+    let double = if let Some(u) = n.as_u64() {
+        if u <= MAX_SAFE_INTEGER {
+            out.extend_from_slice(u.to_string().as_bytes());
+            return Ok(());
         }
-        out.extend_from_slice(u.to_string().as_bytes());
+        exact(
+            u as f64,
+            (u as f64) as u64 == u && u as f64 != u64::MAX as f64,
+        )
+        .ok_or_else(|| CanonicalError::UnsafeInteger(u.to_string()))?
     } else if let Some(i) = n.as_i64() {
-        if i.unsigned_abs() > MAX_SAFE_INTEGER {
-            return Err(CanonicalError::UnsafeInteger(i.to_string()));
+        if i.unsigned_abs() <= MAX_SAFE_INTEGER {
+            out.extend_from_slice(i.to_string().as_bytes());
+            return Ok(());
         }
-        out.extend_from_slice(i.to_string().as_bytes());
+        exact(i as f64, (i as f64) as i64 == i)
+            .ok_or_else(|| CanonicalError::UnsafeInteger(i.to_string()))?
     } else {
-        let f = n.as_f64().expect("a JSON number is u64, i64 or f64");
-        // serde_json never holds NaN or infinities, so ryu-js formats every value we can see.
-        let mut buf = ryu_js::Buffer::new();
-        out.extend_from_slice(buf.format_finite(f).as_bytes());
-    }
+        n.as_f64().expect("a JSON number is u64, i64 or f64")
+    };
+    // serde_json never holds NaN or infinities, so ryu-js formats every value we can see.
+    let mut buf = ryu_js::Buffer::new();
+    out.extend_from_slice(buf.format_finite(double).as_bytes());
     Ok(())
 }
 
@@ -422,6 +516,109 @@ mod tests {
         assert_eq!(
             canon("[-9007199254740991, 9007199254740991]"),
             "[-9007199254740991,9007199254740991]"
+        );
+    }
+
+    /// RFC 8785 Appendix B: IEEE 754 doubles and the text each must be written as. The
+    /// encoder writes each so, and the one-pass checker accepts exactly that text.
+    #[test]
+    fn rfc8785_appendix_b_numbers() {
+        let cases: [(u64, &str); 24] = [
+            (0x0000000000000000, "0"),
+            (0x8000000000000000, "0"),
+            (0x0000000000000001, "5e-324"),
+            (0x8000000000000001, "-5e-324"),
+            (0x7fefffffffffffff, "1.7976931348623157e+308"),
+            (0xffefffffffffffff, "-1.7976931348623157e+308"),
+            (0x4340000000000000, "9007199254740992"),
+            (0xc340000000000000, "-9007199254740992"),
+            (0x4430000000000000, "295147905179352830000"),
+            (0x44b52d02c7e14af5, "9.999999999999997e+22"),
+            (0x44b52d02c7e14af6, "1e+23"),
+            (0x44b52d02c7e14af7, "1.0000000000000001e+23"),
+            (0x444b1ae4d6e2ef4e, "999999999999999700000"),
+            (0x444b1ae4d6e2ef4f, "999999999999999900000"),
+            (0x444b1ae4d6e2ef50, "1e+21"),
+            (0x3eb0c6f7a0b5ed8c, "9.999999999999997e-7"),
+            (0x3eb0c6f7a0b5ed8d, "0.000001"),
+            (0x41b3de4355555553, "333333333.3333332"),
+            (0x41b3de4355555554, "333333333.33333325"),
+            (0x41b3de4355555555, "333333333.3333333"),
+            (0x41b3de4355555556, "333333333.3333334"),
+            (0x41b3de4355555557, "333333333.33333343"),
+            (0xbecbf647612f3696, "-0.0000033333333333333333"),
+            (0x43143ff3c1cb0959, "1424953923781206.2"),
+        ];
+        for (bits, text) in cases {
+            let f = f64::from_bits(bits);
+            let written = value_to_vec(&serde_json::json!(f)).unwrap();
+            assert_eq!(std::str::from_utf8(&written).unwrap(), text, "{bits:#x}");
+            assert_eq!(check(text.as_bytes()), Ok(()), "{text}");
+            // Parsed back (as u64/i64 where it is an integer), it is written the same.
+            let parsed: Value = serde_json::from_str(text).unwrap();
+            assert_eq!(value_to_vec(&parsed).unwrap(), text.as_bytes(), "{text}");
+        }
+    }
+
+    /// Regression (issue 15, defect 9): 9007199254740992 and 100000000000000000 were refused
+    /// as not canonical although ECMAScript (and the agent's own encoder) writes them so; the
+    /// checker's reason now reaches the error. 9007199254740993, which no double holds, is
+    /// still refused, and so are the non-canonical spellings of big numbers.
+    #[test]
+    fn big_integers_written_as_ecmascript_writes_them_are_canonical() {
+        for ok in [
+            "9007199254740992",
+            "100000000000000000",
+            "-9007199254740992",
+            "[1e+21]",
+        ] {
+            assert_eq!(check(ok.as_bytes()), Ok(()), "{ok}");
+        }
+        let f: Value = serde_json::json!(1e17);
+        assert_eq!(value_to_vec(&f).unwrap(), b"100000000000000000");
+        for (bad, why) in [
+            (
+                "9007199254740993",
+                "integer not in canonical form or not exactly representable",
+            ),
+            ("1e17", "number not in ECMAScript canonical form"),
+            (
+                "100000000000000000.0",
+                "number not in ECMAScript canonical form",
+            ),
+            (
+                "01",
+                "integer not in canonical form or not exactly representable",
+            ),
+        ] {
+            let e = check(bad.as_bytes()).unwrap_err();
+            assert_eq!(e.problem, Problem::Rule(why), "{bad}");
+            assert_eq!(e.to_string(), format!("at byte 0: {why}"));
+        }
+    }
+
+    /// Each structural limit is named by the checker, at the byte where it was exceeded.
+    #[test]
+    fn the_checker_names_each_structural_limit() {
+        let deep = format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
+        let ok = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert_eq!(check(ok.as_bytes()), Ok(()));
+        let e = check(deep.as_bytes()).unwrap_err();
+        assert_eq!(
+            (e.offset, e.problem),
+            (MAX_DEPTH, Problem::Limit(Limit::Depth))
+        );
+        let long = format!("\"{}\"", "a".repeat(MAX_STRING_BYTES + 1));
+        assert_eq!(
+            check(long.as_bytes()).unwrap_err().problem,
+            Problem::Limit(Limit::StringBytes)
+        );
+        let just = format!("\"{}\"", "a".repeat(MAX_STRING_BYTES));
+        assert_eq!(check(just.as_bytes()), Ok(()));
+        let wide = format!("[{}0]", "0,".repeat(MAX_CONTAINER_ITEMS));
+        assert_eq!(
+            check(wide.as_bytes()).unwrap_err().problem,
+            Problem::Limit(Limit::ContainerItems)
         );
     }
 

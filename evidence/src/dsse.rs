@@ -10,6 +10,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
 
+use crate::limits::{Limit, MAX_SIGNATURES};
 use crate::{Digest, KeyId, PublicKey, SigningKey};
 
 /// A DSSE envelope.
@@ -58,6 +59,9 @@ pub enum VerifyError {
     /// A signature by a known key does not match the payload.
     #[error("signature by key {0} does not verify: the envelope was altered or forged")]
     BadSignature(String),
+    /// More signatures than allowed: refused before any is checked.
+    #[error("{0}")]
+    Limit(Limit),
 }
 
 /// The pre-authentication encoding of DSSE v1.
@@ -124,6 +128,16 @@ impl Envelope {
         serde_json::to_vec(self).expect("an envelope always serialises")
     }
 
+    /// Refuses an envelope with more than `most` signatures (or none), before any is checked:
+    /// an envelope carrying its signature thousands of times must cost nothing to refuse.
+    pub fn within_signature_limit(&self, most: usize) -> Result<(), VerifyError> {
+        match self.signatures.len() {
+            0 => Err(VerifyError::Malformed("no signature".into())),
+            n if n > most => Err(VerifyError::Limit(Limit::Signatures(most))),
+            _ => Ok(()),
+        }
+    }
+
     /// The key ids named by the signatures.
     pub fn keyids(&self) -> Vec<&str> {
         self.signatures.iter().map(|s| s.keyid.as_str()).collect()
@@ -137,6 +151,7 @@ impl Envelope {
         expected_type: &str,
         lookup: impl Fn(&KeyId) -> Option<&'k PublicKey>,
     ) -> Result<Verified, VerifyError> {
+        self.within_signature_limit(MAX_SIGNATURES)?;
         let (mut message, header_len) = self.message(expected_type)?;
 
         let mut verified_by = None;
@@ -211,25 +226,29 @@ pub fn verify_many<'k>(
     let mut batch_keys = Vec::new();
     let mut batch_msg = Vec::new();
     for (i, env) in envelopes.iter().enumerate() {
-        let result = env.message(expected_type).and_then(|(msg, header_len)| {
-            let mut signer = None;
-            let mut sigs = Vec::new();
-            for s in &env.signatures {
-                let Ok(keyid) = s.keyid.parse::<KeyId>() else {
-                    continue;
-                };
-                let Some(key) = lookup(&keyid) else { continue };
-                let sig = B64
-                    .decode(s.sig.as_bytes())
-                    .ok()
-                    .and_then(|raw| ed25519_dalek::Signature::from_slice(&raw).ok())
-                    .ok_or_else(|| VerifyError::BadSignature(s.keyid.clone()))?;
-                sigs.push((sig, key));
-                signer.get_or_insert(keyid);
-            }
-            let keyid = signer.ok_or_else(|| VerifyError::UnknownKey(env.keyids().join(", ")))?;
-            Ok((msg, header_len, sigs, keyid))
-        });
+        let result = env
+            .within_signature_limit(MAX_SIGNATURES)
+            .and_then(|()| env.message(expected_type))
+            .and_then(|(msg, header_len)| {
+                let mut signer = None;
+                let mut sigs = Vec::new();
+                for s in &env.signatures {
+                    let Ok(keyid) = s.keyid.parse::<KeyId>() else {
+                        continue;
+                    };
+                    let Some(key) = lookup(&keyid) else { continue };
+                    let sig = B64
+                        .decode(s.sig.as_bytes())
+                        .ok()
+                        .and_then(|raw| ed25519_dalek::Signature::from_slice(&raw).ok())
+                        .ok_or_else(|| VerifyError::BadSignature(s.keyid.clone()))?;
+                    sigs.push((sig, key));
+                    signer.get_or_insert(keyid);
+                }
+                let keyid =
+                    signer.ok_or_else(|| VerifyError::UnknownKey(env.keyids().join(", ")))?;
+                Ok((msg, header_len, sigs, keyid))
+            });
         match result {
             Ok((msg, header_len, sigs, keyid)) => {
                 for (sig, key) in sigs {

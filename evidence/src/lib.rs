@@ -18,6 +18,7 @@ pub mod canonical;
 pub mod chain;
 mod digest;
 pub mod dsse;
+pub mod limits;
 mod keys;
 mod receipt;
 pub mod sample;

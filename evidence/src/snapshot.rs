@@ -6,8 +6,9 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::canonical::{self, CanonicalError};
+use crate::canonical::{self, CanonicalError, CheckError, Problem};
 use crate::dsse::{self, Envelope};
+use crate::limits::Limit;
 use crate::{Digest, SigningKey, Timestamp};
 
 /// The schema version this crate writes and reads.
@@ -323,15 +324,34 @@ pub enum SnapshotError {
     /// A value with no canonical form.
     #[error(transparent)]
     Canonical(#[from] CanonicalError),
-    /// The bytes are a snapshot but not in RFC 8785 canonical form.
-    #[error("payload is not in RFC 8785 canonical form")]
-    NotCanonical,
+    /// The bytes are not in RFC 8785 canonical form: where, and the rule broken.
+    #[error("payload is not in RFC 8785 canonical form: {0}")]
+    NotCanonical(CheckError),
+    /// The bytes exceed a structural limit of [`crate::limits`].
+    #[error("payload refused at byte {offset}: {limit}")]
+    Limit {
+        /// The limit.
+        limit: Limit,
+        /// Where it was exceeded.
+        offset: usize,
+    },
     /// A schema version this build does not know.
     #[error("schema version {0} is not supported (this build reads {SCHEMA_VERSION})")]
     SchemaVersion(u32),
     /// A rule of the schema is broken.
     #[error("invalid snapshot: {0}")]
     Invalid(String),
+}
+
+/// [`canonical::check`], its error told apart: a broken rule or an exceeded limit.
+fn check_canonical(bytes: &[u8]) -> Result<(), SnapshotError> {
+    canonical::check(bytes).map_err(|e| match e.problem {
+        Problem::Limit(limit) => SnapshotError::Limit {
+            limit,
+            offset: e.offset,
+        },
+        Problem::Rule(_) => SnapshotError::NotCanonical(e),
+    })
 }
 
 /// A snapshot parsed for checking only: evidence values stay raw JSON slices of the input.
@@ -500,7 +520,7 @@ impl Snapshot {
     /// Checks a payload as the server does on ingest: exactly canonical bytes and every schema
     /// rule, without building the evidence in memory. Returns the header.
     pub fn check_payload(bytes: &[u8]) -> Result<SnapshotHeader, SnapshotError> {
-        canonical::check(bytes).map_err(|_| SnapshotError::NotCanonical)?;
+        check_canonical(bytes)?;
         let b: BorrowedSnapshot<'_> = serde_json::from_slice(bytes)?;
         validate_header(
             b.schema_version,
@@ -542,6 +562,8 @@ impl Snapshot {
     pub fn sign(&self, key: &SigningKey) -> Result<(Envelope, Digest), SnapshotError> {
         self.validate()?;
         let bytes = self.canonical_bytes()?;
+        // The agent never signs what the server would refuse by its limits.
+        check_canonical(&bytes)?;
         Ok((
             dsse::sign(key, SNAPSHOT_PAYLOAD_TYPE, &bytes),
             Digest::of(&bytes),
@@ -551,7 +573,7 @@ impl Snapshot {
     /// Parses a payload, requiring it to be valid and exactly canonical, so that one snapshot
     /// has exactly one byte form and one digest.
     pub fn from_payload(bytes: &[u8]) -> Result<Self, SnapshotError> {
-        canonical::check(bytes).map_err(|_| SnapshotError::NotCanonical)?;
+        check_canonical(bytes)?;
         let snapshot: Snapshot = serde_json::from_slice(bytes)?;
         snapshot.validate()?;
         Ok(snapshot)
@@ -617,7 +639,7 @@ pub(crate) mod tests {
         let pretty = serde_json::to_vec_pretty(&s).unwrap();
         assert!(matches!(
             Snapshot::from_payload(&pretty),
-            Err(SnapshotError::NotCanonical)
+            Err(SnapshotError::NotCanonical(_))
         ));
     }
 
@@ -664,7 +686,7 @@ pub(crate) mod tests {
         let pretty = serde_json::to_vec_pretty(&good).unwrap();
         assert!(matches!(
             Snapshot::check_payload(&pretty),
-            Err(SnapshotError::NotCanonical)
+            Err(SnapshotError::NotCanonical(_))
         ));
         let mut v = serde_json::to_value(&good).unwrap();
         v["evidence"]["host.os.kernel"]["extra"] = 1.into();

@@ -339,20 +339,34 @@ async fn submit(
             }
         },
     };
-    let skew = state.inner.limits.clock_skew_secs as i64 * 1_000_000;
-    let check = || {
-        let keys = state.inner.keys.read().expect("keyring lock");
-        ingest::check(&body, &keys, now(), skew)
+    // Cheap checks first (envelope, one signature, key id), then the key looked up by its id,
+    // and only then one signature verified, off the async threads and outside any lock.
+    let parsed = match ingest::parse(&body) {
+        Ok(p) => p,
+        Err(r) => return Err(refuse(&state, &remote, &body, body.len() as u64, r).await),
     };
-    let mut checked = check();
+    let mut agent = state.agent_by_key(&parsed.keyid);
     // A key this process has not seen may have enrolled through another replica sharing the
-    // store: read the keyring from the store again, then check once more.
-    if matches!(&checked, Err(r) if r.reason == RejectReason::UnknownKey) {
+    // store: read the keyring from the store again, then look once more.
+    if agent.is_none() {
         match state.reload_keys().await {
-            Ok(()) => checked = check(),
+            Ok(()) => agent = state.agent_by_key(&parsed.keyid),
             Err(e) => tracing::error!(error = %e, "reloading the keyring failed"),
         }
     }
+    let Some(agent) = agent else {
+        let r = Refusal {
+            reason: RejectReason::UnknownKey,
+            message: format!("no enrolled agent has key {}", parsed.keyid),
+            agent_id: None,
+        };
+        return Err(refuse(&state, &remote, &body, body.len() as u64, r).await);
+    };
+    let skew = state.inner.limits.clock_skew_secs as i64 * 1_000_000;
+    state.metrics().signature_checked();
+    let checked = tokio::task::spawn_blocking(move || ingest::verify(&parsed, &agent, now(), skew))
+        .await
+        .map_err(|e| AppError::Internal(format!("verification task failed: {e}")))?;
     let checked = match checked {
         Ok(c) => c,
         Err(r) => return Err(refuse(&state, &remote, &body, body.len() as u64, r).await),

@@ -2,10 +2,9 @@
 //! key, canonical payload, schema, agent binding and clock. CPU work only, no storage: the
 //! chain link is checked by the store, atomically with the insert.
 
-use std::collections::HashMap;
-
 use vouch_evidence::api::RejectReason;
 use vouch_evidence::dsse::{Envelope, VerifyError};
+use vouch_evidence::limits;
 use vouch_evidence::{
     KeyId, SNAPSHOT_PAYLOAD_TYPE, Snapshot, SnapshotError, SnapshotHeader, Timestamp,
 };
@@ -42,19 +41,80 @@ pub struct Checked {
     pub digest: vouch_evidence::Digest,
 }
 
-/// Verifies an envelope body against the enrolled keys. `now` and `max_skew_micros` bound how
-/// far in the future `collected_at` may be.
-pub fn check(
-    body: &[u8],
-    keys: &HashMap<KeyId, AgentRecord>,
+/// A submission that passed the cheap checks: a DSSE envelope of a snapshot with exactly one
+/// signature, whose key id is well formed. Nothing cryptographic was done yet.
+#[derive(Debug)]
+pub struct Parsed {
+    envelope: Envelope,
+    /// The key id its one signature names.
+    pub keyid: KeyId,
+}
+
+/// The first, cheap step of ingest: parses `body` as an envelope and checks the payload type,
+/// the signature count ([`limits::SNAPSHOT_SIGNATURES`]) and the key id's form, before any
+/// signature is verified or any lock is taken; refusals echo no more than
+/// [`limits::MAX_ECHO_CHARS`] of what the client sent.
+pub fn parse(body: &[u8]) -> Result<Parsed, Refusal> {
+    let envelope = Envelope::from_slice(body).map_err(|e| {
+        Refusal::new(
+            RejectReason::Malformed,
+            limits::truncate_echo(&e.to_string()),
+        )
+    })?;
+    if envelope.payload_type != SNAPSHOT_PAYLOAD_TYPE {
+        return Err(Refusal::new(
+            RejectReason::PayloadType,
+            format!(
+                "payload type is {:?}, expected {SNAPSHOT_PAYLOAD_TYPE:?}",
+                limits::truncate_echo(&envelope.payload_type)
+            ),
+        ));
+    }
+    envelope
+        .within_signature_limit(limits::SNAPSHOT_SIGNATURES)
+        .map_err(|e| match e {
+            VerifyError::Limit(_) => Refusal::new(
+                RejectReason::LimitExceeded,
+                format!(
+                    "{e} (a snapshot carries its agent's one signature; {} were sent)",
+                    envelope.signatures.len()
+                ),
+            ),
+            e => Refusal::new(RejectReason::Malformed, e.to_string()),
+        })?;
+    let named = &envelope.signatures[0].keyid;
+    let keyid = named.parse::<KeyId>().map_err(|_| {
+        Refusal::new(
+            RejectReason::UnknownKey,
+            format!(
+                "key id {:?} is not {} hex characters",
+                limits::truncate_echo(named),
+                limits::KEYID_CHARS
+            ),
+        )
+    })?;
+    Ok(Parsed { envelope, keyid })
+}
+
+/// The second, CPU-bound step: verifies the one signature with `agent`'s key (the agent the
+/// key id names) and checks the payload: canonical and within the limits, a valid snapshot of
+/// that agent, not collected more than `max_skew_micros` after `now`. Run it off the async
+/// threads.
+pub fn verify(
+    parsed: &Parsed,
+    agent: &AgentRecord,
     now: Timestamp,
     max_skew_micros: i64,
 ) -> Result<Checked, Refusal> {
-    let envelope = Envelope::from_slice(body)
-        .map_err(|e| Refusal::new(RejectReason::Malformed, e.to_string()))?;
-    let verified = envelope
+    let with_agent = |reason, message: String| Refusal {
+        reason,
+        message,
+        agent_id: Some(agent.agent_id.clone()),
+    };
+    let verified = parsed
+        .envelope
         .verify(SNAPSHOT_PAYLOAD_TYPE, |id| {
-            keys.get(id).map(|a| &a.public_key)
+            (*id == parsed.keyid).then_some(&agent.public_key)
         })
         .map_err(|e| {
             let reason = match e {
@@ -62,37 +122,26 @@ pub fn check(
                 VerifyError::PayloadType { .. } => RejectReason::PayloadType,
                 VerifyError::UnknownKey(_) => RejectReason::UnknownKey,
                 VerifyError::BadSignature(_) => RejectReason::BadSignature,
+                VerifyError::Limit(_) => RejectReason::LimitExceeded,
             };
-            let mut r = Refusal::new(reason, e.to_string());
-            if reason == RejectReason::BadSignature {
-                r.agent_id = envelope
-                    .keyids()
-                    .iter()
-                    .find_map(|k| k.parse::<KeyId>().ok().and_then(|k| keys.get(&k)))
-                    .map(|a| a.agent_id.clone());
-            }
-            r
+            with_agent(reason, e.to_string())
         })?;
-    let agent = &keys[&verified.keyid];
-    let with_agent = |reason, message: String| Refusal {
-        reason,
-        message,
-        agent_id: Some(agent.agent_id.clone()),
-    };
     let snapshot = Snapshot::check_payload(&verified.payload).map_err(|e| {
         let reason = match e {
-            SnapshotError::NotCanonical => RejectReason::NotCanonical,
+            SnapshotError::NotCanonical(_) => RejectReason::NotCanonical,
+            SnapshotError::Limit { .. } => RejectReason::LimitExceeded,
             SnapshotError::Json(_) => RejectReason::Malformed,
             _ => RejectReason::InvalidSnapshot,
         };
-        with_agent(reason, e.to_string())
+        with_agent(reason, limits::truncate_echo(&e.to_string()))
     })?;
     if snapshot.agent_id != agent.agent_id {
         return Err(with_agent(
             RejectReason::AgentMismatch,
             format!(
                 "snapshot names agent {:?} but is signed by the key of agent {}",
-                snapshot.agent_id, agent.agent_id
+                limits::truncate_echo(&snapshot.agent_id),
+                agent.agent_id
             ),
         ));
     }

@@ -17,6 +17,7 @@ pub struct Metrics {
     accepted: AtomicU64,
     duplicates: AtomicU64,
     enrollments: AtomicU64,
+    signatures_checked: AtomicU64,
     rejected: [AtomicU64; RejectReason::ALL.len()],
     latency_buckets: [AtomicU64; BUCKETS.len()],
     latency_count: AtomicU64,
@@ -40,6 +41,16 @@ impl Metrics {
     /// Snapshots submitted and answered as stored or as duplicates, since start.
     pub fn submissions(&self) -> u64 {
         self.accepted.load(Ordering::Relaxed) + self.duplicates.load(Ordering::Relaxed)
+    }
+
+    /// A snapshot's signature is about to be verified (after every cheap check passed).
+    pub fn signature_checked(&self) {
+        self.signatures_checked.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Signatures verified since start.
+    pub fn signatures_checked(&self) -> u64 {
+        self.signatures_checked.load(Ordering::Relaxed)
     }
 
     /// An agent enrolled.
@@ -108,6 +119,11 @@ impl Metrics {
             "vouch_snapshots_duplicate_total",
             "Snapshots received again after acceptance (nothing stored).",
             load(&self.duplicates),
+        );
+        counter(
+            "vouch_signatures_verified_total",
+            "Snapshot signatures verified (each after every cheap check passed).",
+            load(&self.signatures_checked),
         );
         counter(
             "vouch_enrollments_total",

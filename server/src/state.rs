@@ -252,6 +252,17 @@ impl AppState {
         Ok(())
     }
 
+    /// The enrolled agent whose key has `keyid`, copied out so no lock is held while its
+    /// signature is checked.
+    pub(crate) fn agent_by_key(&self, keyid: &KeyId) -> Option<AgentRecord> {
+        self.inner
+            .keys
+            .read()
+            .expect("keyring lock")
+            .get(keyid)
+            .cloned()
+    }
+
     /// Adds a newly enrolled agent to the in-memory keyring.
     pub(crate) fn add_agent(&self, agent: AgentRecord) {
         self.inner

@@ -5,6 +5,7 @@ use vouch_evidence::api::{EnrollRequest, ErrorBody, SubmitResponse};
 use vouch_evidence::dsse::{self, Envelope};
 use vouch_evidence::{Digest, Receipt, SNAPSHOT_PAYLOAD_TYPE, SigningKey, Timestamp};
 use vouch_server::auth::Role;
+use vouch_server::state::Limits;
 
 mod common;
 use common::*;
@@ -456,4 +457,117 @@ async fn an_admin_issues_enrolment_tokens_for_a_fleet() {
         let (status, _) = call(&h, req(&token, r#"{"count": 1, "ttl_secs": 600}"#)).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{role}");
     }
+}
+
+/// Regression (issue 15, defect 1): evidence nested deeper than the evaluator could parse was
+/// accepted and then halted judging. Every structural limit of `vouch_evidence::limits` is
+/// now enforced on ingest with `422 limit_exceeded` naming the limit, and nothing is stored;
+/// the agent's signer refuses the same snapshots, so an agent never signs what is refused.
+#[tokio::test]
+async fn evidence_beyond_a_structural_limit_is_refused_naming_the_limit() {
+    use vouch_evidence::limits;
+    let h = harness_with(Limits {
+        max_body_bytes: 4 * 1024 * 1024,
+        clock_skew_secs: 300,
+    })
+    .await;
+    let a = enroll(&h, 5).await;
+    let mut deep = serde_json::Value::from("x");
+    for _ in 0..126 {
+        deep = serde_json::json!([deep]);
+    }
+    let long = serde_json::Value::from("x".repeat(limits::MAX_STRING_BYTES + 1));
+    let wide = serde_json::Value::from(vec![1; limits::MAX_CONTAINER_ITEMS + 1]);
+    for (name, value, named) in [
+        ("deep", deep, "nesting depth exceeds the limit of 64"),
+        (
+            "long string",
+            long,
+            "a string's length in bytes exceeds the limit of 65536",
+        ),
+        (
+            "wide",
+            wide,
+            "members of one array or object exceeds the limit of 100000",
+        ),
+    ] {
+        let mut s = snapshot(&a, 1, None);
+        s.evidence.get_mut("host.kernel.release").unwrap().value = value;
+        assert!(
+            matches!(
+                s.sign(&a.key),
+                Err(vouch_evidence::SnapshotError::Limit { .. })
+            ),
+            "{name}: the agent's signer refuses it too"
+        );
+        let payload = s.canonical_bytes().unwrap();
+        let env = dsse::sign(&a.key, SNAPSHOT_PAYLOAD_TYPE, &payload).to_vec();
+        let (status, err) = error_of(&h, env).await;
+        assert_eq!(
+            (status, err.error.as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, "limit_exceeded"),
+            "{name}: {}",
+            err.message
+        );
+        assert!(err.message.contains(named), "{name}: {}", err.message);
+        assert_eq!(stored(&h).await, 0, "{name}: nothing stored");
+    }
+}
+
+/// Regression (issue 15, defect 2): an envelope replayed with its signature repeated 20,000
+/// times cost a second of CPU, every copy verified under the keyring lock. A snapshot carries
+/// one signature: more is refused before any is verified (the server's verification counter
+/// does not move), and so is a key id that is not a key id.
+#[tokio::test]
+async fn a_signature_flood_is_refused_before_any_signature_is_verified() {
+    let h = harness_with(Limits {
+        max_body_bytes: 4 * 1024 * 1024,
+        clock_skew_secs: 300,
+    })
+    .await;
+    let mut a = enroll(&h, 6).await;
+    let (good, _) = a.next();
+    let mut flood = Envelope::from_slice(&good).unwrap();
+    let one = flood.signatures[0].clone();
+    flood.signatures = vec![one; 20_000];
+    let mut long_keyid = Envelope::from_slice(&good).unwrap();
+    long_keyid.signatures[0].keyid = "a".repeat(1_000_000);
+    let before = h.state.metrics().signatures_checked();
+    for (name, body, status, code) in [
+        (
+            "flood",
+            flood.to_vec(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "limit_exceeded",
+        ),
+        (
+            "long key id",
+            long_keyid.to_vec(),
+            StatusCode::UNAUTHORIZED,
+            "unknown_key",
+        ),
+    ] {
+        let (got, err) = error_of(&h, body).await;
+        assert_eq!(
+            (got, err.error.as_str()),
+            (status, code),
+            "{name}: {}",
+            err.message
+        );
+        assert!(
+            err.message.len() < 1_000,
+            "{name}: the message echoes {} bytes",
+            err.message.len()
+        );
+    }
+    assert_eq!(
+        h.state.metrics().signatures_checked(),
+        before,
+        "no signature was verified"
+    );
+    assert_eq!(
+        call(&h, post("/v1/snapshots", good)).await.0,
+        StatusCode::CREATED
+    );
+    assert_eq!(h.state.metrics().signatures_checked(), before + 1);
 }

@@ -23,12 +23,17 @@ pub struct Harness {
 }
 
 pub async fn harness() -> Harness {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("vouch.db")).unwrap();
-    let limits = Limits {
+    harness_with(Limits {
         max_body_bytes: 64 * 1024,
         clock_skew_secs: 300,
-    };
+    })
+    .await
+}
+
+/// [`harness`] with other ingest limits.
+pub async fn harness_with(limits: Limits) -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("vouch.db")).unwrap();
     let state = AppState::new(Arc::new(store), SigningKey::from_seed(&[99; 32]), limits)
         .await
         .unwrap();
