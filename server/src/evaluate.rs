@@ -28,7 +28,22 @@ pub trait Judge: Send + Sync + 'static {
     fn files(&self) -> Vec<(String, Vec<u8>)>;
     /// Every policy's result for `snapshot`.
     fn judge(&self, snapshot: &Snapshot) -> Vec<StoredResult>;
+    /// The results recorded for a snapshot that could not be judged at all (its envelope
+    /// unreadable, or judging failed): `error` with `reason`, never a verdict. The default is
+    /// one result under [`UNJUDGED_POLICY`]; a pack answers `error` for each of its policies,
+    /// so every control the snapshot would have counted for shows the error.
+    fn unjudged(&self, reason: &str) -> Vec<StoredResult> {
+        vec![StoredResult {
+            policy_id: UNJUDGED_POLICY.into(),
+            status: "error".into(),
+            reason: reason.to_string(),
+            evidence: Vec::new(),
+        }]
+    }
 }
+
+/// The policy id of [`Judge::unjudged`]'s default result.
+pub const UNJUDGED_POLICY: &str = "vouch.snapshot_judged";
 
 /// Why a batch could not be evaluated.
 #[derive(Debug, thiserror::Error)]
@@ -36,15 +51,6 @@ pub enum EvaluateError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// A stored envelope could not be read back as a snapshot (it was verified on ingest, so
-    /// this means the storage is damaged).
-    #[error("snapshot {digest}: {problem}")]
-    Unreadable {
-        /// The snapshot.
-        digest: Digest,
-        /// What is wrong.
-        problem: String,
-    },
     /// The worker thread failed.
     #[error("evaluation task failed: {0}")]
     Task(String),
@@ -174,14 +180,13 @@ impl Evaluator {
     ) -> Result<u64, EvaluateError> {
         let mut envelopes = Vec::with_capacity(digests.len());
         for digest in digests {
-            let envelope =
-                self.store
-                    .envelope(digest)
-                    .await?
-                    .ok_or_else(|| EvaluateError::Unreadable {
-                        digest,
-                        problem: "listed but its envelope is missing".into(),
-                    })?;
+            // A store failure is retried next round; a missing envelope is this snapshot's
+            // problem alone, recorded as its error below.
+            let envelope = self
+                .store
+                .envelope(digest)
+                .await?
+                .ok_or_else(|| "listed for judging but its envelope is missing".to_string());
             envelopes.push((digest, envelope));
         }
         // Judging is CPU work: spread the batch over every core, off the async threads.
@@ -190,34 +195,24 @@ impl Evaluator {
         let per_worker = envelopes.len().div_ceil(workers).max(1);
         let mut tasks = Vec::new();
         while !envelopes.is_empty() {
-            let chunk: Vec<(Digest, Vec<u8>)> =
-                envelopes.drain(..per_worker.min(envelopes.len())).collect();
+            let chunk: Vec<_> = envelopes.drain(..per_worker.min(envelopes.len())).collect();
             let judge = judge.clone();
-            tasks.push(tokio::task::spawn_blocking(
-                move || -> Result<Vec<Evaluation>, EvaluateError> {
-                    chunk
-                        .into_iter()
-                        .map(|(digest, envelope)| {
-                            let snapshot = read_snapshot(&envelope)
-                                .map_err(|problem| EvaluateError::Unreadable { digest, problem })?;
-                            Ok(Evaluation {
-                                digest,
-                                pack_digest: judge.digest().to_string(),
-                                evaluated_at: now(),
-                                run_id,
-                                results: judge.judge(&snapshot),
-                            })
-                        })
-                        .collect()
-                },
-            ));
+            tasks.push(tokio::task::spawn_blocking(move || -> Vec<Evaluation> {
+                chunk
+                    .into_iter()
+                    .map(|(digest, envelope)| Evaluation {
+                        digest,
+                        pack_digest: judge.digest().to_string(),
+                        evaluated_at: now(),
+                        run_id,
+                        results: judge_one(&*judge, digest, envelope),
+                    })
+                    .collect()
+            }));
         }
         let mut evaluations = Vec::new();
         for task in tasks {
-            evaluations.extend(
-                task.await
-                    .map_err(|e| EvaluateError::Task(e.to_string()))??,
-            );
+            evaluations.extend(task.await.map_err(|e| EvaluateError::Task(e.to_string()))?);
         }
         let n = evaluations.len() as u64;
         self.store.record_evaluations(evaluations).await?;
@@ -258,6 +253,33 @@ async fn record_pack(store: &dyn Store, judge: &dyn Judge) -> Result<(), StoreEr
         .await
 }
 
+/// One snapshot's results, isolated: a snapshot that cannot be read, or whose judging panics,
+/// gets the judge's [`unjudged`](Judge::unjudged) results with the reason, and the batch goes on.
+fn judge_one(
+    judge: &dyn Judge,
+    digest: Digest,
+    envelope: Result<Vec<u8>, String>,
+) -> Vec<StoredResult> {
+    let judged = envelope.and_then(|envelope| {
+        let snapshot = read_snapshot(&envelope)?;
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| judge.judge(&snapshot))).map_err(
+            |panic| {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "no message".into());
+                format!("judging failed: {what}")
+            },
+        )
+    });
+    judged.unwrap_or_else(|problem| {
+        let reason = format!("snapshot could not be judged: {problem}");
+        tracing::warn!(%digest, pack = judge.digest(), reason, "snapshot recorded as unjudged");
+        judge.unjudged(&reason)
+    })
+}
+
 /// The snapshot inside a stored envelope.
 fn read_snapshot(envelope: &[u8]) -> Result<Snapshot, String> {
     let envelope = Envelope::from_slice(envelope).map_err(|e| e.to_string())?;
@@ -289,6 +311,7 @@ mod tests {
         fn judge(&self, snapshot: &Snapshot) -> Vec<StoredResult> {
             let id = "host.ssh.permit_root_login";
             let (status, reason) = match snapshot.evidence.get(id).map(|i| &i.value) {
+                Some(v) if v == "panic" => panic!("judge panicked on purpose"),
                 Some(v) if v == "no" => ("pass", "root login is off".to_string()),
                 Some(v) => ("fail", format!("PermitRootLogin is {v}")),
                 None => ("error", format!("evidence unavailable: {id}")),
@@ -308,17 +331,33 @@ mod tests {
 
     /// Stores a signed chain of `values` (PermitRootLogin per snapshot) for asset `m1`.
     async fn store_chain(store: &dyn Store, values: &[&str]) -> Vec<Digest> {
+        let values: Vec<serde_json::Value> = values.iter().map(|v| (*v).into()).collect();
+        store_values(store, &values, |_| None).await
+    }
+
+    /// [`store_chain`] with any JSON values, signed without the agent's limit checks; `damage`
+    /// may replace a snapshot's stored envelope by its index.
+    async fn store_values(
+        store: &dyn Store,
+        values: &[serde_json::Value],
+        damage: impl Fn(usize) -> Option<Vec<u8>>,
+    ) -> Vec<Digest> {
         let key = SigningKey::from_seed(&[7; 32]);
         let mut previous = None;
         let mut out = Vec::new();
         for (i, v) in values.iter().enumerate() {
             let evidence = BTreeMap::from([(
                 "host.ssh.permit_root_login".to_string(),
-                EvidenceItem::ok(*v, Source::File("/etc/ssh/sshd_config".into())),
+                EvidenceItem::ok(v.clone(), Source::File("/etc/ssh/sshd_config".into())),
             )]);
             let seq = i as u64 + 1;
             let snap = host_snapshot("agt_1", "m1", at(seq as i64), seq, previous, evidence);
-            let (envelope, digest) = snap.sign(&key).unwrap();
+            let payload = snap.canonical_bytes().unwrap();
+            let envelope = damage(i).unwrap_or_else(|| {
+                vouch_evidence::dsse::sign(&key, vouch_evidence::SNAPSHOT_PAYLOAD_TYPE, &payload)
+                    .to_vec()
+            });
+            let digest = Digest::of(&payload);
             store
                 .ingest(NewSnapshot {
                     digest,
@@ -332,7 +371,7 @@ mod tests {
                     previous_digest: previous,
                     collected_at: at(seq as i64),
                     received_at: at(seq as i64),
-                    envelope: envelope.to_vec(),
+                    envelope,
                     receipt: b"r".to_vec(),
                 })
                 .await
@@ -419,6 +458,56 @@ mod tests {
             ("alice", 2)
         );
         assert!(runs[0].finished_at.is_some());
+    }
+
+    /// Regression (issue 15, defect 1): one snapshot that cannot be judged halted all judging
+    /// (nested deeper than serde_json parses, the batch failed and the same snapshot headed
+    /// every later batch). Now each snapshot is judged on its own: one too deep to parse, one
+    /// whose stored envelope is damaged and one whose judging panics are recorded as `error`
+    /// with the reason, and every other snapshot, before and after, is judged.
+    #[tokio::test]
+    async fn a_snapshot_that_cannot_be_judged_is_recorded_as_error_and_judging_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("v.db")).unwrap());
+        let mut deep = serde_json::Value::from("no");
+        for _ in 0..130 {
+            deep = serde_json::json!([deep]);
+        }
+        let values = ["no".into(), deep, "yes".into(), "panic".into(), "no".into()];
+        let digests = store_values(&*store, &values, |i| {
+            (i == 2).then(|| b"{\"payloadType\": damaged".to_vec())
+        })
+        .await;
+        let ev = Evaluator::new(store.clone(), Arc::new(RootLogin("p1")))
+            .await
+            .unwrap();
+        assert_eq!(
+            ev.run_once().await.unwrap(),
+            5,
+            "every snapshot judged once"
+        );
+        assert_eq!(ev.run_once().await.unwrap(), 0, "and the queue is empty");
+        let result = |i: usize| {
+            let store = store.clone();
+            let digest = digests[i];
+            async move { store.evaluations_of(digest).await.unwrap()[0].results[0].clone() }
+        };
+        assert_eq!(result(0).await.status, "pass");
+        assert_eq!(result(4).await.status, "pass", "judged after the bad ones");
+        for (i, why) in [
+            (1, "nesting depth exceeds the limit of 64"),
+            (2, "not a DSSE envelope"),
+            (3, "judging failed: judge panicked on purpose"),
+        ] {
+            let r = result(i).await;
+            assert_eq!(r.status, "error", "snapshot {i}: {r:?}");
+            assert!(
+                r.reason.starts_with("snapshot could not be judged: ") && r.reason.contains(why),
+                "snapshot {i}: {}",
+                r.reason
+            );
+            assert_eq!(r.policy_id, UNJUDGED_POLICY);
+        }
     }
 
     /// The worker picks up what arrives while it runs, and stops on shutdown.

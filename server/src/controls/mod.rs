@@ -124,6 +124,19 @@ impl Judge for PackJudge {
             })
             .collect()
     }
+
+    fn unjudged(&self, reason: &str) -> Vec<StoredResult> {
+        self.pack
+            .policies()
+            .iter()
+            .map(|p| StoredResult {
+                policy_id: p.id.clone(),
+                status: "error".into(),
+                reason: reason.to_string(),
+                evidence: p.evidence.clone(),
+            })
+            .collect()
+    }
 }
 
 /// Why policies could not be started or a view made.
