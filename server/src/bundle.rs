@@ -440,6 +440,27 @@ impl BundleReport {
     }
 }
 
+/// A member's path as the bundle names it: `./` steps dropped, so that a bundle an auditor
+/// unpacked and packed again with `tar -C DIR .` (members `./manifest.json`, …) reads the
+/// same; absolute paths and `..` are refused.
+fn member_path(raw: &std::path::Path) -> Result<String, String> {
+    use std::path::Component;
+    let mut parts = Vec::new();
+    for c in raw.components() {
+        match c {
+            Component::CurDir => {}
+            Component::Normal(part) => parts.push(part.to_string_lossy()),
+            Component::RootDir | Component::Prefix(_) | Component::ParentDir => {
+                return Err(format!("{}: member path is not allowed", raw.display()));
+            }
+        }
+    }
+    if parts.is_empty() {
+        return Err(format!("{}: member path is not allowed", raw.display()));
+    }
+    Ok(parts.join("/"))
+}
+
 /// Reads a `.tar.gz` into path → bytes; refuses links, absolute or `..` paths, duplicates.
 fn unpack(bytes: &[u8]) -> Result<BTreeMap<String, Vec<u8>>, String> {
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
@@ -450,19 +471,16 @@ fn unpack(bytes: &[u8]) -> Result<BTreeMap<String, Vec<u8>>, String> {
         .map_err(|e| format!("not a .tar.gz: {e}"))?
     {
         let mut entry = entry.map_err(|e| format!("not a .tar.gz: {e}"))?;
-        let path = entry
+        let raw = entry
             .path()
             .map_err(|e| format!("bad member name: {e}"))?
-            .to_string_lossy()
             .into_owned();
         if entry.header().entry_type().is_dir() {
             continue;
         }
+        let path = member_path(&raw)?;
         if !entry.header().entry_type().is_file() {
             return Err(format!("{path}: not a regular file"));
-        }
-        if path.starts_with('/') || path.split('/').any(|c| c == ".." || c.is_empty()) {
-            return Err(format!("{path}: member path is not allowed"));
         }
         total += entry.size();
         if total > MAX_UNPACKED {
@@ -754,6 +772,25 @@ mod tests {
             builder.append_data(&mut header, path, *bytes).unwrap();
         }
         builder.into_inner().unwrap().finish().unwrap()
+    }
+
+    /// Members named `./…` (a bundle repacked with `tar -C DIR .`) read as the same names;
+    /// absolute and `..` paths are still refused.
+    #[test]
+    fn dot_slash_members_read_as_their_names() {
+        let files = unpack(&tar_gz(&[
+            ("./manifest.json", b"{}"),
+            ("./envelopes/a.json", b"1"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            files.keys().collect::<Vec<_>>(),
+            ["envelopes/a.json", "manifest.json"]
+        );
+        for bad in ["../x", "a/../../x"] {
+            assert!(member_path(std::path::Path::new(bad)).is_err(), "{bad}");
+        }
+        assert!(member_path(std::path::Path::new("/etc/passwd")).is_err());
     }
 
     /// Regression (a bundle with a byte flipped in its middle passed `vouch verify` now and

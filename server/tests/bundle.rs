@@ -335,3 +335,55 @@ async fn results_in_the_bundle_re_derive_from_their_pack() {
     assert_has(&f, &format!("gives {policy} "));
     assert_has(&f, "the bundle says pass");
 }
+
+/// Regression (issue 15, defect 9): an auditor who unpacked a bundle and packed it again with
+/// `tar -C DIR .` got "not a Vouch evidence bundle" (members are then named `./…`). The real
+/// `tar` repacks it here, and the repacked bundle verifies like the original.
+#[tokio::test]
+async fn a_bundle_repacked_with_tar_c_dir_dot_verifies() {
+    let s = scene().await;
+    let bytes = export(&s).await;
+    let dir = tempfile::tempdir().unwrap();
+    let original = dir.path().join("bundle.tar.gz");
+    std::fs::write(&original, &bytes).unwrap();
+    let unpacked = dir.path().join("unpacked");
+    std::fs::create_dir(&unpacked).unwrap();
+    let tar = |args: &[&std::ffi::OsStr]| {
+        let out = std::process::Command::new("tar")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    tar(&[
+        "-xzf".as_ref(),
+        original.as_os_str(),
+        "-C".as_ref(),
+        unpacked.as_os_str(),
+    ]);
+    let repacked = dir.path().join("repacked.tar.gz");
+    tar(&[
+        "-czf".as_ref(),
+        repacked.as_os_str(),
+        "-C".as_ref(),
+        unpacked.as_os_str(),
+        ".".as_ref(),
+    ]);
+    let listing = std::process::Command::new("tar")
+        .arg("-tzf")
+        .arg(&repacked)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&listing.stdout).contains(&format!("./{MANIFEST_FILE}")),
+        "members are named ./…"
+    );
+    let original_report = bundle::verify(&bytes, None, 1);
+    let report = bundle::verify(&std::fs::read(&repacked).unwrap(), None, 1);
+    assert!(report.ok(), "{:#?}", report.failures);
+    assert_eq!(report.summary, original_report.summary);
+}
