@@ -30,7 +30,7 @@ async fn collect(
 ) -> (Collected, GithubSource, ReplayServer) {
     let server = ReplayServer::start(fixtures().join(org)).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("token"), format!("{TOKEN}\n")).unwrap();
+    write_token(&dir.path().join("token"), &format!("{TOKEN}\n"));
     std::fs::write(dir.path().join("ca.pem"), server.ca_pem()).unwrap();
     let mut config = GithubConfig {
         enabled: true,
@@ -164,7 +164,7 @@ async fn an_untrusted_server_is_refused() {
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("token"), TOKEN).unwrap();
+    write_token(&dir.path().join("token"), TOKEN);
     // A CA bundle that does not hold the replay server's CA.
     let other = ReplayServer::start(fixtures().join("acme-labs"))
         .await
@@ -190,4 +190,11 @@ async fn an_untrusted_server_is_refused() {
         server.requests().is_empty(),
         "nothing was sent to the untrusted server"
     );
+}
+
+/// Writes a token file as an operator must: mode 0600 (the collector refuses a wider one).
+fn write_token(path: &std::path::Path, token: &str) {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::write(path, token).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
 }

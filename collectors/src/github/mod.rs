@@ -150,8 +150,18 @@ impl GithubConfig {
     /// The API token, from the file or the environment. The error is a reason sentence.
     fn token(&self) -> Result<String, String> {
         let token = match &self.token_file {
-            Some(path) => std::fs::read_to_string(path)
-                .map_err(|e| crate::describe_io(&path.display().to_string(), &e))?,
+            Some(path) => {
+                let shown = path.display().to_string();
+                secret_file_mode(path)
+                    .map_err(|e| crate::describe_io(&shown, &e))?
+                    .map_or(Ok(()), |mode| {
+                        Err(format!(
+                            "{shown} is readable by group or others (mode {mode:04o}): a token \
+                             file must be 0600 (chmod 600 {shown})"
+                        ))
+                    })?;
+                std::fs::read_to_string(path).map_err(|e| crate::describe_io(&shown, &e))?
+            }
             None => std::env::var(&self.token_env).map_err(|_| {
                 format!(
                     "no GitHub token: the environment variable {} is not set",
@@ -306,6 +316,14 @@ impl Source for GithubSource {
     }
 }
 
+/// The mode of a secret file when group or others have any permission on it (it is then not
+/// read), `None` when only its owner has.
+fn secret_file_mode(path: &std::path::Path) -> std::io::Result<Option<u32>> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(path)?.permissions().mode() & 0o7777;
+    Ok((mode & 0o077 != 0).then_some(mode))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -389,6 +407,16 @@ mod tests {
             token_file: Some(file.clone()),
             ..GithubConfig::default()
         };
+        // Regression (issue 15, defect 9): the token file's mode was not checked. One that
+        // group or others may read is refused, its token never read.
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let e = from_file.token().unwrap_err();
+        assert!(
+            e.contains("is readable by group or others (mode 0644)") && !e.contains("ghp_"),
+            "{e}"
+        );
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
         assert_eq!(from_file.token().unwrap(), "ghp_example");
         std::fs::write(&file, "\n").unwrap();
         assert_eq!(
