@@ -80,6 +80,17 @@ pub fn build_http_client(
     ca_pem: Option<&[u8]>,
     timeout: Duration,
 ) -> Result<reqwest::Client, AgentError> {
+    http_client_builder(ca_pem, timeout)?
+        .build()
+        .map_err(|e| AgentError::Client(e.to_string()))
+}
+
+/// The builder behind [`build_http_client`], for callers that set more (the server's webhook
+/// client follows no redirect).
+pub fn http_client_builder(
+    ca_pem: Option<&[u8]>,
+    timeout: Duration,
+) -> Result<reqwest::ClientBuilder, AgentError> {
     let bundle;
     let pem: &[u8] = match ca_pem {
         Some(p) => p,
@@ -109,13 +120,11 @@ pub fn build_http_client(
     .map_err(|e| AgentError::Client(e.to_string()))?
     .with_root_certificates(roots)
     .with_no_client_auth();
-    reqwest::Client::builder()
+    Ok(reqwest::Client::builder()
         .use_preconfigured_tls(tls)
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(10)))
-        .user_agent(concat!("vouch-agent/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| AgentError::Client(e.to_string()))
+        .user_agent(concat!("vouch-agent/", env!("CARGO_PKG_VERSION"))))
 }
 
 fn client_for(config: &AgentConfig) -> Result<reqwest::Client, AgentError> {

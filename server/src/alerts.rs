@@ -113,6 +113,30 @@ pub struct AlertCounts {
     pub lost: AtomicU64,
 }
 
+/// The HTTP client webhooks are posted with: the system's CA bundle, `timeout` per request, and
+/// no redirect followed (a webhook that answers 3xx is a failed delivery, so an alert never goes
+/// where the configuration did not send it).
+pub fn webhook_client(timeout: Duration) -> Result<reqwest::Client, String> {
+    vouch_agent::http_client_builder(None, timeout)
+        .map_err(|e| e.to_string())?
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// A webhook URL as it may be logged: scheme, host and port only. The path and query of a
+/// webhook (Slack's `/services/T…/B…/secret`) are its secret.
+pub fn shown_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(u) => match (u.host_str(), u.port()) {
+            (Some(host), Some(port)) => format!("{}://{host}:{port}/…", u.scheme()),
+            (Some(host), None) => format!("{}://{host}/…", u.scheme()),
+            (None, _) => format!("{}:…", u.scheme()),
+        },
+        Err(_) => "(not a URL)".into(),
+    }
+}
+
 /// Sends alerts in the background.
 #[derive(Clone)]
 pub struct Alerter {
@@ -152,25 +176,32 @@ impl Alerter {
 
     async fn deliver(&self, url: &str, body: &Value) -> bool {
         let mut delay = Duration::from_millis(self.config.initial_backoff_ms);
+        let webhook = shown_url(url);
         for attempt in 1..=self.config.max_attempts {
             let outcome = self.client.post(url).json(body).send().await;
             let problem = match outcome {
                 Ok(r) if r.status().is_success() => {
                     self.counts.delivered.fetch_add(1, Ordering::Relaxed);
-                    tracing::info!(url, attempt, "alert delivered");
+                    tracing::info!(webhook, attempt, "alert delivered");
                     return true;
                 }
                 Ok(r) => format!("answered {}", r.status()),
-                Err(e) => e.to_string(),
+                // reqwest's message names the whole URL, secret path included.
+                Err(e) => e.without_url().to_string(),
             };
             if attempt == self.config.max_attempts {
                 self.counts.lost.fetch_add(1, Ordering::Relaxed);
-                tracing::error!(url, attempt, problem, "alert lost after the last attempt");
+                tracing::error!(
+                    webhook,
+                    attempt,
+                    problem,
+                    "alert lost after the last attempt"
+                );
                 return false;
             }
             self.counts.retried.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(
-                url,
+                webhook,
                 attempt,
                 problem,
                 retry_in_ms = delay.as_millis() as u64,
@@ -270,8 +301,7 @@ mod tests {
             initial_backoff_ms: 10,
             dashboard_url: None,
         };
-        let client = vouch_agent::build_http_client(None, Duration::from_secs(5)).unwrap();
-        let alerter = Alerter::new(config, client);
+        let alerter = Alerter::new(config, webhook_client(Duration::from_secs(5)).unwrap());
         let results: Vec<bool> = futures_join(alerter.notify(&change())).await;
         assert_eq!(results, [true, false]);
         let seen = seen.lock().unwrap();
@@ -283,6 +313,50 @@ mod tests {
         assert_eq!(alerter.counts().delivered.load(Ordering::Relaxed), 1);
         assert_eq!(alerter.counts().lost.load(Ordering::Relaxed), 1);
         assert_eq!(alerter.counts().retried.load(Ordering::Relaxed), 4);
+    }
+
+    /// Regression (issue 15, defect 9): webhooks followed redirects. A receiver answering
+    /// `302` to another address does not get the alert forwarded there: the delivery fails
+    /// (and is retried, then lost); the redirect's target is never called. Logged URLs keep only
+    /// scheme, host and port.
+    #[tokio::test]
+    async fn a_webhook_redirect_is_not_followed_and_the_url_secret_is_not_shown() {
+        type Hits = Arc<Mutex<Vec<&'static str>>>;
+        let hits: Hits = Arc::default();
+        async fn hook(State(hits): State<Hits>) -> (StatusCode, [(&'static str, &'static str); 1]) {
+            hits.lock().unwrap().push("hook");
+            (StatusCode::FOUND, [("location", "/elsewhere")])
+        }
+        async fn elsewhere(State(hits): State<Hits>) -> StatusCode {
+            hits.lock().unwrap().push("elsewhere");
+            StatusCode::OK
+        }
+        let app = Router::new()
+            .route("/hook", post(hook))
+            .route("/elsewhere", post(elsewhere).get(elsewhere))
+            .with_state(hits.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let config = AlertConfig {
+            webhooks: vec![format!("http://{addr}/hook")],
+            max_attempts: 2,
+            initial_backoff_ms: 10,
+            dashboard_url: None,
+        };
+        let alerter = Alerter::new(config, webhook_client(Duration::from_secs(5)).unwrap());
+        assert_eq!(futures_join(alerter.notify(&change())).await, [false]);
+        assert_eq!(*hits.lock().unwrap(), ["hook", "hook"]);
+        assert_eq!(alerter.counts().lost.load(Ordering::Relaxed), 1);
+        assert_eq!(
+            shown_url("https://hooks.slack.com/services/T0/B0/s3cr3t?x=1"),
+            "https://hooks.slack.com/…"
+        );
+        assert_eq!(
+            shown_url("http://127.0.0.1:8080/h/secret"),
+            "http://127.0.0.1:8080/…"
+        );
+        assert_eq!(shown_url("not a url secret"), "(not a URL)");
     }
 
     async fn futures_join(handles: Vec<tokio::task::JoinHandle<bool>>) -> Vec<bool> {

@@ -128,8 +128,8 @@ pub async fn start_using(
     .await?;
     state.set_policies(policies);
     if !config.alerts.webhooks.is_empty() {
-        let client = vouch_agent::build_http_client(None, Duration::from_secs(10))
-            .map_err(|e| ServeError::Alerts(e.to_string()))?;
+        let client =
+            crate::alerts::webhook_client(Duration::from_secs(10)).map_err(ServeError::Alerts)?;
         state.set_alerter(crate::alerts::Alerter::new(config.alerts.clone(), client));
     }
     let (tls_config, ca_cert) = match &config.tls {
