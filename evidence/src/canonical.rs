@@ -82,10 +82,7 @@ impl std::fmt::Display for Problem {
 /// `100000000000000000`), and within the structural [`limits`](crate::limits) (depth, string
 /// length, members per container, values). The error gives the byte offset and what is broken.
 pub fn check(bytes: &[u8]) -> Result<(), CheckError> {
-    std::str::from_utf8(bytes).map_err(|e| CheckError {
-        offset: e.valid_up_to(),
-        problem: Problem::Rule("not UTF-8"),
-    })?;
+    std::str::from_utf8(bytes).map_err(|e| rule_at(e.valid_up_to(), "not UTF-8"))?;
     let mut s = Scanner {
         b: bytes,
         i: 0,
@@ -96,6 +93,14 @@ pub fn check(bytes: &[u8]) -> Result<(), CheckError> {
         return s.err("trailing bytes after the value");
     }
     Ok(())
+}
+
+/// A broken rule at `offset`.
+fn rule_at(offset: usize, why: &'static str) -> CheckError {
+    CheckError {
+        offset,
+        problem: Problem::Rule(why),
+    }
 }
 
 struct Scanner<'a> {
@@ -109,10 +114,7 @@ type Scan<T> = Result<T, CheckError>;
 
 impl<'a> Scanner<'a> {
     fn err<T>(&self, why: &'static str) -> Scan<T> {
-        Err(CheckError {
-            offset: self.i,
-            problem: Problem::Rule(why),
-        })
+        Err(rule_at(self.i, why))
     }
 
     fn limit<T>(&self, limit: Limit) -> Scan<T> {
@@ -198,12 +200,10 @@ impl<'a> Scanner<'a> {
                     prev.encode_utf16().lt(key.encode_utf16())
                 };
                 if !ordered {
-                    return Err(CheckError {
-                        offset: at,
-                        problem: Problem::Rule(
-                            "object members not sorted by UTF-16 code units, or repeated",
-                        ),
-                    });
+                    return Err(rule_at(
+                        at,
+                        "object members not sorted by UTF-16 code units, or repeated",
+                    ));
                 }
             }
             previous = Some(key);
@@ -336,23 +336,15 @@ impl<'a> Scanner<'a> {
                 if buf.format_finite(f) == token {
                     Ok(())
                 } else if integer {
-                    Err(CheckError {
-                        offset: start,
-                        problem: Problem::Rule(
-                            "integer not in canonical form or not exactly representable",
-                        ),
-                    })
+                    Err(rule_at(
+                        start,
+                        "integer not in canonical form or not exactly representable",
+                    ))
                 } else {
-                    Err(CheckError {
-                        offset: start,
-                        problem: Problem::Rule("number not in ECMAScript canonical form"),
-                    })
+                    Err(rule_at(start, "number not in ECMAScript canonical form"))
                 }
             }
-            _ => Err(CheckError {
-                offset: start,
-                problem: Problem::Rule("invalid number"),
-            }),
+            _ => Err(rule_at(start, "invalid number")),
         }
     }
 }
@@ -405,24 +397,28 @@ fn write_number(out: &mut Vec<u8>, n: &Number) -> Result<(), CanonicalError> {
     // An integer beyond ±(2^53 − 1) is written as the double it equals, when one does
     // (2^53, 10^17, …): ECMAScript writes those digits, so the bytes round-trip. One no double
     // holds exactly is refused, never rounded.
-    let exact = |f: f64, back: bool| back.then_some(f);
     let double = if let Some(u) = n.as_u64() {
         if u <= MAX_SAFE_INTEGER {
             out.extend_from_slice(u.to_string().as_bytes());
             return Ok(());
         }
-        exact(
-            u as f64,
-            (u as f64) as u64 == u && u as f64 != u64::MAX as f64,
-        )
-        .ok_or_else(|| CanonicalError::UnsafeInteger(u.to_string()))?
+        // `u as f64` rounds; it is exact when it converts back (2^64 itself saturates back to
+        // u64::MAX, which it is not).
+        let f = u as f64;
+        if f == u64::MAX as f64 || f as u64 != u {
+            return Err(CanonicalError::UnsafeInteger(u.to_string()));
+        }
+        f
     } else if let Some(i) = n.as_i64() {
         if i.unsigned_abs() <= MAX_SAFE_INTEGER {
             out.extend_from_slice(i.to_string().as_bytes());
             return Ok(());
         }
-        exact(i as f64, (i as f64) as i64 == i)
-            .ok_or_else(|| CanonicalError::UnsafeInteger(i.to_string()))?
+        let f = i as f64;
+        if f as i64 != i {
+            return Err(CanonicalError::UnsafeInteger(i.to_string()));
+        }
+        f
     } else {
         n.as_f64().expect("a JSON number is u64, i64 or f64")
     };

@@ -21,8 +21,8 @@ pub const MAX_CONTAINER_ITEMS: usize = 100_000;
 /// Most JSON values (scalars, arrays and objects) in one payload.
 pub const MAX_VALUES: usize = 2_000_000;
 
-/// The default and the largest body of one submission (a DSSE envelope), bytes. The server's
-/// `max_body_bytes` may lower it, never raise it past [`MAX_ENVELOPE_BYTES_CEILING`].
+/// The default largest body of one submission (a DSSE envelope), bytes: the server's
+/// `max_body_bytes` unless configured, within 1024..=[`MAX_ENVELOPE_BYTES_CEILING`].
 pub const MAX_ENVELOPE_BYTES: usize = 4 * 1024 * 1024;
 
 /// The most any configuration may allow for one envelope, bytes.
@@ -67,17 +67,6 @@ impl Limit {
             Limit::ContainerItems => MAX_CONTAINER_ITEMS,
             Limit::Values => MAX_VALUES,
             Limit::Signatures(n) => *n,
-        }
-    }
-
-    /// A stable name for logs and metrics (`depth`, `string_bytes`, …).
-    pub fn name(&self) -> &'static str {
-        match self {
-            Limit::Depth => "depth",
-            Limit::StringBytes => "string_bytes",
-            Limit::ContainerItems => "container_items",
-            Limit::Values => "values",
-            Limit::Signatures(_) => "signatures",
         }
     }
 }

@@ -110,7 +110,7 @@ impl Default for ServerConfig {
             database_url: None,
             tls: None,
             tls_names: Vec::new(),
-            max_body_bytes: 4 * 1024 * 1024,
+            max_body_bytes: vouch_evidence::limits::MAX_ENVELOPE_BYTES,
             clock_skew_secs: 300,
             log_format: LogFormat::Text,
             alerts: crate::alerts::AlertConfig::default(),
@@ -169,10 +169,11 @@ impl Validate for ServerConfig {
                     .into(),
             );
         }
-        if !(1024..=256 * 1024 * 1024).contains(&self.max_body_bytes) {
+        let ceiling = vouch_evidence::limits::MAX_ENVELOPE_BYTES_CEILING;
+        if !(1024..=ceiling).contains(&self.max_body_bytes) {
             err(
                 "max_body_bytes",
-                format!("{} is outside 1024..=268435456", self.max_body_bytes),
+                format!("{} is outside 1024..={ceiling}", self.max_body_bytes),
             );
         }
         if self.clock_skew_secs > 24 * 3600 {

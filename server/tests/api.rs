@@ -467,8 +467,8 @@ async fn an_admin_issues_enrolment_tokens_for_a_fleet() {
 async fn evidence_beyond_a_structural_limit_is_refused_naming_the_limit() {
     use vouch_evidence::limits;
     let h = harness_with(Limits {
-        max_body_bytes: 4 * 1024 * 1024,
-        clock_skew_secs: 300,
+        max_body_bytes: vouch_evidence::limits::MAX_ENVELOPE_BYTES,
+        ..TEST_LIMITS
     })
     .await;
     let a = enroll(&h, 5).await;
@@ -521,8 +521,8 @@ async fn evidence_beyond_a_structural_limit_is_refused_naming_the_limit() {
 #[tokio::test]
 async fn a_signature_flood_is_refused_before_any_signature_is_verified() {
     let h = harness_with(Limits {
-        max_body_bytes: 4 * 1024 * 1024,
-        clock_skew_secs: 300,
+        max_body_bytes: vouch_evidence::limits::MAX_ENVELOPE_BYTES,
+        ..TEST_LIMITS
     })
     .await;
     let mut a = enroll(&h, 6).await;

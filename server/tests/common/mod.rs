@@ -22,12 +22,14 @@ pub struct Harness {
     pub _dir: tempfile::TempDir,
 }
 
+/// The ingest limits of [`harness`]: a small body limit, five minutes of skew.
+pub const TEST_LIMITS: Limits = Limits {
+    max_body_bytes: 64 * 1024,
+    clock_skew_secs: 300,
+};
+
 pub async fn harness() -> Harness {
-    harness_with(Limits {
-        max_body_bytes: 64 * 1024,
-        clock_skew_secs: 300,
-    })
-    .await
+    harness_with(TEST_LIMITS).await
 }
 
 /// [`harness`] with other ingest limits.
