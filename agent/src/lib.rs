@@ -32,7 +32,9 @@ use vouch_collectors::host::HostSource;
 use vouch_collectors::{Collected, Source, run_source};
 use vouch_evidence::api::{EnrollRequest, EnrollResponse, ErrorBody, RejectReason, SubmitResponse};
 use vouch_evidence::chain::Head;
-use vouch_evidence::{ChainKey, Digest, PublicKey, Receipt, SCHEMA_VERSION, SigningKey, Snapshot};
+use vouch_evidence::{
+    AssetKind, ChainKey, Digest, PublicKey, Receipt, SCHEMA_VERSION, SigningKey, Snapshot,
+};
 
 use crate::config::AgentConfig;
 use crate::state::{Enrollment, SpoolFileError, StateDir};
@@ -318,6 +320,27 @@ pub async fn enroll(
     }
 }
 
+/// The assets only this agent can name — its host, its cluster — declared at enrolment so the
+/// server binds the agent to them (accounts and organisations are named by the token's scope).
+pub async fn own_assets(config: &AgentConfig) -> Vec<vouch_evidence::api::AssetRef> {
+    let mut out = Vec::new();
+    for source in sources(config) {
+        if !matches!(source.name(), "host" | "kubernetes") {
+            continue;
+        }
+        let asset = source
+            .asset(&source.context(CancellationToken::new()))
+            .await;
+        if matches!(asset.kind, AssetKind::Host | AssetKind::KubernetesCluster) {
+            out.push(vouch_evidence::api::AssetRef {
+                kind: asset.kind,
+                id: asset.id,
+            });
+        }
+    }
+    out
+}
+
 /// Posts the enrolment of `key` and checks the server's confirmation.
 async fn request_enrollment(
     config: &AgentConfig,
@@ -331,6 +354,7 @@ async fn request_enrollment(
         token: token.trim().to_string(),
         public_key: key.public().to_base64(),
         name,
+        assets: own_assets(config).await,
     };
     let url = format!("{}/v1/enroll", config.server.url.trim_end_matches('/'));
     let resp = client

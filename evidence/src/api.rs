@@ -17,6 +17,46 @@ pub struct EnrollRequest {
     pub public_key: String,
     /// A name for people, usually the hostname.
     pub name: String,
+    /// The assets this agent will collect that only it can name (its host, its cluster), for
+    /// an enrolment token scoped to "one host" or "one cluster" without an id: the server binds
+    /// the agent to them. Accounts and organisations are named by the token itself.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assets: Vec<AssetRef>,
+}
+
+/// An asset by kind and id.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssetRef {
+    /// Its kind.
+    pub kind: AssetKind,
+    /// Its id.
+    pub id: String,
+}
+
+impl fmt::Display for AssetRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.kind, self.id)
+    }
+}
+
+impl std::str::FromStr for AssetRef {
+    type Err = String;
+
+    /// `kind:id`, as [`Display`](fmt::Display) writes it.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (kind, id) = s
+            .split_once(':')
+            .ok_or_else(|| format!("{s:?} is not kind:id"))?;
+        let kind = AssetKind::parse(kind).ok_or_else(|| format!("unknown asset kind {kind:?}"))?;
+        if id.is_empty() {
+            return Err(format!("{s:?} names no asset id"));
+        }
+        Ok(AssetRef {
+            kind,
+            id: id.to_string(),
+        })
+    }
 }
 
 /// The answer to a successful enrolment.
@@ -80,6 +120,21 @@ pub enum RejectReason {
     Unauthorized,
     /// The token is valid but its role may not do this.
     Forbidden,
+    /// The agent was revoked: nothing it signs is accepted any more (what it signed before
+    /// stays verifiable).
+    AgentRevoked,
+    /// The snapshot is for an asset outside the scope the agent was enrolled for.
+    OutOfScope,
+    /// The API token has expired.
+    TokenExpired,
+    /// The API token was revoked.
+    TokenRevoked,
+    /// The browser request came from another site, or lacks its CSRF token.
+    CrossSite,
+    /// The body is not of a content type this route accepts.
+    UnsupportedMediaType,
+    /// Too many requests from one address: slow down (the answer says for how long).
+    RateLimited,
     /// No such resource.
     NotFound,
     /// A request parameter is wrong.
@@ -90,7 +145,7 @@ pub enum RejectReason {
 
 impl RejectReason {
     /// Every reason, for metrics and documentation.
-    pub const ALL: [RejectReason; 18] = [
+    pub const ALL: [RejectReason; 25] = [
         RejectReason::Malformed,
         RejectReason::Oversize,
         RejectReason::PayloadType,
@@ -106,6 +161,13 @@ impl RejectReason {
         RejectReason::BadToken,
         RejectReason::Unauthorized,
         RejectReason::Forbidden,
+        RejectReason::AgentRevoked,
+        RejectReason::OutOfScope,
+        RejectReason::TokenExpired,
+        RejectReason::TokenRevoked,
+        RejectReason::CrossSite,
+        RejectReason::UnsupportedMediaType,
+        RejectReason::RateLimited,
         RejectReason::NotFound,
         RejectReason::BadRequest,
         RejectReason::Gone,
@@ -119,10 +181,19 @@ impl RejectReason {
             | RejectReason::NotCanonical
             | RejectReason::InvalidSnapshot
             | RejectReason::BadRequest => 400,
-            RejectReason::Unauthorized | RejectReason::UnknownKey | RejectReason::BadToken => 401,
-            RejectReason::BadSignature | RejectReason::AgentMismatch | RejectReason::Forbidden => {
-                403
-            }
+            RejectReason::Unauthorized
+            | RejectReason::UnknownKey
+            | RejectReason::BadToken
+            | RejectReason::TokenExpired
+            | RejectReason::TokenRevoked => 401,
+            RejectReason::BadSignature
+            | RejectReason::AgentMismatch
+            | RejectReason::Forbidden
+            | RejectReason::AgentRevoked
+            | RejectReason::OutOfScope
+            | RejectReason::CrossSite => 403,
+            RejectReason::UnsupportedMediaType => 415,
+            RejectReason::RateLimited => 429,
             RejectReason::NotFound => 404,
             RejectReason::Gone => 410,
             RejectReason::ChainGap | RejectReason::ChainConflict => 409,
@@ -149,6 +220,13 @@ impl RejectReason {
             RejectReason::BadToken => "bad_token",
             RejectReason::Unauthorized => "unauthorized",
             RejectReason::Forbidden => "forbidden",
+            RejectReason::AgentRevoked => "agent_revoked",
+            RejectReason::OutOfScope => "out_of_scope",
+            RejectReason::TokenExpired => "token_expired",
+            RejectReason::TokenRevoked => "token_revoked",
+            RejectReason::CrossSite => "cross_site",
+            RejectReason::UnsupportedMediaType => "unsupported_media_type",
+            RejectReason::RateLimited => "rate_limited",
             RejectReason::NotFound => "not_found",
             RejectReason::BadRequest => "bad_request",
             RejectReason::Gone => "gone",

@@ -524,7 +524,7 @@ pub fn verify(bytes: &[u8], pinned: Option<&Keyring>, threads: usize) -> BundleR
         .get("keys/keys.txt")
         .map(|b| String::from_utf8_lossy(b).into_owned())
         .unwrap_or_default();
-    let ring = match Keyring::parse(&keys_text, "keys/keys.txt") {
+    let mut ring = match Keyring::parse(&keys_text, "keys/keys.txt") {
         Ok(ring) => ring,
         Err(errors) => {
             r.failures.extend(errors);
@@ -570,6 +570,13 @@ pub fn verify(bytes: &[u8], pinned: Option<&Keyring>, threads: usize) -> BundleR
             k.id()
         )),
         (None, None) => {}
+    }
+
+    // A revocation the auditor knows of holds even when the bundle leaves it out.
+    if let Some(pinned) = pinned {
+        for (agent, at, reason) in pinned.revocations() {
+            ring.add_revocation(agent, at, reason);
+        }
     }
 
     // The manifest's signature, then every file against it.
@@ -730,12 +737,22 @@ pub fn verify(bytes: &[u8], pinned: Option<&Keyring>, threads: usize) -> BundleR
                 .ok_or_else(|| "missing".to_string())
                 .and_then(|b| Envelope::from_slice(b).map_err(|e| e.to_string()))
                 .and_then(|env| Receipt::verify(&env, key).map_err(|e| e.to_string()));
+            let revoked = envelopes
+                .get(digest)
+                .and_then(|link| ring.revocation(&link.chain.agent_id));
             match checked {
-                Ok(receipt) if receipt.digest == *digest => {}
-                Ok(receipt) => r.failures.push(format!(
+                Ok(receipt) if receipt.digest != *digest => r.failures.push(format!(
                     "{path}: receipt is for {}, not {digest}",
                     receipt.digest
                 )),
+                Ok(receipt) if revoked.is_some_and(|(at, _)| receipt.received_at >= at) => {
+                    let (at, reason) = revoked.expect("checked");
+                    r.failures.push(format!(
+                        "{path}: received at {}, after its agent was revoked at {at} ({reason})",
+                        receipt.received_at
+                    ))
+                }
+                Ok(_) => {}
                 Err(e) => r.failures.push(format!("{path}: {e}")),
             }
         }

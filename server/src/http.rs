@@ -23,7 +23,8 @@ use vouch_evidence::{AssetKind, Digest, PublicKey, Receipt};
 use crate::auth::{Role, hash_token};
 use crate::bundle;
 use crate::ingest::{self, Refusal};
-use crate::state::{AppState, now};
+use crate::scope::{BindError, Scope};
+use crate::state::{AppState, TokenRefusal, now};
 use crate::store::{AgentRecord, IngestOutcome, NewSnapshot, Rejection, StoreError};
 
 /// The client's address, put in each request's extensions by the connection loop.
@@ -90,6 +91,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/keys", get(keys))
         .route("/v1/sample", get(sample))
         .route("/v1/export", get(export))
+        .merge(crate::access::routes())
         .merge(crate::manual::routes())
         .merge(crate::retention::routes())
         .merge(crate::controls::api::routes())
@@ -228,20 +230,31 @@ async fn authorize(
         ));
     };
     let hash = hash_token(token);
-    match state.store().api_token_role(hash).await? {
-        Some(role) if allowed(&role) => {
+    match state.token_role(hash).await? {
+        Ok(role) if allowed(&role) => {
             crate::auth::log_read(role, &parts.method, &parts.uri);
             Ok((role, Some(hash)))
         }
-        Some(role) => Err(forbidden(role)),
-        None => {
-            state.metrics().rejected(RejectReason::Unauthorized);
-            Err(AppError::Client(
-                RejectReason::Unauthorized,
-                "unknown token".into(),
-            ))
-        }
+        Ok(role) => Err(forbidden(role)),
+        Err(refusal) => Err(token_refused(state, refusal)),
     }
+}
+
+/// The answer to a bearer token that is unknown, expired or revoked.
+pub(crate) fn token_refused(state: &AppState, refusal: TokenRefusal) -> AppError {
+    let (reason, message) = match refusal {
+        TokenRefusal::Unknown => (RejectReason::Unauthorized, "unknown token".to_string()),
+        TokenRefusal::Expired(at) => (
+            RejectReason::TokenExpired,
+            format!("this token expired at {at}: ask an administrator for a new one"),
+        ),
+        TokenRefusal::Revoked(at) => (
+            RejectReason::TokenRevoked,
+            format!("this token was revoked at {at}"),
+        ),
+    };
+    state.metrics().rejected(reason);
+    AppError::Client(reason, message)
 }
 
 async fn enroll(State(state): State<AppState>, body: Bytes) -> Result<Response, AppError> {
@@ -264,19 +277,45 @@ async fn enroll(State(state): State<AppState>, body: Bytes) -> Result<Response, 
             "name must be 1 to 253 printable characters".into(),
         ));
     }
+    if req.assets.len() > MAX_DECLARED_ASSETS {
+        return Err(bad(
+            RejectReason::BadRequest,
+            format!("an agent declares at most {MAX_DECLARED_ASSETS} assets"),
+        ));
+    }
+    let token_hash = hash_token(&req.token);
+    // A usable token's scope and the agent's declaration make its binding; the token is
+    // checked again as it is consumed, atomically, below.
+    let Some(scope) = state
+        .store()
+        .enroll_token_scope(token_hash, state.now())
+        .await?
+    else {
+        return Err(bad(
+            RejectReason::BadToken,
+            StoreError::BadToken.to_string(),
+        ));
+    };
+    let binding = match scope.bind(&req.assets) {
+        Ok(b) => b,
+        Err(e @ BindError::OutOfScope(_)) => {
+            return Err(bad(RejectReason::OutOfScope, e.to_string()));
+        }
+        Err(e @ BindError::Invalid(_)) => {
+            return Err(bad(RejectReason::BadRequest, e.to_string()));
+        }
+    };
     let mut id = [0u8; 8];
     getrandom::fill(&mut id).map_err(|e| AppError::Internal(e.to_string()))?;
     let agent = AgentRecord {
         agent_id: format!("agt_{}", hex::encode(id)),
         public_key,
         name: name.to_string(),
-        enrolled_at: now(),
+        enrolled_at: state.now(),
+        binding,
+        revoked: None,
     };
-    match state
-        .store()
-        .enroll(hash_token(&req.token), agent.clone())
-        .await
-    {
+    match state.store().enroll(token_hash, agent.clone()).await {
         Ok(()) => {}
         Err(StoreError::BadToken) => {
             return Err(bad(
@@ -289,7 +328,7 @@ async fn enroll(State(state): State<AppState>, body: Bytes) -> Result<Response, 
         }
         Err(e) => return Err(e.into()),
     }
-    tracing::info!(agent_id = %agent.agent_id, keyid = %agent.keyid(), name = %agent.name, "agent enrolled");
+    tracing::info!(agent_id = %agent.agent_id, keyid = %agent.keyid(), name = %agent.name, binding = %agent.binding, "agent enrolled");
     state.metrics().enrolled();
     let response = EnrollResponse {
         agent_id: agent.agent_id.clone(),
@@ -362,9 +401,23 @@ async fn submit(
         };
         return Err(refuse(&state, &remote, &body, body.len() as u64, r).await);
     };
+    // A revoked agent's key stays known (what it signed before stays verifiable), but nothing
+    // more of it is taken: refused before its signature costs anything.
+    if let Some(r) = &agent.revoked {
+        let r = Refusal {
+            reason: RejectReason::AgentRevoked,
+            message: format!(
+                "agent {} was revoked at {} ({}): nothing it signs is accepted",
+                agent.agent_id, r.at, r.reason
+            ),
+            agent_id: None,
+        };
+        return Err(refuse(&state, &remote, &body, body.len() as u64, r).await);
+    }
     let skew = state.inner.limits.clock_skew_secs as i64 * 1_000_000;
     state.metrics().signature_checked();
-    let checked = tokio::task::spawn_blocking(move || ingest::verify(&parsed, &agent, now(), skew))
+    let now = state.now();
+    let checked = tokio::task::spawn_blocking(move || ingest::verify(&parsed, &agent, now, skew))
         .await
         .map_err(|e| AppError::Internal(format!("verification task failed: {e}")))?;
     let checked = match checked {
@@ -373,7 +426,7 @@ async fn submit(
     };
     let snap = checked.snapshot;
     let chain = snap.link().chain;
-    let received_at = now();
+    let received_at = state.now();
     let receipt = Receipt {
         digest: checked.digest,
         chain: chain.clone(),
@@ -526,6 +579,9 @@ async fn list_assets(_reader: Reader, State(state): State<AppState>) -> Result<R
 /// Most enrolment tokens one request issues.
 pub const MAX_ENROLL_TOKENS: u32 = 10_000;
 
+/// Most assets an agent declares at enrolment (it writes one host and one cluster at most).
+const MAX_DECLARED_ASSETS: usize = 16;
+
 /// `POST /v1/enroll-tokens` body.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -534,6 +590,12 @@ struct EnrollTokensBody {
     count: u32,
     /// How long each stays valid, in seconds (at most 30 days).
     ttl_secs: u64,
+    /// What each token's agent may write: `["host"]`, `["aws-account:123456789012"]`…
+    /// (see [`Scope::parse`]).
+    scope: Vec<String>,
+    /// A label to remember them by.
+    #[serde(default)]
+    label: String,
 }
 
 /// `POST /v1/enroll-tokens`: one-time enrolment tokens for a fleet (admin only), each shown
@@ -560,11 +622,16 @@ async fn enroll_tokens(
             body.ttl_secs
         )));
     }
+    let scope = Scope::parse(&body.scope).map_err(bad)?;
     let mut tokens = Vec::with_capacity(body.count as usize);
     for _ in 0..body.count {
-        tokens.push(state.create_enroll_token(body.ttl_secs).await?);
+        tokens.push(
+            state
+                .create_enroll_token(body.ttl_secs, &scope, &body.label, &admin.who)
+                .await?,
+        );
     }
-    tracing::info!(count = body.count, ttl_secs = body.ttl_secs, by = %admin.who, "enrolment tokens issued");
+    tracing::info!(count = body.count, ttl_secs = body.ttl_secs, %scope, by = %admin.who, "enrolment tokens issued");
     Ok((
         StatusCode::CREATED,
         Json(serde_json::json!({ "tokens": tokens })),

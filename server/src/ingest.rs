@@ -145,6 +145,21 @@ pub fn verify(
             ),
         ));
     }
+    if !agent
+        .binding
+        .allows(snapshot.asset.kind, &snapshot.asset.id)
+    {
+        return Err(with_agent(
+            RejectReason::OutOfScope,
+            format!(
+                "agent {} may write {} only, not {}:{}",
+                agent.agent_id,
+                limits::truncate_echo(&agent.binding.to_string()),
+                snapshot.asset.kind,
+                limits::truncate_echo(&snapshot.asset.id)
+            ),
+        ));
+    }
     if snapshot.collected_at.unix_micros() > now.unix_micros() + max_skew_micros {
         return Err(with_agent(
             RejectReason::ClockSkew,

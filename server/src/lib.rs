@@ -7,6 +7,7 @@
 //! [`http::app`] is the whole API as an axum `Router`; [`serve::start`] runs it on a socket;
 //! [`store::Store`] is the storage seam (SQLite by default).
 
+pub mod access;
 pub mod alerts;
 pub mod auth;
 pub mod bundle;
@@ -22,6 +23,7 @@ pub mod metrics;
 pub mod objects;
 pub mod oscal;
 pub mod retention;
+pub mod scope;
 pub mod serve;
 pub mod state;
 pub mod store;

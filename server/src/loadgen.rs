@@ -127,6 +127,11 @@ fn evidence(n: usize, sequence: u64, items: usize) -> BTreeMap<String, EvidenceI
         .collect()
 }
 
+/// The host id of simulated agent `n` with `key`: declared at enrolment, so known before it.
+fn host_id(n: usize, key: &SigningKey) -> String {
+    format!("load-{n:06}-{}", &key.public().id().to_string()[..16])
+}
+
 /// Signs `count` snapshots of a chain for `agent_id` with `key`, collected a minute apart
 /// ending now.
 fn sign_chain(
@@ -147,7 +152,7 @@ fn sign_chain(
             agent_id: agent_id.to_string(),
             asset: Asset {
                 kind: AssetKind::Host,
-                id: format!("load-{agent_id}"),
+                id: host_id(n, key),
                 name: format!("load-{n:06}"),
             },
             collected_at: at,
@@ -212,7 +217,7 @@ pub async fn run(config: &LoadConfig) -> Result<LoadReport, LoadError> {
         let request = client
             .post(format!("{base}/v1/enroll-tokens"))
             .bearer_auth(&config.admin_token)
-            .json(&serde_json::json!({ "count": count, "ttl_secs": 3600 }));
+            .json(&serde_json::json!({ "count": count, "ttl_secs": 3600, "scope": ["host"], "label": "loadgen" }));
         let answer: serde_json::Value = provision(request, "POST /v1/enroll-tokens").await?;
         let issued = answer["tokens"].as_array().cloned().unwrap_or_default();
         if issued.is_empty() {
@@ -234,6 +239,10 @@ pub async fn run(config: &LoadConfig) -> Result<LoadReport, LoadError> {
                 token,
                 public_key: key.public().to_base64(),
                 name: format!("load-{n:06}"),
+                assets: vec![vouch_evidence::api::AssetRef {
+                    kind: AssetKind::Host,
+                    id: host_id(n, &key),
+                }],
             });
         let enrolled: EnrollResponse = provision(request, "POST /v1/enroll").await?;
         let (count, items) = (config.snapshots_per_agent, config.evidence_items);

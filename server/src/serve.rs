@@ -238,6 +238,23 @@ fn background_tasks(
     stop: &CancellationToken,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let mut tasks = Vec::new();
+    {
+        // Revocations made by the command line or another replica take effect here.
+        let state = state.clone();
+        let stop = stop.clone();
+        let every = Duration::from_secs(crate::state::KEYRING_REFRESH_SECS);
+        tasks.push(tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = tokio::time::sleep(every) => {}
+                }
+                if let Err(e) = state.refresh_keys().await {
+                    tracing::warn!(error = %e, "reading the keyring again failed");
+                }
+            }
+        }));
+    }
     if let Some(objects) = state.store().objects() {
         let uploader = crate::objects::Uploader::new(state.store().clone(), objects.clone());
         tasks.push(tokio::spawn(

@@ -6,13 +6,39 @@ use std::sync::{Arc, RwLock};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use vouch_evidence::{KeyId, SigningKey, Timestamp};
+use vouch_evidence::{Clock, Digest, KeyId, SigningKey, Timestamp};
 
 use crate::auth::{self, Role};
 use crate::files::write_private;
 use crate::metrics::Metrics;
+use crate::scope::Scope;
+use crate::store::access::TokenInvalid;
 use crate::store::sqlite::SqliteStore;
-use crate::store::{AgentRecord, Store, StoreError};
+use crate::store::{
+    AgentRecord, AuditEntry, Revocation, RevokeOutcome, Store, StoreError, TokenRecord,
+};
+
+/// How long an enrolment token is valid unless told otherwise: 24 hours.
+pub const DEFAULT_ENROLL_TOKEN_TTL_SECS: u64 = 24 * 3600;
+/// The longest an enrolment token may be valid: 30 days.
+pub const MAX_ENROLL_TOKEN_TTL_SECS: u64 = 30 * 86_400;
+/// How long an API token is valid unless told otherwise: 90 days.
+pub const DEFAULT_API_TOKEN_TTL_SECS: u64 = 90 * 86_400;
+/// The longest an API token may be valid: 400 days (a yearly rotation with a margin).
+pub const MAX_API_TOKEN_TTL_SECS: u64 = 400 * 86_400;
+/// How often a token's last use is written, at most (per token and process).
+const TOKEN_TOUCH_SECS: i64 = 60;
+
+/// Why a bearer token (or the token behind a session) is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenRefusal {
+    /// No such token.
+    Unknown,
+    /// It expired at this instant.
+    Expired(Timestamp),
+    /// It was revoked at this instant.
+    Revoked(Timestamp),
+}
 
 /// Limits the ingest path enforces.
 #[derive(Clone, Copy, Debug)]
@@ -58,6 +84,10 @@ pub(crate) struct Inner {
     pub policies: std::sync::OnceLock<Arc<crate::controls::Policies>>,
     pub alerter: std::sync::OnceLock<crate::alerts::Alerter>,
     pub retention: std::sync::OnceLock<crate::retention::RetentionConfig>,
+    /// Where "now" comes from (fixed by tests).
+    pub clock: RwLock<Clock>,
+    /// When each token's last use was last written (so a busy token writes once a minute).
+    pub token_touched: std::sync::Mutex<HashMap<Digest, Timestamp>>,
 }
 
 impl AppState {
@@ -85,6 +115,8 @@ impl AppState {
                 policies: std::sync::OnceLock::new(),
                 alerter: std::sync::OnceLock::new(),
                 retention: std::sync::OnceLock::new(),
+                clock: RwLock::new(Clock::System),
+                token_touched: std::sync::Mutex::new(HashMap::new()),
             }),
         })
     }
@@ -199,33 +231,190 @@ impl AppState {
         self.inner.receipt_key.public()
     }
 
-    /// Issues a one-time enrolment token valid for `ttl_secs`; returns it (shown once).
-    pub async fn create_enroll_token(&self, ttl_secs: u64) -> Result<String, StoreError> {
+    /// The current instant by the server's clock.
+    pub fn now(&self) -> Timestamp {
+        self.inner.clock.read().expect("clock lock").now()
+    }
+
+    /// Sets the server's clock (tests).
+    pub fn set_clock(&self, clock: Clock) {
+        *self.inner.clock.write().expect("clock lock") = clock;
+    }
+
+    /// Issues a one-time enrolment token for `scope`, valid for `ttl_secs` (at most 30 days);
+    /// returns it (shown once). `by` says who asked, for the audit log.
+    pub async fn create_enroll_token(
+        &self,
+        ttl_secs: u64,
+        scope: &Scope,
+        label: &str,
+        by: &str,
+    ) -> Result<String, StoreError> {
+        if ttl_secs > MAX_ENROLL_TOKEN_TTL_SECS {
+            return Err(StoreError::Backend(format!(
+                "an enrolment token lives at most {MAX_ENROLL_TOKEN_TTL_SECS} s (30 days), not {ttl_secs} s"
+            )));
+        }
         let (token, hash) =
             auth::new_token("enroll").map_err(|e| StoreError::Backend(e.to_string()))?;
-        let created = now();
-        let expires = i64::try_from(ttl_secs)
-            .ok()
-            .and_then(|s| s.checked_mul(1_000_000))
-            .and_then(|us| created.unix_micros().checked_add(us))
-            .and_then(Timestamp::from_unix_micros)
-            .ok_or_else(|| StoreError::Backend(format!("a TTL of {ttl_secs} s is out of range")))?;
+        let created = self.now();
+        let expires = after(created, ttl_secs)?;
+        let label = vouch_evidence::limits::truncate_echo(label);
         self.inner
             .store
-            .add_enroll_token(hash, created, expires)
+            .add_enroll_token(hash, created, expires, scope, &label)
             .await?;
+        self.audit(
+            by,
+            "token.issue",
+            &format!("enroll token {}", &hash.to_hex()[..12]),
+            &format!("scope {scope}, expires {expires}"),
+        )
+        .await?;
         Ok(token)
     }
 
-    /// Issues an API token for `role`; returns it (shown once).
+    /// Issues an API token for `role` valid for the default 90 days, recorded as issued by the
+    /// server itself; returns it (shown once).
     pub async fn create_api_token(&self, role: Role, label: &str) -> Result<String, StoreError> {
+        self.issue_api_token(role, label, DEFAULT_API_TOKEN_TTL_SECS, "server")
+            .await
+    }
+
+    /// Issues an API token for `role`, valid for `ttl_secs` (at most 400 days); returns it
+    /// (shown once). `by` says who asked, for the audit log.
+    pub async fn issue_api_token(
+        &self,
+        role: Role,
+        label: &str,
+        ttl_secs: u64,
+        by: &str,
+    ) -> Result<String, StoreError> {
+        if ttl_secs > MAX_API_TOKEN_TTL_SECS {
+            return Err(StoreError::Backend(format!(
+                "an API token lives at most {MAX_API_TOKEN_TTL_SECS} s (400 days), not {ttl_secs} s"
+            )));
+        }
         let (token, hash) =
             auth::new_token(role.as_str()).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let created = self.now();
+        let expires = after(created, ttl_secs)?;
+        let label = vouch_evidence::limits::truncate_echo(label);
         self.inner
             .store
-            .add_api_token(hash, role, label, now())
+            .add_api_token(hash, role, &label, created, expires)
             .await?;
+        self.audit(
+            by,
+            "token.issue",
+            &format!("{role} token {}", &hash.to_hex()[..12]),
+            &format!("label {label:?}, expires {expires}"),
+        )
+        .await?;
         Ok(token)
+    }
+
+    /// The role of the API token with hash `hash`, if it is known, unexpired and unrevoked;
+    /// its use is recorded (at most once a minute per token).
+    pub async fn token_role(&self, hash: Digest) -> Result<Result<Role, TokenRefusal>, StoreError> {
+        let Some(token) = self.inner.store.api_token(hash).await? else {
+            return Ok(Err(TokenRefusal::Unknown));
+        };
+        let now = self.now();
+        match token.invalid_at(now) {
+            Some(TokenInvalid::Revoked(at)) => return Ok(Err(TokenRefusal::Revoked(at))),
+            Some(TokenInvalid::Expired(at)) => return Ok(Err(TokenRefusal::Expired(at))),
+            None => {}
+        }
+        let crate::store::TokenKind::Api(role) = token.kind else {
+            return Ok(Err(TokenRefusal::Unknown));
+        };
+        let due = {
+            let mut touched = self.inner.token_touched.lock().expect("touch lock");
+            let due = touched.get(&hash).is_none_or(|t| {
+                now.unix_micros() - t.unix_micros() >= TOKEN_TOUCH_SECS * 1_000_000
+            });
+            if due {
+                touched.insert(hash, now);
+            }
+            due
+        };
+        if due && let Err(e) = self.inner.store.touch_token(hash, now).await {
+            tracing::warn!(error = %e, "cannot record a token's use");
+        }
+        Ok(Ok(role))
+    }
+
+    /// Every API and enrolment token (their hashes only), newest first.
+    pub async fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
+        self.inner.store.tokens().await
+    }
+
+    /// Revokes the token with id `id` (see [`TokenRecord::id`]); `by` says who, for the audit
+    /// log. Sessions signed in with it end at their next request.
+    pub async fn revoke_token(
+        &self,
+        id: &str,
+        reason: &str,
+        by: &str,
+    ) -> Result<RevokeOutcome<TokenRecord>, StoreError> {
+        let revocation = self.revocation(reason, by);
+        self.inner.store.revoke_token(id, revocation).await
+    }
+
+    /// Revokes agent `agent_id`: nothing it signs is accepted from now on (on every replica
+    /// within [`KEYRING_REFRESH_SECS`]); what it signed before stays verifiable.
+    pub async fn revoke_agent(
+        &self,
+        agent_id: &str,
+        reason: &str,
+        by: &str,
+    ) -> Result<RevokeOutcome<AgentRecord>, StoreError> {
+        let revocation = self.revocation(reason, by);
+        let outcome = self.inner.store.revoke_agent(agent_id, revocation).await?;
+        if let RevokeOutcome::Revoked(agent) | RevokeOutcome::AlreadyRevoked(agent) = &outcome {
+            self.add_agent(agent.clone());
+        }
+        Ok(outcome)
+    }
+
+    fn revocation(&self, reason: &str, by: &str) -> Revocation {
+        Revocation {
+            at: self.now(),
+            reason: vouch_evidence::limits::truncate_echo(reason.trim()),
+            by: vouch_evidence::limits::truncate_echo(by),
+        }
+    }
+
+    /// Appends to the audit log.
+    pub async fn audit(
+        &self,
+        actor: &str,
+        action: &str,
+        subject: &str,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        self.inner
+            .store
+            .audit(AuditEntry {
+                at: self.now(),
+                actor: vouch_evidence::limits::truncate_echo(actor),
+                action: action.to_string(),
+                subject: vouch_evidence::limits::truncate_echo(subject),
+                detail: vouch_evidence::limits::truncate_echo(detail),
+            })
+            .await
+    }
+
+    /// Reads every agent from the store again and replaces the keyring: revocations made by
+    /// the command line or another replica take effect here. The serve loop calls it every
+    /// [`KEYRING_REFRESH_SECS`].
+    pub async fn refresh_keys(&self) -> Result<(), StoreError> {
+        let agents = self.inner.store.agents().await?;
+        let fresh: HashMap<KeyId, AgentRecord> =
+            agents.into_iter().map(|a| (a.keyid(), a)).collect();
+        *self.inner.keys.write().expect("keyring lock") = fresh;
+        Ok(())
     }
 
     /// Every enrolled agent, in enrolment order.
@@ -279,14 +468,37 @@ impl AppState {
         agents.sort_by(|a, b| a.agent_id.cmp(&b.agent_id));
         let mut out =
             String::from("# Vouch public keys: enrolled agents, then the server's receipt key.\n");
-        for a in agents {
+        for a in &agents {
             out.push_str(&a.public_key.to_line(&a.agent_id));
             out.push('\n');
+        }
+        for a in &agents {
+            if let Some(r) = &a.revoked {
+                out.push_str(&crate::verify::revocation_line(
+                    &a.agent_id,
+                    r.at,
+                    &r.reason,
+                ));
+                out.push('\n');
+            }
         }
         out.push_str(&self.receipt_public_key().to_line("vouch-server-receipts"));
         out.push('\n');
         out
     }
+}
+
+/// How often a serving process reads the keyring again (revocations made elsewhere).
+pub const KEYRING_REFRESH_SECS: u64 = 5;
+
+/// `at` plus `secs`, or an error when out of range.
+fn after(at: Timestamp, secs: u64) -> Result<Timestamp, StoreError> {
+    i64::try_from(secs)
+        .ok()
+        .and_then(|s| s.checked_mul(1_000_000))
+        .and_then(|us| at.unix_micros().checked_add(us))
+        .and_then(Timestamp::from_unix_micros)
+        .ok_or_else(|| StoreError::Backend(format!("a TTL of {secs} s is out of range")))
 }
 
 /// An instant as people type it: RFC 3339, or a date (`YYYY-MM-DD`), meaning its midnight UTC;

@@ -87,7 +87,12 @@ pub async fn up(data_dir: &Path, listen: &str) -> Result<Up, UpError> {
         Err(_) => {
             let t = server
                 .state()
-                .create_api_token(Role::Admin, "vouch up")
+                .issue_api_token(
+                    Role::Admin,
+                    "vouch up",
+                    crate::state::DEFAULT_API_TOKEN_TTL_SECS,
+                    "vouch up",
+                )
                 .await?;
             write_private(&token_path, format!("{t}\n").as_bytes()).map_err(io(&token_path))?;
             t
@@ -117,7 +122,18 @@ pub async fn up(data_dir: &Path, listen: &str) -> Result<Up, UpError> {
     );
     std::fs::write(&config_path, toml_text).map_err(io(&config_path))?;
     if !agent_dir.join("enrollment.json").exists() {
-        let token = server.state().create_enroll_token(600).await?;
+        // The local agent writes this host (and whatever else its configuration enables).
+        let mut parts = vec!["host".to_string()];
+        if agent_config.collectors.kubernetes.enabled {
+            parts.push("kubernetes-cluster".to_string());
+        }
+        let scope = crate::scope::Scope::parse(&parts).map_err(|e| {
+            crate::store::StoreError::Backend(format!("scope of the local agent: {e}"))
+        })?;
+        let token = server
+            .state()
+            .create_enroll_token(600, &scope, "vouch up", "vouch up")
+            .await?;
         vouch_agent::enroll(&agent_config, &token, true).await?;
     }
     let agent = Agent::open(agent_config)?;

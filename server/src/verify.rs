@@ -19,13 +19,39 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use vouch_evidence::chain::{self, Problem};
 use vouch_evidence::dsse::{self, Envelope, Verified};
 use vouch_evidence::{
-    ChainLink, Digest, KeyId, PublicKey, SNAPSHOT_PAYLOAD_TYPE, Snapshot, SnapshotHeader,
+    ChainLink, Digest, KeyId, PublicKey, SNAPSHOT_PAYLOAD_TYPE, Snapshot, SnapshotHeader, Timestamp,
 };
 
-/// Public keys and what each belongs to (the comment of its line: an agent id, or a name).
+/// Public keys and what each belongs to (the comment of its line: an agent id, or a name),
+/// and the revocations of agents (`revoked <agent id> <instant> <reason>` lines).
 #[derive(Debug, Default, Clone)]
 pub struct Keyring {
     keys: HashMap<KeyId, (PublicKey, String)>,
+    revoked: HashMap<String, (Timestamp, String)>,
+}
+
+/// The keys-file line that records the revocation of `agent_id` at `at`: its key stays in the
+/// file (what it signed before stays verifiable), and `vouch verify` names anything it signed
+/// or had accepted from that instant on.
+pub fn revocation_line(agent_id: &str, at: Timestamp, reason: &str) -> String {
+    let reason = vouch_evidence::limits::truncate_echo(reason);
+    format!("revoked {agent_id} {at} {}", reason.trim())
+        .trim_end()
+        .to_string()
+}
+
+fn parse_revocation(rest: &str) -> Result<(String, Timestamp, String), String> {
+    let mut parts = rest.trim().splitn(3, ' ');
+    let agent = parts.next().filter(|a| !a.is_empty());
+    let at = parts.next().map(str::parse::<Timestamp>);
+    match (agent, at) {
+        (Some(agent), Some(Ok(at))) => Ok((
+            agent.to_string(),
+            at,
+            parts.next().unwrap_or("").trim().to_string(),
+        )),
+        _ => Err("a revocation line is `revoked <agent id> <RFC 3339 instant> <reason>`".into()),
+    }
 }
 
 impl Keyring {
@@ -76,6 +102,13 @@ impl Keyring {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
+            if let Some(rest) = line.strip_prefix("revoked ") {
+                match parse_revocation(rest) {
+                    Ok((agent, at, reason)) => self.add_revocation(&agent, at, &reason),
+                    Err(e) => errors.push(format!("{name}:{}: {e}", n + 1)),
+                }
+                continue;
+            }
             match PublicKey::from_line(line) {
                 Ok((key, comment)) => self.add(key, comment),
                 Err(e) => errors.push(format!("{name}:{}: {e}", n + 1)),
@@ -86,6 +119,29 @@ impl Keyring {
     /// The key with id `id` and what it belongs to.
     pub fn get(&self, id: &KeyId) -> Option<(&PublicKey, &str)> {
         self.keys.get(id).map(|(k, o)| (k, o.as_str()))
+    }
+
+    /// When and why `owner` (an agent id) was revoked, if it was.
+    pub fn revocation(&self, owner: &str) -> Option<(Timestamp, &str)> {
+        self.revoked.get(owner).map(|(at, r)| (*at, r.as_str()))
+    }
+
+    /// Records that `owner` was revoked at `at`; the earliest revocation of an agent stands.
+    pub fn add_revocation(&mut self, owner: &str, at: Timestamp, reason: &str) {
+        let entry = self
+            .revoked
+            .entry(owner.to_string())
+            .or_insert_with(|| (at, reason.to_string()));
+        if at < entry.0 {
+            *entry = (at, reason.to_string());
+        }
+    }
+
+    /// Every revocation: agent id, instant, reason.
+    pub fn revocations(&self) -> impl Iterator<Item = (&str, Timestamp, &str)> {
+        self.revoked
+            .iter()
+            .map(|(a, (at, r))| (a.as_str(), *at, r.as_str()))
     }
 
     /// The keys belonging to `owner`.
@@ -209,6 +265,15 @@ fn after_signature(verified: Verified, keys: &Keyring, depth: Depth) -> Outcome 
         return Err(format!(
             "signed with the key of agent {owner} but names agent {}",
             link.chain.agent_id
+        ));
+    }
+    if let Some((at, reason)) = keys.revocation(owner)
+        && header.collected_at >= at
+    {
+        return Err(format!(
+            "collected at {} by agent {owner}, which was revoked at {at} ({reason}): \
+             nothing it signed from then on is evidence",
+            header.collected_at
         ));
     }
     Ok((verified.digest, link))

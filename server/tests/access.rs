@@ -26,6 +26,7 @@ const READS: &[&str] = &[
     "/v1/exceptions",
     "/v1/attestations",
     "/v1/audit-periods",
+    "/v1/audit-log",
 ];
 
 const WRITES: &[(&str, &str)] = &[
@@ -39,7 +40,14 @@ const WRITES: &[(&str, &str)] = &[
 ];
 
 /// Provisioning and retention: admins only.
-const ADMIN_ONLY: &[(&str, &str)] = &[("POST", "/v1/enroll-tokens"), ("POST", "/v1/retention/run")];
+const ADMIN_ONLY: &[(&str, &str)] = &[
+    ("POST", "/v1/enroll-tokens"),
+    ("POST", "/v1/retention/run"),
+    ("GET", "/v1/agents"),
+    ("POST", "/v1/agents/agt_x/revoke"),
+    ("GET", "/v1/tokens"),
+    ("POST", "/v1/tokens/0123456789ab/revoke"),
+];
 
 const PAGES: &[&str] = &[
     "/",

@@ -25,6 +25,8 @@ fn tokens_are_printed_once_keys_are_exported_and_bad_input_is_refused() {
         "create",
         "--role",
         "enroll",
+        "--scope",
+        "host",
         "--ttl",
         "2h",
         "--data-dir",
@@ -32,6 +34,9 @@ fn tokens_are_printed_once_keys_are_exported_and_bad_input_is_refused() {
     ]);
     assert_eq!(code, 0, "{err}");
     assert!(out.trim().starts_with("vch_enroll_"), "{out}");
+    let (code, _, err) = vouch(&["token", "create", "--role", "enroll", "--data-dir", d]);
+    assert_ne!(code, 0);
+    assert!(err.contains("needs a scope"), "{err}");
     let (code, out, err) = vouch(&["token", "create", "--role", "auditor", "--data-dir", d]);
     assert_eq!(code, 0, "{err}");
     assert!(out.trim().starts_with("vch_auditor_"), "{out}");
@@ -54,6 +59,67 @@ fn tokens_are_printed_once_keys_are_exported_and_bad_input_is_refused() {
 
     let (code, out, err) = vouch(&["agents", "list", "--data-dir", d]);
     assert_eq!((code, out.as_str()), (0, ""), "{err}");
+
+    // The list names each token by id, role and expiry, never the token itself; revoking by
+    // id ends it and is in the audit log.
+    let (code, list, err) = vouch(&["token", "list", "--data-dir", d]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!list.contains("vch_"), "{list}");
+    let auditor_line = list.lines().find(|l| l.contains("\tauditor\t")).unwrap();
+    assert!(auditor_line.contains("\tvalid\t"), "{auditor_line}");
+    let enroll_line = list.lines().find(|l| l.contains("\tenroll\t")).unwrap();
+    assert!(enroll_line.contains("scope host"), "{enroll_line}");
+    let id = auditor_line.split('\t').next().unwrap();
+    let (code, out, err) = vouch(&[
+        "token",
+        "revoke",
+        id,
+        "--reason",
+        "rotated",
+        "--data-dir",
+        d,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(&format!("revoked auditor token {id}")),
+        "{out}"
+    );
+    let (code, list, _) = vouch(&["token", "list", "--data-dir", d]);
+    assert_eq!(code, 0);
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with(id) && l.contains("revoked ")),
+        "{list}"
+    );
+    let (code, _, err) = vouch(&[
+        "token",
+        "revoke",
+        "00000000",
+        "--reason",
+        "x",
+        "--data-dir",
+        d,
+    ]);
+    assert_ne!(code, 0);
+    assert!(err.contains("no token has id"), "{err}");
+    let (code, _, err) = vouch(&[
+        "agents",
+        "revoke",
+        "agt_x",
+        "--reason",
+        "x",
+        "--data-dir",
+        d,
+    ]);
+    assert_ne!(code, 0);
+    assert!(err.contains("no agent has id"), "{err}");
+    let (code, log, err) = vouch(&["audit-log", "--data-dir", d]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        log.contains("token.revoke") && log.contains("rotated"),
+        "{log}"
+    );
+    assert!(log.contains("token.issue"), "{log}");
 
     let keys = dir.path().join("keys.txt");
     let (code, _, err) = vouch(&[

@@ -156,6 +156,7 @@ async fn every_rejection_has_its_status_and_code_is_logged_and_stores_nothing() 
     let stranger = TestAgent {
         key: other,
         id: a.id.clone(),
+        host: a.host.clone(),
         server_key: a.server_key.clone(),
         head: None,
     };
@@ -294,11 +295,12 @@ fn dsse_b64(bytes: &[u8]) -> String {
 #[tokio::test]
 async fn enrolment_tokens_are_single_use() {
     let h = harness().await;
-    let token = h.state.create_enroll_token(3600).await.unwrap();
+    let token = enroll_token(&h, &["host:h"]).await;
     let req = |seed: u8| EnrollRequest {
         token: token.clone(),
         public_key: SigningKey::from_seed(&[seed; 32]).public().to_base64(),
         name: "h".into(),
+        assets: vec![],
     };
     assert_eq!(
         call(
@@ -324,7 +326,12 @@ async fn enrolment_tokens_are_single_use() {
             .0,
         StatusCode::UNAUTHORIZED
     );
-    let expired = h.state.create_enroll_token(0).await.unwrap();
+    let scope = vouch_server::scope::Scope::parse(&["host"]).unwrap();
+    let expired = h
+        .state
+        .create_enroll_token(0, &scope, "", "test")
+        .await
+        .unwrap();
     let mut late = req(13);
     late.token = expired;
     assert_eq!(
@@ -424,7 +431,14 @@ async fn an_admin_issues_enrolment_tokens_for_a_fleet() {
             .body(axum::body::Body::from(body.to_string()))
             .unwrap()
     };
-    let (status, body) = call(&h, req(&h.admin, r#"{"count": 3, "ttl_secs": 600}"#)).await;
+    let (status, body) = call(
+        &h,
+        req(
+            &h.admin,
+            r#"{"count": 3, "ttl_secs": 600, "scope": ["host"]}"#,
+        ),
+    )
+    .await;
     assert_eq!(
         status,
         StatusCode::CREATED,
@@ -436,13 +450,20 @@ async fn an_admin_issues_enrolment_tokens_for_a_fleet() {
     assert_eq!(tokens.len(), 3);
     assert_ne!(tokens[0], tokens[1]);
     for (body, problem) in [
-        (r#"{"count": 0, "ttl_secs": 600}"#, "count 0 is outside"),
         (
-            r#"{"count": 10001, "ttl_secs": 600}"#,
+            r#"{"count": 0, "ttl_secs": 600, "scope": ["host"]}"#,
+            "count 0 is outside",
+        ),
+        (
+            r#"{"count": 10001, "ttl_secs": 600, "scope": ["host"]}"#,
             "count 10001 is outside",
         ),
-        (r#"{"count": 1, "ttl_secs": 10}"#, "ttl_secs 10 is outside"),
-        (r#"{"count": 1}"#, "ttl_secs"),
+        (
+            r#"{"count": 1, "ttl_secs": 10, "scope": ["host"]}"#,
+            "ttl_secs 10 is outside",
+        ),
+        (r#"{"count": 1, "scope": ["host"]}"#, "ttl_secs"),
+        (r#"{"count": 1, "ttl_secs": 600}"#, "scope"),
     ] {
         let (status, answer) = call(&h, req(&h.admin, body)).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
@@ -454,7 +475,14 @@ async fn an_admin_issues_enrolment_tokens_for_a_fleet() {
     }
     for role in [Role::SecurityLead, Role::Auditor, Role::Agent] {
         let token = h.state.create_api_token(role, "x").await.unwrap();
-        let (status, _) = call(&h, req(&token, r#"{"count": 1, "ttl_secs": 600}"#)).await;
+        let (status, _) = call(
+            &h,
+            req(
+                &token,
+                r#"{"count": 1, "ttl_secs": 600, "scope": ["host"]}"#,
+            ),
+        )
+        .await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{role}");
     }
 }

@@ -149,7 +149,7 @@ async fn control_status_follows_results_exceptions_attestations_and_time() {
     assert_eq!(earlier["assets"], 0, "nothing was judged yet");
 
     // An exception accepts the failure from now on (not back then).
-    let asset_id = format!("m-{}", agent.id);
+    let asset_id = agent.host.clone();
     let (status, x) = json_of(
         &h,
         send(
@@ -590,7 +590,7 @@ async fn the_dashboard_shows_controls_and_what_fails() {
         "{one}"
     );
     // Followed to the asset: its results, failures first, linked back to their controls.
-    let asset_href = format!("/assets/host/m-{}", agent.id);
+    let asset_href = format!("/assets/host/{}", agent.host);
     assert!(one.contains(&format!("href=\"{asset_href}\"")), "{one}");
     let (_, body) = call(&h, page(&asset_href)).await;
     let asset = String::from_utf8(body).unwrap();
@@ -809,7 +809,7 @@ async fn assets_filter_by_tag_and_by_failing_policy() {
         call(&h, post("/v1/snapshots", env)).await;
     }
     policies.evaluator().run_once().await.unwrap();
-    let tags = |id: &str| format!("/v1/assets/host/m-{id}/tags");
+    let tags = |id: &str| format!("/v1/assets/host/{id}/tags");
     let lead = h
         .state
         .create_api_token(Role::SecurityLead, "lead")
@@ -818,7 +818,7 @@ async fn assets_filter_by_tag_and_by_failing_policy() {
     let body = json!({"tags": {"env": "prod", "owner": "payments"}});
     let (status, answer) = json_of(
         &h,
-        send("PUT", &tags(&failing.id), &lead, Some(body.clone())),
+        send("PUT", &tags(&failing.host), &lead, Some(body.clone())),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{answer}");
@@ -826,7 +826,7 @@ async fn assets_filter_by_tag_and_by_failing_policy() {
         let token = h.state.create_api_token(role, "x").await.unwrap();
         let (status, _) = call(
             &h,
-            send("PUT", &tags(&passing.id), &token, Some(body.clone())),
+            send("PUT", &tags(&passing.host), &token, Some(body.clone())),
         )
         .await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{role}");
@@ -835,7 +835,7 @@ async fn assets_filter_by_tag_and_by_failing_policy() {
         &h,
         send(
             "PUT",
-            &tags(&passing.id),
+            &tags(&passing.host),
             &lead,
             Some(json!({"tags": {"Env!": "x"}})),
         ),
@@ -868,18 +868,15 @@ async fn assets_filter_by_tag_and_by_failing_policy() {
     };
     let by_tag = list("tag=env%3Dprod").await;
     assert!(by_tag.contains("1 of 2 assets"), "{by_tag}");
-    assert!(by_tag.contains(&format!("m-{}", failing.id)), "{by_tag}");
+    assert!(by_tag.contains(&failing.host.clone()), "{by_tag}");
     assert!(list("tag=owner").await.contains("1 of 2 assets"));
     assert!(list("tag=env%3Dstaging").await.contains("0 of 2 assets"));
     let by_status = list("status=failing").await;
     assert!(by_status.contains("1 of 2 assets"), "{by_status}");
-    assert!(
-        by_status.contains(&format!("m-{}", failing.id)),
-        "{by_status}"
-    );
+    assert!(by_status.contains(&failing.host.clone()), "{by_status}");
     let ok = list("status=passing").await;
     assert!(
-        ok.contains(&format!("m-{}", passing.id)) && ok.contains("1 of 2"),
+        ok.contains(&passing.host.clone()) && ok.contains("1 of 2"),
         "{ok}"
     );
 }

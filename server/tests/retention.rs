@@ -126,7 +126,7 @@ async fn retention_runs_through_the_api_and_audit_periods_hold_evidence() {
     let (_, body) = call(
         &h,
         get(
-            &format!("/v1/assets/host/m-{}/snapshots", agent.id),
+            &format!("/v1/assets/host/{}/snapshots", agent.host),
             Some(&h.admin),
         ),
     )

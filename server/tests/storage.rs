@@ -13,7 +13,7 @@ use vouch_server::store::postgres::PgStore;
 use vouch_server::store::sqlite::SqliteStore;
 use vouch_server::store::{
     AgentRecord, ControlChange, Evaluation, IngestOutcome, NewException, NewRun, NewSnapshot,
-    PackRecord, Store, StoreError, StoredResult,
+    PackRecord, Revocation, RevokeOutcome, Store, StoreError, StoredResult, TokenKind,
 };
 
 fn at(secs: i64) -> Timestamp {
@@ -262,24 +262,40 @@ async fn enrolment_tokens_are_used_once_and_keys_enrol_once() {
     let (_dir, stores) = backends().await;
     for (name, store) in stores {
         let key = SigningKey::from_seed(&[5; 32]).public().clone();
+        let binding = vouch_server::scope::Binding::of(["host:m-1".parse().unwrap()]);
         let agent = |id: &str, key: &PublicKey| AgentRecord {
             agent_id: id.into(),
             public_key: key.clone(),
             name: "web-1".into(),
             enrolled_at: at(10),
+            binding: binding.clone(),
+            revoked: None,
         };
-        store
-            .add_enroll_token(Digest::of(b"t1"), at(0), at(100))
-            .await
-            .unwrap();
-        store
-            .add_enroll_token(Digest::of(b"t2"), at(0), at(100))
-            .await
-            .unwrap();
-        store
-            .add_enroll_token(Digest::of(b"old"), at(0), at(5))
-            .await
-            .unwrap();
+        let scope = vouch_server::scope::Scope::parse(&["host"]).unwrap();
+        for (token, expires) in [(&b"t1"[..], 100), (b"t2", 100), (b"old", 5), (b"gone", 100)] {
+            store
+                .add_enroll_token(Digest::of(token), at(0), at(expires), &scope, "fleet")
+                .await
+                .unwrap();
+        }
+        assert_eq!(
+            store
+                .enroll_token_scope(Digest::of(b"t1"), at(10))
+                .await
+                .unwrap(),
+            Some(scope.clone()),
+            "{name}"
+        );
+        for (token, t) in [(&b"x"[..], 10), (b"old", 10)] {
+            assert_eq!(
+                store
+                    .enroll_token_scope(Digest::of(token), at(t))
+                    .await
+                    .unwrap(),
+                None,
+                "{name}: unknown or expired"
+            );
+        }
         store
             .enroll(Digest::of(b"t1"), agent("agt_1", &key))
             .await
@@ -314,18 +330,89 @@ async fn enrolment_tokens_are_used_once_and_keys_enrol_once() {
             ["agt_1", "agt_5"],
             "{name}"
         );
+        assert_eq!(agents[0].binding, binding, "{name}: the binding is kept");
         store
-            .add_api_token(Digest::of(b"api"), Role::Auditor, "audit", at(1))
+            .add_api_token(Digest::of(b"api"), Role::Auditor, "audit", at(1), at(50))
             .await
             .unwrap();
-        assert_eq!(
-            store.api_token_role(Digest::of(b"api")).await.unwrap(),
-            Some(Role::Auditor)
+        let token = store.api_token(Digest::of(b"api")).await.unwrap().unwrap();
+        assert_eq!(token.kind, TokenKind::Api(Role::Auditor), "{name}");
+        assert_eq!(token.expires_at, Some(at(50)), "{name}");
+        assert_eq!(store.api_token(Digest::of(b"nope")).await.unwrap(), None);
+        store.touch_token(Digest::of(b"api"), at(20)).await.unwrap();
+
+        // Revocations: a token by the first digits of its hash, an enrolment token (then
+        // unusable), an agent; each once, each in the audit log.
+        let revocation = |t: i64| Revocation {
+            at: at(t),
+            reason: "laptop stolen".into(),
+            by: "admin token 0123456789ab".into(),
+        };
+        let api_id = &Digest::of(b"api").to_hex()[..10];
+        assert!(matches!(
+            store.revoke_token(api_id, revocation(30)).await.unwrap(),
+            RevokeOutcome::Revoked(_)
+        ));
+        assert!(matches!(
+            store.revoke_token(api_id, revocation(31)).await.unwrap(),
+            RevokeOutcome::AlreadyRevoked(t) if t.revoked_at == Some(at(30))
+        ));
+        assert!(matches!(
+            store.revoke_token("abc", revocation(31)).await.unwrap(),
+            RevokeOutcome::NotFound
+        ));
+        let token = store.api_token(Digest::of(b"api")).await.unwrap().unwrap();
+        assert_eq!(token.revoked_at, Some(at(30)), "{name}");
+        assert_eq!(token.last_used_at, Some(at(20)), "{name}");
+        let gone = &Digest::of(b"gone").to_hex()[..12];
+        assert!(matches!(
+            store.revoke_token(gone, revocation(32)).await.unwrap(),
+            RevokeOutcome::Revoked(_)
+        ));
+        let third = SigningKey::from_seed(&[7; 32]).public().clone();
+        assert!(
+            matches!(
+                store
+                    .enroll(Digest::of(b"gone"), agent("agt_6", &third))
+                    .await,
+                Err(StoreError::BadToken)
+            ),
+            "{name}: a revoked enrolment token enrols nobody"
         );
+        assert_eq!(store.tokens().await.unwrap().len(), 5, "{name}");
+        assert!(matches!(
+            store.revoke_agent("agt_1", revocation(40)).await.unwrap(),
+            RevokeOutcome::Revoked(a) if a.revoked.as_ref().unwrap().at == at(40)
+        ));
+        assert!(matches!(
+            store.revoke_agent("agt_1", revocation(41)).await.unwrap(),
+            RevokeOutcome::AlreadyRevoked(a) if a.revoked.as_ref().unwrap().at == at(40)
+        ));
+        assert!(matches!(
+            store
+                .revoke_agent("agt_none", revocation(41))
+                .await
+                .unwrap(),
+            RevokeOutcome::NotFound
+        ));
+        let agents = store.agents().await.unwrap();
+        assert_eq!(agents[0].revoked, Some(revocation(40)), "{name}");
+        assert_eq!(agents[1].revoked, None, "{name}");
+        let log = store.audit_log(10).await.unwrap();
+        let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
         assert_eq!(
-            store.api_token_role(Digest::of(b"nope")).await.unwrap(),
-            None
+            actions,
+            [
+                "agent.revoke",
+                "token.revoke",
+                "token.revoke",
+                "agent.enroll",
+                "agent.enroll"
+            ],
+            "{name}"
         );
+        assert_eq!(log[0].subject, "agt_1");
+        assert_eq!(log[0].detail, "laptop stolen");
     }
 }
 

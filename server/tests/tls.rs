@@ -92,7 +92,12 @@ async fn https_ingest_survives_a_restart_on_the_same_port_and_data() {
     );
 
     let key = SigningKey::from_seed(&[5; 32]);
-    let token = server.state().create_enroll_token(600).await.unwrap();
+    let scope = vouch_server::scope::Scope::parse(&["host:m-1"]).unwrap();
+    let token = server
+        .state()
+        .create_enroll_token(600, &scope, "tls", "test")
+        .await
+        .unwrap();
     let admin = server
         .state()
         .create_api_token(Role::Admin, "t")
@@ -104,6 +109,7 @@ async fn https_ingest_survives_a_restart_on_the_same_port_and_data() {
             token,
             public_key: key.public().to_base64(),
             name: "web-1".into(),
+            assets: vec![],
         })
         .send()
         .await

@@ -72,7 +72,7 @@ async fn overview_assets_and_asset_pages_show_the_stored_evidence_and_its_drift(
         let (_, body) = call(&h, page("/assets?kind=github-org", &cookie)).await;
         assert!(html(&body).contains("0 of 1 assets"));
 
-        let asset_id = format!("m-{}", agent.id);
+        let asset_id = agent.host.clone();
         let (status, body) = call(&h, page(&format!("/assets/host/{asset_id}"), &cookie)).await;
         assert_eq!(status, StatusCode::OK);
         let asset = html(&body);
@@ -110,7 +110,7 @@ async fn the_asset_page_shows_the_chain_as_of_an_instant() {
         call(&h, post("/v1/snapshots", env)).await;
     }
     let cookie = sign_in(&h, Role::Auditor).await;
-    let path = format!("/assets/host/m-{}", agent.id);
+    let path = format!("/assets/host/{}", agent.host);
     let (_, body) = call(&h, page(&path, &cookie)).await;
     assert!(html(&body).contains("sequence 1 to 3"));
     let then = format!("{path}?as_of={between}");

@@ -43,7 +43,9 @@ fn ingest(agents: usize, per_agent: u64) {
         let mut chains = Vec::new();
         for a in 0..agents {
             let key = SigningKey::from_seed(&[a as u8 + 1; 32]);
-            let enrolled = server.enroll(&client, &key, &format!("bench-{a}")).await;
+            let enrolled = server
+                .enroll(&client, &key, &format!("bench-{a}"), &format!("host-{a}"))
+                .await;
             let mut prev = None;
             let mut envs = Vec::new();
             for seq in 1..=per_agent {

@@ -100,26 +100,33 @@ impl TestServer {
         }
     }
 
-    /// A one-time enrolment token.
+    /// A one-time enrolment token for one host (the one the agent declares).
     pub async fn enroll_token(&self) -> String {
+        let scope = vouch_server::scope::Scope::parse(&["host"]).unwrap();
         self.running()
             .state()
-            .create_enroll_token(3600)
+            .create_enroll_token(3600, &scope, "tests", "tests")
             .await
             .unwrap()
     }
 
-    /// Enrolls `key` over HTTPS with `client`; returns the server's answer.
+    /// Enrolls `key` over HTTPS with `client` as the agent of host `host_id`; returns the
+    /// server's answer.
     pub async fn enroll(
         &self,
         client: &reqwest::Client,
         key: &SigningKey,
         name: &str,
+        host_id: &str,
     ) -> EnrollResponse {
         let req = EnrollRequest {
             token: self.enroll_token().await,
             public_key: key.public().to_base64(),
             name: name.into(),
+            assets: vec![vouch_evidence::api::AssetRef {
+                kind: vouch_evidence::AssetKind::Host,
+                id: host_id.into(),
+            }],
         };
         let resp = client
             .post(format!("{}/v1/enroll", self.url))

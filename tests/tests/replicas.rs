@@ -62,6 +62,10 @@ async fn two_replicas_over_one_database_store_each_snapshot_once() {
                 token: a.enroll_token().await,
                 public_key: key.public().to_base64(),
                 name: format!("replica-{n}"),
+                assets: vec![vouch_evidence::api::AssetRef {
+                    kind: vouch_evidence::AssetKind::Host,
+                    id: format!("m-{n}"),
+                }],
             })
             .send()
             .await

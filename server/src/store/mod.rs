@@ -15,9 +15,12 @@
 //! put), then commits the index row; a blob whose row never commits is unreachable and
 //! harmless. Callers never see the difference.
 
+pub mod access;
 pub mod postgres;
 pub mod results;
 pub mod sqlite;
+
+pub use access::{AuditEntry, Revocation, RevokeOutcome, TokenKind, TokenRecord};
 
 pub use results::{
     AssetEvaluation, AttestationRecord, ControlChange, Evaluation, EvaluationRun, ExceptionRecord,
@@ -42,6 +45,10 @@ pub struct AgentRecord {
     pub name: String,
     /// When it enrolled.
     pub enrolled_at: Timestamp,
+    /// The assets it may write, fixed at enrolment from its token's scope.
+    pub binding: crate::scope::Binding,
+    /// Its revocation, once revoked: nothing it signs is accepted after it.
+    pub revoked: Option<Revocation>,
 }
 
 impl AgentRecord {
@@ -185,6 +192,20 @@ pub struct Rejection {
     pub body_size: u64,
 }
 
+/// Rejections of enrolled agents kept at most; older ones are dropped as new ones arrive.
+pub const MAX_REJECTIONS_KEPT: i64 = 10_000;
+
+/// How many submissions were refused for one reason in one minute.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RejectionCount {
+    /// The minute's first instant.
+    pub minute: Timestamp,
+    /// The reason code.
+    pub reason: String,
+    /// How many.
+    pub count: u64,
+}
+
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -229,29 +250,69 @@ impl From<rusqlite::Error> for StoreError {
 pub trait Store: Send + Sync + 'static {
     /// Every enrolled agent.
     async fn agents(&self) -> Result<Vec<AgentRecord>, StoreError>;
-    /// Records a one-time enrolment token by its hash.
+    /// Records a one-time enrolment token by its hash, with the scope it grants.
     async fn add_enroll_token(
         &self,
         hash: Digest,
         created_at: Timestamp,
         expires_at: Timestamp,
+        scope: &crate::scope::Scope,
+        label: &str,
     ) -> Result<(), StoreError>;
-    /// Consumes an enrolment token and records the agent, in one step.
+    /// Consumes an enrolment token (unused, unexpired at the agent's enrolment instant,
+    /// unrevoked) and records the agent with its binding, in one step.
     async fn enroll(&self, token_hash: Digest, agent: AgentRecord) -> Result<(), StoreError>;
-    /// Records an API token by its hash.
+    /// The scope of the enrolment token with hash `token_hash` if it can be used at `at`
+    /// (known, with a scope, unused, unexpired, unrevoked); [`enroll`](Self::enroll) checks
+    /// again as it consumes it.
+    async fn enroll_token_scope(
+        &self,
+        token_hash: Digest,
+        at: Timestamp,
+    ) -> Result<Option<crate::scope::Scope>, StoreError>;
+    /// Records an API token by its hash, valid until `expires_at`.
     async fn add_api_token(
         &self,
         hash: Digest,
         role: Role,
         label: &str,
         created_at: Timestamp,
+        expires_at: Timestamp,
     ) -> Result<(), StoreError>;
-    /// The role of an API token, by its hash.
-    async fn api_token_role(&self, hash: Digest) -> Result<Option<Role>, StoreError>;
+    /// An API token by its hash (expired and revoked ones too: the caller names why they fail).
+    async fn api_token(&self, hash: Digest) -> Result<Option<TokenRecord>, StoreError>;
+    /// Records that the API token with hash `hash` was used at `at`.
+    async fn touch_token(&self, hash: Digest, at: Timestamp) -> Result<(), StoreError>;
+    /// Every API and enrolment token, newest first.
+    async fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError>;
+    /// Revokes the token whose id (the first hex digits of its hash, at least 8) is `id`, and
+    /// records it in the audit log, in one step.
+    async fn revoke_token(
+        &self,
+        id: &str,
+        revocation: Revocation,
+    ) -> Result<RevokeOutcome<TokenRecord>, StoreError>;
+    /// Revokes agent `agent_id` and records it in the audit log, in one step; an agent revoked
+    /// already keeps its first revocation.
+    async fn revoke_agent(
+        &self,
+        agent_id: &str,
+        revocation: Revocation,
+    ) -> Result<RevokeOutcome<AgentRecord>, StoreError>;
+    /// Appends to the audit log.
+    async fn audit(&self, entry: AuditEntry) -> Result<(), StoreError>;
+    /// The newest audit-log entries, newest first.
+    async fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;
     /// Stores a verified snapshot exactly once, checking its chain link atomically.
     async fn ingest(&self, snapshot: NewSnapshot) -> Result<IngestOutcome, StoreError>;
-    /// Appends to the log of rejected submissions.
+    /// Appends to the log of rejected submissions (those of enrolled agents: refusals of
+    /// unknown clients are only counted, see [`add_rejection_counts`](Self::add_rejection_counts));
+    /// the oldest beyond [`MAX_REJECTIONS_KEPT`] are dropped.
     async fn record_rejection(&self, rejection: Rejection) -> Result<(), StoreError>;
+    /// Adds counts of refusals per minute and reason.
+    async fn add_rejection_counts(&self, counts: Vec<RejectionCount>) -> Result<(), StoreError>;
+    /// The counts of refusals per minute and reason from `since` on, newest first.
+    async fn rejection_counts(&self, since: Timestamp) -> Result<Vec<RejectionCount>, StoreError>;
     /// The newest rejections, newest first.
     async fn rejections(&self, limit: u32) -> Result<Vec<Rejection>, StoreError>;
     /// Every asset chain with its head.

@@ -17,8 +17,9 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use tokio::sync::oneshot;
 use vouch_evidence::api::{AssetSummary, SnapshotRef, SnapshotSummary};
 use vouch_evidence::chain::{Head, check_link_parts};
-use vouch_evidence::{AssetKind, ChainKey, Digest, PublicKey, Timestamp};
+use vouch_evidence::{AssetKind, ChainKey, Digest, Timestamp};
 
+mod access;
 mod results;
 
 use super::{
@@ -26,6 +27,7 @@ use super::{
     Evaluation, EvaluationRun, ExceptionRecord, ExpiryCandidate, IngestOutcome, NewAuditPeriod,
     NewException, NewRun, NewSnapshot, PackRecord, PendingUpload, Rejection, Store, StoreError,
 };
+use super::{AuditEntry, RejectionCount, Revocation, RevokeOutcome, TokenRecord};
 use crate::auth::Role;
 
 const SCHEMA: &[&str] = &[
@@ -103,6 +105,8 @@ const SCHEMA: &[&str] = &[
     // `envelope_sha256` names the object), claims of the uploader, expiry by retention, and
     // the audit periods that hold evidence back from expiry.
     OBJECTS_AND_RETENTION,
+    // version 9: bindings, revocations, token expiry, the audit log, counted refusals.
+    access::SCHEMA,
 ];
 
 /// Schema step 8 (the PostgreSQL migration `0002_objects_retention.sql` is the same).
@@ -135,10 +139,6 @@ type Answer = Box<dyn FnOnce(Option<&str>) + Send>;
 
 enum Write {
     Ingest(Box<NewSnapshot>, Reply<IngestOutcome>),
-    EnrollToken(Digest, Timestamp, Timestamp, Reply<()>),
-    Enroll(Digest, Box<AgentRecord>, Reply<()>),
-    ApiToken(Digest, Role, String, Timestamp, Reply<()>),
-    Rejection(Box<Rejection>, Reply<()>),
     /// Any other write.
     Job(Box<dyn Job>),
     /// Commit everything queued before it, close the connection, then answer.
@@ -369,11 +369,7 @@ fn fail(w: Write, msg: &str) {
     match w {
         Write::Job(job) => job.fail(msg),
         Write::Ingest(_, r) => drop(r.send(e(msg))),
-        Write::EnrollToken(_, _, _, r)
-        | Write::Enroll(_, _, r)
-        | Write::ApiToken(_, _, _, _, r)
-        | Write::Rejection(_, r)
-        | Write::Close(r) => drop(r.send(e(msg))),
+        Write::Close(r) => drop(r.send(e(msg))),
     }
 }
 
@@ -438,78 +434,8 @@ fn apply(tx: &rusqlite::Transaction<'_>, w: Write) -> Answer {
     match w {
         Write::Job(job) => job.run(tx),
         Write::Ingest(s, reply) => answer(reply, in_savepoint(tx, |c| ingest(c, &s))),
-        Write::EnrollToken(hash, created, expires, reply) => answer(
-            reply,
-            in_savepoint(tx, |c| {
-                c.execute(
-                    "INSERT INTO enroll_tokens(hash, created_at, expires_at) VALUES (?1, ?2, ?3)",
-                    params![hash.to_hex(), created.unix_micros(), expires.unix_micros()],
-                )?;
-                Ok(())
-            }),
-        ),
-        Write::Enroll(hash, agent, reply) => {
-            answer(reply, in_savepoint(tx, |c| enroll(c, hash, &agent)))
-        }
-        Write::ApiToken(hash, role, label, created, reply) => answer(
-            reply,
-            in_savepoint(tx, |c| {
-                c.execute(
-                    "INSERT INTO api_tokens(hash, role, label, created_at) VALUES (?1, ?2, ?3, ?4)",
-                    params![hash.to_hex(), role.as_str(), label, created.unix_micros()],
-                )?;
-                Ok(())
-            }),
-        ),
         Write::Close(reply) => answer(reply, Ok(())),
-        Write::Rejection(r, reply) => answer(
-            reply,
-            in_savepoint(tx, |c| {
-                c.execute(
-                    "INSERT INTO rejections(at, remote, reason, message, agent_id, body_sha256, body_size)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    params![
-                        r.at.unix_micros(),
-                        r.remote,
-                        r.reason,
-                        r.message,
-                        r.agent_id,
-                        r.body_sha256.to_hex(),
-                        r.body_size as i64
-                    ],
-                )?;
-                Ok(())
-            }),
-        ),
     }
-}
-
-fn enroll(c: &Connection, token_hash: Digest, agent: &AgentRecord) -> Result<(), StoreError> {
-    let now = agent.enrolled_at.unix_micros();
-    let used = c.execute(
-        "UPDATE enroll_tokens SET used_at = ?1, used_by = ?2
-         WHERE hash = ?3 AND used_at IS NULL AND expires_at > ?1",
-        params![now, agent.agent_id, token_hash.to_hex()],
-    )?;
-    if used != 1 {
-        return Err(StoreError::BadToken);
-    }
-    let keyid = agent.keyid().to_string();
-    if let Some(existing) = c
-        .query_row(
-            "SELECT agent_id FROM agents WHERE keyid = ?1",
-            [&keyid],
-            |r| r.get::<_, String>(0),
-        )
-        .optional()?
-    {
-        return Err(StoreError::KeyTaken(existing));
-    }
-    c.execute(
-        "INSERT INTO agents(agent_id, keyid, public_key, name, enrolled_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![agent.agent_id, keyid, agent.public_key.to_base64(), agent.name, now],
-    )?;
-    Ok(())
 }
 
 fn ingest(c: &Connection, s: &NewSnapshot) -> Result<IngestOutcome, StoreError> {
@@ -606,34 +532,7 @@ fn digest_col(s: String) -> Result<Digest, rusqlite::Error> {
 #[async_trait]
 impl Store for SqliteStore {
     async fn agents(&self) -> Result<Vec<AgentRecord>, StoreError> {
-        self.read(|c| {
-            let mut stmt = c.prepare(
-                "SELECT agent_id, public_key, name, enrolled_at FROM agents ORDER BY enrolled_at",
-            )?;
-            let rows = stmt.query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, i64>(3)?,
-                ))
-            })?;
-            let mut out = Vec::new();
-            for row in rows {
-                let (agent_id, key, name, at) = row?;
-                let public_key = PublicKey::from_base64(&key).map_err(|e| {
-                    StoreError::Backend(format!("agent {agent_id}: stored key unreadable: {e}"))
-                })?;
-                out.push(AgentRecord {
-                    agent_id,
-                    public_key,
-                    name,
-                    enrolled_at: ts(at)?,
-                });
-            }
-            Ok(out)
-        })
-        .await
+        self.read(access::agents).await
     }
 
     async fn add_enroll_token(
@@ -641,13 +540,27 @@ impl Store for SqliteStore {
         hash: Digest,
         created_at: Timestamp,
         expires_at: Timestamp,
+        scope: &crate::scope::Scope,
+        label: &str,
     ) -> Result<(), StoreError> {
-        self.write(|r| Write::EnrollToken(hash, created_at, expires_at, r))
-            .await
+        let (scope, label) = (scope.to_json(), label.to_string());
+        self.write_fn(move |c| {
+            access::add_enroll_token(c, hash, created_at, expires_at, &scope, &label)
+        })
+        .await
     }
 
     async fn enroll(&self, token_hash: Digest, agent: AgentRecord) -> Result<(), StoreError> {
-        self.write(|r| Write::Enroll(token_hash, Box::new(agent), r))
+        self.write_fn(move |c| access::enroll(c, token_hash, &agent))
+            .await
+    }
+
+    async fn enroll_token_scope(
+        &self,
+        token_hash: Digest,
+        at: Timestamp,
+    ) -> Result<Option<crate::scope::Scope>, StoreError> {
+        self.read(move |c| access::enroll_token_scope(c, token_hash, at))
             .await
     }
 
@@ -657,24 +570,67 @@ impl Store for SqliteStore {
         role: Role,
         label: &str,
         created_at: Timestamp,
+        expires_at: Timestamp,
     ) -> Result<(), StoreError> {
         let label = label.to_string();
-        self.write(|r| Write::ApiToken(hash, role, label, created_at, r))
+        self.write_fn(move |c| access::add_api_token(c, hash, role, &label, created_at, expires_at))
             .await
     }
 
-    async fn api_token_role(&self, hash: Digest) -> Result<Option<Role>, StoreError> {
-        self.read(move |c| {
-            let role: Option<String> = c
-                .query_row(
-                    "SELECT role FROM api_tokens WHERE hash = ?1",
-                    [hash.to_hex()],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            Ok(role.and_then(|r| Role::parse(&r)))
+    async fn api_token(&self, hash: Digest) -> Result<Option<TokenRecord>, StoreError> {
+        self.read(move |c| access::api_token(c, hash)).await
+    }
+
+    async fn touch_token(&self, hash: Digest, at: Timestamp) -> Result<(), StoreError> {
+        self.write_fn(move |c| {
+            c.execute(
+                "UPDATE api_tokens SET last_used_at = ?1 WHERE hash = ?2",
+                params![at.unix_micros(), hash.to_hex()],
+            )?;
+            Ok(())
         })
         .await
+    }
+
+    async fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
+        self.read(|c| access::tokens(c, "")).await
+    }
+
+    async fn revoke_token(
+        &self,
+        id: &str,
+        revocation: Revocation,
+    ) -> Result<RevokeOutcome<TokenRecord>, StoreError> {
+        let id = id.to_string();
+        self.write_fn(move |c| access::revoke_token(c, &id, &revocation))
+            .await
+    }
+
+    async fn revoke_agent(
+        &self,
+        agent_id: &str,
+        revocation: Revocation,
+    ) -> Result<RevokeOutcome<AgentRecord>, StoreError> {
+        let agent_id = agent_id.to_string();
+        self.write_fn(move |c| access::revoke_agent(c, &agent_id, &revocation))
+            .await
+    }
+
+    async fn audit(&self, entry: AuditEntry) -> Result<(), StoreError> {
+        self.write_fn(move |c| access::audit(c, &entry)).await
+    }
+
+    async fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        self.read(move |c| access::audit_log(c, limit)).await
+    }
+
+    async fn add_rejection_counts(&self, counts: Vec<RejectionCount>) -> Result<(), StoreError> {
+        self.write_fn(move |c| access::add_rejection_counts(c, &counts))
+            .await
+    }
+
+    async fn rejection_counts(&self, since: Timestamp) -> Result<Vec<RejectionCount>, StoreError> {
+        self.read(move |c| access::rejection_counts(c, since)).await
     }
 
     async fn ingest(&self, snapshot: NewSnapshot) -> Result<IngestOutcome, StoreError> {
@@ -682,7 +638,7 @@ impl Store for SqliteStore {
     }
 
     async fn record_rejection(&self, rejection: Rejection) -> Result<(), StoreError> {
-        self.write(|r| Write::Rejection(Box::new(rejection), r))
+        self.write_fn(move |c| access::record_rejection(c, &rejection))
             .await
     }
 
@@ -1419,12 +1375,36 @@ mod tests {
                 [Digest::of(b"t").to_hex()],
             )
             .unwrap();
+            let key = vouch_evidence::SigningKey::from_seed(&[9; 32]);
+            c.execute(
+                "INSERT INTO agents(agent_id, keyid, public_key, name, enrolled_at)
+                 VALUES ('agt_old', ?1, ?2, 'old', 0)",
+                [key.id().to_string(), key.public().to_base64()],
+            )
+            .unwrap();
+            c.execute(
+                "INSERT INTO chains VALUES ('agt_old', 'host', 'hostname:web:1', 'web', 1, ?1, 1, 0, 0)",
+                [Digest::of(b"s").to_hex()],
+            )
+            .unwrap();
         }
         let store = SqliteStore::open(&path).unwrap();
-        assert_eq!(
-            store.api_token_role(Digest::of(b"t")).await.unwrap(),
-            Some(Role::Auditor)
+        let token = store.api_token(Digest::of(b"t")).await.unwrap().unwrap();
+        assert_eq!(token.kind, super::super::TokenKind::Api(Role::Auditor));
+        // A token issued before expiry existed expires 90 days after the upgrade.
+        let left = token.expires_at.unwrap().unix_micros() - crate::state::now().unix_micros();
+        assert!(
+            (89 * 86_400_000_000..=90 * 86_400_000_000).contains(&left),
+            "{left}"
         );
+        // An agent enrolled before bindings is bound to what it had written.
+        let old = store.agents().await.unwrap().remove(0);
+        assert!(
+            old.binding.allows(AssetKind::Host, "hostname:web:1"),
+            "{}",
+            old.binding
+        );
+        assert!(!old.binding.allows(AssetKind::Host, "other"));
         store.ingest(snap(1, None, "a")).await.unwrap();
         store.close().await.unwrap();
         let c = Connection::open(&path).unwrap();
@@ -1462,23 +1442,35 @@ mod tests {
                 .clone(),
             name: "h".into(),
             enrolled_at: at(t),
+            binding: Default::default(),
+            revoked: None,
         };
+        let scope = crate::scope::Scope::parse(&["host"]).unwrap();
         let token = Digest::of(b"tok");
-        store.add_enroll_token(token, at(0), at(100)).await.unwrap();
+        store
+            .add_enroll_token(token, at(0), at(100), &scope, "")
+            .await
+            .unwrap();
         store.enroll(token, agent("agt_a", 1, 10)).await.unwrap();
         assert!(matches!(
             store.enroll(token, agent("agt_b", 2, 11)).await,
             Err(StoreError::BadToken)
         ));
         let late = Digest::of(b"late");
-        store.add_enroll_token(late, at(0), at(100)).await.unwrap();
+        store
+            .add_enroll_token(late, at(0), at(100), &scope, "")
+            .await
+            .unwrap();
         assert!(matches!(
             store.enroll(late, agent("agt_c", 3, 100)).await,
             Err(StoreError::BadToken)
         ));
         // A key enrols once; the token is not spent by the refused attempt.
         let again = Digest::of(b"again");
-        store.add_enroll_token(again, at(0), at(100)).await.unwrap();
+        store
+            .add_enroll_token(again, at(0), at(100), &scope, "")
+            .await
+            .unwrap();
         assert!(matches!(
             store.enroll(again, agent("agt_d", 1, 12)).await,
             Err(StoreError::KeyTaken(id)) if id == "agt_a"

@@ -144,8 +144,8 @@ struct LoginForm {
 
 async fn login(State(state): State<AppState>, Form(form): Form<LoginForm>) -> Response {
     let hash = hash_token(&form.token);
-    match state.store().api_token_role(hash).await {
-        Ok(Some(role)) if role.can_read_evidence() => (
+    match state.token_role(hash).await {
+        Ok(Ok(role)) if role.can_read_evidence() => (
             StatusCode::SEE_OTHER,
             [
                 (header::SET_COOKIE, session::issue(&state, hash, role)),
@@ -153,12 +153,21 @@ async fn login(State(state): State<AppState>, Form(form): Form<LoginForm>) -> Re
             ],
         )
             .into_response(),
-        Ok(Some(role)) => (
+        Ok(Ok(role)) => (
             StatusCode::FORBIDDEN,
             login_page(Some(&format!("role {role} may not use the dashboard"))),
         )
             .into_response(),
-        Ok(None) => (StatusCode::UNAUTHORIZED, login_page(Some("unknown token"))).into_response(),
+        Ok(Err(refusal)) => {
+            let message = match refusal {
+                crate::state::TokenRefusal::Unknown => "unknown token".to_string(),
+                crate::state::TokenRefusal::Expired(at) => format!("this token expired at {at}"),
+                crate::state::TokenRefusal::Revoked(at) => {
+                    format!("this token was revoked at {at}")
+                }
+            };
+            (StatusCode::UNAUTHORIZED, login_page(Some(&message))).into_response()
+        }
         Err(e) => {
             tracing::error!(error = %e, "login lookup failed");
             (

@@ -67,8 +67,8 @@ pub async fn role(state: &AppState, cookie_header: Option<&str>) -> Option<Role>
         return None;
     }
     let role = Role::parse(&session.role)?;
-    match state.store().api_token_role(session.token).await {
-        Ok(Some(current)) if current == role => Some(role),
+    match state.token_role(session.token).await {
+        Ok(Ok(current)) if current == role => Some(role),
         _ => None,
     }
 }

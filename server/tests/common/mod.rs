@@ -11,7 +11,9 @@ use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 use vouch_evidence::api::{EnrollRequest, EnrollResponse};
-use vouch_evidence::{Digest, EvidenceItem, PublicKey, SigningKey, Snapshot, Source, Timestamp};
+use vouch_evidence::{
+    AssetKind, Digest, EvidenceItem, PublicKey, SigningKey, Snapshot, Source, Timestamp,
+};
 use vouch_server::auth::Role;
 use vouch_server::state::{AppState, Limits};
 use vouch_server::store::sqlite::SqliteStore;
@@ -82,17 +84,34 @@ pub fn get(path: &str, token: Option<&str>) -> Request<Body> {
 pub struct TestAgent {
     pub key: SigningKey,
     pub id: String,
+    /// The host it writes (declared at enrolment): `m-h<seed>`.
+    pub host: String,
     pub server_key: PublicKey,
     pub head: Option<(u64, Digest)>,
 }
 
+/// A one-time enrolment token with `scope`.
+pub async fn enroll_token(h: &Harness, scope: &[&str]) -> String {
+    let scope = vouch_server::scope::Scope::parse(scope).unwrap();
+    h.state
+        .create_enroll_token(3600, &scope, "test", "test")
+        .await
+        .unwrap()
+}
+
+/// Enrols an agent with key seed `seed` for host `m-h<seed>`.
 pub async fn enroll(h: &Harness, seed: u8) -> TestAgent {
-    let token = h.state.create_enroll_token(3600).await.unwrap();
+    let token = enroll_token(h, &["host"]).await;
     let key = SigningKey::from_seed(&[seed; 32]);
+    let host = format!("m-h{seed}");
     let req = EnrollRequest {
         token,
         public_key: key.public().to_base64(),
         name: format!("host-{seed}"),
+        assets: vec![vouch_evidence::api::AssetRef {
+            kind: AssetKind::Host,
+            id: host.clone(),
+        }],
     };
     let (status, body) = call(h, post("/v1/enroll", serde_json::to_vec(&req).unwrap())).await;
     assert_eq!(
@@ -106,6 +125,7 @@ pub async fn enroll(h: &Harness, seed: u8) -> TestAgent {
     TestAgent {
         key,
         id: resp.agent_id,
+        host,
         server_key: PublicKey::from_base64(&resp.server_key).unwrap(),
         head: None,
     }
@@ -124,14 +144,7 @@ pub fn snapshot(agent: &TestAgent, sequence: u64, previous: Option<Digest>) -> S
             Source::File("/proc/sys/kernel/osrelease".into()),
         ),
     );
-    vouch_evidence::testing::host_snapshot(
-        &agent.id,
-        &format!("m-{}", agent.id),
-        at,
-        sequence,
-        previous,
-        evidence,
-    )
+    vouch_evidence::testing::host_snapshot(&agent.id, &agent.host, at, sequence, previous, evidence)
 }
 
 impl TestAgent {

@@ -12,13 +12,14 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+mod access;
 mod ingest;
 
 use async_trait::async_trait;
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, Row};
 use vouch_evidence::api::{AssetSummary, SnapshotRef, SnapshotSummary};
-use vouch_evidence::{AssetKind, ChainKey, Digest, PublicKey, Timestamp};
+use vouch_evidence::{AssetKind, ChainKey, Digest, Timestamp};
 
 use super::{
     AgentRecord, AssetEvaluation, AttestationRecord, AuditPeriod, ControlChange, EnvelopeLocation,
@@ -26,6 +27,7 @@ use super::{
     NewException, NewRun, NewSnapshot, PackRecord, PendingUpload, Rejection, Store, StoreError,
     StoredResult,
 };
+use super::{AuditEntry, RejectionCount, Revocation, RevokeOutcome, TokenRecord};
 use crate::auth::Role;
 
 /// The migrations, embedded in the binary.
@@ -200,25 +202,7 @@ impl PgStore {
 #[async_trait]
 impl Store for PgStore {
     async fn agents(&self) -> Result<Vec<AgentRecord>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT agent_id, public_key, name, enrolled_at FROM agents ORDER BY enrolled_at, agent_id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                let agent_id: String = r.try_get(0)?;
-                let key: String = r.try_get(1)?;
-                Ok(AgentRecord {
-                    public_key: PublicKey::from_base64(&key).map_err(|e| {
-                        StoreError::Backend(format!("agent {agent_id}: stored key unreadable: {e}"))
-                    })?,
-                    agent_id,
-                    name: r.try_get(2)?,
-                    enrolled_at: ts(r.try_get(3)?)?,
-                })
-            })
-            .collect()
+        access::agents(&self.pool).await
     }
 
     async fn add_enroll_token(
@@ -226,51 +210,22 @@ impl Store for PgStore {
         hash: Digest,
         created_at: Timestamp,
         expires_at: Timestamp,
+        scope: &crate::scope::Scope,
+        label: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO enroll_tokens(hash, created_at, expires_at) VALUES ($1, $2, $3)")
-            .bind(hash.to_hex())
-            .bind(created_at.unix_micros())
-            .bind(expires_at.unix_micros())
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        access::add_enroll_token(&self.pool, hash, created_at, expires_at, scope, label).await
     }
 
     async fn enroll(&self, token_hash: Digest, agent: AgentRecord) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let now = agent.enrolled_at.unix_micros();
-        let used = sqlx::query(
-            "UPDATE enroll_tokens SET used_at = $1, used_by = $2
-             WHERE hash = $3 AND used_at IS NULL AND expires_at > $1",
-        )
-        .bind(now)
-        .bind(&agent.agent_id)
-        .bind(token_hash.to_hex())
-        .execute(&mut *tx)
-        .await?;
-        if used.rows_affected() != 1 {
-            return Err(StoreError::BadToken);
-        }
-        let keyid = agent.keyid().to_string();
-        if let Some(row) = sqlx::query("SELECT agent_id FROM agents WHERE keyid = $1")
-            .bind(&keyid)
-            .fetch_optional(&mut *tx)
-            .await?
-        {
-            return Err(StoreError::KeyTaken(row.try_get(0)?));
-        }
-        sqlx::query(
-            "INSERT INTO agents(agent_id, keyid, public_key, name, enrolled_at) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(&agent.agent_id)
-        .bind(&keyid)
-        .bind(agent.public_key.to_base64())
-        .bind(&agent.name)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        access::enroll(&self.pool, token_hash, &agent).await
+    }
+
+    async fn enroll_token_scope(
+        &self,
+        token_hash: Digest,
+        at: Timestamp,
+    ) -> Result<Option<crate::scope::Scope>, StoreError> {
+        access::enroll_token_scope(&self.pool, token_hash, at).await
     }
 
     async fn add_api_token(
@@ -279,27 +234,60 @@ impl Store for PgStore {
         role: Role,
         label: &str,
         created_at: Timestamp,
+        expires_at: Timestamp,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO api_tokens(hash, role, label, created_at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(hash.to_hex())
-        .bind(role.as_str())
-        .bind(label)
-        .bind(created_at.unix_micros())
-        .execute(&self.pool)
-        .await?;
+        access::add_api_token(&self.pool, hash, role, label, created_at, expires_at).await
+    }
+
+    async fn api_token(&self, hash: Digest) -> Result<Option<TokenRecord>, StoreError> {
+        access::api_token(&self.pool, hash).await
+    }
+
+    async fn touch_token(&self, hash: Digest, at: Timestamp) -> Result<(), StoreError> {
+        sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE hash = $2")
+            .bind(at.unix_micros())
+            .bind(hash.to_hex())
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
-    async fn api_token_role(&self, hash: Digest) -> Result<Option<Role>, StoreError> {
-        let role: Option<String> = sqlx::query("SELECT role FROM api_tokens WHERE hash = $1")
-            .bind(hash.to_hex())
-            .fetch_optional(&self.pool)
-            .await?
-            .map(|r| r.try_get(0))
-            .transpose()?;
-        Ok(role.and_then(|r| Role::parse(&r)))
+    async fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
+        let mut c = self.pool.acquire().await?;
+        access::tokens(&mut c, "").await
+    }
+
+    async fn revoke_token(
+        &self,
+        id: &str,
+        revocation: Revocation,
+    ) -> Result<RevokeOutcome<TokenRecord>, StoreError> {
+        access::revoke_token(&self.pool, id, &revocation).await
+    }
+
+    async fn revoke_agent(
+        &self,
+        agent_id: &str,
+        revocation: Revocation,
+    ) -> Result<RevokeOutcome<AgentRecord>, StoreError> {
+        access::revoke_agent(&self.pool, agent_id, &revocation).await
+    }
+
+    async fn audit(&self, entry: AuditEntry) -> Result<(), StoreError> {
+        let mut c = self.pool.acquire().await?;
+        access::audit(&mut c, &entry).await
+    }
+
+    async fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        access::audit_log(&self.pool, limit).await
+    }
+
+    async fn add_rejection_counts(&self, counts: Vec<RejectionCount>) -> Result<(), StoreError> {
+        access::add_rejection_counts(&self.pool, &counts).await
+    }
+
+    async fn rejection_counts(&self, since: Timestamp) -> Result<Vec<RejectionCount>, StoreError> {
+        access::rejection_counts(&self.pool, since).await
     }
 
     async fn ingest(&self, snapshot: NewSnapshot) -> Result<IngestOutcome, StoreError> {
@@ -307,20 +295,7 @@ impl Store for PgStore {
     }
 
     async fn record_rejection(&self, r: Rejection) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO rejections(at, remote, reason, message, agent_id, body_sha256, body_size)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(r.at.unix_micros())
-        .bind(&r.remote)
-        .bind(&r.reason)
-        .bind(&r.message)
-        .bind(&r.agent_id)
-        .bind(r.body_sha256.to_hex())
-        .bind(r.body_size as i64)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        access::record_rejection(&self.pool, &r).await
     }
 
     async fn rejections(&self, limit: u32) -> Result<Vec<Rejection>, StoreError> {

@@ -1,0 +1,383 @@
+//! Which assets an agent may write.
+//!
+//! An enrolment token carries a [`Scope`]: one host, one cluster, named AWS accounts, named
+//! GitHub organisations (any combination, each kind at most once). At enrolment the scope and
+//! what the agent declares (the host and cluster only it can name) become the agent's
+//! [`Binding`]: the exact set of assets it may write. A snapshot for any other asset is
+//! refused with `403 out_of_scope` and stored nowhere.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use vouch_evidence::AssetKind;
+use vouch_evidence::api::AssetRef;
+
+/// Longest asset id a scope names.
+const MAX_ID_CHARS: usize = 256;
+/// Most ids one grant names.
+const MAX_IDS: usize = 1000;
+
+/// One part of a scope.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Grant {
+    /// One host: the one named, or the one the agent declares at enrolment.
+    Host(Option<String>),
+    /// One Kubernetes cluster: the one named (the `kube-system` namespace UID), or the one the
+    /// agent declares at enrolment.
+    Cluster(Option<String>),
+    /// These AWS accounts.
+    AwsAccounts(BTreeSet<String>),
+    /// These GitHub organisations.
+    GithubOrgs(BTreeSet<String>),
+}
+
+impl Grant {
+    fn kind(&self) -> AssetKind {
+        match self {
+            Grant::Host(_) => AssetKind::Host,
+            Grant::Cluster(_) => AssetKind::KubernetesCluster,
+            Grant::AwsAccounts(_) => AssetKind::AwsAccount,
+            Grant::GithubOrgs(_) => AssetKind::GithubOrg,
+        }
+    }
+
+    /// Parses `host`, `host:ID`, `kubernetes-cluster`, `kubernetes-cluster:UID`,
+    /// `aws-account:ID[,ID…]` or `github-org:LOGIN[,LOGIN…]`.
+    pub fn parse(text: &str) -> Result<Grant, String> {
+        let text = text.trim();
+        let (kind, ids) = match text.split_once(':') {
+            Some((k, ids)) => (k, Some(ids)),
+            None => (text, None),
+        };
+        let kind = AssetKind::parse(kind).ok_or_else(|| {
+            format!(
+                "{:?} is not a scope: host[:ID], kubernetes-cluster[:UID], aws-account:ID[,ID…] or github-org:LOGIN[,LOGIN…]",
+                shown(text)
+            )
+        })?;
+        let ids: Vec<String> = match ids {
+            None => Vec::new(),
+            Some(ids) => ids.split(',').map(|s| s.trim().to_string()).collect(),
+        };
+        if ids.len() > MAX_IDS {
+            return Err(format!("scope {kind}: more than {MAX_IDS} ids"));
+        }
+        for id in &ids {
+            check_id(kind, id)?;
+        }
+        let one = |ids: Vec<String>| -> Result<Option<String>, String> {
+            match ids.len() {
+                0 => Ok(None),
+                1 => Ok(ids.into_iter().next()),
+                _ => Err(format!(
+                    "scope {kind} is for one {kind}; give one token per {kind}"
+                )),
+            }
+        };
+        let named = |ids: Vec<String>| -> Result<BTreeSet<String>, String> {
+            if ids.is_empty() {
+                Err(format!("scope {kind} must name its ids: {kind}:ID[,ID…]"))
+            } else {
+                Ok(ids.into_iter().collect())
+            }
+        };
+        Ok(match kind {
+            AssetKind::Host => Grant::Host(one(ids)?),
+            AssetKind::KubernetesCluster => Grant::Cluster(one(ids)?),
+            AssetKind::AwsAccount => Grant::AwsAccounts(named(ids)?),
+            AssetKind::GithubOrg => Grant::GithubOrgs(named(ids)?),
+        })
+    }
+}
+
+impl fmt::Display for Grant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = self.kind();
+        match self {
+            Grant::Host(None) | Grant::Cluster(None) => write!(f, "{kind}"),
+            Grant::Host(Some(id)) | Grant::Cluster(Some(id)) => write!(f, "{kind}:{id}"),
+            Grant::AwsAccounts(ids) | Grant::GithubOrgs(ids) => {
+                let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+                write!(f, "{kind}:{}", ids.join(","))
+            }
+        }
+    }
+}
+
+/// A client-supplied text cut short for a message.
+fn shown(text: &str) -> String {
+    vouch_evidence::limits::truncate_echo(text)
+}
+
+fn check_id(kind: AssetKind, id: &str) -> Result<(), String> {
+    let ok = match kind {
+        AssetKind::AwsAccount => id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()),
+        AssetKind::GithubOrg => {
+            (1..=39).contains(&id.len())
+                && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        }
+        AssetKind::Host | AssetKind::KubernetesCluster => {
+            !id.is_empty()
+                && id.chars().count() <= MAX_ID_CHARS
+                && !id.chars().any(|c| c.is_control() || c == ',')
+        }
+    };
+    if ok {
+        Ok(())
+    } else {
+        let rule = match kind {
+            AssetKind::AwsAccount => "an AWS account id has 12 digits",
+            AssetKind::GithubOrg => "a GitHub login has 1 to 39 letters, digits or hyphens",
+            _ => "an id has 1 to 256 printable characters and no comma",
+        };
+        Err(format!("scope {kind}: {:?}: {rule}", shown(id)))
+    }
+}
+
+/// What an enrolment token allows: at least one grant, each kind at most once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scope {
+    grants: Vec<Grant>,
+}
+
+impl Scope {
+    /// Parses a scope from its parts (`--scope` flags, the API's `scope` list). Every problem
+    /// is reported, one per line.
+    pub fn parse<S: AsRef<str>>(parts: &[S]) -> Result<Scope, String> {
+        let mut grants: Vec<Grant> = Vec::new();
+        let mut problems = Vec::new();
+        for part in parts {
+            match Grant::parse(part.as_ref()) {
+                Ok(g) if grants.iter().any(|h| h.kind() == g.kind()) => problems.push(format!(
+                    "scope {} is given twice: name every {0} in one part",
+                    g.kind()
+                )),
+                Ok(g) => grants.push(g),
+                Err(e) => problems.push(e),
+            }
+        }
+        if grants.is_empty() && problems.is_empty() {
+            problems.push(
+                "an enrolment token needs a scope: host[:ID], kubernetes-cluster[:UID], aws-account:ID[,ID…] or github-org:LOGIN[,LOGIN…]"
+                    .into(),
+            );
+        }
+        if problems.is_empty() {
+            Ok(Scope { grants })
+        } else {
+            Err(problems.join("\n"))
+        }
+    }
+
+    /// The parts, as [`parse`](Self::parse) reads them.
+    pub fn parts(&self) -> Vec<String> {
+        self.grants.iter().map(Grant::to_string).collect()
+    }
+
+    /// The scope as stored: a JSON array of its parts.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(&self.parts()).expect("strings serialise")
+    }
+
+    /// Reads [`to_json`](Self::to_json).
+    pub fn from_json(text: &str) -> Result<Scope, String> {
+        let parts: Vec<String> =
+            serde_json::from_str(text).map_err(|e| format!("stored scope unreadable: {e}"))?;
+        Scope::parse(&parts)
+    }
+
+    /// The binding of an agent enrolling with this scope and declaring `declared`.
+    pub fn bind(&self, declared: &[AssetRef]) -> Result<Binding, BindError> {
+        let mut assets = BTreeSet::new();
+        for d in declared {
+            let allowed = self.grants.iter().any(|g| match (g, d.kind) {
+                (Grant::Host(None), AssetKind::Host)
+                | (Grant::Cluster(None), AssetKind::KubernetesCluster) => true,
+                (Grant::Host(Some(id)), AssetKind::Host)
+                | (Grant::Cluster(Some(id)), AssetKind::KubernetesCluster) => *id == d.id,
+                (Grant::AwsAccounts(ids), AssetKind::AwsAccount)
+                | (Grant::GithubOrgs(ids), AssetKind::GithubOrg) => ids.contains(&d.id),
+                _ => false,
+            });
+            if !allowed {
+                return Err(BindError::OutOfScope(format!(
+                    "the agent declared {}, which the enrolment token's scope ({self}) does not cover",
+                    shown(&d.to_string())
+                )));
+            }
+            if matches!(d.kind, AssetKind::Host | AssetKind::KubernetesCluster)
+                && assets
+                    .iter()
+                    .any(|a: &AssetRef| a.kind == d.kind && a.id != d.id)
+            {
+                return Err(BindError::Invalid(format!(
+                    "the agent declared more than one {}: an agent writes one",
+                    d.kind
+                )));
+            }
+            assets.insert(d.clone());
+        }
+        for g in &self.grants {
+            let kind = g.kind();
+            match g {
+                Grant::Host(None) | Grant::Cluster(None) => {
+                    if !assets.iter().any(|a| a.kind == kind) {
+                        return Err(BindError::Invalid(format!(
+                            "the enrolment token is for one {kind}, and the agent declared none \
+                             (enable its {kind} collector, or issue the token as {kind}:ID)"
+                        )));
+                    }
+                }
+                Grant::Host(Some(id)) | Grant::Cluster(Some(id)) => {
+                    assets.insert(AssetRef {
+                        kind,
+                        id: id.clone(),
+                    });
+                }
+                Grant::AwsAccounts(ids) | Grant::GithubOrgs(ids) => {
+                    assets.extend(ids.iter().map(|id| AssetRef {
+                        kind,
+                        id: id.clone(),
+                    }));
+                }
+            }
+        }
+        Ok(Binding { assets })
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.parts().join(" "))
+    }
+}
+
+/// Why an enrolment cannot be bound.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BindError {
+    /// The agent declared an asset outside the token's scope.
+    #[error("{0}")]
+    OutOfScope(String),
+    /// The declaration does not fit the scope's shape.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// The assets an enrolled agent may write, fixed at enrolment.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Binding {
+    assets: BTreeSet<AssetRef>,
+}
+
+impl Binding {
+    /// A binding to exactly `assets`.
+    pub fn of(assets: impl IntoIterator<Item = AssetRef>) -> Binding {
+        Binding {
+            assets: assets.into_iter().collect(),
+        }
+    }
+
+    /// Whether the agent may write the asset `kind`/`id`.
+    pub fn allows(&self, kind: AssetKind, id: &str) -> bool {
+        self.assets.iter().any(|a| a.kind == kind && a.id == id)
+    }
+
+    /// The assets.
+    pub fn assets(&self) -> impl Iterator<Item = &AssetRef> {
+        self.assets.iter()
+    }
+
+    /// As stored: a JSON array of `kind:id`.
+    pub fn to_json(&self) -> String {
+        let parts: Vec<String> = self.assets.iter().map(AssetRef::to_string).collect();
+        serde_json::to_string(&parts).expect("strings serialise")
+    }
+
+    /// Reads [`to_json`](Self::to_json).
+    pub fn from_json(text: &str) -> Result<Binding, String> {
+        let parts: Vec<String> =
+            serde_json::from_str(text).map_err(|e| format!("stored binding unreadable: {e}"))?;
+        parts
+            .iter()
+            .map(|p| p.parse::<AssetRef>())
+            .collect::<Result<BTreeSet<_>, _>>()
+            .map(|assets| Binding { assets })
+    }
+}
+
+impl fmt::Display for Binding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.assets.is_empty() {
+            return f.write_str("no asset");
+        }
+        let parts: Vec<String> = self.assets.iter().map(AssetRef::to_string).collect();
+        f.write_str(&parts.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn asset(kind: AssetKind, id: &str) -> AssetRef {
+        AssetRef {
+            kind,
+            id: id.into(),
+        }
+    }
+
+    #[test]
+    fn scopes_parse_round_trip_and_report_every_problem() {
+        let s = Scope::parse(&["host", "aws-account:123456789012,210987654321"]).unwrap();
+        assert_eq!(s.parts(), ["host", "aws-account:123456789012,210987654321"]);
+        assert_eq!(Scope::from_json(&s.to_json()).unwrap(), s);
+        let e = Scope::parse(&["host:a,b", "aws-account:12", "github-org", "disk"]).unwrap_err();
+        assert_eq!(e.lines().count(), 4, "{e}");
+        assert!(e.contains("one token per host"), "{e}");
+        assert!(e.contains("12 digits"), "{e}");
+        assert!(e.contains("must name its ids"), "{e}");
+        assert!(
+            Scope::parse::<&str>(&[])
+                .unwrap_err()
+                .contains("needs a scope")
+        );
+        assert!(
+            Scope::parse(&["host", "host:x"])
+                .unwrap_err()
+                .contains("twice")
+        );
+    }
+
+    #[test]
+    fn binding_takes_the_declared_host_and_the_named_accounts_only() {
+        let s = Scope::parse(&["host", "github-org:acme"]).unwrap();
+        let b = s.bind(&[asset(AssetKind::Host, "m-1")]).unwrap();
+        assert!(b.allows(AssetKind::Host, "m-1"));
+        assert!(b.allows(AssetKind::GithubOrg, "acme"));
+        assert!(!b.allows(AssetKind::Host, "m-2"));
+        assert!(!b.allows(AssetKind::GithubOrg, "other"));
+        assert!(!b.allows(AssetKind::AwsAccount, "123456789012"));
+        assert_eq!(Binding::from_json(&b.to_json()).unwrap(), b);
+        // Out of scope: a kind the token does not grant, an account it does not name.
+        assert!(matches!(
+            s.bind(&[
+                asset(AssetKind::Host, "m-1"),
+                asset(AssetKind::AwsAccount, "123456789012")
+            ]),
+            Err(BindError::OutOfScope(_))
+        ));
+        // One host: none declared, or two, is refused.
+        assert!(matches!(s.bind(&[]), Err(BindError::Invalid(_))));
+        assert!(matches!(
+            s.bind(&[asset(AssetKind::Host, "a"), asset(AssetKind::Host, "b")]),
+            Err(BindError::Invalid(_))
+        ));
+        // A named host binds without a declaration, and refuses another.
+        let named = Scope::parse(&["host:m-9"]).unwrap();
+        assert!(named.bind(&[]).unwrap().allows(AssetKind::Host, "m-9"));
+        assert!(matches!(
+            named.bind(&[asset(AssetKind::Host, "m-8")]),
+            Err(BindError::OutOfScope(_))
+        ));
+    }
+}

@@ -1,0 +1,117 @@
+//! Records of access: tokens, revocations and the audit log.
+
+use vouch_evidence::{Digest, Timestamp};
+
+use crate::auth::Role;
+
+/// How many hex digits of a token's hash name it (`vouch token list`, `vouch token revoke`).
+pub const TOKEN_ID_HEX: usize = 12;
+/// The fewest hex digits that may name a token to revoke.
+pub const MIN_TOKEN_ID_HEX: usize = 8;
+
+/// Why and when something was revoked, and by whom.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Revocation {
+    /// When.
+    pub at: Timestamp,
+    /// Why, in the revoker's words (truncated).
+    pub reason: String,
+    /// Who (a token id, a session, `cli`).
+    pub by: String,
+}
+
+/// What a token is for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TokenKind {
+    /// An API token with a role.
+    Api(Role),
+    /// A one-time enrolment token.
+    Enroll {
+        /// The scope it grants, as its parts (empty for a token issued before scopes).
+        scope: Vec<String>,
+        /// The agent that used it.
+        used_by: Option<String>,
+    },
+}
+
+/// An API or enrolment token (never the token itself: only its hash is kept).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenRecord {
+    /// The SHA-256 of the token.
+    pub hash: Digest,
+    /// What it is for.
+    pub kind: TokenKind,
+    /// The label given at issue.
+    pub label: String,
+    /// When it was issued.
+    pub created_at: Timestamp,
+    /// When it stops being valid (`None`: a token issued before expiry existed).
+    pub expires_at: Option<Timestamp>,
+    /// When it was revoked.
+    pub revoked_at: Option<Timestamp>,
+    /// When it was last used (API tokens; for an enrolment token, when it was used).
+    pub last_used_at: Option<Timestamp>,
+}
+
+impl TokenRecord {
+    /// Its id: the first [`TOKEN_ID_HEX`] hex digits of its hash.
+    pub fn id(&self) -> String {
+        self.hash.to_hex()[..TOKEN_ID_HEX].to_string()
+    }
+
+    /// The role name (`enroll` for an enrolment token).
+    pub fn role_name(&self) -> &'static str {
+        match &self.kind {
+            TokenKind::Api(role) => role.as_str(),
+            TokenKind::Enroll { .. } => "enroll",
+        }
+    }
+
+    /// Whether it is revoked or expired at `now`, and which.
+    pub fn invalid_at(&self, now: Timestamp) -> Option<TokenInvalid> {
+        if let Some(at) = self.revoked_at {
+            return Some(TokenInvalid::Revoked(at));
+        }
+        match self.expires_at {
+            Some(at) if at <= now => Some(TokenInvalid::Expired(at)),
+            _ => None,
+        }
+    }
+}
+
+/// Why a known token is not valid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenInvalid {
+    /// Revoked at this instant.
+    Revoked(Timestamp),
+    /// Expired at this instant.
+    Expired(Timestamp),
+}
+
+/// What a revocation did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RevokeOutcome<T> {
+    /// Revoked now.
+    Revoked(T),
+    /// It had been revoked before; that revocation stands.
+    AlreadyRevoked(T),
+    /// Nothing has that id.
+    NotFound,
+    /// More than one token's id starts so: give more digits.
+    Ambiguous(usize),
+}
+
+/// One record of the audit log: who did what to what.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// When.
+    pub at: Timestamp,
+    /// Who (a token id with its role, a session, `cli`).
+    pub actor: String,
+    /// What (`agent.revoke`, `token.revoke`, `token.issue`, `agent.enroll`).
+    pub action: String,
+    /// To what (an agent id, a token id).
+    pub subject: String,
+    /// Details for people (a reason, a scope), truncated.
+    pub detail: String,
+}
