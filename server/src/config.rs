@@ -60,6 +60,8 @@ pub struct ServerConfig {
     pub objects: Option<crate::objects::ObjectsConfig>,
     /// How long evidence is kept, per framework (`[retention]`); by default for ever.
     pub retention: crate::retention::RetentionConfig,
+    /// Timeouts, connection cap and per-address rate limits (`[connections]`).
+    pub connections: crate::connections::ConnectionLimits,
 }
 
 /// `[policies]`: which pack judges the evidence. Changing it needs no agent rebuilt: edit the
@@ -117,6 +119,7 @@ impl Default for ServerConfig {
             policies: PolicySettings::default(),
             objects: None,
             retention: crate::retention::RetentionConfig::default(),
+            connections: Default::default(),
         }
     }
 }
@@ -184,6 +187,9 @@ impl Validate for ServerConfig {
         }
         for (key, problem) in self.alerts.problems() {
             err(&format!("alerts.{key}"), problem);
+        }
+        for (key, problem) in self.connections.problems() {
+            err(&format!("connections.{key}"), problem);
         }
         for (key, problem) in self.objects.iter().flat_map(|o| o.problems()) {
             err(&format!("objects.{key}"), problem);

@@ -37,6 +37,8 @@ pub struct RemoteAddr(pub SocketAddr);
 pub enum AppError {
     /// The client's mistake.
     Client(RejectReason, String),
+    /// Too many requests: `429 rate_limited` with `Retry-After` in seconds.
+    RateLimited(u64, String),
     /// Ours; the detail is logged, never sent.
     Internal(String),
 }
@@ -53,6 +55,18 @@ impl From<StoreError> for AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, body) = match self {
+            AppError::RateLimited(secs, message) => {
+                let body = ErrorBody {
+                    error: RejectReason::RateLimited.as_str().into(),
+                    message,
+                };
+                return (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    [(header::RETRY_AFTER, secs.to_string())],
+                    Json(body),
+                )
+                    .into_response();
+            }
             AppError::Client(reason, message) => (
                 StatusCode::from_u16(reason.http_status()).expect("valid status"),
                 ErrorBody {
@@ -97,8 +111,81 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::controls::api::routes())
         .merge(crate::web::routes())
         .fallback(|| async { AppError::Client(RejectReason::NotFound, "no such route".into()) })
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            same_origin_writes,
+        ))
+        .layer(middleware::map_response(security_headers))
         .layer(middleware::from_fn(trace_request))
         .with_state(state)
+}
+
+/// Headers on every answer: no script may run and no other site may frame a page (the
+/// dashboard has no script), no referrer leaves for another site (`same-origin`: a browser then still sends `Origin` on its
+/// own posts), no type is sniffed.
+async fn security_headers(mut response: Response) -> Response {
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        header::HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; \
+             form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    h.insert(
+        header::X_FRAME_OPTIONS,
+        header::HeaderValue::from_static("DENY"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        header::HeaderValue::from_static("same-origin"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        header::HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+/// Refuses a state-changing request a browser sent from another site: `Sec-Fetch-Site` other
+/// than `same-origin` or `none`, or an `Origin` other than this server's own. (Agents and
+/// API clients send neither header; browsers always send one on a cross-site post.)
+async fn same_origin_writes(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    use axum::http::Method;
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(req).await;
+    }
+    let headers = req.headers();
+    let fetch_site = headers
+        .get("sec-fetch-site")
+        .map(|v| v.to_str().unwrap_or("invalid"));
+    if let Some(site) = fetch_site
+        && !matches!(site, "same-origin" | "none")
+    {
+        return cross_site_refusal(&state, &format!("a {site} request may not change anything"));
+    }
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let host = headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .or_else(|| req.uri().authority().map(|a| a.as_str()));
+        let own = host.map(|h| format!("https://{h}"));
+        if own.as_deref() != Some(origin.to_str().unwrap_or("invalid")) {
+            return cross_site_refusal(
+                &state,
+                &format!(
+                    "origin {:?} is not this server's",
+                    vouch_evidence::limits::truncate_echo(origin.to_str().unwrap_or("(not text)"))
+                ),
+            );
+        }
+    }
+    next.run(req).await
+}
+
+fn cross_site_refusal(state: &AppState, message: &str) -> Response {
+    state.metrics().rejected(RejectReason::CrossSite);
+    AppError::Client(RejectReason::CrossSite, message.to_string()).into_response()
 }
 
 /// Logs every request with its method, path, status and latency: at `debug` when it succeeded
@@ -212,11 +299,21 @@ async fn authorize(
     };
     let Some(token) = bearer else {
         // A signed-in dashboard user may follow links to the API (an envelope download).
-        let cookie = parts
-            .headers
-            .get(header::COOKIE)
-            .and_then(|v| v.to_str().ok());
-        if let Some(role) = crate::web::session::role(state, cookie).await {
+        let cookie = crate::web::session::cookies(&parts.headers);
+        if let Some(role) = crate::web::session::role(state, cookie.as_deref()).await {
+            // A session only reads: a write through the API needs a bearer token, which no
+            // other site can make a browser send.
+            if !matches!(
+                parts.method,
+                axum::http::Method::GET | axum::http::Method::HEAD
+            ) {
+                state.metrics().rejected(RejectReason::CrossSite);
+                return Err(AppError::Client(
+                    RejectReason::CrossSite,
+                    "API writes need an Authorization: Bearer token; a dashboard session only reads"
+                        .into(),
+                ));
+            }
             if !allowed(&role) {
                 return Err(forbidden(role));
             }
@@ -240,6 +337,26 @@ async fn authorize(
     }
 }
 
+/// `429 rate_limited` with `Retry-After`, counted like any refusal of an unknown client.
+fn rate_limited(state: &AppState, remote: &str, wait: std::time::Duration, why: &str) -> AppError {
+    let secs = wait.as_secs().max(1);
+    state.metrics().rejected(RejectReason::RateLimited);
+    let message = format!("{why}: retry in {secs} s");
+    state.refusals().count(
+        RejectReason::RateLimited.as_str(),
+        Rejection {
+            at: state.now(),
+            remote: vouch_evidence::limits::truncate_echo(remote),
+            reason: RejectReason::RateLimited.as_str().into(),
+            message: message.clone(),
+            agent_id: None,
+            body_sha256: Digest::of(b""),
+            body_size: 0,
+        },
+    );
+    AppError::RateLimited(secs, message)
+}
+
 /// The answer to a bearer token that is unknown, expired or revoked.
 pub(crate) fn token_refused(state: &AppState, refusal: TokenRefusal) -> AppError {
     let (reason, message) = match refusal {
@@ -257,7 +374,21 @@ pub(crate) fn token_refused(state: &AppState, refusal: TokenRefusal) -> AppError
     AppError::Client(reason, message)
 }
 
-async fn enroll(State(state): State<AppState>, body: Bytes) -> Result<Response, AppError> {
+async fn enroll(
+    State(state): State<AppState>,
+    remote: Option<Extension<RemoteAddr>>,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    if let Some(Extension(RemoteAddr(addr))) = remote
+        && let Err(wait) = state.guards().enroll.take(addr.ip())
+    {
+        return Err(rate_limited(
+            &state,
+            &addr.to_string(),
+            wait,
+            "too many enrolment attempts from this address",
+        ));
+    }
     let bad = |reason, msg: String| {
         state.metrics().rejected(reason);
         AppError::Client(reason, msg)
@@ -346,10 +477,22 @@ async fn submit(
     body: Body,
 ) -> Result<Response, AppError> {
     let started = Instant::now();
-    let remote = remote.map_or_else(
+    let remote_addr = remote;
+    let remote = remote_addr.as_ref().map_or_else(
         || "unknown".to_string(),
         |Extension(RemoteAddr(a))| a.to_string(),
     );
+    // An address that keeps sending what is refused waits, before its body is read.
+    if let Some(Extension(RemoteAddr(addr))) = remote_addr
+        && let Err(wait) = state.guards().refusals.check(addr.ip())
+    {
+        return Err(rate_limited(
+            &state,
+            &remote,
+            wait,
+            "too many refused submissions from this address",
+        ));
+    }
     let limit = state.inner.limits.max_body_bytes;
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -360,12 +503,20 @@ async fn submit(
         message: format!("body of {size} bytes exceeds the limit of {limit} bytes"),
         agent_id: None,
     };
-    let body = match declared {
+    let (body, mut unverified_charge) = match declared {
         Some(n) if n > limit as u64 => {
             return Err(refuse(&state, &remote, &[], n, oversize(n)).await);
         }
-        _ => match read_body(body, limit, declared).await {
-            Ok(b) => b,
+        _ => match read_body(body, limit, declared, &state).await {
+            Ok(read) => read,
+            Err(BodyError::Busy) => {
+                return Err(rate_limited(
+                    &state,
+                    &remote,
+                    std::time::Duration::from_secs(1),
+                    "the server holds as many unverified bodies as it accepts",
+                ));
+            }
             Err(BodyError::TooLarge(n)) => {
                 return Err(refuse(&state, &remote, &[], n, oversize(n)).await);
             }
@@ -424,6 +575,8 @@ async fn submit(
         Ok(c) => c,
         Err(r) => return Err(refuse(&state, &remote, &body, body.len() as u64, r).await),
     };
+    // Authenticated: its bytes no longer count against the unauthenticated budget.
+    drop(unverified_charge.take());
     let snap = checked.snapshot;
     let chain = snap.link().chain;
     let received_at = state.now();
@@ -490,18 +643,29 @@ async fn submit(
 enum BodyError {
     /// More than the limit arrived; the bytes seen so far.
     TooLarge(u64),
+    /// The budget of unauthenticated bytes is spent.
+    Busy,
     /// The stream failed.
     Read(axum::Error),
 }
 
 /// Reads a body of at most `limit` bytes, telling a body that is too large from one that
 /// failed to arrive (the first is a rejection to log, the second is not).
+///
+/// While the body arrives its bytes are charged to the server's budget of unauthenticated
+/// bytes ([`crate::connections::ConnectionLimits::max_unauthenticated_bytes`]): when the budget
+/// is spent the read stops with [`BodyError::Busy`]. The charge is returned with the permit,
+/// which the caller holds until the sender is authenticated.
 async fn read_body(
     mut body: Body,
     limit: usize,
     declared: Option<u64>,
-) -> Result<Bytes, BodyError> {
+    state: &AppState,
+) -> Result<(Bytes, Option<tokio::sync::OwnedSemaphorePermit>), BodyError> {
     use axum::body::HttpBody as _;
+    let budget = state.guards().unauthenticated.clone();
+    let mut held: Option<tokio::sync::OwnedSemaphorePermit> = None;
+    let mut charged_kib = 0usize;
     let mut buf = Vec::with_capacity(declared.map_or(64 * 1024, |n| n as usize).min(limit));
     while let Some(frame) =
         std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await
@@ -511,29 +675,52 @@ async fn read_body(
             if buf.len() + data.len() > limit {
                 return Err(BodyError::TooLarge((buf.len() + data.len()) as u64));
             }
+            let need = (buf.len() + data.len()).div_ceil(1024);
+            if need > charged_kib {
+                let more = budget
+                    .clone()
+                    .try_acquire_many_owned((need - charged_kib) as u32)
+                    .map_err(|_| BodyError::Busy)?;
+                match held.as_mut() {
+                    Some(p) => p.merge(more),
+                    None => held = Some(more),
+                }
+                charged_kib = need;
+            }
             buf.extend_from_slice(&data);
         }
     }
-    Ok(Bytes::from(buf))
+    Ok((Bytes::from(buf), held))
 }
 
-/// Logs, counts and records a refused submission; stores nothing else.
+/// Logs, counts and records a refused submission; stores nothing else. A refusal of an
+/// enrolled agent's verified snapshot is kept as a row; anything refused before a signature
+/// verified is only counted in memory (see [`crate::refusals`]): no disk write, whatever the
+/// rate. Client-supplied text is truncated before it is logged, kept or sent back.
 async fn refuse(state: &AppState, remote: &str, body: &[u8], size: u64, r: Refusal) -> AppError {
-    tracing::warn!(remote, reason = %r.reason, agent_id = r.agent_id.as_deref().unwrap_or("-"), message = %r.message, "submission rejected");
+    let message = vouch_evidence::limits::truncate_echo(&r.message);
+    let remote = vouch_evidence::limits::truncate_echo(remote);
+    tracing::warn!(remote, reason = %r.reason, agent_id = r.agent_id.as_deref().unwrap_or("-"), message = %message, "submission rejected");
     state.metrics().rejected(r.reason);
+    let authenticated = r.agent_id.is_some();
     let rejection = Rejection {
-        at: now(),
-        remote: remote.to_string(),
+        at: state.now(),
+        remote,
         reason: r.reason.as_str().to_string(),
-        message: r.message.clone(),
+        message: message.clone(),
         agent_id: r.agent_id,
         body_sha256: Digest::of(body),
         body_size: size,
     };
-    if let Err(e) = state.store().record_rejection(rejection).await {
+    if !authenticated {
+        if let Ok(addr) = rejection.remote.parse::<SocketAddr>() {
+            let _ = state.guards().refusals.take(addr.ip());
+        }
+        state.refusals().count(r.reason.as_str(), rejection);
+    } else if let Err(e) = state.store().record_rejection(rejection).await {
         return AppError::Internal(format!("cannot record rejection: {e}"));
     }
-    AppError::Client(r.reason, r.message)
+    AppError::Client(r.reason, message)
 }
 
 fn parse_digest(s: &str) -> Result<Digest, AppError> {

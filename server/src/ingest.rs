@@ -18,7 +18,8 @@ pub struct Refusal {
     pub reason: RejectReason,
     /// What was wrong.
     pub message: String,
-    /// The agent whose key signed it, when known.
+    /// The agent whose key signed it, when its signature verified (an authenticated refusal,
+    /// kept as a row); `None` for everything refused before that (only counted).
     pub agent_id: Option<String>,
 }
 
@@ -124,7 +125,8 @@ pub fn verify(
                 VerifyError::BadSignature(_) => RejectReason::BadSignature,
                 VerifyError::Limit(_) => RejectReason::LimitExceeded,
             };
-            with_agent(reason, e.to_string())
+            // Not proven to be the agent's: the refusal is an unauthenticated one.
+            Refusal::new(reason, e.to_string())
         })?;
     let snapshot = Snapshot::check_payload(&verified.payload).map_err(|e| {
         let reason = match e {

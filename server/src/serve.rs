@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
@@ -78,6 +78,9 @@ impl RunningServer {
         for task in self.background {
             let _ = task.await;
         }
+        if let Err(e) = self.state.flush_refusals().await {
+            tracing::error!(error = %e, "writing the counted refusals failed");
+        }
         if let Err(e) = self.state.store().close().await {
             tracing::error!(error = %e, "closing the store failed");
         }
@@ -120,6 +123,7 @@ pub async fn start_using(
         state.store().attach_objects(objects);
     }
     state.set_retention(config.retention.clone());
+    state.set_guards(crate::connections::Guards::new(config.connections.clone()));
     let policies = crate::controls::Policies::start(
         state.store().clone(),
         config.policies.clone(),
@@ -167,6 +171,11 @@ pub async fn start_with(
     let router = app(state.clone());
     let acceptor = TlsAcceptor::from(tls);
     let token = stop.clone();
+    let limits = state.guards().limits.clone();
+    let header_timeout = Duration::from_secs(limits.header_timeout_secs);
+    let body_timeout = Duration::from_secs(limits.body_timeout_secs);
+    let idle_timeout = Duration::from_secs(limits.idle_timeout_secs);
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     let task = tokio::spawn(async move {
         let graceful = GracefulShutdown::new();
         loop {
@@ -181,14 +190,20 @@ pub async fn start_with(
                     }
                 },
             };
+            // Beyond the cap a connection is closed at once: it costs no task, no TLS.
+            let Ok(slot) = slots.clone().try_acquire_owned() else {
+                tracing::warn!(%peer, max = limits.max_connections, "connection refused: too many open");
+                drop(tcp);
+                continue;
+            };
             let _ = tcp.set_nodelay(true);
             let acceptor = acceptor.clone();
             let router = router.clone();
             let watcher = graceful.watcher();
             tokio::spawn(async move {
-                let tls = match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp))
-                    .await
-                {
+                let _slot = slot;
+                let (tcp, idle) = crate::connections::Activity::new(tcp);
+                let tls = match tokio::time::timeout(header_timeout, acceptor.accept(tcp)).await {
                     Ok(Ok(s)) => s,
                     Ok(Err(e)) => {
                         tracing::debug!(%peer, error = %e, "TLS handshake failed");
@@ -202,12 +217,31 @@ pub async fn start_with(
                 let service =
                     hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
                         req.extensions_mut().insert(RemoteAddr(peer));
+                        // Every body must arrive within its deadline (slow bodies).
+                        let req = req.map(|b| {
+                            axum::body::Body::new(crate::connections::TimedBody::new(
+                                axum::body::Body::new(b),
+                                body_timeout,
+                            ))
+                        });
                         router.clone().oneshot(req)
                     });
-                let builder = auto::Builder::new(TokioExecutor::new());
+                let mut builder = auto::Builder::new(TokioExecutor::new());
+                builder
+                    .http1()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(header_timeout);
+                builder.http2().timer(TokioTimer::new());
                 let conn = builder.serve_connection(TokioIo::new(tls), service);
-                if let Err(e) = watcher.watch(conn).await {
-                    tracing::debug!(%peer, error = %e, "connection ended with an error");
+                tokio::select! {
+                    ended = watcher.watch(conn) => {
+                        if let Err(e) = ended {
+                            tracing::debug!(%peer, error = %e, "connection ended with an error");
+                        }
+                    }
+                    () = idle.idle_for(idle_timeout) => {
+                        tracing::debug!(%peer, "idle connection closed");
+                    }
                 }
             });
         }
@@ -251,6 +285,23 @@ fn background_tasks(
                 }
                 if let Err(e) = state.refresh_keys().await {
                     tracing::warn!(error = %e, "reading the keyring again failed");
+                }
+            }
+        }));
+    }
+    {
+        // Counted refusals of unauthenticated clients: one write every few seconds.
+        let state = state.clone();
+        let stop = stop.clone();
+        let every = Duration::from_secs(crate::refusals::FLUSH_SECS);
+        tasks.push(tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = tokio::time::sleep(every) => {}
+                }
+                if let Err(e) = state.flush_refusals().await {
+                    tracing::warn!(error = %e, "writing the counted refusals failed");
                 }
             }
         }));

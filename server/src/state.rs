@@ -86,6 +86,10 @@ pub(crate) struct Inner {
     pub retention: std::sync::OnceLock<crate::retention::RetentionConfig>,
     /// Where "now" comes from (fixed by tests).
     pub clock: RwLock<Clock>,
+    /// Refusals of unauthenticated clients, counted in memory.
+    pub refusals: crate::refusals::Refusals,
+    /// Rate limits and the budget of unauthenticated bytes.
+    pub guards: std::sync::OnceLock<crate::connections::Guards>,
     /// When each token's last use was last written (so a busy token writes once a minute).
     pub token_touched: std::sync::Mutex<HashMap<Digest, Timestamp>>,
 }
@@ -117,6 +121,8 @@ impl AppState {
                 retention: std::sync::OnceLock::new(),
                 clock: RwLock::new(Clock::System),
                 token_touched: std::sync::Mutex::new(HashMap::new()),
+                refusals: Default::default(),
+                guards: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -214,6 +220,37 @@ impl AppState {
         .await?;
         self.metrics().expired(report.expired);
         Ok(report)
+    }
+
+    /// The rate limits and byte budget in force (the defaults until [`set_guards`](Self::set_guards)).
+    pub fn guards(&self) -> &crate::connections::Guards {
+        self.inner.guards.get_or_init(Default::default)
+    }
+
+    /// Enforces `guards` (once; later calls change nothing).
+    pub fn set_guards(&self, guards: crate::connections::Guards) {
+        let _ = self.inner.guards.set(guards);
+    }
+
+    /// Refusals of unauthenticated clients, counted (see [`crate::refusals`]).
+    pub fn refusals(&self) -> &crate::refusals::Refusals {
+        &self.inner.refusals
+    }
+
+    /// Writes the counted refusals to the store in one write; on failure they are kept for the
+    /// next attempt.
+    pub async fn flush_refusals(&self) -> Result<(), StoreError> {
+        let counts = self.inner.refusals.take();
+        if counts.is_empty() {
+            return Ok(());
+        }
+        match self.inner.store.add_rejection_counts(counts.clone()).await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                self.inner.refusals.put_back(counts);
+                Err(e)
+            }
+        }
     }
 
     /// The metrics.

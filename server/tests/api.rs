@@ -261,6 +261,7 @@ async fn every_rejection_has_its_status_and_code_is_logged_and_stores_nothing() 
     ));
 
     let before = stored(&h).await;
+    let mut kept_before = 0;
     for (i, (name, body, status, code)) in cases.iter().enumerate() {
         let (got, err) = error_of(&h, body.clone()).await;
         assert_eq!(
@@ -271,14 +272,31 @@ async fn every_rejection_has_its_status_and_code_is_logged_and_stores_nothing() 
         );
         assert!(!err.message.is_empty(), "case {name} must say why");
         assert_eq!(stored(&h).await, before, "case {name} stored something");
-        let log = h.state.store().rejections(100).await.unwrap();
+        // Each refusal is on record exactly once: a refusal of a snapshot whose signature
+        // verified is kept as a row; one of a client that proved nothing is counted in
+        // memory only (issue 15, defect 7), with its reason.
+        let kept = h.state.store().rejections(100).await.unwrap();
+        let counted: u64 = h.state.refusals().pending().iter().map(|c| c.count).sum();
         assert_eq!(
-            log.len(),
-            i + 1,
-            "case {name} not recorded in the rejection log"
+            kept.len() as u64 + counted,
+            i as u64 + 1,
+            "case {name} not recorded exactly once"
         );
-        assert_eq!(log[0].reason, *code);
+        if kept.len() > kept_before {
+            assert_eq!(kept[0].reason, *code, "case {name}");
+            assert!(
+                kept[0].agent_id.is_some(),
+                "case {name}: kept, so authenticated"
+            );
+        } else {
+            assert_eq!(h.state.refusals().recent()[0].reason, *code, "case {name}");
+        }
+        kept_before = kept.len();
     }
+    assert!(
+        kept_before > 0 && !h.state.refusals().recent().is_empty(),
+        "both kinds of refusal were tried"
+    );
     // After all that, the honest next snapshot is still accepted.
     let (good_again, _) = (good.clone(), ());
     assert_eq!(
@@ -485,6 +503,69 @@ async fn an_admin_issues_enrolment_tokens_for_a_fleet() {
         .await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{role}");
     }
+}
+
+/// Regression (issue 15, defect 7): 20,000 garbage posts added 20,000 durable rows, and a
+/// 4 MiB key id was stored, logged and shown whole. Refusals of clients that proved nothing are
+/// now counted per minute and reason in memory and written in one write; nothing of theirs is
+/// kept whole.
+#[tokio::test]
+async fn refusals_of_unknown_clients_are_counted_not_kept_and_their_text_is_truncated() {
+    let h = harness().await;
+    let long_keyid = "k".repeat(60_000);
+    let forged = format!(
+        r#"{{"payload":"e30=","payloadType":"application/vnd.vouch.snapshot+json","signatures":[{{"keyid":"{long_keyid}","sig":"AA=="}}]}}"#
+    );
+    for i in 0..2_000 {
+        let body = if i % 2 == 0 {
+            b"{not json".to_vec()
+        } else {
+            forged.clone().into_bytes()
+        };
+        let (status, answer) = call(&h, post("/v1/snapshots", body)).await;
+        assert!(status.is_client_error(), "{status}");
+        assert!(
+            answer.len() < 2_000,
+            "the answer echoes {} bytes",
+            answer.len()
+        );
+    }
+    // No row, no write: only counts in memory, and the recent few truncated.
+    assert!(h.state.store().rejections(10).await.unwrap().is_empty());
+    let since: vouch_evidence::Timestamp = "2000-01-01T00:00:00Z".parse().unwrap();
+    assert!(
+        h.state
+            .store()
+            .rejection_counts(since)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let pending = h.state.refusals().pending();
+    let total: u64 = pending.iter().map(|c| c.count).sum();
+    assert_eq!(total, 2_000);
+    assert!(
+        pending.len() <= 4,
+        "one count per minute and reason: {pending:?}"
+    );
+    let recent = h.state.refusals().recent();
+    assert_eq!(recent.len(), vouch_server::refusals::RECENT);
+    for r in &recent {
+        assert!(r.message.chars().count() <= 600, "{}", r.message.len());
+    }
+    // One write stores the counts; the overview shows the recent ones, short.
+    h.state.flush_refusals().await.unwrap();
+    let stored_counts = h.state.store().rejection_counts(since).await.unwrap();
+    assert_eq!(stored_counts.iter().map(|c| c.count).sum::<u64>(), 2_000);
+    assert!(h.state.refusals().pending().is_empty());
+    let cookie = sign_in(&h, Role::Auditor).await;
+    let (status, overview) = call(&h, page("/", &cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        overview.len() < 200_000,
+        "overview is {} bytes",
+        overview.len()
+    );
 }
 
 /// Regression (issue 15, defect 1): evidence nested deeper than the evaluator could parse was

@@ -137,16 +137,141 @@ async fn the_asset_page_shows_the_chain_as_of_an_instant() {
 async fn logout_clears_the_cookie() {
     let h = harness().await;
     let cookie = sign_in(&h, Role::Admin).await;
+    let csrf = vouch_server::web::session::csrf_of(Some(&cookie)).unwrap();
+    let logout = |body: String| {
+        Request::post("/logout")
+            .header(header::COOKIE, &cookie)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap()
+    };
+    // The overview's sign-out form carries the session's CSRF token.
+    let (_, overview) = call(&h, page("/", &cookie)).await;
+    assert!(html(&overview).contains(&csrf));
     let resp = vouch_server::app(h.state.clone())
-        .oneshot_login(
-            Request::post("/logout")
-                .header(header::COOKIE, &cookie)
-                .body(Body::empty())
-                .unwrap(),
-        )
+        .oneshot_login(logout(format!("csrf={csrf}")))
         .await;
     assert_eq!(resp.0, StatusCode::SEE_OTHER);
     assert!(resp.1.unwrap().contains("Max-Age=0"));
+    // Without it, or with another's, a post signs nobody out.
+    for body in [String::new(), "csrf=00".to_string()] {
+        let (status, _) = call(&h, logout(body)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    }
+}
+
+/// Regression (issue 15, defect 8): a form post carrying only the session cookie closed an
+/// audit period, created an exception, reloaded the pack and ran retention. A session now only
+/// reads; writes need a bearer token and a same-origin browser; forms carry CSRF tokens; every
+/// answer carries the headers that keep pages out of other sites' frames and scripts.
+#[tokio::test]
+async fn cross_site_writes_are_refused_and_every_answer_carries_the_security_headers() {
+    let h = harness().await;
+    let period = serde_json::json!({
+        "framework": "iso27001-2022", "label": "2026",
+        "from": "2026-01-01T00:00:00Z", "to": "2027-01-01T00:00:00Z"
+    });
+    let lead = h
+        .state
+        .create_api_token(Role::SecurityLead, "lead")
+        .await
+        .unwrap();
+    let open = |extra: &[(&str, &str)], bearer: Option<&str>| {
+        let mut r = Request::post("/v1/audit-periods")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::HOST, "vouch.example:8443");
+        for (k, v) in extra {
+            r = r.header(*k, *v);
+        }
+        if let Some(t) = bearer {
+            r = r.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        r.body(Body::from(period.to_string())).unwrap()
+    };
+    let periods = || async { h.state.store().audit_periods().await.unwrap().len() };
+
+    // The session cookie alone: refused, whatever the form's content type.
+    let cookie = sign_in(&h, Role::Admin).await;
+    let (status, body) = call(&h, open(&[("cookie", &cookie)], None)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(html(&body).contains("cross_site"), "{}", html(&body));
+    let (status, _) = call(
+        &h,
+        Request::post("/v1/retention/run")
+            .header(header::COOKIE, &cookie)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from("x=1"))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // A browser on another site, even with a token: refused by Origin and by Sec-Fetch-Site.
+    for extra in [
+        [("origin", "https://evil.example")],
+        [("sec-fetch-site", "cross-site")],
+        [("sec-fetch-site", "same-site")],
+    ] {
+        let (status, body) = call(&h, open(&extra, Some(&lead))).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{extra:?}");
+        assert!(html(&body).contains("cross_site"), "{}", html(&body));
+    }
+    assert_eq!(periods().await, 0, "nothing changed");
+    // The same request from the server's own origin, or from an API client, goes through.
+    let (status, body) = call(
+        &h,
+        open(
+            &[
+                ("origin", "https://vouch.example:8443"),
+                ("sec-fetch-site", "same-origin"),
+            ],
+            Some(&lead),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{}", html(&body));
+    let (status, _) = call(&h, open(&[], Some(&lead))).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(periods().await, 2);
+
+    // Sign-in: its form carries a token that must match the page's cookie.
+    let admin = h.state.create_api_token(Role::Admin, "a").await.unwrap();
+    let (status, form) = call(&h, get("/login", None)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html(&form).contains("name=\"csrf\""));
+    for (cookie, body) in [
+        (None, format!("token={admin}")),
+        (
+            Some("__Host-vouch_csrf=aaaa"),
+            format!("token={admin}&csrf=bbbb"),
+        ),
+    ] {
+        let mut r = Request::post("/login")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(c) = cookie {
+            r = r.header(header::COOKIE, c);
+        }
+        let (status, _) = call(&h, r.body(Body::from(body)).unwrap()).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    }
+
+    // Every answer, page or API, carries the headers.
+    for req in [
+        get("/login", None),
+        get("/v1/assets", Some(&admin)),
+        page("/", &cookie),
+    ] {
+        use tower::ServiceExt as _;
+        let resp = vouch_server::app(h.state.clone())
+            .oneshot(req)
+            .await
+            .unwrap();
+        let headers = resp.headers();
+        let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'none'"));
+        assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert_eq!(headers[header::REFERRER_POLICY], "same-origin");
+        assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY");
+    }
 }
 
 #[tokio::test]
@@ -209,4 +334,20 @@ async fn the_sample_page_draws_and_links_a_bundle_that_verifies() {
         "{}",
         report.summary
     );
+}
+
+/// HTTP/2 browsers send each cookie in a header of its own: the session is found among them
+/// (the sign-in page's CSRF cookie came first and hid it).
+#[tokio::test]
+async fn a_session_is_found_among_cookies_sent_in_separate_headers() {
+    let h = harness().await;
+    let cookie = sign_in(&h, Role::Auditor).await;
+    let req = Request::get("/")
+        .header(header::COOKIE, "__Host-vouch_csrf=0123")
+        .header(header::COOKIE, &cookie)
+        .body(Body::empty())
+        .unwrap();
+    let (status, body) = call(&h, req).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html(&body).contains("Overview"));
 }

@@ -21,7 +21,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde::Deserialize;
-use vouch_evidence::api::{AssetSummary, SampleQuery};
+use vouch_evidence::api::{AssetSummary, RejectReason, SampleQuery};
 use vouch_evidence::{AssetKind, EvidenceItem, ItemStatus, Snapshot, Timestamp};
 
 use crate::auth::{Role, hash_token};
@@ -46,20 +46,18 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// A signed-in person (any role that may read evidence).
-pub struct WebUser(pub Role);
+pub struct WebUser(pub Role, pub String);
 
 impl FromRequestParts<AppState> for WebUser {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let cookie = parts
-            .headers
-            .get(header::COOKIE)
-            .and_then(|v| v.to_str().ok());
+        let cookie = session::cookies(&parts.headers);
+        let cookie = cookie.as_deref();
         match session::role(state, cookie).await {
             Some(role) if role.can_read_evidence() => {
                 crate::auth::log_read(role, &parts.method, &parts.uri);
-                Ok(WebUser(role))
+                Ok(WebUser(role, session::csrf_of(cookie).unwrap_or_default()))
             }
             _ => Err(Redirect::to("/login").into_response()),
         }
@@ -103,6 +101,7 @@ fn page(title: &str, user: Option<&WebUser>, body: Markup) -> Html<String> {
                             a href="/assets" { "Assets" }
                             a href="/sample" { "Sample" }
                             form method="post" action="/logout" {
+                                input type="hidden" name="csrf" value=(u.1);
                                 span.muted style="color:#cfd8e3" { (u.0.as_str()) " " }
                                 button type="submit" { "Sign out" }
                             }
@@ -116,11 +115,28 @@ fn page(title: &str, user: Option<&WebUser>, body: Markup) -> Html<String> {
     )
 }
 
-async fn login_form() -> Html<String> {
-    login_page(None)
+async fn login_form() -> Response {
+    login_response(StatusCode::OK, None)
 }
 
-fn login_page(error: Option<&str>) -> Html<String> {
+/// The sign-in page with `status` and `error`, and a fresh CSRF token: in a `__Host-` cookie
+/// (which no other site, not even a sibling subdomain, can set) and in the form; the post
+/// must carry both, equal.
+fn login_response(status: StatusCode, error: Option<&str>) -> Response {
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        return internal("no randomness for a CSRF token");
+    }
+    let csrf = hex::encode(bytes);
+    (
+        status,
+        [(header::SET_COOKIE, session::login_csrf_cookie(&csrf))],
+        login_page(error, &csrf),
+    )
+        .into_response()
+}
+
+fn login_page(error: Option<&str>, csrf: &str) -> Html<String> {
     page(
         "Sign in",
         None,
@@ -129,6 +145,7 @@ fn login_page(error: Option<&str>) -> Html<String> {
             p { "Paste an API token (" code { "vouch token create --role auditor" } ")." }
             @if let Some(e) = error { p.badge.fail { (e) } }
             form method="post" action="/login" {
+                input type="hidden" name="csrf" value=(csrf);
                 input type="password" name="token" size="60" autocomplete="off" required;
                 " "
                 button type="submit" { "Sign in" }
@@ -140,9 +157,46 @@ fn login_page(error: Option<&str>) -> Html<String> {
 #[derive(Deserialize)]
 struct LoginForm {
     token: String,
+    #[serde(default)]
+    csrf: String,
 }
 
-async fn login(State(state): State<AppState>, Form(form): Form<LoginForm>) -> Response {
+/// The value of cookie `name` in the request's `Cookie` header.
+fn cookie_value<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .map(str::trim)
+        .find_map(|c| c.strip_prefix(name)?.strip_prefix('='))
+}
+
+fn cross_site(state: &AppState, why: &str) -> Response {
+    state.metrics().rejected(RejectReason::CrossSite);
+    (
+        StatusCode::FORBIDDEN,
+        page(
+            "Refused",
+            None,
+            html! { h1 { "Refused" } p { (why) } p { a href="/login" { "Sign in again" } } },
+        ),
+    )
+        .into_response()
+}
+
+async fn login(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let cookie = cookie_value(&headers, session::LOGIN_CSRF_COOKIE);
+    if form.csrf.is_empty() || cookie != Some(form.csrf.as_str()) {
+        return cross_site(
+            &state,
+            "the sign-in form's CSRF token is missing or does not match: sign in from this server's own page",
+        );
+    }
     let hash = hash_token(&form.token);
     match state.token_role(hash).await {
         Ok(Ok(role)) if role.can_read_evidence() => (
@@ -153,11 +207,10 @@ async fn login(State(state): State<AppState>, Form(form): Form<LoginForm>) -> Re
             ],
         )
             .into_response(),
-        Ok(Ok(role)) => (
+        Ok(Ok(role)) => login_response(
             StatusCode::FORBIDDEN,
-            login_page(Some(&format!("role {role} may not use the dashboard"))),
-        )
-            .into_response(),
+            Some(&format!("role {role} may not use the dashboard")),
+        ),
         Ok(Err(refusal)) => {
             let message = match refusal {
                 crate::state::TokenRefusal::Unknown => "unknown token".to_string(),
@@ -166,20 +219,30 @@ async fn login(State(state): State<AppState>, Form(form): Form<LoginForm>) -> Re
                     format!("this token was revoked at {at}")
                 }
             };
-            (StatusCode::UNAUTHORIZED, login_page(Some(&message))).into_response()
+            login_response(StatusCode::UNAUTHORIZED, Some(&message))
         }
         Err(e) => {
             tracing::error!(error = %e, "login lookup failed");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                login_page(Some("internal error")),
-            )
-                .into_response()
+            login_response(StatusCode::INTERNAL_SERVER_ERROR, Some("internal error"))
         }
     }
 }
 
-async fn logout() -> Response {
+#[derive(Deserialize)]
+struct LogoutForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    Form(form): Form<LogoutForm>,
+) -> Response {
+    let expected = session::csrf_of(session::cookies(&headers).as_deref());
+    if expected.is_none_or(|e| e != form.csrf) {
+        return cross_site(&state, "the sign-out form's CSRF token does not match");
+    }
     (
         StatusCode::SEE_OTHER,
         [

@@ -80,8 +80,15 @@ pub(super) async fn overview(
         Ok(a) => a,
         Err(e) => return internal(e),
     };
-    let rejections = state.store().rejections(10).await.unwrap_or_default();
-    let rejections: Vec<_> = rejections.into_iter().filter(|r| r.at <= at).collect();
+    // Refusals of enrolled agents (kept) and of unknown clients (held in memory), newest first.
+    let mut rejections = state.store().rejections(10).await.unwrap_or_default();
+    rejections.extend(state.refusals().recent());
+    rejections.sort_by_key(|r| std::cmp::Reverse(r.at));
+    let rejections: Vec<_> = rejections
+        .into_iter()
+        .filter(|r| r.at <= at)
+        .take(10)
+        .collect();
     let assets: Vec<&AssetSummary> = assets.iter().collect();
     let mut by_kind: BTreeMap<&str, usize> = BTreeMap::new();
     for a in &assets {

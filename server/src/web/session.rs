@@ -42,6 +42,39 @@ pub fn issue(state: &AppState, token: Digest, role: Role) -> String {
     format!("{COOKIE}={value}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={LIFETIME_SECS}")
 }
 
+/// Every cookie of a request as one `Cookie` header value: HTTP/2 clients send each cookie in
+/// a header of its own.
+pub fn cookies(headers: &axum::http::HeaderMap) -> Option<String> {
+    let all: Vec<&str> = headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    (!all.is_empty()).then(|| all.join("; "))
+}
+
+/// The cookie holding the sign-in form's CSRF token.
+pub const LOGIN_CSRF_COOKIE: &str = "__Host-vouch_csrf";
+
+/// The `Set-Cookie` value of the sign-in form's CSRF token.
+pub fn login_csrf_cookie(token: &str) -> String {
+    format!("{LOGIN_CSRF_COOKIE}={token}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=3600")
+}
+
+/// The CSRF token of the session in a `Cookie` header: derived from the session cookie, which
+/// another site can neither read nor set, so a form that carries it came from our own page.
+pub fn csrf_of(cookie_header: Option<&str>) -> Option<String> {
+    let value = cookie_header?
+        .split(';')
+        .map(str::trim)
+        .find_map(|c| c.strip_prefix(COOKIE)?.strip_prefix('='))?;
+    if value.is_empty() {
+        return None;
+    }
+    let digest = Digest::of(format!("vouch-csrf\0{value}").as_bytes());
+    Some(digest.to_hex()[..32].to_string())
+}
+
 /// The `Set-Cookie` value that ends the session.
 pub fn clear() -> String {
     format!("{COOKIE}=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0")

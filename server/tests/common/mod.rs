@@ -163,10 +163,13 @@ pub async fn stored(h: &Harness) -> u64 {
 
 // Dashboard sessions.
 
+/// The sign-in post a browser makes from the sign-in page: the token, and the page's CSRF
+/// token both in the form and in the `__Host-` cookie the page set.
 pub fn login_request(token: &str) -> Request<Body> {
     Request::post("/login")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(format!("token={token}")))
+        .header(header::COOKIE, "__Host-vouch_csrf=0123456789abcdef")
+        .body(Body::from(format!("token={token}&csrf=0123456789abcdef")))
         .unwrap()
 }
 
