@@ -45,6 +45,32 @@ pub enum LinkError {
         /// What the snapshot names.
         found: String,
     },
+    /// The snapshot claims to be collected before the chain's previous snapshot: a chain never
+    /// goes back in time.
+    #[error(
+        "collected_at {found} is earlier than the previous snapshot's {head}: a chain never goes back in time"
+    )]
+    BackInTime {
+        /// When the head was collected.
+        head: crate::Timestamp,
+        /// When this one claims to be collected.
+        found: crate::Timestamp,
+    },
+}
+
+/// Checks that a snapshot collected at `collected_at` is not earlier than its chain's head,
+/// collected at `head_collected_at` (`None`: an empty chain).
+pub fn check_time(
+    head_collected_at: Option<crate::Timestamp>,
+    collected_at: crate::Timestamp,
+) -> Result<(), LinkError> {
+    match head_collected_at {
+        Some(head) if collected_at < head => Err(LinkError::BackInTime {
+            head,
+            found: collected_at,
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Checks that `next` extends the chain whose head is `head` (`None`: an empty chain).

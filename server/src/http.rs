@@ -614,6 +614,10 @@ async fn submit(
         Err(StoreError::Chain { chain, source }) => {
             let reason = match source {
                 vouch_evidence::chain::LinkError::Gap { .. } => RejectReason::ChainGap,
+                // Never valid: final for the agent, as a schema fault is.
+                vouch_evidence::chain::LinkError::BackInTime { .. } => {
+                    RejectReason::InvalidSnapshot
+                }
                 _ => RejectReason::ChainConflict,
             };
             let refusal = Refusal {

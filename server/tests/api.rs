@@ -568,6 +568,35 @@ async fn refusals_of_unknown_clients_are_counted_not_kept_and_their_text_is_trun
     );
 }
 
+/// Regression (issue 15, defect 9): a chain could go back in time from one snapshot to the
+/// next. A snapshot collected before its chain's head is refused, named, and stored nowhere.
+#[tokio::test]
+async fn a_chain_never_goes_back_in_time() {
+    let h = harness().await;
+    let mut a = enroll(&h, 7).await;
+    let (first, d1) = a.next();
+    assert_eq!(
+        call(&h, post("/v1/snapshots", first)).await.0,
+        StatusCode::CREATED
+    );
+    let mut s = snapshot(&a, 2, Some(d1));
+    s.collected_at = "2026-11-19T00:00:00Z".parse().unwrap();
+    let (env, _) = s.sign(&a.key).unwrap();
+    let before = stored(&h).await;
+    let (status, err) = error_of(&h, env.to_vec()).await;
+    assert_eq!(
+        (status, err.error.as_str()),
+        (StatusCode::BAD_REQUEST, "invalid_snapshot")
+    );
+    assert!(err.message.contains("back in time"), "{}", err.message);
+    assert_eq!(stored(&h).await, before);
+    let (next, _) = a.next();
+    assert_eq!(
+        call(&h, post("/v1/snapshots", next)).await.0,
+        StatusCode::CREATED
+    );
+}
+
 /// Regression (issue 15, defect 1): evidence nested deeper than the evaluator could parse was
 /// accepted and then halted judging. Every structural limit of `vouch_evidence::limits` is
 /// now enforced on ingest with `422 limit_exceeded` naming the limit, and nothing is stored;

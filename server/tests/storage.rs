@@ -103,6 +103,22 @@ async fn ingest_is_exactly_once_and_chains_are_checked() {
             matches!(fork, Err(StoreError::Chain { .. })),
             "{name}: {fork:?}"
         );
+        // A snapshot collected before its chain's head is refused (issue 15, defect 9).
+        let mut earlier = c[1].clone();
+        earlier.collected_at = at(5);
+        earlier.envelope = b"back in time".to_vec();
+        earlier.digest = Digest::of(&earlier.envelope);
+        let back = store.ingest(earlier).await;
+        assert!(
+            matches!(
+                back,
+                Err(StoreError::Chain {
+                    source: vouch_evidence::chain::LinkError::BackInTime { .. },
+                    ..
+                })
+            ),
+            "{name}: {back:?}"
+        );
         store.ingest(c[1].clone()).await.unwrap();
         store.ingest(c[2].clone()).await.unwrap();
         assert_eq!(store.snapshot_count().await.unwrap(), 3, "{name}");

@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use tokio::sync::oneshot;
 use vouch_evidence::api::{AssetSummary, SnapshotRef, SnapshotSummary};
-use vouch_evidence::chain::{Head, check_link_parts};
+use vouch_evidence::chain::{Head, check_link_parts, check_time};
 use vouch_evidence::{AssetKind, ChainKey, Digest, Timestamp};
 
 mod access;
@@ -448,28 +448,37 @@ fn ingest(c: &Connection, s: &NewSnapshot) -> Result<IngestOutcome, StoreError> 
         return Ok(IngestOutcome::Duplicate { receipt });
     }
     let kind = s.chain.asset_kind.as_str();
-    let head = c
+    let row = c
         .prepare_cached(
-            "SELECT head_sequence, head_digest FROM chains
+            "SELECT head_sequence, head_digest, last_collected_at FROM chains
              WHERE agent_id = ?1 AND asset_kind = ?2 AND asset_id = ?3",
         )?
         .query_row(params![s.chain.agent_id, kind, s.chain.asset_id], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
         })
-        .optional()?
-        .map(|(seq, d)| -> Result<Head, StoreError> {
+        .optional()?;
+    let head = row
+        .as_ref()
+        .map(|(seq, d, _)| -> Result<Head, StoreError> {
             Ok(Head {
-                sequence: seq as u64,
+                sequence: *seq as u64,
                 digest: d
                     .parse()
                     .map_err(|e| StoreError::Backend(format!("corrupt head digest: {e}")))?,
             })
         })
         .transpose()?;
-    check_link_parts(head, s.sequence, s.previous_digest).map_err(|source| StoreError::Chain {
-        chain: s.chain.clone(),
-        source,
-    })?;
+    let head_collected_at = row.map(|(_, _, at)| ts(at)).transpose()?;
+    check_link_parts(head, s.sequence, s.previous_digest)
+        .and_then(|()| check_time(head_collected_at, s.collected_at))
+        .map_err(|source| StoreError::Chain {
+            chain: s.chain.clone(),
+            source,
+        })?;
     c.prepare_cached(
         "INSERT INTO snapshots(digest, agent_id, asset_kind, asset_id, asset_name, sequence,
                                previous_digest, collected_at, received_at, envelope, receipt)

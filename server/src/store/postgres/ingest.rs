@@ -25,7 +25,7 @@ use sqlx::Row;
 use sqlx::postgres::PgPool;
 use tokio::sync::{Mutex, mpsc, oneshot};
 use vouch_evidence::Digest;
-use vouch_evidence::chain::{Head, check_link_parts};
+use vouch_evidence::chain::{Head, check_link_parts, check_time};
 
 use super::{RETRIES, lost_race};
 use crate::store::{IngestOutcome, NewSnapshot, StoreError};
@@ -116,9 +116,10 @@ async fn write_batch(
     let agents: Vec<&str> = chains.iter().map(|c| c.0).collect();
     let kinds: Vec<&str> = chains.iter().map(|c| c.1).collect();
     let assets: Vec<&str> = chains.iter().map(|c| c.2).collect();
-    let mut heads: HashMap<(String, String, String), Head> = HashMap::new();
+    let mut heads: HashMap<(String, String, String), (Head, i64)> = HashMap::new();
     for row in sqlx::query(
-        "SELECT c.agent_id, c.asset_kind, c.asset_id, c.head_sequence, c.head_digest
+        "SELECT c.agent_id, c.asset_kind, c.asset_id, c.head_sequence, c.head_digest,
+                c.last_collected_at
          FROM chains c
          JOIN UNNEST($1::text[], $2::text[], $3::text[]) AS k(agent_id, asset_kind, asset_id)
            USING (agent_id, asset_kind, asset_id)
@@ -134,12 +135,15 @@ async fn write_batch(
         let digest: String = row.try_get(4)?;
         heads.insert(
             (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?),
-            Head {
-                sequence: row.try_get::<i64, _>(3)? as u64,
-                digest: digest
-                    .parse()
-                    .map_err(|e| sqlx::Error::Decode(format!("head digest: {e}").into()))?,
-            },
+            (
+                Head {
+                    sequence: row.try_get::<i64, _>(3)? as u64,
+                    digest: digest
+                        .parse()
+                        .map_err(|e| sqlx::Error::Decode(format!("head digest: {e}").into()))?,
+                },
+                row.try_get::<i64, _>(5)?,
+            ),
         );
     }
     let hexes: Vec<String> = items.iter().map(|s| s.digest.to_hex()).collect();
@@ -171,7 +175,15 @@ async fn write_batch(
         }
         let (a, k, id) = chain_of(s);
         let key = (a.to_string(), k.to_string(), id.to_string());
-        match check_link_parts(heads.get(&key).copied(), s.sequence, s.previous_digest) {
+        let head = heads.get(&key).copied();
+        let checked =
+            check_link_parts(head.map(|h| h.0), s.sequence, s.previous_digest).and_then(|()| {
+                check_time(
+                    head.and_then(|h| vouch_evidence::Timestamp::from_unix_micros(h.1)),
+                    s.collected_at,
+                )
+            });
+        match checked {
             Err(source) => outcomes.push(Err(StoreError::Chain {
                 chain: s.chain.clone(),
                 source,
@@ -179,10 +191,13 @@ async fn write_batch(
             Ok(()) => {
                 heads.insert(
                     key,
-                    Head {
-                        sequence: s.sequence,
-                        digest: s.digest,
-                    },
+                    (
+                        Head {
+                            sequence: s.sequence,
+                            digest: s.digest,
+                        },
+                        s.collected_at.unix_micros(),
+                    ),
                 );
                 in_batch.insert(s.digest, i);
                 accepted.push(i);
@@ -307,7 +322,7 @@ async fn ingest_once(
     // this digest if it is stored already (a resend).
     let row = sqlx::query(
         "SELECT head_sequence, head_digest,
-                (SELECT receipt FROM snapshots WHERE digest = $4)
+                (SELECT receipt FROM snapshots WHERE digest = $4), last_collected_at
          FROM chains
          WHERE agent_id = $1 AND asset_kind = $2 AND asset_id = $3 FOR UPDATE",
     )
@@ -317,6 +332,11 @@ async fn ingest_once(
     .bind(&hex)
     .fetch_optional(&mut *tx)
     .await?;
+    let head_collected_at = row
+        .as_ref()
+        .map(|r| r.try_get::<i64, _>(3))
+        .transpose()?
+        .and_then(vouch_evidence::Timestamp::from_unix_micros);
     let head = match row {
         // A chain not stored yet holds no snapshot either (a chain's first snapshot and its
         // row are committed together); a resend racing its original meets the primary key
@@ -335,7 +355,9 @@ async fn ingest_once(
             })
         }
     };
-    if let Err(refusal) = check_link_parts(head, s.sequence, s.previous_digest) {
+    if let Err(refusal) = check_link_parts(head, s.sequence, s.previous_digest)
+        .and_then(|()| check_time(head_collected_at, s.collected_at))
+    {
         // The same snapshot may have been committed by another transaction since the first
         // look (this statement sees it under READ COMMITTED): that is a resend, not a fork.
         if let Some(row) = sqlx::query("SELECT receipt FROM snapshots WHERE digest = $1")
