@@ -25,9 +25,25 @@ pub struct Metrics {
     objects_moved: AtomicU64,
     objects_failed: AtomicU64,
     expired: AtomicU64,
+    /// The object-storage backlog plus one (0: not measured yet).
+    objects_pending: AtomicU64,
 }
 
 impl Metrics {
+    /// Records the object-storage backlog (a gauge refreshed in the background).
+    pub fn set_objects_pending(&self, n: u64) {
+        self.objects_pending
+            .store(n.saturating_add(1), Ordering::Relaxed);
+    }
+
+    /// The object-storage backlog last measured, if any.
+    pub fn objects_pending(&self) -> Option<u64> {
+        match self.objects_pending.load(Ordering::Relaxed) {
+            0 => None,
+            n => Some(n - 1),
+        }
+    }
+
     /// A snapshot was stored.
     pub fn accepted(&self) {
         self.accepted.fetch_add(1, Ordering::Relaxed);
@@ -185,6 +201,16 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_backlog_gauge_is_unknown_until_measured_then_holds_the_last_measure() {
+        let m = Metrics::default();
+        assert_eq!(m.objects_pending(), None);
+        m.set_objects_pending(0);
+        assert_eq!(m.objects_pending(), Some(0));
+        m.set_objects_pending(42);
+        assert_eq!(m.objects_pending(), Some(42));
+    }
 
     #[test]
     fn renders_every_reason_and_cumulative_buckets() {

@@ -306,6 +306,23 @@ fn background_tasks(
             }
         }));
     }
+    if state.store().objects().is_some() {
+        // The gauges /metrics shows, measured here so that a scrape costs no query.
+        let state = state.clone();
+        let stop = stop.clone();
+        tasks.push(tokio::spawn(async move {
+            loop {
+                match state.store().pending_uploads().await {
+                    Ok(n) => state.metrics().set_objects_pending(n),
+                    Err(e) => tracing::warn!(error = %e, "cannot count envelopes to move"),
+                }
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = tokio::time::sleep(Duration::from_secs(10)) => {}
+                }
+            }
+        }));
+    }
     if let Some(objects) = state.store().objects() {
         let uploader = crate::objects::Uploader::new(state.store().clone(), objects.clone());
         tasks.push(tokio::spawn(
