@@ -22,8 +22,38 @@ pub struct Envelope {
     pub payload_type: String,
     /// The payload, standard base64 with padding.
     pub payload: String,
-    /// One or more signatures over the PAE of type and payload.
+    /// One or more signatures over the PAE of type and payload. Parsing keeps at most
+    /// [`MAX_SIGNATURES`]` + 1` of them and skips the rest unread, so an envelope carrying its
+    /// signature thousands of times costs no allocation per copy and is still refused by
+    /// [`Envelope::within_signature_limit`].
+    #[serde(deserialize_with = "bounded_signatures")]
     pub signatures: Vec<Signature>,
+}
+
+/// Reads a JSON array of signatures, keeping the first `MAX_SIGNATURES + 1`.
+fn bounded_signatures<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Signature>, D::Error> {
+    struct Bounded;
+    impl<'de> serde::de::Visitor<'de> for Bounded {
+        type Value = Vec<Signature>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an array of signatures")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut kept = Vec::new();
+            while kept.len() <= MAX_SIGNATURES {
+                match seq.next_element::<Signature>()? {
+                    Some(s) => kept.push(s),
+                    None => return Ok(kept),
+                }
+            }
+            while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+            Ok(kept)
+        }
+    }
+    d.deserialize_seq(Bounded)
 }
 
 /// One signature in an envelope.
@@ -297,6 +327,28 @@ pub fn verify_many<'k>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_flood_of_signatures_is_parsed_without_keeping_them_and_refused() {
+        let key = SigningKey::from_seed(&[3; 32]);
+        let env = sign(&key, "text/plain", b"x");
+        let mut json: serde_json::Value = serde_json::from_slice(&env.to_vec()).unwrap();
+        let sig = json["signatures"][0].clone();
+        json["signatures"] = serde_json::Value::Array(vec![sig; 10_000]);
+        let parsed = Envelope::from_slice(&serde_json::to_vec(&json).unwrap()).unwrap();
+        assert_eq!(parsed.signatures.len(), MAX_SIGNATURES + 1);
+        assert!(matches!(
+            parsed.within_signature_limit(MAX_SIGNATURES),
+            Err(VerifyError::Limit(_))
+        ));
+        // What is skipped is not read at all (the envelope is refused anyway).
+        json["signatures"][9_999] = serde_json::json!(7);
+        let skipped = Envelope::from_slice(&serde_json::to_vec(&json).unwrap());
+        assert!(
+            skipped.is_ok(),
+            "skipped elements are not read as signatures"
+        );
+    }
 
     /// Batch verification gives the same verdict as one-by-one verification, failures included.
     #[test]

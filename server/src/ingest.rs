@@ -77,8 +77,13 @@ pub fn parse(body: &[u8]) -> Result<Parsed, Refusal> {
             VerifyError::Limit(_) => Refusal::new(
                 RejectReason::LimitExceeded,
                 format!(
-                    "{e} (a snapshot carries its agent's one signature; {} were sent)",
-                    envelope.signatures.len()
+                    "{e} (a snapshot carries its agent's one signature; {}{} were sent)",
+                    if envelope.signatures.len() > limits::MAX_SIGNATURES {
+                        "more than "
+                    } else {
+                        ""
+                    },
+                    envelope.signatures.len().min(limits::MAX_SIGNATURES)
                 ),
             ),
             e => Refusal::new(RejectReason::Malformed, e.to_string()),
