@@ -55,16 +55,7 @@ impl Refusals {
     /// The counts not yet written, taken out.
     pub fn take(&self) -> Vec<RejectionCount> {
         let pending = std::mem::take(&mut *self.pending.lock().expect("refusals lock"));
-        pending
-            .into_iter()
-            .filter_map(|((minute, reason), count)| {
-                Some(RejectionCount {
-                    minute: Timestamp::from_unix_micros(minute)?,
-                    reason: reason.to_string(),
-                    count,
-                })
-            })
-            .collect()
+        counts(&pending)
     }
 
     /// Puts counts back after a failed write (they are added to what arrived meanwhile).
@@ -82,17 +73,7 @@ impl Refusals {
 
     /// The counts not yet written (for tests and the dashboard).
     pub fn pending(&self) -> Vec<RejectionCount> {
-        let pending = self.pending.lock().expect("refusals lock");
-        pending
-            .iter()
-            .filter_map(|((minute, reason), count)| {
-                Some(RejectionCount {
-                    minute: Timestamp::from_unix_micros(*minute)?,
-                    reason: reason.to_string(),
-                    count: *count,
-                })
-            })
-            .collect()
+        counts(&self.pending.lock().expect("refusals lock"))
     }
 
     /// The most recent unauthenticated refusals, newest first.
@@ -105,6 +86,20 @@ impl Refusals {
     pub fn dropped(&self) -> u64 {
         self.dropped.load(std::sync::atomic::Ordering::Relaxed)
     }
+}
+
+/// The counts of a pending map, in minute and reason order.
+fn counts(pending: &BTreeMap<(i64, &'static str), u64>) -> Vec<RejectionCount> {
+    pending
+        .iter()
+        .filter_map(|((minute, reason), count)| {
+            Some(RejectionCount {
+                minute: Timestamp::from_unix_micros(*minute)?,
+                reason: reason.to_string(),
+                count: *count,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

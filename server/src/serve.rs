@@ -265,90 +265,92 @@ pub async fn start_with(
     })
 }
 
-/// The uploader of envelopes to object storage (when attached) and periodic expiry (when a
+/// Runs `job` every `period` until `stop` is cancelled: first after one period, or at once
+/// too with `at_start`.
+fn every<F, Fut>(
+    state: &AppState,
+    stop: &CancellationToken,
+    period: Duration,
+    at_start: bool,
+    job: F,
+) -> tokio::task::JoinHandle<()>
+where
+    F: Fn(AppState) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let state = state.clone();
+    let stop = stop.clone();
+    tokio::spawn(async move {
+        if at_start {
+            job(state.clone()).await;
+        }
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(period) => {}
+            }
+            job(state.clone()).await;
+        }
+    })
+}
+
+/// The keyring refresh (revocations made by the command line or another replica), the write
+/// of counted refusals, the gauges `/metrics` shows (so that a scrape costs no query), the
+/// uploader of envelopes to object storage (when attached) and periodic expiry (when a
 /// retention period is configured), each stopping with `stop`.
 fn background_tasks(
     state: &AppState,
     stop: &CancellationToken,
 ) -> Vec<tokio::task::JoinHandle<()>> {
-    let mut tasks = Vec::new();
-    {
-        // Revocations made by the command line or another replica take effect here.
-        let state = state.clone();
-        let stop = stop.clone();
-        let every = Duration::from_secs(crate::state::KEYRING_REFRESH_SECS);
-        tasks.push(tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    _ = stop.cancelled() => return,
-                    _ = tokio::time::sleep(every) => {}
-                }
+    let secs = Duration::from_secs;
+    let mut tasks = vec![
+        every(
+            state,
+            stop,
+            secs(crate::state::KEYRING_REFRESH_SECS),
+            false,
+            |state| async move {
                 if let Err(e) = state.refresh_keys().await {
                     tracing::warn!(error = %e, "reading the keyring again failed");
                 }
-            }
-        }));
-    }
-    {
-        // Counted refusals of unauthenticated clients: one write every few seconds.
-        let state = state.clone();
-        let stop = stop.clone();
-        let every = Duration::from_secs(crate::refusals::FLUSH_SECS);
-        tasks.push(tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    _ = stop.cancelled() => return,
-                    _ = tokio::time::sleep(every) => {}
-                }
+            },
+        ),
+        every(
+            state,
+            stop,
+            secs(crate::refusals::FLUSH_SECS),
+            false,
+            |state| async move {
                 if let Err(e) = state.flush_refusals().await {
                     tracing::warn!(error = %e, "writing the counted refusals failed");
                 }
-            }
-        }));
-    }
-    if state.store().objects().is_some() {
-        // The gauges /metrics shows, measured here so that a scrape costs no query.
-        let state = state.clone();
-        let stop = stop.clone();
-        tasks.push(tokio::spawn(async move {
-            loop {
-                match state.store().pending_uploads().await {
-                    Ok(n) => state.metrics().set_objects_pending(n),
-                    Err(e) => tracing::warn!(error = %e, "cannot count envelopes to move"),
-                }
-                tokio::select! {
-                    _ = stop.cancelled() => return,
-                    _ = tokio::time::sleep(Duration::from_secs(10)) => {}
-                }
-            }
-        }));
-    }
+            },
+        ),
+    ];
     if let Some(objects) = state.store().objects() {
+        tasks.push(every(state, stop, secs(10), true, |state| async move {
+            match state.store().pending_uploads().await {
+                Ok(n) => state.metrics().set_objects_pending(n),
+                Err(e) => tracing::warn!(error = %e, "cannot count envelopes to move"),
+            }
+        }));
         let uploader = crate::objects::Uploader::new(state.store().clone(), objects.clone());
         tasks.push(tokio::spawn(
             uploader.run(stop.clone(), Some(state.clone())),
         ));
     }
     if state.retention().enabled() {
-        let state = state.clone();
-        let stop = stop.clone();
-        let every = Duration::from_secs(state.retention().interval_secs);
-        tasks.push(tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    _ = stop.cancelled() => return,
-                    _ = tokio::time::sleep(every) => {}
-                }
-                match state.expire().await {
-                    Ok(r) => tracing::info!(
-                        examined = r.examined,
-                        expired = r.expired,
-                        held_by_audit_period = r.held_by_audit_period,
-                        held_by_object_lock = r.held_by_object_lock,
-                        "retention applied"
-                    ),
-                    Err(e) => tracing::error!(error = %e, "retention run failed"),
-                }
+        let period = secs(state.retention().interval_secs);
+        tasks.push(every(state, stop, period, false, |state| async move {
+            match state.expire().await {
+                Ok(r) => tracing::info!(
+                    examined = r.examined,
+                    expired = r.expired,
+                    held_by_audit_period = r.held_by_audit_period,
+                    held_by_object_lock = r.held_by_object_lock,
+                    "retention applied"
+                ),
+                Err(e) => tracing::error!(error = %e, "retention run failed"),
             }
         }));
     }

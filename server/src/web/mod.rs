@@ -161,17 +161,6 @@ struct LoginForm {
     csrf: String,
 }
 
-/// The value of cookie `name` in the request's `Cookie` header.
-fn cookie_value<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .map(str::trim)
-        .find_map(|c| c.strip_prefix(name)?.strip_prefix('='))
-}
-
 fn cross_site(state: &AppState, why: &str) -> Response {
     state.metrics().rejected(RejectReason::CrossSite);
     (
@@ -190,7 +179,8 @@ async fn login(
     headers: axum::http::HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    let cookie = cookie_value(&headers, session::LOGIN_CSRF_COOKIE);
+    let cookies = session::cookies(&headers);
+    let cookie = session::cookie(cookies.as_deref(), session::LOGIN_CSRF_COOKIE);
     if form.csrf.is_empty() || cookie != Some(form.csrf.as_str()) {
         return cross_site(
             &state,

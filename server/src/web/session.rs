@@ -53,6 +53,14 @@ pub fn cookies(headers: &axum::http::HeaderMap) -> Option<String> {
     (!all.is_empty()).then(|| all.join("; "))
 }
 
+/// The value of cookie `name` in a `Cookie` header value (see [`cookies`]).
+pub fn cookie<'a>(cookie_header: Option<&'a str>, name: &str) -> Option<&'a str> {
+    cookie_header?
+        .split(';')
+        .map(str::trim)
+        .find_map(|c| c.strip_prefix(name)?.strip_prefix('='))
+}
+
 /// The cookie holding the sign-in form's CSRF token.
 pub const LOGIN_CSRF_COOKIE: &str = "__Host-vouch_csrf";
 
@@ -64,10 +72,7 @@ pub fn login_csrf_cookie(token: &str) -> String {
 /// The CSRF token of the session in a `Cookie` header: derived from the session cookie, which
 /// another site can neither read nor set, so a form that carries it came from our own page.
 pub fn csrf_of(cookie_header: Option<&str>) -> Option<String> {
-    let value = cookie_header?
-        .split(';')
-        .map(str::trim)
-        .find_map(|c| c.strip_prefix(COOKIE)?.strip_prefix('='))?;
+    let value = cookie(cookie_header, COOKIE)?;
     if value.is_empty() {
         return None;
     }
@@ -83,10 +88,7 @@ pub fn clear() -> String {
 /// The role of the session in the request's `Cookie` header, if it is valid, unexpired and its
 /// token still has that role.
 pub async fn role(state: &AppState, cookie_header: Option<&str>) -> Option<Role> {
-    let value = cookie_header?
-        .split(';')
-        .map(str::trim)
-        .find_map(|c| c.strip_prefix(COOKIE)?.strip_prefix('='))?;
+    let value = cookie(cookie_header, COOKIE)?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(value)
         .ok()?;

@@ -55,38 +55,43 @@ fn backend(e: String) -> StoreError {
     StoreError::Backend(e)
 }
 
+const AGENT_COLUMNS: &str = "agent_id, public_key, name, enrolled_at, assets, revoked_at, \
+                             revoked_reason, revoked_by FROM agents";
+
+fn agent_row(r: &rusqlite::Row<'_>) -> Result<AgentRecord, StoreError> {
+    let agent_id: String = r.get(0)?;
+    let key: String = r.get(1)?;
+    let public_key = PublicKey::from_base64(&key)
+        .map_err(|e| backend(format!("agent {agent_id}: stored key unreadable: {e}")))?;
+    let binding = Binding::from_json(&r.get::<_, String>(4)?)
+        .map_err(|e| backend(format!("agent {agent_id}: {e}")))?;
+    let revoked = match opt_ts(r.get(5)?)? {
+        Some(at) => Some(Revocation {
+            at,
+            reason: r.get::<_, Option<String>>(6)?.unwrap_or_default(),
+            by: r.get::<_, Option<String>>(7)?.unwrap_or_default(),
+        }),
+        None => None,
+    };
+    Ok(AgentRecord {
+        agent_id,
+        public_key,
+        name: r.get(2)?,
+        enrolled_at: ts(r.get(3)?)?,
+        binding,
+        revoked,
+    })
+}
+
 /// Every agent with its binding and revocation.
 pub(super) fn agents(c: &Connection) -> Result<Vec<AgentRecord>, StoreError> {
-    let mut stmt = c.prepare(
-        "SELECT agent_id, public_key, name, enrolled_at, assets, revoked_at, revoked_reason,
-                revoked_by
-         FROM agents ORDER BY enrolled_at, agent_id",
-    )?;
+    let mut stmt = c.prepare(&format!(
+        "SELECT {AGENT_COLUMNS} ORDER BY enrolled_at, agent_id"
+    ))?;
     let mut rows = stmt.query([])?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
-        let agent_id: String = r.get(0)?;
-        let key: String = r.get(1)?;
-        let public_key = PublicKey::from_base64(&key)
-            .map_err(|e| backend(format!("agent {agent_id}: stored key unreadable: {e}")))?;
-        let binding = Binding::from_json(&r.get::<_, String>(4)?)
-            .map_err(|e| backend(format!("agent {agent_id}: {e}")))?;
-        let revoked = match opt_ts(r.get(5)?)? {
-            Some(at) => Some(Revocation {
-                at,
-                reason: r.get::<_, Option<String>>(6)?.unwrap_or_default(),
-                by: r.get::<_, Option<String>>(7)?.unwrap_or_default(),
-            }),
-            None => None,
-        };
-        out.push(AgentRecord {
-            agent_id,
-            public_key,
-            name: r.get(2)?,
-            enrolled_at: ts(r.get(3)?)?,
-            binding,
-            revoked,
-        });
+        out.push(agent_row(r)?);
     }
     Ok(out)
 }
@@ -343,9 +348,12 @@ pub(super) fn revoke_agent(
     agent_id: &str,
     revocation: &Revocation,
 ) -> Result<RevokeOutcome<AgentRecord>, StoreError> {
-    let Some(mut agent) = agents(c)?.into_iter().find(|a| a.agent_id == agent_id) else {
+    let mut stmt = c.prepare(&format!("SELECT {AGENT_COLUMNS} WHERE agent_id = ?1"))?;
+    let mut rows = stmt.query([agent_id])?;
+    let Some(mut agent) = rows.next()?.map(agent_row).transpose()? else {
         return Ok(RevokeOutcome::NotFound);
     };
+    drop(rows);
     if agent.revoked.is_some() {
         return Ok(RevokeOutcome::AlreadyRevoked(agent));
     }
