@@ -6,8 +6,10 @@
 //! doubles. Two parties that hold the same data therefore produce the same bytes, and the same
 //! SHA-256 digest, whatever JSON library wrote the data first.
 //!
-//! Integers beyond ±2^53 cannot be represented exactly as doubles; rather than silently round
-//! them (which would change the evidence), encoding fails with [`CanonicalError::UnsafeInteger`].
+//! Integers beyond ±2^53 are canonical only when ECMAScript writes the nearest double with the
+//! integer's own digits (2^53, 10^17); rather than silently round or rewrite any other (which
+//! would change the evidence), encoding fails with [`CanonicalError::UnsafeInteger`]. The
+//! encoder and the one-pass checker apply that one rule, so encoding is idempotent.
 
 use serde::Serialize;
 use serde_json::{Map, Number, Value};
@@ -23,8 +25,10 @@ pub enum CanonicalError {
     /// The value could not be turned into JSON at all.
     #[error("value is not representable as JSON: {0}")]
     Serialize(#[from] serde_json::Error),
-    /// An integer outside ±(2^53 − 1), which JCS cannot represent exactly.
-    #[error("integer {0} is outside the exactly representable range ±(2^53 - 1)")]
+    /// An integer outside ±(2^53 − 1) that ECMAScript would not write with its own digits.
+    #[error(
+        "integer {0} is beyond ±(2^53 - 1) and is not how ECMAScript writes the nearest double"
+    )]
     UnsafeInteger(String),
 }
 
@@ -394,37 +398,27 @@ fn write_object(out: &mut Vec<u8>, map: &Map<String, Value>) -> Result<(), Canon
 }
 
 fn write_number(out: &mut Vec<u8>, n: &Number) -> Result<(), CanonicalError> {
-    // An integer beyond ±(2^53 − 1) is written as the double it equals, when one does
-    // (2^53, 10^17, …): ECMAScript writes those digits, so the bytes round-trip. One no double
-    // holds exactly is refused, never rounded.
-    let double = if let Some(u) = n.as_u64() {
-        if u <= MAX_SAFE_INTEGER {
-            out.extend_from_slice(u.to_string().as_bytes());
-            return Ok(());
-        }
-        // `u as f64` rounds; it is exact when it converts back (2^64 itself saturates back to
-        // u64::MAX, which it is not).
-        let f = u as f64;
-        if f == u64::MAX as f64 || f as u64 != u {
-            return Err(CanonicalError::UnsafeInteger(u.to_string()));
-        }
-        f
+    // An integer beyond ±(2^53 − 1) has a canonical form only when ECMAScript writes the
+    // double nearest to it with exactly the integer's own digits (2^53, 10^17,
+    // 19007199254740990): those bytes read back as the same integer and the same double, and
+    // the checker accepts them by the same rule. Any other (9007199254740993, which no double
+    // holds; 19007199254740992, which a double holds but ECMAScript writes as
+    // 19007199254740990) is refused, never rounded or rewritten.
+    let (safe, nearest) = if let Some(u) = n.as_u64() {
+        (u <= MAX_SAFE_INTEGER, u as f64)
     } else if let Some(i) = n.as_i64() {
-        if i.unsigned_abs() <= MAX_SAFE_INTEGER {
-            out.extend_from_slice(i.to_string().as_bytes());
-            return Ok(());
-        }
-        let f = i as f64;
-        if f as i64 != i {
-            return Err(CanonicalError::UnsafeInteger(i.to_string()));
-        }
-        f
+        (i.unsigned_abs() <= MAX_SAFE_INTEGER, i as f64)
     } else {
-        n.as_f64().expect("a JSON number is u64, i64 or f64")
+        let f = n.as_f64().expect("a JSON number is u64, i64 or f64");
+        // serde_json never holds NaN or infinities, so ryu-js formats every value we can see.
+        out.extend_from_slice(ryu_js::Buffer::new().format_finite(f).as_bytes());
+        return Ok(());
     };
-    // serde_json never holds NaN or infinities, so ryu-js formats every value we can see.
-    let mut buf = ryu_js::Buffer::new();
-    out.extend_from_slice(buf.format_finite(double).as_bytes());
+    let own = n.to_string();
+    if !safe && ryu_js::Buffer::new().format_finite(nearest) != own {
+        return Err(CanonicalError::UnsafeInteger(own));
+    }
+    out.extend_from_slice(own.as_bytes());
     Ok(())
 }
 

@@ -20,6 +20,7 @@ pub struct Receipt {
     /// Its sequence number.
     pub sequence: u64,
     /// When the server accepted it.
+    #[serde(deserialize_with = "crate::timestamp::deserialize_canonical")]
     pub received_at: Timestamp,
 }
 

@@ -96,8 +96,10 @@ pub struct CollectorRun {
     /// The collector's version.
     pub version: String,
     /// When it started.
+    #[serde(deserialize_with = "crate::timestamp::deserialize_canonical")]
     pub started_at: Timestamp,
     /// When it finished.
+    #[serde(deserialize_with = "crate::timestamp::deserialize_canonical")]
     pub finished_at: Timestamp,
     /// How it ended.
     pub outcome: RunOutcome,
@@ -137,8 +139,12 @@ pub struct EvidenceItem {
     pub source: Source,
     /// Whether it could be read.
     pub status: ItemStatus,
-    /// Why it could not be read (only when unavailable).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Why it could not be read (only when unavailable; absent, never null, otherwise).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present_string"
+    )]
     pub reason: Option<String>,
 }
 
@@ -192,10 +198,13 @@ pub struct Snapshot {
     /// The asset described.
     pub asset: Asset,
     /// When collection started (UTC).
+    #[serde(deserialize_with = "crate::timestamp::deserialize_canonical")]
     pub collected_at: Timestamp,
     /// Position in the chain of this agent and asset, from 1.
     pub sequence: u64,
-    /// Digest of the previous snapshot of the chain; null only for sequence 1.
+    /// Digest of the previous snapshot of the chain; null only for sequence 1 (present
+    /// either way).
+    #[serde(deserialize_with = "Option::deserialize")]
     pub previous_digest: Option<Digest>,
     /// The collectors that ran.
     pub collectors: Vec<CollectorRun>,
@@ -225,10 +234,12 @@ pub struct SnapshotHeader {
     /// The asset.
     pub asset: Asset,
     /// When collected.
+    #[serde(deserialize_with = "crate::timestamp::deserialize_canonical")]
     pub collected_at: Timestamp,
     /// Position in the chain.
     pub sequence: u64,
     /// Predecessor's digest.
+    #[serde(deserialize_with = "Option::deserialize")]
     pub previous_digest: Option<Digest>,
 }
 
@@ -303,6 +314,7 @@ impl SnapshotHeader {
 struct HeaderFront {
     agent_id: String,
     asset: Asset,
+    #[serde(deserialize_with = "crate::timestamp::deserialize_canonical")]
     collected_at: Timestamp,
 }
 
@@ -310,6 +322,7 @@ struct HeaderFront {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct HeaderBack {
+    #[serde(deserialize_with = "Option::deserialize")]
     previous_digest: Option<Digest>,
     schema_version: u32,
     sequence: u64,
@@ -361,8 +374,10 @@ struct BorrowedSnapshot<'a> {
     schema_version: u32,
     agent_id: String,
     asset: Asset,
+    #[serde(deserialize_with = "crate::timestamp::deserialize_canonical")]
     collected_at: Timestamp,
     sequence: u64,
+    #[serde(deserialize_with = "Option::deserialize")]
     previous_digest: Option<Digest>,
     collectors: Vec<CollectorRun>,
     #[serde(borrow, deserialize_with = "evidence_members")]
@@ -380,8 +395,14 @@ struct BorrowedItem<'a> {
     #[serde(rename = "source")]
     _source: Source,
     status: ItemStatus,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present_string")]
     reason: Option<String>,
+}
+
+/// An optional string member that, when present, is a string: `"reason": null` is not a
+/// second spelling of an absent reason.
+fn present_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    String::deserialize(d).map(Some)
 }
 
 /// The evidence object as a list of members; canonical order was checked beforehand.
@@ -768,8 +789,10 @@ pub(crate) mod tests {
         v.as_object_mut().unwrap().remove("previous_digest");
         let nested = String::from_utf8(crate::canonical::value_to_vec(&v).unwrap()).unwrap();
         assert!(SnapshotHeader::from_canonical_ends(nested.as_bytes()).is_none());
-        let h = SnapshotHeader::from_payload(nested.as_bytes()).unwrap();
-        assert_eq!((h.sequence, h.previous_digest), (7, None));
+        // Nor is the header read without it: a missing `previous_digest` is not a second
+        // spelling of null (found by fuzzing, issue 15).
+        let e = SnapshotHeader::from_payload(nested.as_bytes()).unwrap_err();
+        assert!(e.to_string().contains("previous_digest"), "{e}");
 
         // An unexpected member at either end sends it to the full parse.
         let mut extra = String::from_utf8(canonical.clone()).unwrap();

@@ -7,9 +7,11 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, UtcOffset};
 
-/// An instant in UTC, written in RFC 3339 with exactly six fractional digits and a `Z`
-/// (`2026-11-24T02:42:24.123456Z`). Parsing accepts any RFC 3339 offset and normalises it,
-/// so one instant has one text form and canonical bytes stay stable across round trips.
+/// An instant in UTC between the years 0000 and 9999, written in RFC 3339 with exactly six
+/// fractional digits and a `Z` (`2026-11-24T02:42:24.123456Z`). Parsing text from people
+/// ([`FromStr`], [`Deserialize`]) accepts any RFC 3339 offset and normalises it; signed
+/// payloads accept only the canonical form ([`Timestamp::parse_canonical`],
+/// [`deserialize_canonical`]), so one instant has one text form and a snapshot one byte form.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Timestamp(OffsetDateTime);
 
@@ -34,10 +36,12 @@ impl Timestamp {
         (self.0.unix_timestamp_nanos() / 1_000) as i64
     }
 
-    /// The instant `micros` microseconds after the Unix epoch.
+    /// The instant `micros` microseconds after the Unix epoch, if it falls in the years
+    /// 0000–9999.
     pub fn from_unix_micros(micros: i64) -> Option<Self> {
         OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000)
             .ok()
+            .filter(|t| (0..=9999).contains(&t.year()))
             .map(Timestamp)
     }
 
@@ -45,15 +49,43 @@ impl Timestamp {
     pub fn datetime(&self) -> OffsetDateTime {
         self.0
     }
+
+    /// Parses exactly the canonical text form, `YYYY-MM-DDTHH:MM:SS.ffffffZ`: what signed
+    /// payloads hold. Any other spelling of an instant (fewer digits, an offset, a leap
+    /// second, another separator) is refused.
+    pub fn parse_canonical(s: &str) -> Result<Self, TimestampError> {
+        let t: Timestamp = s.parse()?;
+        if t.to_string() != s {
+            return Err(TimestampError(s.chars().take(64).collect()));
+        }
+        Ok(t)
+    }
+}
+
+/// Deserializes a [`Timestamp`] in its canonical text form only (for signed payloads, with
+/// `#[serde(deserialize_with = "…")]`).
+pub fn deserialize_canonical<'de, D: Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
+    let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+    Timestamp::parse_canonical(&s).map_err(|e| {
+        serde::de::Error::custom(format_args!(
+            "{e}: signed payloads write instants as YYYY-MM-DDTHH:MM:SS.ffffffZ"
+        ))
+    })
 }
 
 impl FromStr for Timestamp {
     type Err = TimestampError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        OffsetDateTime::parse(s, &Rfc3339)
-            .map(Timestamp::from_datetime)
-            .map_err(|_| TimestampError(s.chars().take(64).collect()))
+        let refused = || TimestampError(s.chars().take(64).collect());
+        let t = OffsetDateTime::parse(s, &Rfc3339).map_err(|_| refused())?;
+        // An offset can move the instant out of the years the text form can hold (year 0 at
+        // +01:00 is year −1; 9999-12-31T23:59:59-01:00 is beyond what `time` represents).
+        let utc = t.checked_to_offset(UtcOffset::UTC).ok_or_else(refused)?;
+        if !(0..=9999).contains(&utc.year()) {
+            return Err(refused());
+        }
+        Ok(Timestamp::from_datetime(utc))
     }
 }
 
@@ -138,6 +170,34 @@ mod tests {
         let t: Timestamp = "2026-11-24T02:42:24Z".parse().unwrap();
         assert_eq!(Clock::Fixed(t).now(), t);
         assert_eq!(Clock::Fixed(t).now(), Clock::Fixed(t).now());
+    }
+
+    #[test]
+    fn only_the_canonical_form_is_canonical() {
+        let t = Timestamp::parse_canonical("2026-11-24T02:00:00.456000Z").unwrap();
+        assert_eq!(t.to_string(), "2026-11-24T02:00:00.456000Z");
+        // Spellings fuzzing found accepted in signed payloads (issue 15).
+        for other in [
+            "2026-11-24T02:00:00.456Z",
+            "2026-11-24T02:00:00Z",
+            "2026-11-24T03:00:00.456000+01:00",
+            "2026-11-24t02:00:00.456000Z",
+            "2026-11-24 02:00:00.456000Z",
+            "2026-12-31T23:59:60.000000Z",
+            "2026-11-24T02:00:00.456000z",
+        ] {
+            assert!(Timestamp::parse_canonical(other).is_err(), "{other}");
+        }
+    }
+
+    #[test]
+    fn offsets_beyond_the_representable_years_are_refused_not_panics() {
+        // Found by fuzzing: the first panicked in `to_offset`, the second became year -1,
+        // written as text no parser reads back.
+        assert!("9999-12-31T23:59:59-01:00".parse::<Timestamp>().is_err());
+        assert!("0000-01-01T00:00:00+01:00".parse::<Timestamp>().is_err());
+        assert!("9999-12-31T23:59:59Z".parse::<Timestamp>().is_ok());
+        assert!("0000-01-01T00:00:00Z".parse::<Timestamp>().is_ok());
     }
 
     #[test]
