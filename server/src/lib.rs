@@ -31,10 +31,11 @@ pub mod state;
 pub mod store;
 pub mod tls;
 pub mod up;
-pub mod verify;
 pub mod web;
 
 pub use config::ServerConfig;
 pub use http::app;
 pub use serve::{RunningServer, start};
 pub use state::AppState;
+/// Offline verification (`vouch verify`) lives in its own crate, which links no server code.
+pub use vouch_verify as verify;

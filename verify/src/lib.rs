@@ -9,7 +9,12 @@
 //! into a [`Snapshot`], as a cross-check of the one-pass check.
 //!
 //! Files are read once each and checked on every core ([`verify_files`]); each check is
-//! independent, only the chain audit needs them all.
+//! independent, only the chain audit needs them all. [`bundle`] checks evidence bundles.
+//!
+//! This crate depends on the evidence contract alone (no server, store, policy engine or
+//! collector), so what an auditor runs trusts nothing but the evidence and the keys.
+
+pub mod bundle;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,563 @@
+//! Evidence bundles: a reproducible sample of snapshots that an auditor takes away and checks
+//! offline, trusting nothing but the public keys.
+//!
+//! A bundle is a `.tar.gz` with:
+//!
+//! - `manifest.dsse.json` — a DSSE envelope (payload type [`MANIFEST_PAYLOAD_TYPE`]) signed with
+//!   the server's receipt key, whose payload ([`Manifest`]) names the sampling query, the
+//!   population's size and fingerprint, the sample in draw order and the SHA-256 of every
+//!   other file;
+//! - `keys/keys.txt` — the public keys (`vouch keys export` format): the agents', then the
+//!   server's (`vouch-server-receipts`); `keys/agents.json` — the enrolment records;
+//! - `population.json` — every snapshot of the population with its place in its chain;
+//! - `envelopes/<digest>.json` — verbatim envelopes of every population snapshot of each chain
+//!   the sample touches, so the chain can be proved complete around each sampled snapshot;
+//!   `receipts/<digest>.json` — the server's signed receipt of each;
+//! - `results/<digest>.json` — every evaluation of each sampled snapshot (pack digest, when,
+//!   every policy's result), and `packs/<pack digest>/…` — the files of each pack that judged
+//!   (policies and organisation settings), so the results can be re-derived;
+//! - `README.txt` — how to check it.
+//!
+//! [`verify_with`] re-checks everything: the manifest's signature and every file's hash, every
+//! envelope's signature and canonical payload, chain continuity (naming any gap), that the
+//! envelopes agree with the population list, that the sample follows from the population and
+//! the seed (`vouch-sample-v1`), every receipt, and that every stored result follows from its
+//! pack: each pack is rebuilt from its files (its digest must match) and re-judges the verified
+//! snapshot.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use vouch_evidence::api::{SampleQuery, SnapshotRef};
+use vouch_evidence::dsse::Envelope;
+use vouch_evidence::sample::{self, SAMPLE_ALGORITHM};
+use vouch_evidence::{ChainKey, Digest, PublicKey, Receipt, Timestamp};
+
+use crate::{Depth, Keyring, verify_blobs_at};
+
+/// The payload type of a bundle manifest.
+pub const MANIFEST_PAYLOAD_TYPE: &str = "application/vnd.vouch.bundle-manifest+json";
+/// The manifest's file name in the archive.
+pub const MANIFEST_FILE: &str = "manifest.dsse.json";
+/// The comment that marks the server's key in `keys/keys.txt`.
+pub const SERVER_KEY_OWNER: &str = "vouch-server-receipts";
+/// The most bytes a bundle may unpack to.
+const MAX_UNPACKED: u64 = 4 << 30;
+
+/// What the server signs about a bundle.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// Bundle format version: 1.
+    pub format: u32,
+    /// When the bundle was made.
+    pub created_at: Timestamp,
+    /// The sampling query.
+    pub query: SampleQuery,
+    /// The sampling algorithm.
+    pub algorithm: String,
+    /// Snapshots in the population.
+    pub population_count: u64,
+    /// Fingerprint of the population's digests.
+    pub population_fingerprint: Digest,
+    /// The sample, in draw order.
+    pub sample: Vec<Digest>,
+    /// SHA-256 of every other file, by path.
+    pub files: BTreeMap<String, Digest>,
+}
+
+/// An enrolment record as the bundle carries it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentEntry {
+    /// The agent's id.
+    pub agent_id: String,
+    /// Its name.
+    pub name: String,
+    /// Its public key, as a keys-file line.
+    pub public_key: String,
+    /// When it enrolled.
+    pub enrolled_at: Timestamp,
+}
+
+/// The chain a population entry belongs to.
+pub fn chain_of(m: &SnapshotRef) -> ChainKey {
+    ChainKey {
+        agent_id: m.agent_id.clone(),
+        asset_kind: m.asset_kind,
+        asset_id: m.asset_id.clone(),
+    }
+}
+
+/// One evaluation of a sampled snapshot, as `results/<digest>.json` lists them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BundleEvaluation {
+    /// The digest of the pack that judged (its files are under `packs/<digest>/`).
+    pub pack: String,
+    /// When.
+    pub evaluated_at: Timestamp,
+    /// The re-evaluation run, when not judged on arrival.
+    pub run: Option<i64>,
+    /// Every policy's result.
+    pub results: Vec<BundleResult>,
+}
+
+/// One policy's stored result.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BundleResult {
+    /// The policy.
+    pub policy: String,
+    /// pass, fail, not_applicable or error.
+    pub status: String,
+    /// Why.
+    pub reason: String,
+    /// The evidence ids it rests on.
+    pub evidence: Vec<String>,
+}
+
+/// What checking a bundle found.
+#[derive(Debug, Default)]
+pub struct BundleReport {
+    /// Every failure, one sentence each; empty when the bundle verifies.
+    pub failures: Vec<String>,
+    /// Remarks that are not failures.
+    pub notes: Vec<String>,
+    /// One line describing what was checked.
+    pub summary: String,
+}
+
+impl BundleReport {
+    /// True when nothing failed.
+    pub fn ok(&self) -> bool {
+        self.failures.is_empty()
+    }
+}
+
+/// A member's path as the bundle names it: `./` steps dropped, so that a bundle an auditor
+/// unpacked and packed again with `tar -C DIR .` (members `./manifest.json`, …) reads the
+/// same; absolute paths and `..` are refused.
+fn member_path(raw: &std::path::Path) -> Result<String, String> {
+    use std::path::Component;
+    let mut parts = Vec::new();
+    for c in raw.components() {
+        match c {
+            Component::CurDir => {}
+            Component::Normal(part) => parts.push(part.to_string_lossy()),
+            Component::RootDir | Component::Prefix(_) | Component::ParentDir => {
+                return Err(format!("{}: member path is not allowed", raw.display()));
+            }
+        }
+    }
+    if parts.is_empty() {
+        return Err(format!("{}: member path is not allowed", raw.display()));
+    }
+    Ok(parts.join("/"))
+}
+
+/// Reads a `.tar.gz` into path → bytes; refuses links, absolute or `..` paths, duplicates.
+pub fn unpack(bytes: &[u8]) -> Result<BTreeMap<String, Vec<u8>>, String> {
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
+    let mut files = BTreeMap::new();
+    let mut total = 0u64;
+    for entry in archive
+        .entries()
+        .map_err(|e| format!("not a .tar.gz: {e}"))?
+    {
+        let mut entry = entry.map_err(|e| format!("not a .tar.gz: {e}"))?;
+        let raw = entry
+            .path()
+            .map_err(|e| format!("bad member name: {e}"))?
+            .into_owned();
+        if entry.header().entry_type().is_dir() {
+            continue;
+        }
+        let path = member_path(&raw)?;
+        if !entry.header().entry_type().is_file() {
+            return Err(format!("{path}: not a regular file"));
+        }
+        total += entry.size();
+        if total > MAX_UNPACKED {
+            return Err(format!("bundle unpacks to more than {MAX_UNPACKED} bytes"));
+        }
+        // The header's size is the archive's claim, not a promise: reserve at most 1 MiB up
+        // front, so a few forged bytes cannot make us allocate gigabytes.
+        let mut buf = Vec::with_capacity(entry.size().min(1 << 20) as usize);
+        entry
+            .read_to_end(&mut buf)
+            .map_err(|e| format!("{path}: {e}"))?;
+        if files.insert(path.clone(), buf).is_some() {
+            return Err(format!("{path}: appears twice"));
+        }
+    }
+    // The tar reader stops at the end-of-archive blocks: read the compressed stream to its end
+    // too, so that its CRC and length are checked and damage anywhere in the file is refused.
+    std::io::copy(&mut archive.into_inner(), &mut std::io::sink())
+        .map_err(|e| format!("the .tar.gz is damaged: {e}"))?;
+    Ok(files)
+}
+
+/// Re-derives the stored results of a bundle (`results/*.json`) from the packs it carries and
+/// the envelopes that verified, adding a failure for each disagreement; answers how many
+/// results it re-derived. The server's `bundle::verify` passes the policy engine's check;
+/// [`verify_with`] knows nothing of policies.
+pub trait ResultsCheck:
+    FnOnce(&BTreeMap<String, Vec<u8>>, &BTreeSet<Digest>, &mut BundleReport) -> usize
+{
+}
+impl<F: FnOnce(&BTreeMap<String, Vec<u8>>, &BTreeSet<Digest>, &mut BundleReport) -> usize>
+    ResultsCheck for F
+{
+}
+
+/// Checks a bundle offline, all but its stored results, which `check_results` re-derives.
+/// With `pinned`, the keys the auditor obtained from the organisation (`vouch keys export`),
+/// the bundle's own keys must match them; without, the bundle's keys are used and a note says
+/// which server key to compare.
+pub fn verify_with(
+    bytes: &[u8],
+    pinned: Option<&Keyring>,
+    threads: usize,
+    check_results: impl ResultsCheck,
+) -> BundleReport {
+    let mut r = BundleReport::default();
+    let mut files = match unpack(bytes) {
+        Ok(f) => f,
+        Err(e) => {
+            r.failures.push(e);
+            return r;
+        }
+    };
+    let Some(manifest_bytes) = files.remove(MANIFEST_FILE) else {
+        r.failures
+            .push(format!("no {MANIFEST_FILE}: not a Vouch evidence bundle"));
+        return r;
+    };
+
+    // Keys: the bundle's, checked against the pinned ones when given.
+    let keys_text = files
+        .get("keys/keys.txt")
+        .map(|b| String::from_utf8_lossy(b).into_owned())
+        .unwrap_or_default();
+    let mut ring = match Keyring::parse(&keys_text, "keys/keys.txt") {
+        Ok(ring) => ring,
+        Err(errors) => {
+            r.failures.extend(errors);
+            Keyring::default()
+        }
+    };
+    let server_keys: Vec<PublicKey> = ring.of_owner(SERVER_KEY_OWNER).cloned().collect();
+    let server_key = match server_keys.as_slice() {
+        [k] => Some(k.clone()),
+        [] => {
+            r.failures
+                .push("keys/keys.txt: no server key (vouch-server-receipts)".into());
+            None
+        }
+        _ => {
+            r.failures
+                .push("keys/keys.txt: more than one server key".into());
+            None
+        }
+    };
+    match (pinned, &server_key) {
+        (Some(pinned), _) => {
+            for line in keys_text.lines().map(str::trim) {
+                let Ok((key, owner)) = PublicKey::from_line(line) else {
+                    continue;
+                };
+                match pinned.get(&key.id()) {
+                    Some((_, o)) if o == owner => {}
+                    Some((_, o)) => r.failures.push(format!(
+                        "keys/keys.txt: key {} belongs to {o} in the pinned keys, not {owner}",
+                        key.id()
+                    )),
+                    None => r.failures.push(format!(
+                        "keys/keys.txt: the key of {owner} ({}) is not among the pinned keys",
+                        key.id()
+                    )),
+                }
+            }
+        }
+        (None, Some(k)) => r.notes.push(format!(
+            "keys were taken from the bundle itself: compare the server key id {} with the one \
+             your organisation published (or pass --keys)",
+            k.id()
+        )),
+        (None, None) => {}
+    }
+
+    // A revocation the auditor knows of holds even when the bundle leaves it out.
+    if let Some(pinned) = pinned {
+        for (agent, at, reason) in pinned.revocations() {
+            ring.add_revocation(agent, at, reason);
+        }
+    }
+
+    // The manifest's signature, then every file against it.
+    let manifest = Envelope::from_slice(&manifest_bytes)
+        .map_err(|e| e.to_string())
+        .and_then(|env| {
+            let key = server_key
+                .as_ref()
+                .ok_or_else(|| "no server key to check it with".to_string())?;
+            env.verify(MANIFEST_PAYLOAD_TYPE, |id| (*id == key.id()).then_some(key))
+                .map_err(|e| e.to_string())
+        })
+        .and_then(|v| {
+            serde_json::from_slice::<Manifest>(&v.payload)
+                .map_err(|e| format!("payload is not a bundle manifest: {e}"))
+        });
+    let manifest = match manifest {
+        Ok(m) => m,
+        Err(e) => {
+            r.failures.push(format!(
+                "{MANIFEST_FILE}: signature does not verify with the server key: {e}"
+            ));
+            return r;
+        }
+    };
+    for (path, want) in &manifest.files {
+        match files.get(path) {
+            None => r
+                .failures
+                .push(format!("{path}: listed in the manifest but missing")),
+            Some(b) if Digest::of(b) != *want => r.failures.push(format!(
+                "{path}: content differs from the manifest (sha256 {} there, {} here)",
+                want,
+                Digest::of(b)
+            )),
+            Some(_) => {}
+        }
+    }
+    for path in files.keys() {
+        if !manifest.files.contains_key(path) {
+            r.failures
+                .push(format!("{path}: not listed in the manifest"));
+        }
+    }
+
+    // Envelopes: signatures, payloads, chains.
+    let blobs: Vec<(PathBuf, &[u8])> = files
+        .iter()
+        .filter(|(p, _)| p.starts_with("envelopes/"))
+        .map(|(p, b)| (PathBuf::from(p), b.as_slice()))
+        .collect();
+    let report = verify_blobs_at(&blobs, &ring, Depth::Canonical, threads);
+    r.failures.extend(
+        report
+            .failure_lines()
+            .into_iter()
+            .map(|l| l.strip_prefix("FAIL ").map(str::to_string).unwrap_or(l)),
+    );
+    r.notes.extend(report.notes());
+    let mut envelopes: BTreeMap<Digest, vouch_evidence::ChainLink> = BTreeMap::new();
+    for f in &report.files {
+        if let Ok((digest, link)) = &f.result {
+            let expected = format!("envelopes/{digest}.json");
+            if f.path.as_path() != std::path::Path::new(&expected) {
+                r.failures.push(format!(
+                    "{}: holds snapshot {digest}, so it should be named {expected}",
+                    f.path.display()
+                ));
+            }
+            envelopes.insert(*digest, link.clone());
+        }
+    }
+
+    // The population list against the manifest and the envelopes.
+    let population: Vec<SnapshotRef> = match files
+        .get("population.json")
+        .map(|b| serde_json::from_slice(b))
+    {
+        Some(Ok(p)) => p,
+        Some(Err(e)) => {
+            r.failures.push(format!("population.json: {e}"));
+            Vec::new()
+        }
+        None => Vec::new(),
+    };
+    let digests: Vec<Digest> = population.iter().map(|m| m.digest).collect();
+    if population.len() as u64 != manifest.population_count
+        || sample::population_fingerprint(&digests) != manifest.population_fingerprint
+    {
+        r.failures.push(format!(
+            "population.json: {} snapshots with fingerprint {}, but the manifest says {} with {}",
+            population.len(),
+            sample::population_fingerprint(&digests),
+            manifest.population_count,
+            manifest.population_fingerprint
+        ));
+    }
+    let members: BTreeMap<Digest, &SnapshotRef> =
+        population.iter().map(|m| (m.digest, m)).collect();
+    for (digest, link) in &envelopes {
+        match members.get(digest) {
+            None => r.failures.push(format!(
+                "envelopes/{digest}.json: not a member of the population"
+            )),
+            Some(m)
+                if chain_of(m) != link.chain
+                    || m.sequence != link.sequence
+                    || m.previous_digest != link.previous_digest =>
+            {
+                r.failures.push(format!(
+                    "population.json: the entry for {digest} does not match its envelope"
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    let chains: BTreeSet<ChainKey> = envelopes.values().map(|l| l.chain.clone()).collect();
+    for m in &population {
+        if chains.contains(&chain_of(m)) && !envelopes.contains_key(&m.digest) {
+            r.failures.push(format!(
+                "chain {}: sequence {} ({}) is in the population but its envelope is not in the bundle",
+                chain_of(m),
+                m.sequence,
+                m.digest
+            ));
+        }
+    }
+
+    // The sample follows from the population and the seed.
+    if manifest.algorithm != SAMPLE_ALGORITHM {
+        r.failures.push(format!(
+            "manifest: sampling algorithm {:?} is not {SAMPLE_ALGORITHM}",
+            manifest.algorithm
+        ));
+    }
+    let redrawn = sample::draw(&digests, &manifest.query.seed, manifest.query.size as usize);
+    if redrawn != manifest.sample {
+        r.failures.push(format!(
+            "sample: the manifest's {} snapshot(s) are not what seed {:?} draws from the population",
+            manifest.sample.len(),
+            manifest.query.seed
+        ));
+    }
+    for d in &manifest.sample {
+        if !envelopes.contains_key(d) {
+            r.failures.push(format!(
+                "sample: snapshot {d} has no verified envelope in the bundle"
+            ));
+        }
+    }
+
+    // Receipts.
+    if let Some(key) = &server_key {
+        for digest in envelopes.keys() {
+            let path = format!("receipts/{digest}.json");
+            let checked = files
+                .get(&path)
+                .ok_or_else(|| "missing".to_string())
+                .and_then(|b| Envelope::from_slice(b).map_err(|e| e.to_string()))
+                .and_then(|env| Receipt::verify(&env, key).map_err(|e| e.to_string()));
+            let revoked = envelopes
+                .get(digest)
+                .and_then(|link| ring.revocation(&link.chain.agent_id));
+            match checked {
+                Ok(receipt) if receipt.digest != *digest => r.failures.push(format!(
+                    "{path}: receipt is for {}, not {digest}",
+                    receipt.digest
+                )),
+                Ok(receipt) if revoked.is_some_and(|(at, _)| receipt.received_at >= at) => {
+                    let (at, reason) = revoked.expect("checked");
+                    r.failures.push(format!(
+                        "{path}: received at {}, after its agent was revoked at {at} ({reason})",
+                        receipt.received_at
+                    ))
+                }
+                Ok(_) => {}
+                Err(e) => r.failures.push(format!("{path}: {e}")),
+            }
+        }
+    }
+    let verified: BTreeSet<Digest> = envelopes.keys().copied().collect();
+    let results = check_results(&files, &verified, &mut r);
+    r.summary = format!(
+        "sample of {} from a population of {} snapshot(s) (fingerprint {}), seed {:?}; {} envelope(s) in {} chain(s); {results} policy result(s) re-derived from their packs; server key {}",
+        manifest.sample.len(),
+        manifest.population_count,
+        manifest.population_fingerprint,
+        manifest.query.seed,
+        envelopes.len(),
+        chains.len(),
+        server_key.map(|k| k.id().to_string()).unwrap_or_default()
+    );
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tar_gz(files: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
+            Vec::new(),
+            flate2::Compression::default(),
+        ));
+        for (path, bytes) in files {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(bytes.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            builder.append_data(&mut header, path, *bytes).unwrap();
+        }
+        builder.into_inner().unwrap().finish().unwrap()
+    }
+
+    /// Members named `./…` (a bundle repacked with `tar -C DIR .`) read as the same names;
+    /// absolute and `..` paths are still refused.
+    #[test]
+    fn dot_slash_members_read_as_their_names() {
+        let files = unpack(&tar_gz(&[
+            ("./manifest.json", b"{}"),
+            ("./envelopes/a.json", b"1"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            files.keys().collect::<Vec<_>>(),
+            ["envelopes/a.json", "manifest.json"]
+        );
+        for bad in ["../x", "a/../../x"] {
+            assert!(member_path(std::path::Path::new(bad)).is_err(), "{bad}");
+        }
+        assert!(member_path(std::path::Path::new("/etc/passwd")).is_err());
+    }
+
+    /// Regression (a bundle with a byte flipped in its middle passed `vouch verify` now and
+    /// then): damage past the tar's end-of-archive blocks — here the gzip CRC itself — went
+    /// unread, so unnoticed. The whole compressed stream is now read and checked.
+    #[test]
+    fn damage_anywhere_in_the_compressed_file_is_refused() {
+        let good = tar_gz(&[("manifest.json", b"{}"), ("envelopes/a.json", b"{\"a\":1}")]);
+        let files = unpack(&good).unwrap();
+        assert_eq!(files.len(), 2);
+        let mut crc_damaged = good.clone();
+        let at = crc_damaged.len() - 8;
+        crc_damaged[at] ^= 0x20;
+        let e = unpack(&crc_damaged).unwrap_err();
+        assert!(e.contains("damaged"), "{e}");
+    }
+
+    /// Found by reading for the fuzz target: a member's header may claim gigabytes that the
+    /// archive does not hold; reading it must not reserve what the header claims.
+    #[test]
+    fn a_forged_member_size_is_not_allocated() {
+        let mut header = tar::Header::new_gnu();
+        header.set_path("envelopes/a.json").unwrap();
+        header.set_size(3 << 30);
+        header.set_mode(0o644);
+        header.set_cksum();
+        let mut raw = header.as_bytes().to_vec();
+        raw.extend_from_slice(&[b'x'; 512]);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, &raw).unwrap();
+        // Refused as truncated (the tar reader finds the end of the data while skipping).
+        let e = unpack(&gz.finish().unwrap()).unwrap_err();
+        assert!(e.contains("EOF"), "{e}");
+    }
+}
