@@ -165,9 +165,9 @@ impl AgentError {
 /// Final: what is wrong is in the signed bytes themselves, and sending them again can only be
 /// refused again — `malformed`, `oversize` (the server's own limit; a proxy's bare 413 is
 /// retried), `payload_type`, `bad_signature`, `not_canonical`, `limit_exceeded`,
-/// `invalid_snapshot`, `agent_mismatch`, and the chain refusals `chain_gap` and
-/// `chain_conflict` (the later snapshots are then re-signed onto the refused one's
-/// predecessor).
+/// `invalid_snapshot`, `agent_mismatch`, `before_enrolment` (the collection instant is signed:
+/// time will not make it later), and the chain refusals `chain_gap` and `chain_conflict` (the
+/// later snapshots are then re-signed onto the refused one's predecessor).
 ///
 /// Retried: `unknown_key` (an enrolment may not have reached every replica yet, or is being
 /// repaired; the evidence is kept until an operator decides), `clock_skew` (the snapshot becomes
@@ -190,6 +190,7 @@ pub fn refusal_is_final(reason: RejectReason) -> bool {
             | "agent_mismatch"
             | "chain_gap"
             | "chain_conflict"
+            | "before_enrolment"
     )
 }
 
@@ -623,6 +624,10 @@ impl Agent {
             .map_err(AgentError::unreachable)?;
         if !resp.status().is_success() {
             return Err(error_of(resp, refusal_is_final).await.into());
+        }
+        for warning in resp.headers().get_all(vouch_evidence::api::WARNING_HEADER) {
+            let warning = String::from_utf8_lossy(warning.as_bytes());
+            tracing::warn!(digest = %digest, "the server accepted the snapshot with a warning: {}", vouch_evidence::limits::truncate_echo(&warning));
         }
         let answer: SubmitResponse = resp
             .json()

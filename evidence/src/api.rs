@@ -71,6 +71,10 @@ pub struct EnrollResponse {
     pub server_key: String,
 }
 
+/// The response header of an accepted `POST /v1/snapshots` that carries a warning about the
+/// snapshot, one sentence per header (e.g. the agent's clock runs ahead of the server's).
+pub const WARNING_HEADER: &str = "vouch-warning";
+
 /// The answer to an accepted `POST /v1/snapshots` (the body is the DSSE envelope).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -114,6 +118,9 @@ pub enum RejectReason {
     ChainConflict,
     /// The snapshot claims to be collected too far in the future.
     ClockSkew,
+    /// The snapshot claims to be collected before its agent enrolled (by more than the
+    /// allowed clock skew): the agent's clock is wrong, or the snapshot is not its own.
+    BeforeEnrolment,
     /// The enrolment token is unknown, used or expired.
     BadToken,
     /// The request needs a valid bearer token.
@@ -145,7 +152,7 @@ pub enum RejectReason {
 
 impl RejectReason {
     /// Every reason, for metrics and documentation.
-    pub const ALL: [RejectReason; 25] = [
+    pub const ALL: [RejectReason; 26] = [
         RejectReason::Malformed,
         RejectReason::Oversize,
         RejectReason::PayloadType,
@@ -158,6 +165,7 @@ impl RejectReason {
         RejectReason::ChainGap,
         RejectReason::ChainConflict,
         RejectReason::ClockSkew,
+        RejectReason::BeforeEnrolment,
         RejectReason::BadToken,
         RejectReason::Unauthorized,
         RejectReason::Forbidden,
@@ -198,7 +206,9 @@ impl RejectReason {
             RejectReason::Gone => 410,
             RejectReason::ChainGap | RejectReason::ChainConflict => 409,
             RejectReason::Oversize => 413,
-            RejectReason::ClockSkew | RejectReason::LimitExceeded => 422,
+            RejectReason::ClockSkew
+            | RejectReason::BeforeEnrolment
+            | RejectReason::LimitExceeded => 422,
         }
     }
 
@@ -217,6 +227,7 @@ impl RejectReason {
             RejectReason::ChainGap => "chain_gap",
             RejectReason::ChainConflict => "chain_conflict",
             RejectReason::ClockSkew => "clock_skew",
+            RejectReason::BeforeEnrolment => "before_enrolment",
             RejectReason::BadToken => "bad_token",
             RejectReason::Unauthorized => "unauthorized",
             RejectReason::Forbidden => "forbidden",

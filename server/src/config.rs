@@ -62,6 +62,8 @@ pub struct ServerConfig {
     pub retention: crate::retention::RetentionConfig,
     /// Timeouts, connection cap and per-address rate limits (`[connections]`).
     pub connections: crate::connections::ConnectionLimits,
+    /// Where `/metrics` is served and whether a scrape needs a token (`[metrics]`).
+    pub metrics: MetricsConfig,
 }
 
 /// `[policies]`: which pack judges the evidence. Changing it needs no agent rebuilt: edit the
@@ -120,7 +122,71 @@ impl Default for ServerConfig {
             objects: None,
             retention: crate::retention::RetentionConfig::default(),
             connections: Default::default(),
+            metrics: MetricsConfig::default(),
         }
+    }
+}
+
+/// `[metrics]`: who may read `/metrics`. By default it is served on the HTTPS listener to
+/// anyone who can reach it (it holds counts, never evidence); set `listen` to serve it on its
+/// own address only, and `token_file` to require a bearer token on every scrape.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// A separate address (`127.0.0.1:9464`), plain HTTP, serving `/metrics` and nothing else:
+    /// for loopback or a monitoring network. When set, the HTTPS listener answers `/metrics`
+    /// with 404.
+    pub listen: Option<String>,
+    /// A file holding the bearer token every scrape must present (`Authorization: Bearer …`),
+    /// readable by the server's user only (mode 0600 or stricter); absent: no token needed.
+    pub token_file: Option<PathBuf>,
+}
+
+impl MetricsConfig {
+    /// The separate address, when set (validated).
+    pub fn listen_addr(&self) -> Option<SocketAddr> {
+        self.listen.as_ref().and_then(|l| l.parse().ok())
+    }
+
+    /// The scrape token from `token_file`, when set: its mode checked like every secret's,
+    /// surrounding whitespace removed, never empty. The error is a sentence naming the file.
+    pub fn token(&self) -> Result<Option<String>, String> {
+        let Some(path) = &self.token_file else {
+            return Ok(None);
+        };
+        let shown = path.display();
+        let meta = std::fs::metadata(path).map_err(|e| format!("{shown}: {e}"))?;
+        let mode = std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o7777;
+        if mode & 0o077 != 0 {
+            return Err(format!(
+                "{shown} is readable by group or others (mode {mode:04o}): a token file must \
+                 be 0600 (chmod 600 {shown})"
+            ));
+        }
+        let token = std::fs::read_to_string(path).map_err(|e| format!("{shown}: {e}"))?;
+        let token = token.trim();
+        if token.len() < 16 {
+            return Err(format!(
+                "{shown}: the token must have at least 16 characters"
+            ));
+        }
+        Ok(Some(token.to_string()))
+    }
+
+    fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        if let Some(l) = &self.listen
+            && l.parse::<SocketAddr>().is_err()
+        {
+            out.push((
+                "listen",
+                format!("{l:?} is not an address:port such as 127.0.0.1:9464"),
+            ));
+        }
+        if let Err(e) = self.token() {
+            out.push(("token_file", e));
+        }
+        out
     }
 }
 
@@ -190,6 +256,9 @@ impl Validate for ServerConfig {
         }
         for (key, problem) in self.connections.problems() {
             err(&format!("connections.{key}"), problem);
+        }
+        for (key, problem) in self.metrics.problems() {
+            err(&format!("metrics.{key}"), problem);
         }
         for (key, problem) in self.objects.iter().flat_map(|o| o.problems()) {
             err(&format!("objects.{key}"), problem);

@@ -205,9 +205,44 @@ async fn trace_request(req: Request, next: Next) -> Response {
     response
 }
 
-/// `GET /metrics`: counters kept in memory and gauges refreshed in the background (the
-/// object-storage backlog every 10 s): a scrape costs no query, however often it comes.
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+/// `GET /metrics` on the HTTPS listener: 404 when `[metrics] listen` gives it its own address.
+async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
+    if !state.metrics_access().on_main_listener {
+        return Err(AppError::Client(
+            RejectReason::NotFound,
+            "/metrics is served on its own address ([metrics] listen)".into(),
+        ));
+    }
+    scrape(State(state), headers).await
+}
+
+/// The router of the separate metrics address (`[metrics] listen`): `/metrics` only.
+pub fn metrics_app(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(scrape))
+        .with_state(state)
+}
+
+/// `/metrics`: counters kept in memory and gauges refreshed in the background (the
+/// object-storage backlog every 10 s): a scrape costs no query, however often it comes. With
+/// `[metrics] token_file`, only a scrape presenting that bearer token is answered.
+async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
+    if let Some(want) = state.metrics_access().token {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(|t| Digest::of(t.trim().as_bytes()));
+        // Compared as SHA-256 digests: how long a comparison takes tells nothing usable
+        // about the token itself.
+        if given != Some(want) {
+            state.metrics().rejected(RejectReason::Unauthorized);
+            return Err(AppError::Client(
+                RejectReason::Unauthorized,
+                "/metrics needs the scrape token (Authorization: Bearer …)".into(),
+            ));
+        }
+    }
     let mut text = state.metrics().render();
     if state.store().objects().is_some()
         && let Some(n) = state.metrics().objects_pending()
@@ -216,7 +251,7 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             "# HELP vouch_objects_pending Envelopes held in the database, not yet moved to object storage (refreshed every 10 s).\n# TYPE vouch_objects_pending gauge\nvouch_objects_pending {n}\n"
         ));
     }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
 }
 
 /// A request with a bearer token whose role may read evidence.
@@ -633,7 +668,7 @@ async fn submit(
         .map_err(|e| AppError::Internal(format!("stored receipt: {e}")))?;
     state.metrics().observe_ingest(started.elapsed());
     tracing::debug!(digest = %checked.digest, chain = %chain, sequence = snap.sequence, duplicate, "snapshot accepted");
-    Ok((
+    let mut response = (
         status,
         Json(SubmitResponse {
             digest: checked.digest,
@@ -641,7 +676,17 @@ async fn submit(
             receipt,
         }),
     )
-        .into_response())
+        .into_response();
+    if let Some(warning) = checked.warning {
+        state.metrics().clock_ahead();
+        tracing::warn!(agent = %chain.agent_id, chain = %chain, sequence = snap.sequence, collected_at = %snap.collected_at, "{warning}");
+        if let Ok(value) = axum::http::HeaderValue::from_str(&warning) {
+            response
+                .headers_mut()
+                .append(vouch_evidence::api::WARNING_HEADER, value);
+        }
+    }
+    Ok(response)
 }
 
 enum BodyError {

@@ -40,6 +40,8 @@ pub struct Checked {
     pub snapshot: SnapshotHeader,
     /// Its digest.
     pub digest: vouch_evidence::Digest,
+    /// A warning to give with the acceptance (the agent's clock runs ahead, within bounds).
+    pub warning: Option<String>,
 }
 
 /// A submission that passed the cheap checks: a DSSE envelope of a snapshot with exactly one
@@ -104,8 +106,9 @@ pub fn parse(body: &[u8]) -> Result<Parsed, Refusal> {
 
 /// The second, CPU-bound step: verifies the one signature with `agent`'s key (the agent the
 /// key id names) and checks the payload: canonical and within the limits, a valid snapshot of
-/// that agent, not collected more than `max_skew_micros` after `now`. Run it off the async
-/// threads.
+/// that agent, collected no more than `max_skew_micros` after `now` nor before the agent's
+/// enrolment less that skew; collected ahead of `now` within the bound, it is accepted with a
+/// warning. Run it off the async threads.
 pub fn verify(
     parsed: &Parsed,
     agent: &AgentRecord,
@@ -167,6 +170,20 @@ pub fn verify(
             ),
         ));
     }
+    // Not before the agent existed: its key was accepted at enrolment, by the server's clock,
+    // which the agent's may trail by the allowed skew.
+    if snapshot.collected_at.unix_micros() < agent.enrolled_at.unix_micros() - max_skew_micros {
+        return Err(with_agent(
+            RejectReason::BeforeEnrolment,
+            format!(
+                "collected_at {} is more than {} s before agent {} enrolled ({}): check the agent's clock",
+                snapshot.collected_at,
+                max_skew_micros / 1_000_000,
+                agent.agent_id,
+                agent.enrolled_at
+            ),
+        ));
+    }
     if snapshot.collected_at.unix_micros() > now.unix_micros() + max_skew_micros {
         return Err(with_agent(
             RejectReason::ClockSkew,
@@ -177,8 +194,24 @@ pub fn verify(
             ),
         ));
     }
+    let ahead_micros = snapshot.collected_at.unix_micros() - now.unix_micros();
+    let warning = (ahead_micros > CLOCK_AHEAD_WARN_MICROS).then(|| {
+        format!(
+            "clock_skew: collected_at {} is {} s ahead of the server clock ({now}); accepted \
+             (the bound is {} s), but check the agent's clock",
+            snapshot.collected_at,
+            ahead_micros / 1_000_000,
+            max_skew_micros / 1_000_000
+        )
+    });
     Ok(Checked {
         snapshot,
         digest: verified.digest,
+        warning,
     })
 }
+
+/// How far ahead of the server's clock a snapshot may be collected before its acceptance
+/// carries a warning. A collection instant is when collection *started*, so with synchronised
+/// clocks it is always behind the server's clock; two seconds allow for NTP's residual error.
+pub const CLOCK_AHEAD_WARN_MICROS: i64 = 2_000_000;

@@ -132,8 +132,9 @@ fn host_id(n: usize, key: &SigningKey) -> String {
     format!("load-{n:06}-{}", &key.public().id().to_string()[..16])
 }
 
-/// Signs `count` snapshots of a chain for `agent_id` with `key`, collected a minute apart
-/// ending now.
+/// Signs `count` snapshots of a chain for `agent_id` with `key`, collected a microsecond apart
+/// from now (just after the agent enrolled): the server refuses a snapshot collected before
+/// its agent's enrolment, and warns of one collected ahead of its clock.
 fn sign_chain(
     key: &SigningKey,
     agent_id: &str,
@@ -145,7 +146,7 @@ fn sign_chain(
     let mut previous: Option<Digest> = None;
     let mut out = Vec::with_capacity(count as usize);
     for sequence in 1..=count {
-        let at = Timestamp::from_unix_micros(now - (count - sequence) as i64 * 60_000_000)
+        let at = Timestamp::from_unix_micros(now + sequence as i64 - 1)
             .ok_or_else(|| LoadError::Config("collection instant out of range".into()))?;
         let snapshot = Snapshot {
             schema_version: SCHEMA_VERSION,

@@ -16,6 +16,7 @@ const BUCKETS: [f64; 12] = [
 pub struct Metrics {
     accepted: AtomicU64,
     duplicates: AtomicU64,
+    clock_ahead: AtomicU64,
     enrollments: AtomicU64,
     signatures_checked: AtomicU64,
     rejected: [AtomicU64; RejectReason::ALL.len()],
@@ -52,6 +53,11 @@ impl Metrics {
     /// A snapshot was already stored.
     pub fn duplicate(&self) {
         self.duplicates.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A snapshot was accepted with a warning that its agent's clock runs ahead.
+    pub fn clock_ahead(&self) {
+        self.clock_ahead.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Snapshots submitted and answered as stored or as duplicates, since start.
@@ -135,6 +141,11 @@ impl Metrics {
             "vouch_snapshots_duplicate_total",
             "Snapshots received again after acceptance (nothing stored).",
             load(&self.duplicates),
+        );
+        counter(
+            "vouch_snapshots_clock_ahead_total",
+            "Snapshots accepted with a warning: collected ahead of the server clock, within clock_skew_secs.",
+            load(&self.clock_ahead),
         );
         counter(
             "vouch_signatures_verified_total",

@@ -37,6 +37,9 @@ pub enum ServeError {
     /// The object storage bucket is not usable.
     #[error("objects: {0}")]
     Objects(#[from] crate::objects::ObjectError),
+    /// `[metrics]` is not usable (its token file).
+    #[error("metrics: {0}")]
+    Metrics(String),
     /// The address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -53,6 +56,8 @@ pub struct RunningServer {
     pub local_addr: SocketAddr,
     /// The CA certificate clients should trust, when the server uses its local CA.
     pub ca_cert: Option<PathBuf>,
+    /// The separate `/metrics` address, when `[metrics] listen` sets one.
+    pub metrics_addr: Option<SocketAddr>,
     state: AppState,
     stop: CancellationToken,
     task: tokio::task::JoinHandle<()>,
@@ -124,6 +129,22 @@ pub async fn start_using(
     }
     state.set_retention(config.retention.clone());
     state.set_guards(crate::connections::Guards::new(config.connections.clone()));
+    let metrics_listener = match config.metrics.listen_addr() {
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .map_err(|source| ServeError::Bind { addr, source })?,
+        ),
+        None => None,
+    };
+    state.set_metrics_access(crate::state::MetricsAccess {
+        on_main_listener: metrics_listener.is_none(),
+        token: config
+            .metrics
+            .token()
+            .map_err(ServeError::Metrics)?
+            .map(|t| vouch_evidence::Digest::of(t.as_bytes())),
+    });
     let policies = crate::controls::Policies::start(
         state.store().clone(),
         config.policies.clone(),
@@ -148,7 +169,60 @@ pub async fn start_using(
     };
     let mut running = start_with(state, config.listen_addr(), tls_config).await?;
     running.ca_cert = ca_cert;
+    if let Some(listener) = metrics_listener {
+        running.metrics_addr = listener.local_addr().ok();
+        tracing::info!(addr = ?running.metrics_addr, "/metrics is served on its own address");
+        let task = serve_metrics(listener, running.state.clone(), running.stop.clone());
+        running.background.push(task);
+    }
     Ok(running)
+}
+
+/// Serves `/metrics` alone, over plain HTTP, on `listener` until `stop`: at most 64
+/// connections at once, each closed if its request head is not in within 10 s.
+fn serve_metrics(
+    listener: TcpListener,
+    state: AppState,
+    stop: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    const MAX_CONNECTIONS: usize = 64;
+    let router = crate::http::metrics_app(state);
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    tokio::spawn(async move {
+        loop {
+            let (tcp, peer) = tokio::select! {
+                _ = stop.cancelled() => break,
+                accepted = listener.accept() => match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "metrics: accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+            };
+            let Ok(slot) = slots.clone().try_acquire_owned() else {
+                tracing::warn!(%peer, max = MAX_CONNECTIONS, "metrics: connection refused: too many open");
+                continue;
+            };
+            let router = router.clone();
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                let _slot = slot;
+                let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+                    router.clone().oneshot(req.map(axum::body::Body::new))
+                });
+                let conn = hyper::server::conn::http1::Builder::new()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(Duration::from_secs(10))
+                    .serve_connection(TokioIo::new(tcp), service);
+                tokio::select! {
+                    _ = conn => {}
+                    _ = stop.cancelled() => {}
+                }
+            });
+        }
+    })
 }
 
 /// Serves `state` on `addr` with `tls`.
@@ -257,6 +331,7 @@ pub async fn start_with(
     Ok(RunningServer {
         local_addr,
         ca_cert: None,
+        metrics_addr: None,
         state,
         stop,
         task,

@@ -90,6 +90,8 @@ pub(crate) struct Inner {
     pub refusals: crate::refusals::Refusals,
     /// Rate limits and the budget of unauthenticated bytes.
     pub guards: std::sync::OnceLock<crate::connections::Guards>,
+    /// Who may read `/metrics` (set once at start).
+    pub metrics_access: std::sync::OnceLock<MetricsAccess>,
     /// When each token's last use was last written (so a busy token writes once a minute).
     pub token_touched: std::sync::Mutex<HashMap<Digest, Timestamp>>,
 }
@@ -123,6 +125,7 @@ impl AppState {
                 token_touched: std::sync::Mutex::new(HashMap::new()),
                 refusals: Default::default(),
                 guards: std::sync::OnceLock::new(),
+                metrics_access: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -232,6 +235,16 @@ impl AppState {
         let _ = self.inner.guards.set(guards);
     }
 
+    /// Who may read `/metrics`: by default anyone, on the HTTPS listener.
+    pub fn metrics_access(&self) -> &MetricsAccess {
+        self.inner.metrics_access.get_or_init(Default::default)
+    }
+
+    /// Sets who may read `/metrics` (once; later calls change nothing).
+    pub fn set_metrics_access(&self, access: MetricsAccess) {
+        let _ = self.inner.metrics_access.set(access);
+    }
+
     /// Refusals of unauthenticated clients, counted (see [`crate::refusals`]).
     pub fn refusals(&self) -> &crate::refusals::Refusals {
         &self.inner.refusals
@@ -271,6 +284,11 @@ impl AppState {
     /// The current instant by the server's clock.
     pub fn now(&self) -> Timestamp {
         self.inner.clock.read().expect("clock lock").now()
+    }
+
+    /// The server's clock.
+    pub fn clock(&self) -> Clock {
+        *self.inner.clock.read().expect("clock lock")
     }
 
     /// Sets the server's clock (tests).
@@ -557,6 +575,24 @@ pub fn parse_instant(text: &str) -> Result<Timestamp, String> {
             text.trim()
         )
     })
+}
+
+/// Who may read `/metrics` ([`crate::config::MetricsConfig`]).
+#[derive(Clone, Debug)]
+pub struct MetricsAccess {
+    /// Served on the HTTPS listener (false when it has its own address).
+    pub on_main_listener: bool,
+    /// SHA-256 of the token a scrape must present, when one is required.
+    pub token: Option<Digest>,
+}
+
+impl Default for MetricsAccess {
+    fn default() -> Self {
+        MetricsAccess {
+            on_main_listener: true,
+            token: None,
+        }
+    }
 }
 
 /// The current time.

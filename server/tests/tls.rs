@@ -103,6 +103,11 @@ async fn https_ingest_survives_a_restart_on_the_same_port_and_data() {
         .create_api_token(Role::Admin, "t")
         .await
         .unwrap();
+    // Enrolled before the snapshots' fixed collection instant (the server refuses a snapshot
+    // collected before its agent enrolled), whatever day the test runs.
+    server.state().set_clock(vouch_evidence::Clock::Fixed(
+        "2026-11-24T00:00:00Z".parse().unwrap(),
+    ));
     let resp = h2
         .post(format!("{url}/v1/enroll"))
         .json(&EnrollRequest {
@@ -115,6 +120,7 @@ async fn https_ingest_survives_a_restart_on_the_same_port_and_data() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 201);
+    server.state().set_clock(vouch_evidence::Clock::System);
     let enrolled: EnrollResponse = resp.json().await.unwrap();
     assert!(enrolled.agent_id.starts_with("agt_") && enrolled.agent_id.len() == 20);
     let server_key = PublicKey::from_base64(&enrolled.server_key).unwrap();

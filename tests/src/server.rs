@@ -11,6 +11,10 @@ use vouch_server::auth::Role;
 use vouch_server::objects::ObjectStore;
 use vouch_server::{RunningServer, ServerConfig};
 
+/// When [`TestServer::enroll`] enrols agents: before every collection instant the fixtures
+/// use.
+pub const ENROLLED_AT: &str = "2026-01-01T00:00:00Z";
+
 /// A server under test.
 pub struct TestServer {
     /// Its configuration (the data directory and the port stay the same across restarts).
@@ -110,8 +114,9 @@ impl TestServer {
             .unwrap()
     }
 
-    /// Enrolls `key` over HTTPS with `client` as the agent of host `host_id`; returns the
-    /// server's answer.
+    /// Enrolls `key` over HTTPS with `client` as the agent of host `host_id`, with the server's
+    /// clock at [`ENROLLED_AT`] (before every collection instant the fixtures use: the server
+    /// refuses a snapshot collected before its agent enrolled); returns the server's answer.
     pub async fn enroll(
         &self,
         client: &reqwest::Client,
@@ -128,12 +133,16 @@ impl TestServer {
                 id: host_id.into(),
             }],
         };
+        let state = self.running().state();
+        let clock = state.clock();
+        state.set_clock(vouch_evidence::Clock::Fixed(ENROLLED_AT.parse().unwrap()));
         let resp = client
             .post(format!("{}/v1/enroll", self.url))
             .json(&req)
             .send()
-            .await
-            .unwrap();
+            .await;
+        state.set_clock(clock);
+        let resp = resp.unwrap();
         assert_eq!(resp.status(), 201, "enrolment failed");
         resp.json().await.unwrap()
     }

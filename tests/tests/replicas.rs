@@ -13,7 +13,7 @@ use vouch_evidence::api::{EnrollRequest, EnrollResponse};
 use vouch_evidence::{Digest, SigningKey};
 use vouch_server::ServerConfig;
 use vouch_tests::generate::host_snapshot;
-use vouch_tests::server::{TestServer, https_client};
+use vouch_tests::server::{ENROLLED_AT, TestServer, https_client};
 
 const AGENTS: usize = 4;
 const CHAIN: u64 = 8;
@@ -51,7 +51,11 @@ async fn two_replicas_over_one_database_store_each_snapshot_once() {
     assert_ne!(a.url, b.url);
     let client = https_client(&a.ca_pem);
 
-    // Agents enrol through either replica; each signs its chain.
+    // Agents enrol through either replica, at a fixed instant before the fixtures' collection
+    // instants (a snapshot collected before its agent enrolled is refused); each signs its chain.
+    let enrolled_at = vouch_evidence::Clock::Fixed(ENROLLED_AT.parse().unwrap());
+    a.running().state().set_clock(enrolled_at);
+    b.running().state().set_clock(enrolled_at);
     let mut chains: Vec<Vec<(Digest, Vec<u8>)>> = Vec::new();
     for n in 0..AGENTS {
         let key = SigningKey::from_seed(&[n as u8 + 40; 32]);
@@ -84,6 +88,8 @@ async fn two_replicas_over_one_database_store_each_snapshot_once() {
         }
         chains.push(chain);
     }
+    a.running().state().set_clock(vouch_evidence::Clock::System);
+    b.running().state().set_clock(vouch_evidence::Clock::System);
 
     // Rounds: every snapshot not yet stored is sent to both replicas at once, newest first
     // (out of order); a chain refusal is retried next round, as an agent would.

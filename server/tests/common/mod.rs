@@ -99,7 +99,24 @@ pub async fn enroll_token(h: &Harness, scope: &[&str]) -> String {
         .unwrap()
 }
 
-/// Enrols an agent with key seed `seed` for host `m-h<seed>`.
+/// When the test agents enrol: before every collection instant the fixtures use (the server
+/// refuses a snapshot collected before its agent enrolled).
+pub const ENROLLED_AT: &str = "2026-01-01T00:00:00Z";
+
+/// Runs `enrol` with the server's clock at [`ENROLLED_AT`], then puts the clock back.
+pub async fn enrolled_early<F: std::future::Future>(
+    h: &Harness,
+    enrol: impl FnOnce() -> F,
+) -> F::Output {
+    let clock = h.state.clock();
+    h.state
+        .set_clock(vouch_evidence::Clock::Fixed(ENROLLED_AT.parse().unwrap()));
+    let out = enrol().await;
+    h.state.set_clock(clock);
+    out
+}
+
+/// Enrols an agent with key seed `seed` for host `m-h<seed>`, at [`ENROLLED_AT`].
 pub async fn enroll(h: &Harness, seed: u8) -> TestAgent {
     let token = enroll_token(h, &["host"]).await;
     let key = SigningKey::from_seed(&[seed; 32]);
@@ -113,7 +130,10 @@ pub async fn enroll(h: &Harness, seed: u8) -> TestAgent {
             id: host.clone(),
         }],
     };
-    let (status, body) = call(h, post("/v1/enroll", serde_json::to_vec(&req).unwrap())).await;
+    let (status, body) = enrolled_early(h, || {
+        call(h, post("/v1/enroll", serde_json::to_vec(&req).unwrap()))
+    })
+    .await;
     assert_eq!(
         status,
         StatusCode::CREATED,
