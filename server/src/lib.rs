@@ -16,6 +16,7 @@ pub mod connections;
 pub mod controls;
 pub mod evaluate;
 mod files;
+pub mod fsck;
 pub mod http;
 pub mod ingest;
 pub mod loadgen;

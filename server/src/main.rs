@@ -67,6 +67,17 @@ enum Command {
         #[arg(long, default_value = "./vouch-data")]
         data_dir: PathBuf,
     },
+    /// Check everything the server stores: every envelope (in the database or the bucket)
+    /// against its digest, its agent's key and the index, every receipt, every chain's
+    /// continuity. Prints each problem with its chain, sequence and digest; exit 1 on any.
+    Fsck {
+        /// The server's configuration file (database, object storage); without it, the defaults.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Data directory (overrides the configuration).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
     /// Public keys of the enrolled agents and the server's receipt key.
     Keys {
         #[command(subcommand)]
@@ -869,6 +880,48 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 );
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Fsck { config, data_dir } => {
+            let mut cfg = match &config {
+                Some(path) => ServerConfig::load(path).map_err(|e| anyhow::anyhow!("{e}"))?,
+                None => ServerConfig::default(),
+            };
+            if let Some(d) = data_dir {
+                cfg.data_dir = d;
+            }
+            let limits = Limits {
+                max_body_bytes: cfg.max_body_bytes,
+                clock_skew_secs: cfg.clock_skew_secs,
+            };
+            let report = runtime()?.block_on(async {
+                let state = AppState::open(&cfg.data_dir, cfg.database_url.as_deref(), limits)
+                    .await
+                    .with_context(|| format!("cannot open {}", cfg.data_dir.display()))?;
+                if let Some(o) = &cfg.objects {
+                    let objects = vouch_server::objects::ObjectStore::connect(o).await;
+                    state.store().attach_objects(objects);
+                }
+                let key = state.receipt_key().public();
+                let report = vouch_server::fsck::fsck(state.store().as_ref(), key).await;
+                state.store().close().await?;
+                anyhow::Ok(report?)
+            })?;
+            for p in &report.problems {
+                println!("FAIL {p}");
+            }
+            println!(
+                "{} snapshot(s) in {} chain(s): {} envelope(s) checked, {} removed by retention, {} problem(s)",
+                report.snapshots,
+                report.chains,
+                report.envelopes_checked,
+                report.expired,
+                report.problems.len()
+            );
+            Ok(if report.ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
         command @ (Command::Sample { .. } | Command::Export { .. }) => {
             runtime()?.block_on(sample_or_export(command))

@@ -335,7 +335,8 @@ impl ObjectStore {
     }
 
     /// Writes `bytes` (whose SHA-256 is `sha256`) unless an object is already under its key,
-    /// with the configured retention from `now`.
+    /// with the configured retention from `now`. An object already there counts as written only
+    /// once its bytes are read back and hash to `sha256` ([`ObjectError::Altered`] otherwise).
     pub async fn put(
         &self,
         sha256: &Digest,
@@ -365,8 +366,11 @@ impl ObjectStore {
         }
         match req.send().await {
             Ok(_) => Ok(()),
-            // Already there: content-addressed, so the same bytes.
-            Err(e) if status(&e) == Some(412) => Ok(()),
+            // Something is already under the key. Content-addressed, it should be these bytes,
+            // but that is just what someone who can write to the bucket would have us assume:
+            // read it back and compare digests. Altered, the put fails (the envelope stays in
+            // the database, the uploader retries and counts the failure) and says so.
+            Err(e) if status(&e) == Some(412) => self.get(sha256).await.map(|_| ()),
             Err(e) => Err(request_error("s3:PutObject", &key, &e)),
         }
     }

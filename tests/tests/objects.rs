@@ -5,6 +5,8 @@
 //! altered in the bucket is reported, never served); retention expires what its period allows
 //! but never an envelope under Object Lock, never one collected inside an open audit period,
 //! never a chain's head, and deletes every version of what it expires; the API answers 410.
+//! An uploader's conditional put answered 412 (something is already under the key) counts as
+//! done only when the object there hashes to the envelope's digest.
 //! Regression pinned here: a newer, unlocked version written over a locked envelope hid the
 //! lock from `HeadObject`, so expiry marked it expired and then failed to delete the locked
 //! version; the lock check now reads every version.
@@ -191,6 +193,17 @@ async fn envelopes_move_to_a_locked_bucket_and_reads_are_checked() {
             }
             other => panic!("{name}: an altered object was not reported: {other:?}"),
         }
+        // Nor is it taken for the envelope when an uploader puts the real bytes again: the
+        // bucket's 412 is confirmed by reading the object back, and here it differs.
+        match objects.put(&sha1, c[1].envelope.clone(), now).await {
+            Err(ObjectError::Altered {
+                expected, actual, ..
+            }) => {
+                assert_eq!(expected, sha1, "{name}");
+                assert_eq!(actual, Digest::of(b"{\"forged\":true}"), "{name}");
+            }
+            other => panic!("{name}: a 412 over altered bytes was trusted: {other:?}"),
+        }
 
         // Retention of a day, applied now (the snapshots were collected in 2026-09): every
         // envelope but the head is past its period, and all are under a 30-day lock.
@@ -344,4 +357,102 @@ async fn retention_expires_what_no_lock_or_open_audit_period_holds() {
             "{name}: {report:?}"
         );
     }
+}
+
+/// Fault test (e) on object storage: one byte flipped in an envelope in the bucket (someone
+/// with write access to it) is named by `vouch fsck`'s check — the snapshot's chain, sequence
+/// and digest, and the object's key — and `vouch verify` refuses the object as downloaded; the
+/// same store passes before the damage.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flipped_byte_in_an_object_is_named_by_fsck_and_verify() {
+    use vouch_tests::generate::host_snapshot;
+    use vouch_tests::server::{TestServer, https_client};
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = bucket(None).await;
+    let objects = object_store(&config).await;
+    let server = TestServer::start_using(
+        vouch_server::ServerConfig {
+            listen: "127.0.0.1:0".into(),
+            data_dir: dir.path().to_path_buf(),
+            objects: Some(config.clone()),
+            ..Default::default()
+        },
+        Some(objects.clone()),
+    )
+    .await;
+    let client = https_client(&server.ca_pem);
+    let key = SigningKey::from_seed(&[61; 32]);
+    let agent = server
+        .enroll(&client, &key, "fsck", "m-fsck")
+        .await
+        .agent_id;
+    let mut envelopes = Vec::new();
+    let mut previous = None;
+    for sequence in 1..=4 {
+        let (env, digest) = host_snapshot(&agent, "m-fsck", sequence, previous, 500)
+            .sign(&key)
+            .unwrap();
+        let resp = client
+            .post(format!("{}/v1/snapshots", server.url))
+            .body(env.to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201);
+        envelopes.push((digest, env.to_vec()));
+        previous = Some(digest);
+    }
+    let state = server.running().state();
+    let store = state.store().clone();
+    Uploader::new(store.clone(), objects.clone())
+        .drain()
+        .await
+        .unwrap();
+    assert_eq!(store.pending_uploads().await.unwrap(), 0);
+    let server_key = state.receipt_key().public();
+    let report = vouch_server::fsck::fsck(store.as_ref(), server_key)
+        .await
+        .unwrap();
+    assert!(report.ok(), "{:?}", report.problems);
+    assert_eq!((report.snapshots, report.envelopes_checked), (4, 4));
+
+    // One byte of the third envelope's payload flipped, written over it in the bucket.
+    let (damaged, original) = &envelopes[2];
+    let object_key = objects.key(&Digest::of(original));
+    let mut bytes = original.clone();
+    let at = bytes
+        .windows(11)
+        .position(|w| w == b"\"payload\":\"")
+        .unwrap()
+        + 40;
+    bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
+    raw_client()
+        .put_object()
+        .bucket(&config.bucket)
+        .key(&object_key)
+        .body(ByteStream::from(bytes.clone()))
+        .send()
+        .await
+        .unwrap();
+
+    let report = vouch_server::fsck::fsck(store.as_ref(), server_key)
+        .await
+        .unwrap();
+    assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+    let problem = &report.problems[0];
+    assert!(
+        problem.contains(&format!("sequence 3 ({damaged})")),
+        "{problem}"
+    );
+    assert!(
+        problem.contains(&object_key) && problem.contains("altered"),
+        "{problem}"
+    );
+
+    // An auditor who downloads the object and checks it offline is refused too.
+    let ring = vouch_server::verify::Keyring::parse(&key.public().to_line(&agent), "keys").unwrap();
+    let e = vouch_server::verify::verify_bytes(&bytes, &ring, false).unwrap_err();
+    assert!(e.contains("signature"), "{e}");
+    assert!(vouch_server::verify::verify_bytes(original, &ring, false).is_ok());
 }
