@@ -7,4 +7,5 @@
 pub mod browser;
 pub mod generate;
 pub mod objects;
+pub mod process;
 pub mod server;
