@@ -3,7 +3,7 @@
 //! evidence and reads nothing; no token, no answer; the dashboard needs a session, which an
 //! agent token cannot open, and a reading session changes nothing.
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};

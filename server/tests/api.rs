@@ -7,7 +7,7 @@ use vouch_evidence::{Digest, Receipt, SNAPSHOT_PAYLOAD_TYPE, SigningKey, Timesta
 use vouch_server::auth::Role;
 use vouch_server::state::Limits;
 
-mod common;
+use crate::common;
 use common::*;
 
 async fn error_of(h: &Harness, body: Vec<u8>) -> (StatusCode, ErrorBody) {

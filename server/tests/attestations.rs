@@ -1,7 +1,7 @@
 //! Manual evidence through the API: who may record an attestation, what is refused (and
 //! stores nothing), and that what is kept verifies offline with the server's key.
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};

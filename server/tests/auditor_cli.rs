@@ -2,7 +2,7 @@
 //! the same sample twice, `vouch export` downloads the bundle, and `vouch verify` accepts it
 //! offline with the published keys and refuses a damaged copy.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Output};

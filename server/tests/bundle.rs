@@ -2,7 +2,7 @@
 //! is reproducible, the bundle verifies offline, and each kind of tampering fails with its own
 //! message.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::io::Read;

@@ -4,7 +4,7 @@
 //! (less the same skew) is refused with `before_enrolment`, 1970 included. The server's clock is
 //! fixed, so every verdict is the same on any day.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use tower::ServiceExt as _;

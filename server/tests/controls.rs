@@ -2,7 +2,7 @@
 //! instant with exceptions, attestations and freshness; the pack reloaded (a broken one refused,
 //! the last good kept); history re-judged only when asked; and who may do what.
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};

@@ -2,7 +2,7 @@
 //! test (e), SQLite; the S3 case is in tests/tests/objects.rs): both name the snapshot, and
 //! fsck passes on the same store before the damage.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

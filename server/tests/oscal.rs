@@ -3,7 +3,7 @@
 //! judged snapshot an observation pointing at its envelope; the same inputs give the same
 //! document; roles and bad requests are refused.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::*;

@@ -4,7 +4,7 @@
 //! what an open audit period holds; an expired envelope answers `410 gone` while its receipt
 //! stays, and the asset's listing keeps every record of the chain.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::*;

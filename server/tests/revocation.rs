@@ -1,7 +1,7 @@
 //! Nobody in (issue 15, defects 4 and 5): agents bound to the assets of their enrolment
 //! token's scope, agents and tokens revoked, tokens that expire, each step in the audit log.
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};

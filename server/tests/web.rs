@@ -1,7 +1,7 @@
 //! The dashboard through the real router: login by token to a signed session cookie, the
 //! denials, and the overview, asset list and asset pages over real stored snapshots.
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};

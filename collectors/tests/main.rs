@@ -1,0 +1,7 @@
+//! The collectors' integration tests, one binary: each file is a module.
+//! Run one file's tests with `cargo test -p vouch-collectors --test integration <file>::`.
+
+mod aws;
+mod github;
+mod host_fixtures;
+mod kubernetes;

@@ -1,0 +1,10 @@
+//! Cross-crate scenarios with real processes and services, one binary: each file is a module.
+//! Run one file's tests with `cargo test -p vouch-tests --test integration <file>::`.
+
+mod attacks;
+mod browser;
+mod faults;
+mod loadgen;
+mod objects;
+mod pipeline;
+mod replicas;
