@@ -40,6 +40,9 @@ pub enum BundleError {
     /// Writing the archive failed.
     #[error("cannot write the archive: {0}")]
     Archive(#[from] std::io::Error),
+    /// The client stopped reading the bundle.
+    #[error("the client went away")]
+    Closed,
 }
 
 /// The population of `query` (by digest) and the sample drawn from it (in draw order).
@@ -65,7 +68,8 @@ pub async fn draw(
     Ok((population, sample))
 }
 
-/// Makes the bundle for `query`, signed with the server's `receipt_key`, as `.tar.gz` bytes.
+/// Makes the bundle for `query`, signed with the server's `receipt_key`, as `.tar.gz` bytes in
+/// memory (tests, small bundles); [`stream`] sends the same bytes as they are made.
 pub async fn build(
     store: &dyn Store,
     receipt_key: &SigningKey,
@@ -73,22 +77,141 @@ pub async fn build(
     now: Timestamp,
 ) -> Result<Vec<u8>, BundleError> {
     let (population, drawn) = draw(store, query).await?;
+    let mut sink = Sink::Memory(Vec::new());
+    write(
+        store,
+        receipt_key,
+        query,
+        now,
+        &population,
+        &drawn,
+        &mut sink,
+    )
+    .await?;
+    match sink {
+        Sink::Memory(bytes) => Ok(bytes),
+        Sink::Channel(_) => unreachable!("a memory sink stays one"),
+    }
+}
+
+/// A bundle on its way out, chunk by chunk.
+pub type Chunks = tokio::sync::mpsc::Receiver<Result<Vec<u8>, std::io::Error>>;
+
+/// The bundle for `query` as a stream of `.tar.gz` chunks, made while it is sent: one envelope
+/// (and its receipt) is held at a time, so the server's memory stays flat however large the
+/// bundle. The sample is drawn first, so a wrong query fails before anything is sent; a
+/// failure later (a store read) ends the stream with an error, which leaves the client a
+/// truncated archive that no check accepts (the gzip trailer is missing). A client that goes
+/// away stops the work.
+pub async fn stream(
+    store: std::sync::Arc<dyn Store>,
+    receipt_key: SigningKey,
+    query: SampleQuery,
+    now: Timestamp,
+) -> Result<Chunks, BundleError> {
+    let (population, drawn) = draw(store.as_ref(), &query).await?;
+    let (tx, rx) = tokio::sync::mpsc::channel(8);
+    tokio::spawn(async move {
+        let mut sink = Sink::Channel(tx);
+        let made = write(
+            store.as_ref(),
+            &receipt_key,
+            &query,
+            now,
+            &population,
+            &drawn,
+            &mut sink,
+        )
+        .await;
+        match (made, sink) {
+            (Ok(()), _) | (Err(BundleError::Closed), _) => {}
+            (Err(e), Sink::Channel(tx)) => {
+                tracing::error!(error = %e, "the evidence bundle could not be completed");
+                let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
+            }
+            (Err(_), Sink::Memory(_)) => unreachable!("a channel sink stays one"),
+        }
+    });
+    Ok(rx)
+}
+
+/// Where a bundle's compressed bytes go.
+enum Sink {
+    Memory(Vec<u8>),
+    Channel(tokio::sync::mpsc::Sender<Result<Vec<u8>, std::io::Error>>),
+}
+
+impl Sink {
+    async fn put(&mut self, chunk: Vec<u8>) -> Result<(), BundleError> {
+        match self {
+            Sink::Memory(all) => all.extend_from_slice(&chunk),
+            Sink::Channel(tx) => tx.send(Ok(chunk)).await.map_err(|_| BundleError::Closed)?,
+        }
+        Ok(())
+    }
+}
+
+/// Appends members to the archive, recording each one's digest for the manifest, and passes
+/// the compressed bytes on after each.
+struct Packer<'a> {
+    tar: tar::Builder<flate2::write::GzEncoder<Vec<u8>>>,
+    files: BTreeMap<String, Digest>,
+    mtime: u64,
+    sink: &'a mut Sink,
+}
+
+impl Packer<'_> {
+    async fn add(&mut self, path: String, bytes: &[u8]) -> Result<(), BundleError> {
+        append(&mut self.tar, &path, bytes, self.mtime)?;
+        self.files.insert(path, Digest::of(bytes));
+        self.flush().await
+    }
+
+    async fn flush(&mut self) -> Result<(), BundleError> {
+        let chunk = std::mem::take(self.tar.get_mut().get_mut());
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        self.sink.put(chunk).await
+    }
+}
+
+/// Writes the bundle of `population` and its sample `drawn` to `sink`: every member, then the
+/// signed manifest of their digests last (the order of members carries no meaning; `vouch
+/// verify` reads them all).
+async fn write(
+    store: &dyn Store,
+    receipt_key: &SigningKey,
+    query: &SampleQuery,
+    now: Timestamp,
+    population: &[SnapshotRef],
+    drawn: &[SnapshotRef],
+    sink: &mut Sink,
+) -> Result<(), BundleError> {
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut p = Packer {
+        tar: tar::Builder::new(gz),
+        files: BTreeMap::new(),
+        mtime: u64::try_from(now.unix_micros() / 1_000_000).unwrap_or(0),
+        sink,
+    };
     let touched: BTreeSet<ChainKey> = drawn.iter().map(chain_of).collect();
-    let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     for m in population.iter().filter(|m| touched.contains(&chain_of(m))) {
         let envelope = store
             .envelope(m.digest)
             .await?
             .ok_or(BundleError::Missing(m.digest, "envelope"))?;
+        p.add(format!("envelopes/{}.json", m.digest), &envelope)
+            .await?;
         let receipt = store
             .receipt(m.digest)
             .await?
             .ok_or(BundleError::Missing(m.digest, "receipt"))?;
-        files.insert(format!("envelopes/{}.json", m.digest), envelope);
-        files.insert(format!("receipts/{}.json", m.digest), receipt);
+        p.add(format!("receipts/{}.json", m.digest), &receipt)
+            .await?;
     }
     let mut packs = BTreeSet::new();
-    for m in &drawn {
+    for m in drawn {
         let evaluations: Vec<BundleEvaluation> = store
             .evaluations_of(m.digest)
             .await?
@@ -104,7 +227,8 @@ pub async fn build(
             })
             .collect();
         if !evaluations.is_empty() {
-            files.insert(format!("results/{}.json", m.digest), pretty(&evaluations));
+            p.add(format!("results/{}.json", m.digest), &pretty(&evaluations))
+                .await?;
         }
     }
     for digest in &packs {
@@ -113,7 +237,7 @@ pub async fn build(
             .await?
             .ok_or_else(|| BundleError::Query(format!("pack {digest} is not kept")))?;
         for (path, bytes) in pack.files {
-            files.insert(format!("packs/{digest}/{path}"), bytes);
+            p.add(format!("packs/{digest}/{path}"), &bytes).await?;
         }
     }
     let agent_ids: BTreeSet<&str> = population.iter().map(|m| m.agent_id.as_str()).collect();
@@ -138,13 +262,15 @@ pub async fn build(
     }
     keys.push_str(&receipt_key.public().to_line(SERVER_KEY_OWNER));
     keys.push('\n');
-    files.insert("keys/keys.txt".into(), keys.into_bytes());
-    files.insert("keys/agents.json".into(), pretty(&agents));
-    files.insert("population.json".into(), pretty(&population));
-    files.insert(
+    p.add("keys/keys.txt".into(), keys.as_bytes()).await?;
+    p.add("keys/agents.json".into(), &pretty(&agents)).await?;
+    p.add("population.json".into(), &pretty(&population))
+        .await?;
+    p.add(
         "README.txt".into(),
-        readme(query, &receipt_key.public().id().to_string()),
-    );
+        &readme(query, &receipt_key.public().id().to_string()),
+    )
+    .await?;
     let digests: Vec<Digest> = population.iter().map(|m| m.digest).collect();
     let manifest = Manifest {
         format: 1,
@@ -154,21 +280,13 @@ pub async fn build(
         population_count: population.len() as u64,
         population_fingerprint: sample::population_fingerprint(&digests),
         sample: drawn.iter().map(|m| m.digest).collect(),
-        files: files
-            .iter()
-            .map(|(p, b)| (p.clone(), Digest::of(b)))
-            .collect(),
+        files: std::mem::take(&mut p.files),
     };
     let payload = canonical::to_vec(&manifest).expect("a manifest is always canonicalisable");
     let signed = dsse::sign(receipt_key, MANIFEST_PAYLOAD_TYPE, &payload);
-    let mtime = u64::try_from(now.unix_micros() / 1_000_000).unwrap_or(0);
-    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    let mut tar = tar::Builder::new(gz);
-    append(&mut tar, MANIFEST_FILE, &signed.to_vec(), mtime)?;
-    for (path, bytes) in &files {
-        append(&mut tar, path, bytes, mtime)?;
-    }
-    Ok(tar.into_inner()?.finish()?)
+    append(&mut p.tar, MANIFEST_FILE, &signed.to_vec(), p.mtime)?;
+    let end = p.tar.into_inner()?.finish()?;
+    p.sink.put(end).await
 }
 
 impl From<crate::store::StoredResult> for BundleResult {

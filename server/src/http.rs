@@ -24,7 +24,7 @@ use crate::auth::{Role, hash_token};
 use crate::bundle;
 use crate::ingest::{self, Refusal};
 use crate::scope::{BindError, Scope};
-use crate::state::{AppState, TokenRefusal, now};
+use crate::state::{AppState, TokenRefusal};
 use crate::store::{AgentRecord, IngestOutcome, NewSnapshot, Rejection, StoreError};
 
 /// The client's address, put in each request's extensions by the connection loop.
@@ -968,16 +968,26 @@ async fn sample(
     .into_response())
 }
 
-/// `GET /v1/export?…` (the sample's parameters): the evidence bundle, `.tar.gz`.
+/// `GET /v1/export?…` (the sample's parameters): the evidence bundle, `.tar.gz`, streamed as
+/// it is made ([`bundle::stream`]).
 async fn export(
     _reader: Reader,
     State(state): State<AppState>,
     query: Result<Query<SampleQuery>, QueryRejection>,
 ) -> Result<Response, AppError> {
     let query = scoped(&state, sample_query(query)?)?;
-    let bytes = bundle::build(state.store().as_ref(), state.receipt_key(), &query, now())
-        .await
-        .map_err(bundle_error)?;
+    let chunks = bundle::stream(
+        state.store().clone(),
+        // The task that writes the bundle outlives this call: it gets its own copy of the key.
+        vouch_evidence::SigningKey::from_seed(&state.receipt_key().seed()),
+        query,
+        state.now(),
+    )
+    .await
+    .map_err(bundle_error)?;
+    let body = futures::stream::unfold(chunks, |mut chunks| async move {
+        chunks.recv().await.map(|chunk| (chunk, chunks))
+    });
     Ok((
         [
             (header::CONTENT_TYPE, "application/gzip".to_string()),
@@ -986,7 +996,7 @@ async fn export(
                 "attachment; filename=\"vouch-bundle.tar.gz\"".to_string(),
             ),
         ],
-        bytes,
+        Body::from_stream(body),
     )
         .into_response())
 }

@@ -272,6 +272,56 @@ impl ApiArgs {
             .await
     }
 
+    /// GETs `path_and_query` with the token into the file `output`, chunk by chunk as it
+    /// arrives (memory stays flat however large the answer): written beside it first and
+    /// renamed when complete, so a broken transfer leaves no file that looks whole. Answers
+    /// the bytes written.
+    async fn download(
+        &self,
+        path_and_query: &str,
+        output: &std::path::Path,
+    ) -> anyhow::Result<u64> {
+        use std::io::Write as _;
+        let (token, ca) = (self.token()?, self.ca_pem()?);
+        let client =
+            vouch_agent::build_http_client(ca.as_deref(), std::time::Duration::from_secs(3600))?;
+        let url = format!("{}{path_and_query}", self.server.trim_end_matches('/'));
+        let mut resp = client
+            .get(&url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .with_context(|| format!("GET {url}"))?;
+        let status = resp.status();
+        if !status.is_success() {
+            let body = resp.bytes().await?;
+            let message = serde_json::from_slice::<vouch_evidence::api::ErrorBody>(&body)
+                .map(|e| e.message)
+                .unwrap_or_else(|_| String::from_utf8_lossy(&body).into_owned());
+            bail!("{url}: {status}: {message}");
+        }
+        let partial = output.with_extension("partial");
+        let mut file = std::fs::File::create(&partial)
+            .with_context(|| format!("creating {}", partial.display()))?;
+        let mut written = 0u64;
+        let copied: anyhow::Result<()> = async {
+            while let Some(chunk) = resp.chunk().await.with_context(|| format!("GET {url}"))? {
+                file.write_all(&chunk)?;
+                written += chunk.len() as u64;
+            }
+            file.sync_all()?;
+            Ok(())
+        }
+        .await;
+        if let Err(e) = copied {
+            let _ = std::fs::remove_file(&partial);
+            return Err(e.context(format!("the transfer broke after {written} bytes")));
+        }
+        std::fs::rename(&partial, output)
+            .with_context(|| format!("writing {}", output.display()))?;
+        Ok(written)
+    }
+
     /// Sends a request with the token (and a JSON body); the body, or the server's error message.
     /// The API token: from `--token-file`, else `VOUCH_TOKEN`.
     fn token(&self) -> anyhow::Result<String> {
@@ -1335,15 +1385,12 @@ async fn sample_or_export(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Export { api, query, output } => {
-            let body = api
-                .get(&format!("/v1/export?{}", query.to_query_string()))
+            let written = api
+                .download(&format!("/v1/export?{}", query.to_query_string()), &output)
                 .await?;
-            std::fs::write(&output, &body)
-                .with_context(|| format!("writing {}", output.display()))?;
             println!(
-                "wrote {} ({} bytes); check it with: vouch verify {} --keys KEYS",
+                "wrote {} ({written} bytes); check it with: vouch verify {} --keys KEYS",
                 output.display(),
-                body.len(),
                 output.display()
             );
             Ok(ExitCode::SUCCESS)
