@@ -407,15 +407,29 @@ impl StateDir {
     /// The head of `chain`: the stored head, or the newest spooled snapshot if that is ahead.
     /// A spooled file ahead of the stored head that cannot be read is set aside (see
     /// [`StateDir::set_aside_corrupt`]) rather than block every later snapshot of the chain.
+    ///
+    /// A stored head that cannot be read (the disk, or someone, damaged it: it is written
+    /// atomically) is set aside the same way, and the head is rebuilt from what the server
+    /// acknowledged (the newest saved receipt of the chain), then the spool: the chain goes on
+    /// where the server knows it to be instead of stopping for good.
     pub fn head(&self, chain: &ChainKey) -> io::Result<Option<Head>> {
-        let stored = match fs::read(self.head_path(chain)) {
-            Ok(b) => {
-                let h: HeadFile = serde_json::from_slice(&b).map_err(io::Error::other)?;
-                Some(Head {
+        let path = self.head_path(chain);
+        let stored = match fs::read(&path) {
+            Ok(b) => match serde_json::from_slice::<HeadFile>(&b) {
+                Ok(h) if h.chain == *chain => Some(Head {
                     sequence: h.sequence,
                     digest: h.digest,
-                })
-            }
+                }),
+                Ok(h) => {
+                    let problem = format!("holds the head of chain {}, not {chain}", h.chain);
+                    self.set_aside_corrupt(&path, &problem)?;
+                    self.newest_acknowledged(chain)?
+                }
+                Err(e) => {
+                    self.set_aside_corrupt(&path, &format!("unreadable chain head: {e}"))?;
+                    self.newest_acknowledged(chain)?
+                }
+            },
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
             Err(e) => return Err(e),
         };
@@ -585,6 +599,33 @@ impl StateDir {
             }
         }
         Ok(found.map(|r| r.digest))
+    }
+
+    /// The newest snapshot of `chain` the server acknowledged, from the saved receipts (the
+    /// highest sequence; the newest receipt at it). It reads every receipt: for recovery only.
+    pub fn newest_acknowledged(&self, chain: &ChainKey) -> io::Result<Option<Head>> {
+        let mut newest: Option<Receipt> = None;
+        for entry in fs::read_dir(self.root.join("receipts"))? {
+            let Some(receipt) = fs::read(entry?.path())
+                .ok()
+                .and_then(|bytes| Envelope::from_slice(&bytes).ok())
+                .and_then(|env| env.payload_bytes().ok())
+                .and_then(|p| serde_json::from_slice::<Receipt>(&p).ok())
+            else {
+                continue;
+            };
+            if receipt.chain == *chain
+                && newest.as_ref().is_none_or(|n| {
+                    (n.sequence, n.received_at) < (receipt.sequence, receipt.received_at)
+                })
+            {
+                newest = Some(receipt);
+            }
+        }
+        Ok(newest.map(|r| Head {
+            sequence: r.sequence,
+            digest: r.digest,
+        }))
     }
 
     /// Moves a refused envelope to `spool/rejected/`, with the server's error beside it, under
@@ -803,6 +844,56 @@ mod tests {
         let head = s.head(&chain()).unwrap().unwrap();
         assert_eq!(head.sequence, 5);
         assert_eq!(head.digest, Digest::of(b"payload-1"));
+    }
+
+    /// A damaged chain head is set aside (counted) and rebuilt from the saved receipts, then
+    /// the spool, instead of stopping the chain for good.
+    #[test]
+    fn a_corrupt_chain_head_is_set_aside_and_rebuilt_from_the_receipts() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = StateDir::open(dir.path()).unwrap();
+        let server = SigningKey::from_seed(&[9; 32]);
+        let key = SigningKey::from_seed(&[1; 32]);
+        for sequence in 1..=3u64 {
+            let env = vouch_evidence::dsse::sign(&key, "t", format!("p{sequence}").as_bytes());
+            let spooled = s.spool(&chain(), sequence, &env.to_vec()).unwrap();
+            let receipt = Receipt {
+                digest: Digest::of(format!("p{sequence}").as_bytes()),
+                chain: chain(),
+                sequence,
+                received_at: "2026-11-20T00:00:00Z".parse().unwrap(),
+            }
+            .sign(&server);
+            s.acknowledge(&spooled, receipt_digest(sequence), &receipt.to_vec())
+                .unwrap();
+        }
+        let env = vouch_evidence::dsse::sign(&key, "t", b"p4");
+        s.spool(&chain(), 4, &env.to_vec()).unwrap();
+        let head_file = dir
+            .path()
+            .join("chains")
+            .join(format!("{}.json", chain_dir_name(&chain())));
+        fs::write(&head_file, b"{\"chain\":").unwrap();
+        let head = s.head(&chain()).unwrap().unwrap();
+        assert_eq!(
+            (head.sequence, head.digest),
+            (4, Digest::of(b"p4")),
+            "the spool is ahead"
+        );
+        assert_eq!(s.corrupt_set_aside(), 1);
+        assert!(!head_file.exists());
+        // Without the spooled one, the newest receipt is the head.
+        fs::write(&head_file, b"garbage").unwrap();
+        let s = StateDir::open(dir.path()).unwrap();
+        for (_, path) in s.spooled(&chain()).unwrap() {
+            fs::remove_file(path).unwrap();
+        }
+        let head = s.head(&chain()).unwrap().unwrap();
+        assert_eq!((head.sequence, head.digest), (3, Digest::of(b"p3")));
+    }
+
+    fn receipt_digest(sequence: u64) -> Digest {
+        Digest::of(format!("p{sequence}").as_bytes())
     }
 
     fn names(dir: &Path) -> Vec<String> {
