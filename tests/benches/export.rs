@@ -97,6 +97,8 @@ fn main() {
         let mut resp = client
             .get(&url)
             .bearer_auth(&server.admin_token)
+            // The client's 30 s limit is for a whole request; a bundle of gigabytes takes longer.
+            .timeout(std::time::Duration::from_secs(3600))
             .send()
             .await
             .unwrap();
