@@ -5,11 +5,11 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use vouch_collectors::aws::AwsConfig;
-use vouch_collectors::config::{self, Problems, Validate};
-pub use vouch_collectors::config::{ConfigError, ConfigErrors};
 use vouch_collectors::github::GithubConfig;
 use vouch_collectors::host::HostConfig;
 use vouch_collectors::kubernetes::KubernetesConfig;
+use vouch_config::{self as config, Problems, Validate};
+pub use vouch_config::{ConfigError, ConfigErrors};
 
 /// `[server]`: where to deliver.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]

@@ -23,7 +23,6 @@ pub mod table;
 use std::io;
 use std::path::Path;
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::Mutex;
@@ -76,59 +75,6 @@ pub enum AgentError {
     Sign(String),
 }
 
-/// An HTTPS client (rustls with the ring provider) trusting the CA in `ca_pem`, or the
-/// system's bundle when `None`.
-pub fn build_http_client(
-    ca_pem: Option<&[u8]>,
-    timeout: Duration,
-) -> Result<reqwest::Client, AgentError> {
-    http_client_builder(ca_pem, timeout)?
-        .build()
-        .map_err(|e| AgentError::Client(e.to_string()))
-}
-
-/// The builder behind [`build_http_client`], for callers that set more (the server's webhook
-/// client follows no redirect).
-pub fn http_client_builder(
-    ca_pem: Option<&[u8]>,
-    timeout: Duration,
-) -> Result<reqwest::ClientBuilder, AgentError> {
-    let bundle;
-    let pem: &[u8] = match ca_pem {
-        Some(p) => p,
-        None => {
-            bundle = std::fs::read("/etc/ssl/certs/ca-certificates.crt").map_err(|e| {
-                AgentError::Client(format!("no CA given and no system bundle: {e}"))
-            })?;
-            &bundle
-        }
-    };
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls_pemfile::certs(&mut &pem[..]) {
-        let cert = cert.map_err(|e| AgentError::Client(format!("CA file: {e}")))?;
-        roots
-            .add(cert)
-            .map_err(|e| AgentError::Client(format!("CA certificate: {e}")))?;
-    }
-    if roots.is_empty() {
-        return Err(AgentError::Client(
-            "the CA file holds no certificate".into(),
-        ));
-    }
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|e| AgentError::Client(e.to_string()))?
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    Ok(reqwest::Client::builder()
-        .use_preconfigured_tls(tls)
-        .timeout(timeout)
-        .connect_timeout(timeout.min(Duration::from_secs(10)))
-        .user_agent(concat!("vouch-agent/", env!("CARGO_PKG_VERSION"))))
-}
-
 fn client_for(config: &AgentConfig) -> Result<reqwest::Client, AgentError> {
     let ca = match &config.server.ca_cert {
         Some(p) => Some(
@@ -136,10 +82,12 @@ fn client_for(config: &AgentConfig) -> Result<reqwest::Client, AgentError> {
         ),
         None => None,
     };
-    build_http_client(
+    vouch_client::build_http_client(
         ca.as_deref(),
         Duration::from_secs(config.agent.request_timeout_secs),
+        concat!("vouch-agent/", env!("CARGO_PKG_VERSION")),
     )
+    .map_err(|e| AgentError::Client(e.0))
 }
 
 impl AgentError {

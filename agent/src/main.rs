@@ -67,6 +67,8 @@ enum Command {
     },
     /// Collect like `collect`, judge the evidence with the built-in policy pack and print each
     /// control's status with the failing policies and their reasons; exit 1 when a control fails.
+    /// (Built with the `check` feature, on by default: it links the Rego engine.)
+    #[cfg(feature = "check")]
     Check {
         /// Judge as of this RFC 3339 instant instead of the clock's (as `collect --at`).
         #[arg(long, value_name = "INSTANT")]
@@ -220,6 +222,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        #[cfg(feature = "check")]
         Command::Check { at } => {
             use vouch_policies::{Catalogs, ControlState, ControlStatus, PolicyPack, SnapshotView};
             let pack = PolicyPack::builtin();

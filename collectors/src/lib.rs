@@ -9,7 +9,8 @@
 //! fixture trees. Adding a source is one folder and one line in [`all_specs`].
 
 pub mod aws;
-pub mod config;
+/// Configuration loading ([`vouch_config`], re-exported where the sources' configs use it).
+pub use vouch_config as config;
 #[doc(hidden)]
 pub mod fixtures;
 pub mod github;
@@ -33,7 +34,8 @@ use vouch_evidence::{
     Asset, Clock, CollectorRun, EvidenceItem, RunOutcome, Source as ItemSource, Timestamp,
 };
 
-pub use spec::{EvidenceSpec, ValueType, is_volatile, reference_markdown};
+pub use spec::{EvidenceSpec, ValueType, reference_markdown};
+pub use vouch_evidence::is_volatile;
 
 /// What a collector gets: where the system's files are, until when it may run, and a signal
 /// to stop early.
@@ -394,6 +396,16 @@ mod tests {
     struct Good;
     struct Panics;
     struct Slow;
+
+    /// The volatile ids of the evidence contract are facts a collector declares.
+    #[test]
+    fn every_volatile_id_is_declared() {
+        let declared: Vec<&str> = all_specs().iter().map(|s| s.id).collect();
+        for &id in vouch_evidence::VOLATILE_EVIDENCE {
+            assert!(is_volatile(id) && declared.contains(&id), "{id}");
+        }
+        assert!(!is_volatile("host.ssh.password_authentication"));
+    }
 
     #[async_trait]
     impl Collector for Good {

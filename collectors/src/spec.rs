@@ -88,12 +88,3 @@ pub fn reference_markdown() -> String {
     }
     out
 }
-
-/// Facts that change on every collection by their nature, so drift views and change alerts
-/// leave them out.
-const VOLATILE: &[&str] = &["host.system.uptime_seconds", "host.memory.available_bytes"];
-
-/// Whether evidence `id` changes on every collection by its nature (uptime, free memory).
-pub fn is_volatile(id: &str) -> bool {
-    VOLATILE.contains(&id)
-}

@@ -34,6 +34,6 @@ pub use receipt::{RECEIPT_PAYLOAD_TYPE, Receipt};
 pub use snapshot::{
     Asset, AssetKind, ChainKey, ChainLink, CollectorRun, EvidenceItem, ItemStatus, RunOutcome,
     SCHEMA_VERSION, SNAPSHOT_PAYLOAD_TYPE, Snapshot, SnapshotError, SnapshotHeader, Source,
-    is_valid_evidence_id,
+    VOLATILE_EVIDENCE, is_valid_evidence_id, is_volatile,
 };
 pub use timestamp::{Clock, Timestamp, TimestampError};

@@ -486,6 +486,17 @@ fn validate_item(
     }
 }
 
+/// Facts that change on every collection by their nature, so drift views and change alerts
+/// leave them out. Part of the contract: the agent that collects them and the server that shows
+/// drift must agree on them.
+pub const VOLATILE_EVIDENCE: &[&str] =
+    &["host.system.uptime_seconds", "host.memory.available_bytes"];
+
+/// Whether evidence `id` changes on every collection by its nature (uptime, free memory).
+pub fn is_volatile(id: &str) -> bool {
+    VOLATILE_EVIDENCE.contains(&id)
+}
+
 /// Whether `id` is a well-formed evidence id: at least three dot-separated segments of
 /// `[a-z0-9_]`, each starting with a letter (`host.ssh.permit_root_login`).
 pub fn is_valid_evidence_id(id: &str) -> bool {

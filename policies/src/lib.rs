@@ -17,6 +17,7 @@ pub mod cases;
 pub mod catalog;
 pub mod coverage;
 pub mod engine;
+pub mod kept;
 pub mod metadata;
 pub mod pack;
 pub mod report;
@@ -27,6 +28,7 @@ mod testing;
 pub use catalog::{Catalog, CatalogError, Catalogs, Control, ControlId, Role};
 pub use coverage::{Classified, Coverage, Level};
 pub use engine::{OrgConfig, PolicyResult, SnapshotView, Status};
+pub use kept::KeptPack;
 pub use metadata::{Policy, Severity};
 pub use pack::{LoadError, LoadErrors, PolicyPack};
 pub use rollup::{

@@ -1,15 +1,14 @@
 //! Making evidence bundles on the server: the sample drawn from the store, packed and signed.
-//! The format, and checking a bundle offline, are `vouch_verify::bundle`'s; [`verify`] adds
-//! re-deriving the stored results with the policy engine.
+//! The format, and checking a bundle offline (re-deriving its stored results included), are
+//! `vouch_verify::bundle`'s.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use vouch_evidence::api::{SampleQuery, SnapshotRef};
-use vouch_evidence::dsse::{self, Envelope};
+use vouch_evidence::dsse;
 use vouch_evidence::sample::{self, SAMPLE_ALGORITHM};
 use vouch_evidence::{ChainKey, Digest, SigningKey, Timestamp, canonical};
-use vouch_verify::Keyring;
 pub use vouch_verify::bundle::{
     AgentEntry, BundleEvaluation, BundleReport, BundleResult, MANIFEST_FILE, MANIFEST_PAYLOAD_TYPE,
     Manifest, SERVER_KEY_OWNER, chain_of,
@@ -17,13 +16,7 @@ pub use vouch_verify::bundle::{
 
 use crate::store::{Store, StoreError};
 
-/// Checks a bundle offline ([`vouch_verify::bundle::verify_with`]), re-deriving every stored
-/// result from the pack that made it with the policy engine. With `pinned`, the keys the
-/// auditor obtained from the organisation (`vouch keys export`), the bundle's own keys must
-/// match them; without, the bundle's keys are used and a note says which server key to compare.
-pub fn verify(bytes: &[u8], pinned: Option<&Keyring>, threads: usize) -> BundleReport {
-    vouch_verify::bundle::verify_with(bytes, pinned, threads, check_results)
-}
+pub use vouch_verify::bundle::verify;
 
 /// Why a bundle could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -298,106 +291,6 @@ impl From<crate::store::StoredResult> for BundleResult {
             evidence: r.evidence,
         }
     }
-}
-
-/// Re-derives the results in `results/*.json` from the packs in `packs/` and the verified
-/// envelopes; every disagreement is a failure. Answers how many results were re-derived.
-fn check_results(
-    files: &BTreeMap<String, Vec<u8>>,
-    verified: &BTreeSet<Digest>,
-    r: &mut BundleReport,
-) -> usize {
-    use crate::controls::PackJudge;
-    use crate::evaluate::Judge as _;
-    let catalogs = vouch_policies::Catalogs::builtin();
-    let mut judges: BTreeMap<String, Result<PackJudge, String>> = BTreeMap::new();
-    let mut checked = 0;
-    for (path, bytes) in files.iter().filter(|(p, _)| p.starts_with("results/")) {
-        let Some(digest) = path
-            .strip_prefix("results/")
-            .and_then(|p| p.strip_suffix(".json"))
-            .and_then(|d| d.parse::<Digest>().ok())
-        else {
-            r.failures
-                .push(format!("{path}: not named results/<digest>.json"));
-            continue;
-        };
-        let evaluations: Vec<BundleEvaluation> = match serde_json::from_slice(bytes) {
-            Ok(e) => e,
-            Err(e) => {
-                r.failures.push(format!("{path}: {e}"));
-                continue;
-            }
-        };
-        if !verified.contains(&digest) {
-            r.failures.push(format!(
-                "{path}: snapshot {digest} has no verified envelope in the bundle"
-            ));
-            continue;
-        }
-        let snapshot = files
-            .get(&format!("envelopes/{digest}.json"))
-            .and_then(|b| Envelope::from_slice(b).ok())
-            .and_then(|e| e.payload_bytes().ok())
-            .and_then(|p| vouch_evidence::Snapshot::from_payload(&p).ok());
-        let Some(snapshot) = snapshot else {
-            r.failures
-                .push(format!("{path}: the snapshot cannot be read"));
-            continue;
-        };
-        for e in &evaluations {
-            let judge = judges.entry(e.pack.clone()).or_insert_with(|| {
-                let prefix = format!("packs/{}/", e.pack);
-                let record = crate::store::PackRecord {
-                    digest: e.pack.clone(),
-                    loaded_at: e.evaluated_at,
-                    files: files
-                        .iter()
-                        .filter_map(|(p, b)| {
-                            Some((p.strip_prefix(&prefix)?.to_string(), b.clone()))
-                        })
-                        .collect(),
-                };
-                if record.files.is_empty() {
-                    return Err(format!("pack {} is not in the bundle", e.pack));
-                }
-                PackJudge::from_record(&record, &catalogs)
-            });
-            let judge = match judge {
-                Ok(j) => j,
-                Err(problem) => {
-                    r.failures
-                        .push(format!("{path}: pack {}: {problem}", e.pack));
-                    continue;
-                }
-            };
-            let derived: BTreeMap<String, BundleResult> = judge
-                .judge(&snapshot)
-                .into_iter()
-                .map(|x| (x.policy_id.clone(), BundleResult::from(x)))
-                .collect();
-            let pack = e.pack.get(..12).unwrap_or(&e.pack);
-            let stored: BTreeMap<&str, &BundleResult> =
-                e.results.iter().map(|x| (x.policy.as_str(), x)).collect();
-            for (policy, want) in &derived {
-                match stored.get(policy.as_str()) {
-                    Some(got) if *got == want => checked += 1,
-                    Some(got) => r.failures.push(format!(
-                        "{path}: pack {pack} gives {policy} {} ({}), the bundle says {} ({})",
-                        want.status, want.reason, got.status, got.reason
-                    )),
-                    None => r.failures.push(format!(
-                        "{path}: the result of {policy} under pack {pack} is missing"
-                    )),
-                }
-            }
-            for policy in stored.keys().filter(|p| !derived.contains_key(**p)) {
-                r.failures
-                    .push(format!("{path}: {policy} is not a policy of pack {pack}"));
-            }
-        }
-    }
-    checked
 }
 
 fn pretty<T: Serialize>(v: &T) -> Vec<u8> {

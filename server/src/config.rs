@@ -4,8 +4,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use vouch_collectors::config::{self, Problems, Validate};
-pub use vouch_collectors::config::{ConfigError, ConfigErrors};
+use vouch_config::{self as config, Problems, Validate};
+pub use vouch_config::{ConfigError, ConfigErrors};
 
 /// Log output format.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
@@ -155,9 +155,9 @@ impl MetricsConfig {
             return Ok(None);
         };
         let shown = path.display();
-        let meta = std::fs::metadata(path).map_err(|e| format!("{shown}: {e}"))?;
-        let mode = std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o7777;
-        if mode & 0o077 != 0 {
+        if let Some(mode) =
+            vouch_config::secret_file_mode(path).map_err(|e| format!("{shown}: {e}"))?
+        {
             return Err(format!(
                 "{shown} is readable by group or others (mode {mode:04o}): a token file must \
                  be 0600 (chmod 600 {shown})"

@@ -1,8 +1,10 @@
 //! The Vouch server: it receives signed evidence snapshots from agents, verifies each one
 //! (DSSE Ed25519 signature by an enrolled key, RFC 8785 canonical payload, schema, hash-chain
 //! link), stores it exactly once with the envelope kept byte for byte, and answers with a signed
-//! receipt. It serves the auditor API over HTTPS (rustls), Prometheus metrics, and the `vouch`
-//! command line, including `vouch verify`, which checks envelopes offline with no server.
+//! receipt. It serves the auditor API over HTTPS (rustls) and Prometheus metrics. The `vouch`
+//! command line is the `cli/` crate (package `vouch`), a thin binary over this library, the
+//! agent (`vouch up`) and `vouch-verify` (`vouch verify`). This crate links no collector and
+//! no agent code.
 //!
 //! [`http::app`] is the whole API as an axum `Router`; [`serve::start`] runs it on a socket;
 //! [`store::Store`] is the storage seam (SQLite by default).
@@ -15,7 +17,7 @@ pub mod config;
 pub mod connections;
 pub mod controls;
 pub mod evaluate;
-mod files;
+pub mod files;
 pub mod fsck;
 pub mod http;
 pub mod ingest;
@@ -31,7 +33,6 @@ pub mod serve;
 pub mod state;
 pub mod store;
 pub mod tls;
-pub mod up;
 pub mod web;
 
 pub use config::ServerConfig;

@@ -206,8 +206,12 @@ pub async fn run(config: &LoadConfig) -> Result<LoadReport, LoadError> {
             "agents, snapshots per agent and concurrency must each be at least 1".into(),
         ));
     }
-    let client = vouch_agent::build_http_client(config.ca_pem.as_deref(), Duration::from_secs(60))
-        .map_err(|e| LoadError::Client(e.to_string()))?;
+    let client = vouch_client::build_http_client(
+        config.ca_pem.as_deref(),
+        Duration::from_secs(60),
+        concat!("vouch/", env!("CARGO_PKG_VERSION")),
+    )
+    .map_err(|e| LoadError::Client(e.to_string()))?;
     let base = config.url.trim_end_matches('/').to_string();
     let setup = Instant::now();
 

@@ -190,7 +190,7 @@ pub enum ObjectError {
 /// The SDK's raw HTTP response.
 type Raw = aws_sdk_s3::config::http::HttpResponse;
 
-/// A failed call on object `key`, in the words the AWS collectors use for theirs.
+/// A failed call on object `key`.
 fn request_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
     api: &'static str,
     key: &str,
@@ -198,7 +198,21 @@ fn request_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
 ) -> ObjectError {
     ObjectError::Request {
         key: key.to_string(),
-        message: vouch_collectors::aws::api_error(api, e),
+        message: s3_error(api, e),
+    }
+}
+
+/// A failed S3 call as one sentence: the API, then the error code and message S3 gave (e.g.
+/// `s3:PutObject: AccessDenied: Access Denied`), or what failed on the way (timeout,
+/// connection, credentials) with its causes once the SDK's retries gave up.
+fn s3_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    api: &str,
+    e: &SdkError<E, Raw>,
+) -> String {
+    match (e.code(), e.message()) {
+        (Some(code), Some(message)) => format!("{api}: {code}: {message}"),
+        (Some(code), None) => format!("{api}: {code}"),
+        _ => format!("{api}: {}", aws_sdk_s3::error::DisplayErrorContext(e)),
     }
 }
 
@@ -302,7 +316,7 @@ impl ObjectStore {
             .bucket(&self.bucket)
             .send()
             .await
-            .map_err(|e| bucket_error(vouch_collectors::aws::api_error("s3:HeadBucket", &e)))?;
+            .map_err(|e| bucket_error(s3_error("s3:HeadBucket", &e)))?;
         if self.lock.is_some() {
             let conf = match self
                 .client
@@ -316,7 +330,7 @@ impl ObjectStore {
                 Err(e) => {
                     return Err(bucket_error(format!(
                         "[objects.lock] is set but the bucket's Object Lock configuration cannot be read ({})",
-                        vouch_collectors::aws::api_error("s3:GetObjectLockConfiguration", &e)
+                        s3_error("s3:GetObjectLockConfiguration", &e)
                     )));
                 }
             };

@@ -488,7 +488,7 @@ async fn a_control_turning_from_pass_to_fail_is_alerted() {
             initial_backoff_ms: 10,
             ..Default::default()
         },
-        vouch_agent::build_http_client(None, std::time::Duration::from_secs(5)).unwrap(),
+        vouch_client::build_http_client(None, std::time::Duration::from_secs(5), "test").unwrap(),
     );
     let stop = tokio_util::sync::CancellationToken::new();
     let worker = policies.spawn(

@@ -3,20 +3,16 @@
 //! Run one file's tests with `cargo test -p vouch-server --test integration <file>::`.
 
 mod access;
-mod admin_cli;
 mod api;
 mod attestations;
-mod auditor_cli;
 mod bundle;
 mod clock;
 mod common;
 mod controls;
-mod fsck;
 mod metrics_access;
 mod oscal;
 mod retention;
 mod revocation;
 mod storage;
 mod tls;
-mod verify_cli;
 mod web;

@@ -17,10 +17,13 @@ const SOURCES: &[&str] = &[
     "Cargo.toml",
     "Cargo.lock",
     "evidence",
+    "config",
+    "client",
     "policies",
     "collectors",
     "agent",
     "server",
+    "cli",
     "verify",
 ];
 
@@ -125,7 +128,13 @@ fn newest_mtime(path: &Path) -> Option<SystemTime> {
         .filter(|e| {
             let n = e.file_name();
             let n = n.to_string_lossy();
-            n != "target" && !n.starts_with('.')
+            // What a binary is not built from: a test, bench or fixture edited after the
+            // build must not make it look stale (rebuilding it from inside `cargo test`
+            // would wait on the build directory's lock that `cargo test` holds).
+            !matches!(
+                n.as_ref(),
+                "target" | "tests" | "benches" | "examples" | "fixtures"
+            ) && !n.starts_with('.')
         })
         .filter_map(|e| newest_mtime(&e.path()))
         .max()
@@ -255,6 +264,7 @@ impl ServeProcess {
     /// that fails because the port is not free yet is retried.
     pub async fn restart(&mut self) {
         assert!(self.child.is_none(), "the server is running");
+        let exe = binary("vouch", "vouch");
         let started = Instant::now();
         loop {
             let log = File::options()
@@ -262,7 +272,7 @@ impl ServeProcess {
                 .append(true)
                 .open(&self.log_path)
                 .unwrap();
-            let mut cmd = Command::new(binary("vouch", "vouch-server"));
+            let mut cmd = Command::new(&exe);
             cmd.arg("serve")
                 .arg("--config")
                 .arg(&self.config_path)
@@ -338,7 +348,7 @@ impl ServeProcess {
     /// `vouch token create` on its data directory (with its environment): an API token of
     /// `role`, or an enrolment token with `scope`.
     pub fn token(&self, role: &str, scope: &[&str]) -> String {
-        let mut cmd = Command::new(binary("vouch", "vouch-server"));
+        let mut cmd = Command::new(binary("vouch", "vouch"));
         cmd.args(["token", "create", "--role", role, "--label", "faults"])
             .arg("--data-dir")
             .arg(&self.data_dir);

@@ -4,7 +4,9 @@
 mod attacks;
 mod browser;
 mod faults;
+mod layering;
 mod loadgen;
 mod objects;
 mod pipeline;
 mod replicas;
+mod verify_binaries;

@@ -18,7 +18,7 @@
 //!   (policies and organisation settings), so the results can be re-derived;
 //! - `README.txt` — how to check it.
 //!
-//! [`verify_with`] re-checks everything: the manifest's signature and every file's hash, every
+//! [`verify`] re-checks everything: the manifest's signature and every file's hash, every
 //! envelope's signature and canonical payload, chain continuity (naming any gap), that the
 //! envelopes agree with the population list, that the sample follows from the population and
 //! the seed (`vouch-sample-v1`), every receipt, and that every stored result follows from its
@@ -211,6 +211,12 @@ pub trait ResultsCheck:
 impl<F: FnOnce(&BTreeMap<String, Vec<u8>>, &BTreeSet<Digest>, &mut BundleReport) -> usize>
     ResultsCheck for F
 {
+}
+
+/// Checks a bundle offline, everything included: [`verify_with`] with the stored results
+/// re-derived from their packs ([`crate::results::check_results`]).
+pub fn verify(bytes: &[u8], pinned: Option<&Keyring>, threads: usize) -> BundleReport {
+    verify_with(bytes, pinned, threads, crate::results::check_results)
 }
 
 /// Checks a bundle offline, all but its stored results, which `check_results` re-derives.

@@ -11,10 +11,14 @@
 //! Files are read once each and checked on every core ([`verify_files`]); each check is
 //! independent, only the chain audit needs them all. [`bundle`] checks evidence bundles.
 //!
-//! This crate depends on the evidence contract alone (no server, store, policy engine or
-//! collector), so what an auditor runs trusts nothing but the evidence and the keys.
+//! This crate depends on the evidence contract and the policy engine alone (no server, store,
+//! network or collector: no cloud SDK), so what an auditor runs trusts nothing but the evidence,
+//! the keys and the packs' own files. [`cli`] is the `vouch verify` command, shared by the
+//! `vouch` binary and this crate's small `vouch-verify` binary, so both answer alike.
 
 pub mod bundle;
+pub mod cli;
+pub mod results;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -245,6 +249,16 @@ pub enum Depth {
 }
 
 impl Depth {
+    /// The depth the command-line flags ask for: `--strict` is [`Depth::Full`],
+    /// `--signatures-only` [`Depth::Signatures`], neither [`Depth::Canonical`].
+    pub fn from_flags(strict: bool, signatures_only: bool) -> Self {
+        match (strict, signatures_only) {
+            (true, _) => Depth::Full,
+            (false, true) => Depth::Signatures,
+            (false, false) => Depth::Canonical,
+        }
+    }
+
     fn from_strict(strict: bool) -> Self {
         if strict {
             Depth::Full

@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
+use vouch_config::secret_file_mode;
 use vouch_evidence::{Asset, AssetKind, Source as ItemSource};
 
 use crate::{CollectContext, CollectError, Collector, EvidenceSpec, Source, remote};
@@ -314,14 +315,6 @@ impl Source for GithubSource {
     fn schedule(&self) -> &str {
         &self.shared.config.schedule
     }
-}
-
-/// The mode of a secret file when group or others have any permission on it (it is then not
-/// read), `None` when only its owner has.
-fn secret_file_mode(path: &std::path::Path) -> std::io::Result<Option<u32>> {
-    use std::os::unix::fs::PermissionsExt as _;
-    let mode = std::fs::metadata(path)?.permissions().mode() & 0o7777;
-    Ok((mode & 0o077 != 0).then_some(mode))
 }
 
 #[cfg(test)]

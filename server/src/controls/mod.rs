@@ -22,13 +22,12 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use sha2::{Digest as _, Sha256};
 use tokio_util::sync::CancellationToken;
 use vouch_evidence::dsse::Envelope;
 use vouch_evidence::{Asset, Attestation, Snapshot, Timestamp};
 use vouch_policies::{
-    Attested, Catalogs, ControlId, ControlState, ControlStatus, Coverage, Judged, LoadError,
-    LoadErrors, OrgConfig, PolicyPack, PolicyResult, RollUp, SnapshotView, Status,
+    Attested, Catalogs, ControlId, ControlState, ControlStatus, Coverage, Judged, KeptPack,
+    LoadError, LoadErrors, PolicyPack, PolicyResult, RollUp, Status,
 };
 
 use crate::config::PolicySettings;
@@ -38,83 +37,42 @@ use crate::store::{
     AttestationRecord, ExceptionRecord, PackRecord, Store, StoreError, StoredResult,
 };
 
-/// The file, among a kept pack's files, holding the organisation settings it judged with.
-pub const CONFIG_FILE: &str = "vouch-config.json";
+pub use vouch_policies::kept::CONFIG_FILE;
 
-/// A policy pack with the organisation settings it judges with, as the evaluator uses it. Its
-/// digest covers both: the same policies with other settings are another pack.
-pub struct PackJudge {
-    pack: PolicyPack,
-    digest: String,
-    files: Vec<(String, Vec<u8>)>,
-}
+/// A policy pack with the organisation settings it judges with, as the evaluator uses it (a
+/// [`KeptPack`]: its digest covers both).
+pub struct PackJudge(KeptPack);
 
 impl PackJudge {
     /// Wraps a loaded pack.
     pub fn new(pack: PolicyPack) -> Self {
-        let config = serde_json::to_vec(pack.config()).expect("settings are plain JSON");
-        let mut h = Sha256::new();
-        h.update(b"vouch-pack-v1\0");
-        h.update(pack.digest().as_bytes());
-        h.update(b"\0");
-        h.update(&config);
-        let digest = hex::encode(h.finalize());
-        let mut files: Vec<(String, Vec<u8>)> = pack
-            .files()
-            .map(|(path, text)| (path.to_string(), text.as_bytes().to_vec()))
-            .collect();
-        files.push((CONFIG_FILE.to_string(), config));
-        PackJudge {
-            pack,
-            digest,
-            files,
-        }
+        PackJudge(KeptPack::new(pack))
     }
 
     /// The pack a stored record describes, loaded again from its files; refused when the files
     /// no longer give the recorded digest.
     pub fn from_record(record: &PackRecord, catalogs: &Catalogs) -> Result<Self, String> {
-        let mut config = OrgConfig::default();
-        let mut sources = Vec::new();
-        for (path, bytes) in &record.files {
-            if path == CONFIG_FILE {
-                config = serde_json::from_slice(bytes).map_err(|e| format!("{path}: {e}"))?;
-            } else {
-                let text =
-                    String::from_utf8(bytes.clone()).map_err(|_| format!("{path}: not UTF-8"))?;
-                sources.push((path.clone(), text));
-            }
-        }
-        let mut pack = PolicyPack::from_sources(sources, catalogs).map_err(|e| e.to_string())?;
-        pack.set_config(config).map_err(|e| e.to_string())?;
-        let judge = PackJudge::new(pack);
-        if judge.digest != record.digest {
-            return Err(format!(
-                "its files give digest {}, not the recorded {}",
-                judge.digest, record.digest
-            ));
-        }
-        Ok(judge)
+        KeptPack::from_files(&record.files, &record.digest, catalogs).map(PackJudge)
     }
 
     /// The policies.
     pub fn pack(&self) -> &PolicyPack {
-        &self.pack
+        self.0.pack()
     }
 }
 
 impl Judge for PackJudge {
     fn digest(&self) -> &str {
-        &self.digest
+        self.0.digest()
     }
 
     fn files(&self) -> Vec<(String, Vec<u8>)> {
-        self.files.clone()
+        self.0.files().to_vec()
     }
 
     fn judge(&self, snapshot: &Snapshot) -> Vec<StoredResult> {
-        self.pack
-            .evaluate(&SnapshotView::from(snapshot))
+        self.0
+            .judge(snapshot)
             .into_iter()
             .map(|r| StoredResult {
                 policy_id: r.policy,
@@ -126,7 +84,8 @@ impl Judge for PackJudge {
     }
 
     fn unjudged(&self, reason: &str) -> Vec<StoredResult> {
-        self.pack
+        self.0
+            .pack()
             .policies()
             .iter()
             .map(|p| StoredResult {
@@ -730,6 +689,7 @@ mod tests {
 
     use vouch_evidence::testing::host_snapshot;
     use vouch_evidence::{EvidenceItem, Source};
+    use vouch_policies::OrgConfig;
 
     use super::*;
 

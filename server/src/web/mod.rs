@@ -499,7 +499,7 @@ fn drift<'a>(before: &'a Snapshot, after: &'a Snapshot) -> Vec<Change<'a>> {
         .map(String::as_str)
         .collect();
     ids.into_iter()
-        .filter(|id| !vouch_collectors::is_volatile(id))
+        .filter(|id| !vouch_evidence::is_volatile(id))
         .filter_map(|id| {
             let (b, a) = (before.evidence.get(id), after.evidence.get(id));
             (b != a).then_some(Change {

@@ -1,5 +1,6 @@
-//! Configuration loading shared by the agent and the server: TOML files whose every problem is
-//! reported at once, each naming the file, the key and what is wrong.
+//! Configuration loading shared by the agent, the collectors and the server: TOML files whose
+//! every problem is reported at once, each naming the file, the key and what is wrong, and
+//! secret files checked for their mode before they are read.
 
 use std::fmt;
 use std::path::Path;
@@ -99,4 +100,30 @@ pub fn load<T: DeserializeOwned + Validate>(path: &Path) -> Result<T, ConfigErro
         }])
     })?;
     parse(&file, &text)
+}
+
+/// The mode of a secret file when group or others have any permission on it (it must then not
+/// be read), `None` when only its owner has.
+pub fn secret_file_mode(path: &Path) -> std::io::Result<Option<u32>> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(path)?.permissions().mode() & 0o7777;
+    Ok((mode & 0o077 != 0).then_some(mode))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_readable_by_others_is_named_by_its_mode() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        std::fs::write(&path, "x").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(secret_file_mode(&path).unwrap(), None);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        assert_eq!(secret_file_mode(&path).unwrap(), Some(0o640));
+        assert!(secret_file_mode(&dir.path().join("absent")).is_err());
+    }
 }

@@ -11,17 +11,17 @@ use vouch_agent::config::{AgentConfig, AgentSection, CollectorsSection, ServerSe
 use vouch_agent::{Agent, DeliveryReport};
 use vouch_evidence::Digest;
 
-use crate::auth::Role;
-use crate::files::write_private;
-use crate::serve::RunningServer;
-use crate::{ServerConfig, start};
+use vouch_server::auth::Role;
+use vouch_server::files::write_private;
+use vouch_server::serve::RunningServer;
+use vouch_server::{ServerConfig, start};
 
 /// Why `vouch up` failed.
 #[derive(Debug, thiserror::Error)]
 pub enum UpError {
     /// The server did not start.
     #[error("server: {0}")]
-    Serve(#[from] crate::serve::ServeError),
+    Serve(#[from] vouch_server::serve::ServeError),
     /// A file under the data directory.
     #[error("{path}: {source}")]
     Io {
@@ -32,7 +32,7 @@ pub enum UpError {
     },
     /// Storage.
     #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
+    Store(#[from] vouch_server::store::StoreError),
     /// The local agent.
     #[error("local agent: {0}")]
     Agent(#[from] vouch_agent::AgentError),
@@ -90,7 +90,7 @@ pub async fn up(data_dir: &Path, listen: &str) -> Result<Up, UpError> {
                 .issue_api_token(
                     Role::Admin,
                     "vouch up",
-                    crate::state::DEFAULT_API_TOKEN_TTL_SECS,
+                    vouch_server::state::DEFAULT_API_TOKEN_TTL_SECS,
                     "vouch up",
                 )
                 .await?;
@@ -127,8 +127,8 @@ pub async fn up(data_dir: &Path, listen: &str) -> Result<Up, UpError> {
         if agent_config.collectors.kubernetes.enabled {
             parts.push("kubernetes-cluster".to_string());
         }
-        let scope = crate::scope::Scope::parse(&parts).map_err(|e| {
-            crate::store::StoreError::Backend(format!("scope of the local agent: {e}"))
+        let scope = vouch_server::scope::Scope::parse(&parts).map_err(|e| {
+            vouch_server::store::StoreError::Backend(format!("scope of the local agent: {e}"))
         })?;
         let token = server
             .state()

@@ -1,5 +1,7 @@
 //! `vouch`: the Vouch server and the auditor's command line. Thin glue over the library.
 
+mod up;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -8,7 +10,6 @@ use clap::{Parser, Subcommand};
 use vouch_server::auth::Role;
 use vouch_server::config::{LogFormat, ServerConfig};
 use vouch_server::state::{AppState, Limits, expand_date};
-use vouch_server::verify::{Depth, Keyring, verify_files_at};
 
 #[derive(Parser)]
 #[command(
@@ -83,27 +84,9 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
-    /// Verify snapshot envelopes offline; exit 0 only when every one verifies.
-    Verify {
-        /// A keys file (`ed25519 <base64> <agent id>` lines) or a directory of `*.pub` files.
-        /// Required for envelope files; for a bundle, the keys the bundle must match (without
-        /// it the bundle's own keys are used and the server key id is printed to compare).
-        #[arg(long)]
-        keys: Option<PathBuf>,
-        /// Also parse every snapshot in full, as a cross-check of the one-pass payload check.
-        #[arg(long, conflicts_with = "signatures_only")]
-        strict: bool,
-        /// Check only signatures, agent binding and chains (authenticity, integrity,
-        /// completeness), not the payloads' canonical form: about twice as fast.
-        #[arg(long)]
-        signatures_only: bool,
-        /// Threads to use (default: every core).
-        #[arg(long)]
-        threads: Option<usize>,
-        /// Envelope files, or one evidence bundle (`.tar.gz` from `vouch export`).
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-    },
+    /// Verify snapshot envelopes or an evidence bundle offline; exit 0 only when everything
+    /// verifies (the same command as `vouch-verify`).
+    Verify(vouch_server::verify::cli::VerifyFlags),
     /// Draw a reproducible audit sample through a server's API (auditor token).
     Sample {
         #[command(flatten)]
@@ -283,8 +266,11 @@ impl ApiArgs {
     ) -> anyhow::Result<u64> {
         use std::io::Write as _;
         let (token, ca) = (self.token()?, self.ca_pem()?);
-        let client =
-            vouch_agent::build_http_client(ca.as_deref(), std::time::Duration::from_secs(3600))?;
+        let client = vouch_client::build_http_client(
+            ca.as_deref(),
+            std::time::Duration::from_secs(3600),
+            concat!("vouch/", env!("CARGO_PKG_VERSION")),
+        )?;
         let url = format!("{}{path_and_query}", self.server.trim_end_matches('/'));
         let mut resp = client
             .get(&url)
@@ -350,8 +336,11 @@ impl ApiArgs {
         json: Option<serde_json::Value>,
     ) -> anyhow::Result<Vec<u8>> {
         let (token, ca) = (self.token()?, self.ca_pem()?);
-        let client =
-            vouch_agent::build_http_client(ca.as_deref(), std::time::Duration::from_secs(300))?;
+        let client = vouch_client::build_http_client(
+            ca.as_deref(),
+            std::time::Duration::from_secs(300),
+            concat!("vouch/", env!("CARGO_PKG_VERSION")),
+        )?;
         let url = format!("{}{path_and_query}", self.server.trim_end_matches('/'));
         let mut req = client.request(method.clone(), &url).bearer_auth(token);
         if let Some(body) = json {
@@ -834,7 +823,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Up { data_dir, listen } => {
             init_logs(cli.log_format.unwrap_or_default());
             runtime()?.block_on(async {
-                let up = vouch_server::up::up(&data_dir, &listen).await?;
+                let up = up::up(&data_dir, &listen).await?;
                 let assets = up.server.state().store().assets().await?;
                 println!();
                 println!("Vouch is running.");
@@ -1177,79 +1166,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Verify {
-            keys,
-            strict,
-            signatures_only,
-            threads,
-            files,
-        } => {
-            let threads = threads
-                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-            let ring = match &keys {
-                Some(keys) => {
-                    let ring = Keyring::load(keys).map_err(|errors| {
-                        anyhow::anyhow!("bad keys:\n  {}", errors.join("\n  "))
-                    })?;
-                    if ring.is_empty() {
-                        bail!("{}: no public keys found", keys.display());
-                    }
-                    Some(ring)
-                }
-                None => None,
-            };
-            let is_bundle = |p: &PathBuf| {
-                let name = p.to_string_lossy();
-                name.ends_with(".tar.gz") || name.ends_with(".tgz")
-            };
-            if files.iter().any(is_bundle) {
-                if files.len() != 1 {
-                    bail!("give one bundle at a time, without envelope files beside it");
-                }
-                let bytes = std::fs::read(&files[0])
-                    .with_context(|| format!("reading {}", files[0].display()))?;
-                let report = vouch_server::bundle::verify(&bytes, ring.as_ref(), threads);
-                for f in &report.failures {
-                    println!("FAIL {f}");
-                }
-                for n in &report.notes {
-                    println!("note: {n}");
-                }
-                println!(
-                    "{}: {}; {}",
-                    files[0].display(),
-                    report.summary,
-                    if report.ok() { "OK" } else { "FAILED" }
-                );
-                return Ok(if report.ok() {
-                    ExitCode::SUCCESS
-                } else {
-                    ExitCode::FAILURE
-                });
-            }
-            let Some(ring) = ring else {
-                bail!("--keys is required to verify envelope files");
-            };
-            let depth = match (strict, signatures_only) {
-                (true, _) => Depth::Full,
-                (false, true) => Depth::Signatures,
-                (false, false) => Depth::Canonical,
-            };
-            let report = verify_files_at(&files, &ring, depth, threads);
-            for line in report.failure_lines() {
-                println!("{line}");
-            }
-            for note in report.notes() {
-                println!("{note}");
-            }
-            let ok = report.files.iter().filter(|f| f.result.is_ok()).count();
-            println!(
-                "{ok} of {} envelopes verified; {} chain(s); {}",
-                report.files.len(),
-                report.chains.chains.len(),
-                if report.ok() { "OK" } else { "FAILED" }
-            );
-            Ok(if report.ok() {
+        Command::Verify(flags) => {
+            let args = flags.into_args();
+            let ok = vouch_server::verify::cli::run(&args, &mut std::io::stdout().lock())?;
+            Ok(if ok {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE
@@ -1258,7 +1178,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-/// `vouch sample` and `vouch export`: one request to the server's API.
 /// `vouch policy …`: thin glue over vouch-policies.
 fn policy(command: PolicyCommand) -> Result<ExitCode> {
     use vouch_policies::{Catalogs, Coverage, PolicyPack, cases, report};
