@@ -19,6 +19,12 @@ use crate::limits::{Limit, MAX_CONTAINER_ITEMS, MAX_DEPTH, MAX_STRING_BYTES, MAX
 /// The largest integer magnitude a double represents exactly (2^53 − 1), per I-JSON.
 pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 
+/// An object key that JSON libraries reserve: serde_json (with its `raw_value` feature, which
+/// Vouch uses) reads an object whose first key is this as a raw-value marker and fails on
+/// anything else, so a document holding it is valid JSON that cannot be read back. Refused in
+/// every object, by the encoder and the checker alike (found by fuzzing).
+pub const RESERVED_KEY: &str = "$serde_json::private::RawValue";
+
 /// Why a value has no canonical form.
 #[derive(Debug, thiserror::Error)]
 pub enum CanonicalError {
@@ -30,6 +36,9 @@ pub enum CanonicalError {
         "integer {0} is beyond ±(2^53 - 1) and is not how ECMAScript writes the nearest double"
     )]
     UnsafeInteger(String),
+    /// An object key JSON libraries reserve ([`RESERVED_KEY`]).
+    #[error("object key {RESERVED_KEY:?} is reserved: JSON parsers read it as a raw-value marker")]
+    ReservedKey,
 }
 
 /// The canonical bytes of any serialisable value.
@@ -197,6 +206,12 @@ impl<'a> Scanner<'a> {
             }
             let at = self.i;
             let key = self.string()?;
+            if key == RESERVED_KEY {
+                return Err(rule_at(
+                    at,
+                    "object key $serde_json::private::RawValue is reserved (parsers read it as a raw-value marker)",
+                ));
+            }
             if let Some(prev) = &previous {
                 let ordered = if prev.is_ascii() && key.is_ascii() {
                     prev.as_bytes() < key.as_bytes()
@@ -386,6 +401,9 @@ fn write_object(out: &mut Vec<u8>, map: &Map<String, Value>) -> Result<(), Canon
     }
     out.push(b'{');
     for (i, (key, value)) in members.into_iter().enumerate() {
+        if key == RESERVED_KEY {
+            return Err(CanonicalError::ReservedKey);
+        }
         if i > 0 {
             out.push(b',');
         }
@@ -610,6 +628,23 @@ mod tests {
             check(wide.as_bytes()).unwrap_err().problem,
             Problem::Limit(Limit::ContainerItems)
         );
+    }
+
+    #[test]
+    fn the_raw_value_marker_key_is_refused_by_checker_and_encoder() {
+        // Found by fuzzing: valid, canonical-looking JSON that serde_json cannot read back.
+        let bytes = br#"{"$serde_json::private::RawValue":99999001}"#;
+        assert!(serde_json::from_slice::<Value>(bytes).is_err());
+        let e = check(bytes).unwrap_err();
+        assert!(e.to_string().contains("reserved"), "{e}");
+        let nested = br#"{"a":[{"$serde_json::private::RawValue":"x","b":1}]}"#;
+        assert!(check(nested).unwrap_err().to_string().contains("reserved"));
+        let mut map = Map::new();
+        map.insert(RESERVED_KEY.into(), Value::from(1));
+        assert!(matches!(
+            value_to_vec(&Value::Object(map)),
+            Err(CanonicalError::ReservedKey)
+        ));
     }
 
     #[test]

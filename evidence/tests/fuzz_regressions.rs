@@ -71,3 +71,22 @@ fn receipt_crash_seeds_are_refused_without_panic() {
         assert!(serde_json::from_slice::<Receipt>(&bytes).is_err(), "{name}");
     }
 }
+
+/// The canonical_json target's property on its crash seeds: what the checker accepts, serde_json
+/// reads, and the encoder writes back byte for byte.
+#[test]
+fn canonical_crash_seeds_keep_checker_parser_and_encoder_in_agreement() {
+    use vouch_evidence::canonical;
+    for (name, bytes) in crash_seeds("canonical_json") {
+        assert_eq!(
+            canonical::is_canonical(&bytes),
+            canonical::check(&bytes).is_ok(),
+            "{name}"
+        );
+        if canonical::check(&bytes).is_ok() {
+            let value: serde_json::Value = serde_json::from_slice(&bytes)
+                .unwrap_or_else(|e| panic!("{name}: accepted but unreadable: {e}"));
+            assert_eq!(canonical::value_to_vec(&value).unwrap(), bytes, "{name}");
+        }
+    }
+}
