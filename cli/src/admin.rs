@@ -1,0 +1,253 @@
+//! `vouch token`, `vouch agents` and `vouch keys`: administration on the server's data
+//! directory, each action recorded in the audit log.
+
+use super::*;
+
+#[derive(Subcommand)]
+pub(crate) enum TokenCommand {
+    /// Create a token and print it (it is shown only once).
+    Create {
+        /// `enroll`, `admin`, `security-lead`, `auditor` or `agent`.
+        #[arg(long)]
+        role: String,
+        /// What an enrolment token's agent may write (repeat for several kinds): `host` (the
+        /// host it runs on), `host:ID`, `kubernetes-cluster[:UID]`, `aws-account:ID[,ID…]`,
+        /// `github-org:LOGIN[,LOGIN…]`. Required for `enroll`.
+        #[arg(long)]
+        scope: Vec<String>,
+        /// Validity: `90s`, `30m`, `24h`, `7d` (default 24h for `enroll`, at most 30d; 90d for
+        /// an API token, at most 400d).
+        #[arg(long, value_parser = parse_ttl)]
+        ttl: Option<u64>,
+        /// A label to remember the token by.
+        #[arg(long, default_value = "")]
+        label: String,
+        /// Data directory.
+        #[arg(long, default_value = "./vouch-data")]
+        data_dir: PathBuf,
+    },
+    /// One line per token (never the token: its id, the first digits of its hash): id, role,
+    /// created, expires, last used, state, label.
+    List {
+        /// Data directory.
+        #[arg(long, default_value = "./vouch-data")]
+        data_dir: PathBuf,
+    },
+    /// Revoke a token by its id (from `vouch token list`, at least 8 digits). Dashboard
+    /// sessions signed in with it end at their next request.
+    Revoke {
+        /// The token's id.
+        id: String,
+        /// Why, for the audit log.
+        #[arg(long)]
+        reason: String,
+        /// Data directory.
+        #[arg(long, default_value = "./vouch-data")]
+        data_dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum AgentsCommand {
+    /// One line per enrolled agent: id, key id, enrolment time, name, what it may write, and
+    /// its revocation if any.
+    List {
+        /// Data directory.
+        #[arg(long, default_value = "./vouch-data")]
+        data_dir: PathBuf,
+    },
+    /// Revoke an agent: nothing it signs is accepted any more (a running server stops taking
+    /// its snapshots within 5 seconds); what it signed before stays verifiable, and its key
+    /// stays in `vouch keys export` with the revocation instant.
+    Revoke {
+        /// The agent's id.
+        id: String,
+        /// Why, for the audit log and the refusals the agent gets.
+        #[arg(long)]
+        reason: String,
+        /// Data directory.
+        #[arg(long, default_value = "./vouch-data")]
+        data_dir: PathBuf,
+    },
+}
+
+/// Who a command-line action is recorded as in the audit log.
+pub(crate) fn cli_actor() -> String {
+    let user = std::env::var("SUDO_USER")
+        .or_else(|_| std::env::var("USER"))
+        .unwrap_or_else(|_| "unknown".into());
+    format!("cli ({user})")
+}
+
+pub(crate) fn token_command(command: TokenCommand) -> Result<ExitCode> {
+    match command {
+        TokenCommand::Create {
+            role,
+            scope,
+            ttl,
+            label,
+            data_dir,
+        } => {
+            let (rt, state) = open_state(&data_dir)?;
+            let token = if role == "enroll" {
+                let scope = vouch_server::scope::Scope::parse(&scope)
+                    .map_err(|e| anyhow::anyhow!("--scope: {e}"))?;
+                let ttl = ttl.unwrap_or(vouch_server::state::DEFAULT_ENROLL_TOKEN_TTL_SECS);
+                rt.block_on(state.create_enroll_token(ttl, &scope, &label, &cli_actor()))?
+            } else {
+                let role = Role::parse(&role).with_context(|| {
+                    format!("unknown role {role:?}: enroll, admin, security-lead, auditor or agent")
+                })?;
+                anyhow::ensure!(
+                    scope.is_empty(),
+                    "--scope is for enrolment tokens; an API token's role says what it may do"
+                );
+                let ttl = ttl.unwrap_or(vouch_server::state::DEFAULT_API_TOKEN_TTL_SECS);
+                rt.block_on(state.issue_api_token(role, &label, ttl, &cli_actor()))?
+            };
+            println!("{token}");
+            Ok(ExitCode::SUCCESS)
+        }
+        TokenCommand::List { data_dir } => {
+            let (rt, state) = open_state(&data_dir)?;
+            let now = state.now();
+            println!("id\trole\tcreated\texpires\tlast used\tstate\tlabel");
+            for t in rt.block_on(state.tokens())? {
+                let status = match (&t.kind, t.invalid_at(now)) {
+                    (_, Some(vouch_server::store::access::TokenInvalid::Revoked(at))) => {
+                        format!("revoked {at}")
+                    }
+                    (
+                        vouch_server::store::TokenKind::Enroll {
+                            used_by: Some(a), ..
+                        },
+                        _,
+                    ) => {
+                        format!("used by {a}")
+                    }
+                    (_, Some(vouch_server::store::access::TokenInvalid::Expired(_))) => {
+                        "expired".into()
+                    }
+                    (vouch_server::store::TokenKind::Enroll { scope, .. }, None) => {
+                        if scope.is_empty() {
+                            "unusable (issued before scopes)".into()
+                        } else {
+                            format!("valid, scope {}", scope.join(" "))
+                        }
+                    }
+                    (_, None) => "valid".into(),
+                };
+                let show = |t: Option<vouch_evidence::Timestamp>| {
+                    t.map_or_else(|| "-".to_string(), |t| t.to_string())
+                };
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    t.id(),
+                    t.role_name(),
+                    t.created_at,
+                    show(t.expires_at),
+                    show(t.last_used_at),
+                    status,
+                    t.label
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        TokenCommand::Revoke {
+            id,
+            reason,
+            data_dir,
+        } => {
+            let (rt, state) = open_state(&data_dir)?;
+            use vouch_server::store::RevokeOutcome;
+            match rt.block_on(state.revoke_token(&id, &reason, &cli_actor()))? {
+                RevokeOutcome::Revoked(t) => {
+                    println!("revoked {} token {}", t.role_name(), t.id());
+                    Ok(ExitCode::SUCCESS)
+                }
+                RevokeOutcome::AlreadyRevoked(t) => {
+                    println!(
+                        "{} token {} was already revoked at {}",
+                        t.role_name(),
+                        t.id(),
+                        t.revoked_at.map(|a| a.to_string()).unwrap_or_default()
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                RevokeOutcome::NotFound => {
+                    anyhow::bail!(
+                        "no token has id {id:?} (ids are in `vouch token list`, at least 8 hex digits)"
+                    )
+                }
+                RevokeOutcome::Ambiguous(n) => {
+                    anyhow::bail!("{n} tokens have ids starting {id:?}: give more digits")
+                }
+            }
+        }
+    }
+}
+
+pub(crate) fn agents_command(command: AgentsCommand) -> Result<ExitCode> {
+    match command {
+        AgentsCommand::List { data_dir } => {
+            let (rt, state) = open_state(&data_dir)?;
+            for a in rt.block_on(state.agents())? {
+                let revoked = a.revoked.as_ref().map_or_else(String::new, |r| {
+                    format!(" REVOKED {} by {}: {}", r.at, r.by, r.reason)
+                });
+                println!(
+                    "{} {} {} {} [{}]{revoked}",
+                    a.agent_id,
+                    a.keyid(),
+                    a.enrolled_at,
+                    a.name,
+                    a.binding
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        AgentsCommand::Revoke {
+            id,
+            reason,
+            data_dir,
+        } => {
+            anyhow::ensure!(!reason.trim().is_empty(), "--reason must say why");
+            let (rt, state) = open_state(&data_dir)?;
+            use vouch_server::store::RevokeOutcome;
+            match rt.block_on(state.revoke_agent(&id, &reason, &cli_actor()))? {
+                RevokeOutcome::Revoked(a) => {
+                    println!("revoked agent {} ({})", a.agent_id, a.name);
+                    Ok(ExitCode::SUCCESS)
+                }
+                RevokeOutcome::AlreadyRevoked(a) => {
+                    let r = a.revoked.expect("revoked");
+                    println!(
+                        "agent {} was already revoked at {}: {}",
+                        a.agent_id, r.at, r.reason
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                RevokeOutcome::NotFound | RevokeOutcome::Ambiguous(_) => {
+                    anyhow::bail!("no agent has id {id:?} (see `vouch agents list`)")
+                }
+            }
+        }
+    }
+}
+
+pub(crate) fn parse_ttl(s: &str) -> Result<u64, String> {
+    vouch_server::config::parse_duration(s)
+}
+
+#[derive(Subcommand)]
+pub(crate) enum KeysCommand {
+    /// Write the keys file auditors give to `vouch verify --keys`.
+    Export {
+        /// Data directory.
+        #[arg(long, default_value = "./vouch-data")]
+        data_dir: PathBuf,
+        /// Output file (default: standard output).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+}
