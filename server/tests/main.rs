@@ -13,6 +13,7 @@ mod metrics_access;
 mod oscal;
 mod retention;
 mod revocation;
+mod schema;
 mod storage;
 mod tls;
 mod web;

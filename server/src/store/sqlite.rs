@@ -107,6 +107,8 @@ const SCHEMA: &[&str] = &[
     OBJECTS_AND_RETENTION,
     // version 9: bindings, revocations, token expiry, the audit log, counted refusals.
     access::SCHEMA,
+    // version 10: the queue of snapshots not judged yet.
+    results::UNJUDGED,
 ];
 
 /// Schema step 8 (the PostgreSQL migration `0002_objects_retention.sql` is the same).
@@ -497,6 +499,8 @@ fn ingest(c: &Connection, s: &NewSnapshot) -> Result<IngestOutcome, StoreError> 
         s.envelope,
         s.receipt
     ])?;
+    c.prepare_cached("INSERT INTO unjudged(digest, received_at) VALUES (?1, ?2)")?
+        .execute(params![digest, s.received_at.unix_micros()])?;
     c.prepare_cached(
         "INSERT INTO chains(agent_id, asset_kind, asset_id, asset_name, head_sequence, head_digest,
                             snapshot_count, last_collected_at, last_received_at)

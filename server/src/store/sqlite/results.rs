@@ -82,6 +82,19 @@ pub(super) const HISTORY: &str = "
 /// same results most hours, and a set of ~60 results is ~18 KB. An evaluation names its set
 /// by the SHA-256 of the set's JSON; evaluations stored before this step keep their rows in
 /// `results`.
+/// Schema step 10 (step 1 of PostgreSQL's `0004_unjudged_queue.sql`): the snapshots no pack
+/// has judged yet, as a queue read by index. Ingest adds a row in the transaction that stores
+/// the snapshot, recording its evaluation removes it; the evaluator read them before with an
+/// anti-join of every snapshot against every evaluation, which grew with the store.
+pub(super) const UNJUDGED: &str = "
+    CREATE TABLE unjudged(
+        digest TEXT PRIMARY KEY,
+        received_at INTEGER NOT NULL);
+    CREATE INDEX unjudged_by_received ON unjudged(received_at);
+    INSERT INTO unjudged(digest, received_at)
+        SELECT s.digest, s.received_at FROM snapshots s
+        WHERE NOT EXISTS (SELECT 1 FROM evaluations e WHERE e.digest = s.digest);";
+
 pub(super) const RESULT_SETS: &str = "
     CREATE TABLE result_sets(
         id TEXT PRIMARY KEY,
@@ -195,9 +208,7 @@ fn digests(
 pub(super) fn unevaluated(c: &Connection, limit: u32) -> Result<Vec<Digest>, StoreError> {
     digests(
         c,
-        "SELECT s.digest FROM snapshots s
-         WHERE NOT EXISTS (SELECT 1 FROM evaluations e WHERE e.digest = s.digest)
-         ORDER BY s.received_at LIMIT ?1",
+        "SELECT digest FROM unjudged ORDER BY received_at LIMIT ?1",
         [limit],
     )
 }
@@ -232,8 +243,10 @@ pub(super) fn record_evaluations(
     )?;
     let mut set =
         c.prepare_cached("INSERT OR IGNORE INTO result_sets(id, results) VALUES (?1, ?2)")?;
+    let mut judged = c.prepare_cached("DELETE FROM unjudged WHERE digest = ?1")?;
     for (e, (id, json)) in evaluations.iter().zip(&sets) {
         set.execute(params![id, json])?;
+        judged.execute([e.digest.to_hex()])?;
         // A repeat changes nothing: results are never overwritten.
         eval.execute(params![
             e.digest.to_hex(),
