@@ -397,6 +397,32 @@ mod tests {
     struct Panics;
     struct Slow;
 
+    /// Every evidence id the README and the architecture notes name is one a collector declares
+    /// (the README once named `host.os.kernel`, which none did).
+    #[test]
+    fn evidence_ids_named_in_the_docs_exist() {
+        let declared: Vec<&str> = all_specs().iter().map(|s| s.id).collect();
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        for doc in ["README.md", "docs/architecture.md", "SECURITY.md"] {
+            let text = std::fs::read_to_string(root.join(doc)).unwrap();
+            for quoted in text.split('`').skip(1).step_by(2) {
+                let is_id = ["host.", "aws.", "github.", "kubernetes."]
+                    .iter()
+                    .any(|p| quoted.starts_with(p))
+                    && quoted.chars().all(|c| {
+                        c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.'
+                    })
+                    && !quoted.ends_with('.');
+                if is_id {
+                    assert!(
+                        declared.contains(&quoted),
+                        "{doc} names `{quoted}`, which no collector declares"
+                    );
+                }
+            }
+        }
+    }
+
     /// The volatile ids of the evidence contract are facts a collector declares.
     #[test]
     fn every_volatile_id_is_declared() {
