@@ -148,6 +148,39 @@ impl TestServer {
     }
 }
 
+impl TestServer {
+    /// Posts a chain of `n` host snapshots of asset `asset_id` (each at least `min_bytes`),
+    /// signed by `key` as agent `agent_id`, over HTTPS with `client`, asserting each is stored
+    /// (201); answers each one's digest and envelope bytes, in order.
+    pub async fn post_chain(
+        &self,
+        client: &reqwest::Client,
+        key: &SigningKey,
+        agent_id: &str,
+        asset_id: &str,
+        n: u64,
+        min_bytes: usize,
+    ) -> Vec<(vouch_evidence::Digest, Vec<u8>)> {
+        let mut posted: Vec<(vouch_evidence::Digest, Vec<u8>)> = Vec::new();
+        for sequence in 1..=n {
+            let previous = posted.last().map(|(d, _)| *d);
+            let (env, digest) =
+                crate::generate::host_snapshot(agent_id, asset_id, sequence, previous, min_bytes)
+                    .sign(key)
+                    .expect("signs");
+            let resp = client
+                .post(format!("{}/v1/snapshots", self.url))
+                .body(env.to_vec())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 201, "snapshot {sequence} of {asset_id}");
+            posted.push((digest, env.to_vec()));
+        }
+        posted
+    }
+}
+
 /// An HTTPS client (rustls, ring) that trusts only `ca_pem`.
 pub fn https_client(ca_pem: &[u8]) -> reqwest::Client {
     let mut roots = rustls::RootCertStore::empty();

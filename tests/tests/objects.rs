@@ -365,7 +365,6 @@ async fn retention_expires_what_no_lock_or_open_audit_period_holds() {
 /// same store passes before the damage.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flipped_byte_in_an_object_is_named_by_fsck_and_verify() {
-    use vouch_tests::generate::host_snapshot;
     use vouch_tests::server::{TestServer, https_client};
 
     let dir = tempfile::tempdir().unwrap();
@@ -387,22 +386,9 @@ async fn a_flipped_byte_in_an_object_is_named_by_fsck_and_verify() {
         .enroll(&client, &key, "fsck", "m-fsck")
         .await
         .agent_id;
-    let mut envelopes = Vec::new();
-    let mut previous = None;
-    for sequence in 1..=4 {
-        let (env, digest) = host_snapshot(&agent, "m-fsck", sequence, previous, 500)
-            .sign(&key)
-            .unwrap();
-        let resp = client
-            .post(format!("{}/v1/snapshots", server.url))
-            .body(env.to_vec())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 201);
-        envelopes.push((digest, env.to_vec()));
-        previous = Some(digest);
-    }
+    let envelopes = server
+        .post_chain(&client, &key, &agent, "m-fsck", 4, 500)
+        .await;
     let state = server.running().state();
     let store = state.store().clone();
     Uploader::new(store.clone(), objects.clone())

@@ -7,7 +7,6 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use vouch_evidence::SigningKey;
-use vouch_tests::generate::host_snapshot;
 use vouch_tests::process::binary;
 use vouch_tests::server::{TestServer, https_client};
 
@@ -48,23 +47,14 @@ async fn vouch_verify_and_the_standalone_binary_give_the_same_answers() {
         .agent_id;
     let files = dir.path().join("envelopes");
     std::fs::create_dir(&files).unwrap();
-    let mut previous = None;
     let mut paths = Vec::new();
-    for sequence in 1..=6 {
-        let (env, digest) = host_snapshot(&agent, "m-audit", sequence, previous, 2_000)
-            .sign(&key)
-            .unwrap();
-        let resp = client
-            .post(format!("{}/v1/snapshots", server.url))
-            .body(env.to_vec())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 201);
-        let path = files.join(format!("{sequence:02}.json"));
-        std::fs::write(&path, env.to_vec()).unwrap();
+    let posted = server
+        .post_chain(&client, &key, &agent, "m-audit", 6, 2_000)
+        .await;
+    for (i, (_, envelope)) in posted.iter().enumerate() {
+        let path = files.join(format!("{:02}.json", i + 1));
+        std::fs::write(&path, envelope).unwrap();
         paths.push(path.to_string_lossy().into_owned());
-        previous = Some(digest);
     }
     // Judged on arrival: wait until the results are there, so the bundle carries them.
     let store = server.running().state().store().clone();
