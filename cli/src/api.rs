@@ -66,7 +66,7 @@ impl ApiArgs {
         let client = vouch_client::build_http_client(
             ca.as_deref(),
             std::time::Duration::from_secs(3600),
-            concat!("vouch/", env!("CARGO_PKG_VERSION")),
+            vouch_server::USER_AGENT,
         )?;
         let url = format!("{}{path_and_query}", self.server.trim_end_matches('/'));
         let mut resp = client
@@ -136,7 +136,7 @@ impl ApiArgs {
         let client = vouch_client::build_http_client(
             ca.as_deref(),
             std::time::Duration::from_secs(300),
-            concat!("vouch/", env!("CARGO_PKG_VERSION")),
+            vouch_server::USER_AGENT,
         )?;
         let url = format!("{}{path_and_query}", self.server.trim_end_matches('/'));
         let mut req = client.request(method.clone(), &url).bearer_auth(token);

@@ -117,7 +117,7 @@ pub struct AlertCounts {
 /// no redirect followed (a webhook that answers 3xx is a failed delivery, so an alert never goes
 /// where the configuration did not send it).
 pub fn webhook_client(timeout: Duration) -> Result<reqwest::Client, String> {
-    vouch_client::http_client_builder(None, timeout, concat!("vouch/", env!("CARGO_PKG_VERSION")))
+    vouch_client::http_client_builder(None, timeout, crate::USER_AGENT)
         .map_err(|e| e.to_string())?
         .redirect(reqwest::redirect::Policy::none())
         .build()

@@ -9,6 +9,10 @@
 //! [`http::app`] is the whole API as an axum `Router`; [`serve::start`] runs it on a socket;
 //! [`store::Store`] is the storage seam (SQLite by default).
 
+/// The `User-Agent` of every request Vouch's server and command line make (webhooks, the API
+/// calls of `vouch export`, `vouch sample`, `vouch loadgen`).
+pub const USER_AGENT: &str = concat!("vouch/", env!("CARGO_PKG_VERSION"));
+
 pub mod access;
 pub mod alerts;
 pub mod auth;

@@ -209,7 +209,7 @@ pub async fn run(config: &LoadConfig) -> Result<LoadReport, LoadError> {
     let client = vouch_client::build_http_client(
         config.ca_pem.as_deref(),
         Duration::from_secs(60),
-        concat!("vouch/", env!("CARGO_PKG_VERSION")),
+        crate::USER_AGENT,
     )
     .map_err(|e| LoadError::Client(e.to_string()))?;
     let base = config.url.trim_end_matches('/').to_string();
