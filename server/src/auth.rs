@@ -1,52 +1,8 @@
 //! API tokens and roles. Tokens are random, shown once, and stored only as SHA-256 hashes.
 
-use std::fmt;
-
 use vouch_evidence::Digest;
 
-/// What a token may do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Role {
-    /// Everything, including issuing tokens.
-    Admin,
-    /// Reads everything, manages policies and exceptions.
-    SecurityLead,
-    /// Reads, samples and exports; changes nothing.
-    Auditor,
-    /// Pushes snapshots only.
-    Agent,
-}
-
-impl Role {
-    /// Every role.
-    pub const ALL: [Role; 4] = [Role::Admin, Role::SecurityLead, Role::Auditor, Role::Agent];
-
-    /// The name used in tokens, the CLI and the database.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::SecurityLead => "security-lead",
-            Role::Auditor => "auditor",
-            Role::Agent => "agent",
-        }
-    }
-
-    /// Parses a role name.
-    pub fn parse(s: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.as_str() == s)
-    }
-
-    /// Whether this role may read evidence through the API.
-    pub fn can_read_evidence(&self) -> bool {
-        matches!(self, Role::Admin | Role::SecurityLead | Role::Auditor)
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use vouch_store::Role;
 
 /// A new random token with a readable prefix (`vch_<kind>_<64 hex>`), and its hash.
 pub fn new_token(kind: &str) -> Result<(String, Digest), getrandom::Error> {

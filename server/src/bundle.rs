@@ -215,7 +215,7 @@ async fn write(
                     pack: e.pack_digest,
                     evaluated_at: e.evaluated_at,
                     run: e.run_id,
-                    results: e.results.into_iter().map(BundleResult::from).collect(),
+                    results: e.results.into_iter().map(bundle_result).collect(),
                 }
             })
             .collect();
@@ -282,14 +282,13 @@ async fn write(
     p.sink.put(end).await
 }
 
-impl From<crate::store::StoredResult> for BundleResult {
-    fn from(r: crate::store::StoredResult) -> Self {
-        BundleResult {
-            policy: r.policy_id,
-            status: r.status,
-            reason: r.reason,
-            evidence: r.evidence,
-        }
+/// A stored result as a bundle carries it.
+fn bundle_result(r: crate::store::StoredResult) -> BundleResult {
+    BundleResult {
+        policy: r.policy_id,
+        status: r.status,
+        reason: r.reason,
+        evidence: r.evidence,
     }
 }
 

@@ -32,10 +32,8 @@ pub mod objects;
 pub mod oscal;
 pub mod refusals;
 pub mod retention;
-pub mod scope;
 pub mod serve;
 pub mod state;
-pub mod store;
 pub mod tls;
 pub mod web;
 
@@ -43,5 +41,9 @@ pub use config::ServerConfig;
 pub use http::app;
 pub use serve::{RunningServer, start};
 pub use state::AppState;
+/// The storage layer (its own crate, `vouch-store`).
+pub use vouch_store as store;
+/// Who may write which assets (kept by the store).
+pub use vouch_store::scope;
 /// Offline verification (`vouch verify`) lives in its own crate, which links no server code.
 pub use vouch_verify as verify;

@@ -13,7 +13,5 @@ mod metrics_access;
 mod oscal;
 mod retention;
 mod revocation;
-mod schema;
-mod storage;
 mod tls;
 mod web;

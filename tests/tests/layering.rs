@@ -16,6 +16,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("vouch-policies", &["vouch-evidence"]),
     ("vouch-verify", &["vouch-evidence", "vouch-policies"]),
     ("vouch-collectors", &["vouch-evidence", "vouch-config"]),
+    ("vouch-store", &["vouch-evidence"]),
     (
         "vouch-agent",
         &[
@@ -33,6 +34,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "vouch-config",
             "vouch-client",
             "vouch-policies",
+            "vouch-store",
             "vouch-verify",
         ],
     ),

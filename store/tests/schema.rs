@@ -1,5 +1,5 @@
-//! The schema is written twice, as SQLite migration steps in `store/sqlite.rs` and as
-//! `migrations/*.sql` for PostgreSQL (issue 17): this test migrates both from nothing and
+//! The schema is written twice, as SQLite migration steps in `store/src/sqlite/schema.rs` and as
+//! `store/migrations/*.sql` for PostgreSQL (issue 17): this test migrates both from nothing and
 //! compares what they hold — the same tables, the same columns in each, and the same explicit
 //! indexes over the same columns — so the two cannot drift silently. (Column types are the
 //! backends' own and are not compared: `INTEGER` against `BIGINT`, `BLOB` against `BYTEA`.)
@@ -7,8 +7,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use sqlx::Row as _;
-use vouch_server::store::postgres::PgStore;
-use vouch_server::store::sqlite::SqliteStore;
+use vouch_store::postgres::PgStore;
+use vouch_store::sqlite::SqliteStore;
 
 /// Tables one backend has on purpose, with the reason.
 const SQLITE_ONLY: &[(&str, &str)] = &[(
@@ -142,7 +142,7 @@ async fn both_backends_have_the_same_tables_columns_and_indexes() {
 
     let base = std::env::var("VOUCH_TEST_POSTGRES_URL")
         .expect("VOUCH_TEST_POSTGRES_URL is not set: run the tests under `bash .ci/with-services`");
-    let url = vouch_server::store::postgres::create_test_database(&base)
+    let url = vouch_store::postgres::create_test_database(&base)
         .await
         .unwrap();
     drop(PgStore::connect(&url).await.unwrap());

@@ -34,7 +34,7 @@ use super::{
     NewException, NewRun, NewSnapshot, PackRecord, PendingUpload, Rejection, Store, StoreError,
 };
 use super::{AuditEntry, RejectionCount, Revocation, RevokeOutcome, TokenRecord};
-use crate::auth::Role;
+use crate::Role;
 
 /// An [`AssetSummary`] from a row of kind, id, name, agent, count, head sequence, head digest,
 /// last collected, last received.
@@ -1066,7 +1066,8 @@ mod tests {
         let token = store.api_token(Digest::of(b"t")).await.unwrap().unwrap();
         assert_eq!(token.kind, super::super::TokenKind::Api(Role::Auditor));
         // A token issued before expiry existed expires 90 days after the upgrade.
-        let left = token.expires_at.unwrap().unix_micros() - crate::state::now().unix_micros();
+        let left = token.expires_at.unwrap().unix_micros()
+            - vouch_evidence::Clock::System.now().unix_micros();
         assert!(
             (89 * 86_400_000_000..=90 * 86_400_000_000).contains(&left),
             "{left}"

@@ -8,10 +8,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use vouch_evidence::{AssetKind, ChainKey, Digest, PublicKey, SigningKey, Timestamp};
-use vouch_server::auth::Role;
-use vouch_server::store::postgres::PgStore;
-use vouch_server::store::sqlite::SqliteStore;
-use vouch_server::store::{
+use vouch_store::Role;
+use vouch_store::postgres::PgStore;
+use vouch_store::sqlite::SqliteStore;
+use vouch_store::{
     AgentRecord, ControlChange, Evaluation, IngestOutcome, NewException, NewRun, NewSnapshot,
     PackRecord, Revocation, RevokeOutcome, Store, StoreError, StoredResult, TokenKind,
 };
@@ -53,7 +53,7 @@ fn chain(agent: &str, n: u64) -> Vec<NewSnapshot> {
 async fn fresh_postgres() -> String {
     let base = std::env::var("VOUCH_TEST_POSTGRES_URL")
         .expect("VOUCH_TEST_POSTGRES_URL is not set: run the tests under `bash .ci/with-services`");
-    vouch_server::store::postgres::create_test_database(&base)
+    vouch_store::postgres::create_test_database(&base)
         .await
         .unwrap()
 }
@@ -278,7 +278,7 @@ async fn enrolment_tokens_are_used_once_and_keys_enrol_once() {
     let (_dir, stores) = backends().await;
     for (name, store) in stores {
         let key = SigningKey::from_seed(&[5; 32]).public().clone();
-        let binding = vouch_server::scope::Binding::of(["host:m-1".parse().unwrap()]);
+        let binding = vouch_store::scope::Binding::of(["host:m-1".parse().unwrap()]);
         let agent = |id: &str, key: &PublicKey| AgentRecord {
             agent_id: id.into(),
             public_key: key.clone(),
@@ -287,7 +287,7 @@ async fn enrolment_tokens_are_used_once_and_keys_enrol_once() {
             binding: binding.clone(),
             revoked: None,
         };
-        let scope = vouch_server::scope::Scope::parse(&["host"]).unwrap();
+        let scope = vouch_store::scope::Scope::parse(&["host"]).unwrap();
         for (token, expires) in [(&b"t1"[..], 100), (b"t2", 100), (b"old", 5), (b"gone", 100)] {
             store
                 .add_enroll_token(Digest::of(token), at(0), at(expires), &scope, "fleet")
@@ -586,7 +586,7 @@ async fn evaluations_runs_exceptions_attestations_history_and_tags() {
             at(50)
         ));
 
-        let attestation = vouch_server::store::AttestationRecord {
+        let attestation = vouch_store::AttestationRecord {
             digest: Digest::of(b"att"),
             control: "iso27001-2022:A.5.1".into(),
             recorded_at: at(5),
@@ -674,7 +674,7 @@ async fn evaluations_runs_exceptions_attestations_history_and_tags() {
         );
         assert_eq!(store.assets().await.unwrap()[0].tags, tags, "{name}");
         store
-            .record_rejection(vouch_server::store::Rejection {
+            .record_rejection(vouch_store::Rejection {
                 at: at(3),
                 remote: "127.0.0.1".into(),
                 reason: "bad_signature".into(),
@@ -700,7 +700,7 @@ async fn evaluations_runs_exceptions_attestations_history_and_tags() {
 /// and close.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn uploads_expiry_and_audit_periods() {
-    use vouch_server::store::{EnvelopeLocation, NewAuditPeriod};
+    use vouch_store::{EnvelopeLocation, NewAuditPeriod};
     let (_dir, stores) = backends().await;
     for (name, store) in stores {
         let c = chain("agt_u", 4);

@@ -1,16 +1,16 @@
-//! The PostgreSQL side of [`crate::store::access`] (migration `0005_access.sql`).
+//! The PostgreSQL side of [`crate::access`] (migration `0005_access.sql`).
 
 use sqlx::Row;
 use sqlx::postgres::{PgConnection, PgPool, PgRow};
 use vouch_evidence::{Digest, PublicKey, Timestamp};
 
 use super::{digest_at, ts};
-use crate::auth::Role;
-use crate::scope::{Binding, Scope};
-use crate::store::access::{
+use crate::Role;
+use crate::access::{
     AuditEntry, MIN_TOKEN_ID_HEX, Revocation, RevokeOutcome, TokenKind, TokenRecord,
 };
-use crate::store::{AgentRecord, MAX_REJECTIONS_KEPT, Rejection, RejectionCount, StoreError};
+use crate::scope::{Binding, Scope};
+use crate::{AgentRecord, MAX_REJECTIONS_KEPT, Rejection, RejectionCount, StoreError};
 
 fn backend(e: String) -> StoreError {
     StoreError::Backend(e)

@@ -16,11 +16,13 @@
 //! harmless. Callers never see the difference.
 
 pub mod access;
+pub mod objects;
 pub mod postgres;
 pub mod results;
+pub mod scope;
 pub mod sqlite;
 
-pub use access::{AuditEntry, Revocation, RevokeOutcome, TokenKind, TokenRecord};
+pub use access::{AuditEntry, Revocation, RevokeOutcome, Role, TokenKind, TokenRecord};
 
 pub use results::{
     AssetEvaluation, AttestationRecord, ControlChange, Evaluation, EvaluationRun, ExceptionRecord,
@@ -31,8 +33,6 @@ use async_trait::async_trait;
 use vouch_evidence::api::{AssetSummary, SnapshotRef, SnapshotSummary};
 use vouch_evidence::chain::LinkError;
 use vouch_evidence::{AssetKind, ChainKey, Digest, KeyId, PublicKey, Timestamp};
-
-use crate::auth::Role;
 
 /// An enrolled agent.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,5 +1,5 @@
 //! The PostgreSQL store: the same tables as the SQLite store (migrations in
-//! `server/migrations/`, applied at start-up), for several server replicas sharing one
+//! `store/migrations/`, applied at start-up), for several server replicas sharing one
 //! database.
 //!
 //! Exactly-once holds across replicas without any in-process lock: ingest runs in
@@ -28,7 +28,7 @@ use super::{
     StoredResult,
 };
 use super::{AuditEntry, RejectionCount, Revocation, RevokeOutcome, TokenRecord};
-use crate::auth::Role;
+use crate::Role;
 
 /// The migrations, embedded in the binary.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

@@ -1,16 +1,16 @@
-//! The SQLite side of [`crate::store::access`]: bindings, revocations, token expiry, the audit
+//! The SQLite side of [`crate::access`]: bindings, revocations, token expiry, the audit
 //! log and the counted refusals.
 
 use rusqlite::{Connection, OptionalExtension, params};
 use vouch_evidence::{Digest, PublicKey, Timestamp};
 
 use super::{digest_col, ts};
-use crate::auth::Role;
-use crate::scope::{Binding, Scope};
-use crate::store::access::{
+use crate::Role;
+use crate::access::{
     AuditEntry, MIN_TOKEN_ID_HEX, Revocation, RevokeOutcome, TokenKind, TokenRecord,
 };
-use crate::store::{AgentRecord, MAX_REJECTIONS_KEPT, Rejection, RejectionCount, StoreError};
+use crate::scope::{Binding, Scope};
+use crate::{AgentRecord, MAX_REJECTIONS_KEPT, Rejection, RejectionCount, StoreError};
 
 /// Schema step 9 (the PostgreSQL migration `0005_access.sql` is the same): agents bound to
 /// their assets and revocable, scoped and revocable enrolment tokens, API tokens that expire
@@ -96,7 +96,7 @@ pub(super) fn agents(c: &Connection) -> Result<Vec<AgentRecord>, StoreError> {
     Ok(out)
 }
 
-/// Consumes the token and records the agent (see [`crate::store::Store::enroll`]).
+/// Consumes the token and records the agent (see [`crate::Store::enroll`]).
 pub(super) fn enroll(
     c: &Connection,
     token_hash: Digest,

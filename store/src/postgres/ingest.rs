@@ -28,7 +28,7 @@ use vouch_evidence::Digest;
 use vouch_evidence::chain::{Head, check_link_parts, check_time};
 
 use super::{RETRIES, lost_race};
-use crate::store::{IngestOutcome, NewSnapshot, StoreError};
+use crate::{IngestOutcome, NewSnapshot, StoreError};
 
 /// The most snapshots one transaction stores (about 13 KB each at the loadgen's size).
 const MAX_BATCH: usize = 256;

@@ -1,8 +1,52 @@
 //! Records of access: tokens, revocations and the audit log.
 
+use std::fmt;
+
 use vouch_evidence::{Digest, Timestamp};
 
-use crate::auth::Role;
+/// What a token may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Everything, including issuing tokens.
+    Admin,
+    /// Reads everything, manages policies and exceptions.
+    SecurityLead,
+    /// Reads, samples and exports; changes nothing.
+    Auditor,
+    /// Pushes snapshots only.
+    Agent,
+}
+
+impl Role {
+    /// Every role.
+    pub const ALL: [Role; 4] = [Role::Admin, Role::SecurityLead, Role::Auditor, Role::Agent];
+
+    /// The name used in tokens, the CLI and the database.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::SecurityLead => "security-lead",
+            Role::Auditor => "auditor",
+            Role::Agent => "agent",
+        }
+    }
+
+    /// Parses a role name.
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// Whether this role may read evidence through the API.
+    pub fn can_read_evidence(&self) -> bool {
+        matches!(self, Role::Admin | Role::SecurityLead | Role::Auditor)
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// How many hex digits of a token's hash name it (`vouch token list`, `vouch token revoke`).
 pub const TOKEN_ID_HEX: usize = 12;

@@ -1,11 +1,11 @@
-//! The SQLite side of [`crate::store::results`]: packs, evaluations, runs and exceptions.
+//! The SQLite side of [`crate::results`]: packs, evaluations, runs and exceptions.
 
 use rusqlite::{Connection, OptionalExtension, params};
 use vouch_evidence::{AssetKind, ChainKey, Digest, Timestamp};
 
 use super::{digest_col, ts};
-use crate::store::StoreError;
-use crate::store::results::{
+use crate::StoreError;
+use crate::results::{
     AssetEvaluation, AttestationRecord, ControlChange, Evaluation, EvaluationRun, ExceptionRecord,
     NewException, NewRun, PackRecord, StoredResult,
 };
@@ -235,7 +235,7 @@ pub(super) fn record_evaluations(
 ) -> Result<(), StoreError> {
     let sets = evaluations
         .iter()
-        .map(|e| crate::store::results::encode_results(&e.results))
+        .map(|e| crate::results::encode_results(&e.results))
         .collect::<Result<Vec<_>, _>>()?;
     let mut eval = c.prepare_cached(
         "INSERT OR IGNORE INTO evaluations(digest, pack_digest, evaluated_at, run_id, result_set)
@@ -264,13 +264,13 @@ fn result_set_by_id(
     c: &Connection,
     id: &str,
 ) -> Result<std::sync::Arc<Vec<StoredResult>>, StoreError> {
-    if let Some(set) = crate::store::results::cached_set(id) {
+    if let Some(set) = crate::results::cached_set(id) {
         return Ok(set);
     }
     let json: String = c
         .prepare_cached("SELECT results FROM result_sets WHERE id = ?1")?
         .query_row([id], |r| r.get(0))?;
-    crate::store::results::remember_set(id, &json)
+    crate::results::remember_set(id, &json)
 }
 
 fn results_of(c: &Connection, digest: &str, pack: &str) -> Result<Vec<StoredResult>, StoreError> {
@@ -624,9 +624,7 @@ mod tests {
 
     use super::super::SqliteStore;
     use super::super::tests::{at, snap};
-    use crate::store::{
-        Evaluation, NewException, NewRun, PackRecord, Store, StoreError, StoredResult,
-    };
+    use crate::{Evaluation, NewException, NewRun, PackRecord, Store, StoreError, StoredResult};
 
     fn result(policy: &str, status: &str) -> StoredResult {
         StoredResult {
@@ -637,12 +635,7 @@ mod tests {
         }
     }
 
-    fn evaluation(
-        s: &crate::store::NewSnapshot,
-        pack: &str,
-        secs: i64,
-        status: &str,
-    ) -> Evaluation {
+    fn evaluation(s: &crate::NewSnapshot, pack: &str, secs: i64, status: &str) -> Evaluation {
         Evaluation {
             digest: s.digest,
             pack_digest: pack.into(),
@@ -654,11 +647,7 @@ mod tests {
 
     async fn store_with_chain(
         n: u64,
-    ) -> (
-        tempfile::TempDir,
-        Arc<SqliteStore>,
-        Vec<crate::store::NewSnapshot>,
-    ) {
+    ) -> (tempfile::TempDir, Arc<SqliteStore>, Vec<crate::NewSnapshot>) {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(SqliteStore::open(&dir.path().join("v.db")).unwrap());
         let mut snaps = Vec::new();
