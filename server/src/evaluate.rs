@@ -17,7 +17,7 @@ use vouch_evidence::dsse::Envelope;
 use vouch_evidence::{Digest, Snapshot, Timestamp};
 
 use crate::state::now;
-use crate::store::{Evaluation, NewRun, PackRecord, Store, StoreError, StoredResult};
+use crate::store::{Evaluation, JudgingStore, NewRun, PackRecord, Store, StoreError, StoredResult};
 
 /// A policy pack, as the server needs it: its digest and files (kept with its results) and a
 /// function from a snapshot to every policy's result.
@@ -243,7 +243,7 @@ impl Evaluator {
     }
 }
 
-async fn record_pack(store: &dyn Store, judge: &dyn Judge) -> Result<(), StoreError> {
+async fn record_pack(store: &dyn JudgingStore, judge: &dyn Judge) -> Result<(), StoreError> {
     store
         .record_pack(PackRecord {
             digest: judge.digest().to_string(),

@@ -8,13 +8,13 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use vouch_evidence::Digest;
 
-use crate::store::{Store, StoreError};
+use crate::store::{RetentionStore, StoreError};
 pub use vouch_store::objects::*;
 
 /// Moves envelopes from the database to the bucket in the background (see the module
 /// documentation). One runs in each replica.
 pub struct Uploader {
-    store: Arc<dyn Store>,
+    store: Arc<dyn RetentionStore>,
     objects: ObjectStore,
 }
 
@@ -40,7 +40,7 @@ pub struct UploadPass {
 
 impl Uploader {
     /// An uploader moving `store`'s envelopes to `objects`.
-    pub fn new(store: Arc<dyn Store>, objects: ObjectStore) -> Self {
+    pub fn new(store: Arc<dyn RetentionStore>, objects: ObjectStore) -> Self {
         Uploader { store, objects }
     }
 

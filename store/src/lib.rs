@@ -22,6 +22,15 @@ pub mod results;
 pub mod scope;
 pub mod sqlite;
 
+/// Every store trait, for `use vouch_store::prelude::*;`: calling a method through
+/// `Arc<dyn Store>` needs the trait that declares it in scope.
+pub mod prelude {
+    pub use crate::{
+        AccessStore, ControlHistoryStore, EvidenceStore, GovernanceStore, IngestStore,
+        JudgingStore, RetentionStore, Store,
+    };
+}
+
 pub use access::{AuditEntry, Revocation, RevokeOutcome, Role, TokenKind, TokenRecord};
 
 pub use results::{
@@ -245,9 +254,9 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
-/// Everything the server keeps. See the module documentation.
+/// Enrolled agents, enrolment and API tokens, revocations and the audit log.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait AccessStore: Send + Sync + 'static {
     /// Every enrolled agent.
     async fn agents(&self) -> Result<Vec<AgentRecord>, StoreError>;
     /// Records a one-time enrolment token by its hash, with the scope it grants.
@@ -303,6 +312,11 @@ pub trait Store: Send + Sync + 'static {
     async fn audit(&self, entry: AuditEntry) -> Result<(), StoreError>;
     /// The newest audit-log entries, newest first.
     async fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;
+}
+
+/// Taking in verified snapshots exactly once, and the log of refused submissions.
+#[async_trait]
+pub trait IngestStore: Send + Sync + 'static {
     /// Stores a verified snapshot exactly once, checking its chain link atomically.
     async fn ingest(&self, snapshot: NewSnapshot) -> Result<IngestOutcome, StoreError>;
     /// Appends to the log of rejected submissions (those of enrolled agents: refusals of
@@ -315,6 +329,11 @@ pub trait Store: Send + Sync + 'static {
     async fn rejection_counts(&self, since: Timestamp) -> Result<Vec<RejectionCount>, StoreError>;
     /// The newest rejections, newest first.
     async fn rejections(&self, limit: u32) -> Result<Vec<Rejection>, StoreError>;
+}
+
+/// Reading what was accepted: assets and their chains, snapshots, envelopes (wherever they are kept), receipts and sampling populations.
+#[async_trait]
+pub trait EvidenceStore: Send + Sync + 'static {
     /// Every asset chain with its head.
     async fn assets(&self) -> Result<Vec<AssetSummary>, StoreError>;
     /// Replaces the tags of an asset; `false` when no chain of that asset is stored.
@@ -367,6 +386,97 @@ pub trait Store: Send + Sync + 'static {
     /// Attaches object storage (once; later calls change nothing): envelopes moved there are
     /// read from it.
     fn attach_objects(&self, objects: crate::objects::ObjectStore);
+    /// The receipt of a snapshot.
+    async fn receipt(&self, digest: Digest) -> Result<Option<Vec<u8>>, StoreError>;
+    /// How many snapshots are stored.
+    async fn snapshot_count(&self) -> Result<u64, StoreError>;
+    /// Every snapshot collected in `[from, to)` of an asset of one of `kinds` (and received by
+    /// `received_by`, when given), by digest: the population an auditor samples from.
+    async fn population(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        kinds: Vec<AssetKind>,
+        received_by: Option<Timestamp>,
+    ) -> Result<Vec<SnapshotRef>, StoreError>;
+}
+
+/// Judging: the policy packs kept, evaluations of snapshots, the queue of unjudged ones and re-evaluation runs.
+#[async_trait]
+pub trait JudgingStore: Send + Sync + 'static {
+    /// Keeps a policy pack's files under its digest (once; later calls change nothing), so that
+    /// every stored result can be re-derived from the pack that produced it.
+    async fn record_pack(&self, pack: PackRecord) -> Result<(), StoreError>;
+    /// A kept policy pack, by digest.
+    async fn pack(&self, digest: &str) -> Result<Option<PackRecord>, StoreError>;
+    /// Snapshots no pack has evaluated yet, oldest received first, at most `limit`.
+    async fn unevaluated(&self, limit: u32) -> Result<Vec<Digest>, StoreError>;
+    /// Snapshots in the scope of re-evaluation run `run` that its pack has not evaluated yet.
+    async fn pending_for_run(&self, run: i64, limit: u32) -> Result<Vec<Digest>, StoreError>;
+    /// Stores evaluations (each snapshot × pack once: a repeat changes nothing).
+    async fn record_evaluations(&self, evaluations: Vec<Evaluation>) -> Result<(), StoreError>;
+    /// Every evaluation of one snapshot, oldest first.
+    async fn evaluations_of(&self, digest: Digest) -> Result<Vec<Evaluation>, StoreError>;
+    /// Per asset chain, the newest snapshot collected at or before `as_of` (now: `None`) that
+    /// has been evaluated, with its newest evaluation made at or before `as_of`.
+    async fn latest_evaluations(
+        &self,
+        as_of: Option<Timestamp>,
+    ) -> Result<Vec<AssetEvaluation>, StoreError>;
+    /// Records an explicit re-evaluation request; answers its id.
+    async fn start_run(&self, run: NewRun) -> Result<i64, StoreError>;
+    /// Marks a run finished with the number of snapshots it evaluated.
+    async fn finish_run(&self, run: i64, at: Timestamp, evaluated: u64) -> Result<(), StoreError>;
+    /// Every re-evaluation run, newest first.
+    async fn runs(&self) -> Result<Vec<EvaluationRun>, StoreError>;
+}
+
+/// The history of control statuses.
+#[async_trait]
+pub trait ControlHistoryStore: Send + Sync + 'static {
+    /// Appends to the history of control statuses (a change already recorded with the same
+    /// framework, control and `since` changes nothing).
+    async fn record_control_changes(&self, changes: Vec<ControlChange>) -> Result<(), StoreError>;
+    /// The recorded history of control statuses, of one framework or all, oldest `since` first.
+    async fn control_history(
+        &self,
+        framework: Option<String>,
+    ) -> Result<Vec<ControlChange>, StoreError>;
+}
+
+/// What people decide: exceptions (accepted risks), signed attestations and audit periods.
+#[async_trait]
+pub trait GovernanceStore: Send + Sync + 'static {
+    /// Opens an audit period (retention removes nothing collected inside it until it closes);
+    /// answers its id.
+    async fn add_audit_period(&self, period: NewAuditPeriod) -> Result<i64, StoreError>;
+    /// Closes an audit period; `false` when there is no open period with that id.
+    async fn close_audit_period(&self, id: i64, at: Timestamp) -> Result<bool, StoreError>;
+    /// Every audit period, oldest first.
+    async fn audit_periods(&self) -> Result<Vec<AuditPeriod>, StoreError>;
+    /// Records an accepted risk (an exception to a policy); answers its id.
+    async fn add_exception(&self, exception: NewException) -> Result<i64, StoreError>;
+    /// Every exception ever recorded, oldest first (expired and revoked ones included: the
+    /// history of risk treatment is evidence too).
+    async fn exceptions(&self) -> Result<Vec<ExceptionRecord>, StoreError>;
+    /// Keeps a signed attestation and its document (once: a repeat changes nothing).
+    async fn add_attestation(
+        &self,
+        attestation: AttestationRecord,
+        document: Option<Vec<u8>>,
+    ) -> Result<(), StoreError>;
+    /// Attestations, of one control or all, oldest first.
+    async fn attestations(
+        &self,
+        control: Option<String>,
+    ) -> Result<Vec<AttestationRecord>, StoreError>;
+    /// The document attached to an attestation.
+    async fn attestation_document(&self, digest: Digest) -> Result<Option<Vec<u8>>, StoreError>;
+}
+
+/// Moving envelopes to object storage and expiring them by retention.
+#[async_trait]
+pub trait RetentionStore: Send + Sync + 'static {
     /// Claims, until `lease_until`, at most `limit` envelopes still held in the database (not
     /// claimed by anyone else, or whose claim ran out before `now`), oldest received first: the
     /// uploader of each replica moves them to object storage.
@@ -401,77 +511,20 @@ pub trait Store: Send + Sync + 'static {
     /// the index row (digest, chain position, predecessor) and the receipt stay, so the chain
     /// still proves that nothing else went missing. Answers how many changed.
     async fn mark_expired(&self, digests: Vec<Digest>, at: Timestamp) -> Result<u64, StoreError>;
-    /// Opens an audit period (retention removes nothing collected inside it until it closes);
-    /// answers its id.
-    async fn add_audit_period(&self, period: NewAuditPeriod) -> Result<i64, StoreError>;
-    /// Closes an audit period; `false` when there is no open period with that id.
-    async fn close_audit_period(&self, id: i64, at: Timestamp) -> Result<bool, StoreError>;
-    /// Every audit period, oldest first.
-    async fn audit_periods(&self) -> Result<Vec<AuditPeriod>, StoreError>;
-    /// The receipt of a snapshot.
-    async fn receipt(&self, digest: Digest) -> Result<Option<Vec<u8>>, StoreError>;
-    /// How many snapshots are stored.
-    async fn snapshot_count(&self) -> Result<u64, StoreError>;
-    /// Every snapshot collected in `[from, to)` of an asset of one of `kinds` (and received by
-    /// `received_by`, when given), by digest: the population an auditor samples from.
-    async fn population(
-        &self,
-        from: Timestamp,
-        to: Timestamp,
-        kinds: Vec<AssetKind>,
-        received_by: Option<Timestamp>,
-    ) -> Result<Vec<SnapshotRef>, StoreError>;
-    /// Keeps a policy pack's files under its digest (once; later calls change nothing), so that
-    /// every stored result can be re-derived from the pack that produced it.
-    async fn record_pack(&self, pack: PackRecord) -> Result<(), StoreError>;
-    /// A kept policy pack, by digest.
-    async fn pack(&self, digest: &str) -> Result<Option<PackRecord>, StoreError>;
-    /// Snapshots no pack has evaluated yet, oldest received first, at most `limit`.
-    async fn unevaluated(&self, limit: u32) -> Result<Vec<Digest>, StoreError>;
-    /// Snapshots in the scope of re-evaluation run `run` that its pack has not evaluated yet.
-    async fn pending_for_run(&self, run: i64, limit: u32) -> Result<Vec<Digest>, StoreError>;
-    /// Stores evaluations (each snapshot × pack once: a repeat changes nothing).
-    async fn record_evaluations(&self, evaluations: Vec<Evaluation>) -> Result<(), StoreError>;
-    /// Every evaluation of one snapshot, oldest first.
-    async fn evaluations_of(&self, digest: Digest) -> Result<Vec<Evaluation>, StoreError>;
-    /// Per asset chain, the newest snapshot collected at or before `as_of` (now: `None`) that
-    /// has been evaluated, with its newest evaluation made at or before `as_of`.
-    async fn latest_evaluations(
-        &self,
-        as_of: Option<Timestamp>,
-    ) -> Result<Vec<AssetEvaluation>, StoreError>;
-    /// Records an explicit re-evaluation request; answers its id.
-    async fn start_run(&self, run: NewRun) -> Result<i64, StoreError>;
-    /// Marks a run finished with the number of snapshots it evaluated.
-    async fn finish_run(&self, run: i64, at: Timestamp, evaluated: u64) -> Result<(), StoreError>;
-    /// Every re-evaluation run, newest first.
-    async fn runs(&self) -> Result<Vec<EvaluationRun>, StoreError>;
-    /// Records an accepted risk (an exception to a policy); answers its id.
-    async fn add_exception(&self, exception: NewException) -> Result<i64, StoreError>;
-    /// Every exception ever recorded, oldest first (expired and revoked ones included: the
-    /// history of risk treatment is evidence too).
-    async fn exceptions(&self) -> Result<Vec<ExceptionRecord>, StoreError>;
-    /// Keeps a signed attestation and its document (once: a repeat changes nothing).
-    async fn add_attestation(
-        &self,
-        attestation: AttestationRecord,
-        document: Option<Vec<u8>>,
-    ) -> Result<(), StoreError>;
-    /// Attestations, of one control or all, oldest first.
-    async fn attestations(
-        &self,
-        control: Option<String>,
-    ) -> Result<Vec<AttestationRecord>, StoreError>;
-    /// The document attached to an attestation.
-    async fn attestation_document(&self, digest: Digest) -> Result<Option<Vec<u8>>, StoreError>;
-    /// Appends to the history of control statuses (a change already recorded with the same
-    /// framework, control and `since` changes nothing).
-    async fn record_control_changes(&self, changes: Vec<ControlChange>) -> Result<(), StoreError>;
-    /// The recorded history of control statuses, of one framework or all, oldest `since` first.
-    async fn control_history(
-        &self,
-        framework: Option<String>,
-    ) -> Result<Vec<ControlChange>, StoreError>;
+}
+
+/// Everything the server keeps, one trait per concern above: a service takes the narrowest
+/// it needs (`&dyn JudgingStore`…), the server holds the whole as `Arc<dyn Store>`.
+#[async_trait]
+pub trait Store:
+    AccessStore
+    + IngestStore
+    + EvidenceStore
+    + JudgingStore
+    + ControlHistoryStore
+    + GovernanceStore
+    + RetentionStore
+{
     /// Makes every write accepted so far durable and releases the backend; writes after this
     /// fail, reads may still work. The server calls it on shutdown.
     async fn close(&self) -> Result<(), StoreError>;

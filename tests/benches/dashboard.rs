@@ -43,6 +43,7 @@ use vouch_server::controls::{Policies, history};
 use vouch_server::evaluate::Judge;
 use vouch_server::state::{AppState, Limits};
 use vouch_server::store::postgres::{PgStore, create_test_database};
+use vouch_server::store::prelude::*;
 use vouch_server::store::sqlite::SqliteStore;
 use vouch_server::store::{Evaluation, Store, StoredResult};
 use vouch_tests::generate::env_count;

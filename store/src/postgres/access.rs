@@ -1,5 +1,8 @@
 //! The PostgreSQL side of [`crate::access`] (migration `0005_access.sql`).
 
+use super::PgStore;
+use crate::AccessStore;
+use async_trait::async_trait;
 use sqlx::Row;
 use sqlx::postgres::{PgConnection, PgPool, PgRow};
 use vouch_evidence::{Digest, PublicKey, Timestamp};
@@ -462,4 +465,88 @@ pub(super) async fn rejection_counts(
         })
     })
     .collect()
+}
+
+#[async_trait]
+impl AccessStore for PgStore {
+    async fn agents(&self) -> Result<Vec<AgentRecord>, StoreError> {
+        agents(&self.pool).await
+    }
+
+    async fn add_enroll_token(
+        &self,
+        hash: Digest,
+        created_at: Timestamp,
+        expires_at: Timestamp,
+        scope: &crate::scope::Scope,
+        label: &str,
+    ) -> Result<(), StoreError> {
+        add_enroll_token(&self.pool, hash, created_at, expires_at, scope, label).await
+    }
+
+    async fn enroll(&self, token_hash: Digest, agent: AgentRecord) -> Result<(), StoreError> {
+        enroll(&self.pool, token_hash, &agent).await
+    }
+
+    async fn enroll_token_scope(
+        &self,
+        token_hash: Digest,
+        at: Timestamp,
+    ) -> Result<Option<crate::scope::Scope>, StoreError> {
+        enroll_token_scope(&self.pool, token_hash, at).await
+    }
+
+    async fn add_api_token(
+        &self,
+        hash: Digest,
+        role: Role,
+        label: &str,
+        created_at: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        add_api_token(&self.pool, hash, role, label, created_at, expires_at).await
+    }
+
+    async fn api_token(&self, hash: Digest) -> Result<Option<TokenRecord>, StoreError> {
+        api_token(&self.pool, hash).await
+    }
+
+    async fn touch_token(&self, hash: Digest, at: Timestamp) -> Result<(), StoreError> {
+        sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE hash = $2")
+            .bind(at.unix_micros())
+            .bind(hash.to_hex())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
+        let mut c = self.pool.acquire().await?;
+        tokens(&mut c, "").await
+    }
+
+    async fn revoke_token(
+        &self,
+        id: &str,
+        revocation: Revocation,
+    ) -> Result<RevokeOutcome<TokenRecord>, StoreError> {
+        revoke_token(&self.pool, id, &revocation).await
+    }
+
+    async fn revoke_agent(
+        &self,
+        agent_id: &str,
+        revocation: Revocation,
+    ) -> Result<RevokeOutcome<AgentRecord>, StoreError> {
+        revoke_agent(&self.pool, agent_id, &revocation).await
+    }
+
+    async fn audit(&self, entry: AuditEntry) -> Result<(), StoreError> {
+        let mut c = self.pool.acquire().await?;
+        audit(&mut c, &entry).await
+    }
+
+    async fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        audit_log(&self.pool, limit).await
+    }
 }

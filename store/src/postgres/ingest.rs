@@ -18,14 +18,17 @@
 //! transaction ([`ingest_one`]), which finds the winner's rows. A refusal (a gap, a fork) is
 //! the answer of its own request only; the others in its batch are stored.
 
+use super::{PgStore, access, digest_at, ts};
+use crate::{IngestStore, Rejection, RejectionCount};
+use async_trait::async_trait;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use sqlx::Row;
 use sqlx::postgres::PgPool;
 use tokio::sync::{Mutex, mpsc, oneshot};
-use vouch_evidence::Digest;
 use vouch_evidence::chain::{Head, check_link_parts, check_time};
+use vouch_evidence::{Digest, Timestamp};
 
 use super::{RETRIES, lost_race};
 use crate::{IngestOutcome, NewSnapshot, StoreError};
@@ -407,4 +410,46 @@ async fn ingest_once(
     Ok(Ok(IngestOutcome::Stored {
         receipt: s.receipt.clone(),
     }))
+}
+
+#[async_trait]
+impl IngestStore for PgStore {
+    async fn add_rejection_counts(&self, counts: Vec<RejectionCount>) -> Result<(), StoreError> {
+        access::add_rejection_counts(&self.pool, &counts).await
+    }
+
+    async fn rejection_counts(&self, since: Timestamp) -> Result<Vec<RejectionCount>, StoreError> {
+        access::rejection_counts(&self.pool, since).await
+    }
+
+    async fn ingest(&self, snapshot: NewSnapshot) -> Result<IngestOutcome, StoreError> {
+        self.writer.ingest(snapshot).await
+    }
+
+    async fn record_rejection(&self, r: Rejection) -> Result<(), StoreError> {
+        access::record_rejection(&self.pool, &r).await
+    }
+
+    async fn rejections(&self, limit: u32) -> Result<Vec<Rejection>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT at, remote, reason, message, agent_id, body_sha256, body_size
+             FROM rejections ORDER BY id DESC LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Rejection {
+                    at: ts(r.try_get(0)?)?,
+                    remote: r.try_get(1)?,
+                    reason: r.try_get(2)?,
+                    message: r.try_get(3)?,
+                    agent_id: r.try_get(4)?,
+                    body_sha256: digest_at(r, 5)?,
+                    body_size: r.try_get::<i64, _>(6)? as u64,
+                })
+            })
+            .collect()
+    }
 }

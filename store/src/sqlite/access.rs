@@ -1,6 +1,9 @@
 //! The SQLite side of [`crate::access`]: bindings, revocations, token expiry, the audit
 //! log and the counted refusals.
 
+use super::SqliteStore;
+use crate::AccessStore;
+use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
 use vouch_evidence::{Digest, PublicKey, Timestamp};
 
@@ -462,4 +465,97 @@ pub(super) fn rejection_counts(
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+#[async_trait]
+impl AccessStore for SqliteStore {
+    async fn agents(&self) -> Result<Vec<AgentRecord>, StoreError> {
+        self.read(agents).await
+    }
+
+    async fn add_enroll_token(
+        &self,
+        hash: Digest,
+        created_at: Timestamp,
+        expires_at: Timestamp,
+        scope: &crate::scope::Scope,
+        label: &str,
+    ) -> Result<(), StoreError> {
+        let (scope, label) = (scope.to_json(), label.to_string());
+        self.write_fn(move |c| add_enroll_token(c, hash, created_at, expires_at, &scope, &label))
+            .await
+    }
+
+    async fn enroll(&self, token_hash: Digest, agent: AgentRecord) -> Result<(), StoreError> {
+        self.write_fn(move |c| enroll(c, token_hash, &agent)).await
+    }
+
+    async fn enroll_token_scope(
+        &self,
+        token_hash: Digest,
+        at: Timestamp,
+    ) -> Result<Option<crate::scope::Scope>, StoreError> {
+        self.read(move |c| enroll_token_scope(c, token_hash, at))
+            .await
+    }
+
+    async fn add_api_token(
+        &self,
+        hash: Digest,
+        role: Role,
+        label: &str,
+        created_at: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let label = label.to_string();
+        self.write_fn(move |c| add_api_token(c, hash, role, &label, created_at, expires_at))
+            .await
+    }
+
+    async fn api_token(&self, hash: Digest) -> Result<Option<TokenRecord>, StoreError> {
+        self.read(move |c| api_token(c, hash)).await
+    }
+
+    async fn touch_token(&self, hash: Digest, at: Timestamp) -> Result<(), StoreError> {
+        self.write_fn(move |c| {
+            c.execute(
+                "UPDATE api_tokens SET last_used_at = ?1 WHERE hash = ?2",
+                params![at.unix_micros(), hash.to_hex()],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
+        self.read(|c| tokens(c, "")).await
+    }
+
+    async fn revoke_token(
+        &self,
+        id: &str,
+        revocation: Revocation,
+    ) -> Result<RevokeOutcome<TokenRecord>, StoreError> {
+        let id = id.to_string();
+        self.write_fn(move |c| revoke_token(c, &id, &revocation))
+            .await
+    }
+
+    async fn revoke_agent(
+        &self,
+        agent_id: &str,
+        revocation: Revocation,
+    ) -> Result<RevokeOutcome<AgentRecord>, StoreError> {
+        let agent_id = agent_id.to_string();
+        self.write_fn(move |c| revoke_agent(c, &agent_id, &revocation))
+            .await
+    }
+
+    async fn audit(&self, entry: AuditEntry) -> Result<(), StoreError> {
+        self.write_fn(move |c| audit(c, &entry)).await
+    }
+
+    async fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        self.read(move |c| audit_log(c, limit)).await
+    }
 }
