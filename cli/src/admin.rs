@@ -1,5 +1,5 @@
-//! `vouch token`, `vouch agents` and `vouch keys`: administration on the server's data
-//! directory, each action recorded in the audit log.
+//! `vouch token`, `vouch agents`, `vouch keys`, `vouch audit-log` and `vouch fsck`:
+//! administration on the server's data directory, each action recorded in the audit log.
 
 use super::*;
 
@@ -250,4 +250,98 @@ pub(crate) enum KeysCommand {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+}
+
+#[derive(clap::Args)]
+pub(crate) struct AuditLogArgs {
+    /// How many entries.
+    #[arg(long, default_value_t = 100)]
+    pub(crate) limit: u32,
+    /// Data directory.
+    #[arg(long, default_value = "./vouch-data")]
+    pub(crate) data_dir: PathBuf,
+}
+
+#[derive(clap::Args)]
+pub(crate) struct FsckArgs {
+    /// The server's configuration file (database, object storage); without it, the defaults.
+    #[arg(long)]
+    pub(crate) config: Option<PathBuf>,
+    /// Data directory (overrides the configuration).
+    #[arg(long)]
+    pub(crate) data_dir: Option<PathBuf>,
+}
+
+/// `vouch audit-log`.
+pub(crate) fn audit_log(args: AuditLogArgs) -> Result<ExitCode> {
+    let AuditLogArgs { limit, data_dir } = args;
+
+    let (rt, state) = open_state(&data_dir)?;
+    for e in rt.block_on(state.store().audit_log(limit))? {
+        println!(
+            "{}\t{}\t{}\t{}\t{}",
+            e.at, e.actor, e.action, e.subject, e.detail
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `vouch fsck`: exit 1 on any problem.
+pub(crate) fn fsck(args: FsckArgs) -> Result<ExitCode> {
+    let FsckArgs { config, data_dir } = args;
+
+    let mut cfg = match &config {
+        Some(path) => ServerConfig::load(path).map_err(|e| anyhow::anyhow!("{e}"))?,
+        None => ServerConfig::default(),
+    };
+    if let Some(d) = data_dir {
+        cfg.data_dir = d;
+    }
+    let limits = Limits {
+        max_body_bytes: cfg.max_body_bytes,
+        clock_skew_secs: cfg.clock_skew_secs,
+    };
+    let report = runtime()?.block_on(async {
+        let state = AppState::open(&cfg.data_dir, cfg.database_url.as_deref(), limits)
+            .await
+            .with_context(|| format!("cannot open {}", cfg.data_dir.display()))?;
+        if let Some(o) = &cfg.objects {
+            let objects = vouch_server::objects::ObjectStore::connect(o).await;
+            state.store().attach_objects(objects);
+        }
+        let key = state.receipt_key().public();
+        let report = vouch_server::fsck::fsck(state.store().as_ref(), key).await;
+        state.store().close().await?;
+        anyhow::Ok(report?)
+    })?;
+    for p in &report.problems {
+        println!("FAIL {p}");
+    }
+    println!(
+        "{} snapshot(s) in {} chain(s): {} envelope(s) checked, {} removed by retention, {} problem(s)",
+        report.snapshots,
+        report.chains,
+        report.envelopes_checked,
+        report.expired,
+        report.problems.len()
+    );
+    Ok(if report.ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// `vouch keys export`.
+pub(crate) fn keys_command(command: KeysCommand) -> Result<ExitCode> {
+    let KeysCommand::Export { data_dir, output } = command;
+
+    let (_rt, state) = open_state(&data_dir)?;
+    let text = state.keys_text();
+    match output {
+        Some(path) => std::fs::write(&path, text)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => print!("{text}"),
+    }
+    Ok(ExitCode::SUCCESS)
 }

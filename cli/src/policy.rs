@@ -87,7 +87,7 @@ pub(crate) fn policy(command: PolicyCommand) -> Result<ExitCode> {
                 "/v1/evaluations",
                 Some(body),
             ))?;
-            let run: vouch_server::controls::api::RunInfo = serde_json::from_slice(&answer)?;
+            let run: vouch_server::http::controls::RunInfo = serde_json::from_slice(&answer)?;
             println!(
                 "re-evaluation {} of snapshots collected in [{}, {}) with pack {} recorded; the server carries it out",
                 run.id, run.from, run.to, run.pack

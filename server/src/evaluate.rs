@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use vouch_evidence::dsse::Envelope;
 use vouch_evidence::{Digest, Snapshot, Timestamp};
 
-use crate::state::now;
+use crate::clock::now;
 use crate::store::{Evaluation, JudgingStore, NewRun, PackRecord, Store, StoreError, StoredResult};
 
 /// A policy pack, as the server needs it: its digest and files (kept with its results) and a

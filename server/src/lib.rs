@@ -6,17 +6,18 @@
 //! agent (`vouch up`) and `vouch-verify` (`vouch verify`). This crate links no collector and
 //! no agent code.
 //!
-//! [`http::app`] is the whole API as an axum `Router`; [`serve::start`] runs it on a socket;
+//! [`app()`] is the whole API and dashboard as an axum `Router`; [`serve::start`] runs it on a socket;
 //! [`store::Store`] is the storage seam (SQLite by default).
 
 /// The `User-Agent` of every request Vouch's server and command line make (webhooks, the API
 /// calls of `vouch export`, `vouch sample`, `vouch loadgen`).
 pub const USER_AGENT: &str = concat!("vouch/", env!("CARGO_PKG_VERSION"));
 
-pub mod access;
 pub mod alerts;
+pub mod app;
 pub mod auth;
 pub mod bundle;
+pub mod clock;
 pub mod config;
 pub mod connections;
 pub mod controls;
@@ -26,19 +27,19 @@ pub mod fsck;
 pub mod http;
 pub mod ingest;
 pub mod loadgen;
-pub mod manual;
 pub mod metrics;
 pub mod objects;
 pub mod oscal;
 pub mod refusals;
 pub mod retention;
 pub mod serve;
+pub mod session;
 pub mod state;
 pub mod tls;
 pub mod web;
 
+pub use app::app;
 pub use config::ServerConfig;
-pub use http::app;
 pub use serve::{RunningServer, start};
 pub use state::AppState;
 /// The storage layer (its own crate, `vouch-store`).

@@ -142,7 +142,7 @@ fn sign_chain(
     count: u64,
     items: usize,
 ) -> Result<Vec<Vec<u8>>, LoadError> {
-    let now = crate::state::now().unix_micros();
+    let now = crate::clock::now().unix_micros();
     let mut previous: Option<Digest> = None;
     let mut out = Vec::with_capacity(count as usize);
     for sequence in 1..=count {

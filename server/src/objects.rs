@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use vouch_evidence::Digest;
 
+use crate::metrics::Metrics;
 use crate::store::{RetentionStore, StoreError};
 pub use vouch_store::objects::*;
 
@@ -46,7 +47,7 @@ impl Uploader {
 
     /// Claims up to `concurrency × 4` envelopes and moves them, `concurrency` puts at a time.
     pub async fn pass(&self) -> Result<UploadPass, StoreError> {
-        let now = crate::state::now();
+        let now = crate::clock::now();
         let lease_until = instant_from_secs(now.unix_micros() / 1_000_000 + LEASE.as_secs() as i64);
         let limit = u32::try_from(self.objects.upload_concurrency() * 4).unwrap_or(u32::MAX);
         let claimed = self.store.claim_uploads(now, lease_until, limit).await?;
@@ -83,17 +84,20 @@ impl Uploader {
             }
         }
         if !moved.is_empty() {
-            pass.moved = self.store.mark_uploaded(moved, crate::state::now()).await?;
+            pass.moved = self.store.mark_uploaded(moved, crate::clock::now()).await?;
         }
         Ok(pass)
     }
 
     /// Passes until `shutdown`: at once while there is a backlog, else every second; counts
-    /// what moved in `state`'s metrics when given. Moving is background work: while snapshots
+    /// what moved in `metrics` when given (the server's state passes its own). Moving is background work: while snapshots
     /// are arriving (the server stored or answered one since the last pass) each pass is
     /// followed by a rest, so that the uploader works `upload_busy_percent` of the time.
-    pub async fn run(self, shutdown: CancellationToken, state: Option<crate::state::AppState>) {
-        let mut arrivals = state.as_ref().map(|s| s.metrics().submissions());
+    pub async fn run<M>(self, shutdown: CancellationToken, metrics: Option<M>)
+    where
+        M: AsRef<Metrics> + Send + Sync + 'static,
+    {
+        let mut arrivals = metrics.as_ref().map(|m| m.as_ref().submissions());
         loop {
             let started = std::time::Instant::now();
             let pass = match self.pass().await {
@@ -104,9 +108,9 @@ impl Uploader {
                 }
             };
             let mut busy = false;
-            if let Some(state) = &state {
-                state.metrics().objects_moved(pass.moved, pass.failed);
-                let now = state.metrics().submissions();
+            if let Some(metrics) = metrics.as_ref().map(AsRef::as_ref) {
+                metrics.objects_moved(pass.moved, pass.failed);
+                let now = metrics.submissions();
                 busy = arrivals != Some(now);
                 arrivals = Some(now);
             }

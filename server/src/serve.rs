@@ -14,8 +14,9 @@ use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt as _;
 
+use crate::app::app;
 use crate::config::ServerConfig;
-use crate::http::{RemoteAddr, app};
+use crate::http::RemoteAddr;
 use crate::state::{AppState, Limits, StateError};
 use crate::tls::{self, LocalCa, TlsError};
 

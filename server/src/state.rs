@@ -595,10 +595,13 @@ impl Default for MetricsAccess {
     }
 }
 
-/// The current time.
-pub fn now() -> Timestamp {
-    Timestamp::from_datetime(time::OffsetDateTime::now_utc())
+impl AsRef<Metrics> for AppState {
+    fn as_ref(&self) -> &Metrics {
+        self.metrics()
+    }
 }
+
+pub use crate::clock::now;
 
 /// Reads an Ed25519 seed (base64) from `path`, or creates one with mode 0600.
 pub fn load_or_create_key(path: &Path) -> Result<SigningKey, StateError> {

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use vouch_evidence::dsse::Envelope;
 use vouch_evidence::{Attestation, Digest};
 use vouch_server::auth::Role;
-use vouch_server::manual::AttestationSummary;
+use vouch_server::http::manual::AttestationSummary;
 
 fn post_as(token: &str, body: Value) -> Request<Body> {
     Request::post("/v1/attestations")

@@ -137,7 +137,7 @@ async fn the_asset_page_shows_the_chain_as_of_an_instant() {
 async fn logout_clears_the_cookie() {
     let h = harness().await;
     let cookie = sign_in(&h, Role::Admin).await;
-    let csrf = vouch_server::web::session::csrf_of(Some(&cookie)).unwrap();
+    let csrf = vouch_server::session::csrf_of(Some(&cookie)).unwrap();
     let logout = |body: String| {
         Request::post("/logout")
             .header(header::COOKIE, &cookie)

@@ -150,3 +150,145 @@ fn the_auditors_verifier_links_no_store_network_collector_or_cloud_sdk() {
         "it re-judges results with the policy engine"
     );
 }
+
+/// The server's modules in layers, top first: a module imports only from its own layer or the
+/// layers below it, and never in a loop. `app`, the HTTP API and the pages on top; the
+/// application's state and configuration, which wire the services; the services (ingest,
+/// judging, controls, alerts, retention, export); the foundation. The store is a crate below
+/// them all (`vouch-store`).
+const SERVER_LAYERS: &[(&str, &[&str])] = &[
+    (
+        "top",
+        &["app", "serve", "http", "web", "session", "loadgen"],
+    ),
+    ("application", &["state", "config"]),
+    (
+        "services",
+        &[
+            "ingest",
+            "evaluate",
+            "controls",
+            "oscal",
+            "alerts",
+            "retention",
+            "objects",
+            "bundle",
+            "fsck",
+            "refusals",
+            "connections",
+        ],
+    ),
+    ("foundation", &["auth", "clock", "files", "metrics", "tls"]),
+];
+
+/// Top-level module of `server/src` → the modules it imports (`crate::<module>`), read from
+/// the code outside comments and unit tests.
+fn server_imports() -> BTreeMap<String, BTreeSet<String>> {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../server/src");
+    let mut files = Vec::new();
+    let mut todo = vec![src.clone()];
+    while let Some(dir) = todo.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                todo.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                files.push(path);
+            }
+        }
+    }
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for path in files {
+        let rel = path.strip_prefix(&src).unwrap();
+        let first = rel
+            .components()
+            .next()
+            .unwrap()
+            .as_os_str()
+            .to_string_lossy();
+        let module = first.trim_end_matches(".rs").to_string();
+        if module == "lib" {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let code = text.split("#[cfg(test)]\nmod tests").next().unwrap();
+        let imports = graph.entry(module.clone()).or_default();
+        for line in code.lines() {
+            let line = line.split("//").next().unwrap();
+            for (i, _) in line.match_indices("crate::") {
+                let rest = &line[i + "crate::".len()..];
+                let names: Vec<&str> = match rest.strip_prefix('{') {
+                    // `crate::{a, b::c}`: the first segment of each path in the group.
+                    Some(group) => group
+                        .split('}')
+                        .next()
+                        .unwrap()
+                        .split(',')
+                        .map(|p| p.trim().split("::").next().unwrap())
+                        .collect(),
+                    None => vec![
+                        rest.split(|c: char| !c.is_alphanumeric() && c != '_')
+                            .next()
+                            .unwrap(),
+                    ],
+                };
+                for name in names {
+                    if !name.is_empty() && name != module {
+                        imports.insert(name.to_string());
+                    }
+                }
+            }
+        }
+    }
+    let modules: BTreeSet<String> = graph.keys().cloned().collect();
+    for imports in graph.values_mut() {
+        imports.retain(|m| modules.contains(m));
+    }
+    graph
+}
+
+#[test]
+fn server_modules_import_only_their_own_layer_or_below_and_never_in_a_loop() {
+    let graph = server_imports();
+    let layer_of = |m: &str| {
+        SERVER_LAYERS
+            .iter()
+            .position(|(_, mods)| mods.contains(&m))
+            .unwrap_or_else(|| panic!("server/src/{m} is in no layer of SERVER_LAYERS"))
+    };
+    let mut wrong = Vec::new();
+    for (module, imports) in &graph {
+        for import in imports {
+            if layer_of(import) < layer_of(module) {
+                wrong.push(format!(
+                    "{module} ({}) imports {import} ({}), a layer above it",
+                    SERVER_LAYERS[layer_of(module)].0,
+                    SERVER_LAYERS[layer_of(import)].0
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+    // No loops: repeatedly remove the modules that import nothing left.
+    let mut left = graph.clone();
+    while let Some(leaf) = left
+        .iter()
+        .find(|(_, imports)| imports.iter().all(|i| !left.contains_key(i)))
+        .map(|(m, _)| m.clone())
+    {
+        left.remove(&leaf);
+    }
+    assert!(
+        left.is_empty(),
+        "modules importing each other in a loop: {left:#?}"
+    );
+    // Every layer names only modules that exist.
+    for (layer, modules) in SERVER_LAYERS {
+        for m in *modules {
+            assert!(
+                graph.contains_key(*m),
+                "layer {layer} names {m}, which is gone"
+            );
+        }
+    }
+}

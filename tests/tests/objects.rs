@@ -342,7 +342,7 @@ async fn retention_expires_what_no_lock_or_open_audit_period_holds() {
                 .body(Body::empty())
                 .unwrap()
         };
-        let app = vouch_server::http::app(state.clone());
+        let app = vouch_server::app(state.clone());
         let gone = app.clone().oneshot(get(c[1].digest)).await.unwrap();
         assert_eq!(gone.status(), StatusCode::GONE, "{name}");
         let kept = app.oneshot(get(c[0].digest)).await.unwrap();

@@ -133,7 +133,7 @@ pub fn trend(history: &[ControlChange], end: Timestamp, days: u32) -> Vec<TrendP
 /// The instant `us` microseconds after the epoch (callers stay within the range of real
 /// instants, derived from stored ones by whole days).
 fn micros(us: i64) -> Timestamp {
-    Timestamp::from_unix_micros(us).unwrap_or_else(crate::state::now)
+    Timestamp::from_unix_micros(us).unwrap_or_else(crate::clock::now)
 }
 
 /// The controls of a framework by status at one instant.

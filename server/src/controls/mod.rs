@@ -13,8 +13,8 @@
 //! policy's freshness, accepted while an exception covers it, and manual controls decided by the
 //! attestations in force.
 
-pub mod api;
 pub mod history;
+mod settings;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -30,13 +30,13 @@ use vouch_policies::{
     LoadError, LoadErrors, PolicyPack, PolicyResult, RollUp, Status,
 };
 
-use crate::config::PolicySettings;
+use crate::clock::now;
 use crate::evaluate::{Evaluator, Judge};
-use crate::state::now;
 use crate::store::{
     AttestationRecord, ExceptionRecord, PackRecord, Store, StoreError, StoredResult,
 };
 
+pub use settings::{Exclusion, PolicySettings};
 pub use vouch_policies::kept::CONFIG_FILE;
 
 /// A policy pack with the organisation settings it judges with, as the evaluator uses it (a

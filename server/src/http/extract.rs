@@ -83,8 +83,8 @@ pub(super) async fn authorize(
     };
     let Some(token) = bearer else {
         // A signed-in dashboard user may follow links to the API (an envelope download).
-        let cookie = crate::web::session::cookies(&parts.headers);
-        if let Some(role) = crate::web::session::role(state, cookie.as_deref()).await {
+        let cookie = crate::session::cookies(&parts.headers);
+        if let Some(role) = crate::session::role(state, cookie.as_deref()).await {
             // A session only reads: a write through the API needs a bearer token, which no
             // other site can make a browser send.
             if !matches!(

@@ -1,5 +1,5 @@
-//! The HTTP API: `app(state)` builds the router, so tests call it with `oneshot`, no socket.
-//! Here: the router, the error answer and the middleware (security headers, same-origin writes,
+//! The HTTP API: [`routes`] are its routes and [`serve`] the middleware around them
+//! ([`crate::app`] puts them and the dashboard's pages together). Here: the routes, the error answer and the middleware (security headers, same-origin writes,
 //! request traces); the routes live by audience in [`agents`] (enrolment, submission),
 //! [`evidence`] (reads, tokens, tags), [`sample`] (samples, bundles), [`metrics`], with the
 //! callers' identities in [`extract`].
@@ -31,10 +31,14 @@ use crate::scope::{BindError, Scope};
 use crate::state::{AppState, TokenRefusal};
 use crate::store::{AgentRecord, IngestOutcome, NewSnapshot, Rejection, StoreError};
 
+pub mod access;
 mod agents;
+pub mod controls;
 mod evidence;
 mod extract;
+pub mod manual;
 mod metrics;
+pub mod retention;
 mod sample;
 
 use agents::*;
@@ -105,8 +109,9 @@ impl IntoResponse for AppError {
     }
 }
 
-/// The router of the whole API.
-pub fn app(state: AppState) -> Router {
+/// The routes of the API (the dashboard's pages are [`crate::web::routes`]; [`crate::app`]
+/// serves both).
+pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/metrics", get(metrics))
@@ -121,11 +126,16 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/keys", get(keys))
         .route("/v1/sample", get(sample))
         .route("/v1/export", get(export))
-        .merge(crate::access::routes())
-        .merge(crate::manual::routes())
-        .merge(crate::retention::routes())
-        .merge(crate::controls::api::routes())
-        .merge(crate::web::routes())
+        .merge(access::routes())
+        .merge(manual::routes())
+        .merge(retention::routes())
+        .merge(controls::routes())
+}
+
+/// `routes` made a service: the answer to an unknown route, and the middleware every answer
+/// goes through (same-origin writes, security headers, request traces).
+pub fn serve(routes: Router<AppState>, state: AppState) -> Router {
+    routes
         .fallback(|| async { AppError::Client(RejectReason::NotFound, "no such route".into()) })
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -13,7 +13,7 @@ mod login;
 mod overview;
 mod period;
 mod sample;
-pub mod session;
+use crate::session;
 
 use std::collections::{BTreeMap, BTreeSet};
 

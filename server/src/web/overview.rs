@@ -75,7 +75,7 @@ pub(super) async fn overview(
     };
     let at = judged
         .as_ref()
-        .map_or_else(|| as_of.unwrap_or_else(crate::state::now), |(v, _)| v.at);
+        .map_or_else(|| as_of.unwrap_or_else(crate::clock::now), |(v, _)| v.at);
     let assets = match super::chains_at(&state, as_of, None).await {
         Ok(a) => a,
         Err(e) => return internal(e),

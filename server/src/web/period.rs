@@ -243,7 +243,7 @@ pub(super) async fn period(
         html! {
             h1 { "Period report — " (framework) }
             p.muted { "From " (from) " to " (to) " · " (population.len()) " snapshots collected · "
-                (changed) " controls changed status · generated " (crate::state::now()) }
+                (changed) " controls changed status · generated " (crate::clock::now()) }
             h2 { "Control status over the period" }
             table {
                 tr { th { "control" } th { "title" } @for at in &instants { th { (at.to_string().get(..10).unwrap_or_default()) } } }

@@ -16,7 +16,7 @@ use vouch_evidence::api::RejectReason;
 use vouch_evidence::{AssetKind, Timestamp};
 use vouch_policies::{ControlId, ControlState, ControlStatus, Severity};
 
-use super::{ControlsView, Policies, PolicyError, ReloadFailure};
+use crate::controls::{ControlsView, Policies, PolicyError, ReloadFailure};
 use crate::evaluate::Judge as _;
 use crate::http::{AppError, Manager, Reader};
 use crate::state::{AppState, now};
@@ -273,8 +273,12 @@ async fn controls(
         .controls
         .iter()
         .filter_map(|c| {
-            let (s, t) =
-                super::history::at(&history, &c.control.framework, &c.control.control, view.at)?;
+            let (s, t) = crate::controls::history::at(
+                &history,
+                &c.control.framework,
+                &c.control.control,
+                view.at,
+            )?;
             (s == c.status).then(|| (c.control.to_string(), t))
         })
         .collect();
@@ -413,7 +417,7 @@ async fn control(
             )
         })?;
     let history = policies.history(Some(&id.framework)).await?;
-    let since = super::history::at(&history, &id.framework, &id.control, view.at)
+    let since = crate::controls::history::at(&history, &id.framework, &id.control, view.at)
         .filter(|(s, _)| *s == control.status)
         .map(|(_, t)| t);
     Ok(Json(ControlAnswer {

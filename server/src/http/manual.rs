@@ -147,7 +147,7 @@ async fn add(
             document.map(|(_, bytes)| bytes),
         )
         .await?;
-    crate::controls::api::policies_touched(&state);
+    crate::http::controls::policies_touched(&state);
     tracing::info!(%digest, control = %attestation.control, by = %manager.who, "attestation recorded");
     let summary = AttestationSummary {
         digest,
