@@ -22,16 +22,7 @@ pub struct ServerSection {
     pub ca_cert: Option<PathBuf>,
 }
 
-/// Log output format.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "snake_case")]
-pub enum LogFormat {
-    /// Human-readable lines.
-    #[default]
-    Text,
-    /// One JSON object per line.
-    Json,
-}
+pub use vouch_config::logging::LogFormat;
 
 /// `[agent]`: local state and delivery tuning.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]

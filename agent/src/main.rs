@@ -94,18 +94,6 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logs(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let b = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Json => b.json().init(),
-        LogFormat::Text => b.init(),
-    }
-}
-
 fn runtime() -> Result<tokio::runtime::Runtime> {
     // One thread: the agent is I/O-bound and should stay small.
     tokio::runtime::Builder::new_current_thread()
@@ -125,7 +113,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let mut config = load(&cli.config)?;
-    init_logs(cli.log_format.unwrap_or(config.agent.log_format));
+    vouch_config::logging::init(cli.log_format.unwrap_or(config.agent.log_format));
     let rt = runtime()?;
     match cli.command {
         Command::Docs { .. } => unreachable!("handled above"),

@@ -48,7 +48,7 @@ pub(crate) fn serve(args: ServeArgs, log_format: Option<LogFormat>) -> Result<Ex
     if !errors.is_empty() {
         bail!("{}", vouch_server::config::ConfigErrors(errors));
     }
-    init_logs(log_format.unwrap_or(cfg.log_format));
+    vouch_config::logging::init(log_format.unwrap_or(cfg.log_format));
     runtime()?.block_on(async {
     let server = vouch_server::start(&cfg).await?;
     tracing::info!(addr = %server.local_addr, data_dir = %cfg.data_dir.display(), "vouch server started");
@@ -76,7 +76,7 @@ pub(crate) fn serve(args: ServeArgs, log_format: Option<LogFormat>) -> Result<Ex
 pub(crate) fn up(args: UpArgs, log_format: Option<LogFormat>) -> Result<ExitCode> {
     let UpArgs { data_dir, listen } = args;
 
-    init_logs(log_format.unwrap_or_default());
+    vouch_config::logging::init(log_format.unwrap_or_default());
     runtime()?.block_on(async {
         let up = crate::up::up(&data_dir, &listen).await?;
         let assets = up.server.state().store().assets().await?;

@@ -2,6 +2,9 @@
 //! every problem is reported at once, each naming the file, the key and what is wrong, and
 //! secret files checked for their mode before they are read.
 
+#[cfg(feature = "logging")]
+pub mod logging;
+
 use std::fmt;
 use std::path::Path;
 

@@ -9,16 +9,7 @@ pub use vouch_config::{ConfigError, ConfigErrors};
 
 pub use crate::controls::{Exclusion, PolicySettings};
 
-/// Log output format.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "snake_case")]
-pub enum LogFormat {
-    /// Human-readable lines.
-    #[default]
-    Text,
-    /// One JSON object per line, for log collectors.
-    Json,
-}
+pub use vouch_config::logging::LogFormat;
 
 /// Certificate and key for HTTPS. Without them the server makes a local CA under
 /// `<data_dir>/tls` and uses a certificate it signed.

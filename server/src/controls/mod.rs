@@ -14,7 +14,9 @@
 //! attestations in force.
 
 pub mod history;
+mod judge;
 mod settings;
+mod view;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -36,67 +38,9 @@ use crate::store::{
     AttestationRecord, ExceptionRecord, PackRecord, Store, StoreError, StoredResult,
 };
 
+pub use judge::PackJudge;
 pub use settings::{Exclusion, PolicySettings};
 pub use vouch_policies::kept::CONFIG_FILE;
-
-/// A policy pack with the organisation settings it judges with, as the evaluator uses it (a
-/// [`KeptPack`]: its digest covers both).
-pub struct PackJudge(KeptPack);
-
-impl PackJudge {
-    /// Wraps a loaded pack.
-    pub fn new(pack: PolicyPack) -> Self {
-        PackJudge(KeptPack::new(pack))
-    }
-
-    /// The pack a stored record describes, loaded again from its files; refused when the files
-    /// no longer give the recorded digest.
-    pub fn from_record(record: &PackRecord, catalogs: &Catalogs) -> Result<Self, String> {
-        KeptPack::from_files(&record.files, &record.digest, catalogs).map(PackJudge)
-    }
-
-    /// The policies.
-    pub fn pack(&self) -> &PolicyPack {
-        self.0.pack()
-    }
-}
-
-impl Judge for PackJudge {
-    fn digest(&self) -> &str {
-        self.0.digest()
-    }
-
-    fn files(&self) -> Vec<(String, Vec<u8>)> {
-        self.0.files().to_vec()
-    }
-
-    fn judge(&self, snapshot: &Snapshot) -> Vec<StoredResult> {
-        self.0
-            .judge(snapshot)
-            .into_iter()
-            .map(|r| StoredResult {
-                policy_id: r.policy,
-                status: r.status.as_str().to_string(),
-                reason: r.reason,
-                evidence: r.evidence,
-            })
-            .collect()
-    }
-
-    fn unjudged(&self, reason: &str) -> Vec<StoredResult> {
-        self.0
-            .pack()
-            .policies()
-            .iter()
-            .map(|p| StoredResult {
-                policy_id: p.id.clone(),
-                status: "error".into(),
-                reason: reason.to_string(),
-                evidence: p.evidence.clone(),
-            })
-            .collect()
-    }
-}
 
 /// Why policies could not be started or a view made.
 #[derive(Debug, thiserror::Error)]
@@ -495,82 +439,6 @@ impl Policies {
         }
         self.controls(at).await
     }
-
-    /// The control view at `at` (now: `None`), made from the store.
-    async fn make_view(&self, at: Option<Timestamp>) -> Result<ControlsView, PolicyError> {
-        let instant = at.unwrap_or_else(now);
-        let evaluations = self.store.latest_evaluations(at).await?;
-        let exceptions = self.store.exceptions().await?;
-        let attestations = self.store.attestations(None).await?;
-        let mut packs: HashMap<String, Arc<PackJudge>> = HashMap::new();
-        for e in &evaluations {
-            let digest = &e.evaluation.pack_digest;
-            if !packs.contains_key(digest) {
-                packs.insert(digest.clone(), self.kept(digest).await?);
-            }
-        }
-        let in_force = self.in_force();
-        // Each result with the policy of the pack that judged it (borrowed from `packs`).
-        let mut results: Vec<(&vouch_policies::Policy, PolicyResult)> = Vec::new();
-        for e in &evaluations {
-            let judge = &packs[&e.evaluation.pack_digest];
-            let asset = Asset {
-                kind: e.chain.asset_kind,
-                id: e.chain.asset_id.clone(),
-                name: e.asset_name.clone(),
-            };
-            for r in &e.evaluation.results {
-                let Some(policy) = judge.pack().policy(&r.policy_id) else {
-                    continue;
-                };
-                results.push((
-                    policy,
-                    PolicyResult {
-                        policy: r.policy_id.clone(),
-                        asset: asset.clone(),
-                        status: Status::parse(&r.status).unwrap_or(Status::Error),
-                        reason: r.reason.clone(),
-                        evidence: r.evidence.clone(),
-                        collected_at: e.collected_at,
-                        fresh_until: policy.fresh_until(e.collected_at),
-                        pack_digest: e.evaluation.pack_digest.clone(),
-                    },
-                ));
-            }
-        }
-        let judged: Vec<Judged<'_>> = results
-            .iter()
-            .map(|(policy, result)| Judged { policy, result })
-            .collect();
-        let accepted = |r: &PolicyResult| accepted_note(&exceptions, r, instant);
-        let attested = |id: &ControlId| attested(&attestations, id, instant);
-        let controls = RollUp {
-            catalogs: &self.catalogs,
-            roles: &in_force.pack().config().roles,
-            at: Some(instant),
-            coverage: self.coverage.as_ref(),
-            every_control: true,
-            accepted: &accepted,
-            attested: &attested,
-        }
-        .controls(&judged);
-        let snapshots = evaluations
-            .iter()
-            .map(|e| {
-                (
-                    format!("{}/{}", e.chain.asset_kind, e.chain.asset_id),
-                    (e.evaluation.digest.to_hex(), e.collected_at),
-                )
-            })
-            .collect();
-        Ok(ControlsView {
-            at: instant,
-            pack: in_force.digest().to_string(),
-            assets: evaluations.len(),
-            controls,
-            snapshots,
-        })
-    }
 }
 
 /// The controls of `view` that passed in `before` and fail now, with what fails.
@@ -628,59 +496,6 @@ async fn load(settings: &PolicySettings, catalogs: &Catalogs) -> Result<PackJudg
             reason: e.to_string(),
         }]))
     })
-}
-
-/// The note of the exception covering a failing result at `at`, if one does.
-fn accepted_note(
-    exceptions: &[ExceptionRecord],
-    r: &PolicyResult,
-    at: Timestamp,
-) -> Option<String> {
-    exceptions
-        .iter()
-        .filter(|x| x.covers(&r.policy, r.asset.kind, &r.asset.id, at))
-        .max_by_key(|x| x.exception.expires_at)
-        .map(|x| {
-            let e = &x.exception;
-            format!(
-                "accepted under exception {} until {} (owner {}): {}",
-                x.id, e.expires_at, e.owner, e.justification
-            )
-        })
-}
-
-/// The manual evidence of `control` at `at`: the attestation in force lasting longest, else
-/// the newest recorded by then (expired), else none.
-fn attested(attestations: &[AttestationRecord], control: &ControlId, at: Timestamp) -> Attested {
-    let control = control.to_string();
-    let mine = || {
-        attestations
-            .iter()
-            .filter(|a| a.control == control && a.recorded_at <= at)
-    };
-    if let Some(a) = mine()
-        .filter(|a| at < a.valid_until)
-        .max_by_key(|a| a.valid_until)
-    {
-        let by = Envelope::from_slice(&a.envelope)
-            .ok()
-            .and_then(|e| e.payload_bytes().ok())
-            .and_then(|p| serde_json::from_slice::<Attestation>(&p).ok())
-            .map(|a| a.attested_by)
-            .unwrap_or_default();
-        return Attested::Holds {
-            reference: a.digest.to_string(),
-            by,
-            until: a.valid_until,
-        };
-    }
-    match mine().max_by_key(|a| a.recorded_at) {
-        Some(a) => Attested::Expired {
-            reference: a.digest.to_string(),
-            until: a.valid_until,
-        },
-        None => Attested::Missing,
-    }
 }
 
 #[cfg(test)]
