@@ -19,6 +19,7 @@ pub mod access;
 pub mod objects;
 pub mod postgres;
 pub mod results;
+pub mod schema;
 pub mod scope;
 pub mod sqlite;
 

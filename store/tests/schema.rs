@@ -1,39 +1,60 @@
-//! The schema is written twice, as SQLite migration steps in `store/src/sqlite/schema.rs` and as
-//! `store/migrations/*.sql` for PostgreSQL (issue 17): this test migrates both from nothing and
-//! compares what they hold — the same tables, the same columns in each, and the same explicit
-//! indexes over the same columns — so the two cannot drift silently. (Column types are the
-//! backends' own and are not compared: `INTEGER` against `BIGINT`, `BLOB` against `BYTEA`.)
+//! The schema is declared once, in `vouch_store::schema` (issue 17); each backend reaches it by
+//! its own migrations (SQLite `user_version` steps in `store/src/sqlite/schema.rs`, PostgreSQL
+//! `store/migrations/*.sql`). This test migrates both from nothing and compares what each holds
+//! with the declaration: the same tables, each column with its type and nullability, the
+//! primary keys, and the explicit indexes over the same key columns. A migration missing a
+//! column, or a column added to one backend only, fails here naming it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use sqlx::Row as _;
 use vouch_store::postgres::PgStore;
+use vouch_store::schema::{Backend, INDEXES, TABLES};
 use vouch_store::sqlite::SqliteStore;
 
-/// Tables one backend has on purpose, with the reason.
-const SQLITE_ONLY: &[(&str, &str)] = &[(
-    "results",
-    "one row per result, as SQLite stores before schema 7 kept evaluations: still read for \
-     evaluations stored before result sets; PostgreSQL began with result sets",
-)];
+/// One table as a backend holds it.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct TableShape {
+    /// column → (type as the backend names it, nullable), in declaration order.
+    columns: Vec<(String, String, bool)>,
+    /// Primary-key columns, in key order.
+    primary_key: Vec<String>,
+}
 
-/// Indexes each backend has on purpose where the other has another, with the reason.
-const ONE_BACKEND_INDEXES: &[(&str, &str)] = &[
-    (
-        "snapshots_by_asset",
-        "SQLite: a chain's snapshots by asset and sequence; PostgreSQL reads them from \
-         snapshots_by_chain_covered, which carries the instants too (INCLUDE has no SQLite form)",
-    ),
-    (
-        "snapshots_by_chain_covered",
-        "PostgreSQL: the covering form of snapshots_by_asset (migration 0003)",
-    ),
-];
-
-/// table → its columns.
-type Tables = BTreeMap<String, BTreeSet<String>>;
-/// index name → (table, its columns in order).
+type Tables = BTreeMap<String, TableShape>;
+/// index name → (table, its key columns in order).
 type Indexes = BTreeMap<String, (String, Vec<String>)>;
+
+/// What the declaration says `backend` holds.
+fn declared(backend: Backend) -> (Tables, Indexes) {
+    let tables = TABLES
+        .iter()
+        .filter(|t| t.on(backend))
+        .map(|t| {
+            let shape = TableShape {
+                columns: t
+                    .columns
+                    .iter()
+                    .map(|c| {
+                        let ty = c.ty.sql(backend).to_string();
+                        (c.name.to_string(), ty, c.nullable_on(backend))
+                    })
+                    .collect(),
+                primary_key: t.primary_key.iter().map(|c| c.to_string()).collect(),
+            };
+            (t.name.to_string(), shape)
+        })
+        .collect();
+    let indexes = INDEXES
+        .iter()
+        .filter(|i| i.on(backend))
+        .map(|i| {
+            let columns = i.columns.iter().map(|c| c.to_string()).collect();
+            (i.name.to_string(), (i.table.to_string(), columns))
+        })
+        .collect();
+    (tables, indexes)
+}
 
 fn sqlite_schema(path: &std::path::Path) -> (Tables, Indexes) {
     let conn = rusqlite::Connection::open(path).unwrap();
@@ -47,16 +68,35 @@ fn sqlite_schema(path: &std::path::Path) -> (Tables, Indexes) {
     let mut tables = Tables::new();
     let mut indexes = Indexes::new();
     for table in names {
-        let columns = conn
-            .prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))
+        // (name, type, notnull, pk position)
+        let rows: Vec<(String, String, bool, i64)> = conn
+            .prepare(&format!(
+                "SELECT name, type, \"notnull\", pk FROM pragma_table_info('{table}') ORDER BY cid"
+            ))
             .unwrap()
-            .query_map([], |r| r.get(0))
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
             .unwrap()
             .map(Result::unwrap)
             .collect();
-        tables.insert(table.clone(), columns);
-        // Explicit indexes only (CREATE INDEX): those behind PRIMARY KEY and UNIQUE are the
-        // backends' own business and named differently.
+        let mut key: Vec<(i64, String)> = rows
+            .iter()
+            .filter(|r| r.3 > 0)
+            .map(|r| (r.3, r.0.clone()))
+            .collect();
+        key.sort();
+        let shape = TableShape {
+            // A primary-key column is never NULL here: SQLite, for its historical reasons,
+            // lets a non-INTEGER key hold NULL unless declared NOT NULL, but the store never
+            // writes one.
+            columns: rows
+                .iter()
+                .map(|(name, ty, notnull, pk)| {
+                    (name.clone(), ty.to_lowercase(), !notnull && *pk == 0)
+                })
+                .collect(),
+            primary_key: key.into_iter().map(|(_, c)| c).collect(),
+        };
+        tables.insert(table.clone(), shape);
         let explicit: Vec<String> = conn
             .prepare(
                 "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?1 AND sql IS NOT NULL",
@@ -86,8 +126,10 @@ async fn postgres_schema(url: &str) -> (Tables, Indexes) {
     let pool = sqlx::PgPool::connect(url).await.unwrap();
     let mut tables = Tables::new();
     for row in sqlx::query(
-        "SELECT table_name::text, column_name::text FROM information_schema.columns \
-         WHERE table_schema = 'public' AND table_name NOT LIKE '\\_sqlx%'",
+        "SELECT table_name::text, column_name::text, data_type::text, is_nullable = 'YES' \
+         FROM information_schema.columns \
+         WHERE table_schema = 'public' AND table_name NOT LIKE '\\_sqlx%' \
+         ORDER BY table_name, ordinal_position",
     )
     .fetch_all(&pool)
     .await
@@ -96,9 +138,27 @@ async fn postgres_schema(url: &str) -> (Tables, Indexes) {
         tables
             .entry(row.get::<String, _>(0))
             .or_default()
-            .insert(row.get::<String, _>(1));
+            .columns
+            .push((row.get(1), row.get(2), row.get(3)));
     }
-    // Indexes that no constraint owns (PRIMARY KEY and UNIQUE constraints make their own).
+    for row in sqlx::query(
+        "SELECT k.table_name::text, k.column_name::text \
+         FROM information_schema.table_constraints c \
+         JOIN information_schema.key_column_usage k \
+           ON k.constraint_name = c.constraint_name AND k.table_schema = c.table_schema \
+         WHERE c.table_schema = 'public' AND c.constraint_type = 'PRIMARY KEY' \
+           AND c.table_name NOT LIKE '\\_sqlx%' \
+         ORDER BY k.table_name, k.ordinal_position",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap()
+    {
+        let table: String = row.get(0);
+        tables.get_mut(&table).unwrap().primary_key.push(row.get(1));
+    }
+    // Indexes that no constraint owns (PRIMARY KEY and UNIQUE constraints make their own); key
+    // columns only (a covering index's INCLUDE columns are not keys).
     let mut indexes = Indexes::new();
     for row in sqlx::query(
         "SELECT i.relname::text, t.relname::text, a.attname::text, k.ord \
@@ -109,6 +169,7 @@ async fn postgres_schema(url: &str) -> (Tables, Indexes) {
          CROSS JOIN LATERAL unnest(x.indkey) WITH ORDINALITY AS k(attnum, ord) \
          LEFT JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum \
          WHERE n.nspname = 'public' AND t.relname NOT LIKE '\\_sqlx%' \
+           AND k.ord <= x.indnkeyatts \
            AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid) \
          ORDER BY 1, 4",
     )
@@ -127,18 +188,77 @@ async fn postgres_schema(url: &str) -> (Tables, Indexes) {
     (tables, indexes)
 }
 
+/// Every difference between what `backend` holds and the declaration, in words.
+fn differences(backend: Backend, (tables, indexes): (Tables, Indexes)) -> Vec<String> {
+    let (want_tables, want_indexes) = declared(backend);
+    let mut out = Vec::new();
+    for name in want_tables.keys().filter(|t| !tables.contains_key(*t)) {
+        out.push(format!("{backend:?} lacks table {name}"));
+    }
+    for name in tables.keys().filter(|t| !want_tables.contains_key(*t)) {
+        out.push(format!(
+            "{backend:?} has table {name}, which is not declared"
+        ));
+    }
+    for (name, want) in &want_tables {
+        let Some(have) = tables.get(name) else {
+            continue;
+        };
+        for c in &want.columns {
+            match have.columns.iter().find(|h| h.0 == c.0) {
+                None => out.push(format!("{backend:?} lacks column {name}.{}", c.0)),
+                Some(h) if h != c => out.push(format!(
+                    "{backend:?} has {name}.{} as {} {}, declared {} {}",
+                    c.0,
+                    h.1,
+                    if h.2 { "NULL" } else { "NOT NULL" },
+                    c.1,
+                    if c.2 { "NULL" } else { "NOT NULL" },
+                )),
+                Some(_) => {}
+            }
+        }
+        for h in have
+            .columns
+            .iter()
+            .filter(|h| !want.columns.iter().any(|c| c.0 == h.0))
+        {
+            out.push(format!(
+                "{backend:?} has column {name}.{}, which is not declared",
+                h.0
+            ));
+        }
+        if have.primary_key != want.primary_key {
+            out.push(format!(
+                "{backend:?} keys {name} by {:?}, declared {:?}",
+                have.primary_key, want.primary_key
+            ));
+        }
+    }
+    for (name, want) in &want_indexes {
+        match indexes.get(name) {
+            None => out.push(format!("{backend:?} lacks index {name}")),
+            Some(have) if have != want => out.push(format!(
+                "{backend:?} has index {name} on {have:?}, declared {want:?}"
+            )),
+            Some(_) => {}
+        }
+    }
+    for name in indexes.keys().filter(|i| !want_indexes.contains_key(*i)) {
+        out.push(format!(
+            "{backend:?} has index {name}, which is not declared"
+        ));
+    }
+    out
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn both_backends_have_the_same_tables_columns_and_indexes() {
+async fn both_backends_hold_exactly_the_declared_schema() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("v.db");
     drop(SqliteStore::open(&path).unwrap());
-    let (mut sqlite_tables, sqlite_indexes) = sqlite_schema(&path);
-    for (table, _why) in SQLITE_ONLY {
-        assert!(
-            sqlite_tables.remove(*table).is_some(),
-            "{table} is gone: drop it from SQLITE_ONLY"
-        );
-    }
+    let sqlite = sqlite_schema(&path);
+    assert!(sqlite.0.len() > 10, "{:?}", sqlite.0.keys());
 
     let base = std::env::var("VOUCH_TEST_POSTGRES_URL")
         .expect("VOUCH_TEST_POSTGRES_URL is not set: run the tests under `bash .ci/with-services`");
@@ -146,27 +266,33 @@ async fn both_backends_have_the_same_tables_columns_and_indexes() {
         .await
         .unwrap();
     drop(PgStore::connect(&url).await.unwrap());
-    let (pg_tables, pg_indexes) = postgres_schema(&url).await;
+    let postgres = postgres_schema(&url).await;
+    assert!(postgres.0.len() > 10, "{:?}", postgres.0.keys());
 
-    assert!(sqlite_tables.len() > 10, "{sqlite_tables:?}");
-    let names = |t: &Tables| t.keys().cloned().collect::<BTreeSet<_>>();
-    assert_eq!(names(&sqlite_tables), names(&pg_tables), "tables");
-    for (table, columns) in &sqlite_tables {
-        assert_eq!(columns, &pg_tables[table], "columns of {table}");
-    }
-    let shared = |mut indexes: Indexes| {
-        indexes.retain(|name, _| !ONE_BACKEND_INDEXES.iter().any(|(n, _)| n == name));
-        indexes
-    };
-    for (name, _why) in ONE_BACKEND_INDEXES {
-        assert!(
-            sqlite_indexes.contains_key(*name) != pg_indexes.contains_key(*name),
-            "{name} is on both backends or neither now: drop it from ONE_BACKEND_INDEXES"
-        );
-    }
+    let mut wrong = differences(Backend::Sqlite, sqlite);
+    wrong.extend(differences(Backend::Postgres, postgres));
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
+/// The comparison itself can fail: a declaration with a column too many, one too few and an
+/// index missing is told apart from what SQLite holds, each named.
+#[test]
+fn a_drifted_backend_is_named_column_by_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v.db");
+    drop(SqliteStore::open(&path).unwrap());
+    let (mut tables, mut indexes) = sqlite_schema(&path);
+    let agents = tables.get_mut("agents").unwrap();
+    agents.columns.retain(|c| c.0 != "revoked_by");
+    agents.columns.push(("colour".into(), "text".into(), true));
+    indexes.remove("snapshots_by_time");
+    let wrong = differences(Backend::Sqlite, (tables, indexes));
     assert_eq!(
-        shared(sqlite_indexes),
-        shared(pg_indexes),
-        "explicit indexes (name → table, columns)"
+        wrong,
+        [
+            "Sqlite lacks column agents.revoked_by",
+            "Sqlite has column agents.colour, which is not declared",
+            "Sqlite lacks index snapshots_by_time",
+        ]
     );
 }

@@ -36,7 +36,8 @@ use crate::{
     RetentionStore,
 };
 
-/// The migrations, embedded in the binary.
+/// The migrations, embedded in the binary: the way to the schema declared in [`crate::schema`]
+/// (`store/tests/schema.rs` checks that they reach it).
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// How many times an ingest that lost a race to another replica is run again.

@@ -1,4 +1,6 @@
-//! The schema as migration steps: the SQLite `user_version` counts the steps applied.
+//! The way to the schema declared in [`crate::schema`], as migration steps: the SQLite
+//! `user_version` counts the steps applied. A step added here must reach what the declaration
+//! says (`store/tests/schema.rs` checks it), and PostgreSQL needs its own migration to match.
 
 use super::*;
 
