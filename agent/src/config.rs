@@ -4,10 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use vouch_collectors::aws::AwsConfig;
-use vouch_collectors::github::GithubConfig;
-use vouch_collectors::host::HostConfig;
-use vouch_collectors::kubernetes::KubernetesConfig;
+/// `[collectors]`: one table per source, generated from the source registry
+/// ([`vouch_collectors::REGISTRY`]).
+pub use vouch_collectors::CollectorsSection;
 use vouch_config::{self as config, Problems, Validate};
 pub use vouch_config::{ConfigError, ConfigErrors};
 
@@ -50,20 +49,6 @@ impl Default for AgentSection {
             backoff_max_secs: 300,
         }
     }
-}
-
-/// `[collectors]`: one table per source.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct CollectorsSection {
-    /// The host source.
-    pub host: HostConfig,
-    /// The AWS account source (off unless enabled).
-    pub aws: AwsConfig,
-    /// The GitHub organisation source (off unless enabled).
-    pub github: GithubConfig,
-    /// The Kubernetes cluster source (off unless enabled).
-    pub kubernetes: KubernetesConfig,
 }
 
 /// The whole agent configuration.
@@ -143,17 +128,8 @@ impl Validate for AgentConfig {
                 "must be at least backoff_initial_ms".into(),
             );
         }
-        for (key, problem) in self.collectors.host.validate() {
-            err(&format!("collectors.host.{key}"), problem);
-        }
-        for (key, problem) in self.collectors.aws.validate() {
-            err(&format!("collectors.aws.{key}"), problem);
-        }
-        for (key, problem) in self.collectors.github.validate() {
-            err(&format!("collectors.github.{key}"), problem);
-        }
-        for (key, problem) in self.collectors.kubernetes.validate() {
-            err(&format!("collectors.kubernetes.{key}"), problem);
+        for (key, problem) in self.collectors.problems() {
+            err(&format!("collectors.{key}"), problem);
         }
         problems.errors
     }
@@ -264,6 +240,48 @@ max_concurrent_requests = 0
             !off.contains(&"github") && !off.contains(&"kubernetes"),
             "{off:?}"
         );
+    }
+
+    /// The `[collectors]` table is the source registry's: every registered source has its
+    /// `[collectors.<name>]` table, enabling it builds that source, and a table no source
+    /// registers is refused with its line.
+    #[test]
+    fn every_registered_source_has_its_collectors_table() {
+        for r in vouch_collectors::REGISTRY {
+            let host_off = if r.name == "host" {
+                ""
+            } else {
+                "[collectors.host]\nenabled = false\n"
+            };
+            let text = format!(
+                "[server]\nurl = \"https://x\"\n{host_off}[collectors.{}]\nenabled = true\n",
+                r.name
+            );
+            // Some sources need more than `enabled` (an organisation's login): their problems
+            // must then carry their own prefix.
+            match AgentConfig::parse("agent.toml", &text) {
+                Ok(c) => assert_eq!(enabled_sources_of(&c), [r.name]),
+                Err(errs) => {
+                    for e in errs.0 {
+                        assert!(
+                            e.key.starts_with(&format!("collectors.{}.", r.name)),
+                            "{}: {e}",
+                            r.name
+                        );
+                    }
+                }
+            }
+        }
+        let errs = AgentConfig::parse(
+            "agent.toml",
+            "[server]\nurl = \"https://x\"\n[collectors.mainframe]\nenabled = true\n",
+        )
+        .unwrap_err();
+        assert_eq!(errs.0[0].key, "line 3", "{errs}");
+    }
+
+    fn enabled_sources_of(config: &AgentConfig) -> Vec<&'static str> {
+        crate::sources(config).iter().map(|s| s.name()).collect()
     }
 
     #[test]

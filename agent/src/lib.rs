@@ -27,13 +27,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
-use vouch_collectors::host::HostSource;
 use vouch_collectors::{Collected, Source, run_source};
 use vouch_evidence::api::{EnrollRequest, EnrollResponse, ErrorBody, RejectReason, SubmitResponse};
 use vouch_evidence::chain::Head;
-use vouch_evidence::{
-    AssetKind, ChainKey, Digest, PublicKey, Receipt, SCHEMA_VERSION, SigningKey, Snapshot,
-};
+use vouch_evidence::{ChainKey, Digest, PublicKey, Receipt, SCHEMA_VERSION, SigningKey, Snapshot};
 
 use crate::config::AgentConfig;
 use crate::state::{Enrollment, SpoolFileError, StateDir};
@@ -274,13 +271,15 @@ pub async fn enroll(
 pub async fn own_assets(config: &AgentConfig) -> Vec<vouch_evidence::api::AssetRef> {
     let mut out = Vec::new();
     for source in sources(config) {
-        if !matches!(source.name(), "host" | "kubernetes") {
+        let named_by_agent =
+            vouch_collectors::registration(source.name()).is_some_and(|r| r.kind.named_by_agent());
+        if !named_by_agent {
             continue;
         }
         let asset = source
             .asset(&source.context(CancellationToken::new()))
             .await;
-        if matches!(asset.kind, AssetKind::Host | AssetKind::KubernetesCluster) {
+        if asset.kind.named_by_agent() {
             out.push(vouch_evidence::api::AssetRef {
                 kind: asset.kind,
                 id: asset.id,
@@ -820,30 +819,9 @@ fn chrono_now() -> chrono::DateTime<chrono::Utc> {
     chrono::Utc::now()
 }
 
-/// The enabled sources of a configuration.
+/// The enabled sources of a configuration, in the source registry's order.
 pub fn sources(config: &AgentConfig) -> Vec<Box<dyn Source>> {
-    let mut out: Vec<Box<dyn Source>> = Vec::new();
-    if config.collectors.host.enabled {
-        out.push(Box::new(HostSource::new(config.collectors.host.clone())));
-    }
-    if config.collectors.aws.enabled {
-        out.push(Box::new(vouch_collectors::aws::AwsSource::new(
-            config.collectors.aws.clone(),
-        )));
-    }
-    if config.collectors.github.enabled {
-        out.push(Box::new(vouch_collectors::github::GithubSource::new(
-            config.collectors.github.clone(),
-        )));
-    }
-    if config.collectors.kubernetes.enabled {
-        out.push(Box::new(
-            vouch_collectors::kubernetes::KubernetesSource::new(
-                config.collectors.kubernetes.clone(),
-            ),
-        ));
-    }
-    out
+    config.collectors.sources()
 }
 
 /// Exponential backoff with full jitter: each delay is uniform in [0, min(max, initial·2^n)].

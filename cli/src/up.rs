@@ -122,11 +122,15 @@ pub async fn up(data_dir: &Path, listen: &str) -> Result<Up, UpError> {
     );
     std::fs::write(&config_path, toml_text).map_err(io(&config_path))?;
     if !agent_dir.join("enrollment.json").exists() {
-        // The local agent writes this host (and whatever else its configuration enables).
-        let mut parts = vec!["host".to_string()];
-        if agent_config.collectors.kubernetes.enabled {
-            parts.push("kubernetes-cluster".to_string());
-        }
+        // The local agent writes the assets only it can name (this host, and whatever else of
+        // that kind its configuration enables).
+        let parts: Vec<&str> = agent_config
+            .collectors
+            .enabled()
+            .into_iter()
+            .filter(|r| r.kind.named_by_agent())
+            .map(|r| r.kind.as_str())
+            .collect();
         let scope = vouch_server::scope::Scope::parse(&parts).map_err(|e| {
             vouch_server::store::StoreError::Backend(format!("scope of the local agent: {e}"))
         })?;

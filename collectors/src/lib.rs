@@ -6,17 +6,19 @@
 //! declarations. A [`Source`] groups the collectors for one asset and [`run_source`] runs them
 //! concurrently, each with its own time budget: one that fails, panics or overruns is recorded
 //! as failed and the others go on. Every read goes below the context's root, so tests run on
-//! fixture trees. Adding a source is one folder and one line in [`all_specs`].
+//! fixture trees.
+//!
+//! Each source is one folder (`host/`, `aws/`, `github/`, `kubernetes/`) and one line of the
+//! `register_sources!` call below; everything else that lists sources (the agent's
+//! `[collectors]` table as [`CollectorsSection`], the enabled sources, [`all_specs`], the
+//! evidence reference) is derived from the resulting [`REGISTRY`]. See [`registry`].
 
-pub mod aws;
 /// Configuration loading ([`vouch_config`], re-exported where the sources' configs use it).
 pub use vouch_config as config;
 #[doc(hidden)]
 pub mod fixtures;
-pub mod github;
-pub mod host;
 pub mod internal_events;
-pub mod kubernetes;
+pub mod registry;
 mod remote;
 mod spec;
 #[cfg(feature = "testing")]
@@ -34,7 +36,16 @@ use vouch_evidence::{
     Asset, Clock, CollectorRun, EvidenceItem, RunOutcome, Source as ItemSource, Timestamp,
 };
 
-pub use spec::{EvidenceSpec, ValueType, reference_markdown};
+pub use registry::{Registration, SourceConfig, registration};
+pub use spec::{EvidenceSpec, ValueType, reference_markdown, reference_markdown_of};
+
+// The sources: one line each (the folder `src/<name>/` and its configuration type).
+registry::register_sources! {
+    mod host: HostConfig,
+    mod aws: AwsConfig,
+    mod github: GithubConfig,
+    mod kubernetes: KubernetesConfig,
+}
 pub use vouch_evidence::is_volatile;
 
 /// What a collector gets: where the system's files are, until when it may run, and a signal
@@ -338,13 +349,12 @@ pub async fn run_source_with_progress(
 
 /// Every evidence id any source declares (for documentation and checks).
 pub fn all_specs() -> Vec<&'static EvidenceSpec> {
-    host::EVIDENCE_AREAS
-        .iter()
-        .chain(aws::EVIDENCE_AREAS)
-        .chain(github::EVIDENCE_AREAS)
-        .chain(kubernetes::EVIDENCE_AREAS)
-        .flat_map(|area| area.iter())
-        .collect()
+    specs_of(REGISTRY)
+}
+
+/// Every evidence id the sources of `registry` declare, source by source.
+pub fn specs_of(registry: &[Registration]) -> Vec<&'static EvidenceSpec> {
+    registry.iter().flat_map(Registration::specs).collect()
 }
 
 /// A helper for collectors: the file `abs` as an item source.
@@ -406,9 +416,9 @@ mod tests {
         for doc in ["README.md", "docs/architecture.md", "SECURITY.md"] {
             let text = std::fs::read_to_string(root.join(doc)).unwrap();
             for quoted in text.split('`').skip(1).step_by(2) {
-                let is_id = ["host.", "aws.", "github.", "kubernetes."]
+                let is_id = REGISTRY
                     .iter()
-                    .any(|p| quoted.starts_with(p))
+                    .any(|r| quoted.starts_with(&format!("{}.", r.name)))
                     && quoted.chars().all(|c| {
                         c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.'
                     })

@@ -4,6 +4,8 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
+use crate::Registration;
+
 /// The JSON type of an evidence value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ValueType {
@@ -66,25 +68,42 @@ pub struct EvidenceSpec {
     pub source: &'static str,
 }
 
-/// The evidence reference, in Markdown, generated from every declaration.
+/// The evidence reference, in Markdown, generated from every registered source's declarations.
 pub fn reference_markdown() -> String {
+    reference_markdown_of(crate::REGISTRY)
+}
+
+/// The evidence reference of the sources of `registry`: one section per source (its title,
+/// name, asset kind, configuration table and introduction), then its ids sorted.
+pub fn reference_markdown_of(registry: &[Registration]) -> String {
     let mut out = String::from(
         "# Evidence reference\n\nGenerated from the declarations beside the collectors' code \
          (`cargo run -p vouch-agent -- docs evidence > docs/evidence.md`); do not edit by hand.\n\
-         An item whose source cannot be read has status `unavailable`, a null value and the reason.\n\n\
-         | id | type | meaning | source |\n|---|---|---|---|\n",
+         An item whose source cannot be read has status `unavailable`, a null value and the reason.\n",
     );
-    let mut specs = crate::all_specs();
-    specs.sort_by_key(|s| s.id);
-    for s in specs {
-        let _ = writeln!(
+    for r in registry {
+        let _ = write!(
             out,
-            "| `{}` | {} | {} | {} |",
-            s.id,
-            s.value_type.as_str(),
-            s.meaning,
-            s.source
+            "\n## {title} (`{name}`)\n\n{intro}\nAsset kind `{kind}`; configured in \
+             `[collectors.{name}]`; evidence ids `{name}.*`.\n\n\
+             | id | type | meaning | source |\n|---|---|---|---|\n",
+            title = r.title(),
+            name = r.name,
+            intro = r.intro,
+            kind = r.kind,
         );
+        let mut specs: Vec<_> = r.specs().collect();
+        specs.sort_by_key(|s| s.id);
+        for s in specs {
+            let _ = writeln!(
+                out,
+                "| `{}` | {} | {} | {} |",
+                s.id,
+                s.value_type.as_str(),
+                s.meaning,
+                s.source
+            );
+        }
     }
     out
 }

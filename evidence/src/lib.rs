@@ -23,6 +23,7 @@ pub mod limits;
 mod receipt;
 pub mod sample;
 mod snapshot;
+pub mod sources;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod timestamp;
@@ -32,8 +33,9 @@ pub use digest::{Digest, DigestParseError};
 pub use keys::{KeyError, KeyId, PublicKey, SigningKey};
 pub use receipt::{RECEIPT_PAYLOAD_TYPE, Receipt};
 pub use snapshot::{
-    Asset, AssetKind, ChainKey, ChainLink, CollectorRun, EvidenceItem, ItemStatus, RunOutcome,
-    SCHEMA_VERSION, SNAPSHOT_PAYLOAD_TYPE, Snapshot, SnapshotError, SnapshotHeader, Source,
-    VOLATILE_EVIDENCE, is_valid_evidence_id, is_volatile,
+    Asset, ChainKey, ChainLink, CollectorRun, EvidenceItem, ItemStatus, RunOutcome, SCHEMA_VERSION,
+    SNAPSHOT_PAYLOAD_TYPE, Snapshot, SnapshotError, SnapshotHeader, Source, VOLATILE_EVIDENCE,
+    is_valid_evidence_id, is_volatile,
 };
+pub use sources::{AssetKind, SOURCES, SourceInfo};
 pub use timestamp::{Clock, Timestamp, TimestampError};

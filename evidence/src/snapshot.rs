@@ -9,6 +9,7 @@ use serde_json::Value;
 use crate::canonical::{self, CanonicalError, CheckError, Problem};
 use crate::dsse::{self, Envelope};
 use crate::limits::Limit;
+use crate::sources::AssetKind;
 use crate::{Digest, SigningKey, Timestamp};
 
 /// The schema version this crate writes and reads.
@@ -16,51 +17,6 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 /// The DSSE payload type of a snapshot.
 pub const SNAPSHOT_PAYLOAD_TYPE: &str = "application/vnd.vouch.snapshot+json";
-
-/// What kind of thing an asset is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum AssetKind {
-    /// A Linux host (physical, virtual or a container's node).
-    Host,
-    /// A Kubernetes cluster.
-    KubernetesCluster,
-    /// An AWS account.
-    AwsAccount,
-    /// A GitHub organisation.
-    GithubOrg,
-}
-
-impl AssetKind {
-    /// Every kind, in a stable order.
-    pub const ALL: [AssetKind; 4] = [
-        AssetKind::Host,
-        AssetKind::KubernetesCluster,
-        AssetKind::AwsAccount,
-        AssetKind::GithubOrg,
-    ];
-
-    /// The kebab-case name used on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            AssetKind::Host => "host",
-            AssetKind::KubernetesCluster => "kubernetes-cluster",
-            AssetKind::AwsAccount => "aws-account",
-            AssetKind::GithubOrg => "github-org",
-        }
-    }
-
-    /// Parses the wire name.
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-}
-
-impl fmt::Display for AssetKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// The asset a snapshot describes.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -435,9 +435,6 @@ fn rego_error_file(message: &str) -> Option<String> {
     Some(loc.rsplitn(3, ':').nth(2)?.to_string())
 }
 
-/// The first segments of evidence ids, one per asset kind's collectors.
-const EVIDENCE_SOURCES: [&str; 4] = ["host", "kubernetes", "aws", "github"];
-
 /// Checks of a policy's text that Rego itself does not make: it must read only the evidence its
 /// metadata lists (or the engine could not report it unavailable), index evidence by the full
 /// dotted id, and not depend on the wall clock.
@@ -461,8 +458,7 @@ fn static_checks(text: &str, declared: &[String]) -> Vec<Problem> {
             });
         }
         for literal in string_literals(code) {
-            let source = literal.split('.').next().unwrap_or("");
-            if EVIDENCE_SOURCES.contains(&source)
+            if vouch_evidence::SourceInfo::of_evidence_id(literal).is_some()
                 && metadata::valid_evidence_id(literal)
                 && !declared.iter().any(|d| d == literal)
             {

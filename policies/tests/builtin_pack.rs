@@ -165,3 +165,42 @@ fn other_asset_kinds_are_not_applicable() {
     }
     assert!(n >= 40);
 }
+
+/// The pack has one folder per declared source (`policies/pack/<source>/`, beside the shared
+/// `lib/`), every policy in a source's folder applies to that source's kind of asset, and no
+/// folder names a source the evidence contract does not declare.
+#[test]
+fn the_pack_has_one_folder_per_declared_source() {
+    let pack = PolicyPack::builtin();
+    let mut folders = std::collections::BTreeSet::new();
+    for policy in pack.policies() {
+        let folder = policy.file.split('/').next().unwrap();
+        let source = vouch_evidence::SourceInfo::by_name(folder).unwrap_or_else(|| {
+            panic!(
+                "{}: the folder {folder:?} is not a source of vouch_evidence::SOURCES",
+                policy.file
+            )
+        });
+        assert_eq!(
+            policy.asset_kinds,
+            [source.kind],
+            "{}: a policy of {folder}/ applies to {} assets",
+            policy.file,
+            source.kind
+        );
+        folders.insert(folder);
+    }
+    for entry in std::fs::read_dir(pack_dir()).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        assert!(
+            name == "lib" || name.starts_with('.') || folders.contains(name.as_str()),
+            "policies/pack/{name}/ holds no policy of a declared source"
+        );
+    }
+    let declared: std::collections::BTreeSet<&str> =
+        vouch_evidence::SOURCES.iter().map(|s| s.name).collect();
+    assert_eq!(
+        folders, declared,
+        "every declared source has its folder of policies"
+    );
+}

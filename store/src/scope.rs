@@ -205,7 +205,7 @@ impl Scope {
                     shown(&d.to_string())
                 )));
             }
-            if matches!(d.kind, AssetKind::Host | AssetKind::KubernetesCluster)
+            if d.kind.named_by_agent()
                 && assets
                     .iter()
                     .any(|a: &AssetRef| a.kind == d.kind && a.id != d.id)

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 use vouch_evidence::{Asset, AssetKind};
 
-use crate::{CollectContext, Collector, EvidenceSpec, Source, remote};
+use crate::{CollectContext, Collector, EvidenceSpec, Source, remote, Registration, SourceConfig};
 
 use client::Session;
 pub use client::{ApiCall, api_error};
@@ -91,6 +91,27 @@ impl Default for AwsConfig {
             timeout_secs: 300,
             max_concurrent_requests: 8,
         }
+    }
+}
+
+impl SourceConfig for AwsConfig {
+    const REGISTRATION: Registration = Registration {
+        name: "aws",
+        kind: AssetKind::AwsAccount,
+        intro: "Facts about one AWS account, asked of its APIs with read-only calls (exactly those `packaging/aws/vouch-readonly-policy.json` allows). The account is the one the credentials reach (`sts:GetCallerIdentity`), not one the configuration names.",
+        evidence: EVIDENCE_AREAS,
+    };
+
+    fn enabled(&self) -> bool {
+        self.enabled
+    }
+
+    fn problems(&self) -> Vec<(&'static str, String)> {
+        self.validate()
+    }
+
+    fn source(&self) -> Box<dyn Source> {
+        Box::new(AwsSource::new(self.clone()))
     }
 }
 
@@ -206,7 +227,7 @@ pub const UNRESOLVED_ACCOUNT: &str = "unresolved";
 #[async_trait::async_trait]
 impl Source for AwsSource {
     fn name(&self) -> &'static str {
-        "aws"
+        <AwsConfig as SourceConfig>::REGISTRATION.name
     }
 
     async fn asset(&self, _ctx: &CollectContext) -> Asset {

@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 use vouch_config::secret_file_mode;
 use vouch_evidence::{Asset, AssetKind, Source as ItemSource};
 
-use crate::{CollectContext, CollectError, Collector, EvidenceSpec, Source, remote};
+use crate::{CollectContext, CollectError, Collector, EvidenceSpec, Source, remote, Registration, SourceConfig};
 use api::Api;
 
 /// Every area's declarations, for documentation and checks.
@@ -79,6 +79,27 @@ impl Default for GithubConfig {
             include: Vec::new(),
             exclude: Vec::new(),
         }
+    }
+}
+
+impl SourceConfig for GithubConfig {
+    const REGISTRATION: Registration = Registration {
+        name: "github",
+        kind: AssetKind::GithubOrg,
+        intro: "Facts about one GitHub organisation, asked of the GitHub REST API (github.com or GitHub Enterprise Server). Owner-only facts need an organisation owner's token (or a fine-grained token with the matching read permissions); without it they are unavailable, with GitHub's refusal as the reason.",
+        evidence: EVIDENCE_AREAS,
+    };
+
+    fn enabled(&self) -> bool {
+        self.enabled
+    }
+
+    fn problems(&self) -> Vec<(&'static str, String)> {
+        self.validate()
+    }
+
+    fn source(&self) -> Box<dyn Source> {
+        Box::new(GithubSource::new(self.clone()))
     }
 }
 
@@ -270,7 +291,7 @@ impl GithubSource {
 #[async_trait::async_trait]
 impl Source for GithubSource {
     fn name(&self) -> &'static str {
-        "github"
+        <GithubConfig as SourceConfig>::REGISTRATION.name
     }
 
     /// The organisation: its login is the asset's id (as configured, so that the chain stays

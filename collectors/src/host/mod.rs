@@ -24,7 +24,7 @@ use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 use vouch_evidence::{Asset, AssetKind};
 
-use crate::{CollectContext, Collector, EvidenceSpec, Source};
+use crate::{CollectContext, Collector, EvidenceSpec, Source, Registration, SourceConfig};
 
 /// Every area's declarations, for documentation and checks.
 pub const EVIDENCE_AREAS: &[&[EvidenceSpec]] = &[
@@ -104,6 +104,27 @@ impl Default for HostConfig {
     }
 }
 
+impl SourceConfig for HostConfig {
+    const REGISTRATION: Registration = Registration {
+        name: "host",
+        kind: AssetKind::Host,
+        intro: "Facts about a Linux host, read from its files below a root (`/` on a live host, a fixture tree in tests) and, where no file exposes a fact, from the recorded or live output of a few commands.",
+        evidence: EVIDENCE_AREAS,
+    };
+
+    fn enabled(&self) -> bool {
+        self.enabled
+    }
+
+    fn problems(&self) -> Vec<(&'static str, String)> {
+        self.validate()
+    }
+
+    fn source(&self) -> Box<dyn Source> {
+        Box::new(HostSource::new(self.clone()))
+    }
+}
+
 impl HostConfig {
     /// Every problem, as (key below `collectors.host`, problem).
     pub fn validate(&self) -> Vec<(&'static str, String)> {
@@ -179,7 +200,7 @@ impl HostSource {
 #[async_trait::async_trait]
 impl Source for HostSource {
     fn name(&self) -> &'static str {
-        "host"
+        <HostConfig as SourceConfig>::REGISTRATION.name
     }
 
     async fn asset(&self, ctx: &CollectContext) -> Asset {

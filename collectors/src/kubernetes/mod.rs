@@ -29,7 +29,7 @@ use tokio::sync::{Mutex, OnceCell};
 use tokio_util::sync::CancellationToken;
 use vouch_evidence::{Asset, AssetKind, Source as ItemSource};
 
-use crate::{CollectContext, CollectError, Collector, EvidenceSpec, Source, remote};
+use crate::{CollectContext, CollectError, Collector, EvidenceSpec, Source, remote, Registration, SourceConfig};
 
 /// Every area's declarations, for documentation and checks.
 pub const EVIDENCE_AREAS: &[&[EvidenceSpec]] = &[
@@ -106,6 +106,27 @@ impl Default for KubernetesConfig {
             timeout_secs: 120,
             page_size: 500,
         }
+    }
+}
+
+impl SourceConfig for KubernetesConfig {
+    const REGISTRATION: Registration = Registration {
+        name: "kubernetes",
+        kind: AssetKind::KubernetesCluster,
+        intro: "Facts about one Kubernetes cluster, asked of its API server in cluster or through a kubeconfig, with only the read access of `packaging/kubernetes/rbac.yaml`. Secrets are counted by type; their values never leave the API server.",
+        evidence: EVIDENCE_AREAS,
+    };
+
+    fn enabled(&self) -> bool {
+        self.enabled
+    }
+
+    fn problems(&self) -> Vec<(&'static str, String)> {
+        self.validate()
+    }
+
+    fn source(&self) -> Box<dyn Source> {
+        Box::new(KubernetesSource::new(self.clone()))
     }
 }
 
@@ -363,7 +384,7 @@ impl KubernetesSource {
 #[async_trait::async_trait]
 impl Source for KubernetesSource {
     fn name(&self) -> &'static str {
-        "kubernetes"
+        <KubernetesConfig as SourceConfig>::REGISTRATION.name
     }
 
     /// The cluster: its id is the UID of the `kube-system` namespace, which lives as long as
