@@ -20,6 +20,7 @@ mod digest;
 pub mod dsse;
 mod keys;
 pub mod limits;
+pub mod note;
 mod receipt;
 pub mod sample;
 mod snapshot;
@@ -27,6 +28,7 @@ pub mod sources;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod timestamp;
+pub mod tlog;
 
 pub use attestation::{ATTESTATION_PAYLOAD_TYPE, Attestation, AttestationError, DocumentRef};
 pub use digest::{Digest, DigestParseError};
