@@ -28,7 +28,7 @@ pub mod sqlite;
 pub mod prelude {
     pub use crate::{
         AccessStore, ControlHistoryStore, EvidenceStore, GovernanceStore, IngestStore,
-        JudgingStore, RetentionStore, Store,
+        JudgingStore, LogStore, RetentionStore, Store,
     };
 }
 
@@ -514,6 +514,33 @@ pub trait RetentionStore: Send + Sync + 'static {
     async fn mark_expired(&self, digests: Vec<Digest>, at: Timestamp) -> Result<u64, StoreError>;
 }
 
+/// The head of the transparency log: how many leaves, and their root.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LogHead {
+    /// How many leaves (accepted snapshots).
+    pub size: u64,
+    /// The RFC 9162 root hash of those leaves.
+    pub root: vouch_evidence::tlog::Hash,
+}
+
+/// The transparency log of everything accepted: each snapshot's digest is appended as a leaf
+/// in the same commit that stores it ([`IngestStore::ingest`]), and the hash of every perfect
+/// subtree is kept, so that any inclusion or consistency proof is a few lookups
+/// ([`vouch_evidence::tlog`]).
+#[async_trait]
+pub trait LogStore: Send + Sync + 'static {
+    /// The log's size and root now.
+    async fn log_head(&self) -> Result<LogHead, StoreError>;
+    /// The hashes of perfect subtrees, in the order asked; one the log does not hold (beyond
+    /// its size) is an error.
+    async fn log_nodes(
+        &self,
+        ids: Vec<vouch_evidence::tlog::NodeId>,
+    ) -> Result<Vec<vouch_evidence::tlog::Hash>, StoreError>;
+    /// The leaf index of a stored snapshot; `None`: no such snapshot.
+    async fn log_index(&self, digest: Digest) -> Result<Option<u64>, StoreError>;
+}
+
 /// Everything the server keeps, one trait per concern above: a service takes the narrowest
 /// it needs (`&dyn JudgingStore`…), the server holds the whole as `Arc<dyn Store>`.
 #[async_trait]
@@ -525,6 +552,7 @@ pub trait Store:
     + ControlHistoryStore
     + GovernanceStore
     + RetentionStore
+    + LogStore
 {
     /// Makes every write accepted so far durable and releases the backend; writes after this
     /// fail, reads may still work. The server calls it on shutdown.

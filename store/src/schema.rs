@@ -230,6 +230,7 @@ pub const TABLES: &[Table] = &[
             col("object_at", Instant, true),
             col("upload_lease", Instant, true),
             col("expired_at", Instant, true),
+            col("log_index", Integer, true),
         ],
     },
     Table {
@@ -434,6 +435,19 @@ pub const TABLES: &[Table] = &[
             col("received_at", Instant, false),
         ],
     },
+    Table {
+        name: "tlog_nodes",
+        meaning: "The transparency log: the hash of every perfect subtree of the Merkle tree of \
+                  accepted snapshots' digests (level 0: the leaves), so that any inclusion or \
+                  consistency proof is a few lookups.",
+        only: None,
+        primary_key: &["level", "idx"],
+        columns: &[
+            col("level", Integer, false),
+            col("idx", Integer, false),
+            col("hash", Blob, false),
+        ],
+    },
 ];
 
 /// Every explicit index.
@@ -504,6 +518,13 @@ pub const INDEXES: &[Index] = &[
         table: "snapshots",
         columns: &["received_at"],
         serves: "the envelopes still to move to object storage (partial: not moved, not expired)",
+        only: None,
+    },
+    Index {
+        name: "snapshots_by_log_index",
+        table: "snapshots",
+        columns: &["log_index"],
+        serves: "a snapshot by its leaf in the transparency log (unique)",
         only: None,
     },
     Index {

@@ -27,6 +27,7 @@ mod judging;
 mod results;
 mod retention;
 mod schema;
+mod tlog;
 mod writer;
 
 pub use schema::SCHEMA_VERSION;
@@ -109,11 +110,20 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating and migrating if needed) the database at `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let conn = open_write(path)?;
+        let mut conn = open_write(path)?;
+        let mut frontier = tlog::frontier(&conn)?;
+        let appended = tlog::catch_up(&mut conn, &mut frontier)?;
+        if appended > 0 {
+            tracing::info!(
+                appended,
+                size = frontier.size(),
+                "snapshots accepted before the transparency log appended to it"
+            );
+        }
         let (tx, rx) = mpsc::channel();
         let handle = thread::Builder::new()
             .name("vouch-sqlite-writer".into())
-            .spawn(move || writer_loop(conn, rx))
+            .spawn(move || writer_loop(conn, frontier, rx))
             .map_err(|e| StoreError::Backend(format!("cannot start writer thread: {e}")))?;
         Ok(SqliteStore {
             path: path.to_path_buf(),
@@ -334,12 +344,16 @@ mod tests {
         let (tx2, mut rx2) = oneshot::channel();
         let (tx3, mut rx3) = oneshot::channel();
         let tx = conn.transaction().unwrap();
+        let mut frontier = vouch_evidence::tlog::Frontier::new();
         let answers = vec![
-            apply(&tx, Write::Ingest(Box::new(first), tx1)),
-            apply(&tx, Write::Ingest(Box::new(gap), tx2)),
-            apply(&tx, Write::Ingest(Box::new(second), tx3)),
+            apply(&tx, &mut frontier, Write::Ingest(Box::new(first), tx1)),
+            apply(&tx, &mut frontier, Write::Ingest(Box::new(gap), tx2)),
+            apply(&tx, &mut frontier, Write::Ingest(Box::new(second), tx3)),
         ];
         tx.commit().unwrap();
+        // The refused request took no place in the log: two leaves, as stored.
+        assert_eq!(frontier.size(), 2);
+        assert_eq!(tlog::frontier(&conn).unwrap(), frontier);
         for a in answers {
             a(None);
         }

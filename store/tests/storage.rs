@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use vouch_evidence::tlog;
 use vouch_evidence::{AssetKind, ChainKey, Digest, PublicKey, SigningKey, Timestamp};
 use vouch_store::Role;
 use vouch_store::postgres::PgStore;
@@ -269,6 +270,114 @@ async fn two_replicas_racing_batches_store_once() {
         expected += 10;
         for replica in &replicas {
             assert_eq!(replica.snapshot_count().await.unwrap(), expected);
+        }
+    }
+    // Both replicas appended to one log: every stored snapshot once, the same head on each.
+    let heads = [
+        replicas[0].log_head().await.unwrap(),
+        replicas[1].log_head().await.unwrap(),
+    ];
+    assert_eq!(heads[0], heads[1]);
+    assert_eq!(heads[0].size, expected);
+}
+
+/// The hashes of a proof's ranges, as a server makes them: a few stored subtrees each.
+async fn log_proof(store: &dyn Store, ranges: Vec<(u64, u64)>) -> Vec<tlog::Hash> {
+    let mut out = Vec::new();
+    for (a, b) in ranges {
+        let hashes = store.log_nodes(tlog::range_nodes(a, b)).await.unwrap();
+        out.push(tlog::fold_range(&hashes).unwrap());
+    }
+    out
+}
+
+/// The transparency log on both backends: every accepted snapshot is one leaf (resends and
+/// refused forks none), in a single order; proofs made from the stored subtrees verify against
+/// the head; the log survives a restart and goes on from where it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_holds_every_accepted_snapshot_once_and_proves_it() {
+    let (dir, stores) = backends().await;
+    for (name, store) in stores {
+        let mut tasks = tokio::task::JoinSet::new();
+        for a in 0..6 {
+            for s in chain(&format!("agt_log{a}"), 5) {
+                let store = store.clone();
+                tasks.spawn(async move {
+                    store.ingest(s.clone()).await.ok()?;
+                    let again = store.ingest(s.clone()).await;
+                    assert!(matches!(again, Ok(IngestOutcome::Duplicate { .. })));
+                    Some(s.digest)
+                });
+            }
+        }
+        let fork = snap("agt_log0", 1, None, "fork");
+        let mut stored = Vec::new();
+        while let Some(done) = tasks.join_next().await {
+            // Links of one chain may arrive out of order here; those refused are sent again.
+            if let Some(digest) = done.unwrap() {
+                stored.push(digest);
+            }
+        }
+        for a in 0..6 {
+            for s in chain(&format!("agt_log{a}"), 5) {
+                if !stored.contains(&s.digest) {
+                    store.ingest(s.clone()).await.unwrap();
+                    stored.push(s.digest);
+                }
+            }
+        }
+        assert!(
+            store.ingest(fork).await.is_err(),
+            "{name}: a fork was accepted"
+        );
+        let head = store.log_head().await.unwrap();
+        assert_eq!(head.size, 30, "{name}");
+        // Each snapshot's leaf, all different, together 0..30.
+        let mut by_index = std::collections::BTreeMap::new();
+        for d in &stored {
+            let i = store.log_index(*d).await.unwrap().unwrap();
+            assert!(by_index.insert(i, *d).is_none(), "{name}: leaf {i} twice");
+        }
+        assert_eq!(
+            by_index.keys().copied().collect::<Vec<_>>(),
+            (0..30).collect::<Vec<_>>()
+        );
+        let leaves: Vec<tlog::Hash> = by_index.values().map(|d| tlog::leaf_hash(&d.0)).collect();
+        assert_eq!(tlog::root_of(&leaves), head.root, "{name}");
+        for (&i, d) in &by_index {
+            let proof = log_proof(&*store, tlog::inclusion_ranges(i, head.size).unwrap()).await;
+            tlog::verify_inclusion(&tlog::leaf_hash(&d.0), i, head.size, &proof, &head.root)
+                .unwrap_or_else(|e| panic!("{name}: leaf {i}: {e}"));
+        }
+        let old_root = tlog::root_of(&leaves[..13]);
+        let proof = log_proof(&*store, tlog::consistency_ranges(13, 30).unwrap()).await;
+        tlog::verify_consistency(13, 30, &old_root, &head.root, &proof).unwrap();
+        assert!(
+            store
+                .log_nodes(vec![tlog::NodeId {
+                    level: 0,
+                    index: 30
+                }])
+                .await
+                .is_err()
+        );
+        assert_eq!(
+            store.log_index(Digest::of(b"never stored")).await.unwrap(),
+            None
+        );
+        if name == "sqlite" {
+            // Closed and opened again, the log goes on from its head.
+            store.close().await.unwrap();
+            drop(store);
+            let again: Arc<dyn Store> =
+                Arc::new(SqliteStore::open(&dir.path().join("v.db")).unwrap());
+            assert_eq!(again.log_head().await.unwrap(), head);
+            let next = chain("agt_log_after", 1).remove(0);
+            again.ingest(next.clone()).await.unwrap();
+            assert_eq!(again.log_index(next.digest).await.unwrap(), Some(30));
+            let grown = again.log_head().await.unwrap();
+            let proof = log_proof(&*again, tlog::consistency_ranges(30, 31).unwrap()).await;
+            tlog::verify_consistency(30, 31, &head.root, &grown.root, &proof).unwrap();
         }
     }
 }

@@ -212,9 +212,21 @@ async fn write_batch(
     }
     if !accepted.is_empty() {
         store_accepted(&mut tx, items, &accepted).await?;
+        let digests: Vec<Digest> = accepted.iter().map(|&i| items[i].digest).collect();
+        super::tlog::append(&mut tx, &digests)
+            .await
+            .map_err(log_error)?;
     }
     tx.commit().await?;
     Ok(outcomes)
+}
+
+/// A failure to append to the log, as the transaction's error (it rolls back the batch).
+fn log_error(e: StoreError) -> sqlx::Error {
+    match e {
+        StoreError::Backend(m) => sqlx::Error::Protocol(format!("transparency log: {m}")),
+        other => sqlx::Error::Protocol(format!("transparency log: {other}")),
+    }
 }
 
 /// One column of `rows`, for binding as an array.
@@ -406,6 +418,9 @@ async fn ingest_once(
     .bind(&s.receipt)
     .execute(&mut *tx)
     .await?;
+    super::tlog::append(&mut tx, &[s.digest])
+        .await
+        .map_err(log_error)?;
     tx.commit().await?;
     Ok(Ok(IngestOutcome::Stored {
         receipt: s.receipt.clone(),

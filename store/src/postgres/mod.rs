@@ -18,6 +18,7 @@ mod governance;
 mod ingest;
 mod judging;
 mod retention;
+mod tlog;
 
 use async_trait::async_trait;
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
@@ -125,6 +126,13 @@ impl PgStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Backend(format!("migrations: {e}")))?;
+        let appended = tlog::catch_up(&pool).await?;
+        if appended > 0 {
+            tracing::info!(
+                appended,
+                "snapshots accepted before the transparency log appended to it"
+            );
+        }
         Ok(PgStore {
             writer: ingest::Writer::start(pool.clone()),
             pool,

@@ -83,6 +83,8 @@ pub(super) const SCHEMA: &[&str] = &[
     access::SCHEMA,
     // version 10: the queue of snapshots not judged yet.
     results::UNJUDGED,
+    // version 11: the transparency log.
+    tlog::SCHEMA,
 ];
 
 /// Schema step 8 (the PostgreSQL migration `0002_objects_retention.sql` is the same).

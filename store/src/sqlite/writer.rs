@@ -19,7 +19,11 @@ pub(super) enum Write {
     Close(Reply<()>),
 }
 
-pub(super) fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Write>) {
+pub(super) fn writer_loop(
+    mut conn: Connection,
+    mut frontier: vouch_evidence::tlog::Frontier,
+    rx: mpsc::Receiver<Write>,
+) {
     let mut closing = None;
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
@@ -30,6 +34,8 @@ pub(super) fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Write>) {
             }
         }
         let mut done: Vec<Answer> = Vec::with_capacity(batch.len());
+        // The log's frontier as committed: restored if the batch does not commit.
+        let committed = frontier.clone();
         let tx = match conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
             Ok(tx) => tx,
             Err(e) => {
@@ -43,10 +49,13 @@ pub(super) fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Write>) {
         for w in batch {
             match w {
                 Write::Close(reply) => closing = Some(reply),
-                w => done.push(apply(&tx, w)),
+                w => done.push(apply(&tx, &mut frontier, w)),
             }
         }
         let commit_error = tx.commit().err().map(|e| e.to_string());
+        if commit_error.is_some() {
+            frontier = committed;
+        }
         for reply in done {
             reply(commit_error.as_deref());
         }
@@ -131,15 +140,23 @@ where
 }
 
 /// Runs one request in a savepoint; returns how to answer it once the commit is known.
-pub(super) fn apply(tx: &rusqlite::Transaction<'_>, w: Write) -> Answer {
+pub(super) fn apply(
+    tx: &rusqlite::Transaction<'_>,
+    frontier: &mut vouch_evidence::tlog::Frontier,
+    w: Write,
+) -> Answer {
     match w {
         Write::Job(job) => job.run(tx),
-        Write::Ingest(s, reply) => answer(reply, in_savepoint(tx, |c| ingest(c, &s))),
+        Write::Ingest(s, reply) => answer(reply, in_savepoint(tx, |c| ingest(c, frontier, &s))),
         Write::Close(reply) => answer(reply, Ok(())),
     }
 }
 
-pub(super) fn ingest(c: &Connection, s: &NewSnapshot) -> Result<IngestOutcome, StoreError> {
+pub(super) fn ingest(
+    c: &Connection,
+    frontier: &mut vouch_evidence::tlog::Frontier,
+    s: &NewSnapshot,
+) -> Result<IngestOutcome, StoreError> {
     let digest = s.digest.to_hex();
     if let Some(receipt) = c
         .prepare_cached("SELECT receipt FROM snapshots WHERE digest = ?1")?
@@ -220,6 +237,7 @@ pub(super) fn ingest(c: &Connection, s: &NewSnapshot) -> Result<IngestOutcome, S
         s.collected_at.unix_micros(),
         s.received_at.unix_micros()
     ])?;
+    super::tlog::append(c, frontier, &s.digest)?;
     Ok(IngestOutcome::Stored {
         receipt: s.receipt.clone(),
     })

@@ -1,0 +1,153 @@
+//! The transparency log on PostgreSQL: the same tables as on SQLite. Replicas append in turn:
+//! each batch takes a transaction-scoped advisory lock after storing its snapshots, reads the
+//! log's frontier (a few rows), appends, and releases the lock with its commit.
+
+use sqlx::Row as _;
+use sqlx::postgres::PgPool;
+use vouch_evidence::Digest;
+use vouch_evidence::tlog::{Frontier, Hash, NodeId, leaf_hash};
+
+use super::PgStore;
+use crate::{LogHead, LogStore, StoreError};
+use async_trait::async_trait;
+
+/// The advisory lock key appends hold ("vouchlog").
+const LOG_LOCK: i64 = 0x766f_7563_686c_6f67;
+
+type Tx<'c> = sqlx::Transaction<'c, sqlx::Postgres>;
+
+async fn size<'e>(e: impl sqlx::PgExecutor<'e>) -> Result<u64, sqlx::Error> {
+    let next: Option<i64> =
+        sqlx::query_scalar("SELECT MAX(idx) + 1 FROM tlog_nodes WHERE level = 0")
+            .fetch_one(e)
+            .await?;
+    Ok(next.unwrap_or(0) as u64)
+}
+
+/// The hashes of `ids`, in order; one the log does not hold is an error.
+async fn nodes<'e>(e: impl sqlx::PgExecutor<'e>, ids: &[NodeId]) -> Result<Vec<Hash>, StoreError> {
+    let levels: Vec<i64> = ids.iter().map(|i| i64::from(i.level)).collect();
+    let idxs: Vec<i64> = ids.iter().map(|i| i.index as i64).collect();
+    let rows = sqlx::query(
+        "SELECT n.hash FROM UNNEST($1::int8[], $2::int8[]) WITH ORDINALITY AS k(level, idx, ord)
+         LEFT JOIN tlog_nodes n USING (level, idx) ORDER BY k.ord",
+    )
+    .bind(&levels)
+    .bind(&idxs)
+    .fetch_all(e)
+    .await?;
+    rows.iter()
+        .zip(ids)
+        .map(|(r, id)| {
+            let bytes: Option<Vec<u8>> = r.try_get(0)?;
+            let bytes = bytes.ok_or_else(|| {
+                StoreError::Backend(format!("the log holds no node {}/{}", id.level, id.index))
+            })?;
+            bytes
+                .try_into()
+                .map_err(|_| StoreError::Backend("a log node hash is not 32 bytes".into()))
+        })
+        .collect()
+}
+
+async fn frontier(tx: &mut Tx<'_>) -> Result<Frontier, StoreError> {
+    let size = size(&mut **tx).await?;
+    let hashes = nodes(&mut **tx, &Frontier::nodes_of(size)).await?;
+    Frontier::from_nodes(size, hashes)
+        .ok_or_else(|| StoreError::Backend("the log's frontier does not fit its size".into()))
+}
+
+/// Appends `digests` in order to the log, inside the caller's transaction (after its
+/// snapshots are stored, before its commit).
+pub(super) async fn append(tx: &mut Tx<'_>, digests: &[Digest]) -> Result<(), StoreError> {
+    if digests.is_empty() {
+        return Ok(());
+    }
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(LOG_LOCK)
+        .execute(&mut **tx)
+        .await?;
+    let mut f = frontier(tx).await?;
+    let first = f.size();
+    let (mut levels, mut idxs, mut hashes) = (Vec::new(), Vec::new(), Vec::new());
+    for d in digests {
+        for (id, hash) in f.push(leaf_hash(&d.0)) {
+            levels.push(i64::from(id.level));
+            idxs.push(id.index as i64);
+            hashes.push(hash.to_vec());
+        }
+    }
+    sqlx::query(
+        "INSERT INTO tlog_nodes(level, idx, hash)
+         SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::bytea[])",
+    )
+    .bind(&levels)
+    .bind(&idxs)
+    .bind(&hashes)
+    .execute(&mut **tx)
+    .await?;
+    let hexes: Vec<String> = digests.iter().map(Digest::to_hex).collect();
+    let indexes: Vec<i64> = (0..digests.len() as i64)
+        .map(|i| first as i64 + i)
+        .collect();
+    sqlx::query(
+        "UPDATE snapshots s SET log_index = k.idx
+         FROM UNNEST($1::text[], $2::int8[]) AS k(digest, idx) WHERE s.digest = k.digest",
+    )
+    .bind(&hexes)
+    .bind(&indexes)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Appends every stored snapshot the log does not hold yet (accepted before the log existed),
+/// in the order they were received; answers how many.
+pub(super) async fn catch_up(pool: &PgPool) -> Result<u64, StoreError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(LOG_LOCK)
+        .execute(&mut *tx)
+        .await?;
+    let missing: Vec<String> = sqlx::query_scalar(
+        "SELECT digest FROM snapshots WHERE log_index IS NULL ORDER BY received_at, digest",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let digests: Vec<Digest> = missing
+        .iter()
+        .map(|d| {
+            d.parse()
+                .map_err(|e| StoreError::Backend(format!("stored digest: {e}")))
+        })
+        .collect::<Result<_, _>>()?;
+    append(&mut tx, &digests).await?;
+    tx.commit().await?;
+    Ok(digests.len() as u64)
+}
+
+#[async_trait]
+impl LogStore for PgStore {
+    async fn log_head(&self) -> Result<LogHead, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let f = frontier(&mut tx).await?;
+        tx.commit().await?;
+        Ok(LogHead {
+            size: f.size(),
+            root: f.root(),
+        })
+    }
+
+    async fn log_nodes(&self, ids: Vec<NodeId>) -> Result<Vec<Hash>, StoreError> {
+        nodes(&self.pool, &ids).await
+    }
+
+    async fn log_index(&self, digest: Digest) -> Result<Option<u64>, StoreError> {
+        let index: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT log_index FROM snapshots WHERE digest = $1")
+                .bind(digest.to_hex())
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(index.flatten().map(|i| i as u64))
+    }
+}

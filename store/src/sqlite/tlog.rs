@@ -1,0 +1,125 @@
+//! The transparency log on SQLite: every accepted snapshot's digest appended as a leaf in the
+//! writer's group commit (the frontier kept in the writer thread), the hash of every perfect
+//! subtree in `tlog_nodes`, each snapshot's leaf index in `snapshots.log_index`.
+
+use vouch_evidence::tlog::{Frontier, Hash, NodeId, leaf_hash};
+
+use super::*;
+use crate::{LogHead, LogStore};
+
+/// Schema step 11 (the PostgreSQL migration `0007_transparency_log.sql` is the same).
+pub(super) const SCHEMA: &str = "
+    ALTER TABLE snapshots ADD COLUMN log_index INTEGER;
+    CREATE UNIQUE INDEX snapshots_by_log_index ON snapshots(log_index);
+    CREATE TABLE tlog_nodes(
+        level INTEGER NOT NULL,
+        idx INTEGER NOT NULL,
+        hash BLOB NOT NULL,
+        PRIMARY KEY(level, idx)) WITHOUT ROWID;";
+
+fn hash_col(bytes: Vec<u8>) -> Result<Hash, StoreError> {
+    bytes
+        .try_into()
+        .map_err(|_| StoreError::Backend("a log node hash is not 32 bytes".into()))
+}
+
+/// The hashes of `ids`, in order; an id the log does not hold is an error (a proof asked of a
+/// tree larger than the log).
+pub(super) fn nodes(c: &Connection, ids: &[NodeId]) -> Result<Vec<Hash>, StoreError> {
+    let mut stmt = c.prepare_cached("SELECT hash FROM tlog_nodes WHERE level = ?1 AND idx = ?2")?;
+    ids.iter()
+        .map(|id| {
+            let bytes: Option<Vec<u8>> = stmt
+                .query_row(params![id.level, id.index as i64], |r| r.get(0))
+                .optional()?;
+            let bytes = bytes.ok_or_else(|| {
+                StoreError::Backend(format!("the log holds no node {}/{}", id.level, id.index))
+            })?;
+            hash_col(bytes)
+        })
+        .collect()
+}
+
+/// How many leaves the log holds.
+pub(super) fn size(c: &Connection) -> Result<u64, StoreError> {
+    let next: Option<i64> = c
+        .prepare_cached("SELECT MAX(idx) + 1 FROM tlog_nodes WHERE level = 0")?
+        .query_row([], |r| r.get(0))?;
+    Ok(next.unwrap_or(0) as u64)
+}
+
+/// The log's frontier, read back from its nodes.
+pub(super) fn frontier(c: &Connection) -> Result<Frontier, StoreError> {
+    let size = size(c)?;
+    let hashes = nodes(c, &Frontier::nodes_of(size))?;
+    Frontier::from_nodes(size, hashes)
+        .ok_or_else(|| StoreError::Backend("the log's frontier does not fit its size".into()))
+}
+
+/// Appends `digest` as the next leaf: its completed subtrees stored, its index answered.
+/// `frontier` moves only when every write succeeded.
+pub(super) fn append(
+    c: &Connection,
+    frontier: &mut Frontier,
+    digest: &Digest,
+) -> Result<u64, StoreError> {
+    let mut next = frontier.clone();
+    let index = next.size();
+    let mut insert =
+        c.prepare_cached("INSERT INTO tlog_nodes(level, idx, hash) VALUES (?1, ?2, ?3)")?;
+    for (id, hash) in next.push(leaf_hash(&digest.0)) {
+        insert.execute(params![id.level, id.index as i64, &hash[..]])?;
+    }
+    c.prepare_cached("UPDATE snapshots SET log_index = ?1 WHERE digest = ?2")?
+        .execute(params![index as i64, digest.to_hex()])?;
+    *frontier = next;
+    Ok(index)
+}
+
+/// Appends every stored snapshot the log does not hold yet (those accepted before the log
+/// existed), in the order they were received; answers how many.
+pub(super) fn catch_up(c: &mut Connection, frontier: &mut Frontier) -> Result<u64, StoreError> {
+    let tx = c.transaction()?;
+    let missing: Vec<String> = tx
+        .prepare(
+            "SELECT digest FROM snapshots WHERE log_index IS NULL ORDER BY received_at, digest",
+        )?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut next = frontier.clone();
+    for d in &missing {
+        append(&tx, &mut next, &digest_col(d.clone())?)?;
+    }
+    tx.commit()?;
+    *frontier = next;
+    Ok(missing.len() as u64)
+}
+
+#[async_trait]
+impl LogStore for SqliteStore {
+    async fn log_head(&self) -> Result<LogHead, StoreError> {
+        self.read(|c| {
+            let f = frontier(c)?;
+            Ok(LogHead {
+                size: f.size(),
+                root: f.root(),
+            })
+        })
+        .await
+    }
+
+    async fn log_nodes(&self, ids: Vec<NodeId>) -> Result<Vec<Hash>, StoreError> {
+        self.read(move |c| nodes(c, &ids)).await
+    }
+
+    async fn log_index(&self, digest: Digest) -> Result<Option<u64>, StoreError> {
+        self.read(move |c| {
+            let index: Option<Option<i64>> = c
+                .prepare_cached("SELECT log_index FROM snapshots WHERE digest = ?1")?
+                .query_row([digest.to_hex()], |r| r.get(0))
+                .optional()?;
+            Ok(index.flatten().map(|i| i as u64))
+        })
+        .await
+    }
+}
