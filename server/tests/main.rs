@@ -9,6 +9,7 @@ mod bundle;
 mod clock;
 mod common;
 mod controls;
+mod log;
 mod metrics_access;
 mod oscal;
 mod retention;

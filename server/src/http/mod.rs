@@ -36,6 +36,7 @@ mod agents;
 pub mod controls;
 mod evidence;
 mod extract;
+pub mod log;
 pub mod manual;
 mod metrics;
 pub mod retention;
@@ -130,6 +131,7 @@ pub fn routes() -> Router<AppState> {
         .merge(manual::routes())
         .merge(retention::routes())
         .merge(controls::routes())
+        .merge(log::routes())
 }
 
 /// `routes` made a service: the answer to an unknown route, and the middleware every answer

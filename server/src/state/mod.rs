@@ -1,6 +1,9 @@
 //! The server's shared state: the store, the enrolled keys in memory, the receipt key, metrics.
 
 mod access;
+mod log;
+
+pub use log::LogSigner;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -80,6 +83,8 @@ pub(crate) struct Inner {
     /// Held while the keyring is read again, so that concurrent misses wait for that read.
     pub keys_reloaded: tokio::sync::Mutex<Option<std::time::Instant>>,
     pub receipt_key: SigningKey,
+    /// The transparency log's signer.
+    pub log: RwLock<Arc<LogSigner>>,
     pub metrics: Metrics,
     pub limits: Limits,
     pub catalogs: std::sync::OnceLock<vouch_policies::Catalogs>,
@@ -116,6 +121,10 @@ impl AppState {
                 store,
                 keys: RwLock::new(keys),
                 keys_reloaded: tokio::sync::Mutex::new(None),
+                log: RwLock::new(Arc::new(LogSigner::new(
+                    log::derived_log_key(&receipt_key),
+                    None,
+                ))),
                 receipt_key,
                 metrics: Metrics::default(),
                 limits,
@@ -138,7 +147,7 @@ impl AppState {
         Self::open(data_dir, None, limits).await
     }
 
-    /// Opens the receipt key in `data_dir` and the store: PostgreSQL at `database_url` (or at
+    /// Opens the receipt and log keys in `data_dir` and the store: PostgreSQL at `database_url` (or at
     /// `VOUCH_DATABASE_URL`), else SQLite in `data_dir`.
     pub async fn open(
         data_dir: &Path,
@@ -150,6 +159,7 @@ impl AppState {
             problem: format!("cannot create data directory: {e}"),
         })?;
         let receipt_key = load_or_create_key(&data_dir.join("receipt.key"))?;
+        let log_key = load_or_create_key(&data_dir.join("log.key"))?;
         let url = std::env::var("VOUCH_DATABASE_URL")
             .ok()
             .filter(|u| !u.is_empty())
@@ -158,7 +168,9 @@ impl AppState {
             Some(url) => Arc::new(crate::store::postgres::PgStore::connect(&url).await?),
             None => Arc::new(SqliteStore::open(&data_dir.join("vouch.db"))?),
         };
-        Ok(Self::new(store, receipt_key, limits).await?)
+        let state = Self::new(store, receipt_key, limits).await?;
+        state.set_log(LogSigner::new(log_key, None));
+        Ok(state)
     }
 
     /// The store.

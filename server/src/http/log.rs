@@ -1,0 +1,143 @@
+//! The API of the transparency log, for any reader of evidence: `GET /v1/log/checkpoint` (the
+//! signed checkpoint of the current tree head, a C2SP checkpoint note), `GET /v1/log/key` (the
+//! log's verifier key), `GET /v1/log/inclusion?digest=…[&size=N]` (a snapshot's leaf index and
+//! its inclusion proof in the tree of `size` leaves, the current one by default, with that
+//! tree's checkpoint when it is the current one) and `GET /v1/log/consistency?from=M[&to=N]`
+//! (the proof that the tree of `M` leaves is a prefix of the tree of `N`).
+
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use serde::{Deserialize, Serialize};
+use vouch_evidence::Digest;
+use vouch_evidence::api::RejectReason;
+use vouch_evidence::tlog;
+
+use crate::http::{AppError, Reader};
+use crate::state::AppState;
+
+/// The routes of the log.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/log/checkpoint", get(checkpoint))
+        .route("/v1/log/key", get(key))
+        .route("/v1/log/inclusion", get(inclusion))
+        .route("/v1/log/consistency", get(consistency))
+}
+
+fn text(body: String) -> Response {
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
+}
+
+fn bad(message: String) -> AppError {
+    AppError::Client(RejectReason::BadRequest, message)
+}
+
+async fn checkpoint(_: Reader, State(state): State<AppState>) -> Result<Response, AppError> {
+    Ok(text(state.checkpoint().await?.1))
+}
+
+async fn key(_: Reader, State(state): State<AppState>) -> Response {
+    text(format!("{}\n", state.log().verifier()))
+}
+
+/// `GET /v1/log/inclusion` query.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InclusionQuery {
+    digest: String,
+    size: Option<u64>,
+}
+
+/// A snapshot's place in the log and the proof of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InclusionProof {
+    /// The snapshot's digest.
+    pub digest: Digest,
+    /// Its leaf index.
+    pub index: u64,
+    /// The size of the tree the proof is for.
+    pub size: u64,
+    /// The proof's hashes, base64, nearest the leaf first.
+    pub proof: Vec<String>,
+    /// The signed checkpoint of that tree, when it is the current one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<String>,
+}
+
+async fn inclusion(
+    _: Reader,
+    State(state): State<AppState>,
+    Query(q): Query<InclusionQuery>,
+) -> Result<Json<InclusionProof>, AppError> {
+    let digest: Digest = q.digest.parse().map_err(|e| bad(format!("digest: {e}")))?;
+    let index = state.store().log_index(digest).await?.ok_or_else(|| {
+        AppError::Client(
+            RejectReason::NotFound,
+            format!("no snapshot {digest} in the log"),
+        )
+    })?;
+    let (head, note) = state.checkpoint().await?;
+    let size = q.size.unwrap_or(head.size);
+    if size > head.size {
+        return Err(bad(format!(
+            "the log holds {} leaves, not {size}",
+            head.size
+        )));
+    }
+    let ranges = tlog::inclusion_ranges(index, size).map_err(|e| bad(e.to_string()))?;
+    let proof = state.log_proof(&ranges).await?;
+    Ok(Json(InclusionProof {
+        digest,
+        index,
+        size,
+        proof: proof.iter().map(|h| B64.encode(h)).collect(),
+        checkpoint: (size == head.size).then_some(note),
+    }))
+}
+
+/// `GET /v1/log/consistency` query.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConsistencyQuery {
+    from: u64,
+    to: Option<u64>,
+}
+
+/// The proof that one tree is a prefix of another.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsistencyProof {
+    /// The older size.
+    pub from: u64,
+    /// The newer size.
+    pub to: u64,
+    /// The proof's hashes, base64.
+    pub proof: Vec<String>,
+    /// The signed checkpoint of the newer tree, when it is the current one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<String>,
+}
+
+async fn consistency(
+    _: Reader,
+    State(state): State<AppState>,
+    Query(q): Query<ConsistencyQuery>,
+) -> Result<Json<ConsistencyProof>, AppError> {
+    let (head, note) = state.checkpoint().await?;
+    let to = q.to.unwrap_or(head.size);
+    if to > head.size {
+        return Err(bad(format!("the log holds {} leaves, not {to}", head.size)));
+    }
+    let ranges = tlog::consistency_ranges(q.from, to).map_err(|e| bad(e.to_string()))?;
+    let proof = state.log_proof(&ranges).await?;
+    Ok(Json(ConsistencyProof {
+        from: q.from,
+        to,
+        proof: proof.iter().map(|h| B64.encode(h)).collect(),
+        checkpoint: (to == head.size).then_some(note),
+    }))
+}
