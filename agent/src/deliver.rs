@@ -57,7 +57,9 @@ impl Agent {
                         i = 0;
                     }
                     Err(Undelivered::Agent(
-                        e @ (AgentError::Transient { .. } | AgentError::BadAnswer(_)),
+                        e @ (AgentError::Transient { .. }
+                        | AgentError::BadAnswer(_)
+                        | AgentError::Log(_)),
                     )) => {
                         // No Vouch reason: the server, or the way to it, is unavailable, and
                         // the other chains would fare no better.
@@ -102,6 +104,7 @@ impl Agent {
             Err(e) => return Err(Undelivered::Agent(AgentError::State(e.into()))),
         };
         let digest = spooled.digest;
+        let (pinned, seen) = self.state.log_seen().map_err(AgentError::State)?;
         let url = format!(
             "{}/v1/snapshots",
             self.config.server.url.trim_end_matches('/')
@@ -110,6 +113,10 @@ impl Agent {
             .client
             .post(url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header(
+                vouch_evidence::logproofs::LOG_SIZE_HEADER,
+                seen.as_ref().map_or(0, |c| c.size),
+            )
             .body(spooled.bytes)
             .send()
             .await
@@ -133,6 +140,21 @@ impl Agent {
                 receipt.digest
             ))
             .into());
+        }
+        match &answer.log {
+            // A server from before the log: nothing to check.
+            None => {}
+            Some(proofs) => match proofs.check(&digest, pinned.as_ref(), seen.as_ref()) {
+                Ok((key, checkpoint)) => self
+                    .state
+                    .save_log(&key, &proofs.checkpoint, checkpoint.size)
+                    .map_err(AgentError::State)?,
+                Err(e) => {
+                    tracing::error!(digest = %digest, seen = seen.as_ref().map(|c| c.size), error = %e,
+                        "THE SERVER'S TRANSPARENCY LOG IS NOT CONSISTENT with what this agent saw: the snapshot stays spooled, unacknowledged");
+                    return Err(AgentError::Log(e).into());
+                }
+            },
         }
         self.state
             .acknowledge(path, digest, &answer.receipt.to_vec())

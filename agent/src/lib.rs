@@ -74,6 +74,11 @@ pub enum AgentError {
     /// The server's answer is not what the protocol promises (a bad receipt).
     #[error("server answer rejected: {0}")]
     BadAnswer(String),
+    /// The server's transparency log does not prove what it must: the snapshot is not in the
+    /// signed tree, or the log this agent saw before is not a prefix of it (rewritten, forked,
+    /// truncated). The snapshot stays spooled, unacknowledged; every delivery says so again.
+    #[error("the server's transparency log is not consistent: {0}")]
+    Log(#[from] vouch_evidence::logproofs::LogCheckError),
     /// Signing failed (the collected snapshot is invalid).
     #[error("cannot sign: {0}")]
     Sign(String),

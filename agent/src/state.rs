@@ -24,6 +24,7 @@
 //! can take.
 
 mod keys;
+mod log;
 mod spool;
 
 use std::fs::{self, File, OpenOptions};

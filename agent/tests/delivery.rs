@@ -120,10 +120,12 @@ fn accept(body: &[u8]) -> Reply {
         received_at: "2026-11-24T00:00:00Z".parse().unwrap(),
     }
     .sign(&server_key());
+    // The stand-in answers as a server from before the transparency log: no proofs.
     let answer = SubmitResponse {
         digest,
         duplicate: false,
         receipt,
+        log: None,
     };
     (
         201,

@@ -85,6 +85,11 @@ pub struct SubmitResponse {
     pub duplicate: bool,
     /// The signed receipt (a DSSE envelope of a [`crate::Receipt`]); the same on every resend.
     pub receipt: Envelope,
+    /// The transparency log's proofs for the snapshot, when the agent asked for them
+    /// ([`crate::logproofs::LOG_SIZE_HEADER`]); absent otherwise, so agents from before the log
+    /// read the answer as they always did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<crate::logproofs::LogProofs>,
 }
 
 /// Why the server refused a request. The `code` is stable; agents decide from it whether to

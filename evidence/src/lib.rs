@@ -20,6 +20,7 @@ mod digest;
 pub mod dsse;
 mod keys;
 pub mod limits;
+pub mod logproofs;
 pub mod note;
 mod receipt;
 pub mod sample;

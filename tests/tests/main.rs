@@ -6,6 +6,7 @@ mod browser;
 mod faults;
 mod layering;
 mod loadgen;
+mod log;
 mod objects;
 mod pipeline;
 mod replicas;

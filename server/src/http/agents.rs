@@ -122,6 +122,24 @@ pub(super) async fn submit(
             "too many refused submissions from this address",
         ));
     }
+    // An agent that keeps the log's checkpoint asks for the proofs (issue 19).
+    let log_seen = match headers.get(vouch_evidence::logproofs::LOG_SIZE_HEADER) {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .ok()
+                .and_then(|v| v.parse::<u64>().ok())
+                .ok_or_else(|| {
+                    AppError::Client(
+                        RejectReason::BadRequest,
+                        format!(
+                            "{} is not a number of leaves",
+                            vouch_evidence::logproofs::LOG_SIZE_HEADER
+                        ),
+                    )
+                })?,
+        ),
+    };
     let limit = state.inner.limits.max_body_bytes;
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -262,12 +280,17 @@ pub(super) async fn submit(
         .map_err(|e| AppError::Internal(format!("stored receipt: {e}")))?;
     state.metrics().observe_ingest(started.elapsed());
     tracing::debug!(digest = %checked.digest, chain = %chain, sequence = snap.sequence, duplicate, "snapshot accepted");
+    let log = match log_seen {
+        None => None,
+        Some(seen) => Some(super::log::proofs_for(&state, checked.digest, seen).await?),
+    };
     let mut response = (
         status,
         Json(SubmitResponse {
             digest: checked.digest,
             duplicate,
             receipt,
+            log,
         }),
     )
         .into_response();

@@ -15,6 +15,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
 use vouch_evidence::Digest;
 use vouch_evidence::api::RejectReason;
+use vouch_evidence::logproofs::LogProofs;
 use vouch_evidence::tlog;
 
 use crate::http::{AppError, Reader};
@@ -43,6 +44,38 @@ async fn checkpoint(_: Reader, State(state): State<AppState>) -> Result<Response
 
 async fn key(_: Reader, State(state): State<AppState>) -> Response {
     text(format!("{}\n", state.log().verifier()))
+}
+
+/// The log's proofs for a stored snapshot, for the agent that sent it and has seen the tree
+/// of `seen` leaves: the current checkpoint, the snapshot's inclusion in it, and the
+/// consistency of the tree the agent saw with it (none for 0, or for a size the log no longer
+/// reaches: the agent then finds the log shrank).
+pub(crate) async fn proofs_for(
+    state: &AppState,
+    digest: Digest,
+    seen: u64,
+) -> Result<LogProofs, AppError> {
+    let index =
+        state.store().log_index(digest).await?.ok_or_else(|| {
+            AppError::Internal(format!("stored snapshot {digest} is not in the log"))
+        })?;
+    let (head, note) = state.checkpoint().await?;
+    let inclusion = tlog::inclusion_ranges(index, head.size)
+        .map_err(|e| AppError::Internal(format!("inclusion of {digest}: {e}")))?;
+    let consistency = if seen == 0 || seen > head.size {
+        Vec::new()
+    } else {
+        tlog::consistency_ranges(seen, head.size)
+            .map_err(|e| AppError::Internal(format!("consistency from {seen}: {e}")))?
+    };
+    let encode = |hs: Vec<tlog::Hash>| hs.iter().map(|h| B64.encode(h)).collect();
+    Ok(LogProofs {
+        key: state.log().verifier().to_string(),
+        index,
+        checkpoint: note,
+        inclusion: encode(state.log_proof(&inclusion).await?),
+        consistency: encode(state.log_proof(&consistency).await?),
+    })
 }
 
 /// `GET /v1/log/inclusion` query.
