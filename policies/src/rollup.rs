@@ -471,6 +471,8 @@ mod tests {
                 ("iso27001-2022:A.8.9".to_string(), ControlState::Error),
                 ("iso27001-2022:A.8.24".to_string(), ControlState::Fail),
                 ("iso27701-2019:B.8.4.1".to_string(), ControlState::Error),
+                // Derived from B.8.4.1 through the 2019–2025 correspondence.
+                ("iso27701-2025:A.2.4.2".to_string(), ControlState::Error),
                 ("iso27701-2025:A.3.26".to_string(), ControlState::Pass),
             ]
         );
@@ -481,7 +483,7 @@ mod tests {
             "{table}"
         );
         assert!(
-            table.ends_with("4 controls: 1 pass, 1 fail, 2 error\n"),
+            table.ends_with("5 controls: 1 pass, 1 fail, 3 error\n"),
             "{table}"
         );
     }
