@@ -102,7 +102,7 @@ impl fmt::Display for Relation {
 /// rationale. A control that names an `equivalent` in an earlier edition (ISO/IEC 27701:2025 by
 /// its 2019 clause, through the Annex F correspondence) is never listed in the mapping form: it
 /// is derived from the earlier clause, with the same relation and rationale.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Mapping {
     /// The control.
     pub control: ControlId,
