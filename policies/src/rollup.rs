@@ -258,6 +258,10 @@ impl RollUp<'_> {
         let mut out = Vec::new();
         for catalog in self.catalogs.iter() {
             let role = self.roles.get(&catalog.id).copied();
+            let classification: BTreeMap<&ControlId, &Classified> = self
+                .coverage
+                .map(|c| c.of(&catalog.id).iter().map(|c| (&c.id, c)).collect())
+                .unwrap_or_default();
             for control in &catalog.controls {
                 if let (Some(org), Some(applies)) = (role, control.role)
                     && !applies.applies_to(org)
@@ -265,7 +269,7 @@ impl RollUp<'_> {
                     continue;
                 }
                 let mut outcomes = by_control.remove(&control.id).unwrap_or_default();
-                let classified = self.coverage.and_then(|c| c.control(&control.id));
+                let classified = classification.get(&control.id).copied();
                 let level = classified.map(|c| c.level);
                 let attested = match (self.attested)(&control.id) {
                     Attested::Missing if !matches!(level, Some(Level::Manual | Level::Partly)) => {
@@ -296,7 +300,7 @@ impl RollUp<'_> {
                     .chain(manual)
                     .max_by_key(|s| s.weight())
                     .unwrap_or(ControlState::NoEvidence);
-                let what = match classified {
+                let what = || match classified {
                     Some(Classified {
                         level: Level::Partly,
                         manual_part: Some(part),
@@ -308,9 +312,9 @@ impl RollUp<'_> {
                     _ => "an attestation (documents for the control)".to_string(),
                 };
                 let mut missing = match &attested {
-                    Some(Attested::Missing) => Some(format!("{what}: none recorded")),
+                    Some(Attested::Missing) => Some(format!("{}: none recorded", what())),
                     Some(Attested::Expired { until, .. }) => {
-                        Some(format!("{what}: the last one lapsed at {until}"))
+                        Some(format!("{}: the last one lapsed at {until}", what()))
                     }
                     _ => None,
                 };
@@ -592,11 +596,7 @@ mod tests {
     }
 
     fn state_of(controls: &[ControlStatus], id: &str) -> ControlState {
-        controls
-            .iter()
-            .find(|c| c.control.to_string() == id)
-            .unwrap_or_else(|| panic!("{id} not listed"))
-            .status
+        status_of(controls, id).status
     }
 
     /// An exception turns a failure into `accepted`, never `pass`; a failure it does not cover
