@@ -208,28 +208,39 @@ async fn control_status_follows_results_exceptions_attestations_and_time() {
     );
 
     // An attestation in force makes a manual control pass.
-    let (status, _) = json_of(
+    attest(
         &h,
-        send(
-            "POST",
-            "/v1/attestations",
-            &h.admin,
-            Some(json!({
-                "control": "iso27001-2022:A.5.1",
-                "statement": "Information security policy v3 approved by the board",
-                "attested_by": "J. Doe, CISO",
-                "valid_until": in_days(365),
-            })),
-        ),
+        "iso27001-2022:A.5.1",
+        "Information security policy v3 approved by the board",
+        &in_days(365),
     )
     .await;
-    assert_eq!(status, StatusCode::CREATED);
     let (status, one) = json_of(&h, get("/v1/controls/iso27001-2022:A.5.1", Some(&h.admin))).await;
     assert_eq!(status, StatusCode::OK, "{one}");
     assert_eq!(one["status"], "pass");
     assert_eq!(one["attested"]["state"], "holds");
     assert_eq!(one["attested"]["by"], "J. Doe, CISO");
     let _ = first_digest;
+}
+
+/// Records, as the admin, an attestation of `control` by the CISO, in force until `until`.
+async fn attest(h: &Harness, control: &str, statement: &str, until: &str) {
+    let (status, answer) = json_of(
+        h,
+        send(
+            "POST",
+            "/v1/attestations",
+            &h.admin,
+            Some(json!({
+                "control": control,
+                "statement": statement,
+                "attested_by": "J. Doe, CISO",
+                "valid_until": until,
+            })),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
 }
 
 /// RFC 3339 instant `days` from now.
@@ -1017,22 +1028,13 @@ async fn levels_rationales_and_provisional_results_are_shown() {
     assert!(a817["rationale"].as_str().is_some(), "{a817}");
 
     // An attestation of the manual part in force: `pass`; once it lapses: `stale`.
-    let (status, _) = json_of(
+    attest(
         &h,
-        send(
-            "POST",
-            "/v1/attestations",
-            &h.admin,
-            Some(json!({
-                "control": "iso27001-2022:A.8.8",
-                "statement": "Vulnerability management procedure v2 followed; triage records reviewed",
-                "attested_by": "J. Doe, CISO",
-                "valid_until": in_days(30),
-            })),
-        ),
+        "iso27001-2022:A.8.8",
+        "Vulnerability management procedure v2 followed; triage records reviewed",
+        &in_days(30),
     )
     .await;
-    assert_eq!(status, StatusCode::CREATED);
     let (status, one) = json_of(&h, get("/v1/controls/iso27001-2022:A.8.8", Some(&h.admin))).await;
     assert_eq!(status, StatusCode::OK, "{one}");
     assert_eq!(one["status"], "pass", "{one}");
