@@ -191,14 +191,61 @@ fn test_runs_the_builtin_cases_and_coverage_lists_policies_under_controls() {
     let (code, out, err) = vouch(&["policy", "coverage"]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.starts_with("ISO/IEC 27001:2022 Annex A: 93 controls"),
+        out.starts_with(
+            "ISO/IEC 27001:2022 Annex A: 93 controls, 1 automated, 26 partly, 66 manual;"
+        ),
         "{out}"
     );
+    assert!(
+        out.lines().next().unwrap().contains(" exact, "),
+        "mappings by relation: {out}"
+    );
+    assert!(
+        err.is_empty(),
+        "the built-in pack bears its classification out: {err}"
+    );
+    // Every control: its level and a rationale.
+    let controls: Vec<&str> = out.lines().filter(|l| l.starts_with("A.")).collect();
+    assert_eq!(controls.len(), 93, "{out}");
     let a824: String = out
         .lines()
         .skip_while(|l| !l.starts_with("A.8.24 "))
         .take_while(|l| l.starts_with("A.8.24 ") || l.starts_with(' '))
         .collect();
-    assert!(a824.contains("automated"), "{a824}");
+    assert!(a824.contains("partly"), "{a824}");
+    assert!(a824.contains("why: "), "{a824}");
+    assert!(a824.contains("manual part: "), "{a824}");
     assert!(a824.contains("host.storage.root_encrypted"), "{a824}");
+    let a81: String = out
+        .lines()
+        .skip_while(|l| !l.starts_with("A.8.1 "))
+        .take_while(|l| l.starts_with("A.8.1 ") || l.starts_with(' '))
+        .collect();
+    assert!(
+        a81.contains("manual") && !a81.contains("exact:"),
+        "no policy maps to A.8.1: {a81}"
+    );
+}
+
+#[test]
+fn coverage_with_another_pack_warns_of_claims_it_does_not_bear_out() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("clock.rego"),
+        "# METADATA\n# title: T\n# description: D\n# custom:\n#   id: host.test.clock\n#   severity: low\n#   controls:\n#     - control: iso27001-2022:A.8.17\n#       relation: supporting\n#       why: A test.\n#   asset_kinds: [host]\n#   evidence: [host.time.synchronized]\n#   remediation: R\n#   freshness: 1h\npackage vouch.policies.host.test.clock\n\nallow := \"ok\" if true\ndeny contains \"no\" if false\n",
+    )
+    .unwrap();
+    let (code, out, err) = vouch(&["policy", "coverage", "--pack", dir.path().to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("supporting: host.test.clock"), "{out}");
+    assert!(
+        err.contains(
+            "warning: iso27001-2022:A.8.17 is classified automated but no policy maps to it exactly"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("warning: iso27001-2022:A.8.24 is classified partly but no policy maps to it"),
+        "{err}"
+    );
 }

@@ -118,7 +118,8 @@ pub struct Control {
     pub equivalent: Vec<ControlId>,
     /// The controls of another framework it extends.
     pub extends: Vec<ControlId>,
-    /// True when the id or title comes from uncertain sources.
+    /// True when the id, the title or the correspondence to an earlier edition comes from
+    /// uncertain sources (a whole framework can be marked so).
     pub provisional: bool,
 }
 
@@ -166,6 +167,8 @@ struct FileDoc {
 struct FrameworkDoc {
     id: String,
     name: String,
+    #[serde(default)]
+    provisional: bool,
 }
 
 #[derive(Deserialize)]
@@ -324,7 +327,7 @@ impl Catalogs {
                     role: c.role,
                     equivalent,
                     extends,
-                    provisional: c.provisional,
+                    provisional: c.provisional || doc.framework.provisional,
                 });
             }
             catalogs.insert(

@@ -118,4 +118,25 @@ mod tests {
         files[0].1 = b"package broken\n\nallow := \n".to_vec();
         assert!(KeptPack::from_files(&files, kept.digest(), &catalogs).is_err());
     }
+
+    /// A pack kept before mappings carried a relation lists bare control ids (2025 ones too):
+    /// it loads again from its files and gives the digest it was recorded with.
+    #[test]
+    fn a_pack_kept_with_bare_control_ids_loads_again() {
+        let catalogs = Catalogs::builtin();
+        let old = crate::testing::module(
+            "host.test.old",
+            "low",
+            "iso27001-2022:A.8.24, iso27701-2019:A.7.4.7, iso27701-2025:A.1.4.8, iso27701-2025:A.3.26",
+            "host.test.flag",
+            "allow := \"ok\" if true\ndeny contains \"no\" if false",
+        );
+        let pack = PolicyPack::from_sources([("old.rego".to_string(), old)], &catalogs).unwrap();
+        let kept = KeptPack::new(pack);
+        let again = KeptPack::from_files(kept.files(), kept.digest(), &catalogs).unwrap();
+        assert_eq!(again.digest(), kept.digest());
+        let policy = again.pack().policy("host.test.old").unwrap();
+        assert_eq!(policy.controls.len(), 4);
+        assert!(policy.mappings.iter().all(|m| m.relation.is_none()));
+    }
 }

@@ -29,7 +29,7 @@ pub use catalog::{Catalog, CatalogError, Catalogs, Control, ControlId, Role};
 pub use coverage::{Classified, Coverage, Level};
 pub use engine::{OrgConfig, PolicyResult, SnapshotView, Status};
 pub use kept::KeptPack;
-pub use metadata::{Policy, Severity};
+pub use metadata::{Mapping, Policy, Relation, Severity};
 pub use pack::{LoadError, LoadErrors, PolicyPack};
 pub use rollup::{
     Attested, ControlState, ControlStatus, Judged, PolicyOutcome, RollUp, render_controls,

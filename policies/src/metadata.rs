@@ -61,6 +61,59 @@ impl fmt::Display for Severity {
     }
 }
 
+/// How closely a policy's check evidences a control it maps to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Relation {
+    /// The check tests what the control (or its technical part) requires.
+    Exact,
+    /// The check is related evidence an auditor may weigh, not a test of the control itself.
+    Supporting,
+}
+
+impl Relation {
+    /// Every relation.
+    pub const ALL: [Relation; 2] = [Relation::Exact, Relation::Supporting];
+
+    /// Its name in metadata and tables.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Relation::Exact => "exact",
+            Relation::Supporting => "supporting",
+        }
+    }
+
+    /// The relation named `name`.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == name)
+    }
+}
+
+impl fmt::Display for Relation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One control a policy maps to, with how and why.
+///
+/// In metadata an entry of `custom.controls` is a mapping `{control, relation, why}`. Packs kept
+/// from before relations existed list bare control ids: those load with no relation and no
+/// rationale. A control that names an `equivalent` in an earlier edition (ISO/IEC 27701:2025 by
+/// its 2019 clause, through the Annex F correspondence) is never listed in the mapping form: it
+/// is derived from the earlier clause, with the same relation and rationale.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mapping {
+    /// The control.
+    pub control: ControlId,
+    /// How closely the check evidences it; `None` for a bare id of an older pack.
+    pub relation: Option<Relation>,
+    /// One line of rationale; empty for a bare id of an older pack.
+    pub why: String,
+    /// The earlier edition's control it was derived from, when derived.
+    pub derived_from: Option<ControlId>,
+}
+
 /// One policy's description, from its module's metadata.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Policy {
@@ -72,8 +125,11 @@ pub struct Policy {
     pub description: String,
     /// How serious a failure is.
     pub severity: Severity,
-    /// The controls it evidences, checked against the loaded catalogs.
+    /// The controls it evidences, checked against the loaded catalogs: those of `mappings`, in
+    /// their order.
     pub controls: Vec<ControlId>,
+    /// How and why it evidences each of `controls` (same order), derived ones included.
+    pub mappings: Vec<Mapping>,
     /// The kinds of asset it applies to; on others it is not applicable.
     pub asset_kinds: Vec<AssetKind>,
     /// Every evidence id it reads; when one is unavailable the result is an error.
@@ -264,24 +320,8 @@ pub(crate) fn parse(file: &str, text: &str, catalogs: &Catalogs) -> Result<Polic
             None
         }
     };
-    let controls = fields
-        .list(custom, "controls")
-        .into_iter()
-        .filter_map(|c| match c.parse::<ControlId>() {
-            Ok(id) if catalogs.control(&id).is_some() => Some(id),
-            Ok(id) => {
-                fields.problems.push(problem(
-                    at(&c),
-                    format!("unknown control {id}: not a control of any loaded catalog"),
-                ));
-                None
-            }
-            Err(e) => {
-                fields.problems.push(problem(at(&c), e));
-                None
-            }
-        })
-        .collect();
+    let mappings = mappings(&mut fields, custom, catalogs);
+    let controls = mappings.iter().map(|m| m.control.clone()).collect();
     let asset_kinds = fields
         .list(custom, "asset_kinds")
         .into_iter()
@@ -332,6 +372,7 @@ pub(crate) fn parse(file: &str, text: &str, catalogs: &Catalogs) -> Result<Polic
             description,
             severity,
             controls,
+            mappings,
             asset_kinds,
             evidence,
             remediation,
@@ -341,6 +382,163 @@ pub(crate) fn parse(file: &str, text: &str, catalogs: &Catalogs) -> Result<Polic
         }),
         _ => Err(problems),
     }
+}
+
+/// The keys of one entry of `custom.controls` in the mapping form.
+const MAPPING_KEYS: [&str; 3] = ["control", "relation", "why"];
+
+/// `custom.controls`: each entry checked against the catalogs, then the controls derived from
+/// them through the catalogs' `equivalent` correspondences appended (each once).
+fn mappings<F: Fn(&str) -> usize>(
+    fields: &mut Fields<'_, F>,
+    custom: &yaml_serde::Mapping,
+    catalogs: &Catalogs,
+) -> Vec<Mapping> {
+    let items = match custom.get("controls") {
+        Some(Yaml::Sequence(items)) if !items.is_empty() => items,
+        Some(_) => {
+            fields.problems.push(problem(
+                (fields.at)("controls:"),
+                "custom.controls must be a non-empty list",
+            ));
+            return Vec::new();
+        }
+        None => {
+            fields
+                .problems
+                .push(problem(fields.block_line, "missing custom.controls"));
+            return Vec::new();
+        }
+    };
+    let mut out: Vec<Mapping> = Vec::new();
+    for item in items {
+        let (id, relation, why) = match item {
+            Yaml::String(s) => (s.clone(), None, String::new()),
+            Yaml::Mapping(m) => {
+                let id = m.get("control").and_then(Yaml::as_str).unwrap_or_default();
+                let line = if id.is_empty() {
+                    (fields.at)("control:")
+                } else {
+                    (fields.at)(id)
+                };
+                for key in m.keys() {
+                    if !key.as_str().is_some_and(|k| MAPPING_KEYS.contains(&k)) {
+                        fields.problems.push(problem(
+                            line,
+                            format!(
+                                "unknown key {:?} in a custom.controls entry (expected: {})",
+                                yaml_key(key),
+                                MAPPING_KEYS.join(", ")
+                            ),
+                        ));
+                    }
+                }
+                if id.is_empty() {
+                    fields.problems.push(problem(
+                        line,
+                        "a custom.controls entry needs `control`, a qualified control id",
+                    ));
+                    continue;
+                }
+                let relation = match m.get("relation").and_then(Yaml::as_str) {
+                    Some(r) => match Relation::parse(r) {
+                        Some(r) => Some(r),
+                        None => {
+                            fields.problems.push(problem(
+                                line,
+                                format!("{id}: relation {r:?} must be exact or supporting"),
+                            ));
+                            None
+                        }
+                    },
+                    None => {
+                        fields.problems.push(problem(
+                            line,
+                            format!("{id}: missing relation (exact or supporting)"),
+                        ));
+                        None
+                    }
+                };
+                let why = match m.get("why").and_then(Yaml::as_str) {
+                    Some(w) if !w.trim().is_empty() => w.trim().to_string(),
+                    _ => {
+                        fields.problems.push(problem(
+                            line,
+                            format!("{id}: missing why, one line of rationale"),
+                        ));
+                        String::new()
+                    }
+                };
+                (id.to_string(), relation, why)
+            }
+            _ => {
+                fields.problems.push(problem(
+                    (fields.at)("controls:"),
+                    "custom.controls must list control ids or {control, relation, why} entries",
+                ));
+                continue;
+            }
+        };
+        let line = (fields.at)(&id);
+        let control = match id.parse::<ControlId>() {
+            Ok(c) => c,
+            Err(e) => {
+                fields.problems.push(problem(line, e));
+                continue;
+            }
+        };
+        let Some(found) = catalogs.control(&control) else {
+            fields.problems.push(problem(
+                line,
+                format!("unknown control {control}: not a control of any loaded catalog"),
+            ));
+            continue;
+        };
+        if relation.is_some() && !found.equivalent.is_empty() {
+            let from: Vec<String> = found.equivalent.iter().map(ToString::to_string).collect();
+            fields.problems.push(problem(
+                line,
+                format!(
+                    "{control} follows from {} (its equivalent): map that instead",
+                    from.join(", ")
+                ),
+            ));
+            continue;
+        }
+        if out.iter().any(|m| m.control == control) {
+            fields
+                .problems
+                .push(problem(line, format!("{control} is listed twice")));
+            continue;
+        }
+        out.push(Mapping {
+            control,
+            relation,
+            why,
+            derived_from: None,
+        });
+    }
+    let derived: Vec<Mapping> = out
+        .iter()
+        .flat_map(|m| {
+            catalogs
+                .iter()
+                .flat_map(|c| &c.controls)
+                .filter(|c| c.equivalent.contains(&m.control))
+                .map(|c| Mapping {
+                    control: c.id.clone(),
+                    relation: m.relation,
+                    why: m.why.clone(),
+                    derived_from: Some(m.control.clone()),
+                })
+        })
+        .collect();
+    for d in derived {
+        if !out.iter().any(|m| m.control == d.control) {
+            out.push(d);
+        }
+    }
+    out
 }
 
 /// Reads required fields of a mapping, recording what is missing or mistyped.
@@ -496,6 +694,128 @@ mod tests {
         assert_eq!(p.freshness, Duration::from_secs(86_400));
         assert_eq!(p.line, 14);
         assert_eq!(p.package(), "vouch.policies.host.ssh.root_login_disabled");
+    }
+
+    /// The mapping form: each control with its relation and rationale; the ISO/IEC 27701:2025
+    /// clause follows from the 2019 one through the catalogs' correspondence.
+    #[test]
+    fn mappings_carry_relation_and_rationale_and_derive_2025() {
+        let text = GOOD.replace(
+            "#     - iso27001-2022:A.8.2\n",
+            "#     - control: iso27001-2022:A.8.2  # Privileged access rights\n\
+             #       relation: exact\n\
+             #       why: Privileged access goes through named accounts.\n\
+             #     - control: iso27701-2019:A.7.4.9\n\
+             #       relation: supporting\n\
+             #       why: \"Transmission: TLS only.\"\n",
+        );
+        let p = parse("p.rego", &text, &Catalogs::builtin()).unwrap();
+        let got: Vec<(String, Option<Relation>, Option<String>)> = p
+            .mappings
+            .iter()
+            .map(|m| {
+                (
+                    m.control.to_string(),
+                    m.relation,
+                    m.derived_from.as_ref().map(ToString::to_string),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("iso27001-2022:A.8.2".into(), Some(Relation::Exact), None),
+                (
+                    "iso27701-2019:A.7.4.9".into(),
+                    Some(Relation::Supporting),
+                    None
+                ),
+                (
+                    "iso27701-2025:A.1.4.10".into(),
+                    Some(Relation::Supporting),
+                    Some("iso27701-2019:A.7.4.9".into())
+                ),
+            ]
+        );
+        assert_eq!(p.mappings[2].why, "Transmission: TLS only.");
+        let controls: Vec<ControlId> = p.mappings.iter().map(|m| m.control.clone()).collect();
+        assert_eq!(p.controls, controls);
+    }
+
+    /// A pack kept from before relations lists bare ids, 2025 ones included: it still loads,
+    /// with no relation, and a derived id is not added twice.
+    #[test]
+    fn bare_ids_of_older_packs_still_load() {
+        let text = GOOD.replace(
+            "#     - iso27001-2022:A.8.2\n",
+            "#     - iso27001-2022:A.8.2\n\
+             #     - iso27701-2019:A.7.4.7\n\
+             #     - iso27701-2025:A.1.4.8\n\
+             #     - iso27701-2025:A.3.26\n",
+        );
+        let p = parse("p.rego", &text, &Catalogs::builtin()).unwrap();
+        let ids: Vec<String> = p.controls.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            ids,
+            [
+                "iso27001-2022:A.8.2",
+                "iso27701-2019:A.7.4.7",
+                "iso27701-2025:A.1.4.8",
+                "iso27701-2025:A.3.26"
+            ]
+        );
+        assert!(
+            p.mappings
+                .iter()
+                .all(|m| m.relation.is_none() && m.why.is_empty())
+        );
+    }
+
+    #[test]
+    fn mapping_problems_are_all_reported() {
+        let text = GOOD.replace(
+            "#     - iso27001-2022:A.8.2\n",
+            "#     - control: iso27001-2022:A.8.2\n\
+             #       relation: close\n\
+             #       why: w\n\
+             #     - control: iso27001-2022:A.8.3\n\
+             #       why: w\n\
+             #     - control: iso27001-2022:A.8.4\n\
+             #       relation: exact\n\
+             #       owner: me\n\
+             #     - control: iso27701-2025:A.1.4.8\n\
+             #       relation: exact\n\
+             #       why: w\n\
+             #     - control: iso27001-2022:A.8.3\n\
+             #       relation: exact\n\
+             #       why: w\n",
+        );
+        let e = errors(&text);
+        let has = |s: &str| e.iter().any(|l| l.contains(s));
+        assert!(
+            has("8: iso27001-2022:A.8.2: relation \"close\" must be exact or supporting"),
+            "{e:#?}"
+        );
+        assert!(
+            has("iso27001-2022:A.8.3: missing relation (exact or supporting)"),
+            "{e:#?}"
+        );
+        assert!(
+            has("13: unknown key \"owner\" in a custom.controls entry"),
+            "{e:#?}"
+        );
+        assert!(
+            has("13: iso27001-2022:A.8.4: missing why, one line of rationale"),
+            "{e:#?}"
+        );
+        assert!(
+            has(
+                "16: iso27701-2025:A.1.4.8 follows from iso27701-2019:A.7.4.7 (its equivalent): map that instead"
+            ),
+            "{e:#?}"
+        );
+        assert!(has("iso27001-2022:A.8.3 is listed twice"), "{e:#?}");
+        assert_eq!(e.len(), 6, "{e:#?}");
     }
 
     #[test]

@@ -6,6 +6,11 @@
 //! every failure is covered by an unexpired exception; `pass` when the rest pass and are fresh.
 //! A control with nothing but not-applicable results is `not_applicable`, one with no result and
 //! no attestation at all `no_evidence`. The worst contribution wins, in that order.
+//!
+//! A `partly` automated control passes only when its policies pass **and** an attestation in
+//! force covers its manual part: without one it is `manual`, with a lapsed one `stale`, and with
+//! an attestation but no policy result at all `no_evidence`; `missing` then says what is
+//! missing.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -14,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use vouch_evidence::{Asset, Timestamp};
 
 use crate::catalog::{Catalogs, ControlId, Role};
-use crate::coverage::{Coverage, Level};
+use crate::coverage::{Classified, Coverage, Level};
 use crate::engine::{PolicyResult, Status};
 use crate::metadata::{Policy, Severity};
 use crate::pack::PolicyPack;
@@ -148,6 +153,16 @@ pub struct ControlStatus {
     pub status: ControlState,
     /// How far it can be evidenced automatically, when the framework is classified.
     pub coverage: Option<Level>,
+    /// Why it is classified so (one line), when the framework is classified.
+    pub rationale: Option<String>,
+    /// For a `partly` control, the part an attestation must cover.
+    pub manual_part: Option<String>,
+    /// True when the control's id or its correspondence comes from uncertain sources (every
+    /// ISO/IEC 27701:2025 control): views flag it.
+    pub provisional: bool,
+    /// When it does not pass for want of evidence, what is missing (the attestation of its
+    /// manual part, or any policy result for its technical part).
+    pub missing: Option<String>,
     /// Its manual evidence, when it needs some or has some.
     pub attested: Option<Attested>,
     /// Every contributing outcome, worst first.
@@ -243,9 +258,9 @@ impl RollUp<'_> {
         let mut out = Vec::new();
         for catalog in self.catalogs.iter() {
             let role = self.roles.get(&catalog.id).copied();
-            let levels: BTreeMap<&ControlId, Level> = self
+            let classification: BTreeMap<&ControlId, &Classified> = self
                 .coverage
-                .map(|c| c.of(&catalog.id).iter().map(|c| (&c.id, c.level)).collect())
+                .map(|c| c.of(&catalog.id).iter().map(|c| (&c.id, c)).collect())
                 .unwrap_or_default();
             for control in &catalog.controls {
                 if let (Some(org), Some(applies)) = (role, control.role)
@@ -254,7 +269,8 @@ impl RollUp<'_> {
                     continue;
                 }
                 let mut outcomes = by_control.remove(&control.id).unwrap_or_default();
-                let level = levels.get(&control.id).copied();
+                let classified = classification.get(&control.id).copied();
+                let level = classified.map(|c| c.level);
                 let attested = match (self.attested)(&control.id) {
                     Attested::Missing if !matches!(level, Some(Level::Manual | Level::Partly)) => {
                         None
@@ -277,18 +293,51 @@ impl RollUp<'_> {
                     Attested::Expired { .. } => ControlState::Stale,
                     Attested::Missing => ControlState::Manual,
                 });
-                let status = outcomes
+                let mut status = outcomes
                     .first()
                     .map(|o| o.state)
                     .into_iter()
                     .chain(manual)
                     .max_by_key(|s| s.weight())
                     .unwrap_or(ControlState::NoEvidence);
+                let what = || match classified {
+                    Some(Classified {
+                        level: Level::Partly,
+                        manual_part: Some(part),
+                        ..
+                    }) => format!(
+                        "an attestation of its manual part ({})",
+                        part.trim_end_matches('.')
+                    ),
+                    _ => "an attestation (documents for the control)".to_string(),
+                };
+                let mut missing = match &attested {
+                    Some(Attested::Missing) => Some(format!("{}: none recorded", what())),
+                    Some(Attested::Expired { until, .. }) => {
+                        Some(format!("{}: the last one lapsed at {until}", what()))
+                    }
+                    _ => None,
+                };
+                if level == Some(Level::Partly) && outcomes.is_empty() {
+                    let none =
+                        "a policy result for its technical part: no asset judged".to_string();
+                    missing = Some(match missing {
+                        Some(m) => format!("{m}; {none}"),
+                        None => none,
+                    });
+                    if status == ControlState::Pass {
+                        status = ControlState::NoEvidence;
+                    }
+                }
                 out.push(ControlStatus {
                     control: control.id.clone(),
                     title: control.title.clone(),
                     status,
                     coverage: level,
+                    rationale: classified.map(|c| c.why.clone()),
+                    manual_part: classified.and_then(|c| c.manual_part.clone()),
+                    provisional: control.provisional,
+                    missing,
                     attested,
                     outcomes,
                 });
@@ -471,9 +520,12 @@ mod tests {
                 ("iso27001-2022:A.8.9".to_string(), ControlState::Error),
                 ("iso27001-2022:A.8.24".to_string(), ControlState::Fail),
                 ("iso27701-2019:B.8.4.1".to_string(), ControlState::Error),
+                // Derived from B.8.4.1 through the 2019–2025 correspondence.
+                ("iso27701-2025:A.2.4.2".to_string(), ControlState::Error),
                 ("iso27701-2025:A.3.26".to_string(), ControlState::Pass),
             ]
         );
+        assert!(c[3].provisional && c[4].provisional && !c[0].provisional);
         assert_eq!(c[1].outcomes[0].policy, "host.test.b");
         let table = render_controls(&c);
         assert!(
@@ -481,7 +533,7 @@ mod tests {
             "{table}"
         );
         assert!(
-            table.ends_with("4 controls: 1 pass, 1 fail, 2 error\n"),
+            table.ends_with("5 controls: 1 pass, 1 fail, 3 error\n"),
             "{table}"
         );
     }
@@ -544,11 +596,7 @@ mod tests {
     }
 
     fn state_of(controls: &[ControlStatus], id: &str) -> ControlState {
-        controls
-            .iter()
-            .find(|c| c.control.to_string() == id)
-            .unwrap_or_else(|| panic!("{id} not listed"))
-            .status
+        status_of(controls, id).status
     }
 
     /// An exception turns a failure into `accepted`, never `pass`; a failure it does not cover
@@ -610,12 +658,15 @@ mod tests {
         assert_eq!(state_of(&c, "iso27001-2022:A.5.1"), ControlState::Pass);
         assert_eq!(state_of(&c, "iso27001-2022:A.5.2"), ControlState::Stale);
         assert_eq!(state_of(&c, "iso27001-2022:A.5.3"), ControlState::Manual);
-        assert_eq!(state_of(&c, "iso27001-2022:A.8.24"), ControlState::Pass);
+        // A.8.24 is partly automated: its passing policy is not enough (see below).
+        assert_eq!(state_of(&c, "iso27001-2022:A.8.24"), ControlState::Manual);
         // An automated control nothing speaks of has no evidence (not a pass).
         assert_eq!(
-            state_of(&c, "iso27001-2022:A.8.1"),
+            state_of(&c, "iso27001-2022:A.8.17"),
             ControlState::NoEvidence
         );
+        // A.8.1, which no policy maps to, is manual: it needs its attestation.
+        assert_eq!(state_of(&c, "iso27001-2022:A.8.1"), ControlState::Manual);
         // A partly automated control without its attestation is not a pass either.
         assert_eq!(state_of(&c, "iso27001-2022:A.8.12"), ControlState::Manual);
         assert_eq!(
@@ -624,6 +675,104 @@ mod tests {
                 .count(),
             93,
             "every Annex A control is listed"
+        );
+    }
+
+    fn status_of<'a>(controls: &'a [ControlStatus], id: &str) -> &'a ControlStatus {
+        controls
+            .iter()
+            .find(|c| c.control.to_string() == id)
+            .unwrap_or_else(|| panic!("{id} not listed"))
+    }
+
+    /// A `partly` control (A.8.24: encryption settings judged, the rules on cryptography and key
+    /// management attested) passes only when its policies pass and an attestation in force
+    /// covers its manual part; otherwise it says what is missing. Instants are injected.
+    #[test]
+    fn a_partly_control_needs_its_policies_and_a_current_attestation() {
+        let pack = pack();
+        let catalogs = Catalogs::builtin();
+        let coverage = Coverage::builtin(&catalogs).unwrap();
+        let at: Timestamp = "2026-05-01T10:30:00Z".parse().unwrap();
+        let results = [
+            result("host.test.a", Status::Pass, "m1"),
+            result("host.test.b", Status::Pass, "m2"),
+        ];
+        let none = |_: &PolicyResult| None;
+        let judged = judged(&pack, &results);
+        let roll = |attested: &dyn Fn(&ControlId) -> Attested| {
+            roll_up_with(&pack, &catalogs, Some(&coverage), at, &none, attested).controls(&judged)
+        };
+
+        // Policies pass, no attestation: `manual`, naming the manual part that is missing.
+        let c = roll(&|_| Attested::Missing);
+        let a824 = status_of(&c, "iso27001-2022:A.8.24");
+        assert_eq!(a824.status, ControlState::Manual);
+        assert!(a824.outcomes.iter().all(|o| o.state == ControlState::Pass));
+        assert_eq!(a824.coverage, Some(Level::Partly));
+        let part = a824.manual_part.clone().unwrap();
+        let part = part.trim_end_matches('.');
+        assert!(
+            a824.rationale
+                .as_deref()
+                .is_some_and(|r| r.contains("LUKS"))
+        );
+        assert_eq!(
+            a824.missing.as_deref(),
+            Some(format!("an attestation of its manual part ({part}): none recorded").as_str())
+        );
+
+        // An attestation in force at the instant: `pass`, nothing missing.
+        let holds = |id: &ControlId| match id.control.as_str() {
+            "A.8.24" => Attested::Holds {
+                reference: "d1".into(),
+                by: "ciso".into(),
+                until: "2026-05-01T10:31:00Z".parse().unwrap(),
+            },
+            _ => Attested::Missing,
+        };
+        let c = roll(&holds);
+        let a824 = status_of(&c, "iso27001-2022:A.8.24");
+        assert_eq!(a824.status, ControlState::Pass);
+        assert_eq!(a824.missing, None);
+
+        // The attestation lapsed before the instant: `stale`, saying when.
+        let lapsed = |id: &ControlId| match id.control.as_str() {
+            "A.8.24" => Attested::Expired {
+                reference: "d1".into(),
+                until: "2026-05-01T10:29:59Z".parse().unwrap(),
+            },
+            _ => Attested::Missing,
+        };
+        let c = roll(&lapsed);
+        let a824 = status_of(&c, "iso27001-2022:A.8.24");
+        assert_eq!(a824.status, ControlState::Stale);
+        assert!(
+            a824.missing
+                .as_deref()
+                .is_some_and(|m| m.ends_with("the last one lapsed at 2026-05-01T10:29:59.000000Z")),
+            "{:?}",
+            a824.missing
+        );
+
+        // An attestation alone, with no policy result for the technical part, is no pass.
+        let c = roll_up_with(&pack, &catalogs, Some(&coverage), at, &none, &holds).controls(&[]);
+        let a824 = status_of(&c, "iso27001-2022:A.8.24");
+        assert_eq!(a824.status, ControlState::NoEvidence);
+        assert!(
+            a824.missing
+                .as_deref()
+                .is_some_and(|m| m.contains("technical part")),
+            "{:?}",
+            a824.missing
+        );
+
+        // An automated control (A.8.17) is decided by its policies alone.
+        let c = roll(&|_| Attested::Missing);
+        let a817 = status_of(&c, "iso27001-2022:A.8.17");
+        assert_eq!(
+            (a817.status, a817.missing.as_ref()),
+            (ControlState::NoEvidence, None)
         );
     }
 

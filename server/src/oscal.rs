@@ -5,8 +5,11 @@
 //! asset, its evidence the envelope's URL and digest) and per attestation in force (method
 //! EXAMINE); one finding per control whose target is the control's objective, `satisfied` only
 //! when the control passes, `not-satisfied` otherwise with the reason (`fail`, or `other` for
-//! stale, accepted, manual, error, no evidence) and the Vouch status as a property. Controls
-//! the organisation excludes are left out of the reviewed controls and carry no finding.
+//! stale, accepted, manual, error, no evidence) and the Vouch status as a property, beside the
+//! control's coverage level, its rationale, for a `partly` control its manual part, what is
+//! missing when it does not pass for want of evidence, and `provisional` for ISO/IEC 27701:2025
+//! controls (ids and correspondence not yet checked control by control). Controls the
+//! organisation excludes are left out of the reviewed controls and carry no finding.
 //!
 //! UUIDs are name-based (RFC 4122 version 5 layout over SHA-256): the same asset, snapshot or
 //! control keeps its UUID from one export to the next, and the same inputs give the same
@@ -189,11 +192,27 @@ impl Export<'_> {
             } else {
                 format!("{} {}: {}", c.control, c.title, failing.join("; "))
             };
+            let mut props = vec![prop("vouch-status", c.status.as_str())];
+            if let Some(level) = c.coverage {
+                props.push(prop("coverage", level.as_str()));
+            }
+            for (name, text) in [
+                ("coverage-rationale", &c.rationale),
+                ("manual-part", &c.manual_part),
+                ("missing", &c.missing),
+            ] {
+                if let Some(text) = text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+                    props.push(prop(name, text));
+                }
+            }
+            if c.provisional {
+                props.push(prop("provisional", "true"));
+            }
             let mut finding = json!({
                 "uuid": uuid("finding", &format!("{}@{}", c.control, self.view.at)),
                 "title": format!("{} {}", c.control.control, c.title),
                 "description": description,
-                "props": [prop("vouch-status", c.status.as_str())],
+                "props": props,
                 "target": {
                     "type": "objective-id",
                     "target-id": c.control.control,
@@ -214,7 +233,15 @@ impl Export<'_> {
             ),
             "start": self.view.at.to_string(),
             "end": self.view.at.to_string(),
-            "props": [prop("policy-pack", &self.view.pack), prop("framework", framework)],
+            "props": if self.catalog.controls.iter().any(|c| c.provisional) {
+                json!([
+                    prop("policy-pack", &self.view.pack),
+                    prop("framework", framework),
+                    prop("provisional", "true"),
+                ])
+            } else {
+                json!([prop("policy-pack", &self.view.pack), prop("framework", framework)])
+            },
             "reviewed-controls": {
                 "control-selections": [{
                     "include-controls": reviewed

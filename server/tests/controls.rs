@@ -38,15 +38,17 @@ fn patched(bad: &str) -> String {
     )
 }
 
-/// A pack directory: `kernel.patched` (A.8.8, fails on 6.1.1, fresh ten years) and
-/// `kernel.reported` (A.8.9, always passes, fresh one hour).
+/// A pack directory: `kernel.patched` (A.8.17, fails on 6.1.1, fresh ten years) and
+/// `kernel.reported` (A.8.9, always passes, fresh one hour). A.8.17 stands for a control the
+/// policies alone decide: it is the one Annex A control classified `automated` (issue 16);
+/// A.8.9 is `partly` automated.
 fn pack_dir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     write_policy(
         dir.path(),
         "patched.rego",
         "kernel.patched",
-        "iso27001-2022:A.8.8",
+        "iso27001-2022:A.8.17",
         "3650d",
         &patched("6.1.1"),
     );
@@ -130,20 +132,18 @@ async fn control_status_follows_results_exceptions_attestations_and_time() {
 
     let then = controls(&h, &format!("as_of={t1}&framework=iso27001-2022")).await;
     assert_eq!(then["assets"], 1);
-    let a88 = control(&then, "iso27001-2022:A.8.8");
-    assert_eq!(a88["status"], "fail", "{a88}");
+    let a817 = control(&then, "iso27001-2022:A.8.17");
+    assert_eq!(a817["status"], "fail", "{a817}");
     assert_eq!(
-        a88["outcomes"][0]["reason"],
+        a817["outcomes"][0]["reason"],
         "kernel 6.1.1 has known vulnerabilities"
     );
-    assert_eq!(a88["outcomes"][0]["remediation"], "upgrade the kernel");
+    assert_eq!(a817["outcomes"][0]["remediation"], "upgrade the kernel");
     // Collected on 2026-11-20 and fresh for an hour: stale ever since.
     assert_eq!(control(&then, "iso27001-2022:A.8.9")["status"], "stale");
     assert_eq!(control(&then, "iso27001-2022:A.5.1")["status"], "manual");
-    assert_eq!(
-        control(&then, "iso27001-2022:A.8.1")["status"],
-        "no_evidence"
-    );
+    // No policy maps to A.8.1 (user endpoint devices): it is manual, and needs its attestation.
+    assert_eq!(control(&then, "iso27001-2022:A.8.1")["status"], "manual");
     assert_eq!(then["controls"].as_array().unwrap().len(), 93);
     let earlier = controls(&h, &format!("as_of={before}&framework=iso27001-2022")).await;
     assert_eq!(earlier["assets"], 0, "nothing was judged yet");
@@ -169,21 +169,21 @@ async fn control_status_follows_results_exceptions_attestations_and_time() {
     .await;
     assert_eq!(status, StatusCode::CREATED, "{x}");
     let now = controls(&h, "framework=iso27001-2022").await;
-    let a88 = control(&now, "iso27001-2022:A.8.8");
-    assert_eq!(a88["status"], "accepted", "{a88}");
-    assert_eq!(a88["outcomes"][0]["status"], "fail", "the verdict is kept");
+    let a817 = control(&now, "iso27001-2022:A.8.17");
+    assert_eq!(a817["status"], "accepted", "{a817}");
+    assert_eq!(a817["outcomes"][0]["status"], "fail", "the verdict is kept");
     assert!(
-        a88["outcomes"][0]["reason"]
+        a817["outcomes"][0]["reason"]
             .as_str()
             .unwrap()
             .contains(&format!("exception {}", x["id"])),
-        "{a88}"
+        "{a817}"
     );
     let then = controls(&h, &format!("as_of={t1}")).await;
-    assert_eq!(control(&then, "iso27001-2022:A.8.8")["status"], "fail");
+    assert_eq!(control(&then, "iso27001-2022:A.8.17")["status"], "fail");
     // Once the exception lapses, the failure counts again.
     let lapsed = controls(&h, &format!("as_of={}", in_days(31))).await;
-    assert_eq!(control(&lapsed, "iso27001-2022:A.8.8")["status"], "fail");
+    assert_eq!(control(&lapsed, "iso27001-2022:A.8.17")["status"], "fail");
     let failing = controls(&h, "status=fail").await;
     assert_eq!(
         failing["controls"].as_array().unwrap().len(),
@@ -191,7 +191,7 @@ async fn control_status_follows_results_exceptions_attestations_and_time() {
         "{failing}"
     );
 
-    // A patched kernel arrives: A.8.8 passes now, and still failed as of 01:30.
+    // A patched kernel arrives: A.8.17 passes now, and still failed as of 01:30.
     let (second, _) = agent.next(); // 6.1.2 at 02:00
     assert_eq!(
         call(&h, post("/v1/snapshots", second)).await.0,
@@ -199,37 +199,48 @@ async fn control_status_follows_results_exceptions_attestations_and_time() {
     );
     policies.evaluator().run_once().await.unwrap();
     let now = controls(&h, "framework=iso27001-2022").await;
-    assert_eq!(control(&now, "iso27001-2022:A.8.8")["status"], "pass");
+    assert_eq!(control(&now, "iso27001-2022:A.8.17")["status"], "pass");
     let then = controls(&h, &format!("as_of={t1}")).await;
     assert_eq!(
-        control(&then, "iso27001-2022:A.8.8")["status"],
+        control(&then, "iso27001-2022:A.8.17")["status"],
         "fail",
         "history stays"
     );
 
     // An attestation in force makes a manual control pass.
-    let (status, _) = json_of(
+    attest(
         &h,
-        send(
-            "POST",
-            "/v1/attestations",
-            &h.admin,
-            Some(json!({
-                "control": "iso27001-2022:A.5.1",
-                "statement": "Information security policy v3 approved by the board",
-                "attested_by": "J. Doe, CISO",
-                "valid_until": in_days(365),
-            })),
-        ),
+        "iso27001-2022:A.5.1",
+        "Information security policy v3 approved by the board",
+        &in_days(365),
     )
     .await;
-    assert_eq!(status, StatusCode::CREATED);
     let (status, one) = json_of(&h, get("/v1/controls/iso27001-2022:A.5.1", Some(&h.admin))).await;
     assert_eq!(status, StatusCode::OK, "{one}");
     assert_eq!(one["status"], "pass");
     assert_eq!(one["attested"]["state"], "holds");
     assert_eq!(one["attested"]["by"], "J. Doe, CISO");
     let _ = first_digest;
+}
+
+/// Records, as the admin, an attestation of `control` by the CISO, in force until `until`.
+async fn attest(h: &Harness, control: &str, statement: &str, until: &str) {
+    let (status, answer) = json_of(
+        h,
+        send(
+            "POST",
+            "/v1/attestations",
+            &h.admin,
+            Some(json!({
+                "control": control,
+                "statement": statement,
+                "attested_by": "J. Doe, CISO",
+                "valid_until": until,
+            })),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
 }
 
 /// RFC 3339 instant `days` from now.
@@ -254,7 +265,7 @@ async fn a_broken_pack_is_refused_with_file_and_line_and_the_last_good_stays() {
         dir.path(),
         "broken.rego",
         "kernel.broken",
-        "iso27001-2022:A.8.8",
+        "iso27001-2022:A.8.17",
         "1h",
         "allow := if if",
     );
@@ -477,7 +488,7 @@ async fn a_control_turning_from_pass_to_fail_is_alerted() {
         dir.path(),
         "patched.rego",
         "kernel.patched",
-        "iso27001-2022:A.8.8",
+        "iso27001-2022:A.8.17",
         "3650d",
         &patched("6.1.2"),
     );
@@ -517,10 +528,10 @@ async fn a_control_turning_from_pass_to_fail_is_alerted() {
     };
     let (pass, _) = agent.next(); // 6.1.1: passes
     call(&h, post("/v1/snapshots", pass)).await;
-    // Let the worker judge it and note A.8.8 as passing.
+    // Let the worker judge it and note A.8.17 as passing.
     for _ in 0..300 {
         let view = controls(&h, "framework=iso27001-2022").await;
-        if control(&view, "iso27001-2022:A.8.8")["status"] == "pass" {
+        if control(&view, "iso27001-2022:A.8.17")["status"] == "pass" {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
@@ -533,7 +544,7 @@ async fn a_control_turning_from_pass_to_fail_is_alerted() {
     let got = received.lock().unwrap().clone();
     assert_eq!(got.len(), 1, "{got:?}");
     let change = &got[0]["vouch"]["change"];
-    assert_eq!(change["control"], "iso27001-2022:A.8.8");
+    assert_eq!(change["control"], "iso27001-2022:A.8.17");
     assert_eq!(
         (change["from"].as_str(), change["to"].as_str()),
         (Some("pass"), Some("fail"))
@@ -555,7 +566,7 @@ async fn the_dashboard_shows_controls_and_what_fails() {
     let dir = pack_dir();
     let policies = with_policies(&h, dir.path()).await;
     let mut agent = enroll(&h, 4).await;
-    let (env, _) = agent.next(); // 6.1.1: A.8.8 fails
+    let (env, _) = agent.next(); // 6.1.1: A.8.17 fails
     call(&h, post("/v1/snapshots", env)).await;
     policies.evaluator().run_once().await.unwrap();
     let cookie = sign_in(&h, Role::Auditor).await;
@@ -565,17 +576,17 @@ async fn the_dashboard_shows_controls_and_what_fails() {
     assert_eq!(status, StatusCode::OK, "{html}");
     assert!(html.contains("Controls — iso27001-2022"), "{html}");
     assert!(
-        html.contains("href=\"/controls/iso27001-2022/A.8.8\""),
+        html.contains("href=\"/controls/iso27001-2022/A.8.17\""),
         "{html}"
     );
     assert!(html.contains("class=\"badge fail\""), "{html}");
     let (_, body) = call(&h, page("/controls?framework=iso27001-2022&status=fail")).await;
     let failing = String::from_utf8(body).unwrap();
     assert!(
-        failing.contains("A.8.8") && !failing.contains(">A.5.1<"),
+        failing.contains("A.8.17") && !failing.contains(">A.5.1<"),
         "{failing}"
     );
-    let (status, body) = call(&h, page("/controls/iso27001-2022/A.8.8")).await;
+    let (status, body) = call(&h, page("/controls/iso27001-2022/A.8.17")).await;
     let one = String::from_utf8(body).unwrap();
     assert_eq!(status, StatusCode::OK);
     assert!(
@@ -599,7 +610,7 @@ async fn the_dashboard_shows_controls_and_what_fails() {
     let first = &results[results.find("<td>").unwrap()..];
     assert!(first.starts_with("<td>kernel.patched"), "{first}");
     assert!(
-        results.contains("href=\"/controls/iso27001-2022/A.8.8\""),
+        results.contains("href=\"/controls/iso27001-2022/A.8.17\""),
         "{results}"
     );
     let (_, body) = call(&h, page("/controls/iso27001-2022/A.5.1")).await;
@@ -629,7 +640,7 @@ async fn the_statement_of_applicability_lists_every_control() {
     };
     let policies = with_settings(&h, settings).await;
     let mut agent = enroll(&h, 5).await;
-    let (env, _) = agent.next(); // 6.1.1: A.8.8 fails
+    let (env, _) = agent.next(); // 6.1.1: A.8.17 fails
     call(&h, post("/v1/snapshots", env)).await;
     policies.evaluator().run_once().await.unwrap();
     let cookie = sign_in(&h, Role::Auditor).await;
@@ -642,12 +653,12 @@ async fn the_statement_of_applicability_lists_every_control() {
         "{html}"
     );
     assert_eq!(html.matches("<tr><td>A.").count(), 93, "{html}");
-    let a88 = &html[html.find("<td>A.8.8<").unwrap()..];
-    let a88 = &a88[..a88.find("</tr>").unwrap()];
-    assert!(a88.contains("badge fail"), "{a88}");
+    let a817 = &html[html.find("<td>A.8.17<").unwrap()..];
+    let a817 = &a817[..a817.find("</tr>").unwrap()];
+    assert!(a817.contains("badge fail"), "{a817}");
     assert!(
-        a88.contains("href=\"/controls/iso27001-2022/A.8.8\""),
-        "{a88}"
+        a817.contains("href=\"/controls/iso27001-2022/A.8.17\""),
+        "{a817}"
     );
     let (status, _) = call(&h, page("/reports/soa?framework=nist-800-53", &cookie)).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -662,7 +673,7 @@ async fn the_period_report_shows_status_over_time_exceptions_and_silences() {
     let policies = with_policies(&h, dir.path()).await;
     let mut agent = enroll(&h, 6).await;
     for _ in 0..3 {
-        let (env, _) = agent.next(); // 01:00, 02:00, 03:00 on 2026-11-20; 6.1.1 fails A.8.8
+        let (env, _) = agent.next(); // 01:00, 02:00, 03:00 on 2026-11-20; 6.1.1 fails A.8.17
         assert_eq!(
             call(&h, post("/v1/snapshots", env)).await.0,
             StatusCode::CREATED
@@ -695,16 +706,16 @@ async fn the_period_report_shows_status_over_time_exceptions_and_silences() {
     assert_eq!(status, StatusCode::OK, "{html}");
     assert!(html.contains("Period report — iso27001-2022"), "{html}");
     assert!(html.contains("3 snapshots collected"), "{html}");
-    let a88 = &html[html.find("<td>A.8.8<").unwrap()..];
-    let a88 = &a88[..a88.find("</tr>").unwrap()];
+    let a817 = &html[html.find("<td>A.8.17<").unwrap()..];
+    let a817 = &a817[..a817.find("</tr>").unwrap()];
     // The newest snapshot (6.1.3) passes; it was judged after the period's first instants.
     assert!(
-        a88.ends_with("<td><span class=\"badge pass\">pass</span></td>"),
-        "{a88}"
+        a817.ends_with("<td><span class=\"badge pass\">pass</span></td>"),
+        "{a817}"
     );
     assert!(
-        a88.contains("badge no_evidence"),
-        "not yet judged at its start: {a88}"
+        a817.contains("badge no_evidence"),
+        "not yet judged at its start: {a817}"
     );
     assert!(
         html.contains("Exceptions in force during the period (1)"),
@@ -730,12 +741,12 @@ async fn status_history_records_when_each_status_began() {
     let dir = pack_dir();
     let policies = with_policies(&h, dir.path()).await;
     let mut agent = enroll(&h, 8).await;
-    let (failing, _) = agent.next(); // 6.1.1 collected 01:00: A.8.8 fails
+    let (failing, _) = agent.next(); // 6.1.1 collected 01:00: A.8.17 fails
     call(&h, post("/v1/snapshots", failing)).await;
     policies.evaluator().run_once().await.unwrap();
     assert!(policies.note_changes().await.unwrap() > 0);
     assert_eq!(policies.note_changes().await.unwrap(), 0, "nothing changed");
-    let (passing, _) = agent.next(); // 6.1.2 collected 02:00: A.8.8 passes
+    let (passing, _) = agent.next(); // 6.1.2 collected 02:00: A.8.17 passes
     call(&h, post("/v1/snapshots", passing)).await;
     policies.evaluator().run_once().await.unwrap();
     assert!(policies.note_changes().await.unwrap() > 0);
@@ -743,7 +754,7 @@ async fn status_history_records_when_each_status_began() {
     let (status, rows) = json_of(
         &h,
         get(
-            "/v1/history?framework=iso27001-2022&control=A.8.8",
+            "/v1/history?framework=iso27001-2022&control=A.8.17",
             Some(&h.admin),
         ),
     )
@@ -762,11 +773,11 @@ async fn status_history_records_when_each_status_began() {
             ("pass", "2026-11-20T02:00:00.000000Z")
         ]
     );
-    let (_, one) = json_of(&h, get("/v1/controls/iso27001-2022:A.8.8", Some(&h.admin))).await;
+    let (_, one) = json_of(&h, get("/v1/controls/iso27001-2022:A.8.17", Some(&h.admin))).await;
     assert_eq!(one["since"], "2026-11-20T02:00:00.000000Z", "{one}");
     let view = controls(&h, "framework=iso27001-2022").await;
     assert_eq!(
-        view["since"]["iso27001-2022:A.8.8"], "2026-11-20T02:00:00.000000Z",
+        view["since"]["iso27001-2022:A.8.17"], "2026-11-20T02:00:00.000000Z",
         "{}",
         view["since"]
     );
@@ -780,7 +791,7 @@ async fn status_history_records_when_each_status_began() {
     }
     assert!(html.contains("<svg"), "the 90-day trend is drawn");
     assert!(html.contains("Figures per day"), "{html}");
-    let (_, body) = call(&h, page("/controls/iso27001-2022/A.8.8", &cookie)).await;
+    let (_, body) = call(&h, page("/controls/iso27001-2022/A.8.17", &cookie)).await;
     let control = String::from_utf8(body).unwrap();
     assert!(
         control.contains("pass since 2026-11-20T02:00:00.000000Z"),
@@ -801,7 +812,7 @@ async fn assets_filter_by_tag_and_by_failing_policy() {
     let dir = pack_dir();
     let policies = with_policies(&h, dir.path()).await;
     let mut failing = enroll(&h, 9).await;
-    let (env, _) = failing.next(); // 6.1.1 fails A.8.8
+    let (env, _) = failing.next(); // 6.1.1 fails A.8.17
     call(&h, post("/v1/snapshots", env)).await;
     let mut passing = enroll(&h, 10).await;
     for _ in 0..2 {
@@ -901,10 +912,10 @@ async fn a_sample_scoped_to_a_control_uses_the_kinds_its_policies_cover() {
         let req = get(&path, Some(&h.admin));
         async { json_of(&h, req).await }
     };
-    let (status, answer) = sample("iso27001-2022%3AA.8.8", "").await;
+    let (status, answer) = sample("iso27001-2022%3AA.8.17", "").await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert_eq!(answer["query"]["kinds"], "host");
-    assert_eq!(answer["query"]["control"], "iso27001-2022:A.8.8");
+    assert_eq!(answer["query"]["control"], "iso27001-2022:A.8.17");
     assert_eq!(answer["population_count"], 3);
     let (status, whole) = sample("iso27001-2022", "").await;
     assert_eq!(status, StatusCode::OK, "{whole}");
@@ -914,7 +925,7 @@ async fn a_sample_scoped_to_a_control_uses_the_kinds_its_policies_cover() {
     );
     for (scope, kinds, problem) in [
         (
-            "iso27001-2022%3AA.8.8",
+            "iso27001-2022%3AA.8.17",
             "github-org",
             "no policy of the pack in force evidences",
         ),
@@ -958,4 +969,158 @@ async fn a_sample_pinned_to_an_instant_ignores_later_deliveries() {
     assert_eq!(status, StatusCode::OK, "{then}");
     assert_eq!(then["population_count"], 1, "{then}");
     assert_eq!(then["query"]["as_of"], pinned.to_string());
+}
+
+/// Coverage that says what it proves (issue 16): the API, the control page and the SoA show each
+/// control's level and rationale, and for a `partly` one its manual part; such a control passes
+/// only with its policies passing and an attestation in force, and otherwise says what is
+/// missing. ISO/IEC 27701:2025 results, derived from the 2019 clauses, are flagged provisional.
+#[tokio::test]
+async fn levels_rationales_and_provisional_results_are_shown() {
+    let h = harness().await;
+    let dir = pack_dir();
+    // A.8.8 (partly automated): kernel.vulnerable, fails on 6.1.1 only, fresh ten years.
+    write_policy(
+        dir.path(),
+        "vulnerable.rego",
+        "kernel.vulnerable",
+        "iso27001-2022:A.8.8",
+        "3650d",
+        &patched("6.1.1"),
+    );
+    // A privacy clause in the mapping form: the 2025 id follows from the 2019 one.
+    std::fs::write(
+        dir.path().join("transmitted.rego"),
+        "# METADATA\n# title: kernel.transmitted\n# description: test policy\n# custom:\n#   id: kernel.transmitted\n#   severity: low\n#   controls:\n#     - control: iso27701-2019:A.7.4.9\n#       relation: supporting\n#       why: A test mapping.\n#   asset_kinds: [host]\n#   evidence: [host.kernel.release]\n#   remediation: none\n#   freshness: 3650d\npackage vouch.policies.kernel.transmitted\n\nrelease := input.evidence[\"host.kernel.release\"]\n\ndeny contains \"no kernel release\" if release == \"\"\nallow := \"reported\" if release != \"\"\n",
+    )
+    .unwrap();
+    let policies = with_policies(&h, dir.path()).await;
+    let mut agent = enroll(&h, 21).await;
+    for _ in 0..2 {
+        let (env, _) = agent.next(); // 6.1.1 at 01:00, then 6.1.2 at 02:00, which passes
+        assert_eq!(
+            call(&h, post("/v1/snapshots", env)).await.0,
+            StatusCode::CREATED
+        );
+    }
+    policies.evaluator().run_once().await.unwrap();
+
+    // The policy passes, no attestation: `manual`, with what is missing.
+    let view = controls(&h, "framework=iso27001-2022").await;
+    let a88 = control(&view, "iso27001-2022:A.8.8");
+    assert_eq!(a88["outcomes"][0]["state"], "pass", "{a88}");
+    assert_eq!(a88["status"], "manual", "{a88}");
+    assert_eq!(a88["coverage"], "partly");
+    assert!(
+        a88["rationale"].as_str().is_some_and(|r| !r.is_empty()),
+        "{a88}"
+    );
+    let part = a88["manual_part"].as_str().unwrap().to_string();
+    let missing = a88["missing"].as_str().unwrap();
+    assert!(
+        missing.contains("an attestation of its manual part") && missing.ends_with("none recorded"),
+        "{a88}"
+    );
+    assert_eq!(a88["provisional"], false);
+    let a817 = control(&view, "iso27001-2022:A.8.17");
+    assert_eq!(a817["coverage"], "automated");
+    assert!(a817["manual_part"].is_null(), "{a817}");
+    assert!(a817["rationale"].as_str().is_some(), "{a817}");
+
+    // An attestation of the manual part in force: `pass`; once it lapses: `stale`.
+    attest(
+        &h,
+        "iso27001-2022:A.8.8",
+        "Vulnerability management procedure v2 followed; triage records reviewed",
+        &in_days(30),
+    )
+    .await;
+    let (status, one) = json_of(&h, get("/v1/controls/iso27001-2022:A.8.8", Some(&h.admin))).await;
+    assert_eq!(status, StatusCode::OK, "{one}");
+    assert_eq!(one["status"], "pass", "{one}");
+    assert!(one["missing"].is_null(), "{one}");
+    assert_eq!(one["manual_part"], part.as_str());
+    let later = in_days(31);
+    let (_, one) = json_of(
+        &h,
+        get(
+            &format!("/v1/controls/iso27001-2022:A.8.8?as_of={later}"),
+            Some(&h.admin),
+        ),
+    )
+    .await;
+    assert_eq!(one["status"], "stale", "{one}");
+    assert!(
+        one["missing"]
+            .as_str()
+            .is_some_and(|m| m.contains("lapsed at")),
+        "{one}"
+    );
+
+    // The 2025 clause is derived from the 2019 one, and flagged provisional; the 2019 one not.
+    let p25 = controls(&h, "framework=iso27701-2025").await;
+    let a1410 = control(&p25, "iso27701-2025:A.1.4.10");
+    assert_eq!(a1410["status"], "pass", "{a1410}");
+    assert_eq!(a1410["provisional"], true);
+    assert_eq!(a1410["outcomes"][0]["policy"], "kernel.transmitted");
+    let p19 = controls(&h, "framework=iso27701-2019").await;
+    assert_eq!(control(&p19, "iso27701-2019:A.7.4.9")["provisional"], false);
+    let (_, info) = json_of(&h, get("/v1/policies", Some(&h.admin))).await;
+    let transmitted = info["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "kernel.transmitted")
+        .unwrap()
+        .clone();
+    assert_eq!(transmitted["mappings"][0]["relation"], "supporting");
+    assert_eq!(
+        transmitted["mappings"][1]["derived_from"],
+        "iso27701-2019:A.7.4.9"
+    );
+
+    // The control page, the SoA and the control list show the same.
+    let cookie = sign_in(&h, Role::Auditor).await;
+    let later_page = format!("/controls/iso27001-2022/A.8.8?as_of={later}");
+    let (status, body) = call(&h, page(&later_page, &cookie)).await;
+    let html = String::from_utf8(body).unwrap();
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(
+        html.contains("Coverage: <strong>partly</strong> — "),
+        "{html}"
+    );
+    assert!(html.contains("Manual part (attested): "), "{html}");
+    assert!(
+        html.contains("Missing: an attestation of its manual part"),
+        "{html}"
+    );
+    let (_, body) = call(&h, page("/controls/iso27701-2025/A.1.4.10", &cookie)).await;
+    let html = String::from_utf8(body).unwrap();
+    assert!(html.contains("badge provisional"), "{html}");
+    assert!(
+        html.contains("not yet checked control by control"),
+        "{html}"
+    );
+    let (_, body) = call(&h, page("/reports/soa?framework=iso27001-2022", &cookie)).await;
+    let html = String::from_utf8(body).unwrap();
+    let row = &html[html.find("<td>A.8.8<").unwrap()..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(
+        row.contains("evidenced <strong>partly</strong> — "),
+        "{row}"
+    );
+    assert!(row.contains("Manual part (attested): "), "{row}");
+    assert!(
+        !html.contains("badge provisional"),
+        "27001 is not provisional"
+    );
+    let (_, body) = call(&h, page("/reports/soa?framework=iso27701-2025", &cookie)).await;
+    let html = String::from_utf8(body).unwrap();
+    let row = &html[html.find("<td>A.1.4.10").unwrap()..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(row.contains("badge provisional"), "{row}");
+    assert!(row.contains("badge pass"), "{row}");
+    let (_, body) = call(&h, page("/controls?framework=iso27701-2025", &cookie)).await;
+    let html = String::from_utf8(body).unwrap();
+    assert!(html.contains("badge provisional"), "{html}");
 }

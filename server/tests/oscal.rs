@@ -114,21 +114,98 @@ async fn the_oscal_export_is_valid_and_follows_control_status() {
     assert_eq!(a51["target"]["status"]["state"], "not-satisfied");
     assert_eq!(a51["target"]["status"]["reason"], "other");
 
-    // Fixed: the policy passes on 6.1.2, and the finding turns satisfied; still valid.
+    // The finding carries the control's coverage level and rationale, and for a partly
+    // control the manual part (issue 16).
+    let prop = |f: &Value, name: &str| {
+        f["props"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .map(|p| p["value"].as_str().unwrap().to_string())
+    };
+    assert_eq!(prop(&a88, "coverage").as_deref(), Some("partly"), "{a88}");
+    assert!(prop(&a88, "coverage-rationale").is_some(), "{a88}");
+    assert!(prop(&a88, "manual-part").is_some(), "{a88}");
+    assert_eq!(prop(&a51, "coverage").as_deref(), Some("manual"), "{a51}");
+    assert_eq!(prop(&a51, "manual-part"), None, "{a51}");
+    assert_eq!(prop(&a88, "provisional"), None, "{a88}");
+
+    // Fixed: the policy passes on 6.1.2, but A.8.8 is partly automated: without an
+    // attestation of its manual part it is not satisfied, and says what is missing; still valid.
     let (env, _) = failing.next();
     call(&h, post("/v1/snapshots", env)).await;
     policies.evaluator().run_once().await.unwrap();
+    let a88_now = |doc: &Value| {
+        doc["assessment-results"]["results"][0]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["target"]["target-id"] == "A.8.8")
+            .unwrap()
+            .clone()
+    };
     let (_, body) = call(&h, get("/v1/oscal", Some(&auditor))).await;
     let now: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(problems(&v, &now), Vec::<String>::new());
-    let a88 = now["assessment-results"]["results"][0]["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["target"]["target-id"] == "A.8.8")
-        .unwrap()
-        .clone();
-    assert_eq!(a88["target"]["status"]["state"], "satisfied");
+    let a88 = a88_now(&now);
+    assert_eq!(a88["target"]["status"]["state"], "not-satisfied", "{a88}");
+    assert_eq!(prop(&a88, "vouch-status").as_deref(), Some("manual"));
+    assert!(
+        prop(&a88, "missing")
+            .is_some_and(|m| m.contains("manual part") && m.ends_with("none recorded")),
+        "{a88}"
+    );
+    // With an attestation of the manual part in force, the finding turns satisfied.
+    let (status, body) = call(
+        &h,
+        axum::http::Request::post("/v1/attestations")
+            .header(axum::http::header::CONTENT_TYPE, "application/json")
+            .header(axum::http::header::AUTHORIZATION, format!("Bearer {}", h.admin))
+            .body(axum::body::Body::from(
+                serde_json::json!({
+                    "control": "iso27001-2022:A.8.8",
+                    "statement": "Vulnerability management procedure v2 followed; triage records reviewed",
+                    "attested_by": "J. Doe, CISO",
+                    "valid_until": "2099-01-01T00:00:00Z",
+                })
+                .to_string(),
+            ))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    let (_, body) = call(&h, get("/v1/oscal", Some(&auditor))).await;
+    let now: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(problems(&v, &now), Vec::<String>::new());
+    let a88 = a88_now(&now);
+    assert_eq!(a88["target"]["status"]["state"], "satisfied", "{a88}");
+    assert_eq!(prop(&a88, "missing"), None, "{a88}");
+
+    // ISO/IEC 27701:2025 results are provisional: flagged on the result and on each finding.
+    let (status, body) = call(&h, get("/v1/oscal?framework=iso27701-2025", Some(&auditor))).await;
+    assert_eq!(status, StatusCode::OK);
+    let p25: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(problems(&v, &p25), Vec::<String>::new());
+    let r25 = &p25["assessment-results"]["results"][0];
+    assert_eq!(prop(r25, "provisional").as_deref(), Some("true"), "{r25}");
+    let findings = r25["findings"].as_array().unwrap();
+    assert!(!findings.is_empty());
+    assert!(
+        findings
+            .iter()
+            .all(|f| prop(f, "provisional").as_deref() == Some("true")),
+        "{r25}"
+    );
+    assert_eq!(
+        prop(&doc["assessment-results"]["results"][0], "provisional"),
+        None
+    );
 
     // As of an instant, twice: the same document but for when it was made.
     let query = "/v1/oscal?framework=iso27701-2019&as_of=2030-01-01T00:00:00Z";

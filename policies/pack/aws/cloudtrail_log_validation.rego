@@ -8,7 +8,9 @@
 #   id: aws.cloudtrail.log_file_validation
 #   severity: medium
 #   controls:
-#     - iso27001-2022:A.8.15  # Logging
+#     - control: iso27001-2022:A.8.15  # Logging
+#       relation: exact
+#       why: Log-file validation makes the account's activity log tamper-evident, as logging requires.
 #   asset_kinds: [aws-account]
 #   evidence:
 #     - aws.cloudtrail.trails

@@ -7,7 +7,9 @@
 #   id: aws.cloudtrail.multi_region_logging
 #   severity: high
 #   controls:
-#     - iso27001-2022:A.8.15  # Logging
+#     - control: iso27001-2022:A.8.15  # Logging
+#       relation: exact
+#       why: "A multi-region trail records the account's API activity in every region: its event log."
 #   asset_kinds: [aws-account]
 #   evidence:
 #     - aws.cloudtrail.trails

@@ -7,7 +7,9 @@
 #   id: aws.ec2.ebs_encryption_by_default
 #   severity: medium
 #   controls:
-#     - iso27001-2022:A.8.24  # Use of cryptography
+#     - control: iso27001-2022:A.8.24  # Use of cryptography
+#       relation: exact
+#       why: Encryption by default applies cryptography to every new volume of the region.
 #   asset_kinds: [aws-account]
 #   evidence:
 #     - aws.ec2.ebs_encryption_by_default

@@ -8,7 +8,9 @@
 #   id: aws.ec2.no_open_admin_ports
 #   severity: high
 #   controls:
-#     - iso27001-2022:A.8.20  # Networks security
+#     - control: iso27001-2022:A.8.20  # Networks security
+#       relation: exact
+#       why: Security groups are network controls; SSH or RDP open to the internet defeats them.
 #   asset_kinds: [aws-account]
 #   evidence:
 #     - aws.account.regions

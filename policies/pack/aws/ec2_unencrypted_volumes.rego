@@ -7,7 +7,9 @@
 #   id: aws.ec2.volumes_encrypted
 #   severity: medium
 #   controls:
-#     - iso27001-2022:A.8.24  # Use of cryptography
+#     - control: iso27001-2022:A.8.24  # Use of cryptography
+#       relation: exact
+#       why: Every volume encrypted at rest is cryptography applied to stored data.
 #   asset_kinds: [aws-account]
 #   evidence:
 #     - aws.account.regions

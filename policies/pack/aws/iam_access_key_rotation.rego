@@ -7,7 +7,9 @@
 #   id: aws.iam.access_keys_rotated
 #   severity: medium
 #   controls:
-#     - iso27001-2022:A.5.17  # Authentication information
+#     - control: iso27001-2022:A.5.17  # Authentication information
+#       relation: exact
+#       why: Rotating long-lived access keys is part of managing authentication information.
 #   asset_kinds: [aws-account]
 #   evidence:
 #     - aws.iam.credential_report_generated_at

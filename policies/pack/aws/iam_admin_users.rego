@@ -8,7 +8,9 @@
 #   id: aws.iam.no_direct_admin_users
 #   severity: medium
 #   controls:
-#     - iso27001-2022:A.8.2  # Privileged access rights
+#     - control: iso27001-2022:A.8.2  # Privileged access rights
+#       relation: exact
+#       why: Full administrator rights attached directly to users escape controlled allocation of privilege.
 #   asset_kinds: [aws-account]
 #   evidence:
 #     - aws.iam.admin_principals

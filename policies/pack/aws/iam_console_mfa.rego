@@ -7,7 +7,9 @@
 #   id: aws.iam.console_users_have_mfa
 #   severity: high
 #   controls:
-#     - iso27001-2022:A.8.5  # Secure authentication
+#     - control: iso27001-2022:A.8.5  # Secure authentication
+#       relation: exact
+#       why: MFA for every console user is secure authentication.
 #   asset_kinds: [aws-account]
 #   evidence:
 #     - aws.iam.users

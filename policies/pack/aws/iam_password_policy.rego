@@ -7,7 +7,9 @@
 #   id: aws.iam.password_policy_strong
 #   severity: medium
 #   controls:
-#     - iso27001-2022:A.5.17  # Authentication information
+#     - control: iso27001-2022:A.5.17  # Authentication information
+#       relation: exact
+#       why: Length and reuse rules govern the quality of the passwords users choose.
 #   asset_kinds: [aws-account]
 #   evidence:
 #     - aws.iam.password_policy

@@ -7,8 +7,12 @@
 #   id: aws.iam.no_root_access_keys
 #   severity: critical
 #   controls:
-#     - iso27001-2022:A.8.2  # Privileged access rights
-#     - iso27001-2022:A.5.17  # Authentication information
+#     - control: iso27001-2022:A.8.2  # Privileged access rights
+#       relation: exact
+#       why: A root access key is an unrestricted privileged credential that should not exist.
+#     - control: iso27001-2022:A.5.17  # Authentication information
+#       relation: supporting
+#       why: A root key is authentication information; its absence is first a matter of privileged access.
 #   asset_kinds: [aws-account]
 #   evidence:
 #     - aws.iam.root_access_keys_present

@@ -7,8 +7,12 @@
 #   id: aws.iam.root_has_mfa
 #   severity: critical
 #   controls:
-#     - iso27001-2022:A.8.5  # Secure authentication
-#     - iso27001-2022:A.8.2  # Privileged access rights
+#     - control: iso27001-2022:A.8.5  # Secure authentication
+#       relation: exact
+#       why: MFA on the most privileged identity is secure authentication.
+#     - control: iso27001-2022:A.8.2  # Privileged access rights
+#       relation: supporting
+#       why: Protects the root identity; it says nothing of how privileged access is allocated.
 #   asset_kinds: [aws-account]
 #   evidence:
 #     - aws.iam.root_mfa_enabled

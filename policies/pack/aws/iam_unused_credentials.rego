@@ -8,7 +8,9 @@
 #   id: aws.iam.unused_credentials_removed
 #   severity: medium
 #   controls:
-#     - iso27001-2022:A.5.18  # Access rights
+#     - control: iso27001-2022:A.5.18  # Access rights
+#       relation: exact
+#       why: Credentials unused for 90 days are access rights no longer needed, removed as the control asks.
 #   asset_kinds: [aws-account]
 #   evidence:
 #     - aws.iam.credential_report_generated_at

@@ -9,7 +9,9 @@
 #   id: aws.kms.key_rotation_enabled
 #   severity: medium
 #   controls:
-#     - iso27001-2022:A.8.24  # Use of cryptography
+#     - control: iso27001-2022:A.8.24  # Use of cryptography
+#       relation: exact
+#       why: Automatic key rotation is part of cryptographic key management.
 #   asset_kinds: [aws-account]
 #   evidence:
 #     - aws.kms.customer_keys

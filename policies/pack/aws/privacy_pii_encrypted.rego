@@ -9,9 +9,12 @@
 #   id: aws.privacy.pii_encrypted_at_rest
 #   severity: high
 #   controls:
-#     - iso27001-2022:A.8.24  # Use of cryptography
-#     - iso27001-2022:A.5.34  # Privacy and protection of PII
-#     - iso27701-2025:A.3.26  # Use of cryptography (27701:2025, provisional)
+#     - control: iso27001-2022:A.8.24  # Use of cryptography
+#       relation: exact
+#       why: "Stores holding PII are encrypted at rest: cryptography applied where the data is."
+#     - control: iso27001-2022:A.5.34  # Privacy and protection of PII
+#       relation: supporting
+#       why: One technical safeguard of PII; the privacy requirements themselves are not tested.
 #   asset_kinds: [aws-account]
 #   evidence:
 #     - aws.s3.buckets

@@ -10,11 +10,15 @@
 #   id: aws.privacy.pii_location_allowed
 #   severity: high
 #   controls:
-#     - iso27001-2022:A.5.34  # Privacy and protection of PII
-#     - iso27701-2019:A.7.5.2  # Countries and international organizations to which PII can be transferred (controller)
-#     - iso27701-2019:B.8.5.2  # Countries and international organizations to which PII can be transferred (processor)
-#     - iso27701-2025:A.1.5.3  # Countries and international organizations to which PII can be transferred (controller)
-#     - iso27701-2025:A.2.5.3  # Countries and international organizations to which PII can be transferred (processor)
+#     - control: iso27001-2022:A.5.34  # Privacy and protection of PII
+#       relation: supporting
+#       why: One technical safeguard of PII; the privacy requirements themselves are not tested.
+#     - control: iso27701-2019:A.7.5.2  # Countries and international organizations to which PII can be transferred (controller)
+#       relation: exact
+#       why: PII stored only in the allowed jurisdictions shows where it is transferred to; the list is the organisation's.
+#     - control: iso27701-2019:B.8.5.2  # Countries and international organizations to which PII can be transferred (processor)
+#       relation: exact
+#       why: PII stored only in the allowed jurisdictions shows where it is transferred to; the list is the organisation's.
 #   asset_kinds: [aws-account]
 #   evidence:
 #     - aws.s3.buckets

@@ -12,14 +12,18 @@
 #   id: aws.privacy.pii_retention_limited
 #   severity: medium
 #   controls:
-#     - iso27001-2022:A.8.10  # Information deletion
-#     - iso27001-2022:A.5.34  # Privacy and protection of PII
-#     - iso27701-2019:A.7.4.7  # Retention (controller)
-#     - iso27701-2019:A.7.4.8  # Disposal (controller)
-#     - iso27701-2019:B.8.4.2  # Return, transfer or disposal of PII (processor)
-#     - iso27701-2025:A.1.4.8  # Retention (controller)
-#     - iso27701-2025:A.1.4.9  # Disposal (controller)
-#     - iso27701-2025:A.2.4.3  # Return, transfer or disposal of PII (processor)
+#     - control: iso27001-2022:A.8.10  # Information deletion
+#       relation: exact
+#       why: A lifecycle expiry deletes stored information once its retention period ends.
+#     - control: iso27001-2022:A.5.34  # Privacy and protection of PII
+#       relation: supporting
+#       why: One technical safeguard of PII; the privacy requirements themselves are not tested.
+#     - control: iso27701-2019:A.7.4.7  # Retention (controller)
+#       relation: supporting
+#       why: Expiry bounds how long PII is kept; whether each period fits its purpose is for the reviewer.
+#     - control: iso27701-2019:A.7.4.8  # Disposal (controller)
+#       relation: exact
+#       why: An expiry rule over the whole bucket, noncurrent versions included, is a disposal mechanism for PII.
 #   asset_kinds: [aws-account]
 #   evidence:
 #     - aws.s3.buckets

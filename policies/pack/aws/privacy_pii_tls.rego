@@ -8,12 +8,18 @@
 #   id: aws.privacy.pii_buckets_tls_only
 #   severity: high
 #   controls:
-#     - iso27001-2022:A.5.14  # Information transfer
-#     - iso27001-2022:A.5.34  # Privacy and protection of PII
-#     - iso27701-2019:A.7.4.9  # PII transmission controls (controller)
-#     - iso27701-2019:B.8.4.3  # PII transmission controls (processor)
-#     - iso27701-2025:A.1.4.10  # PII transmission controls (controller)
-#     - iso27701-2025:A.2.4.4  # PII transmission controls (processor)
+#     - control: iso27001-2022:A.5.14  # Information transfer
+#       relation: exact
+#       why: Refusing requests without TLS protects PII while it is transferred.
+#     - control: iso27001-2022:A.5.34  # Privacy and protection of PII
+#       relation: supporting
+#       why: One technical safeguard of PII; the privacy requirements themselves are not tested.
+#     - control: iso27701-2019:A.7.4.9  # PII transmission controls (controller)
+#       relation: exact
+#       why: TLS-only access is a transmission control over PII sent across networks.
+#     - control: iso27701-2019:B.8.4.3  # PII transmission controls (processor)
+#       relation: exact
+#       why: TLS-only access is a transmission control over PII sent across networks.
 #   asset_kinds: [aws-account]
 #   evidence:
 #     - aws.s3.buckets

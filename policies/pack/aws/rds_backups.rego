@@ -7,7 +7,9 @@
 #   id: aws.rds.automated_backups
 #   severity: medium
 #   controls:
-#     - iso27001-2022:A.8.13  # Information backup
+#     - control: iso27001-2022:A.8.13  # Information backup
+#       relation: exact
+#       why: Automated backups with a retention period are backup copies of each database.
 #   asset_kinds: [aws-account]
 #   evidence:
 #     - aws.rds.instances

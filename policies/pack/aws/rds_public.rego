@@ -7,7 +7,9 @@
 #   id: aws.rds.not_publicly_accessible
 #   severity: high
 #   controls:
-#     - iso27001-2022:A.8.20  # Networks security
+#     - control: iso27001-2022:A.8.20  # Networks security
+#       relation: exact
+#       why: A database endpoint reachable from the internet is an exposure the network controls must prevent.
 #   asset_kinds: [aws-account]
 #   evidence:
 #     - aws.rds.instances

@@ -8,7 +8,9 @@
 #   id: aws.s3.access_logging_enabled
 #   severity: low
 #   controls:
-#     - iso27001-2022:A.8.15  # Logging
+#     - control: iso27001-2022:A.8.15  # Logging
+#       relation: exact
+#       why: Server access logs record the requests made to each bucket.
 #   asset_kinds: [aws-account]
 #   evidence:
 #     - aws.s3.buckets

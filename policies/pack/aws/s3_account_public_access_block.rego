@@ -8,7 +8,9 @@
 #   id: aws.s3.account_public_access_blocked
 #   severity: high
 #   controls:
-#     - iso27001-2022:A.8.3  # Information access restriction
+#     - control: iso27001-2022:A.8.3  # Information access restriction
+#       relation: exact
+#       why: The account-wide block stops any bucket or object from being opened to everyone.
 #   asset_kinds: [aws-account]
 #   evidence:
 #     - aws.s3.account_public_access_block

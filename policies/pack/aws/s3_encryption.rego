@@ -7,7 +7,9 @@
 #   id: aws.s3.default_encryption
 #   severity: medium
 #   controls:
-#     - iso27001-2022:A.8.24  # Use of cryptography
+#     - control: iso27001-2022:A.8.24  # Use of cryptography
+#       relation: exact
+#       why: Default encryption applies cryptography to every new object.
 #   asset_kinds: [aws-account]
 #   evidence:
 #     - aws.s3.buckets

@@ -9,8 +9,12 @@
 #   id: aws.s3.no_public_bucket_policies
 #   severity: critical
 #   controls:
-#     - iso27001-2022:A.8.3  # Information access restriction
-#     - iso27001-2022:A.5.15  # Access control
+#     - control: iso27001-2022:A.8.3  # Information access restriction
+#       relation: exact
+#       why: A public bucket policy grants access to anyone, which access restriction forbids.
+#     - control: iso27001-2022:A.5.15  # Access control
+#       relation: supporting
+#       why: Shows access rules applied to buckets; the access-control policy itself is a document.
 #   asset_kinds: [aws-account]
 #   evidence:
 #     - aws.s3.buckets

@@ -7,8 +7,12 @@
 #   id: aws.s3.tls_only
 #   severity: medium
 #   controls:
-#     - iso27001-2022:A.5.14  # Information transfer
-#     - iso27001-2022:A.8.24  # Use of cryptography
+#     - control: iso27001-2022:A.5.14  # Information transfer
+#       relation: exact
+#       why: Refusing requests without TLS protects information while it is transferred.
+#     - control: iso27001-2022:A.8.24  # Use of cryptography
+#       relation: supporting
+#       why: Requires cryptography in transit; cipher choice and keys are not tested.
 #   asset_kinds: [aws-account]
 #   evidence:
 #     - aws.s3.buckets

@@ -7,7 +7,9 @@
 #   id: aws.s3.versioning_enabled
 #   severity: medium
 #   controls:
-#     - iso27001-2022:A.8.13  # Information backup
+#     - control: iso27001-2022:A.8.13  # Information backup
+#       relation: supporting
+#       why: "Versions recover overwritten or deleted objects but stay in the same bucket and account: no independent backup copy."
 #   asset_kinds: [aws-account]
 #   evidence:
 #     - aws.s3.buckets

@@ -8,7 +8,9 @@
 #   id: github.dependabot.no_critical_high_alerts
 #   severity: high
 #   controls:
-#     - iso27001-2022:A.8.8  # Management of technical vulnerabilities
+#     - control: iso27001-2022:A.8.8  # Management of technical vulnerabilities
+#       relation: exact
+#       why: An open critical or high alert is a known vulnerability not yet remedied.
 #   asset_kinds: [github-org]
 #   evidence:
 #     - github.dependabot.open_alerts

@@ -8,8 +8,12 @@
 #   id: github.org.default_permission_restricted
 #   severity: high
 #   controls:
-#     - iso27001-2022:A.8.3  # Information access restriction
-#     - iso27001-2022:A.8.4  # Access to source code
+#     - control: iso27001-2022:A.8.3  # Information access restriction
+#       relation: supporting
+#       why: A restrictive base permission is one access-restriction setting among the organisation's.
+#     - control: iso27001-2022:A.8.4  # Access to source code
+#       relation: exact
+#       why: Members get no write access to all source code by default.
 #   asset_kinds: [github-org]
 #   evidence:
 #     - github.org.default_repository_permission

@@ -8,7 +8,9 @@
 #   id: github.org.all_members_two_factor
 #   severity: high
 #   controls:
-#     - iso27001-2022:A.8.5  # Secure authentication
+#     - control: iso27001-2022:A.8.5  # Secure authentication
+#       relation: exact
+#       why: Every member signs in with a second factor.
 #   asset_kinds: [github-org]
 #   evidence:
 #     - github.org.members

@@ -8,8 +8,12 @@
 #   id: github.org.no_outside_collaborators
 #   severity: low
 #   controls:
-#     - iso27001-2022:A.5.18  # Access rights
-#     - iso27001-2022:A.8.4  # Access to source code
+#     - control: iso27001-2022:A.5.18  # Access rights
+#       relation: supporting
+#       why: Outside collaborators are grants to review; having none is not itself a review of access rights.
+#     - control: iso27001-2022:A.8.4  # Access to source code
+#       relation: exact
+#       why: Access to source code is held only by members of the organisation.
 #   asset_kinds: [github-org]
 #   evidence:
 #     - github.org.outside_collaborators

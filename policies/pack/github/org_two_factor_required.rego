@@ -8,7 +8,9 @@
 #   id: github.org.two_factor_required
 #   severity: high
 #   controls:
-#     - iso27001-2022:A.8.5  # Secure authentication
+#     - control: iso27001-2022:A.8.5  # Secure authentication
+#       relation: exact
+#       why: The organisation refuses members without a second factor.
 #   asset_kinds: [github-org]
 #   evidence:
 #     - github.org.two_factor_required

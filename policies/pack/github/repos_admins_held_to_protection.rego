@@ -10,8 +10,12 @@
 #   id: github.repos.admins_held_to_protection
 #   severity: medium
 #   controls:
-#     - iso27001-2022:A.8.32  # Change management
-#     - iso27001-2022:A.8.2  # Privileged access rights
+#     - control: iso27001-2022:A.8.32  # Change management
+#       relation: exact
+#       why: Administrators cannot bypass the review path, so every change goes through change control.
+#     - control: iso27001-2022:A.8.2  # Privileged access rights
+#       relation: supporting
+#       why: Limits what privileged users can do; it says nothing of who holds the privilege.
 #   asset_kinds: [github-org]
 #   evidence:
 #     - github.repos.list

@@ -7,7 +7,9 @@
 #   id: github.repos.codeowners_present
 #   severity: low
 #   controls:
-#     - iso27001-2022:A.8.32  # Change management
+#     - control: iso27001-2022:A.8.32  # Change management
+#       relation: supporting
+#       why: A CODEOWNERS file names reviewers; it does not by itself make their review of a change required.
 #   asset_kinds: [github-org]
 #   evidence:
 #     - github.repos.list

@@ -8,8 +8,12 @@
 #   id: github.repos.default_branch_protected
 #   severity: high
 #   controls:
-#     - iso27001-2022:A.8.32  # Change management
-#     - iso27001-2022:A.8.4  # Access to source code
+#     - control: iso27001-2022:A.8.32  # Change management
+#       relation: exact
+#       why: A protected default branch puts every change under the repository's change rules.
+#     - control: iso27001-2022:A.8.4  # Access to source code
+#       relation: supporting
+#       why: Restricts how code reaches the default branch, not who may read or write it.
 #   asset_kinds: [github-org]
 #   evidence:
 #     - github.repos.list

@@ -7,7 +7,9 @@
 #   id: github.repos.dependabot_alerts_enabled
 #   severity: medium
 #   controls:
-#     - iso27001-2022:A.8.8  # Management of technical vulnerabilities
+#     - control: iso27001-2022:A.8.8  # Management of technical vulnerabilities
+#       relation: exact
+#       why: Alerts identify known vulnerabilities in each repository's dependencies.
 #   asset_kinds: [github-org]
 #   evidence:
 #     - github.repos.list

@@ -7,8 +7,12 @@
 #   id: github.repos.force_push_blocked
 #   severity: high
 #   controls:
-#     - iso27001-2022:A.8.32  # Change management
-#     - iso27001-2022:A.8.4  # Access to source code
+#     - control: iso27001-2022:A.8.32  # Change management
+#       relation: exact
+#       why: A force push rewrites history and bypasses change control.
+#     - control: iso27001-2022:A.8.4  # Access to source code
+#       relation: supporting
+#       why: Protects the integrity of the code's history rather than restricting access to it.
 #   asset_kinds: [github-org]
 #   evidence:
 #     - github.repos.list

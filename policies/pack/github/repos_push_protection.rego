@@ -7,8 +7,12 @@
 #   id: github.repos.push_protection_enabled
 #   severity: medium
 #   controls:
-#     - iso27001-2022:A.8.12  # Data leakage prevention
-#     - iso27001-2022:A.5.17  # Authentication information
+#     - control: iso27001-2022:A.8.12  # Data leakage prevention
+#       relation: exact
+#       why: Pushes carrying secrets are blocked before the secret leaks into the repository.
+#     - control: iso27001-2022:A.5.17  # Authentication information
+#       relation: supporting
+#       why: Keeps authentication information out of code; its issue and handling are not tested.
 #   asset_kinds: [github-org]
 #   evidence:
 #     - github.repos.list

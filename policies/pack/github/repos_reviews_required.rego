@@ -8,8 +8,12 @@
 #   id: github.repos.reviews_required
 #   severity: high
 #   controls:
-#     - iso27001-2022:A.8.32  # Change management
-#     - iso27001-2022:A.8.4  # Access to source code
+#     - control: iso27001-2022:A.8.32  # Change management
+#       relation: exact
+#       why: Changes reach the default branch only through an approved review.
+#     - control: iso27001-2022:A.8.4  # Access to source code
+#       relation: supporting
+#       why: Controls how code is changed, not who has access to it.
 #   asset_kinds: [github-org]
 #   evidence:
 #     - github.repos.list

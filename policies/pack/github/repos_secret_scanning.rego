@@ -7,8 +7,12 @@
 #   id: github.repos.secret_scanning_enabled
 #   severity: medium
 #   controls:
-#     - iso27001-2022:A.8.12  # Data leakage prevention
-#     - iso27001-2022:A.5.17  # Authentication information
+#     - control: iso27001-2022:A.8.12  # Data leakage prevention
+#       relation: exact
+#       why: Secret scanning detects credentials leaked into repositories.
+#     - control: iso27001-2022:A.5.17  # Authentication information
+#       relation: supporting
+#       why: Finds authentication information exposed in code; its issue and handling are not tested.
 #   asset_kinds: [github-org]
 #   evidence:
 #     - github.repos.list

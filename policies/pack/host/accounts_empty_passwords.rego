@@ -7,8 +7,12 @@
 #   id: host.accounts.no_empty_passwords
 #   severity: critical
 #   controls:
-#     - iso27001-2022:A.5.17  # Authentication information
-#     - iso27001-2022:A.8.5  # Secure authentication
+#     - control: iso27001-2022:A.5.17  # Authentication information
+#       relation: exact
+#       why: An empty password is authentication information that meets no rule.
+#     - control: iso27001-2022:A.8.5  # Secure authentication
+#       relation: exact
+#       why: An account without a password can be entered without authenticating.
 #   asset_kinds: [host]
 #   evidence:
 #     - host.accounts.empty_password_count

@@ -8,8 +8,12 @@
 #   id: host.accounts.strong_password_hashes
 #   severity: high
 #   controls:
-#     - iso27001-2022:A.5.17  # Authentication information
-#     - iso27001-2022:A.8.24  # Use of cryptography
+#     - control: iso27001-2022:A.5.17  # Authentication information
+#       relation: exact
+#       why: Stored passwords are protected by strong hashes.
+#     - control: iso27001-2022:A.8.24  # Use of cryptography
+#       relation: supporting
+#       why: Relies on cryptographic hashing; no key or cipher rule is tested.
 #   asset_kinds: [host]
 #   evidence:
 #     - host.accounts.password_hash_algorithms

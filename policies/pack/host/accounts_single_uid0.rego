@@ -7,7 +7,9 @@
 #   id: host.accounts.root_only_uid0
 #   severity: critical
 #   controls:
-#     - iso27001-2022:A.8.2  # Privileged access rights
+#     - control: iso27001-2022:A.8.2  # Privileged access rights
+#       relation: exact
+#       why: A second UID 0 account is full privilege outside controlled allocation.
 #   asset_kinds: [host]
 #   evidence:
 #     - host.accounts.uid0

@@ -7,8 +7,9 @@
 #   id: host.audit.auditd_running
 #   severity: high
 #   controls:
-#     - iso27001-2022:A.8.15  # Logging
-#     - iso27701-2025:A.3.25  # Logging (27701:2025, provisional)
+#     - control: iso27001-2022:A.8.15  # Logging
+#       relation: exact
+#       why: The audit daemon records security-relevant events on the host.
 #   asset_kinds: [host]
 #   evidence:
 #     - host.audit.auditd_running

@@ -7,8 +7,9 @@
 #   id: host.audit.rules_configured
 #   severity: medium
 #   controls:
-#     - iso27001-2022:A.8.15  # Logging
-#     - iso27701-2025:A.3.25  # Logging (27701:2025, provisional)
+#     - control: iso27001-2022:A.8.15  # Logging
+#       relation: supporting
+#       why: "Passes with any audit rule: shows auditing is configured, not that the expected events are recorded."
 #   asset_kinds: [host]
 #   evidence:
 #     - host.audit.rule_count

@@ -7,8 +7,12 @@
 #   id: host.certificates.none_expired
 #   severity: high
 #   controls:
-#     - iso27001-2022:A.8.24  # Use of cryptography
-#     - iso27001-2022:A.8.21  # Security of network services
+#     - control: iso27001-2022:A.8.24  # Use of cryptography
+#       relation: exact
+#       why: Certificate validity is part of managing keys through their life cycle.
+#     - control: iso27001-2022:A.8.21  # Security of network services
+#       relation: supporting
+#       why: An expired certificate breaks the TLS of the services using it; other service mechanisms are not tested.
 #   asset_kinds: [host]
 #   evidence:
 #     - host.certificates.list

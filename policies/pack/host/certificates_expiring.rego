@@ -7,8 +7,12 @@
 #   id: host.certificates.none_expiring_30d
 #   severity: medium
 #   controls:
-#     - iso27001-2022:A.8.24  # Use of cryptography
-#     - iso27001-2022:A.8.21  # Security of network services
+#     - control: iso27001-2022:A.8.24  # Use of cryptography
+#       relation: exact
+#       why: Renewal before expiry is part of managing keys through their life cycle.
+#     - control: iso27001-2022:A.8.21  # Security of network services
+#       relation: supporting
+#       why: An expiring certificate will break the TLS of the services using it; other service mechanisms are not tested.
 #   asset_kinds: [host]
 #   evidence:
 #     - host.certificates.list

@@ -7,7 +7,9 @@
 #   id: host.certificates.no_weak_keys
 #   severity: high
 #   controls:
-#     - iso27001-2022:A.8.24  # Use of cryptography
+#     - control: iso27001-2022:A.8.24  # Use of cryptography
+#       relation: exact
+#       why: Certificate keys meet minimum sizes and algorithms.
 #   asset_kinds: [host]
 #   evidence:
 #     - host.certificates.list

@@ -7,7 +7,9 @@
 #   id: host.files.passwd_permissions
 #   severity: medium
 #   controls:
-#     - iso27001-2022:A.8.3  # Information access restriction
+#     - control: iso27001-2022:A.8.3  # Information access restriction
+#       relation: exact
+#       why: Only root can change the account database.
 #   asset_kinds: [host]
 #   evidence:
 #     - host.files.passwd

@@ -7,8 +7,12 @@
 #   id: host.files.shadow_permissions
 #   severity: high
 #   controls:
-#     - iso27001-2022:A.8.3  # Information access restriction
-#     - iso27001-2022:A.5.17  # Authentication information
+#     - control: iso27001-2022:A.8.3  # Information access restriction
+#       relation: exact
+#       why: Password hashes are readable by root and the shadow group only.
+#     - control: iso27001-2022:A.5.17  # Authentication information
+#       relation: supporting
+#       why: Protects stored authentication information; its quality and handling are not tested.
 #   asset_kinds: [host]
 #   evidence:
 #     - host.files.shadow

@@ -7,7 +7,9 @@
 #   id: host.files.sshd_config_permissions
 #   severity: medium
 #   controls:
-#     - iso27001-2022:A.8.9  # Configuration management
+#     - control: iso27001-2022:A.8.9  # Configuration management
+#       relation: exact
+#       why: The SSH server's configuration cannot be changed by other users.
 #   asset_kinds: [host]
 #   evidence:
 #     - host.ssh.server_installed

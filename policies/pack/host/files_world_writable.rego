@@ -8,8 +8,12 @@
 #   id: host.files.no_world_writable
 #   severity: medium
 #   controls:
-#     - iso27001-2022:A.8.3  # Information access restriction
-#     - iso27001-2022:A.8.9  # Configuration management
+#     - control: iso27001-2022:A.8.3  # Information access restriction
+#       relation: supporting
+#       why: World-writable system files let any user alter them; read access to information is not tested.
+#     - control: iso27001-2022:A.8.9  # Configuration management
+#       relation: exact
+#       why: No world-writable file in system directories is part of the secure configuration baseline.
 #   asset_kinds: [host]
 #   evidence:
 #     - host.files.world_writable

@@ -7,7 +7,9 @@
 #   id: host.firewall.active
 #   severity: high
 #   controls:
-#     - iso27001-2022:A.8.20  # Networks security
+#     - control: iso27001-2022:A.8.20  # Networks security
+#       relation: exact
+#       why: A host firewall controls the traffic reaching the host.
 #   asset_kinds: [host]
 #   evidence:
 #     - host.firewall.active

@@ -7,7 +7,9 @@
 #   id: host.firewall.default_deny_inbound
 #   severity: high
 #   controls:
-#     - iso27001-2022:A.8.20  # Networks security
+#     - control: iso27001-2022:A.8.20  # Networks security
+#       relation: exact
+#       why: Inbound traffic is denied unless a rule allows it.
 #   asset_kinds: [host]
 #   evidence:
 #     - host.firewall.default_deny_inbound

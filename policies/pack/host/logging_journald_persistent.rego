@@ -7,7 +7,9 @@
 #   id: host.logging.journald_persistent
 #   severity: medium
 #   controls:
-#     - iso27001-2022:A.8.15  # Logging
+#     - control: iso27001-2022:A.8.15  # Logging
+#       relation: exact
+#       why: The journal is kept on disk, so logs survive a reboot.
 #   asset_kinds: [host]
 #   evidence:
 #     - host.logging.journald_persistent

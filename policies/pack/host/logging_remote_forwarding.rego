@@ -7,8 +7,9 @@
 #   id: host.logging.remote_forwarding
 #   severity: medium
 #   controls:
-#     - iso27001-2022:A.8.15  # Logging
-#     - iso27001-2022:A.8.16  # Monitoring activities
+#     - control: iso27001-2022:A.8.15  # Logging
+#       relation: exact
+#       why: Logs copied off the host are protected from tampering and loss on it.
 #   asset_kinds: [host]
 #   evidence:
 #     - host.logging.remote_forwarding

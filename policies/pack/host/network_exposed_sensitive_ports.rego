@@ -10,7 +10,9 @@
 #   id: host.network.no_exposed_sensitive_ports
 #   severity: high
 #   controls:
-#     - iso27001-2022:A.8.20  # Networks security
+#     - control: iso27001-2022:A.8.20  # Networks security
+#       relation: exact
+#       why: Databases and clear-text administration ports reachable beyond loopback are network exposures.
 #   asset_kinds: [host]
 #   evidence:
 #     - host.network.exposed_ports

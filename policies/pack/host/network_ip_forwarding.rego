@@ -7,8 +7,12 @@
 #   id: host.network.ip_forwarding_disabled
 #   severity: medium
 #   controls:
-#     - iso27001-2022:A.8.20  # Networks security
-#     - iso27001-2022:A.8.22  # Segregation of networks
+#     - control: iso27001-2022:A.8.20  # Networks security
+#       relation: supporting
+#       why: A host that does not route cannot bridge the networks it sits on; network devices themselves are not tested.
+#     - control: iso27001-2022:A.8.9  # Configuration management
+#       relation: exact
+#       why: IP forwarding off on a host that is not a router is a CIS baseline setting, like the other kernel parameters.
 #   asset_kinds: [host]
 #   evidence:
 #     - host.network.ip_forwarding

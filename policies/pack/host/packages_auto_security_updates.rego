@@ -7,7 +7,9 @@
 #   id: host.packages.auto_security_updates
 #   severity: medium
 #   controls:
-#     - iso27001-2022:A.8.8  # Management of technical vulnerabilities
+#     - control: iso27001-2022:A.8.8  # Management of technical vulnerabilities
+#       relation: exact
+#       why: Security fixes are installed without waiting for a person.
 #   asset_kinds: [host]
 #   evidence:
 #     - host.packages.auto_security_updates

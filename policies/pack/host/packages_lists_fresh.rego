@@ -7,7 +7,9 @@
 #   id: host.packages.lists_fresh
 #   severity: medium
 #   controls:
-#     - iso27001-2022:A.8.8  # Management of technical vulnerabilities
+#     - control: iso27001-2022:A.8.8  # Management of technical vulnerabilities
+#       relation: supporting
+#       why: Fresh package lists are a precondition for seeing pending security updates.
 #   asset_kinds: [host]
 #   evidence:
 #     - host.packages.lists_updated_at

@@ -7,7 +7,9 @@
 #   id: host.packages.no_pending_security_updates
 #   severity: high
 #   controls:
-#     - iso27001-2022:A.8.8  # Management of technical vulnerabilities
+#     - control: iso27001-2022:A.8.8  # Management of technical vulnerabilities
+#       relation: exact
+#       why: No known vulnerability with a released fix is left unpatched.
 #   asset_kinds: [host]
 #   evidence:
 #     - host.packages.pending_security_updates

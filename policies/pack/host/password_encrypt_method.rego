@@ -7,7 +7,9 @@
 #   id: host.password.strong_encrypt_method
 #   severity: medium
 #   controls:
-#     - iso27001-2022:A.5.17  # Authentication information
+#     - control: iso27001-2022:A.5.17  # Authentication information
+#       relation: exact
+#       why: New passwords are stored with a strong hash.
 #   asset_kinds: [host]
 #   evidence:
 #     - host.password.encrypt_method

@@ -7,7 +7,9 @@
 #   id: host.password.lockout_enforced
 #   severity: medium
 #   controls:
-#     - iso27001-2022:A.8.5  # Secure authentication
+#     - control: iso27001-2022:A.8.5  # Secure authentication
+#       relation: exact
+#       why: Repeated failed logins lock the account, limiting password guessing.
 #   asset_kinds: [host]
 #   evidence:
 #     - host.password.lockout_enforced

@@ -7,7 +7,9 @@
 #   id: host.password.max_age_limited
 #   severity: low
 #   controls:
-#     - iso27001-2022:A.5.17  # Authentication information
+#     - control: iso27001-2022:A.5.17  # Authentication information
+#       relation: exact
+#       why: Passwords expire, a rule on authentication information.
 #   asset_kinds: [host]
 #   evidence:
 #     - host.password.max_days

@@ -7,7 +7,9 @@
 #   id: host.password.min_age_set
 #   severity: low
 #   controls:
-#     - iso27001-2022:A.5.17  # Authentication information
+#     - control: iso27001-2022:A.5.17  # Authentication information
+#       relation: exact
+#       why: A minimum age stops a password being changed straight back.
 #   asset_kinds: [host]
 #   evidence:
 #     - host.password.min_days

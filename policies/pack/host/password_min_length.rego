@@ -7,7 +7,9 @@
 #   id: host.password.min_length
 #   severity: medium
 #   controls:
-#     - iso27001-2022:A.5.17  # Authentication information
+#     - control: iso27001-2022:A.5.17  # Authentication information
+#       relation: exact
+#       why: A minimum length is a rule on the quality of passwords.
 #   asset_kinds: [host]
 #   evidence:
 #     - host.password.quality_enforced

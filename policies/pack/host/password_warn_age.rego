@@ -6,7 +6,9 @@
 #   id: host.password.expiry_warning
 #   severity: low
 #   controls:
-#     - iso27001-2022:A.5.17  # Authentication information
+#     - control: iso27001-2022:A.5.17  # Authentication information
+#       relation: supporting
+#       why: Warning users before expiry helps them renew passwords; it is no rule on the passwords themselves.
 #   asset_kinds: [host]
 #   evidence:
 #     - host.password.warn_age

@@ -8,7 +8,9 @@
 #   id: host.services.none_failed
 #   severity: low
 #   controls:
-#     - iso27001-2022:A.8.16  # Monitoring activities
+#     - control: iso27001-2022:A.8.16  # Monitoring activities
+#       relation: supporting
+#       why: A failed unit may be a stopped security service; it is evidence the host is watched, not monitoring itself.
 #   asset_kinds: [host]
 #   evidence:
 #     - host.services.failed

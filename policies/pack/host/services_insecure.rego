@@ -7,8 +7,12 @@
 #   id: host.services.no_insecure_legacy
 #   severity: high
 #   controls:
-#     - iso27001-2022:A.8.21  # Security of network services
-#     - iso27001-2022:A.8.5  # Secure authentication
+#     - control: iso27001-2022:A.8.21  # Security of network services
+#       relation: exact
+#       why: Clear-text legacy services (telnet, rsh and the like) are insecure network services.
+#     - control: iso27001-2022:A.8.5  # Secure authentication
+#       relation: supporting
+#       why: Those services send credentials in clear text; authentication itself is not tested.
 #   asset_kinds: [host]
 #   evidence:
 #     - host.services.enabled_insecure

@@ -8,8 +8,12 @@
 #   id: host.ssh.no_dsa_authorized_keys
 #   severity: medium
 #   controls:
-#     - iso27001-2022:A.8.5  # Secure authentication
-#     - iso27001-2022:A.8.24  # Use of cryptography
+#     - control: iso27001-2022:A.8.5  # Secure authentication
+#       relation: exact
+#       why: DSA keys are weak authenticators and are refused.
+#     - control: iso27001-2022:A.8.24  # Use of cryptography
+#       relation: supporting
+#       why: A key algorithm choice; key management is not tested.
 #   asset_kinds: [host]
 #   evidence:
 #     - host.ssh.server_installed

@@ -6,8 +6,12 @@
 #   id: host.ssh.empty_passwords_refused
 #   severity: high
 #   controls:
-#     - iso27001-2022:A.8.5  # Secure authentication
-#     - iso27001-2022:A.5.17  # Authentication information
+#     - control: iso27001-2022:A.8.5  # Secure authentication
+#       relation: exact
+#       why: SSH refuses to authenticate accounts with empty passwords.
+#     - control: iso27001-2022:A.5.17  # Authentication information
+#       relation: supporting
+#       why: Keeps empty passwords from being usable remotely; whether they exist is another policy.
 #   asset_kinds: [host]
 #   evidence:
 #     - host.ssh.server_installed

@@ -7,7 +7,9 @@
 #   id: host.ssh.max_auth_tries_limited
 #   severity: low
 #   controls:
-#     - iso27001-2022:A.8.5  # Secure authentication
+#     - control: iso27001-2022:A.8.5  # Secure authentication
+#       relation: exact
+#       why: Authentication attempts per connection are limited.
 #   asset_kinds: [host]
 #   evidence:
 #     - host.ssh.server_installed

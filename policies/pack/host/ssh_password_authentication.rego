@@ -8,7 +8,9 @@
 #   id: host.ssh.password_authentication_disabled
 #   severity: medium
 #   controls:
-#     - iso27001-2022:A.8.5  # Secure authentication
+#     - control: iso27001-2022:A.8.5  # Secure authentication
+#       relation: exact
+#       why: SSH authenticates with keys only.
 #   asset_kinds: [host]
 #   evidence:
 #     - host.ssh.server_installed

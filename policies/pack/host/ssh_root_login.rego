@@ -8,8 +8,12 @@
 #   id: host.ssh.root_login_disabled
 #   severity: high
 #   controls:
-#     - iso27001-2022:A.8.2  # Privileged access rights
-#     - iso27001-2022:A.8.5  # Secure authentication
+#     - control: iso27001-2022:A.8.2  # Privileged access rights
+#       relation: exact
+#       why: Privileged access goes through named accounts, never a direct root login.
+#     - control: iso27001-2022:A.8.5  # Secure authentication
+#       relation: supporting
+#       why: Removes one target of password guessing; the authentication method is not tested.
 #   asset_kinds: [host]
 #   evidence:
 #     - host.ssh.server_installed

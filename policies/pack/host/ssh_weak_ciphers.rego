@@ -7,8 +7,12 @@
 #   id: host.ssh.no_weak_ciphers
 #   severity: medium
 #   controls:
-#     - iso27001-2022:A.8.24  # Use of cryptography
-#     - iso27001-2022:A.5.14  # Information transfer
+#     - control: iso27001-2022:A.8.24  # Use of cryptography
+#       relation: exact
+#       why: Only strong ciphers are offered.
+#     - control: iso27001-2022:A.5.14  # Information transfer
+#       relation: supporting
+#       why: Protects remote sessions in transfer; transfer rules and agreements are not tested.
 #   asset_kinds: [host]
 #   evidence:
 #     - host.ssh.server_installed

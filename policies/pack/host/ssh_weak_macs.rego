@@ -8,8 +8,12 @@
 #   id: host.ssh.no_weak_macs
 #   severity: medium
 #   controls:
-#     - iso27001-2022:A.8.24  # Use of cryptography
-#     - iso27001-2022:A.5.14  # Information transfer
+#     - control: iso27001-2022:A.8.24  # Use of cryptography
+#       relation: exact
+#       why: Only strong message authentication codes are offered.
+#     - control: iso27001-2022:A.5.14  # Information transfer
+#       relation: supporting
+#       why: Protects remote sessions in transfer; transfer rules and agreements are not tested.
 #   asset_kinds: [host]
 #   evidence:
 #     - host.ssh.server_installed

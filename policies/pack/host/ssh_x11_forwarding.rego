@@ -7,7 +7,9 @@
 #   id: host.ssh.x11_forwarding_disabled
 #   severity: low
 #   controls:
-#     - iso27001-2022:A.8.9  # Configuration management
+#     - control: iso27001-2022:A.8.9  # Configuration management
+#       relation: exact
+#       why: X11 forwarding off is a CIS baseline setting of the SSH server.
 #   asset_kinds: [host]
 #   evidence:
 #     - host.ssh.server_installed

@@ -8,8 +8,9 @@
 #   id: host.storage.luks_strong_cipher
 #   severity: medium
 #   controls:
-#     - iso27001-2022:A.8.24  # Use of cryptography
-#     - iso27701-2025:A.3.26  # Use of cryptography (27701:2025, provisional)
+#     - control: iso27001-2022:A.8.24  # Use of cryptography
+#       relation: exact
+#       why: Encrypted volumes use a strong cipher mode and key size.
 #   asset_kinds: [host]
 #   evidence:
 #     - host.storage.luks_volumes

@@ -7,9 +7,12 @@
 #   id: host.storage.root_encrypted
 #   severity: high
 #   controls:
-#     - iso27001-2022:A.8.24  # Use of cryptography
-#     - iso27001-2022:A.7.10  # Storage media
-#     - iso27701-2025:A.3.26  # Use of cryptography (27701:2025, provisional)
+#     - control: iso27001-2022:A.8.24  # Use of cryptography
+#       relation: exact
+#       why: The root filesystem is encrypted at rest.
+#     - control: iso27001-2022:A.7.10  # Storage media
+#       relation: supporting
+#       why: Encrypted disks protect data on media that leave the premises or are disposed of; media handling is not tested.
 #   asset_kinds: [host]
 #   evidence:
 #     - host.storage.root_encrypted

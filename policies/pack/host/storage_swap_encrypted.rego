@@ -7,8 +7,9 @@
 #   id: host.storage.swap_encrypted
 #   severity: medium
 #   controls:
-#     - iso27001-2022:A.8.24  # Use of cryptography
-#     - iso27701-2025:A.3.26  # Use of cryptography (27701:2025, provisional)
+#     - control: iso27001-2022:A.8.24  # Use of cryptography
+#       relation: exact
+#       why: Swap, which can hold any memory page, is encrypted or absent.
 #   asset_kinds: [host]
 #   evidence:
 #     - host.storage.swap_encrypted_or_absent

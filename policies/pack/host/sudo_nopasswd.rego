@@ -7,8 +7,12 @@
 #   id: host.sudo.no_nopasswd
 #   severity: medium
 #   controls:
-#     - iso27001-2022:A.8.2  # Privileged access rights
-#     - iso27001-2022:A.8.18  # Use of privileged utility programs
+#     - control: iso27001-2022:A.8.2  # Privileged access rights
+#       relation: exact
+#       why: Using privilege through sudo requires re-authentication.
+#     - control: iso27001-2022:A.8.18  # Use of privileged utility programs
+#       relation: supporting
+#       why: sudo is the utility through which privilege is used; which utilities are allowed is not tested.
 #   asset_kinds: [host]
 #   evidence:
 #     - host.sudo.nopasswd_count

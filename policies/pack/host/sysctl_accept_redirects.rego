@@ -8,8 +8,12 @@
 #   id: host.sysctl.icmp_redirects_ignored
 #   severity: medium
 #   controls:
-#     - iso27001-2022:A.8.20  # Networks security
-#     - iso27001-2022:A.8.9  # Configuration management
+#     - control: iso27001-2022:A.8.20  # Networks security
+#       relation: supporting
+#       why: The network cannot change the host's routes; network devices themselves are not tested.
+#     - control: iso27001-2022:A.8.9  # Configuration management
+#       relation: exact
+#       why: A CIS baseline kernel parameter.
 #   asset_kinds: [host]
 #   evidence:
 #     - host.sysctl.accept_redirects

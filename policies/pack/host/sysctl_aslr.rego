@@ -7,7 +7,9 @@
 #   id: host.sysctl.aslr_full
 #   severity: medium
 #   controls:
-#     - iso27001-2022:A.8.9  # Configuration management
+#     - control: iso27001-2022:A.8.9  # Configuration management
+#       relation: exact
+#       why: A CIS baseline kernel parameter.
 #   asset_kinds: [host]
 #   evidence:
 #     - host.sysctl.kernel_randomize_va_space

@@ -7,7 +7,9 @@
 #   id: host.sysctl.protected_links
 #   severity: low
 #   controls:
-#     - iso27001-2022:A.8.9  # Configuration management
+#     - control: iso27001-2022:A.8.9  # Configuration management
+#       relation: exact
+#       why: A CIS baseline kernel parameter.
 #   asset_kinds: [host]
 #   evidence:
 #     - host.sysctl.protected_symlinks

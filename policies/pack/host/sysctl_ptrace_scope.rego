@@ -8,8 +8,12 @@
 #   id: host.sysctl.ptrace_restricted
 #   severity: low
 #   controls:
-#     - iso27001-2022:A.8.18  # Use of privileged utility programs
-#     - iso27001-2022:A.8.9  # Configuration management
+#     - control: iso27001-2022:A.8.18  # Use of privileged utility programs
+#       relation: exact
+#       why: ptrace can override process isolation; restricting it restricts that utility.
+#     - control: iso27001-2022:A.8.9  # Configuration management
+#       relation: exact
+#       why: A CIS baseline kernel parameter.
 #   asset_kinds: [host]
 #   evidence:
 #     - host.sysctl.ptrace_scope

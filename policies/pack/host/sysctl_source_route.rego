@@ -7,8 +7,12 @@
 #   id: host.sysctl.source_routing_refused
 #   severity: medium
 #   controls:
-#     - iso27001-2022:A.8.20  # Networks security
-#     - iso27001-2022:A.8.9  # Configuration management
+#     - control: iso27001-2022:A.8.20  # Networks security
+#       relation: supporting
+#       why: Senders cannot choose the route through the host; network devices themselves are not tested.
+#     - control: iso27001-2022:A.8.9  # Configuration management
+#       relation: exact
+#       why: A CIS baseline kernel parameter.
 #   asset_kinds: [host]
 #   evidence:
 #     - host.sysctl.accept_source_route

@@ -7,8 +7,12 @@
 #   id: host.sysctl.tcp_syncookies
 #   severity: low
 #   controls:
-#     - iso27001-2022:A.8.20  # Networks security
-#     - iso27001-2022:A.8.9  # Configuration management
+#     - control: iso27001-2022:A.8.20  # Networks security
+#       relation: supporting
+#       why: Resists SYN floods on the host; network devices themselves are not tested.
+#     - control: iso27001-2022:A.8.9  # Configuration management
+#       relation: exact
+#       why: A CIS baseline kernel parameter.
 #   asset_kinds: [host]
 #   evidence:
 #     - host.sysctl.tcp_syncookies

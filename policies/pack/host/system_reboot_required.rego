@@ -7,7 +7,9 @@
 #   id: host.system.no_reboot_pending
 #   severity: medium
 #   controls:
-#     - iso27001-2022:A.8.8  # Management of technical vulnerabilities
+#     - control: iso27001-2022:A.8.8  # Management of technical vulnerabilities
+#       relation: exact
+#       why: Installed fixes take effect only after the pending reboot.
 #   asset_kinds: [host]
 #   evidence:
 #     - host.system.reboot_required

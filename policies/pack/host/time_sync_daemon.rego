@@ -7,7 +7,9 @@
 #   id: host.time.sync_configured
 #   severity: medium
 #   controls:
-#     - iso27001-2022:A.8.17  # Clock synchronization
+#     - control: iso27001-2022:A.8.17  # Clock synchronization
+#       relation: exact
+#       why: A time synchronisation service keeps the clock to its configured sources.
 #   asset_kinds: [host]
 #   evidence:
 #     - host.time.sync_daemon

@@ -6,7 +6,9 @@
 #   id: host.time.synchronized
 #   severity: medium
 #   controls:
-#     - iso27001-2022:A.8.17  # Clock synchronization
+#     - control: iso27001-2022:A.8.17  # Clock synchronization
+#       relation: exact
+#       why: The clock is synchronised now.
 #   asset_kinds: [host]
 #   evidence:
 #     - host.time.synchronized

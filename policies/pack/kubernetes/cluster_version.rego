@@ -9,7 +9,9 @@
 #   id: kubernetes.cluster.version_maintained
 #   severity: high
 #   controls:
-#     - iso27001-2022:A.8.8  # Management of technical vulnerabilities
+#     - control: iso27001-2022:A.8.8  # Management of technical vulnerabilities
+#       relation: exact
+#       why: A release no longer maintained upstream gets no security fixes.
 #   asset_kinds: [kubernetes-cluster]
 #   evidence:
 #     - kubernetes.cluster.server_version

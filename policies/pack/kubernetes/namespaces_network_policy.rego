@@ -9,7 +9,9 @@
 #   id: kubernetes.namespaces.network_policy_present
 #   severity: medium
 #   controls:
-#     - iso27001-2022:A.8.22  # Segregation of networks
+#     - control: iso27001-2022:A.8.22  # Segregation of networks
+#       relation: supporting
+#       why: "Any NetworkPolicy passes, not only a default deny: evidence of segregation, not a test of it."
 #   asset_kinds: [kubernetes-cluster]
 #   evidence:
 #     - kubernetes.namespaces.without_network_policy

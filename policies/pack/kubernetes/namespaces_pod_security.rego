@@ -10,7 +10,9 @@
 #   id: kubernetes.namespaces.pod_security_enforced
 #   severity: medium
 #   controls:
-#     - iso27001-2022:A.8.9  # Configuration management
+#     - control: iso27001-2022:A.8.9  # Configuration management
+#       relation: exact
+#       why: A Pod Security level enforced per namespace is a configuration baseline for workloads.
 #   asset_kinds: [kubernetes-cluster]
 #   evidence:
 #     - kubernetes.namespaces.pod_security

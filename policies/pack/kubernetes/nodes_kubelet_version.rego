@@ -8,7 +8,9 @@
 #   id: kubernetes.nodes.kubelet_versions_maintained
 #   severity: high
 #   controls:
-#     - iso27001-2022:A.8.8  # Management of technical vulnerabilities
+#     - control: iso27001-2022:A.8.8  # Management of technical vulnerabilities
+#       relation: exact
+#       why: A kubelet release no longer maintained upstream gets no security fixes.
 #   asset_kinds: [kubernetes-cluster]
 #   evidence:
 #     - kubernetes.nodes.kubelet_versions

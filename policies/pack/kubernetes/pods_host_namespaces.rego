@@ -8,8 +8,12 @@
 #   id: kubernetes.pods.no_host_namespaces
 #   severity: high
 #   controls:
-#     - iso27001-2022:A.8.9  # Configuration management
-#     - iso27001-2022:A.8.22  # Segregation of networks
+#     - control: iso27001-2022:A.8.9  # Configuration management
+#       relation: exact
+#       why: No sharing of the node's namespaces is part of the workload baseline.
+#     - control: iso27001-2022:A.8.22  # Segregation of networks
+#       relation: supporting
+#       why: A pod on the node's network namespace escapes the cluster's network segregation.
 #   asset_kinds: [kubernetes-cluster]
 #   evidence:
 #     - kubernetes.pods.host_network

@@ -8,8 +8,12 @@
 #   id: kubernetes.pods.no_host_path_volumes
 #   severity: high
 #   controls:
-#     - iso27001-2022:A.8.9  # Configuration management
-#     - iso27001-2022:A.8.3  # Information access restriction
+#     - control: iso27001-2022:A.8.9  # Configuration management
+#       relation: exact
+#       why: No node directory mounted into pods is part of the workload baseline.
+#     - control: iso27001-2022:A.8.3  # Information access restriction
+#       relation: supporting
+#       why: A node directory mounted into a pod exposes the node's files to it.
 #   asset_kinds: [kubernetes-cluster]
 #   evidence:
 #     - kubernetes.pods.host_path_volumes

@@ -9,8 +9,12 @@
 #   id: kubernetes.pods.images_pinned_by_digest
 #   severity: low
 #   controls:
-#     - iso27001-2022:A.8.19  # Installation of software on operational systems
-#     - iso27001-2022:A.8.32  # Change management
+#     - control: iso27001-2022:A.8.19  # Installation of software on operational systems
+#       relation: supporting
+#       why: Pinned images make the installed software exact; which images are approved is not tested.
+#     - control: iso27001-2022:A.8.32  # Change management
+#       relation: supporting
+#       why: A pinned image changes only through a change to the manifest.
 #   asset_kinds: [kubernetes-cluster]
 #   evidence:
 #     - kubernetes.pods.mutable_images

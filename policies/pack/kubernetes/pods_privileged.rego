@@ -8,8 +8,12 @@
 #   id: kubernetes.pods.no_privileged_containers
 #   severity: high
 #   controls:
-#     - iso27001-2022:A.8.9  # Configuration management
-#     - iso27001-2022:A.8.2  # Privileged access rights
+#     - control: iso27001-2022:A.8.9  # Configuration management
+#       relation: exact
+#       why: No privileged container is part of the workload baseline.
+#     - control: iso27001-2022:A.8.2  # Privileged access rights
+#       relation: supporting
+#       why: A privileged container holds the node's privileges; who may run one is not tested.
 #   asset_kinds: [kubernetes-cluster]
 #   evidence:
 #     - kubernetes.pods.privileged_containers

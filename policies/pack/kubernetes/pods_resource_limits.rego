@@ -8,7 +8,9 @@
 #   id: kubernetes.pods.resource_limits_set
 #   severity: medium
 #   controls:
-#     - iso27001-2022:A.8.6  # Capacity management
+#     - control: iso27001-2022:A.8.6  # Capacity management
+#       relation: supporting
+#       why: Limits bound each container's use of resources; capacity planning is not tested.
 #   asset_kinds: [kubernetes-cluster]
 #   evidence:
 #     - kubernetes.pods.containers_without_limits

@@ -8,8 +8,12 @@
 #   id: kubernetes.pods.no_root_containers
 #   severity: high
 #   controls:
-#     - iso27001-2022:A.8.2  # Privileged access rights
-#     - iso27001-2022:A.8.9  # Configuration management
+#     - control: iso27001-2022:A.8.2  # Privileged access rights
+#       relation: supporting
+#       why: A container running as root holds more privilege than it needs.
+#     - control: iso27001-2022:A.8.9  # Configuration management
+#       relation: exact
+#       why: No container running as root is part of the workload baseline.
 #   asset_kinds: [kubernetes-cluster]
 #   evidence:
 #     - kubernetes.pods.containers_run_as_root

@@ -9,7 +9,9 @@
 #   id: kubernetes.pods.run_as_non_root_enforced
 #   severity: medium
 #   controls:
-#     - iso27001-2022:A.8.9  # Configuration management
+#     - control: iso27001-2022:A.8.9  # Configuration management
+#       relation: exact
+#       why: Containers barred from running as root is part of the workload baseline.
 #   asset_kinds: [kubernetes-cluster]
 #   evidence:
 #     - kubernetes.pods.containers_without_run_as_non_root

@@ -9,7 +9,9 @@
 #   id: kubernetes.rbac.cluster_admin_restricted
 #   severity: high
 #   controls:
-#     - iso27001-2022:A.8.2  # Privileged access rights
+#     - control: iso27001-2022:A.8.2  # Privileged access rights
+#       relation: exact
+#       why: cluster-admin is held only by the built-in break-glass group.
 #   asset_kinds: [kubernetes-cluster]
 #   evidence:
 #     - kubernetes.rbac.cluster_admin_subjects

@@ -8,8 +8,12 @@
 #   id: kubernetes.rbac.no_wildcard_roles
 #   severity: medium
 #   controls:
-#     - iso27001-2022:A.5.15  # Access control
-#     - iso27001-2022:A.8.2  # Privileged access rights
+#     - control: iso27001-2022:A.5.15  # Access control
+#       relation: supporting
+#       why: Shows access rules are specific; the access-control policy itself is a document.
+#     - control: iso27001-2022:A.8.2  # Privileged access rights
+#       relation: exact
+#       why: A role granting every verb or resource is unbounded privilege.
 #   asset_kinds: [kubernetes-cluster]
 #   evidence:
 #     - kubernetes.rbac.wildcard_roles

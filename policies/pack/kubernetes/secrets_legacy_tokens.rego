@@ -9,7 +9,9 @@
 #   id: kubernetes.secrets.no_legacy_service_account_tokens
 #   severity: medium
 #   controls:
-#     - iso27001-2022:A.5.17  # Authentication information
+#     - control: iso27001-2022:A.5.17  # Authentication information
+#       relation: exact
+#       why: Long-lived service account token secrets are unmanaged authentication information.
 #   asset_kinds: [kubernetes-cluster]
 #   evidence:
 #     - kubernetes.secrets.count_by_type

@@ -9,7 +9,9 @@
 #   id: kubernetes.service_accounts.no_automounted_tokens
 #   severity: medium
 #   controls:
-#     - iso27001-2022:A.5.17  # Authentication information
+#     - control: iso27001-2022:A.5.17  # Authentication information
+#       relation: exact
+#       why: Pods receive API credentials only when they ask for them.
 #   asset_kinds: [kubernetes-cluster]
 #   evidence:
 #     - kubernetes.service_accounts.pods_with_automounted_tokens

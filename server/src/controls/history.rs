@@ -166,6 +166,10 @@ mod tests {
             title: "Use of cryptography".into(),
             status,
             coverage: None,
+            rationale: None,
+            manual_part: None,
+            provisional: false,
+            missing: None,
             attested: None,
             outcomes: outcomes
                 .iter()

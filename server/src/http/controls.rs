@@ -64,6 +64,10 @@ pub struct PolicyInfo {
     pub severity: Severity,
     /// The controls it evidences.
     pub controls: Vec<String>,
+    /// How (`exact` or `supporting`) and why it evidences each of them, in the same order; an
+    /// ISO/IEC 27701:2025 one names the 2019 clause it is derived from.
+    #[serde(default)]
+    pub mappings: Vec<vouch_policies::Mapping>,
     /// The asset kinds it applies to.
     pub asset_kinds: Vec<AssetKind>,
     /// How long a verdict stays fresh, e.g. `24h`.
@@ -442,6 +446,7 @@ fn pack_info(policies: &Policies) -> PackInfo {
                 title: p.title.clone(),
                 severity: p.severity,
                 controls: p.controls.iter().map(ToString::to_string).collect(),
+                mappings: p.mappings.clone(),
                 asset_kinds: p.asset_kinds.clone(),
                 freshness: vouch_policies::metadata::format_freshness(p.freshness),
                 file: p.file.clone(),

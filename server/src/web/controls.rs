@@ -83,6 +83,26 @@ pub(super) fn badge(state: ControlState) -> Markup {
     html! { span class=(format!("badge {}", state.as_str())) { (state.as_str().replace('_', " ")) } }
 }
 
+/// What a provisional control (every ISO/IEC 27701:2025 one) is, for people.
+pub(super) const PROVISIONAL: &str = "provisional: the ISO/IEC 27701:2025 id and its correspondence to the 2019 clause come from secondary sources and are not yet checked control by control";
+
+/// The provisional flag beside a result, when the control is provisional.
+pub(super) fn provisional_mark(provisional: bool) -> Markup {
+    html! { @if provisional { " " span.badge.provisional title=(PROVISIONAL) { "provisional" } } }
+}
+
+/// How far a control is automated, why, and for a `partly` one the part its attestation covers.
+fn level_text(c: &ControlStatus) -> Markup {
+    html! {
+        @match c.coverage {
+            Some(l) => { strong { (l.as_str()) } }
+            None => { span.muted { "unclassified" } }
+        }
+        @if let Some(why) = &c.rationale { " — " (why) }
+        @if let Some(part) = &c.manual_part { br; "Manual part (attested): " (part) }
+    }
+}
+
 pub(super) fn control_href(c: &ControlStatus, filter: &Filter) -> String {
     format!(
         "/controls/{}/{}{}",
@@ -167,9 +187,9 @@ pub(super) async fn controls(
                     tr {
                         td { a href=(control_href(c, &filter)) { (c.control.control) } }
                         td { (c.title) }
-                        td { (badge(c.status)) }
+                        td { (badge(c.status)) (provisional_mark(c.provisional)) }
                         td.muted { (since_text(&history, c, view.at)) }
-                        td { (c.coverage.map_or("—", |l| l.as_str())) }
+                        td { span title=(c.rationale.as_deref().unwrap_or_default()) { (c.coverage.map_or("—", |l| l.as_str())) } }
                         td {
                             @if c.outcomes.is_empty() {
                                 span.muted { "—" }
@@ -240,12 +260,15 @@ pub(super) async fn control(
         &c.control.to_string(),
         Some(&user),
         html! {
-            h1 { (c.control) " " (c.title) " " (badge(c.status)) }
+            h1 { (c.control) " " (c.title) " " (badge(c.status)) (provisional_mark(c.provisional)) }
             p.muted {
                 "As of " (view.at) " · " (c.status.as_str().replace('_', " ")) " since " (since_text(&history, c, view.at))
                 " · coverage " (c.coverage.map_or("unclassified", |l| l.as_str()))
                 " · " a href=(format!("/controls?framework={}", url_segment(&c.control.framework))) { "all controls" }
             }
+            p.level { "Coverage: " (level_text(c)) }
+            @if c.provisional { p.muted { "This result is " (PROVISIONAL) "." } }
+            @if let Some(missing) = &c.missing { p { "Missing: " (missing) } }
             @match &c.attested {
                 Some(Attested::Holds { reference, by, until }) => {
                     p { "Attested by " (by) ", holds until " (until) " · " a href=(format!("/v1/attestations/{reference}")) { "signed attestation" } }
@@ -451,6 +474,9 @@ pub(super) async fn soa(
                 " · " (applicable) " of " (catalog.controls.len()) " controls applicable"
                 @if let Some(r) = role { " · the organisation acts as PII " (format!("{r:?}").to_lowercase()) }
             }
+            @if catalog.controls.iter().any(|c| c.provisional) {
+                p { span.badge.provisional { "provisional" } " Controls so marked are " (PROVISIONAL) "." }
+            }
             div.cards {
                 @for (s, n) in &counts { div.card { div.num { (n) } (badge(*s)) } }
             }
@@ -460,7 +486,7 @@ pub(super) async fn soa(
                     @let id = c.id.to_string();
                     @let status = statuses.get(&id);
                     tr {
-                        td { (c.id.control) }
+                        td { (c.id.control) (provisional_mark(c.provisional)) }
                         td { (c.title) @if let Some(t) = &c.theme { br; span.muted { (t) } } }
                         @if let Some(why) = exclusions.get(&id) {
                             td { "no" }
@@ -471,11 +497,14 @@ pub(super) async fn soa(
                             td { "yes" }
                             td {
                                 @match s.coverage {
-                                    Some(l) => { "evidenced " (l.as_str()) }
+                                    Some(_) => { "evidenced " (level_text(s)) }
                                     None => { "required by the framework" }
                                 }
                             }
-                            td { (badge(s.status)) }
+                            td {
+                                (badge(s.status)) (provisional_mark(s.provisional))
+                                @if let Some(m) = &s.missing { br; span.muted { "missing " (m) } }
+                            }
                             td {
                                 @if !s.outcomes.is_empty() {
                                     (s.count(ControlState::Pass)) " of " (s.outcomes.len()) " policy results pass · "

@@ -12,7 +12,7 @@ table{border-collapse:collapse;width:100%;margin:.5em 0}th,td{text-align:left;pa
 th{background:#eef1f5}tr:nth-child(even) td{background:#f8f9fb}code{font-size:.9em;word-break:break-all}
 .badge{display:inline-block;padding:.05em .55em;border-radius:.8em;font-weight:700;font-size:.85em}
 .ok,.pass{background:#d7f5dd;color:#0b5a1c}.fail{background:#ffd9d6;color:#8a1209}.stale,.silent{background:#ffefc2;color:#6b4b00}
-.unavailable,.manual,.no_evidence,.not_applicable{background:#e6e6ea;color:#333}.accepted{background:#dde8ff;color:#123f8c}.error{background:#f3d9ff;color:#5c0b7a}.num{font-size:2em;font-weight:700}
+.unavailable,.manual,.no_evidence,.not_applicable{background:#e6e6ea;color:#333}.accepted{background:#dde8ff;color:#123f8c}.provisional{background:#fff;color:#6b4b00;border:1px dashed #b08a00}.error{background:#f3d9ff;color:#5c0b7a}.num{font-size:2em;font-weight:700}
 .cards{display:flex;gap:1em;flex-wrap:wrap}.card{border:1px solid #ccd;border-radius:.4em;padding:.6em 1em;min-width:10em}
 input,select,button{font:inherit;padding:.25em .5em}.muted{color:#555}
 @media print{header{display:none}}

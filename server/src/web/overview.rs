@@ -183,7 +183,7 @@ fn framework_section(
         .collect();
     html! {
         section.framework id=(id) {
-            h2 { (name) " " span.muted { "(" (id) ")" } }
+            h2 { (name) " " span.muted { "(" (id) ")" } (super::controls::provisional_mark(controls.iter().any(|c| c.provisional))) }
             div.cards {
                 @for s in ControlState::ALL {
                     @if let Some(n) = counts.get(&s) {
