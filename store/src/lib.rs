@@ -539,6 +539,26 @@ pub trait LogStore: Send + Sync + 'static {
     ) -> Result<Vec<vouch_evidence::tlog::Hash>, StoreError>;
     /// The leaf index of a stored snapshot; `None`: no such snapshot.
     async fn log_index(&self, digest: Digest) -> Result<Option<u64>, StoreError>;
+    /// The hashes of leaf ranges (a proof's, from [`vouch_evidence::tlog::inclusion_ranges`]
+    /// or [`vouch_evidence::tlog::consistency_ranges`]), each folded from the few stored
+    /// subtrees it is made of, all read in one lookup.
+    async fn log_proof(
+        &self,
+        ranges: &[(u64, u64)],
+    ) -> Result<Vec<vouch_evidence::tlog::Hash>, StoreError> {
+        use vouch_evidence::tlog::{fold_range, range_nodes};
+        let parts: Vec<_> = ranges.iter().map(|&(a, b)| range_nodes(a, b)).collect();
+        let hashes = self.log_nodes(parts.concat()).await?;
+        let mut at = 0;
+        parts
+            .iter()
+            .map(|ids| {
+                let folded = fold_range(&hashes[at..at + ids.len()]);
+                at += ids.len();
+                folded.ok_or_else(|| StoreError::Backend("an empty proof range".into()))
+            })
+            .collect()
+    }
 }
 
 /// Everything the server keeps, one trait per concern above: a service takes the narrowest

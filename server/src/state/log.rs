@@ -3,7 +3,6 @@
 //! the current tree head, signed once per size.
 
 use vouch_evidence::note::{Checkpoint, NoteVerifier};
-use vouch_evidence::tlog::Hash;
 
 use super::*;
 use crate::store::LogHead;
@@ -92,27 +91,5 @@ impl AppState {
     pub async fn checkpoint(&self) -> Result<(LogHead, String), StoreError> {
         let head = self.store().log_head().await?;
         Ok((head, self.log().checkpoint(head)))
-    }
-
-    /// The hashes of a proof's leaf ranges, each folded from a few stored subtrees.
-    pub async fn log_proof(&self, ranges: &[(u64, u64)]) -> Result<Vec<Hash>, StoreError> {
-        let mut ids = Vec::new();
-        let mut counts = Vec::with_capacity(ranges.len());
-        for &(a, b) in ranges {
-            let r = vouch_evidence::tlog::range_nodes(a, b);
-            counts.push(r.len());
-            ids.extend(r);
-        }
-        let hashes = self.store().log_nodes(ids).await?;
-        let mut out = Vec::with_capacity(ranges.len());
-        let mut at = 0;
-        for n in counts {
-            out.push(
-                vouch_evidence::tlog::fold_range(&hashes[at..at + n])
-                    .ok_or_else(|| StoreError::Backend("an empty proof range".into()))?,
-            );
-            at += n;
-        }
-        Ok(out)
     }
 }
