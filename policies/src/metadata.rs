@@ -220,6 +220,22 @@ fn line_of(start: usize, yaml: &[&str], needle: &str) -> usize {
         .map_or(start, |i| start + 1 + i)
 }
 
+/// The file line of the YAML character at `index` in the block joined with `\n`.
+///
+/// YAML also breaks lines at a lone `\r` (and libyaml at NEL, LS and PS), which
+/// `str::lines` does not, so the parser's own line number can point past the file;
+/// counting the joins before the character cannot.
+fn yaml_line(start: usize, yaml: &[&str], index: usize) -> usize {
+    let mut chars = 0;
+    for (i, l) in yaml.iter().enumerate() {
+        chars += l.chars().count() + 1;
+        if index < chars {
+            return start + 1 + i;
+        }
+    }
+    start + yaml.len().max(1)
+}
+
 /// Parses and checks the metadata of the policy module `file`.
 pub(crate) fn parse(file: &str, text: &str, catalogs: &Catalogs) -> Result<Policy, Vec<Problem>> {
     let Some((start, yaml_lines)) = metadata_block(text) else {
@@ -239,7 +255,9 @@ pub(crate) fn parse(file: &str, text: &str, catalogs: &Catalogs) -> Result<Polic
     let doc: Yaml = match yaml_serde::from_str(&yaml_lines.join("\n")) {
         Ok(d) => d,
         Err(e) => {
-            let line = e.location().map_or(start, |l| start + l.line());
+            let line = e
+                .location()
+                .map_or(start, |l| yaml_line(start, &yaml_lines, l.index()));
             problems.push(problem(line, format!("metadata is not valid YAML: {e}")));
             return Err(problems);
         }
@@ -899,6 +917,27 @@ mod tests {
         assert!(e[0].contains("metadata is not valid YAML"), "{e:?}");
         let line: usize = e[0].split(':').next().unwrap().parse().unwrap();
         assert!((6..=14).contains(&line), "{e:?}");
+    }
+
+    #[test]
+    fn invalid_yaml_after_lone_carriage_returns_points_inside_the_file() {
+        // Found by fuzzing: YAML counts a lone `\r` as a line break, `str::lines` does not.
+        let text = GOOD.replace(
+            "#   severity: high",
+            &format!("#   severity: high{}   x: [", "\r".repeat(100)),
+        );
+        let e = errors(&text);
+        assert!(e[0].contains("metadata is not valid YAML"), "{e:?}");
+        let line: usize = e[0].split(':').next().unwrap().parse().unwrap();
+        let severity = text
+            .lines()
+            .position(|l| l.contains("severity: high"))
+            .unwrap()
+            + 1;
+        assert!(
+            (severity..=text.lines().count()).contains(&line),
+            "{e:?} (severity on line {severity})"
+        );
     }
 
     #[test]
