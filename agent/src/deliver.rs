@@ -71,6 +71,9 @@ impl Agent {
                             } => (reason.is_none(), *retry_after),
                             _ => (false, None),
                         };
+                        if let AgentError::Log(refusal) = &e {
+                            report.log_refusal = Some(refusal.clone());
+                        }
                         tracing::warn!(chain = %chain, sequence = seq, error = %e, "not delivered; will retry");
                         report.pending += files.len() - i;
                         if let Some(asked) = asked {
@@ -150,7 +153,16 @@ impl Agent {
                     .save_log(&key, &proofs.checkpoint, checkpoint.size)
                     .map_err(AgentError::State)?,
                 Err(e) => {
-                    tracing::error!(digest = %digest, seen = seen.as_ref().map(|c| c.size), error = %e,
+                    let kept = self
+                        .state
+                        .record_log_alarm(
+                            vouch_evidence::Clock::System.now(),
+                            &digest,
+                            &e.to_string(),
+                            proofs,
+                        )
+                        .map_err(AgentError::State)?;
+                    tracing::error!(digest = %digest, seen = seen.as_ref().map(|c| c.size), error = %e, kept = %kept.display(),
                         "THE SERVER'S TRANSPARENCY LOG IS NOT CONSISTENT with what this agent saw: the snapshot stays spooled, unacknowledged");
                     return Err(AgentError::Log(e).into());
                 }

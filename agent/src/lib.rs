@@ -117,7 +117,7 @@ impl AgentError {
 }
 
 /// What one delivery pass did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DeliveryReport {
     /// Accepted now.
     pub delivered: usize,
@@ -133,6 +133,10 @@ pub struct DeliveryReport {
     /// The server's `Retry-After` when it asked to wait, capped at `agent.backoff_max_secs`:
     /// the next pass must not start sooner.
     pub retry_after: Option<Duration>,
+    /// Why the server's transparency log was refused, when it was: the server showed this
+    /// agent a log that is not the one it saw before (also logged as an error and kept in
+    /// `log/alarm.json`).
+    pub log_refusal: Option<vouch_evidence::logproofs::LogCheckError>,
 }
 
 /// An enrolled agent.

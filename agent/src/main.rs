@@ -254,6 +254,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 s.corrupt_count()?,
                 s.receipt_count()?
             );
+            match s.log_seen()? {
+                (Some(key), Some(c)) => {
+                    println!("log    {key}, last checkpoint of {} leaves", c.size)
+                }
+                _ => println!("log    none seen yet"),
+            }
+            if let Some(alarm) = s.log_alarm()? {
+                println!(
+                    "ALARM  the server's transparency log did not check ({}):\n{alarm}",
+                    s.root().join("log/alarm.json").display()
+                );
+                return Ok(ExitCode::FAILURE);
+            }
             Ok(ExitCode::SUCCESS)
         }
     }

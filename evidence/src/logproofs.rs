@@ -8,9 +8,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
 
-use crate::Digest;
-use crate::note::{Checkpoint, NoteVerifier};
+use crate::note::{Checkpoint, Note, NoteVerifier};
 use crate::tlog::{self, Hash};
+use crate::{Digest, PublicKey};
 
 /// The request header of `POST /v1/snapshots` with which an agent asks for the log's proofs:
 /// the size of the last checkpoint it verified (`0` before the first).
@@ -143,4 +143,115 @@ impl LogProofs {
         }
         Ok((key, checkpoint))
     }
+}
+
+/// A snapshot's place in the log and the proof of it: the answer of `GET /v1/log/inclusion`,
+/// and a bundle's `log/inclusion/<digest>.json`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InclusionProof {
+    /// The snapshot's digest.
+    pub digest: Digest,
+    /// Its leaf index.
+    pub index: u64,
+    /// The size of the tree the proof is for.
+    pub size: u64,
+    /// The proof's hashes, base64, nearest the leaf first.
+    pub proof: Vec<String>,
+    /// The signed checkpoint of that tree, when it is the current one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<String>,
+}
+
+impl InclusionProof {
+    /// Checks that the snapshot is leaf `index` of the tree `checkpoint` signs (a checkpoint
+    /// already opened with the log's key).
+    pub fn verify(&self, checkpoint: &Checkpoint) -> Result<(), LogCheckError> {
+        let not_included = |why: String| LogCheckError::NotIncluded {
+            index: self.index,
+            size: checkpoint.size,
+            why,
+        };
+        if self.size != checkpoint.size {
+            return Err(not_included(format!(
+                "the proof is for a tree of {} leaves",
+                self.size
+            )));
+        }
+        tlog::verify_inclusion(
+            &tlog::leaf_hash(&self.digest.0),
+            self.index,
+            checkpoint.size,
+            &decode(&self.proof)?,
+            &checkpoint.root,
+        )
+        .map_err(|e| not_included(e.to_string()))
+    }
+}
+
+/// The proof that one tree is a prefix of another: the answer of `GET /v1/log/consistency`,
+/// which an auditor saves beside two checkpoints taken at different times.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsistencyProof {
+    /// The older size.
+    pub from: u64,
+    /// The newer size.
+    pub to: u64,
+    /// The proof's hashes, base64.
+    pub proof: Vec<String>,
+    /// The signed checkpoint of the newer tree, when it is the current one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<String>,
+}
+
+impl ConsistencyProof {
+    /// Checks that the tree `old` signs is a prefix of the tree `new` signs (both opened with
+    /// the log's key): the log was only appended to between them.
+    pub fn verify(&self, old: &Checkpoint, new: &Checkpoint) -> Result<(), LogCheckError> {
+        if new.size < old.size {
+            return Err(LogCheckError::Shrank {
+                seen: old.size,
+                now: new.size,
+            });
+        }
+        let inconsistent = |why: String| LogCheckError::Inconsistent {
+            seen: old.size,
+            now: new.size,
+            why,
+        };
+        if (self.from, self.to) != (old.size, new.size) {
+            return Err(inconsistent(format!(
+                "the proof is from {} to {} leaves",
+                self.from, self.to
+            )));
+        }
+        if old.size == 0 {
+            // The empty tree is a prefix of every tree: no proof, as C2SP tlog-witness has it.
+            return match (old.root == tlog::empty_root(), self.proof.is_empty()) {
+                (true, true) => Ok(()),
+                (false, _) => Err(inconsistent("an empty tree with a root of its own".into())),
+                (true, false) => Err(inconsistent("a proof from the empty tree".into())),
+            };
+        }
+        tlog::verify_consistency(
+            old.size,
+            new.size,
+            &old.root,
+            &new.root,
+            &decode(&self.proof)?,
+        )
+        .map_err(|e| inconsistent(e.to_string()))
+    }
+}
+
+/// Opens a checkpoint note signed by the log's Ed25519 `key`, the log named by the
+/// checkpoint's own origin (an auditor pins the key, `vouch keys export`'s
+/// `vouch-server-log` line; the origin is the key's name in the note).
+pub fn open_checkpoint(note: &str, key: &PublicKey) -> Result<(Checkpoint, Note), LogCheckError> {
+    let bad = |e: crate::note::NoteError| LogCheckError::Checkpoint(e.to_string());
+    let parsed = Note::parse(note).map_err(bad)?;
+    let origin = Checkpoint::parse(parsed.text()).map_err(bad)?.origin;
+    let log = NoteVerifier::new(&origin, key.clone()).map_err(bad)?;
+    Checkpoint::open(note, &log).map_err(bad)
 }

@@ -4,16 +4,20 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
 use serde::Serialize;
 use vouch_evidence::api::{SampleQuery, SnapshotRef};
 use vouch_evidence::dsse;
+use vouch_evidence::logproofs::InclusionProof;
 use vouch_evidence::sample::{self, SAMPLE_ALGORITHM};
 use vouch_evidence::{ChainKey, Digest, SigningKey, Timestamp, canonical};
 pub use vouch_verify::bundle::{
-    AgentEntry, BundleEvaluation, BundleReport, BundleResult, MANIFEST_FILE, MANIFEST_PAYLOAD_TYPE,
-    Manifest, SERVER_KEY_OWNER, chain_of,
+    AgentEntry, BundleEvaluation, BundleReport, BundleResult, LOG_CHECKPOINT_FILE, LOG_KEY_OWNER,
+    MANIFEST_FILE, MANIFEST_PAYLOAD_TYPE, Manifest, SERVER_KEY_OWNER, chain_of, inclusion_file,
 };
 
+use crate::checkpoints::LogSigner;
 use crate::store::{Store, StoreError};
 
 pub use vouch_verify::bundle::verify;
@@ -61,11 +65,13 @@ pub async fn draw(
     Ok((population, sample))
 }
 
-/// Makes the bundle for `query`, signed with the server's `receipt_key`, as `.tar.gz` bytes in
-/// memory (tests, small bundles); [`stream`] sends the same bytes as they are made.
+/// Makes the bundle for `query`, signed with the server's `receipt_key`, against a checkpoint
+/// of the log signed by `log`, as `.tar.gz` bytes in memory (tests, small bundles); [`stream`]
+/// sends the same bytes as they are made.
 pub async fn build(
     store: &dyn Store,
     receipt_key: &SigningKey,
+    log: &LogSigner,
     query: &SampleQuery,
     now: Timestamp,
 ) -> Result<Vec<u8>, BundleError> {
@@ -74,6 +80,7 @@ pub async fn build(
     write(
         store,
         receipt_key,
+        log,
         query,
         now,
         &population,
@@ -99,6 +106,7 @@ pub type Chunks = tokio::sync::mpsc::Receiver<Result<Vec<u8>, std::io::Error>>;
 pub async fn stream(
     store: std::sync::Arc<dyn Store>,
     receipt_key: SigningKey,
+    log: std::sync::Arc<LogSigner>,
     query: SampleQuery,
     now: Timestamp,
 ) -> Result<Chunks, BundleError> {
@@ -109,6 +117,7 @@ pub async fn stream(
         let made = write(
             store.as_ref(),
             &receipt_key,
+            &log,
             &query,
             now,
             &population,
@@ -171,10 +180,13 @@ impl Packer<'_> {
 
 /// Writes the bundle of `population` and its sample `drawn` to `sink`: every member, then the
 /// signed manifest of their digests last (the order of members carries no meaning; `vouch
-/// verify` reads them all).
+/// verify` reads them all). The log's checkpoint is taken after the population was drawn, so
+/// its tree holds every snapshot of the population.
+#[allow(clippy::too_many_arguments)]
 async fn write(
     store: &dyn Store,
     receipt_key: &SigningKey,
+    log: &LogSigner,
     query: &SampleQuery,
     now: Timestamp,
     population: &[SnapshotRef],
@@ -188,6 +200,9 @@ async fn write(
         mtime: u64::try_from(now.unix_micros() / 1_000_000).unwrap_or(0),
         sink,
     };
+    let head = store.log_head().await?;
+    p.add(LOG_CHECKPOINT_FILE.into(), log.checkpoint(head).as_bytes())
+        .await?;
     let touched: BTreeSet<ChainKey> = drawn.iter().map(chain_of).collect();
     for m in population.iter().filter(|m| touched.contains(&chain_of(m))) {
         let envelope = store
@@ -202,6 +217,8 @@ async fn write(
             .ok_or(BundleError::Missing(m.digest, "receipt"))?;
         p.add(format!("receipts/{}.json", m.digest), &receipt)
             .await?;
+        let proof = inclusion(store, m.digest, head.size).await?;
+        p.add(inclusion_file(&m.digest), &pretty(&proof)).await?;
     }
     let mut packs = BTreeSet::new();
     for m in drawn {
@@ -247,13 +264,16 @@ async fn write(
         })
         .collect();
     agents.sort_by(|a, b| a.agent_id.cmp(&b.agent_id));
-    let mut keys =
-        String::from("# Vouch public keys: enrolled agents, then the server's receipt key.\n");
+    let mut keys = String::from(
+        "# Vouch public keys: enrolled agents, then the server's receipt and log keys.\n",
+    );
     for a in &agents {
         keys.push_str(&a.public_key);
         keys.push('\n');
     }
     keys.push_str(&receipt_key.public().to_line(SERVER_KEY_OWNER));
+    keys.push('\n');
+    keys.push_str(&log.verifier().key().to_line(LOG_KEY_OWNER));
     keys.push('\n');
     p.add("keys/keys.txt".into(), keys.as_bytes()).await?;
     p.add("keys/agents.json".into(), &pretty(&agents)).await?;
@@ -280,6 +300,29 @@ async fn write(
     append(&mut p.tar, MANIFEST_FILE, &signed.to_vec(), p.mtime)?;
     let end = p.tar.into_inner()?.finish()?;
     p.sink.put(end).await
+}
+
+/// The inclusion proof of stored snapshot `digest` in the log's tree of `size` leaves.
+async fn inclusion(
+    store: &dyn Store,
+    digest: Digest,
+    size: u64,
+) -> Result<InclusionProof, BundleError> {
+    let index = store
+        .log_index(digest)
+        .await?
+        .filter(|i| *i < size)
+        .ok_or(BundleError::Missing(digest, "leaf in the log"))?;
+    let ranges = vouch_evidence::tlog::inclusion_ranges(index, size)
+        .expect("an index below the size has an inclusion proof");
+    let proof = store.log_proof(&ranges).await?;
+    Ok(InclusionProof {
+        digest,
+        index,
+        size,
+        proof: proof.iter().map(|h| B64.encode(h)).collect(),
+        checkpoint: None,
+    })
 }
 
 /// A stored result as a bundle carries it.

@@ -17,6 +17,7 @@ pub mod alerts;
 pub mod app;
 pub mod auth;
 pub mod bundle;
+pub mod checkpoints;
 pub mod clock;
 pub mod config;
 pub mod connections;

@@ -387,3 +387,254 @@ async fn a_bundle_repacked_with_tar_c_dir_dot_verifies() {
     assert!(report.ok(), "{:#?}", report.failures);
     assert_eq!(report.summary, original_report.summary);
 }
+
+/// A dishonest server's bundle: `edit` changes its files, then the manifest is re-signed with
+/// the server's own receipt key, as a server that lies would.
+fn resigned(
+    mut files: BTreeMap<String, Vec<u8>>,
+    edit: impl FnOnce(&mut BTreeMap<String, Vec<u8>>),
+) -> Vec<u8> {
+    edit(&mut files);
+    let env = Envelope::from_slice(&files[MANIFEST_FILE]).unwrap();
+    let mut manifest: bundle::Manifest =
+        serde_json::from_slice(&env.payload_bytes().unwrap()).unwrap();
+    manifest.files = files
+        .iter()
+        .filter(|(p, _)| *p != MANIFEST_FILE)
+        .map(|(p, b)| (p.clone(), Digest::of(b)))
+        .collect();
+    let payload = vouch_evidence::canonical::to_vec(&manifest).unwrap();
+    let signed = vouch_evidence::dsse::sign(
+        &SigningKey::from_seed(&[99; 32]),
+        bundle::MANIFEST_PAYLOAD_TYPE,
+        &payload,
+    );
+    files.insert(MANIFEST_FILE.into(), signed.to_vec());
+    repack(&files)
+}
+
+async fn pinned_keys(s: &Scene) -> (String, Keyring) {
+    let (_, keys) = call(&s.h, get("/v1/keys", Some(&s.auditor))).await;
+    let text = String::from_utf8(keys).unwrap();
+    let ring = Keyring::parse(&text, "keys.txt").unwrap();
+    (text, ring)
+}
+
+/// Issue 19: a bundle carries the log's signed checkpoint and each envelope's inclusion proof;
+/// `verify` checks them with the log key the organisation published. A server that signs a
+/// bundle whose snapshots are not in its log (a proof of another leaf, a checkpoint of a
+/// forked tree, the proofs left out) is caught, each by name, even with a correctly signed
+/// manifest.
+#[tokio::test]
+async fn bundles_prove_their_snapshots_in_the_log_and_a_lying_server_is_named() {
+    let s = scene().await;
+    let bytes = export(&s).await;
+    let (keys_text, pinned) = pinned_keys(&s).await;
+    assert!(keys_text.lines().any(|l| l.ends_with(" vouch-server-log")));
+    let report = bundle::verify(&bytes, Some(&pinned), 1);
+    assert!(report.ok(), "{:#?}", report.failures);
+    let files = unpack(&bytes);
+    let envelopes: Vec<String> = files
+        .keys()
+        .filter_map(|p| p.strip_prefix("envelopes/"))
+        .map(|p| p.trim_end_matches(".json").to_string())
+        .collect();
+    assert!(
+        report.summary.contains(&format!(
+            "{0} of {0} envelope(s) proved in the log's checkpoint of 60 leaves",
+            envelopes.len()
+        )),
+        "{}",
+        report.summary
+    );
+    assert_eq!(report.checkpoint.as_ref().unwrap().size, 60);
+    for d in &envelopes {
+        assert!(
+            files.contains_key(&format!("log/inclusion/{d}.json")),
+            "{d}"
+        );
+    }
+
+    // The proof of one snapshot swapped for another's.
+    let (a, b) = (&envelopes[0], &envelopes[1]);
+    let swapped = resigned(files.clone(), |f| {
+        let other = f[&format!("log/inclusion/{b}.json")].clone();
+        f.insert(format!("log/inclusion/{a}.json"), other);
+    });
+    let f = failures(&swapped);
+    assert_has(&f, &format!("log/inclusion/{a}.json: the proof is for {b}"));
+
+    // A checkpoint of a forked tree (same size, another root), signed with the log's key.
+    let log = s.h.state.log();
+    let log_key = vouch_server::checkpoints::derived_log_key(&SigningKey::from_seed(&[99; 32]));
+    let forked = vouch_evidence::note::Checkpoint {
+        origin: log.origin().to_string(),
+        size: 60,
+        root: vouch_evidence::tlog::leaf_hash(b"another history"),
+        extensions: Vec::new(),
+    }
+    .sign(&log_key)
+    .unwrap()
+    .to_string();
+    let bad = resigned(files.clone(), |f| {
+        f.insert("log/checkpoint.txt".into(), forked.into_bytes());
+    });
+    let report = bundle::verify(&bad, Some(&pinned), 1);
+    assert_eq!(
+        report
+            .failures
+            .iter()
+            .filter(|f| f.contains("the snapshot is not at leaf"))
+            .count(),
+        envelopes.len(),
+        "{:#?}",
+        report.failures
+    );
+
+    // A checkpoint signed by a key that is not the log's.
+    let foreign = vouch_evidence::note::Checkpoint::open(
+        &String::from_utf8(files["log/checkpoint.txt"].clone()).unwrap(),
+        &log.verifier(),
+    )
+    .unwrap()
+    .0
+    .sign(&SigningKey::from_seed(&[7; 32]))
+    .unwrap()
+    .to_string();
+    let bad = resigned(files.clone(), |f| {
+        f.insert("log/checkpoint.txt".into(), foreign.into_bytes());
+    });
+    assert_has(
+        &failures(&bad),
+        "log/checkpoint.txt: the checkpoint does not verify",
+    );
+
+    // The proofs left out: a failure when the auditor pinned the log key, a note otherwise.
+    let stripped = resigned(files.clone(), |f| {
+        f.retain(|p, _| !p.starts_with("log/"));
+        let keys = String::from_utf8(f["keys/keys.txt"].clone()).unwrap();
+        let keys: String = keys
+            .lines()
+            .filter(|l| !l.ends_with(" vouch-server-log"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        f.insert("keys/keys.txt".into(), keys.into_bytes());
+    });
+    let report = bundle::verify(&stripped, Some(&pinned), 1);
+    assert_has(
+        &report.failures,
+        "log/checkpoint.txt: missing, though the pinned keys name the server's log key",
+    );
+    let report = bundle::verify(&stripped, None, 1);
+    assert!(report.ok(), "{:#?}", report.failures);
+    assert!(
+        report
+            .notes
+            .iter()
+            .any(|n| n.contains("carries no transparency-log proofs")),
+        "{:#?}",
+        report.notes
+    );
+
+    // Keys pinned before the log existed: the bundle's log key is used, and said so.
+    let before_log: String = keys_text
+        .lines()
+        .filter(|l| !l.ends_with(" vouch-server-log"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let old_ring = Keyring::parse(&before_log, "keys.txt").unwrap();
+    let report = bundle::verify(&bytes, Some(&old_ring), 1);
+    assert!(report.ok(), "{:#?}", report.failures);
+    assert!(
+        report
+            .notes
+            .iter()
+            .any(|n| n.contains("the pinned keys name no log key")),
+        "{:#?}",
+        report.notes
+    );
+}
+
+/// Issue 19: an auditor who saved a checkpoint earlier checks, offline, that the log only
+/// grew since: against a bundle's checkpoint, or against a newer checkpoint alone, with the
+/// consistency proof the server answers. A proof against a forked tree fails by name.
+#[tokio::test]
+async fn a_checkpoint_saved_earlier_is_proved_a_prefix_offline() {
+    use vouch_server::verify::cli::{Since, VerifyArgs, run};
+    let h = harness().await;
+    let auditor = h
+        .state
+        .create_api_token(Role::Auditor, "auditor")
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let save = |name: &str, bytes: &[u8]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    };
+    let mut old = None;
+    for seed in [1, 2] {
+        let mut agent = enroll(&h, seed).await;
+        for _ in 0..30 {
+            let (env, _) = agent.next();
+            assert_eq!(
+                call(&h, post("/v1/snapshots", env)).await.0,
+                StatusCode::CREATED
+            );
+        }
+        if old.is_none() {
+            let (_, note) = call(&h, get("/v1/log/checkpoint", Some(&auditor))).await;
+            old = Some(save("old.txt", &note));
+        }
+    }
+    let old = old.unwrap();
+    let (_, proof) = call(&h, get("/v1/log/consistency?from=30", Some(&auditor))).await;
+    let proof = save("proof.json", &proof);
+    let (_, keys) = call(&h, get("/v1/keys", Some(&auditor))).await;
+    let keys = save("keys.txt", &keys);
+    let (status, bundle) = call(&h, get(&format!("/v1/export?{QUERY}"), Some(&auditor))).await;
+    assert_eq!(status, StatusCode::OK);
+    let bundle = save("bundle.tar.gz", &bundle);
+    let verify = |files: Vec<std::path::PathBuf>, proof: &std::path::Path| {
+        let args = VerifyArgs {
+            keys: Some(keys.clone()),
+            depth: vouch_server::verify::Depth::Canonical,
+            threads: 1,
+            files,
+            since: Some(Since {
+                old: old.clone(),
+                proof: proof.to_path_buf(),
+                new: None,
+            }),
+        };
+        let mut out = Vec::new();
+        let ok = run(&args, &mut out).unwrap();
+        (ok, String::from_utf8(out).unwrap())
+    };
+    let (ok, out) = verify(vec![bundle.clone()], &proof);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("only grew from 30 leaves") && out.contains("to 60"),
+        "{out}"
+    );
+    // Without a bundle: the newer checkpoint is the one the proof carries.
+    let (ok, out) = verify(Vec::new(), &proof);
+    assert!(ok, "{out}");
+    assert!(out.contains("only grew from 30 leaves"), "{out}");
+
+    // A proof whose hashes are of another history.
+    let mut forged: vouch_evidence::logproofs::ConsistencyProof =
+        serde_json::from_slice(&std::fs::read(&proof).unwrap()).unwrap();
+    forged.proof[0] = base64::engine::general_purpose::STANDARD
+        .encode(vouch_evidence::tlog::leaf_hash(b"another history"));
+    let forged = save("forged.json", &serde_json::to_vec(&forged).unwrap());
+    for files in [vec![bundle.clone()], Vec::new()] {
+        let (ok, out) = verify(files, &forged);
+        assert!(!ok, "{out}");
+        assert!(
+            out.contains("FAIL") && out.contains("is not a prefix of the signed tree of 60"),
+            "{out}"
+        );
+    }
+}

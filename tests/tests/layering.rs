@@ -173,6 +173,7 @@ const SERVER_LAYERS: &[(&str, &[&str])] = &[
             "retention",
             "objects",
             "bundle",
+            "checkpoints",
             "fsck",
             "refusals",
             "connections",

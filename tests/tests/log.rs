@@ -11,6 +11,7 @@ use std::path::Path;
 use vouch_agent::Agent;
 use vouch_agent::config::{AgentConfig, AgentSection, CollectorsSection, ServerSection};
 use vouch_collectors::host::HostConfig;
+use vouch_evidence::logproofs::LogCheckError;
 use vouch_evidence::tlog;
 use vouch_tests::server::TestServer;
 
@@ -81,8 +82,38 @@ async fn an_agent_refuses_the_receipt_of_a_server_that_rewrote_its_log() {
         (0, 1),
         "the agent acknowledged a snapshot under a rewritten log"
     );
+    // The forged subtree is in the new snapshot's proof, which then does not lead to the
+    // root the server signed: named as the snapshot not being in the signed tree.
+    assert!(
+        matches!(
+            report.log_refusal,
+            Some(LogCheckError::NotIncluded {
+                index: 3,
+                size: 4,
+                ..
+            })
+        ),
+        "{:?}",
+        report.log_refusal
+    );
     assert_eq!(agent.state().spool_depth().unwrap(), 1);
     assert_eq!(agent.state().log_seen().unwrap().1.unwrap(), honest);
+    // The server's own signed checkpoint of the other history is kept as evidence.
+    let alarm: serde_json::Value =
+        serde_json::from_str(&agent.state().log_alarm().unwrap().unwrap()).unwrap();
+    assert!(
+        alarm["error"]
+            .as_str()
+            .unwrap()
+            .contains("is not at leaf 3 of the signed tree of 4"),
+        "{alarm}"
+    );
+    let forked = alarm["proofs"]["checkpoint"].as_str().unwrap();
+    let (key, _) = agent.state().log_seen().unwrap();
+    let forked = vouch_evidence::note::Checkpoint::open(forked, &key.unwrap())
+        .unwrap()
+        .0;
+    assert_eq!(forked.size, 4);
     // It says so again at every attempt, and never gives in.
     let report = agent.deliver_pending().await.unwrap();
     assert_eq!((report.delivered, report.pending), (0, 1));

@@ -8,7 +8,8 @@
 //!   population's size and fingerprint, the sample in draw order and the SHA-256 of every
 //!   other file;
 //! - `keys/keys.txt` — the public keys (`vouch keys export` format): the agents', then the
-//!   server's (`vouch-server-receipts`); `keys/agents.json` — the enrolment records;
+//!   server's receipt key (`vouch-server-receipts`) and log key (`vouch-server-log`);
+//!   `keys/agents.json` — the enrolment records;
 //! - `population.json` — every snapshot of the population with its place in its chain;
 //! - `envelopes/<digest>.json` — verbatim envelopes of every population snapshot of each chain
 //!   the sample touches, so the chain can be proved complete around each sampled snapshot;
@@ -16,13 +17,17 @@
 //! - `results/<digest>.json` — every evaluation of each sampled snapshot (pack digest, when,
 //!   every policy's result), and `packs/<pack digest>/…` — the files of each pack that judged
 //!   (policies and organisation settings), so the results can be re-derived;
+//! - `log/checkpoint.txt` — the transparency log's signed checkpoint (a C2SP checkpoint note)
+//!   taken when the bundle was made, and `log/inclusion/<digest>.json` — each envelope's leaf
+//!   index and inclusion proof in that tree;
 //! - `README.txt` — how to check it.
 //!
 //! [`verify`] re-checks everything: the manifest's signature and every file's hash, every
 //! envelope's signature and canonical payload, chain continuity (naming any gap), that the
 //! envelopes agree with the population list, that the sample follows from the population and
-//! the seed (`vouch-sample-v1`), every receipt, and that every stored result follows from its
-//! pack: each pack is rebuilt from its files (its digest must match) and re-judges the verified
+//! the seed (`vouch-sample-v1`), every receipt, that the log's key signed the checkpoint and
+//! every envelope is a leaf of its tree, and that every stored result follows from its pack:
+//! each pack is rebuilt from its files (its digest must match) and re-judges the verified
 //! snapshot.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -32,6 +37,8 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use vouch_evidence::api::{SampleQuery, SnapshotRef};
 use vouch_evidence::dsse::Envelope;
+use vouch_evidence::logproofs::{InclusionProof, open_checkpoint};
+use vouch_evidence::note::Checkpoint;
 use vouch_evidence::sample::{self, SAMPLE_ALGORITHM};
 use vouch_evidence::{ChainKey, Digest, PublicKey, Receipt, Timestamp};
 
@@ -43,6 +50,16 @@ pub const MANIFEST_PAYLOAD_TYPE: &str = "application/vnd.vouch.bundle-manifest+j
 pub const MANIFEST_FILE: &str = "manifest.dsse.json";
 /// The comment that marks the server's key in `keys/keys.txt`.
 pub const SERVER_KEY_OWNER: &str = "vouch-server-receipts";
+/// The comment that marks the transparency log's key in `keys/keys.txt`.
+pub const LOG_KEY_OWNER: &str = "vouch-server-log";
+/// The log's signed checkpoint the bundle was made against.
+pub const LOG_CHECKPOINT_FILE: &str = "log/checkpoint.txt";
+
+/// The member holding the inclusion proof of snapshot `digest`.
+pub fn inclusion_file(digest: &Digest) -> String {
+    format!("log/inclusion/{digest}.json")
+}
+
 /// The most bytes a bundle may unpack to.
 const MAX_UNPACKED: u64 = 4 << 30;
 
@@ -128,6 +145,11 @@ pub struct BundleReport {
     pub notes: Vec<String>,
     /// One line describing what was checked.
     pub summary: String,
+    /// The log's checkpoint the bundle was made against, when it verified: an auditor checks
+    /// it against one saved earlier (`--since`).
+    pub checkpoint: Option<Checkpoint>,
+    /// The log key the checkpoint was checked with.
+    pub log_key: Option<PublicKey>,
 }
 
 impl BundleReport {
@@ -281,6 +303,18 @@ pub fn verify_with(
                         "keys/keys.txt: key {} belongs to {o} in the pinned keys, not {owner}",
                         key.id()
                     )),
+                    // Keys pinned before the log existed name no log key: the bundle's is
+                    // then used, and said so.
+                    None if owner == LOG_KEY_OWNER
+                        && pinned.of_owner(LOG_KEY_OWNER).next().is_none() =>
+                    {
+                        r.notes.push(format!(
+                            "the pinned keys name no log key: the log's proofs were checked with \
+                             the bundle's own ({}); compare it with your organisation's `vouch \
+                             keys export`",
+                            key.id()
+                        ))
+                    }
                     None => r.failures.push(format!(
                         "keys/keys.txt: the key of {owner} ({}) is not among the pinned keys",
                         key.id()
@@ -482,9 +516,10 @@ pub fn verify_with(
         }
     }
     let verified: BTreeSet<Digest> = envelopes.keys().copied().collect();
+    let logged = check_log(&files, &ring, pinned, &verified, &mut r);
     let results = check_results(&files, &verified, &mut r);
     r.summary = format!(
-        "sample of {} from a population of {} snapshot(s) (fingerprint {}), seed {:?}; {} envelope(s) in {} chain(s); {results} policy result(s) re-derived from their packs; server key {}",
+        "sample of {} from a population of {} snapshot(s) (fingerprint {}), seed {:?}; {} envelope(s) in {} chain(s); {logged}; {results} policy result(s) re-derived from their packs; server key {}",
         manifest.sample.len(),
         manifest.population_count,
         manifest.population_fingerprint,
@@ -494,6 +529,95 @@ pub fn verify_with(
         server_key.map(|k| k.id().to_string()).unwrap_or_default()
     );
     r
+}
+
+/// Checks the bundle's transparency-log proofs: the checkpoint signed by the log's key (the
+/// `vouch-server-log` line of the keys), and every verified envelope a leaf of its tree.
+/// Answers a phrase for the summary; keeps the checkpoint in the report.
+fn check_log(
+    files: &BTreeMap<String, Vec<u8>>,
+    ring: &Keyring,
+    pinned: Option<&Keyring>,
+    envelopes: &BTreeSet<Digest>,
+    r: &mut BundleReport,
+) -> String {
+    let keys: Vec<&PublicKey> = ring.of_owner(LOG_KEY_OWNER).collect();
+    let pinned_log = pinned.is_some_and(|p| p.of_owner(LOG_KEY_OWNER).next().is_some());
+    let note = files.get(LOG_CHECKPOINT_FILE);
+    let key = match (keys.as_slice(), note) {
+        (_, None) if pinned_log => {
+            r.failures.push(format!(
+                "{LOG_CHECKPOINT_FILE}: missing, though the pinned keys name the server's log \
+                 key: the bundle does not show the snapshots are in the log"
+            ));
+            return "no log proofs".into();
+        }
+        ([], None) => {
+            r.notes.push(
+                "the bundle carries no transparency-log proofs (made by a server from before the \
+                 log): nothing shows these snapshots are in the log every agent checks"
+                    .into(),
+            );
+            return "no log proofs".into();
+        }
+        ([k], Some(_)) => *k,
+        ([], Some(_)) => {
+            r.failures.push(format!(
+                "{LOG_CHECKPOINT_FILE}: no log key ({LOG_KEY_OWNER}) in keys/keys.txt to check it with"
+            ));
+            return "log not checked".into();
+        }
+        (_, Some(_)) => {
+            r.failures.push(format!(
+                "keys/keys.txt: more than one log key ({LOG_KEY_OWNER})"
+            ));
+            return "log not checked".into();
+        }
+        (_, None) => {
+            r.failures.push(format!(
+                "{LOG_CHECKPOINT_FILE}: missing, though keys/keys.txt names a log key"
+            ));
+            return "no log proofs".into();
+        }
+    };
+    let note = String::from_utf8_lossy(note.expect("matched above"));
+    let checkpoint = match open_checkpoint(&note, key) {
+        Ok((c, _)) => c,
+        Err(e) => {
+            r.failures.push(format!("{LOG_CHECKPOINT_FILE}: {e}"));
+            return "log not checked".into();
+        }
+    };
+    let mut included = 0;
+    for digest in envelopes {
+        let path = inclusion_file(digest);
+        let checked = files
+            .get(&path)
+            .ok_or_else(|| "missing: nothing shows the snapshot is in the log".to_string())
+            .and_then(|b| {
+                serde_json::from_slice::<InclusionProof>(b)
+                    .map_err(|e| format!("not an inclusion proof: {e}"))
+            })
+            .and_then(|p| {
+                if p.digest != *digest {
+                    return Err(format!("the proof is for {}", p.digest));
+                }
+                p.verify(&checkpoint).map_err(|e| e.to_string())
+            });
+        match checked {
+            Ok(()) => included += 1,
+            Err(e) => r.failures.push(format!("{path}: {e}")),
+        }
+    }
+    let phrase = format!(
+        "{included} of {} envelope(s) proved in the log's checkpoint of {} leaves ({})",
+        envelopes.len(),
+        checkpoint.size,
+        checkpoint.origin
+    );
+    r.checkpoint = Some(checkpoint);
+    r.log_key = Some(key.clone());
+    phrase
 }
 
 #[cfg(test)]

@@ -4,6 +4,9 @@
 use std::io::{self, Write};
 use std::path::PathBuf;
 
+use vouch_evidence::logproofs::{ConsistencyProof, open_checkpoint};
+use vouch_evidence::note::Checkpoint;
+
 use crate::{Depth, Keyring, verify_files_at};
 
 /// The command's arguments, as `vouch verify` and `vouch-verify` both take them.
@@ -24,8 +27,21 @@ pub struct VerifyFlags {
     /// Threads to use (default: every core).
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Envelope files, or one evidence bundle (`.tar.gz` from `vouch export`).
-    #[arg(required = true)]
+    /// A checkpoint of the transparency log saved earlier (`GET /v1/log/checkpoint`): check
+    /// that the log only grew since, with `--consistency`, up to the bundle's checkpoint or
+    /// the one given with `--checkpoint` (or carried by the proof).
+    #[arg(long, value_name = "CHECKPOINT", requires = "consistency")]
+    pub since: Option<PathBuf>,
+    /// The consistency proof from the `--since` checkpoint's size to the newer one's, as
+    /// `GET /v1/log/consistency?from=<old size>&to=<new size>` answers it.
+    #[arg(long, value_name = "PROOF", requires = "since")]
+    pub consistency: Option<PathBuf>,
+    /// The newer checkpoint, when no bundle is given and the proof does not carry it.
+    #[arg(long, value_name = "CHECKPOINT", requires = "since")]
+    pub checkpoint: Option<PathBuf>,
+    /// Envelope files, or one evidence bundle (`.tar.gz` from `vouch export`); none when only
+    /// checking two checkpoints (`--since`).
+    #[arg(required_unless_present = "since")]
     pub files: Vec<PathBuf>,
 }
 
@@ -37,6 +53,11 @@ impl VerifyFlags {
             depth: Depth::from_flags(self.strict, self.signatures_only),
             threads: self.threads.unwrap_or_else(default_threads),
             files: self.files,
+            since: self.since.zip(self.consistency).map(|(old, proof)| Since {
+                old,
+                proof,
+                new: self.checkpoint,
+            }),
         }
     }
 }
@@ -53,6 +74,20 @@ pub struct VerifyArgs {
     pub threads: usize,
     /// Envelope files, or one evidence bundle (`.tar.gz` or `.tgz`).
     pub files: Vec<PathBuf>,
+    /// Two checkpoints of the log to check for consistency.
+    pub since: Option<Since>,
+}
+
+/// A checkpoint saved earlier, the proof that the log only grew since, and the newer
+/// checkpoint's file (else the bundle's, else the one the proof carries).
+#[derive(Debug, Clone)]
+pub struct Since {
+    /// The older checkpoint.
+    pub old: PathBuf,
+    /// The consistency proof (JSON).
+    pub proof: PathBuf,
+    /// The newer checkpoint.
+    pub new: Option<PathBuf>,
 }
 
 /// Why verification could not even start (bad arguments or unreadable keys or bundle); what it
@@ -73,6 +108,9 @@ pub enum CliError {
         /// Why.
         error: io::Error,
     },
+    /// The log's checkpoints or proof cannot be read as such.
+    #[error("{0}")]
+    Log(String),
     /// Writing the report failed.
     #[error("writing the report: {0}")]
     Output(#[from] io::Error),
@@ -115,7 +153,31 @@ pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> Result<bool, CliError> {
             path: path.clone(),
             error,
         })?;
-        let report = crate::bundle::verify(&bytes, ring.as_ref(), args.threads);
+        let mut report = crate::bundle::verify(&bytes, ring.as_ref(), args.threads);
+        if let Some(since) = &args.since {
+            // The key the bundle's checkpoint verified with (checked against pinned keys).
+            let key = match &report.log_key {
+                Some(k) => k.clone(),
+                None => log_key(&[ring.as_ref()])?,
+            };
+            match (&report.checkpoint, &since.new) {
+                (_, Some(_)) => {
+                    return Err(CliError::Usage(
+                        "with a bundle, the newer checkpoint is the bundle's: leave out --checkpoint"
+                            .into(),
+                    ));
+                }
+                (None, None) => report.failures.push(
+                    "--since: the bundle has no checkpoint of the log that verified to compare with"
+                        .into(),
+                ),
+                (Some(new), None) => match consistency(since, &key, Some(new.clone())) {
+                    Ok(line) => report.notes.push(line),
+                    Err(CliError::Log(e)) => report.failures.push(e),
+                    Err(e) => return Err(e),
+                },
+            }
+        }
         for f in &report.failures {
             writeln!(out, "FAIL {f}")?;
         }
@@ -133,9 +195,24 @@ pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> Result<bool, CliError> {
     }
     let Some(ring) = ring else {
         return Err(CliError::Usage(
-            "--keys is required to verify envelope files".into(),
+            "--keys is required to verify envelope files or checkpoints".into(),
         ));
     };
+    if let Some(since) = &args.since {
+        let key = log_key(&[Some(&ring)])?;
+        match consistency(since, &key, None) {
+            Ok(line) => writeln!(out, "{line}")?,
+            Err(CliError::Log(e)) => {
+                writeln!(out, "FAIL {e}")?;
+                writeln!(out, "the log's checkpoints: FAILED")?;
+                return Ok(false);
+            }
+            Err(e) => return Err(e),
+        }
+        if args.files.is_empty() {
+            return Ok(true);
+        }
+    }
     let report = verify_files_at(&args.files, &ring, args.depth, args.threads);
     for line in report.failure_lines() {
         writeln!(out, "{line}")?;
@@ -152,4 +229,79 @@ pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> Result<bool, CliError> {
         if report.ok() { "OK" } else { "FAILED" }
     )?;
     Ok(report.ok())
+}
+
+/// The log's key: the `vouch-server-log` line of the first keyring that has one.
+fn log_key(rings: &[Option<&Keyring>]) -> Result<vouch_evidence::PublicKey, CliError> {
+    rings
+        .iter()
+        .flatten()
+        .find_map(|r| r.of_owner(crate::bundle::LOG_KEY_OWNER).next().cloned())
+        .ok_or_else(|| {
+            CliError::Usage(format!(
+                "--since: no log key ({}) in the keys to check the checkpoints with",
+                crate::bundle::LOG_KEY_OWNER
+            ))
+        })
+}
+
+/// Checks that the log grew only by appending from the checkpoint `since.old` to the newer
+/// one (`new`, else `since.new`, else the one the proof carries); answers the line to print,
+/// or [`CliError::Log`] naming what failed.
+fn consistency(
+    since: &Since,
+    key: &vouch_evidence::PublicKey,
+    new: Option<Checkpoint>,
+) -> Result<String, CliError> {
+    let read = |path: &PathBuf| -> Result<String, CliError> {
+        std::fs::read_to_string(path).map_err(|error| CliError::Read {
+            path: path.clone(),
+            error,
+        })
+    };
+    let open = |what: &str, note: &str| {
+        open_checkpoint(note, key)
+            .map(|(c, _)| c)
+            .map_err(|e| CliError::Log(format!("{what}: {e}")))
+    };
+    let old = open(&since.old.display().to_string(), &read(&since.old)?)?;
+    let proof: ConsistencyProof = serde_json::from_str(&read(&since.proof)?).map_err(|e| {
+        CliError::Log(format!(
+            "{}: not a consistency proof: {e}",
+            since.proof.display()
+        ))
+    })?;
+    let new = match (new, &since.new, &proof.checkpoint) {
+        (Some(c), _, _) => c,
+        (None, Some(path), _) => open(&path.display().to_string(), &read(path)?)?,
+        (None, None, Some(note)) => {
+            open(&format!("{} (its checkpoint)", since.proof.display()), note)?
+        }
+        (None, None, None) => {
+            return Err(CliError::Usage(
+                "--since: give the newer checkpoint with --checkpoint (the proof carries none)"
+                    .into(),
+            ));
+        }
+    };
+    if old.origin != new.origin {
+        return Err(CliError::Log(format!(
+            "the checkpoints are of two logs: {} and {}",
+            old.origin, new.origin
+        )));
+    }
+    proof
+        .verify(&old, &new)
+        .map_err(|e| CliError::Log(format!("{}: {e}", since.proof.display())))?;
+    Ok(format!(
+        "the log {} only grew from {} leaves ({}) to {} ({}): consistent",
+        new.origin,
+        old.size,
+        since.old.display(),
+        new.size,
+        since.new.as_ref().map_or_else(
+            || "the newer checkpoint".to_string(),
+            |p| p.display().to_string()
+        )
+    ))
 }

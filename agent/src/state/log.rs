@@ -2,6 +2,7 @@
 //! carried it, and the last checkpoint it verified (`log/key`, `log/checkpoint`). The next
 //! delivery asks the server to prove that checkpoint's tree a prefix of its current one.
 
+use vouch_evidence::Timestamp;
 use vouch_evidence::note::{Checkpoint, NoteVerifier};
 
 use super::*;
@@ -56,5 +57,40 @@ impl StateDir {
             return Ok(());
         }
         write_atomic(&dir.join("checkpoint"), checkpoint.as_bytes(), 0o644)
+    }
+
+    /// Keeps the proofs a server answered that did not check: the signed checkpoint in them,
+    /// beside the one this agent kept, is the server's own signed evidence of two histories
+    /// (`log/alarm.json`, replaced by each new refusal; removed by the operator once the
+    /// server is investigated). Answers where it went.
+    pub fn record_log_alarm(
+        &self,
+        at: Timestamp,
+        digest: &Digest,
+        error: &str,
+        proofs: &vouch_evidence::logproofs::LogProofs,
+    ) -> io::Result<PathBuf> {
+        let dir = self.log_dir();
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join("alarm.json");
+        let record = serde_json::json!({
+            "at": at,
+            "snapshot": digest,
+            "error": error,
+            "proofs": proofs,
+        });
+        let mut bytes = serde_json::to_vec_pretty(&record).map_err(io::Error::other)?;
+        bytes.push(b'\n');
+        write_atomic(&path, &bytes, 0o644)?;
+        Ok(path)
+    }
+
+    /// The alarm kept by [`StateDir::record_log_alarm`]: its first lines, when there is one.
+    pub fn log_alarm(&self) -> io::Result<Option<String>> {
+        match std::fs::read_to_string(self.log_dir().join("alarm.json")) {
+            Ok(text) => Ok(Some(text)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 }

@@ -12,10 +12,11 @@ use axum::routing::get;
 use axum::{Json, Router};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use vouch_evidence::Digest;
 use vouch_evidence::api::RejectReason;
 use vouch_evidence::logproofs::LogProofs;
+pub use vouch_evidence::logproofs::{ConsistencyProof, InclusionProof};
 use vouch_evidence::tlog;
 
 use crate::http::{AppError, Reader};
@@ -94,22 +95,6 @@ struct InclusionQuery {
     size: Option<u64>,
 }
 
-/// A snapshot's place in the log and the proof of it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InclusionProof {
-    /// The snapshot's digest.
-    pub digest: Digest,
-    /// Its leaf index.
-    pub index: u64,
-    /// The size of the tree the proof is for.
-    pub size: u64,
-    /// The proof's hashes, base64, nearest the leaf first.
-    pub proof: Vec<String>,
-    /// The signed checkpoint of that tree, when it is the current one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub checkpoint: Option<String>,
-}
-
 async fn inclusion(
     _: Reader,
     State(state): State<AppState>,
@@ -147,20 +132,6 @@ async fn inclusion(
 struct ConsistencyQuery {
     from: u64,
     to: Option<u64>,
-}
-
-/// The proof that one tree is a prefix of another.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ConsistencyProof {
-    /// The older size.
-    pub from: u64,
-    /// The newer size.
-    pub to: u64,
-    /// The proof's hashes, base64.
-    pub proof: Vec<String>,
-    /// The signed checkpoint of the newer tree, when it is the current one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub checkpoint: Option<String>,
 }
 
 async fn consistency(

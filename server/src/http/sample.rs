@@ -36,6 +36,7 @@ pub(super) async fn export(
         state.store().clone(),
         // The task that writes the bundle outlives this call: it gets its own copy of the key.
         vouch_evidence::SigningKey::from_seed(&state.receipt_key().seed()),
+        state.log(),
         query,
         state.now(),
     )

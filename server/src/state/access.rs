@@ -229,8 +229,9 @@ impl AppState {
         let keys = self.inner.keys.read().expect("keyring lock");
         let mut agents: Vec<&AgentRecord> = keys.values().collect();
         agents.sort_by(|a, b| a.agent_id.cmp(&b.agent_id));
-        let mut out =
-            String::from("# Vouch public keys: enrolled agents, then the server's receipt key.\n");
+        let mut out = String::from(
+            "# Vouch public keys: enrolled agents, then the server's receipt and log keys.\n",
+        );
         for a in &agents {
             out.push_str(&a.public_key.to_line(&a.agent_id));
             out.push('\n');
@@ -246,6 +247,14 @@ impl AppState {
             }
         }
         out.push_str(&self.receipt_public_key().to_line("vouch-server-receipts"));
+        out.push('\n');
+        out.push_str(
+            &self
+                .log()
+                .verifier()
+                .key()
+                .to_line(crate::bundle::LOG_KEY_OWNER),
+        );
         out.push('\n');
         out
     }

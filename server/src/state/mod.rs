@@ -122,7 +122,7 @@ impl AppState {
                 keys: RwLock::new(keys),
                 keys_reloaded: tokio::sync::Mutex::new(None),
                 log: RwLock::new(Arc::new(LogSigner::new(
-                    log::derived_log_key(&receipt_key),
+                    crate::checkpoints::derived_log_key(&receipt_key),
                     None,
                 ))),
                 receipt_key,
