@@ -389,18 +389,21 @@ mod tests {
         value_type: ValueType::Integer,
         meaning: "",
         source: "",
+        context_only: None,
     }];
     const PANIC_SPEC: &[EvidenceSpec] = &[EvidenceSpec {
         id: "test.panic.value",
         value_type: ValueType::Integer,
         meaning: "",
         source: "",
+        context_only: None,
     }];
     const SLOW_SPEC: &[EvidenceSpec] = &[EvidenceSpec {
         id: "test.slow.value",
         value_type: ValueType::Integer,
         meaning: "",
         source: "",
+        context_only: None,
     }];
 
     struct Good;

@@ -312,6 +312,7 @@ mod tests {
             value_type: ValueType::String,
             meaning: "The greeting of `/etc/hello`.",
             source: "`/etc/hello`",
+            context_only: None,
         }];
 
         /// `[collectors.example]`.

@@ -66,6 +66,10 @@ pub struct EvidenceSpec {
     pub meaning: &'static str,
     /// Where it is read from.
     pub source: &'static str,
+    /// `Some(why)` when no policy judges it and none is meant to: it gives an auditor context
+    /// (inventory, the detail behind a judged fact). Every other id must be read by some
+    /// policy of the built-in pack (a test holds the two lists to the pack).
+    pub context_only: Option<&'static str>,
 }
 
 /// The evidence reference, in Markdown, generated from every registered source's declarations.
@@ -95,12 +99,17 @@ pub fn reference_markdown_of(registry: &[Registration]) -> String {
         let mut specs: Vec<_> = r.specs().collect();
         specs.sort_by_key(|s| s.id);
         for s in specs {
+            let context = s
+                .context_only
+                .map(|why| format!(" *Context only, judged by no policy: {why}*"))
+                .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "| `{}` | {} | {} | {} |",
+                "| `{}` | {} | {}{} | {} |",
                 s.id,
                 s.value_type.as_str(),
                 s.meaning,
+                context,
                 s.source
             );
         }

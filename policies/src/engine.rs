@@ -41,6 +41,116 @@ pub struct OrgConfig {
     pub allowed_jurisdictions: Vec<String>,
     /// The organisation's role per privacy framework (`iso27701-2019` → controller).
     pub roles: BTreeMap<String, Role>,
+    /// Thresholds of the built-in policies (`data.vouch.config.parameters`).
+    pub parameters: PolicyParameters,
+}
+
+/// The organisation's thresholds for the built-in policies, visible to policies as
+/// `data.vouch.config.parameters` (`[policies.organisation.parameters]` in the server's
+/// configuration). Defaults are the CIS benchmarks' values. They are part of the settings a
+/// kept pack judged with, so a stored result is re-derived with the thresholds that gave it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PolicyParameters {
+    /// Days of automated backups every RDS DB instance keeps (CIS AWS Foundations: 7).
+    pub rds_backup_retention_days: u32,
+    /// The most failed logins before an account locks (`deny` of pam_faillock; CIS: 5).
+    pub lockout_max_attempts: u32,
+    /// The longest a password may be used before it must change, in days (CIS: 365).
+    pub password_max_days: u32,
+    /// Kubernetes namespaces of the control plane and its add-ons, left out of the workload and
+    /// namespace policies.
+    pub kubernetes_system_namespaces: Vec<String>,
+}
+
+impl Default for PolicyParameters {
+    fn default() -> Self {
+        PolicyParameters {
+            rds_backup_retention_days: 7,
+            lockout_max_attempts: 5,
+            password_max_days: 365,
+            kubernetes_system_namespaces: ["kube-system", "kube-public", "kube-node-lease"]
+                .map(String::from)
+                .to_vec(),
+        }
+    }
+}
+
+/// One parameter, for references and the control page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ParameterInfo {
+    /// Its key under `parameters`.
+    pub name: &'static str,
+    /// What it sets.
+    pub meaning: &'static str,
+}
+
+/// Every parameter, in the order of [`PolicyParameters`]'s fields.
+pub const PARAMETERS: &[ParameterInfo] = &[
+    ParameterInfo {
+        name: "rds_backup_retention_days",
+        meaning: "days of automated backups each RDS DB instance keeps, at least (1–35; CIS: 7)",
+    },
+    ParameterInfo {
+        name: "lockout_max_attempts",
+        meaning: "failed logins before an account locks, at most (1–100; CIS: 5)",
+    },
+    ParameterInfo {
+        name: "password_max_days",
+        meaning: "days a password may be used before it must change, at most (1–99998; CIS: 365)",
+    },
+    ParameterInfo {
+        name: "kubernetes_system_namespaces",
+        meaning: "namespaces of the control plane and its add-ons, left out of namespace and \
+                  workload policies",
+    },
+];
+
+impl PolicyParameters {
+    /// The value of parameter `name` as people read it, or `None` for an unknown name.
+    pub fn value(&self, name: &str) -> Option<String> {
+        Some(match name {
+            "rds_backup_retention_days" => self.rds_backup_retention_days.to_string(),
+            "lockout_max_attempts" => self.lockout_max_attempts.to_string(),
+            "password_max_days" => self.password_max_days.to_string(),
+            "kubernetes_system_namespaces" => self.kubernetes_system_namespaces.join(", "),
+            _ => return None,
+        })
+    }
+
+    /// Every out-of-range value, as (key, problem).
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        let mut range = |name: &'static str, v: u32, lo: u32, hi: u32| {
+            if !(lo..=hi).contains(&v) {
+                out.push((name, format!("{v} is not between {lo} and {hi}")));
+            }
+        };
+        range(
+            "rds_backup_retention_days",
+            self.rds_backup_retention_days,
+            1,
+            35,
+        );
+        range("lockout_max_attempts", self.lockout_max_attempts, 1, 100);
+        range("password_max_days", self.password_max_days, 1, 99_998);
+        for ns in &self.kubernetes_system_namespaces {
+            let label = !ns.is_empty()
+                && ns.len() <= 63
+                && ns
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !ns.starts_with('-')
+                && !ns.ends_with('-');
+            if !label {
+                out.push((
+                    "kubernetes_system_namespaces",
+                    format!("{ns:?} is not a namespace name (an RFC 1123 label)"),
+                ));
+            }
+        }
+        out
+    }
 }
 
 impl OrgConfig {

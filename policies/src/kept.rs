@@ -26,6 +26,13 @@ impl KeptPack {
     /// `\0` and the settings as JSON.
     pub fn new(pack: PolicyPack) -> Self {
         let config = serde_json::to_vec(pack.config()).expect("settings are plain JSON");
+        Self::with_config_bytes(pack, config)
+    }
+
+    /// Wraps a loaded pack whose settings were kept as `config` (the bytes hashed, as they
+    /// were recorded: a pack kept before a setting existed keeps its digest, the setting taking
+    /// its default, which its policies did not read).
+    fn with_config_bytes(pack: PolicyPack, config: Vec<u8>) -> Self {
         let mut h = Sha256::new();
         h.update(b"vouch-pack-v1\0");
         h.update(pack.digest().as_bytes());
@@ -52,10 +59,12 @@ impl KeptPack {
         catalogs: &Catalogs,
     ) -> Result<Self, String> {
         let mut config = OrgConfig::default();
+        let mut config_bytes = None;
         let mut sources = Vec::new();
         for (path, bytes) in files {
             if path == CONFIG_FILE {
                 config = serde_json::from_slice(bytes).map_err(|e| format!("{path}: {e}"))?;
+                config_bytes = Some(bytes.clone());
             } else {
                 let text =
                     String::from_utf8(bytes.clone()).map_err(|_| format!("{path}: not UTF-8"))?;
@@ -64,7 +73,10 @@ impl KeptPack {
         }
         let mut pack = PolicyPack::from_sources(sources, catalogs).map_err(|e| e.to_string())?;
         pack.set_config(config).map_err(|e| e.to_string())?;
-        let kept = KeptPack::new(pack);
+        let kept = match config_bytes {
+            Some(bytes) => KeptPack::with_config_bytes(pack, bytes),
+            None => KeptPack::new(pack),
+        };
         if kept.digest != digest {
             return Err(format!(
                 "its files give digest {}, not the recorded {digest}",
@@ -117,6 +129,35 @@ mod tests {
         files.retain(|(p, _)| p != CONFIG_FILE);
         files[0].1 = b"package broken\n\nallow := \n".to_vec();
         assert!(KeptPack::from_files(&files, kept.digest(), &catalogs).is_err());
+    }
+
+    /// A pack kept before the settings had parameters keeps its digest: the settings' bytes
+    /// are hashed as they were recorded. Other parameters are another pack.
+    #[test]
+    fn settings_kept_before_parameters_keep_their_digest() {
+        let catalogs = Catalogs::builtin();
+        let kept = KeptPack::new(PolicyPack::builtin());
+        let mut files = kept.files().to_vec();
+        let old = br#"{"pii_tag_keys":[],"allowed_jurisdictions":[],"roles":{}}"#.to_vec();
+        files.iter_mut().find(|(p, _)| p == CONFIG_FILE).unwrap().1 = old.clone();
+        let mut h = Sha256::new();
+        h.update(b"vouch-pack-v1\0");
+        h.update(kept.pack().digest().as_bytes());
+        h.update(b"\0");
+        h.update(&old);
+        let recorded = hex::encode(h.finalize());
+        let again = KeptPack::from_files(&files, &recorded, &catalogs).unwrap();
+        assert_eq!(again.digest(), recorded);
+        assert_eq!(
+            again.pack().config().parameters.rds_backup_retention_days,
+            7
+        );
+
+        let mut pack = PolicyPack::builtin();
+        let mut config = OrgConfig::default();
+        config.parameters.rds_backup_retention_days = 14;
+        pack.set_config(config).unwrap();
+        assert_ne!(KeptPack::new(pack).digest(), kept.digest());
     }
 
     /// A pack kept before mappings carried a relation lists bare control ids (2025 ones too):

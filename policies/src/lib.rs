@@ -27,7 +27,9 @@ mod testing;
 
 pub use catalog::{Catalog, CatalogError, Catalogs, Control, ControlId, Role};
 pub use coverage::{Classified, Coverage, Level};
-pub use engine::{OrgConfig, PolicyResult, SnapshotView, Status};
+pub use engine::{
+    OrgConfig, PARAMETERS, ParameterInfo, PolicyParameters, PolicyResult, SnapshotView, Status,
+};
 pub use kept::KeptPack;
 pub use metadata::{Mapping, Policy, Relation, Severity};
 pub use pack::{LoadError, LoadErrors, PolicyPack};

@@ -15,7 +15,7 @@ use std::path::Path;
 use sha2::{Digest as _, Sha256};
 
 use crate::catalog::Catalogs;
-use crate::engine::{OrgConfig, VerdictRules};
+use crate::engine::{OrgConfig, PARAMETERS, ParameterInfo, VerdictRules};
 use crate::metadata::{self, Policy, Problem};
 
 /// The package of shared rules (functions) that policies may import.
@@ -293,6 +293,32 @@ impl PolicyPack {
         self.files.iter().map(|(p, t)| (p.as_str(), t.as_str()))
     }
 
+    /// The organisation parameters (`data.vouch.config.parameters`) policy `id` reads, in its
+    /// module or in the `vouch.lib` modules it imports, in the order of [`PARAMETERS`].
+    pub fn parameters_of(&self, id: &str) -> Vec<&'static ParameterInfo> {
+        let Some(text) = self.policy(id).and_then(|p| self.files.get(&p.file)) else {
+            return Vec::new();
+        };
+        let imported: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("import data."))
+            .map(|l| l.split_whitespace().next().unwrap_or_default())
+            .collect();
+        let libs = self.files.values().filter(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("package "))
+                .is_some_and(|pkg| imported.contains(&pkg.trim()))
+        });
+        let read: Vec<&str> = std::iter::once(text.as_str())
+            .chain(libs.map(String::as_str))
+            .flat_map(|t| t.lines().flat_map(|l| parameter_names(strip_comment(l))))
+            .collect();
+        PARAMETERS
+            .iter()
+            .filter(|p| read.contains(&p.name))
+            .collect()
+    }
+
     /// Every policy, sorted by id.
     pub fn policies(&self) -> &[Policy] {
         &self.policies
@@ -457,6 +483,17 @@ fn static_checks(text: &str, declared: &[String]) -> Vec<Problem> {
                 reason: "evidence ids contain dots: index them whole, input.evidence[\"host.area.fact\"]".into(),
             });
         }
+        for name in parameter_names(code) {
+            if !PARAMETERS.iter().any(|p| p.name == name) {
+                problems.push(Problem {
+                    line: line_no,
+                    reason: format!(
+                        "reads data.vouch.config.parameters.{name}, which is no parameter (known: {})",
+                        PARAMETERS.iter().map(|p| p.name).collect::<Vec<_>>().join(", ")
+                    ),
+                });
+            }
+        }
         for literal in string_literals(code) {
             if vouch_evidence::SourceInfo::of_evidence_id(literal).is_some()
                 && metadata::valid_evidence_id(literal)
@@ -472,6 +509,20 @@ fn static_checks(text: &str, declared: &[String]) -> Vec<Problem> {
         }
     }
     problems
+}
+
+/// The names of the organisation parameters a line of code reads
+/// (`data.vouch.config.parameters.<name>`).
+fn parameter_names(code: &str) -> Vec<&str> {
+    code.match_indices("config.parameters.")
+        .map(|(i, m)| {
+            let rest = &code[i + m.len()..];
+            let end = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len());
+            &rest[..end]
+        })
+        .collect()
 }
 
 /// The line without its `#` comment (a `#` inside a string does not start one).
@@ -660,6 +711,35 @@ mod tests {
             "dup2.rego:12:",
             "package must be vouch.policies.host.test.dup",
         );
+    }
+
+    /// A policy reads the organisation's parameters by name: an unknown name is a load error,
+    /// and the parameters a policy reads (itself or through a library it imports) are known.
+    #[test]
+    fn parameters_are_checked_and_found_through_imported_libraries() {
+        let typo = policy(
+            "host.test.typo",
+            "iso27001-2022:A.8.9",
+            "allow := \"x\" if input.evidence[\"host.test.flag\"] < data.vouch.config.parameters.lockout_max_attempt",
+        );
+        let e = load(&[("typo.rego", typo)]).unwrap_err();
+        assert!(
+            e.iter().any(|l| l.starts_with("typo.rego:14:")
+                && l.contains("parameters.lockout_max_attempt, which is no parameter")),
+            "{e:#?}"
+        );
+        let pack = PolicyPack::builtin();
+        let names =
+            |id: &str| -> Vec<&str> { pack.parameters_of(id).iter().map(|p| p.name).collect() };
+        assert_eq!(
+            names("aws.rds.automated_backups"),
+            ["rds_backup_retention_days"]
+        );
+        assert_eq!(
+            names("kubernetes.pods.no_privileged_containers"),
+            ["kubernetes_system_namespaces"]
+        );
+        assert_eq!(names("host.ssh.root_login_disabled"), Vec::<&str>::new());
     }
 
     #[test]

@@ -299,6 +299,11 @@ fn prod_eu_cluster_as_collected() {
                 "cannot list resource \"networkpolicies\"",
             ),
             (
+                "kubernetes.namespaces.default_deny_ingress",
+                Error,
+                "cannot list resource \"networkpolicies\"",
+            ),
+            (
                 "kubernetes.namespaces.pod_security_enforced",
                 Fail,
                 "batch (no enforce label), default (no enforce label)",
@@ -450,7 +455,11 @@ fn the_moto_account_as_collected_with_pii_settings() {
                 Pass,
                 "vouch-tls-123456789012 (365 days)",
             ),
-            ("aws.rds.automated_backups", Fail, "eu-west-1/legacy-db"),
+            (
+                "aws.rds.automated_backups",
+                Fail,
+                "fewer than 7 days: us-east-1/public-db (1-day retention); DB instances without automated backups: eu-west-1/legacy-db",
+            ),
             (
                 "aws.rds.not_publicly_accessible",
                 Fail,

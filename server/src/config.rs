@@ -253,6 +253,9 @@ impl Validate for ServerConfig {
                 );
             }
         }
+        for (key, problem) in self.policies.organisation.parameters.problems() {
+            err(&format!("policies.organisation.parameters.{key}"), problem);
+        }
         if !self.policies.builtin && self.policies.dir.is_none() {
             err(
                 "policies.builtin",
@@ -367,6 +370,40 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(errs.contains("s.toml: policies.builtin: is off"), "{errs}");
+    }
+
+    #[test]
+    fn policy_parameters_have_cis_defaults_and_every_bad_value_is_named() {
+        let c = ServerConfig::parse("s.toml", "").unwrap();
+        let p = &c.policies.organisation.parameters;
+        assert_eq!(p.rds_backup_retention_days, 7);
+        assert_eq!(p.lockout_max_attempts, 5);
+        assert_eq!(p.password_max_days, 365);
+        let c = ServerConfig::parse(
+            "s.toml",
+            "[policies.organisation.parameters]\nrds_backup_retention_days = 14\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.policies.organisation.parameters.rds_backup_retention_days,
+            14
+        );
+        assert_eq!(c.policies.organisation.parameters.lockout_max_attempts, 5);
+        let bad = "[policies.organisation.parameters]\nrds_backup_retention_days = 0\n\
+                   lockout_max_attempts = 500\nkubernetes_system_namespaces = [\"Kube System\"]\n";
+        let errs = ServerConfig::parse("s.toml", bad).unwrap_err().to_string();
+        for expected in [
+            "s.toml: policies.organisation.parameters.rds_backup_retention_days: 0 is not between 1 and 35",
+            "s.toml: policies.organisation.parameters.lockout_max_attempts: 500 is not between 1 and 100",
+            "s.toml: policies.organisation.parameters.kubernetes_system_namespaces: \"Kube System\" is not a namespace name",
+        ] {
+            assert!(errs.contains(expected), "{errs}");
+        }
+        let unknown = "[policies.organisation.parameters]\nrds_backup_days = 7\n";
+        let errs = ServerConfig::parse("s.toml", unknown)
+            .unwrap_err()
+            .to_string();
+        assert!(errs.contains("rds_backup_days"), "{errs}");
     }
 
     #[test]

@@ -625,6 +625,34 @@ async fn the_dashboard_shows_controls_and_what_fails() {
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
+/// A control's page shows the organisation's thresholds its policies judge with, at the values
+/// configured; a control whose policies read none shows no such table.
+#[tokio::test]
+async fn the_control_page_shows_the_thresholds_in_force() {
+    let h = harness().await;
+    let mut settings = PolicySettings::default();
+    settings.organisation.parameters.rds_backup_retention_days = 14;
+    let _policies = with_settings(&h, settings).await;
+    let cookie = sign_in(&h, Role::Auditor).await;
+    let (status, body) = call(&h, page("/controls/iso27001-2022/A.8.13", &cookie)).await;
+    let html = String::from_utf8(body).unwrap();
+    assert_eq!(status, StatusCode::OK, "{html}");
+    let table = &html[html.find("<h2>Thresholds</h2>").expect("thresholds")..];
+    assert!(
+        table.contains("<code>rds_backup_retention_days</code></td><td>14</td>"),
+        "{table}"
+    );
+    assert!(table.contains("aws.rds.automated_backups"), "{table}");
+    let (_, body) = call(&h, page("/controls/iso27001-2022/A.8.5", &cookie)).await;
+    let html = String::from_utf8(body).unwrap();
+    assert!(
+        html.contains("<code>lockout_max_attempts</code></td><td>5</td>"),
+        "{html}"
+    );
+    let (_, body) = call(&h, page("/controls/iso27001-2022/A.8.17", &cookie)).await;
+    assert!(!String::from_utf8(body).unwrap().contains("Thresholds"));
+}
+
 /// The Statement of Applicability: every Annex A control, the excluded one with its
 /// justification, the applicable ones with their status and links to their evidence.
 #[tokio::test]

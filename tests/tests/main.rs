@@ -3,6 +3,7 @@
 
 mod attacks;
 mod browser;
+mod evidence_judged;
 mod faults;
 mod layering;
 mod loadgen;

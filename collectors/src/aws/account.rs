@@ -15,12 +15,18 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
         value_type: ValueType::String,
         meaning: "The 12-digit id of the account the collector's credentials reach.",
         source: "sts:GetCallerIdentity",
+        context_only: Some(
+            "inventory: the asset's identity.",
+        ),
     },
     EvidenceSpec {
         id: "aws.account.aliases",
         value_type: ValueType::StringList,
         meaning: "The account's alias (AWS allows at most one); empty when none is set.",
         source: "iam:ListAccountAliases",
+        context_only: Some(
+            "inventory: the account's names for people.",
+        ),
     },
     EvidenceSpec {
         id: "aws.account.regions",
@@ -28,6 +34,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
         meaning: "The regions whose regional resources (EC2, KMS, CloudTrail, RDS) this \
                   snapshot covers: those enabled for the account, or those configured.",
         source: "ec2:DescribeRegions, or the agent's `collectors.aws.regions`",
+        context_only: None,
     },
 ];
 

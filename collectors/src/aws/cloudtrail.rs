@@ -23,12 +23,14 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
                   `logging` (null when its status could not be read, with the reason in \
                   `unavailable`), `log_file_validation`, `s3_bucket`, `kms_encrypted`.",
         source: "cloudtrail:DescribeTrails, cloudtrail:GetTrailStatus",
+        context_only: None,
     },
     EvidenceSpec {
         id: "aws.cloudtrail.multi_region_logging",
         value_type: ValueType::Bool,
         meaning: "Some multi-region trail is logging.",
         source: "cloudtrail:GetTrailStatus",
+        context_only: None,
     },
     EvidenceSpec {
         id: "aws.cloudtrail.multi_region_log_validation",
@@ -36,6 +38,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
         meaning: "Some multi-region trail is logging and has log file validation (signed \
                   digest files) on.",
         source: "cloudtrail:DescribeTrails, cloudtrail:GetTrailStatus",
+        context_only: None,
     },
 ];
 

@@ -20,18 +20,21 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
         value_type: ValueType::Object,
         meaning: "Per region (region → bool): new EBS volumes are encrypted by default.",
         source: "ec2:GetEbsEncryptionByDefault",
+        context_only: None,
     },
     EvidenceSpec {
         id: "aws.ec2.regions_without_ebs_encryption_by_default",
         value_type: ValueType::StringList,
         meaning: "Regions where new EBS volumes are not encrypted by default.",
         source: "ec2:GetEbsEncryptionByDefault",
+        context_only: None,
     },
     EvidenceSpec {
         id: "aws.ec2.unencrypted_volumes",
         value_type: ValueType::StringList,
         meaning: "EBS volumes that are not encrypted, as `region/volume-id`.",
         source: "ec2:DescribeVolumes",
+        context_only: None,
     },
     EvidenceSpec {
         id: "aws.ec2.open_admin_security_groups",
@@ -41,6 +44,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
                   a port range or protocol -1 (all): `region`, `group_id`, `group_name`, \
                   `vpc_id`, `rules` (`protocol`, `from_port`, `to_port`, `source`).",
         source: "ec2:DescribeSecurityGroups",
+        context_only: None,
     },
 ];
 

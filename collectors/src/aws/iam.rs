@@ -21,18 +21,21 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
         meaning: "When AWS generated the credential report the user facts come from (it is \
                   regenerated at most every four hours).",
         source: "iam:GenerateCredentialReport, iam:GetCredentialReport",
+        context_only: None,
     },
     EvidenceSpec {
         id: "aws.iam.root_mfa_enabled",
         value_type: ValueType::Bool,
         meaning: "The root user has an MFA device.",
         source: "iam:GetCredentialReport (<root_account>)",
+        context_only: None,
     },
     EvidenceSpec {
         id: "aws.iam.root_access_keys_present",
         value_type: ValueType::Bool,
         meaning: "The root user has an active access key.",
         source: "iam:GetCredentialReport (<root_account>)",
+        context_only: None,
     },
     EvidenceSpec {
         id: "aws.iam.users",
@@ -41,18 +44,21 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
                   password), `mfa_active`, `password_last_used`, `access_keys` (`active`, \
                   `last_rotated`, `last_used`); times are RFC 3339, null when never or unknown.",
         source: "iam:GetCredentialReport",
+        context_only: None,
     },
     EvidenceSpec {
         id: "aws.iam.console_users_without_mfa",
         value_type: ValueType::StringList,
         meaning: "Users who can sign in to the console (have a password) without MFA.",
         source: "iam:GetCredentialReport",
+        context_only: None,
     },
     EvidenceSpec {
         id: "aws.iam.users_with_old_access_keys",
         value_type: ValueType::StringList,
         meaning: "Users with an active access key created or rotated more than 90 days ago.",
         source: "iam:GetCredentialReport",
+        context_only: None,
     },
     EvidenceSpec {
         id: "aws.iam.users_with_unused_credentials",
@@ -60,6 +66,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
         meaning: "Users with a password or an active access key not used for more than 90 \
                   days (or never used and older than 90 days).",
         source: "iam:GetCredentialReport",
+        context_only: None,
     },
     EvidenceSpec {
         id: "aws.iam.password_policy",
@@ -69,6 +76,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
                   `require_uppercase`, `require_lowercase`, `allow_users_to_change`, \
                   `max_age_days`, `reuse_prevention`, `hard_expiry`.",
         source: "iam:GetAccountPasswordPolicy",
+        context_only: None,
     },
     EvidenceSpec {
         id: "aws.iam.admin_principals",
@@ -76,6 +84,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
         meaning: "Users, groups and roles with the AWS managed policy AdministratorAccess \
                   attached, as `user/NAME`, `group/NAME`, `role/NAME`.",
         source: "iam:ListEntitiesForPolicy",
+        context_only: None,
     },
 ];
 

@@ -22,6 +22,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
                   imported and custom key store keys, not_applicable for keys pending deletion \
                   or import), `rotation_period_days`.",
         source: "kms:ListKeys, kms:DescribeKey, kms:GetKeyRotationStatus",
+        context_only: None,
     },
     EvidenceSpec {
         id: "aws.kms.keys_without_rotation",
@@ -29,6 +30,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
         meaning: "Enabled customer-managed keys that support automatic rotation but do not \
                   have it on, as `region/key-id`.",
         source: "kms:GetKeyRotationStatus",
+        context_only: None,
     },
 ];
 

@@ -23,12 +23,14 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
                   `publicly_accessible`, `multi_az`, `deletion_protection`, `tags` (key → \
                   value).",
         source: "rds:DescribeDBInstances",
+        context_only: None,
     },
     EvidenceSpec {
         id: "aws.rds.unencrypted_instances",
         value_type: ValueType::StringList,
         meaning: "DB instances whose storage is not encrypted, as `region/id`.",
         source: "rds:DescribeDBInstances",
+        context_only: None,
     },
     EvidenceSpec {
         id: "aws.rds.public_instances",
@@ -36,12 +38,14 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
         meaning: "DB instances that are publicly accessible (their endpoint resolves to a \
                   public address), as `region/id`.",
         source: "rds:DescribeDBInstances",
+        context_only: None,
     },
     EvidenceSpec {
         id: "aws.rds.instances_without_backups",
         value_type: ValueType::StringList,
         meaning: "DB instances with automated backups off (retention 0 days), as `region/id`.",
         source: "rds:DescribeDBInstances",
+        context_only: None,
     },
 ];
 

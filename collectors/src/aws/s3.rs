@@ -32,6 +32,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
                  s3:GetPublicAccessBlock, s3:GetBucketVersioning, \
                  s3:GetObjectLockConfiguration, s3:GetBucketLogging, s3:GetBucketPolicy, \
                  s3:GetBucketTagging, s3:GetBucketLifecycleConfiguration",
+        context_only: None,
     },
     EvidenceSpec {
         id: "aws.s3.account_public_access_block",
@@ -40,12 +41,14 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
                   `ignore_public_acls`, `block_public_policy`, `restrict_public_buckets` (all \
                   false when none is set).",
         source: "s3control:GetPublicAccessBlock",
+        context_only: None,
     },
     EvidenceSpec {
         id: "aws.s3.unencrypted_buckets",
         value_type: ValueType::StringList,
         meaning: "Buckets without default encryption.",
         source: "s3:GetBucketEncryption",
+        context_only: None,
     },
     EvidenceSpec {
         id: "aws.s3.public_policy_buckets",
@@ -59,6 +62,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
                   or policy variables. The bucket and account public access blocks may still \
                   stop such a policy from taking effect.",
         source: "s3:GetBucketPolicy",
+        context_only: None,
     },
     EvidenceSpec {
         id: "aws.s3.buckets_without_public_access_block",
@@ -66,18 +70,23 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
         meaning: "Buckets whose own public access block does not have all four settings on \
                   (the account's block may still cover them).",
         source: "s3:GetPublicAccessBlock",
+        context_only: Some(
+            "the detail behind exposure, which aws.s3.account_public_access_blocked (the account-wide block) and aws.s3.no_public_bucket_policies judge.",
+        ),
     },
     EvidenceSpec {
         id: "aws.s3.unversioned_buckets",
         value_type: ValueType::StringList,
         meaning: "Buckets whose versioning is not Enabled (never enabled, or suspended).",
         source: "s3:GetBucketVersioning",
+        context_only: None,
     },
     EvidenceSpec {
         id: "aws.s3.buckets_without_logging",
         value_type: ValueType::StringList,
         meaning: "Buckets without server access logging.",
         source: "s3:GetBucketLogging",
+        context_only: None,
     },
     EvidenceSpec {
         id: "aws.s3.buckets_without_tls_only_policy",
@@ -86,6 +95,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
                   and its objects to every principal when aws:SecureTransport is false (and \
                   on no other condition).",
         source: "s3:GetBucketPolicy",
+        context_only: None,
     },
     EvidenceSpec {
         id: "aws.s3.buckets_without_expiration",
@@ -94,6 +104,9 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
                   or on a date) across the whole bucket (no prefix, tag or size filter): no \
                   retention limit on their data.",
         source: "s3:GetBucketLifecycleConfiguration",
+        context_only: Some(
+            "expiring objects is a retention choice per bucket, not a requirement of every bucket; where PII is, aws.privacy.pii_retention_limited judges retention.",
+        ),
     },
 ];
 

@@ -18,12 +18,14 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
         value_type: ValueType::Object,
         meaning: "Open Dependabot alerts of the covered repositories by severity: `critical`, `high`, `medium`, `low` (each present, 0 when none).",
         source: "GET /orgs/{org}/dependabot/alerts?state=open",
+        context_only: None,
     },
     EvidenceSpec {
         id: "github.dependabot.open_alerts_by_repository",
         value_type: ValueType::Object,
         meaning: "Repository name → its open alerts by severity, for the covered repositories that have any.",
         source: "GET /orgs/{org}/dependabot/alerts?state=open",
+        context_only: None,
     },
 ];
 

@@ -16,36 +16,44 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
         value_type: ValueType::Bool,
         meaning: "The organisation requires two-factor authentication of its members and outside collaborators (seen only by owners' tokens).",
         source: "GET /orgs/{org} (two_factor_requirement_enabled)",
+        context_only: None,
     },
     EvidenceSpec {
         id: "github.org.default_repository_permission",
         value_type: ValueType::String,
         meaning: "Base permission every member has on every repository: `none`, `read`, `write` or `admin` (seen only by owners' tokens).",
         source: "GET /orgs/{org} (default_repository_permission)",
+        context_only: None,
     },
     EvidenceSpec {
         id: "github.org.members",
         value_type: ValueType::Integer,
         meaning: "Members of the organisation, owners included.",
         source: "GET /orgs/{org}/members",
+        context_only: None,
     },
     EvidenceSpec {
         id: "github.org.admins",
         value_type: ValueType::Integer,
         meaning: "Owners of the organisation.",
         source: "GET /orgs/{org}/members?role=admin",
+        context_only: Some(
+            "the organisation's owners, for the access review an auditor samples; no list is right or wrong without the organisation's records.",
+        ),
     },
     EvidenceSpec {
         id: "github.org.members_without_2fa",
         value_type: ValueType::Integer,
         meaning: "Members who have not enabled two-factor authentication (owners' tokens only).",
         source: "GET /orgs/{org}/members?filter=2fa_disabled",
+        context_only: None,
     },
     EvidenceSpec {
         id: "github.org.outside_collaborators",
         value_type: ValueType::Integer,
         meaning: "Outside collaborators: people with access to at least one repository who are not members (owners' tokens only).",
         source: "GET /orgs/{org}/outside_collaborators",
+        context_only: None,
     },
 ];
 

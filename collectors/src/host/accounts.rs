@@ -1,6 +1,7 @@
 //! Identity and access: accounts (/etc/passwd), password storage (counts and hash algorithms
-//! from /etc/shadow, never a hash and never an account's password state), sudo rules that need
-//! no password, password ageing (/etc/login.defs), password quality and lockout (PAM).
+//! from /etc/shadow, never a hash), per-account password ageing (shadow's ageing fields only),
+//! sudo rules that need no password, password ageing for new accounts (/etc/login.defs),
+//! password quality and lockout (PAM).
 
 use std::collections::BTreeMap;
 
@@ -26,6 +27,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
         meaning: "Accounts with user id 0 (root's privileges), in /etc/passwd order; anything \
                   but `[\"root\"]` deserves a look.",
         source: "/etc/passwd",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.accounts.interactive",
@@ -34,6 +36,9 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
                   nologin, false, true, sync, shutdown and halt (an empty shell field means \
                   /bin/sh and counts).",
         source: "/etc/passwd",
+        context_only: Some(
+            "the accounts that can log in, for the access review; no list is right or wrong without the organisation's joiner and leaver records.",
+        ),
     },
     EvidenceSpec {
         id: "host.accounts.empty_password_count",
@@ -41,6 +46,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
         meaning: "Accounts whose password field is empty: where PAM allows it (`nullok`), they \
                   log in without a password. A count only.",
         source: "/etc/shadow (needs root)",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.accounts.no_password_count",
@@ -48,6 +54,9 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
         meaning: "Accounts with no usable password: locked or never set (`!`, `!!`, `*`, a \
                   hash behind `!`, or anything that is not a password hash). A count only.",
         source: "/etc/shadow (needs root)",
+        context_only: Some(
+            "locked and key-only accounts, the context of host.accounts.password_hash_algorithms; having them is no fault.",
+        ),
     },
     EvidenceSpec {
         id: "host.accounts.password_hash_algorithms",
@@ -56,6 +65,20 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
                   `{\"yescrypt\": 3, \"sha512\": 1, \"md5\": 1}` (also sha256, bcrypt, scrypt, \
                   gost-yescrypt, sun-md5, sha1, nthash, bsdi-des, des, unknown). Never a hash.",
         source: "/etc/shadow (needs root)",
+        context_only: None,
+    },
+    EvidenceSpec {
+        id: "host.accounts.password_ageing",
+        value_type: ValueType::ObjectList,
+        meaning: "Per account with a usable password (a hash not locked with `!` or `*`), in \
+                  /etc/shadow order, its ageing fields (3 to 8) only: `{account, last_changed \
+                  (date; 1970-01-01 means the password must change at the next login), \
+                  min_days, max_days, warn_days, inactive_days, expires (date)}`, each null \
+                  when the field is empty (no limit; max_days 99999 also means none). The \
+                  password field is looked at only to tell whether it holds a usable hash, and \
+                  never kept.",
+        source: "/etc/shadow (needs root)",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.sudo.nopasswd_rules",
@@ -67,12 +90,14 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
                   Rules kept in LDAP or SSSD are not seen.",
         source: "/etc/sudoers with its @include/#include and @includedir/#includedir files \
                  (needs root)",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.sudo.nopasswd_count",
         value_type: ValueType::Integer,
         meaning: "Number of host.sudo.nopasswd_rules.",
         source: "/etc/sudoers and the files it includes (needs root)",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.password.max_days",
@@ -80,12 +105,14 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
         meaning: "Maximum days a password may be used before it must be changed, for new \
                   accounts (`PASS_MAX_DAYS`; 99999 means never).",
         source: "/etc/login.defs",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.password.min_days",
         value_type: ValueType::Integer,
         meaning: "Minimum days between password changes, for new accounts (`PASS_MIN_DAYS`).",
         source: "/etc/login.defs",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.password.warn_age",
@@ -93,6 +120,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
         meaning: "Days of warning before a password expires, for new accounts \
                   (`PASS_WARN_AGE`).",
         source: "/etc/login.defs",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.password.encrypt_method",
@@ -101,6 +129,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
                   (`ENCRYPT_METHOD`, as written: SHA512, YESCRYPT, MD5…); passwd(1) follows \
                   the PAM pam_unix arguments instead.",
         source: "/etc/login.defs",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.password.quality_enforced",
@@ -110,6 +139,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
                   is not 0), in every stack file (RHEL: system-auth and password-auth).",
         source: "/etc/pam.d/common-password (Debian) or /etc/pam.d/system-auth and \
                  password-auth (RHEL), /etc/security/pwquality.conf and pwquality.conf.d",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.password.min_length",
@@ -121,6 +151,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
                   stack.",
         source: "/etc/pam.d/common-password or system-auth and password-auth, \
                  /etc/security/pwquality.conf and pwquality.conf.d/*.conf",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.password.lockout_enforced",
@@ -130,6 +161,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
                   `deny` above 0, in every stack file (RHEL: system-auth and password-auth).",
         source: "/etc/pam.d/common-auth (Debian) or /etc/pam.d/system-auth and password-auth \
                  (RHEL), /etc/security/faillock.conf",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.password.lockout_attempts",
@@ -139,6 +171,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
                   files. Unavailable when some stack does not lock accounts.",
         source: "/etc/pam.d/common-auth or system-auth and password-auth, \
                  /etc/security/faillock.conf",
+        context_only: None,
     },
 ];
 
@@ -256,6 +289,41 @@ fn count_shadow(text: &str) -> ShadowCounts {
     counts
 }
 
+/// The ageing fields (3 to 8) of each /etc/shadow account with a usable password, as evidence
+/// objects. The password field is only classified (usable hash or not), never kept.
+fn shadow_ageing(text: &str) -> Vec<serde_json::Value> {
+    let days = |f: Option<&str>| f.and_then(|v| v.trim().parse::<i64>().ok());
+    let date = |f: Option<&str>| {
+        days(f).and_then(|d| {
+            vouch_evidence::Timestamp::from_unix_micros(d.checked_mul(86_400_000_000)?).map(|t| t.to_string()[..10].to_string())
+        })
+    };
+    text.lines()
+        .filter(|l| !l.starts_with(['+', '-', '#']))
+        .filter_map(|line| {
+            let mut fields = line.split(':');
+            let name = fields.next().filter(|n| !n.is_empty())?;
+            let usable = fields
+                .next()
+                .is_some_and(|pw| !pw.starts_with(['!', '*']) && hash_algorithm(pw).is_some());
+            if !usable {
+                return None;
+            }
+            let ageing: Vec<&str> = fields.take(6).collect();
+            let at = |i: usize| ageing.get(i).copied();
+            Some(serde_json::json!({
+                "account": name,
+                "last_changed": date(at(0)),
+                "min_days": days(at(1)),
+                "max_days": days(at(2)),
+                "warn_days": days(at(3)),
+                "inactive_days": days(at(4)),
+                "expires": date(at(5)),
+            }))
+        })
+        .collect()
+}
+
 /// The collector.
 pub struct Accounts;
 
@@ -279,7 +347,10 @@ impl Collector for Accounts {
                 .map(|a| a.name.clone())
                 .collect())
         };
-        let shadow = ctx.read(SHADOW).map(|t| count_shadow(&t));
+        let shadow_text = ctx.read(SHADOW);
+        let shadow = shadow_text.as_deref().map(count_shadow).map_err(Clone::clone);
+        let ageing = shadow_text.as_deref().map(shadow_ageing).map_err(Clone::clone);
+        drop(shadow_text);
         let shadow_fact = |id: &'static str, f: fn(&ShadowCounts) -> serde_json::Value| {
             fact(
                 id,
@@ -335,6 +406,7 @@ impl Collector for Accounts {
             shadow_fact("host.accounts.password_hash_algorithms", |s| {
                 serde_json::json!(s.algorithms)
             }),
+            fact("host.accounts.password_ageing", file(SHADOW), ageing),
             fact(
                 "host.sudo.nopasswd_count",
                 file(SUDOERS),
@@ -426,6 +498,32 @@ pub(crate) mod tests {
         assert_eq!(hash_algorithm("$gy$j9T$s$h"), Some("gost-yescrypt"));
         assert_eq!(hash_algorithm("_J9..salthashhashhas"), Some("bsdi-des"));
         assert_eq!(hash_algorithm("NP"), None);
+    }
+
+    /// Only the ageing fields of accounts with a usable password come out: nothing of the
+    /// password field, locked and empty ones left out.
+    #[test]
+    fn shadow_ageing_keeps_fields_three_to_eight_of_usable_passwords() {
+        let secret = "$y$j9T$K8kHc9mEo1d7mC3qW5F2r/$Yl3PjpqA3b3hJ1o8mV6Wn2cB4yQ7tD0sX9eR5uZ1aG.";
+        let text = format!(
+            "root:{secret}:20044:0:99999:7:::\nalice:{secret}:20402:1:90:14:30:20800:\n\
+             locked:!{secret}:20044:0:99999:7:::\nnologin:*:20044:0:99999:7:::\n\
+             empty::20044::::::\nfresh:{secret}:0::::::\n"
+        );
+        let ageing = shadow_ageing(&text);
+        assert_eq!(
+            serde_json::Value::Array(ageing.clone()),
+            serde_json::json!([
+                {"account": "root", "last_changed": "2024-11-17", "min_days": 0, "max_days": 99999,
+                 "warn_days": 7, "inactive_days": null, "expires": null},
+                {"account": "alice", "last_changed": "2025-11-10", "min_days": 1, "max_days": 90,
+                 "warn_days": 14, "inactive_days": 30, "expires": "2026-12-13"},
+                {"account": "fresh", "last_changed": "1970-01-01", "min_days": null,
+                 "max_days": null, "warn_days": null, "inactive_days": null, "expires": null}
+            ])
+        );
+        let shown = serde_json::to_string(&ageing).unwrap();
+        assert!(!shown.contains("$y$") && !shown.contains("K8kHc9"), "{shown}");
     }
 
     #[test]

@@ -36,6 +36,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
                   self_signed (issuer equals subject), signature_algorithm, sha256_fingerprint \
                   (of the DER)}`.",
         source: "collectors.host.certificate_paths",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.certificates.expired_count",
@@ -43,12 +44,14 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
         meaning: "Distinct certificates (by fingerprint) whose validity ended before the \
                   collection.",
         source: "collectors.host.certificate_paths",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.certificates.expiring_30d_count",
         value_type: ValueType::Integer,
         meaning: "Distinct certificates valid at the collection that expire within 30 days of it.",
         source: "collectors.host.certificate_paths",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.certificates.weak_key_count",
@@ -56,12 +59,16 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
         meaning: "Distinct certificates with a weak key: RSA or DSA below 2048 bits, EC below \
                   256 bits.",
         source: "collectors.host.certificate_paths",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.certificates.parse_errors",
         value_type: ValueType::StringList,
         meaning: "Certificate blocks that could not be decoded, as `<file>: <what is wrong>`.",
         source: "collectors.host.certificate_paths",
+        context_only: Some(
+            "files that could not be read as certificates, for follow-up; the certificate policies judge those that could.",
+        ),
     },
 ];
 

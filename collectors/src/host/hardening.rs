@@ -23,6 +23,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
         meaning: "Address space layout randomisation: 2 = full (stack, mmap, heap), 1 = partial, \
                   0 = off.",
         source: "/proc/sys/kernel/randomize_va_space",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.sysctl.accept_redirects",
@@ -31,6 +32,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
                   accept_redirects or the IPv6 equivalents is on (IPv6 ones ignored when IPv6 is \
                   disabled).",
         source: "/proc/sys/net/ipv{4,6}/conf/{all,default}/accept_redirects",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.sysctl.send_redirects",
@@ -38,6 +40,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
         meaning: "ICMP redirects are sent: true if net.ipv4.conf.all or .default.send_redirects \
                   is on.",
         source: "/proc/sys/net/ipv4/conf/{all,default}/send_redirects",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.sysctl.accept_source_route",
@@ -45,12 +48,14 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
         meaning: "Source-routed packets are accepted: true if any of net.ipv4.conf.{all,default}.\
                   accept_source_route or the IPv6 equivalents is on.",
         source: "/proc/sys/net/ipv{4,6}/conf/{all,default}/accept_source_route",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.sysctl.tcp_syncookies",
         value_type: ValueType::Bool,
         meaning: "TCP SYN cookies protect against SYN floods (net.ipv4.tcp_syncookies 1 or 2).",
         source: "/proc/sys/net/ipv4/tcp_syncookies",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.sysctl.ptrace_scope",
@@ -58,12 +63,14 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
         meaning: "Yama ptrace restriction (kernel.yama.ptrace_scope): 0 = any process of the same \
                   user, 1 = descendants only, 2 = admin only, 3 = none.",
         source: "/proc/sys/kernel/yama/ptrace_scope",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.sysctl.dmesg_restrict",
         value_type: ValueType::Bool,
         meaning: "Only privileged users may read the kernel log (kernel.dmesg_restrict).",
         source: "/proc/sys/kernel/dmesg_restrict",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.sysctl.protected_symlinks",
@@ -71,6 +78,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
         meaning: "Symlinks in sticky world-writable directories are followed only by their owner \
                   (fs.protected_symlinks).",
         source: "/proc/sys/fs/protected_symlinks",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.sysctl.protected_hardlinks",
@@ -78,6 +86,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
         meaning: "Users may hard-link only files they own or can read and write \
                   (fs.protected_hardlinks).",
         source: "/proc/sys/fs/protected_hardlinks",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.sysctl.suid_dumpable",
@@ -85,6 +94,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
         meaning: "Core dumps of setuid programs (fs.suid_dumpable): 0 = none, 1 = all, \
                   2 = readable by root only.",
         source: "/proc/sys/fs/suid_dumpable",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.files.passwd",
@@ -92,30 +102,35 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
         meaning: "Permissions of /etc/passwd: `{mode (\"0644\"), owner, group}`; owner and group \
                   by name from the host's /etc/passwd and /etc/group, numeric when not listed.",
         source: "/etc/passwd (stat)",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.files.shadow",
         value_type: ValueType::Object,
         meaning: "Permissions of /etc/shadow: `{mode, owner, group}`.",
         source: "/etc/shadow (stat)",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.files.group",
         value_type: ValueType::Object,
         meaning: "Permissions of /etc/group: `{mode, owner, group}`.",
         source: "/etc/group (stat)",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.files.gshadow",
         value_type: ValueType::Object,
         meaning: "Permissions of /etc/gshadow: `{mode, owner, group}`.",
         source: "/etc/gshadow (stat)",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.files.sshd_config",
         value_type: ValueType::Object,
         meaning: "Permissions of /etc/ssh/sshd_config: `{mode, owner, group}`.",
         source: "/etc/ssh/sshd_config (stat)",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.files.world_writable",
@@ -124,6 +139,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
                   in the configured system directories, without following symlinks or \
                   crossing into other filesystems; sorted, at most 200 listed.",
         source: "collectors.host.world_writable_paths (lstat)",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.files.world_writable_count",
@@ -131,6 +147,9 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
         meaning: "How many world-writable files and directories the scan found (all of them, \
                   also those beyond the 200 listed).",
         source: "collectors.host.world_writable_paths (lstat)",
+        context_only: Some(
+            "the full count behind host.files.world_writable, which host.files.no_world_writable judges.",
+        ),
     },
     EvidenceSpec {
         id: "host.files.world_writable_scan_truncated",
@@ -138,6 +157,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
         meaning: "The scan stopped at collectors.host.world_writable_max_entries entries: files \
                   beyond were not checked.",
         source: "collectors.host.world_writable_paths",
+        context_only: None,
     },
 ];
 

@@ -1,5 +1,5 @@
-//! Logging, monitoring and time: auditd and its rules, journald persistence, forwarding of logs
-//! to a remote collector, and clock synchronisation.
+//! Logging, monitoring and time: auditd, its rules and the events they record, journald
+//! persistence, forwarding of logs to a remote collector, and clock synchronisation.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -20,6 +20,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
         meaning: "The Linux audit daemon (auditd) is running, so the kernel's audit events are \
                   written to disk.",
         source: "/proc/<pid>/stat",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.audit.rule_count",
@@ -30,12 +31,41 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
                   count. The files are usually root's alone: unavailable with the reason without \
                   read access.",
         source: "/etc/audit/rules.d/*.rules, else /etc/audit/audit.rules",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.audit.immutable",
         value_type: ValueType::Bool,
         meaning: "The audit rules end by locking the audit configuration until reboot (`-e 2`).",
         source: "/etc/audit/rules.d/*.rules, else /etc/audit/audit.rules",
+        context_only: None,
+    },
+    EvidenceSpec {
+        id: "host.audit.event_coverage",
+        value_type: ValueType::Object,
+        meaning: "Which event families auditors expect the boot-time audit rules record \
+                  (`{\"identity\": true, …}`), each true when: `identity`, /etc/passwd, group, \
+                  shadow and gshadow are watched for writes (`-w … -p wa`, or `-F path=` with \
+                  `perm=`); `sudoers`, /etc/sudoers and /etc/sudoers.d; `logins`, a record of \
+                  logins (/var/log/lastlog or wtmp) and one of failed logins (/var/log/faillog, \
+                  /var/run/faillock, /var/log/btmp or tallylog); `time_change`, the system calls \
+                  adjtimex, settimeofday and clock_settime, and /etc/localtime; \
+                  `kernel_modules`, the system calls init_module, finit_module and \
+                  delete_module (watching insmod or modprobe alone misses a program that calls \
+                  them directly); `permission_changes`, chmod, fchmod, fchmodat, chown, fchown, \
+                  fchownat, lchown and the set/remove xattr calls (plain, l and f); `mounts`, \
+                  mount. System calls count in `-a always,exit` rules (`-S all` covers every \
+                  one); CIS Linux benchmarks, section 'Configure auditd rules', list the same.",
+        source: "/etc/audit/rules.d/*.rules, else /etc/audit/audit.rules",
+        context_only: None,
+    },
+    EvidenceSpec {
+        id: "host.audit.events_missing",
+        value_type: ValueType::StringList,
+        meaning: "The families of host.audit.event_coverage the rules do not record, in its \
+                  order; empty when all are.",
+        source: "/etc/audit/rules.d/*.rules, else /etc/audit/audit.rules",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.logging.journald_persistent",
@@ -45,6 +75,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
                   present; `volatile` and `none` are not. Unavailable when journald does not run.",
         source: "/proc/<pid>/stat, /etc/systemd/journald.conf and journald.conf.d/*.conf \
                  (/usr/lib, /run, /etc), /var/log/journal",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.logging.remote_forwarding",
@@ -55,12 +86,14 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
         source: "/proc/<pid>/stat, /etc/rsyslog.conf, /etc/rsyslog.d/*.conf, \
                  /etc/syslog-ng/syslog-ng.conf, /etc/syslog-ng/conf.d/*.conf, \
                  /etc/systemd/journal-upload.conf",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.logging.remote_targets",
         value_type: ValueType::StringList,
         meaning: "Where the running log daemons forward to, as host:port ([v6]:port), sorted.",
         source: "as host.logging.remote_forwarding",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.time.sync_daemon",
@@ -68,6 +101,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
         meaning: "The time synchronisation daemon running: `chrony`, `ntpd`, \
                   `systemd-timesyncd` (the first running, in that order), or `none`.",
         source: "/proc/<pid>/stat",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.time.synchronized",
@@ -76,6 +110,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
                   `Not synchronised`, ntpd's leap indicator is not 11, systemd-timesyncd has \
                   synchronised since boot. Unavailable when no daemon runs or it cannot be asked.",
         source: "chronyc -n tracking, ntpq -c rv, /run/systemd/timesync/synchronized",
+        context_only: None,
     },
 ];
 
@@ -189,8 +224,155 @@ pub fn audit_rules(text: &str) -> (u64, Option<u8>) {
     (rules, enabled)
 }
 
-/// (source, rule count and immutability) of the boot-time audit rules.
-fn audit(ctx: &CollectContext) -> (&'static str, Result<(u64, bool), String>) {
+/// The event families of host.audit.event_coverage, in their order.
+pub const AUDIT_FAMILIES: [&str; 7] = [
+    "identity",
+    "sudoers",
+    "logins",
+    "time_change",
+    "kernel_modules",
+    "permission_changes",
+    "mounts",
+];
+
+/// What audit rules record: paths watched for writes and system calls audited on exit.
+#[derive(Debug, Default)]
+pub struct AuditEvents {
+    /// Paths watched for writes or attribute changes (`w` or `a`), without a trailing `/`.
+    written: BTreeSet<String>,
+    /// System calls of `always,exit` rules.
+    syscalls: BTreeSet<String>,
+    /// A rule audits every system call (`-S all`).
+    all_syscalls: bool,
+}
+
+impl AuditEvents {
+    /// Adds the rules of one file.
+    pub fn read(&mut self, text: &str) {
+        for line in text.lines() {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            match words.first() {
+                Some(&"-w") => {
+                    let perms = option(&words, "-p").unwrap_or("rwxa");
+                    if let Some(path) = words.get(1)
+                        && (perms.contains('w') || perms.contains('a'))
+                    {
+                        self.written.insert(path.trim_end_matches('/').to_string());
+                    }
+                }
+                Some(&("-a" | "-A")) => self.rule(&words),
+                _ => {}
+            }
+        }
+    }
+
+    /// An `-a`/`-A` rule: counted only with the `always` action on the `exit` list.
+    fn rule(&mut self, words: &[&str]) {
+        let Some(pair) = words.get(1) else { return };
+        let mut parts = pair.split(',');
+        let (a, b) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+        if !matches!((a, b), ("always", "exit") | ("exit", "always")) {
+            return;
+        }
+        let mut fields = BTreeMap::new();
+        let mut syscalls = Vec::new();
+        let mut i = 2;
+        while i + 1 < words.len() {
+            match words[i] {
+                "-S" => syscalls.extend(words[i + 1].split(',')),
+                "-F" => {
+                    if let Some((k, v)) = words[i + 1].split_once('=')
+                        && !k.ends_with(['!', '<', '>'])
+                    {
+                        fields.insert(k, v);
+                    }
+                }
+                _ => {}
+            }
+            i += 2;
+        }
+        let path = fields.get("path").or_else(|| fields.get("dir"));
+        if let Some(path) = path {
+            let perm = fields.get("perm").copied().unwrap_or("rwxa");
+            if perm.contains('w') || perm.contains('a') {
+                self.written.insert(path.trim_end_matches('/').to_string());
+            }
+            return;
+        }
+        for call in syscalls {
+            if call == "all" {
+                self.all_syscalls = true;
+            }
+            self.syscalls.insert(call.to_string());
+        }
+    }
+
+    fn watched(&self, paths: &[&str]) -> bool {
+        paths.iter().all(|p| self.written.contains(*p))
+    }
+
+    fn any_watched(&self, paths: &[&str]) -> bool {
+        paths.iter().any(|p| self.written.contains(*p))
+    }
+
+    fn audited(&self, calls: &[&str]) -> bool {
+        self.all_syscalls || calls.iter().all(|c| self.syscalls.contains(*c))
+    }
+
+    /// Whether each of [`AUDIT_FAMILIES`] is recorded, in that order.
+    pub fn coverage(&self) -> Vec<(&'static str, bool)> {
+        let covered = [
+            self.watched(&["/etc/passwd", "/etc/group", "/etc/shadow", "/etc/gshadow"]),
+            self.watched(&["/etc/sudoers", "/etc/sudoers.d"]),
+            self.any_watched(&["/var/log/lastlog", "/var/log/wtmp"])
+                && self.any_watched(&[
+                    "/var/log/faillog",
+                    "/var/run/faillock",
+                    "/run/faillock",
+                    "/var/log/btmp",
+                    "/var/log/tallylog",
+                ]),
+            self.audited(&["adjtimex", "settimeofday", "clock_settime"])
+                && self.watched(&["/etc/localtime"]),
+            self.audited(&["init_module", "finit_module", "delete_module"]),
+            self.audited(&[
+                "chmod",
+                "fchmod",
+                "fchmodat",
+                "chown",
+                "fchown",
+                "fchownat",
+                "lchown",
+                "setxattr",
+                "lsetxattr",
+                "fsetxattr",
+                "removexattr",
+                "lremovexattr",
+                "fremovexattr",
+            ]),
+            self.audited(&["mount"]),
+        ];
+        AUDIT_FAMILIES.into_iter().zip(covered).collect()
+    }
+}
+
+/// The value after `flag` among a rule's words.
+fn option<'a>(words: &[&'a str], flag: &str) -> Option<&'a str> {
+    words
+        .iter()
+        .position(|w| *w == flag)
+        .and_then(|i| words.get(i + 1).copied())
+}
+
+/// The boot-time audit rules, summed up.
+struct AuditSummary {
+    count: u64,
+    immutable: bool,
+    events: AuditEvents,
+}
+
+/// (source, summary) of the boot-time audit rules.
+fn audit(ctx: &CollectContext) -> (&'static str, Result<AuditSummary, String>) {
     let (source, files) = match conf_files(ctx, AUDIT_RULES_D, ".rules") {
         Ok(Some(files)) => (AUDIT_RULES_D, Ok(files)),
         Ok(None) if ctx.path(AUDIT_RULES).exists() => {
@@ -205,12 +387,19 @@ fn audit(ctx: &CollectContext) -> (&'static str, Result<(u64, bool), String>) {
     let counted = files.and_then(|files| {
         let mut total = 0;
         let mut enabled = None;
+        let mut events = AuditEvents::default();
         for f in files {
-            let (n, e) = audit_rules(&ctx.read(&f)?);
+            let text = ctx.read(&f)?;
+            let (n, e) = audit_rules(&text);
+            events.read(&text);
             total += n;
             enabled = e.or(enabled);
         }
-        Ok((total, enabled == Some(2)))
+        Ok(AuditSummary {
+            count: total,
+            immutable: enabled == Some(2),
+            events,
+        })
     });
     (source, counted)
 }
@@ -583,6 +772,10 @@ impl Collector for Logging {
                 .map_err(Clone::clone)
         };
         let (audit_source, audit) = audit(ctx);
+        let coverage = audit
+            .as_ref()
+            .map(|a| a.events.coverage())
+            .map_err(Clone::clone);
         let forwarded = procs
             .as_ref()
             .map_err(Clone::clone)
@@ -600,12 +793,33 @@ impl Collector for Logging {
             fact(
                 "host.audit.rule_count",
                 file(audit_source),
-                audit.as_ref().map(|a| a.0).map_err(Clone::clone),
+                audit.as_ref().map(|a| a.count).map_err(Clone::clone),
             ),
             fact(
                 "host.audit.immutable",
                 file(audit_source),
-                audit.map(|a| a.1),
+                audit.as_ref().map(|a| a.immutable).map_err(Clone::clone),
+            ),
+            fact(
+                "host.audit.event_coverage",
+                file(audit_source),
+                coverage.as_ref().map(|c| {
+                    serde_json::Value::Object(
+                        c.iter()
+                            .map(|(f, covered)| (f.to_string(), (*covered).into()))
+                            .collect(),
+                    )
+                }).map_err(Clone::clone),
+            ),
+            fact(
+                "host.audit.events_missing",
+                file(audit_source),
+                coverage.map(|c| {
+                    c.into_iter()
+                        .filter(|(_, covered)| !covered)
+                        .map(|(f, _)| f.to_string())
+                        .collect::<Vec<_>>()
+                }),
             ),
             fact(
                 "host.logging.journald_persistent",
@@ -663,6 +877,65 @@ mod tests {
         assert_eq!(audit_rules(text), (3, Some(2)));
         assert_eq!(audit_rules("-e 1\n"), (0, Some(1)));
         assert_eq!(audit_rules(""), (0, None));
+    }
+
+    /// The CIS rule set (Ubuntu 22.04 benchmark, section 4.1.3) covers every family; each
+    /// family is lost when its rules are, and rules that record nothing do not count.
+    #[test]
+    fn audit_event_families_from_cis_rules() {
+        let cis = "\
+-w /etc/group -p wa -k identity\n-w /etc/passwd -p wa -k identity\n\
+-w /etc/gshadow -p wa -k identity\n-w /etc/shadow -p wa -k identity\n\
+-w /etc/sudoers -p wa -k scope\n-w /etc/sudoers.d/ -p wa -k scope\n\
+-w /var/log/lastlog -p wa -k logins\n-w /var/run/faillock -p wa -k logins\n\
+-a always,exit -F arch=b64 -S adjtimex,settimeofday,clock_settime -k time-change\n\
+-w /etc/localtime -p wa -k time-change\n\
+-a always,exit -F arch=b64 -S init_module,finit_module,delete_module,create_module,query_module -F auid>=1000 -F auid!=unset -k kernel_modules\n\
+-a always,exit -F path=/usr/bin/kmod -F perm=x -F auid>=1000 -F auid!=unset -k kernel_modules\n\
+-a always,exit -F arch=b64 -S chmod,fchmod,fchmodat -F auid>=1000 -F auid!=unset -F key=perm_mod\n\
+-a always,exit -F arch=b64 -S chown,fchown,lchown,fchownat -F auid>=1000 -F auid!=unset -F key=perm_mod\n\
+-a always,exit -F arch=b64 -S setxattr,lsetxattr,fsetxattr,removexattr,lremovexattr,fremovexattr -F auid>=1000 -F auid!=unset -F key=perm_mod\n\
+-a always,exit -F arch=b64 -S mount -F auid>=1000 -F auid!=unset -k mounts\n";
+        let covered = |text: &str| {
+            let mut e = AuditEvents::default();
+            e.read(text);
+            e.coverage()
+                .into_iter()
+                .filter(|(_, c)| *c)
+                .map(|(f, _)| f)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(covered(cis), AUDIT_FAMILIES);
+        assert_eq!(covered(""), Vec::<&str>::new());
+        // A read-only watch records no change; a never rule records nothing.
+        let weak = cis
+            .replace("-w /etc/shadow -p wa", "-w /etc/shadow -p r")
+            .replace("always,exit -F arch=b64 -S mount", "never,exit -F arch=b64 -S mount");
+        assert_eq!(
+            covered(&weak),
+            [
+                "sudoers",
+                "logins",
+                "time_change",
+                "kernel_modules",
+                "permission_changes"
+            ]
+        );
+        // Watching the tools alone misses a program that loads a module itself.
+        let tools = cis.replace("-S init_module,finit_module,delete_module", "-S create_module");
+        assert!(!covered(&tools).contains(&"kernel_modules"));
+        // -F path= with perm= is a watch; a watch without -p records writes too; exit,always
+        // is the same as always,exit; -S all covers every call.
+        let other_forms = "-a exit,always -F path=/etc/passwd -F perm=wa\n-w /etc/group\n\
+                           -a always,exit -F dir=/etc/shadow -F perm=a\n-w /etc/gshadow -p w\n\
+                           -A always,exit -S all\n";
+        assert_eq!(
+            covered(other_forms),
+            ["identity", "kernel_modules", "permission_changes", "mounts"]
+        );
+        // Logins need a record of logins and one of failures.
+        assert!(!covered("-w /var/log/lastlog -p wa\n").contains(&"logins"));
+        assert!(covered("-w /var/log/wtmp -p wa\n-w /var/log/btmp -p wa\n").contains(&"logins"));
     }
 
     #[test]

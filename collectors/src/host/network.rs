@@ -34,6 +34,9 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
                   duplicates, sorted by port. Read in the network namespace of PID 1 (the \
                   host's), whatever namespace the agent runs in.",
         source: "/proc/1/net/{tcp,tcp6,udp,udp6} (else /proc/net/…)",
+        context_only: Some(
+            "the detail behind host.network.exposed_ports, which host.network.no_exposed_sensitive_ports judges.",
+        ),
     },
     EvidenceSpec {
         id: "host.network.listening_processes",
@@ -44,6 +47,9 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
                   one). Needs another user's open files: unavailable with the reason when any \
                   process's could not be read, never a partial list.",
         source: "/proc/1/net/*, /proc/<pid>/fd/* (socket:[inode] links), /proc/<pid>/stat",
+        context_only: Some(
+            "the detail behind host.network.exposed_ports, which host.network.no_exposed_sensitive_ports judges.",
+        ),
     },
     EvidenceSpec {
         id: "host.network.exposed_ports",
@@ -52,6 +58,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
                   (IPv4 and IPv6 together), sorted by protocol and port: what the network can \
                   reach unless a firewall stops it.",
         source: "/proc/1/net/{tcp,tcp6,udp,udp6}",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.network.ip_forwarding",
@@ -59,6 +66,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
         meaning: "The host routes packets between interfaces (IPv4 `ip_forward` or IPv6 \
                   `conf.all.forwarding` is 1), in the agent's network namespace.",
         source: "/proc/sys/net/ipv4/ip_forward, /proc/sys/net/ipv6/conf/all/forwarding",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.firewall.active",
@@ -68,6 +76,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
                   policy. Read from the loaded ruleset, never from configuration files; reading \
                   it needs root (CAP_NET_ADMIN).",
         source: "nft list ruleset (else iptables-save, ip6tables-save)",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.firewall.backend",
@@ -77,6 +86,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
                   `iptables` (tables of iptables or iptables-nft), `nftables`, or `none` (no \
                   inbound filtering loaded).",
         source: "/etc/ufw/ufw.conf, /proc/<pid>/stat, nft list ruleset (else iptables-save)",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.firewall.default_deny_inbound",
@@ -86,6 +96,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
                   first unconditional verdict is drop/reject (as firewalld's final reject). \
                   Needs root (CAP_NET_ADMIN).",
         source: "nft list ruleset (else iptables-save, ip6tables-save), /proc/sys/net/ipv6",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.firewall.configured_default_deny_inbound",
@@ -98,6 +109,9 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
                   host.firewall.default_deny_inbound.",
         source: "/etc/ufw/ufw.conf, /etc/default/ufw, /etc/firewalld/firewalld.conf and zones, \
                  /etc/nftables.conf or /etc/sysconfig/nftables.conf, systemd enablement links",
+        context_only: Some(
+            "what starts at boot, readable without root; the verdict rests on the ruleset in force (host.firewall.default_deny_inbound).",
+        ),
     },
 ];
 

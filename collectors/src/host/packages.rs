@@ -26,6 +26,9 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
         value_type: ValueType::String,
         meaning: "The package database found: `dpkg` (Debian, Ubuntu) or `rpm` (RHEL family).",
         source: "/var/lib/dpkg/status, else /var/lib/rpm",
+        context_only: Some(
+            "inventory: it describes the asset and requires nothing.",
+        ),
     },
     EvidenceSpec {
         id: "host.packages.installed_count",
@@ -33,6 +36,9 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
         meaning: "Packages installed (dpkg: state `installed`, held packages included; rpm: \
                   every package except the `gpg-pubkey` key entries).",
         source: "/var/lib/dpkg/status; `rpm -qa`",
+        context_only: Some(
+            "inventory: it describes the asset and requires nothing.",
+        ),
     },
     EvidenceSpec {
         id: "host.packages.newest_install_time",
@@ -42,6 +48,9 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
                   time it unpacks that package (dpkg.log is rotated away and kept in local \
                   time); rpm: the newest install time.",
         source: "/var/lib/dpkg/info/*.list; `rpm -qa` (INSTALLTIME)",
+        context_only: Some(
+            "when the host last changed, for context; patching is judged from pending security updates.",
+        ),
     },
     EvidenceSpec {
         id: "host.packages.lists_updated_at",
@@ -51,6 +60,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
                   `timestamp` of the cached repositories). The last refresh was at or after \
                   this; pending counts are only as current as the index.",
         source: "/var/lib/apt/lists/*Release; /var/cache/dnf/*/repodata/repomd.xml",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.packages.pending_updates",
@@ -62,6 +72,9 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
                   metadata.",
         source: "/var/lib/apt/lists/*_Packages[.lz4] and /var/lib/dpkg/status; \
                  `dnf repoquery --upgrades --cacheonly`",
+        context_only: Some(
+            "every pending update, for context; pending security updates are judged (host.packages.no_pending_security_updates).",
+        ),
     },
     EvidenceSpec {
         id: "host.packages.pending_security_updates",
@@ -71,6 +84,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
                   installed; dnf: upgrades that fix a security advisory.",
         source: "/var/lib/apt/lists/*_Packages[.lz4] and /var/lib/dpkg/status; \
                  `dnf repoquery --upgrades --security --cacheonly`",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.packages.pending_security_list",
@@ -79,6 +93,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
                   the newest version on offer), sorted, at most 200 (the count is complete). \
                   apt writes foreign-architecture packages `name:arch`, dnf writes `name.arch`.",
         source: "as host.packages.pending_security_updates",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.packages.auto_security_updates",
@@ -92,6 +107,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
                   `apply_updates = yes`.",
         source: "/var/lib/dpkg/status, /etc/apt/apt.conf.d, /etc/apt/apt.conf; `rpm -qa`, \
                  /etc/dnf/automatic.conf, /etc/systemd/system/timers.target.wants",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.system.reboot_required",
@@ -101,6 +117,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
                   the running flavour; rpm: kernel-core).",
         source: "/run/reboot-required; /var/lib/dpkg/status or `rpm -qa`, against \
                  /proc/sys/kernel/osrelease",
+        context_only: None,
     },
 ];
 

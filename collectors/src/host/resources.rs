@@ -11,30 +11,45 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
         value_type: ValueType::Integer,
         meaning: "Logical CPUs.",
         source: "/proc/cpuinfo",
+        context_only: Some(
+            "inventory: it describes the asset and requires nothing.",
+        ),
     },
     EvidenceSpec {
         id: "host.cpu.model",
         value_type: ValueType::String,
         meaning: "CPU model name.",
         source: "/proc/cpuinfo",
+        context_only: Some(
+            "inventory: it describes the asset and requires nothing.",
+        ),
     },
     EvidenceSpec {
         id: "host.memory.total_bytes",
         value_type: ValueType::Integer,
         meaning: "Installed memory.",
         source: "/proc/meminfo (MemTotal)",
+        context_only: Some(
+            "inventory: it describes the asset and requires nothing.",
+        ),
     },
     EvidenceSpec {
         id: "host.memory.available_bytes",
         value_type: ValueType::Integer,
         meaning: "Memory available to new work.",
         source: "/proc/meminfo (MemAvailable)",
+        context_only: Some(
+            "inventory: it describes the asset and requires nothing.",
+        ),
     },
     EvidenceSpec {
         id: "host.swap.total_bytes",
         value_type: ValueType::Integer,
         meaning: "Swap space configured (0: none).",
         source: "/proc/meminfo (SwapTotal)",
+        context_only: Some(
+            "inventory: it describes the asset and requires nothing.",
+        ),
     },
 ];
 

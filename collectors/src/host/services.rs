@@ -20,6 +20,9 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
         meaning: "Service units systemd runs (active, sub-state running), sorted. Unavailable \
                   where systemd is not the init system.",
         source: "`systemctl list-units --all --no-legend --plain --no-pager`",
+        context_only: Some(
+            "inventory of running services; legacy clear-text and failed ones are judged.",
+        ),
     },
     EvidenceSpec {
         id: "host.services.failed",
@@ -28,6 +31,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
                   sorted; empty when none failed. Unavailable where systemd is not the init \
                   system.",
         source: "`systemctl list-units --all --no-legend --plain --no-pager`",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.services.enabled_insecure",
@@ -40,6 +44,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
                   `process:<name>` for a running program. Empty: none.",
         source: "/etc/systemd/system/*.wants, systemctl list-units, /etc/inetd.conf, \
                  /etc/xinetd.d, /proc/<pid>/stat",
+        context_only: None,
     },
 ];
 

@@ -37,6 +37,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
         meaning: "The OpenSSH server (sshd) is installed. When it is not, the other host.ssh \
                   settings are unavailable with the reason `not installed`.",
         source: "/usr/sbin/sshd",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.ssh.permit_root_login",
@@ -46,18 +47,23 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
                   name), `forced-commands-only` or `yes`. OpenSSH's default is \
                   `prohibit-password`.",
         source: "sshd -T, else /etc/ssh/sshd_config with its Include files and OpenSSH defaults",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.ssh.password_authentication",
         value_type: ValueType::Bool,
         meaning: "Passwords are accepted over SSH (`PasswordAuthentication`, default yes).",
         source: "sshd -T, else /etc/ssh/sshd_config with its Include files and OpenSSH defaults",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.ssh.pubkey_authentication",
         value_type: ValueType::Bool,
         meaning: "Public keys are accepted over SSH (`PubkeyAuthentication`, default yes).",
         source: "sshd -T, else /etc/ssh/sshd_config with its Include files and OpenSSH defaults",
+        context_only: Some(
+            "key login on or off is a choice; the policies judge the risky methods (passwords, empty passwords, root).",
+        ),
     },
     EvidenceSpec {
         id: "host.ssh.permit_empty_passwords",
@@ -65,6 +71,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
         meaning: "Accounts with an empty password may log in over SSH with password \
                   authentication (`PermitEmptyPasswords`, default no).",
         source: "sshd -T, else /etc/ssh/sshd_config with its Include files and OpenSSH defaults",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.ssh.kbd_interactive_authentication",
@@ -74,12 +81,14 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
                   OpenSSH default yes, Debian's stock sshd_config sets no). With PAM it can ask \
                   for a password even when password authentication is off.",
         source: "sshd -T, else /etc/ssh/sshd_config with its Include files and OpenSSH defaults",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.ssh.max_auth_tries",
         value_type: ValueType::Integer,
         meaning: "Authentication attempts allowed per connection (`MaxAuthTries`, default 6).",
         source: "sshd -T, else /etc/ssh/sshd_config with its Include files and OpenSSH defaults",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.ssh.x11_forwarding",
@@ -87,6 +96,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
         meaning: "X11 forwarding is permitted (`X11Forwarding`; OpenSSH default no, Debian's \
                   and RHEL's stock configurations set yes).",
         source: "sshd -T, else /etc/ssh/sshd_config with its Include files and OpenSSH defaults",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.ssh.weak_ciphers",
@@ -96,6 +106,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
                   apply, which have none.",
         source: "sshd -T (ciphers), else Ciphers in /etc/ssh/sshd_config and its Include files \
                  (on RHEL the crypto-policies file it includes) applied to OpenSSH 9's defaults",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.ssh.weak_macs",
@@ -106,6 +117,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
                   hmac-sha1 (both forms).",
         source: "sshd -T (macs), else MACs in /etc/ssh/sshd_config and its Include files applied \
                  to OpenSSH 9's defaults",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.ssh.weak_kex",
@@ -116,6 +128,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
                   have none.",
         source: "sshd -T (kexalgorithms), else KexAlgorithms in /etc/ssh/sshd_config and its \
                  Include files applied to OpenSSH 9's defaults",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.ssh.match_blocks",
@@ -124,6 +137,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
                   not counted). The host.ssh settings are those of a connection matching none; \
                   matching connections may get others.",
         source: "/etc/ssh/sshd_config and its Include files",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.ssh.authorized_keys",
@@ -134,6 +148,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
                   .ssh/authorized_keys2); accounts without keys left out. Counts and key types \
                   only. Unavailable as a whole when any account's file cannot be read.",
         source: "AuthorizedKeysFile (sshd -T or sshd_config) below each home in /etc/passwd",
+        context_only: None,
     },
 ];
 

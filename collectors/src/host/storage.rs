@@ -31,6 +31,9 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
                   devices). `encrypted` is true for a dm-crypt device and for a device stacked \
                   only on encrypted ones (LVM on LUKS); `parents` are the devices it is built on.",
         source: "/sys/block (dev, size, dm/uuid, dm/name, slaves/, holders/, partitions)",
+        context_only: Some(
+            "the detail behind the encryption policies (host.storage.*).",
+        ),
     },
     EvidenceSpec {
         id: "host.storage.luks_volumes",
@@ -42,6 +45,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
                   whose header is kept elsewhere (detached header). Needs read access to the \
                   devices (root).",
         source: "/dev/<device> (LUKS1/LUKS2 on-disk header), /sys/block",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.storage.mounts",
@@ -51,24 +55,30 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
                   `device` is the kernel name of the block device (null if sysfs does not know \
                   it, and then `encrypted` is false).",
         source: "/proc/self/mountinfo (else /proc/self/mounts, /proc/mounts), /sys/block",
+        context_only: Some(
+            "the detail behind the encryption policies (host.storage.*).",
+        ),
     },
     EvidenceSpec {
         id: "host.storage.root_encrypted",
         value_type: ValueType::Bool,
         meaning: "The root filesystem is on dm-crypt (directly or through LVM/RAID).",
         source: "/proc/self/mountinfo, /sys/block",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.storage.swap_encrypted_or_absent",
         value_type: ValueType::Bool,
         meaning: "No swap is in use, or every swap area is on dm-crypt or in memory (zram).",
         source: "/proc/swaps, /proc/self/mountinfo, /sys/block",
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.storage.unencrypted_mounts",
         value_type: ValueType::StringList,
         meaning: "Mountpoints of persistent filesystems not shown to be on dm-crypt.",
         source: "/proc/self/mountinfo, /sys/block",
+        context_only: None,
     },
 ];
 

@@ -11,48 +11,72 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
         value_type: ValueType::String,
         meaning: "Distribution id (`ID` of os-release), e.g. debian, rhel.",
         source: "/etc/os-release, else /usr/lib/os-release",
+        context_only: Some(
+            "inventory: it describes the asset and requires nothing.",
+        ),
     },
     EvidenceSpec {
         id: "host.os.name",
         value_type: ValueType::String,
         meaning: "Distribution name and version for people (`PRETTY_NAME`).",
         source: "/etc/os-release, else /usr/lib/os-release",
+        context_only: Some(
+            "inventory: it describes the asset and requires nothing.",
+        ),
     },
     EvidenceSpec {
         id: "host.os.version_id",
         value_type: ValueType::String,
         meaning: "Distribution version (`VERSION_ID`), e.g. 12, 9.4.",
         source: "/etc/os-release, else /usr/lib/os-release",
+        context_only: Some(
+            "inventory: it describes the asset and requires nothing.",
+        ),
     },
     EvidenceSpec {
         id: "host.kernel.release",
         value_type: ValueType::String,
         meaning: "Running kernel release.",
         source: "/proc/sys/kernel/osrelease",
+        context_only: Some(
+            "inventory; patching is judged from the package database (host.packages.*).",
+        ),
     },
     EvidenceSpec {
         id: "host.system.hostname",
         value_type: ValueType::String,
         meaning: "Hostname.",
         source: "/proc/sys/kernel/hostname, else /etc/hostname",
+        context_only: Some(
+            "inventory: it describes the asset and requires nothing.",
+        ),
     },
     EvidenceSpec {
         id: "host.system.uptime_seconds",
         value_type: ValueType::Integer,
         meaning: "Seconds since boot.",
         source: "/proc/uptime",
+        context_only: Some(
+            "inventory; a pending reboot is judged by host.system.no_reboot_pending.",
+        ),
     },
     EvidenceSpec {
         id: "host.system.boot_time",
         value_type: ValueType::Timestamp,
         meaning: "When the host last booted (UTC).",
         source: "/proc/stat (btime)",
+        context_only: Some(
+            "inventory; a pending reboot is judged by host.system.no_reboot_pending.",
+        ),
     },
     EvidenceSpec {
         id: "host.system.machine_id_present",
         value_type: ValueType::Bool,
         meaning: "The host has a machine id (32 hex digits), which identifies the asset.",
         source: "/etc/machine-id",
+        context_only: Some(
+            "inventory: whether the asset's id comes from /etc/machine-id.",
+        ),
     },
 ];
 

@@ -16,18 +16,23 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
         value_type: ValueType::String,
         meaning: "The API server's version (`gitVersion`, e.g. `v1.33.2`).",
         source: "GET /version",
+        context_only: None,
     },
     EvidenceSpec {
         id: "kubernetes.nodes.count",
         value_type: ValueType::Integer,
         meaning: "Nodes registered in the cluster.",
         source: "GET /api/v1/nodes",
+        context_only: Some(
+            "inventory: it describes the asset and requires nothing.",
+        ),
     },
     EvidenceSpec {
         id: "kubernetes.nodes.kubelet_versions",
         value_type: ValueType::Object,
         meaning: "Node name → the kubelet version it reports (`status.nodeInfo.kubeletVersion`).",
         source: "GET /api/v1/nodes",
+        context_only: None,
     },
 ];
 

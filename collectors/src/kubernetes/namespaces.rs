@@ -1,5 +1,5 @@
-//! Namespaces: their Pod Security Admission levels and whether any NetworkPolicy selects pods
-//! in them.
+//! Namespaces: their Pod Security Admission levels, whether any NetworkPolicy selects pods in
+//! them, and whether one denies all ingress by default.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -19,18 +19,28 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
         value_type: ValueType::Object,
         meaning: "Namespace → its Pod Security Admission labels: `enforce`, `audit`, `warn` (`privileged`, `baseline`, `restricted`, or null when the label is absent).",
         source: "GET /api/v1/namespaces (labels pod-security.kubernetes.io/*)",
+        context_only: None,
     },
     EvidenceSpec {
         id: "kubernetes.namespaces.without_enforced_pod_security",
         value_type: ValueType::StringList,
         meaning: "Namespaces whose `pod-security.kubernetes.io/enforce` label is absent or `privileged`: Pod Security Admission enforces nothing there (unless the cluster's admission configuration sets a default).",
         source: "GET /api/v1/namespaces",
+        context_only: None,
     },
     EvidenceSpec {
         id: "kubernetes.namespaces.without_network_policy",
         value_type: ValueType::StringList,
         meaning: "Namespaces holding no NetworkPolicy, so all traffic to and from their pods is allowed.",
         source: "GET /api/v1/namespaces, GET /apis/networking.k8s.io/v1/networkpolicies",
+        context_only: None,
+    },
+    EvidenceSpec {
+        id: "kubernetes.namespaces.without_default_deny_ingress",
+        value_type: ValueType::StringList,
+        meaning: "Namespaces holding no default-deny ingress NetworkPolicy: one selecting every pod (an empty `podSelector`), with `Ingress` among its `policyTypes` (implied when they are not given) and no ingress rule. Without one, a pod no other policy selects accepts traffic from anywhere. System namespaces included (policies leave them out).",
+        source: "GET /api/v1/namespaces, GET /apis/networking.k8s.io/v1/networkpolicies",
+        context_only: None,
     },
 ];
 
@@ -70,9 +80,44 @@ fn unenforced(levels: &BTreeMap<String, Value>) -> Vec<String> {
         .collect()
 }
 
+/// A NetworkPolicy that denies all ingress to every pod of its namespace: an empty
+/// `podSelector` (no labels, no expressions), `Ingress` among its `policyTypes` (Kubernetes
+/// implies it when they are not given) and no ingress rule (an empty rule `{}` allows all).
+fn denies_all_ingress(p: &NetworkPolicy) -> bool {
+    let Some(spec) = p.spec.as_ref().and_then(|s| serde_json::to_value(s).ok()) else {
+        return false;
+    };
+    let empty = |v: &Value| match v {
+        Value::Null => true,
+        Value::Object(o) => o.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        _ => false,
+    };
+    let selects_all = spec
+        .get("podSelector")
+        .is_none_or(|s| s.as_object().is_some_and(|o| o.values().all(empty)) || s.is_null());
+    let ingress_type = spec
+        .get("policyTypes")
+        .and_then(Value::as_array)
+        .is_none_or(|types| types.iter().any(|t| t == "Ingress"));
+    let no_rule = spec.get("ingress").is_none_or(empty);
+    selects_all && ingress_type && no_rule
+}
+
+/// The namespaces none of whose policies `keep` accepts.
 fn without_policy(namespaces: &[Namespace], policies: &[NetworkPolicy]) -> Vec<String> {
+    without(namespaces, policies, |_| true)
+}
+
+/// The namespaces holding no policy that `keep` accepts.
+fn without(
+    namespaces: &[Namespace],
+    policies: &[NetworkPolicy],
+    keep: impl Fn(&NetworkPolicy) -> bool,
+) -> Vec<String> {
     let covered: BTreeSet<&str> = policies
         .iter()
+        .filter(|p| keep(p))
         .filter_map(|p| p.metadata.namespace.as_deref())
         .collect();
     namespaces
@@ -103,11 +148,15 @@ impl Collector for Namespaces {
             .as_ref()
             .map(|n| pod_security(n))
             .map_err(Clone::clone);
-        let isolated = match (&namespaces, policies) {
-            (Ok(n), Ok(p)) => Ok(without_policy(n, &p)),
-            (Err(e), _) => Err(e.clone()),
-            (_, Err(e)) => Err(e),
+        let (isolated, undenied) = match (&namespaces, policies) {
+            (Ok(n), Ok(p)) => (
+                Ok(without_policy(n, &p)),
+                Ok(without(n, &p, denies_all_ingress)),
+            ),
+            (Err(e), _) => (Err(e.clone()), Err(e.clone())),
+            (_, Err(e)) => (Err(e.clone()), Err(e)),
         };
+        let both = || vouch_evidence::Source::Api(format!("GET {NAMESPACES}, GET {NETWORK_POLICIES}"));
         Ok(vec![
             fact(
                 "kubernetes.namespaces.pod_security",
@@ -119,10 +168,11 @@ impl Collector for Namespaces {
                 call(NAMESPACES),
                 levels.map(|l| unenforced(&l)),
             ),
+            fact("kubernetes.namespaces.without_network_policy", both(), isolated),
             fact(
-                "kubernetes.namespaces.without_network_policy",
-                vouch_evidence::Source::Api(format!("GET {NAMESPACES}, GET {NETWORK_POLICIES}")),
-                isolated,
+                "kubernetes.namespaces.without_default_deny_ingress",
+                both(),
+                undenied,
             ),
         ])
     }
@@ -154,5 +204,43 @@ mod tests {
             without_policy(&namespaces, &policies),
             ["dev", "kube-system"]
         );
+    }
+
+    /// Only a policy selecting every pod, of type Ingress, without ingress rules, denies all
+    /// ingress; the manifests are those the Kubernetes documentation and common charts ship.
+    #[test]
+    fn default_deny_ingress_needs_an_empty_selector_the_ingress_type_and_no_rule() {
+        let namespaces: Vec<Namespace> = serde_json::from_value(json!([
+            {"metadata": {"name": "shop"}}, {"metadata": {"name": "batch"}},
+            {"metadata": {"name": "monitoring"}}, {"metadata": {"name": "web"}},
+            {"metadata": {"name": "legacy"}}, {"metadata": {"name": "egress-only"}},
+            {"metadata": {"name": "kube-system"}}
+        ]))
+        .unwrap();
+        let policies: Vec<NetworkPolicy> = serde_json::from_value(json!([
+            // The documentation's default-deny-ingress.
+            {"metadata": {"name": "default-deny-ingress", "namespace": "shop"},
+             "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}},
+            // Deny all, both directions.
+            {"metadata": {"name": "default-deny-all", "namespace": "batch"},
+             "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}},
+            // No policyTypes: Ingress is implied.
+            {"metadata": {"name": "deny", "namespace": "legacy"}, "spec": {"podSelector": {}}},
+            // Selects only some pods.
+            {"metadata": {"name": "deny-api", "namespace": "monitoring"},
+             "spec": {"podSelector": {"matchLabels": {"app": "api"}}, "policyTypes": ["Ingress"]}},
+            // An empty rule allows every source.
+            {"metadata": {"name": "allow-all", "namespace": "web"},
+             "spec": {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": [{}]}},
+            // Egress only.
+            {"metadata": {"name": "deny-egress", "namespace": "egress-only"},
+             "spec": {"podSelector": {}, "policyTypes": ["Egress"]}}
+        ]))
+        .unwrap();
+        assert_eq!(
+            without(&namespaces, &policies, denies_all_ingress),
+            ["monitoring", "web", "egress-only", "kube-system"]
+        );
+        assert_eq!(without_policy(&namespaces, &policies), ["kube-system"]);
     }
 }

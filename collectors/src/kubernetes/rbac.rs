@@ -17,12 +17,14 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
         value_type: ValueType::ObjectList,
         meaning: "Subjects bound to the `cluster-admin` ClusterRole by a ClusterRoleBinding: `binding`, `kind` (User, Group, ServiceAccount), `name`, `namespace` (service accounts).",
         source: "GET /apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+        context_only: None,
     },
     EvidenceSpec {
         id: "kubernetes.rbac.wildcard_roles",
         value_type: ValueType::ObjectList,
         meaning: "ClusterRoles and Roles with a rule granting every verb or every resource (`*`): `kind`, `namespace` (Roles), `name`, `wildcard_verbs`, `wildcard_resources`.",
         source: "GET /apis/rbac.authorization.k8s.io/v1/clusterroles, GET /apis/rbac.authorization.k8s.io/v1/roles",
+        context_only: None,
     },
 ];
 

@@ -28,12 +28,16 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
         value_type: ValueType::Object,
         meaning: "Secrets by type: each well-known type (`Opaque`, `kubernetes.io/tls`, `kubernetes.io/service-account-token`, …) and `other`; counted from metadata-only lists, values never read.",
         source: "GET /api/v1/secrets?fieldSelector=type=… (metadata only)",
+        context_only: None,
     },
     EvidenceSpec {
         id: "kubernetes.secrets.total",
         value_type: ValueType::Integer,
         meaning: "Secrets in all namespaces.",
         source: "GET /api/v1/secrets?fieldSelector=type=… (metadata only)",
+        context_only: Some(
+            "inventory: it describes the asset and requires nothing.",
+        ),
     },
 ];
 

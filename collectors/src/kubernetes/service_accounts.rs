@@ -19,12 +19,16 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
         value_type: ValueType::StringList,
         meaning: "Service accounts (`namespace/name`) whose token is mounted into their pods by default (`automountServiceAccountToken` not false).",
         source: "GET /api/v1/serviceaccounts",
+        context_only: Some(
+            "service accounts that mount a token by default; which running pods do is judged by kubernetes.service_accounts.no_automounted_tokens.",
+        ),
     },
     EvidenceSpec {
         id: "kubernetes.service_accounts.pods_with_automounted_tokens",
         value_type: ValueType::StringList,
         meaning: "Running or pending pods (`namespace/pod`) that get their service account's token mounted: the pod's `automountServiceAccountToken`, else the service account's, else true.",
         source: "GET /api/v1/pods, GET /api/v1/serviceaccounts",
+        context_only: None,
     },
 ];
 

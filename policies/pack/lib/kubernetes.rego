@@ -7,8 +7,10 @@ import data.vouch.lib
 
 # Namespaces of the control plane and its add-ons. Their pods (kube-proxy, CNI and CSI agents)
 # need node access by design, as Pod Security Admission's guidance acknowledges by exempting
-# them; workload policies leave them out and say how many they left out.
-system_namespaces := {"kube-system", "kube-public", "kube-node-lease"}
+# them; workload and namespace policies leave them out and say how many they left out. The
+# organisation sets them (parameter kubernetes_system_namespaces; default kube-system,
+# kube-public and kube-node-lease).
+system_namespaces := {n | some n in data.vouch.config.parameters.kubernetes_system_namespaces}
 
 # The namespace of a `namespace/pod[/container]` reference.
 namespace(ref) := split(ref, "/")[0]

@@ -11,13 +11,14 @@ use serde::Deserialize;
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PolicySettings {
-    /// Include the built-in pack (110 policies over every collector's evidence).
+    /// Include the built-in pack (117 policies over every collector's evidence).
     pub builtin: bool,
     /// A directory of your own Rego policies (`*.rego`, each with its METADATA block), loaded
     /// beside the built-in ones; a file at the same path as a built-in one replaces it.
     pub dir: Option<PathBuf>,
     /// Organisation settings policies read as `data.vouch.config`: PII tag keys, allowed
-    /// jurisdictions, and per privacy framework whether you act as controller, processor or both.
+    /// jurisdictions, per privacy framework whether you act as controller, processor or both,
+    /// and the policies' thresholds (`[policies.organisation.parameters]`).
     pub organisation: vouch_policies::OrgConfig,
     /// Controls the organisation excludes from its Statement of Applicability, each with the
     /// justification an auditor reads.

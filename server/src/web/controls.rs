@@ -256,6 +256,7 @@ pub(super) async fn control(
             excerpts.insert(key, snapshot);
         }
     }
+    let thresholds = thresholds(policies.in_force().pack(), &c.control);
     page(
         &c.control.to_string(),
         Some(&user),
@@ -281,6 +282,7 @@ pub(super) async fn control(
                 }
                 None => {}
             }
+            (thresholds)
             h2 { "Policy results (" (c.outcomes.len()) ")" }
             @if c.outcomes.is_empty() {
                 p.muted { "No policy result speaks of this control." }
@@ -334,6 +336,42 @@ fn all_href(c: &ControlStatus, filter: &Filter) -> String {
     let href = control_href(c, filter);
     let sep = if href.contains('?') { '&' } else { '?' };
     format!("{href}{sep}all=1")
+}
+
+/// The organisation parameters the policies of `control` judge with (configured in
+/// `[policies.organisation.parameters]`), with their values in force; nothing when none does.
+fn thresholds(pack: &vouch_policies::PolicyPack, control: &vouch_policies::ControlId) -> Markup {
+    let mut used: BTreeMap<&str, (&vouch_policies::ParameterInfo, Vec<&str>)> = BTreeMap::new();
+    for p in pack
+        .policies()
+        .iter()
+        .filter(|p| p.controls.contains(control))
+    {
+        for info in pack.parameters_of(&p.id) {
+            used.entry(info.name)
+                .or_insert_with(|| (info, Vec::new()))
+                .1
+                .push(&p.id);
+        }
+    }
+    let values = &pack.config().parameters;
+    html! {
+        @if !used.is_empty() {
+            h2 { "Thresholds" }
+            p.muted { "Set by the organisation in " code { "[policies.organisation.parameters]" } " (defaults: the CIS benchmarks' values)." }
+            table {
+                tr { th { "parameter" } th { "value" } th { "meaning" } th { "policies" } }
+                @for (name, (info, ids)) in &used {
+                    tr {
+                        td { code { (name) } }
+                        td { (values.value(name).unwrap_or_default()) }
+                        td { (info.meaning) }
+                        td { @for id in ids { code.muted { (id) } " " } }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Per policy of a control: its counts by state and, once, its remediation.
