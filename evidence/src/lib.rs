@@ -16,6 +16,7 @@ pub mod api;
 mod attestation;
 pub mod canonical;
 pub mod chain;
+pub mod cosign;
 mod digest;
 pub mod dsse;
 mod keys;

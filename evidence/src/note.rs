@@ -53,7 +53,7 @@ pub enum NoteError {
 }
 
 /// Whether `name` may name a key: non-empty, no spaces, no `+`.
-fn valid_key_name(name: &str) -> bool {
+pub(crate) fn valid_key_name(name: &str) -> bool {
     !name.is_empty() && !name.chars().any(|c| c.is_whitespace() || c == '+')
 }
 
@@ -194,6 +194,15 @@ impl Note {
     /// The signature lines.
     pub fn signatures(&self) -> &[NoteSignature] {
         &self.signatures
+    }
+
+    /// Appends a signature line made elsewhere (a witness's cosignature).
+    pub(crate) fn push_signature(&mut self, signature: NoteSignature) -> Result<(), NoteError> {
+        if self.signatures.len() >= MAX_NOTE_SIGNATURES {
+            return Err(NoteError::TooManySignatures(self.signatures.len() + 1));
+        }
+        self.signatures.push(signature);
+        Ok(())
     }
 
     /// Reads a note: text, a blank line, then `— <name> <base64(id || signature)>` lines.

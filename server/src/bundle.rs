@@ -371,7 +371,11 @@ fn readme(query: &SampleQuery, server_keyid: &str) -> Vec<u8> {
          results/<digest>.json lists how each sampled snapshot was judged, by which policy pack;\n\
          packs/<pack digest>/ holds that pack's Rego files and vouch-config.json (the organisation\n\
          settings). `vouch verify` rebuilds each pack, checks its digest and re-judges the snapshot:\n\
-         every stored result must follow from its pack.\n",
+         every stored result must follow from its pack.\n\n\
+         log/checkpoint.txt is the transparency log's checkpoint signed when this bundle was made\n\
+         (a C2SP checkpoint note, checked with the vouch-server-log key); log/inclusion/<digest>.json\n\
+         proves each envelope a leaf of its tree. Add `--since <checkpoint you saved earlier>\n\
+         --consistency <GET /v1/log/consistency?from=its size>` to check the log only grew since.\n",
         size = query.size,
         seed = query.seed,
         from = query.from,
