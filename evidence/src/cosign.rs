@@ -10,11 +10,10 @@
 
 use std::fmt;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as B64;
-use sha2::{Digest as _, Sha256};
-
-use crate::note::{Checkpoint, Note, NoteError, NoteSignature, NoteVerifier, valid_key_name};
+use crate::note::{
+    Checkpoint, Note, NoteError, NoteSignature, NoteVerifier, format_vkey, parse_vkey,
+    typed_key_id, valid_key_name,
+};
 use crate::{PublicKey, SigningKey};
 
 /// The signature type byte of Ed25519 `cosignature/v1` keys.
@@ -22,12 +21,7 @@ const COSIGNATURE_V1: u8 = 0x04;
 
 /// The key id of a witness's Ed25519 key under `name`.
 pub fn cosigner_key_id(name: &str, key: &PublicKey) -> u32 {
-    let mut h = Sha256::new();
-    h.update(name.as_bytes());
-    h.update([b'\n', COSIGNATURE_V1]);
-    h.update(key.to_raw());
-    let d = h.finalize();
-    u32::from_be_bytes([d[0], d[1], d[2], d[3]])
+    typed_key_id(name, COSIGNATURE_V1, key)
 }
 
 /// The message a `cosignature/v1` signs: the header, the time line and the note's text.
@@ -58,28 +52,8 @@ impl Witness {
 
     /// Reads a witness vkey: `<name>+<hex key id>+<base64(0x04 || 32-byte key)>`.
     pub fn parse(vkey: &str) -> Result<Self, NoteError> {
-        let bad = |why: &str| NoteError::BadVerifierKey(format!("{why} in {vkey:?}"));
-        let mut parts = vkey.trim().splitn(3, '+');
-        let (Some(name), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
-            return Err(bad("three parts joined by + expected"));
-        };
-        let id = (id.len() == 8)
-            .then(|| u32::from_str_radix(id, 16).ok())
-            .flatten()
-            .ok_or_else(|| bad("8 hex digits of key id expected"))?;
-        let bytes = B64.decode(key).map_err(|_| bad("base64 key expected"))?;
-        let raw: [u8; 32] = match bytes.split_first() {
-            Some((&COSIGNATURE_V1, raw)) => {
-                raw.try_into().map_err(|_| bad("32-byte key expected"))?
-            }
-            _ => return Err(bad("an Ed25519 cosigner key (type 0x04) expected")),
-        };
-        let key = PublicKey::from_raw(&raw).map_err(|_| bad("a valid Ed25519 key expected"))?;
-        let witness = Witness::new(name, key)?;
-        if witness.id != id {
-            return Err(bad("the key id is not this key's"));
-        }
-        Ok(witness)
+        let (name, id, key) = parse_vkey(vkey, COSIGNATURE_V1)?;
+        Ok(Witness { name, id, key })
     }
 
     /// The witness's name.
@@ -91,9 +65,7 @@ impl Witness {
 impl fmt::Display for Witness {
     /// The vkey form.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut typed = vec![COSIGNATURE_V1];
-        typed.extend_from_slice(&self.key.to_raw());
-        write!(f, "{}+{:08x}+{}", self.name, self.id, B64.encode(typed))
+        format_vkey(f, &self.name, self.id, COSIGNATURE_V1, &self.key)
     }
 }
 

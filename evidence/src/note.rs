@@ -60,12 +60,58 @@ pub(crate) fn valid_key_name(name: &str) -> bool {
 /// The key id of an Ed25519 key under `name`: the first four bytes of
 /// `SHA-256(name || 0x0A || 0x01 || public key)`, big-endian.
 pub fn key_id(name: &str, key: &PublicKey) -> u32 {
+    typed_key_id(name, ED25519, key)
+}
+
+/// The key id of `key` under `name` for signature type `kind` (0x01 notes, 0x04 witness
+/// cosignatures): `SHA-256(name || 0x0A || kind || key)[:4]`.
+pub(crate) fn typed_key_id(name: &str, kind: u8, key: &PublicKey) -> u32 {
     let mut h = Sha256::new();
     h.update(name.as_bytes());
-    h.update([b'\n', ED25519]);
+    h.update([b'\n', kind]);
     h.update(key.to_raw());
     let d = h.finalize();
     u32::from_be_bytes([d[0], d[1], d[2], d[3]])
+}
+
+/// Reads a vkey of signature type `kind`: `<name>+<hex key id>+<base64(kind || 32-byte
+/// key)>`, the id checked against the key.
+pub(crate) fn parse_vkey(vkey: &str, kind: u8) -> Result<(String, u32, PublicKey), NoteError> {
+    let bad = |why: &str| NoteError::BadVerifierKey(format!("{why} in {vkey:?}"));
+    let mut parts = vkey.trim().splitn(3, '+');
+    let (Some(name), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(bad("three parts joined by + expected"));
+    };
+    let id = (id.len() == 8)
+        .then(|| u32::from_str_radix(id, 16).ok())
+        .flatten()
+        .ok_or_else(|| bad("8 hex digits of key id expected"))?;
+    let bytes = B64.decode(key).map_err(|_| bad("base64 key expected"))?;
+    let raw: [u8; 32] = match bytes.split_first() {
+        Some((&k, raw)) if k == kind => raw.try_into().map_err(|_| bad("32-byte key expected"))?,
+        _ => return Err(bad(&format!("an Ed25519 key of type {kind:#04x} expected"))),
+    };
+    let key = PublicKey::from_raw(&raw).map_err(|_| bad("a valid Ed25519 key expected"))?;
+    if !valid_key_name(name) {
+        return Err(NoteError::BadVerifierKey(format!("key name {name:?}")));
+    }
+    if typed_key_id(name, kind, &key) != id {
+        return Err(bad("the key id is not this key's"));
+    }
+    Ok((name.to_string(), id, key))
+}
+
+/// Writes the vkey of `key` under `name` with signature type `kind`.
+pub(crate) fn format_vkey(
+    f: &mut fmt::Formatter<'_>,
+    name: &str,
+    id: u32,
+    kind: u8,
+    key: &PublicKey,
+) -> fmt::Result {
+    let mut typed = vec![kind];
+    typed.extend_from_slice(&key.to_raw());
+    write!(f, "{name}+{id:08x}+{}", B64.encode(typed))
 }
 
 /// A key a note verifier trusts.
@@ -92,26 +138,8 @@ impl NoteVerifier {
     /// Reads a vkey: `<name>+<hex key id>+<base64(0x01 || 32-byte key)>`; the id must be the
     /// key's.
     pub fn parse(vkey: &str) -> Result<Self, NoteError> {
-        let bad = |why: &str| NoteError::BadVerifierKey(format!("{why} in {vkey:?}"));
-        let mut parts = vkey.trim().splitn(3, '+');
-        let (Some(name), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
-            return Err(bad("three parts joined by + expected"));
-        };
-        let id = (id.len() == 8)
-            .then(|| u32::from_str_radix(id, 16).ok())
-            .flatten()
-            .ok_or_else(|| bad("8 hex digits of key id expected"))?;
-        let bytes = B64.decode(key).map_err(|_| bad("base64 key expected"))?;
-        let raw: [u8; 32] = match bytes.split_first() {
-            Some((&ED25519, raw)) => raw.try_into().map_err(|_| bad("32-byte key expected"))?,
-            _ => return Err(bad("an Ed25519 key (type 0x01) expected")),
-        };
-        let key = PublicKey::from_raw(&raw).map_err(|_| bad("a valid Ed25519 key expected"))?;
-        let verifier = NoteVerifier::new(name, key)?;
-        if verifier.id != id {
-            return Err(bad("the key id is not this key's"));
-        }
-        Ok(verifier)
+        let (name, id, key) = parse_vkey(vkey, ED25519)?;
+        Ok(NoteVerifier { name, id, key })
     }
 
     /// The key's name.
@@ -133,9 +161,7 @@ impl NoteVerifier {
 impl fmt::Display for NoteVerifier {
     /// The vkey form.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut typed = vec![ED25519];
-        typed.extend_from_slice(&self.key.to_raw());
-        write!(f, "{}+{:08x}+{}", self.name, self.id, B64.encode(typed))
+        format_vkey(f, &self.name, self.id, ED25519, &self.key)
     }
 }
 
