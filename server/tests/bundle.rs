@@ -638,3 +638,38 @@ async fn a_checkpoint_saved_earlier_is_proved_a_prefix_offline() {
         );
     }
 }
+
+/// Issue 19, a row deleted: a server (or whoever holds its database) that deletes an accepted
+/// snapshot leaves the population one short; the bundle it then makes is refused by name, the
+/// chain's gap, though every envelope left in it is still proved in the log (the deleted
+/// snapshot's leaf stays where the agents saw it).
+#[tokio::test]
+async fn a_snapshot_row_deleted_from_the_database_is_named_in_the_next_bundle() {
+    let s = scene().await;
+    let files = unpack(&export(&s).await);
+    let population: Vec<vouch_evidence::api::SnapshotRef> =
+        serde_json::from_slice(&files["population.json"]).unwrap();
+    let victim = population
+        .iter()
+        .find(|m| m.sequence == 12 && files.contains_key(&format!("envelopes/{}.json", m.digest)))
+        .unwrap();
+    let db = rusqlite::Connection::open(s.h._dir.path().join("vouch.db")).unwrap();
+    db.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
+    let deleted = db
+        .execute(
+            "DELETE FROM snapshots WHERE digest = ?1",
+            [victim.digest.to_hex()],
+        )
+        .unwrap();
+    assert_eq!(deleted, 1);
+    drop(db);
+    let report = bundle::verify(&export(&s).await, None, 1);
+    assert_has(&report.failures, "gap, sequence 12 is missing");
+    assert!(
+        report
+            .summary
+            .contains("proved in the log's checkpoint of 60 leaves"),
+        "{}",
+        report.summary
+    );
+}

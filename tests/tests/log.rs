@@ -11,7 +11,7 @@ use std::path::Path;
 use vouch_agent::Agent;
 use vouch_agent::config::{AgentConfig, AgentSection, CollectorsSection, ServerSection};
 use vouch_collectors::host::HostConfig;
-use vouch_evidence::logproofs::LogCheckError;
+use vouch_evidence::logproofs::{ConsistencyProof, LogCheckError};
 use vouch_evidence::tlog;
 use vouch_tests::server::TestServer;
 
@@ -117,4 +117,107 @@ async fn an_agent_refuses_the_receipt_of_a_server_that_rewrote_its_log() {
     // It says so again at every attempt, and never gives in.
     let report = agent.deliver_pending().await.unwrap();
     assert_eq!((report.delivered, report.pending), (0, 1));
+}
+
+/// A split view: the server, restarted on a database whose first leaves were rewritten (the
+/// tree above them recomputed, so the forged log is consistent with itself), shows a new agent
+/// that history and signs it. The new agent, with nothing pinned, cannot know; the agent that
+/// saw the honest log refuses at its next delivery, by name, and the two agents' signed
+/// checkpoints, put side by side by an auditor, are proved not to be one log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_forked_for_a_second_agent_is_caught_by_the_first_and_by_an_auditor() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("server");
+    let mut server = TestServer::start(&data).await;
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, &server.ca_pem).unwrap();
+    let first_config = agent_config(&server, &dir.path().join("first"), &ca);
+    vouch_agent::enroll(&first_config, &server.enroll_token().await, false)
+        .await
+        .unwrap();
+    let first = Agent::open(first_config).unwrap();
+    for _ in 0..3 {
+        first.collect_and_spool().await.unwrap();
+        assert_eq!(first.deliver_pending().await.unwrap().delivered, 1);
+    }
+    let (key, honest) = first.state().log_seen().unwrap();
+    let (key, honest) = (key.unwrap(), honest.unwrap());
+    assert_eq!(honest.size, 3);
+
+    // The fork: leaves 0 and 1 and their parent replaced while the server is down.
+    server.stop().await;
+    let forged = [tlog::leaf_hash(b"forged 0"), tlog::leaf_hash(b"forged 1")];
+    let db = rusqlite::Connection::open(data.join("vouch.db")).unwrap();
+    for (level, idx, hash) in [
+        (0, 0, forged[0]),
+        (0, 1, forged[1]),
+        (1, 0, tlog::node_hash(&forged[0], &forged[1])),
+    ] {
+        db.execute(
+            "UPDATE tlog_nodes SET hash = ?1 WHERE level = ?2 AND idx = ?3",
+            rusqlite::params![&hash[..], level, idx],
+        )
+        .unwrap();
+    }
+    drop(db);
+    server.restart().await;
+
+    // A second agent (another host), new: it takes the forked log as the log.
+    let mut second_config = agent_config(&server, &dir.path().join("second"), &ca);
+    second_config.collectors.host.root = vouch_collectors::fixtures::fixture_host("rhel9");
+    vouch_agent::enroll(&second_config, &server.enroll_token().await, false)
+        .await
+        .unwrap();
+    let second = Agent::open(second_config).unwrap();
+    second.collect_and_spool().await.unwrap();
+    let report = second.deliver_pending().await.unwrap();
+    assert_eq!((report.delivered, report.log_refusal), (1, None));
+    let (second_key, fork) = second.state().log_seen().unwrap();
+    assert_eq!(second_key.unwrap(), key, "one log key, two histories");
+    let fork = fork.unwrap();
+    assert_eq!(fork.size, 4);
+
+    // The first agent's next delivery: the log it saw is not a prefix of what it is shown.
+    first.collect_and_spool().await.unwrap();
+    let report = first.deliver_pending().await.unwrap();
+    assert_eq!(report.delivered, 0);
+    assert!(
+        matches!(
+            report.log_refusal,
+            Some(LogCheckError::Inconsistent {
+                seen: 3,
+                now: 5,
+                ..
+            })
+        ),
+        "{:?}",
+        report.log_refusal
+    );
+
+    // An auditor holding both agents' checkpoints asks the server to reconcile them: no
+    // consistency proof the server can give makes the honest tree a prefix of the fork.
+    let client = vouch_tests::server::https_client(&server.ca_pem);
+    let token = server
+        .running()
+        .state()
+        .create_api_token(vouch_server::auth::Role::Auditor, "auditor")
+        .await
+        .unwrap();
+    let proof: ConsistencyProof = client
+        .get(format!("{}/v1/log/consistency?from=3&to=4", server.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(matches!(
+        proof.verify(&honest, &fork),
+        Err(LogCheckError::Inconsistent {
+            seen: 3,
+            now: 4,
+            ..
+        })
+    ));
 }
