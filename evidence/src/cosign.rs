@@ -15,6 +15,8 @@ use crate::note::{
     typed_key_id, valid_key_name,
 };
 use crate::{PublicKey, SigningKey};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
 
 /// The signature type byte of Ed25519 `cosignature/v1` keys.
 const COSIGNATURE_V1: u8 = 0x04;
@@ -162,6 +164,163 @@ pub fn open_witnessed(
         });
     }
     Ok((checkpoint, cosigned))
+}
+
+/// An `add-checkpoint` request of the C2SP `tlog-witness` protocol: the size of the last
+/// checkpoint the log believes the witness cosigned, the consistency proof from it, and the
+/// new checkpoint note.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AddCheckpoint {
+    /// The old size.
+    pub old: u64,
+    /// The consistency proof from the old size to the checkpoint's.
+    pub proof: Vec<crate::tlog::Hash>,
+    /// The checkpoint note.
+    pub note: String,
+}
+
+/// The most proof lines a request may carry (the protocol's limit).
+pub const MAX_PROOF_LINES: usize = 63;
+
+/// Why a witness does not cosign, each with the HTTP status the protocol gives it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum WitnessRefusal {
+    /// Not the protocol's body (400).
+    #[error("not an add-checkpoint request: {0}")]
+    BadRequest(String),
+    /// The checkpoint's origin is no log this witness follows (404).
+    #[error("no log {0:?} is witnessed here")]
+    UnknownLog(String),
+    /// No trusted signature of the log, or one that fails (403).
+    #[error("the checkpoint is not signed by the log: {0}")]
+    Forbidden(String),
+    /// The old size is not the size last cosigned (409, the body the size).
+    #[error("the last checkpoint cosigned for this log has {0} leaves")]
+    Conflict(u64),
+    /// The proof does not hold, or the sizes and roots disagree (422).
+    #[error("not consistent with the checkpoint last cosigned: {0}")]
+    Unprocessable(String),
+}
+
+impl WitnessRefusal {
+    /// The HTTP status of the refusal.
+    pub fn status(&self) -> u16 {
+        match self {
+            WitnessRefusal::BadRequest(_) => 400,
+            WitnessRefusal::UnknownLog(_) => 404,
+            WitnessRefusal::Forbidden(_) => 403,
+            WitnessRefusal::Conflict(_) => 409,
+            WitnessRefusal::Unprocessable(_) => 422,
+        }
+    }
+}
+
+impl AddCheckpoint {
+    /// Reads a request body: `old <size>`, base64 proof lines, an empty line, the note.
+    pub fn parse(body: &str) -> Result<Self, WitnessRefusal> {
+        let bad = |why: &str| WitnessRefusal::BadRequest(why.to_string());
+        if body.len() > crate::note::MAX_NOTE_BYTES + 64 * (MAX_PROOF_LINES + 1) {
+            return Err(bad("too large"));
+        }
+        let (head, note) = body
+            .split_once("\n\n")
+            .ok_or_else(|| bad("no empty line before the checkpoint"))?;
+        let mut lines = head.split('\n');
+        let old = lines
+            .next()
+            .and_then(|l| l.strip_prefix("old "))
+            .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            .filter(|n| *n == "0" || !n.starts_with('0'))
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| bad("the first line is not `old <size>`"))?;
+        let proof: Vec<crate::tlog::Hash> = lines
+            .map(|l| {
+                B64.decode(l)
+                    .ok()
+                    .and_then(|b| b.try_into().ok())
+                    .ok_or_else(|| bad("a proof line is not 32 bytes of base64"))
+            })
+            .collect::<Result<_, _>>()?;
+        if proof.len() > MAX_PROOF_LINES {
+            return Err(bad("more than 63 proof lines"));
+        }
+        Ok(AddCheckpoint {
+            old,
+            proof,
+            note: note.to_string(),
+        })
+    }
+
+    /// The request body.
+    pub fn to_body(&self) -> String {
+        let mut out = format!("old {}\n", self.old);
+        for h in &self.proof {
+            out.push_str(&B64.encode(h));
+            out.push('\n');
+        }
+        out.push('\n');
+        out.push_str(&self.note);
+        out
+    }
+
+    /// The witness's checks (`tlog-witness`, add-checkpoint) against the logs it follows and
+    /// the checkpoint it last cosigned for this log (none before the first): answers the
+    /// checkpoint to cosign and record, or why not.
+    pub fn check(
+        &self,
+        logs: &[NoteVerifier],
+        latest: Option<&Checkpoint>,
+    ) -> Result<Checkpoint, WitnessRefusal> {
+        let note =
+            Note::parse(&self.note).map_err(|e| WitnessRefusal::BadRequest(e.to_string()))?;
+        let origin = Checkpoint::parse(note.text())
+            .map_err(|e| WitnessRefusal::BadRequest(e.to_string()))?
+            .origin;
+        let trusted: Vec<NoteVerifier> = logs
+            .iter()
+            .filter(|l| l.name() == origin)
+            .cloned()
+            .collect();
+        if trusted.is_empty() {
+            return Err(WitnessRefusal::UnknownLog(origin));
+        }
+        note.verify(&trusted)
+            .map_err(|e| WitnessRefusal::Forbidden(e.to_string()))?;
+        let new = Checkpoint::parse(note.text())
+            .map_err(|e| WitnessRefusal::BadRequest(e.to_string()))?;
+        if self.old > new.size {
+            return Err(WitnessRefusal::BadRequest(format!(
+                "old size {} is past the checkpoint's {}",
+                self.old, new.size
+            )));
+        }
+        let last = latest.map_or(0, |c| c.size);
+        if self.old != last {
+            return Err(WitnessRefusal::Conflict(last));
+        }
+        let unprocessable = |why: String| WitnessRefusal::Unprocessable(why);
+        if new.size == 0 && new.root != crate::tlog::empty_root() {
+            return Err(unprocessable(
+                "a tree of 0 leaves with a root of its own".into(),
+            ));
+        }
+        match latest {
+            None | Some(Checkpoint { size: 0, .. }) => {
+                if !self.proof.is_empty() {
+                    return Err(unprocessable("a proof from the empty tree".into()));
+                }
+            }
+            Some(old) => crate::tlog::verify_consistency(
+                old.size,
+                new.size,
+                &old.root,
+                &new.root,
+                &self.proof,
+            )
+            .map_err(|e| unprocessable(e.to_string()))?,
+        }
+        Ok(new)
+    }
 }
 
 #[cfg(test)]

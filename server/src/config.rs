@@ -57,6 +57,8 @@ pub struct ServerConfig {
     pub connections: crate::connections::ConnectionLimits,
     /// Where `/metrics` is served and whether a scrape needs a token (`[metrics]`).
     pub metrics: MetricsConfig,
+    /// Other transparency logs this server cosigns as a witness (`[witness]`); none by default.
+    pub witness: crate::witness::WitnessConfig,
 }
 
 impl Default for ServerConfig {
@@ -76,6 +78,7 @@ impl Default for ServerConfig {
             retention: crate::retention::RetentionConfig::default(),
             connections: Default::default(),
             metrics: MetricsConfig::default(),
+            witness: crate::witness::WitnessConfig::default(),
         }
     }
 }
@@ -287,6 +290,9 @@ impl Validate for ServerConfig {
                     format!("{name:?} is not a DNS name or IP address"),
                 );
             }
+        }
+        for (key, problem) in self.witness.problems() {
+            err(&key, problem);
         }
         problems.errors
     }

@@ -38,6 +38,7 @@ pub mod session;
 pub mod state;
 pub mod tls;
 pub mod web;
+pub mod witness;
 
 pub use app::app;
 pub use config::ServerConfig;

@@ -38,6 +38,9 @@ pub enum ServeError {
     /// The object storage bucket is not usable.
     #[error("objects: {0}")]
     Objects(#[from] crate::objects::ObjectError),
+    /// The witness's record (`<data_dir>/witness/`) does not read.
+    #[error("witness: {0}")]
+    Witness(#[from] crate::witness::WitnessError),
     /// `[metrics]` is not usable (its token file).
     #[error("metrics: {0}")]
     Metrics(String),
@@ -129,6 +132,16 @@ pub async fn start_using(
         state.store().attach_objects(objects);
     }
     state.set_retention(config.retention.clone());
+    if !config.witness.logs.is_empty() {
+        let key = crate::state::load_or_create_key(&config.data_dir.join("witness.key"))?;
+        let witness = crate::witness::WitnessService::new(
+            key,
+            &config.witness,
+            Some(config.data_dir.join("witness")),
+        )?;
+        tracing::info!(witness = %witness.verifier(), logs = config.witness.logs.len(), "witnessing other logs");
+        state.set_witness(witness);
+    }
     state.set_guards(crate::connections::Guards::new(config.connections.clone()));
     let metrics_listener = match config.metrics.listen_addr() {
         Some(addr) => Some(

@@ -206,3 +206,147 @@ async fn the_log_routes_are_for_readers_and_name_each_mistake() {
     let c: ConsistencyProof = serde_json::from_slice(&body).unwrap();
     assert!(c.proof.is_empty());
 }
+
+async fn post_text(h: &Harness, path: &str, body: String) -> (StatusCode, String) {
+    let req = axum::http::Request::post(path)
+        .header("content-type", "text/plain")
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    let (status, body) = call(h, req).await;
+    (status, String::from_utf8(body).unwrap())
+}
+
+/// Issue 19, witnessing: a second Vouch server configured with the first's log key cosigns
+/// its checkpoints by the C2SP tlog-witness protocol, each only when consistent with the last
+/// it cosigned; the cosigned checkpoint opens with the log's key and the witness's. A stale
+/// old size is a 409 with the size, a fork a 422, an unknown log a 404, a forged signature a
+/// 403 — and a refused checkpoint changes nothing the witness recorded.
+#[tokio::test]
+async fn a_second_server_witnesses_the_log_and_refuses_a_fork() {
+    use vouch_evidence::cosign::{AddCheckpoint, open_witnessed};
+    let log = harness().await;
+    let witness = harness().await;
+    let vkey = log.state.log().verifier();
+    witness.state.set_witness(
+        vouch_server::witness::WitnessService::new(
+            vouch_evidence::SigningKey::from_seed(&[42; 32]),
+            &vouch_server::witness::WitnessConfig {
+                logs: vec![vkey.to_string()],
+            },
+            None,
+        )
+        .unwrap(),
+    );
+    let (status, wkey) = get_text(&witness, "/v1/witness/key", "").await;
+    assert_eq!(status, StatusCode::OK);
+    let wkey = vouch_evidence::cosign::Witness::parse(&wkey).unwrap();
+
+    let mut agent = enroll(&log, 1).await;
+    let mut deliver = async |n: usize| {
+        for _ in 0..n {
+            let (env, _) = agent.next();
+            assert_eq!(
+                call(&log, post("/v1/snapshots", env)).await.0,
+                StatusCode::CREATED
+            );
+        }
+        log.state.checkpoint().await.unwrap().1
+    };
+    let first = deliver(3).await;
+    let add = |old: u64, proof: Vec<Hash>, note: &str| {
+        AddCheckpoint {
+            old,
+            proof,
+            note: note.to_string(),
+        }
+        .to_body()
+    };
+    let (status, lines) = post_text(
+        &witness,
+        "/v1/witness/add-checkpoint",
+        add(0, vec![], &first),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{lines}");
+    let cosigned = format!("{first}{lines}");
+    let (c, by) = open_witnessed(&cosigned, &vkey, std::slice::from_ref(&wkey), 1).unwrap();
+    assert_eq!((c.size, by.len()), (3, 1));
+
+    // The same old size again: the witness has moved on, and says where.
+    let second = deliver(4).await;
+    let (status, body) = post_text(
+        &witness,
+        "/v1/witness/add-checkpoint",
+        add(0, vec![], &second),
+    )
+    .await;
+    assert_eq!((status, body.as_str()), (StatusCode::CONFLICT, "3\n"));
+
+    // A fork of the tree the witness cosigned: a forged root of 7 leaves, signed by the log.
+    let log_key = vouch_server::checkpoints::derived_log_key(
+        &vouch_evidence::SigningKey::from_seed(&[99; 32]),
+    );
+    let forked = Checkpoint {
+        origin: vkey.name().to_string(),
+        size: 7,
+        root: tlog::leaf_hash(b"another history"),
+        extensions: Vec::new(),
+    }
+    .sign(&log_key)
+    .unwrap()
+    .to_string();
+    let ranges = tlog::consistency_ranges(3, 7).unwrap();
+    let proof = log.state.store().log_proof(&ranges).await.unwrap();
+    let (status, _) = post_text(
+        &witness,
+        "/v1/witness/add-checkpoint",
+        add(3, proof.clone(), &forked),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // The honest checkpoint with the same proof is cosigned: the fork changed nothing.
+    let (status, lines) = post_text(
+        &witness,
+        "/v1/witness/add-checkpoint",
+        add(3, proof, &second),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{lines}");
+    assert!(open_witnessed(&format!("{second}{lines}"), &vkey, &[wkey], 1).is_ok());
+
+    // A log the witness does not follow, and a checkpoint not signed by the log's key.
+    let stranger = Checkpoint {
+        origin: "other.example/log".into(),
+        size: 1,
+        root: tlog::leaf_hash(b"x"),
+        extensions: Vec::new(),
+    }
+    .sign(&vouch_evidence::SigningKey::from_seed(&[5; 32]))
+    .unwrap()
+    .to_string();
+    let (status, _) = post_text(
+        &witness,
+        "/v1/witness/add-checkpoint",
+        add(0, vec![], &stranger),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let impostor = Checkpoint::open(&second, &vkey)
+        .unwrap()
+        .0
+        .sign(&vouch_evidence::SigningKey::from_seed(&[5; 32]))
+        .unwrap()
+        .to_string();
+    let (status, _) = post_text(
+        &witness,
+        "/v1/witness/add-checkpoint",
+        add(7, vec![], &impostor),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = post_text(&witness, "/v1/witness/add-checkpoint", "old 01\n\nx".into()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // A server that is no witness says so.
+    let (status, _) = get_text(&log, "/v1/witness/key", "").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

@@ -177,6 +177,7 @@ const SERVER_LAYERS: &[(&str, &[&str])] = &[
             "fsck",
             "refusals",
             "connections",
+            "witness",
         ],
     ),
     ("foundation", &["auth", "clock", "files", "metrics", "tls"]),

@@ -41,6 +41,7 @@ pub mod manual;
 mod metrics;
 pub mod retention;
 mod sample;
+pub mod witness;
 
 use agents::*;
 pub use evidence::*;
@@ -132,6 +133,7 @@ pub fn routes() -> Router<AppState> {
         .merge(retention::routes())
         .merge(controls::routes())
         .merge(log::routes())
+        .merge(witness::routes())
 }
 
 /// `routes` made a service: the answer to an unknown route, and the middleware every answer

@@ -17,6 +17,16 @@ impl AppState {
         *self.inner.log.write().expect("log signer lock") = Arc::new(signer);
     }
 
+    /// The witness, when this server is one.
+    pub fn witness(&self) -> Option<Arc<crate::witness::WitnessService>> {
+        self.inner.witness.read().expect("witness lock").clone()
+    }
+
+    /// Makes this server a witness.
+    pub fn set_witness(&self, witness: crate::witness::WitnessService) {
+        *self.inner.witness.write().expect("witness lock") = Some(Arc::new(witness));
+    }
+
     /// The log's head now and its signed checkpoint.
     pub async fn checkpoint(&self) -> Result<(LogHead, String), StoreError> {
         let head = self.store().log_head().await?;

@@ -85,6 +85,8 @@ pub(crate) struct Inner {
     pub receipt_key: SigningKey,
     /// The transparency log's signer.
     pub log: RwLock<Arc<LogSigner>>,
+    /// This server as a witness of other logs (`[witness]`), when it is one.
+    pub witness: RwLock<Option<Arc<crate::witness::WitnessService>>>,
     pub metrics: Metrics,
     pub limits: Limits,
     pub catalogs: std::sync::OnceLock<vouch_policies::Catalogs>,
@@ -125,6 +127,7 @@ impl AppState {
                     crate::checkpoints::derived_log_key(&receipt_key),
                     None,
                 ))),
+                witness: RwLock::new(None),
                 receipt_key,
                 metrics: Metrics::default(),
                 limits,
