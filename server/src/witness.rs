@@ -116,24 +116,18 @@ impl WitnessService {
         .map_err(|e| WitnessRefusal::BadRequest(e.to_string()))?
         .origin;
         let new = request.check(&self.logs, latest.get(&origin))?;
-        // The log's own signature only: a note re-signed for the record, cosignatures apart.
+        // Cosigned before it is recorded: nothing is recorded that was not answered.
         let mut note = Note::parse(&request.note).expect("checked above");
+        cosign::cosign(&mut note, &self.name, &self.key, time)
+            .map_err(|e| WitnessRefusal::BadRequest(e.to_string()))?;
         if let Some(dir) = &self.dir {
             crate::files::write_private(&dir.join(file_of(&origin)), request.note.as_bytes())?;
         }
         latest.insert(origin, new);
         drop(latest);
-        let before = note.signatures().len();
-        cosign::cosign(&mut note, &self.name, &self.key, time)
-            .map_err(|e| WitnessRefusal::BadRequest(e.to_string()))?;
+        // The note's last line is the cosignature just added.
         let text = note.to_string();
-        let line = text
-            .lines()
-            .rev()
-            .next()
-            .expect("the cosignature was added")
-            .to_string();
-        debug_assert_eq!(note.signatures().len(), before + 1);
+        let line = text.lines().next_back().expect("a signed note").to_string();
         Ok(format!("{line}\n"))
     }
 }

@@ -350,3 +350,45 @@ async fn a_second_server_witnesses_the_log_and_refuses_a_fork() {
     let (status, _) = get_text(&log, "/v1/witness/key", "").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+/// The witness's record survives a restart: a checkpoint cosigned before it is the one the
+/// next request must extend (a replay from size 0 is a conflict naming its size).
+#[tokio::test]
+async fn the_witness_remembers_what_it_cosigned_across_a_restart() {
+    use vouch_evidence::cosign::{AddCheckpoint, WitnessRefusal};
+    use vouch_server::witness::{WitnessConfig, WitnessError, WitnessService};
+    let log = harness().await;
+    let mut agent = enroll(&log, 1).await;
+    for _ in 0..2 {
+        let (env, _) = agent.next();
+        assert_eq!(
+            call(&log, post("/v1/snapshots", env)).await.0,
+            StatusCode::CREATED
+        );
+    }
+    let note = log.state.checkpoint().await.unwrap().1;
+    let config = WitnessConfig {
+        logs: vec![log.state.log().verifier().to_string()],
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let key = || vouch_evidence::SigningKey::from_seed(&[42; 32]);
+    let body = AddCheckpoint {
+        old: 0,
+        proof: Vec::new(),
+        note,
+    }
+    .to_body();
+    let w = WitnessService::new(key(), &config, Some(dir.path().to_path_buf())).unwrap();
+    assert!(
+        w.add(&body, 1_700_000_000)
+            .await
+            .unwrap()
+            .starts_with('\u{2014}')
+    );
+    drop(w);
+    let again = WitnessService::new(key(), &config, Some(dir.path().to_path_buf())).unwrap();
+    assert!(matches!(
+        again.add(&body, 1_700_000_001).await,
+        Err(WitnessError::Refused(WitnessRefusal::Conflict(2)))
+    ));
+}
