@@ -263,19 +263,25 @@ impl AddCheckpoint {
         out
     }
 
+    /// The note and the checkpoint it holds, unverified: the origin names the log whose last
+    /// cosigned checkpoint [`AddCheckpoint::check`] is given.
+    pub fn open(&self) -> Result<(Note, Checkpoint), WitnessRefusal> {
+        let bad = |e: NoteError| WitnessRefusal::BadRequest(e.to_string());
+        let note = Note::parse(&self.note).map_err(bad)?;
+        let checkpoint = Checkpoint::parse(note.text()).map_err(bad)?;
+        Ok((note, checkpoint))
+    }
+
     /// The witness's checks (`tlog-witness`, add-checkpoint) against the logs it follows and
     /// the checkpoint it last cosigned for this log (none before the first): answers the
-    /// checkpoint to cosign and record, or why not.
+    /// note and checkpoint to cosign and record, or why not.
     pub fn check(
         &self,
         logs: &[NoteVerifier],
         latest: Option<&Checkpoint>,
-    ) -> Result<Checkpoint, WitnessRefusal> {
-        let note =
-            Note::parse(&self.note).map_err(|e| WitnessRefusal::BadRequest(e.to_string()))?;
-        let origin = Checkpoint::parse(note.text())
-            .map_err(|e| WitnessRefusal::BadRequest(e.to_string()))?
-            .origin;
+    ) -> Result<(Note, Checkpoint), WitnessRefusal> {
+        let (note, new) = self.open()?;
+        let origin = new.origin.clone();
         let trusted: Vec<NoteVerifier> = logs
             .iter()
             .filter(|l| l.name() == origin)
@@ -286,8 +292,6 @@ impl AddCheckpoint {
         }
         note.verify(&trusted)
             .map_err(|e| WitnessRefusal::Forbidden(e.to_string()))?;
-        let new = Checkpoint::parse(note.text())
-            .map_err(|e| WitnessRefusal::BadRequest(e.to_string()))?;
         if self.old > new.size {
             return Err(WitnessRefusal::BadRequest(format!(
                 "old size {} is past the checkpoint's {}",
@@ -319,7 +323,7 @@ impl AddCheckpoint {
             )
             .map_err(|e| unprocessable(e.to_string()))?,
         }
-        Ok(new)
+        Ok((note, new))
     }
 }
 

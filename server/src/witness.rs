@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 use vouch_evidence::SigningKey;
 use vouch_evidence::cosign::{self, AddCheckpoint, Witness, WitnessRefusal};
-use vouch_evidence::note::{Checkpoint, Note, NoteVerifier};
+use vouch_evidence::note::{Checkpoint, NoteVerifier};
 
 /// `[witness]`: the logs this server cosigns; none, the witness is off.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -108,16 +108,9 @@ impl WitnessService {
     pub async fn add(&self, body: &str, time: u64) -> Result<String, WitnessError> {
         let request = AddCheckpoint::parse(body)?;
         let mut latest = self.latest.lock().await;
-        let origin = Checkpoint::parse(
-            Note::parse(&request.note)
-                .map_err(|e| WitnessRefusal::BadRequest(e.to_string()))?
-                .text(),
-        )
-        .map_err(|e| WitnessRefusal::BadRequest(e.to_string()))?
-        .origin;
-        let new = request.check(&self.logs, latest.get(&origin))?;
+        let origin = request.open()?.1.origin;
+        let (mut note, new) = request.check(&self.logs, latest.get(&origin))?;
         // Cosigned before it is recorded: nothing is recorded that was not answered.
-        let mut note = Note::parse(&request.note).expect("checked above");
         cosign::cosign(&mut note, &self.name, &self.key, time)
             .map_err(|e| WitnessRefusal::BadRequest(e.to_string()))?;
         if let Some(dir) = &self.dir {

@@ -413,6 +413,14 @@ fn resigned(
     repack(&files)
 }
 
+/// A keys file as it was before the log: without its `vouch-server-log` line.
+fn without_log_key(keys: &str) -> String {
+    keys.lines()
+        .filter(|l| !l.ends_with(" vouch-server-log"))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
 async fn pinned_keys(s: &Scene) -> (String, Keyring) {
     let (_, keys) = call(&s.h, get("/v1/keys", Some(&s.auditor))).await;
     let text = String::from_utf8(keys).unwrap();
@@ -512,12 +520,7 @@ async fn bundles_prove_their_snapshots_in_the_log_and_a_lying_server_is_named() 
     // The proofs left out: a failure when the auditor pinned the log key, a note otherwise.
     let stripped = resigned(files.clone(), |f| {
         f.retain(|p, _| !p.starts_with("log/"));
-        let keys = String::from_utf8(f["keys/keys.txt"].clone()).unwrap();
-        let keys: String = keys
-            .lines()
-            .filter(|l| !l.ends_with(" vouch-server-log"))
-            .map(|l| format!("{l}\n"))
-            .collect();
+        let keys = without_log_key(std::str::from_utf8(&f["keys/keys.txt"]).unwrap());
         f.insert("keys/keys.txt".into(), keys.into_bytes());
     });
     let report = bundle::verify(&stripped, Some(&pinned), 1);
@@ -537,12 +540,7 @@ async fn bundles_prove_their_snapshots_in_the_log_and_a_lying_server_is_named() 
     );
 
     // Keys pinned before the log existed: the bundle's log key is used, and said so.
-    let before_log: String = keys_text
-        .lines()
-        .filter(|l| !l.ends_with(" vouch-server-log"))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    let old_ring = Keyring::parse(&before_log, "keys.txt").unwrap();
+    let old_ring = Keyring::parse(&without_log_key(&keys_text), "keys.txt").unwrap();
     let report = bundle::verify(&bytes, Some(&old_ring), 1);
     assert!(report.ok(), "{:#?}", report.failures);
     assert!(
