@@ -671,3 +671,54 @@ async fn a_snapshot_row_deleted_from_the_database_is_named_in_the_next_bundle() 
         report.summary
     );
 }
+
+/// Issue 19, a snapshot replaced: the stored envelope of one snapshot overwritten with
+/// another's (a server that shows an auditor a different snapshot in its place). The bundle
+/// the server then makes is refused by name: the envelope is not the snapshot its name and the
+/// population say, and the snapshot that should be there is missing from its chain.
+#[tokio::test]
+async fn a_snapshot_replaced_in_the_database_is_named_in_the_next_bundle() {
+    let s = scene().await;
+    let files = unpack(&export(&s).await);
+    let population: Vec<vouch_evidence::api::SnapshotRef> =
+        serde_json::from_slice(&files["population.json"]).unwrap();
+    let in_bundle = |m: &&vouch_evidence::api::SnapshotRef| {
+        files.contains_key(&format!("envelopes/{}.json", m.digest))
+    };
+    let victim = population
+        .iter()
+        .filter(in_bundle)
+        .find(|m| m.sequence == 12)
+        .unwrap();
+    let other = population
+        .iter()
+        .filter(in_bundle)
+        .find(|m| m.sequence == 13 && m.agent_id == victim.agent_id)
+        .unwrap();
+    let db = rusqlite::Connection::open(s.h._dir.path().join("vouch.db")).unwrap();
+    db.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
+    let replaced = db
+        .execute(
+            "UPDATE snapshots SET envelope = (SELECT envelope FROM snapshots WHERE digest = ?2) \
+             WHERE digest = ?1",
+            [victim.digest.to_hex(), other.digest.to_hex()],
+        )
+        .unwrap();
+    assert_eq!(replaced, 1);
+    drop(db);
+    let f = bundle::verify(&export(&s).await, None, 1).failures;
+    assert_has(
+        &f,
+        &format!(
+            "envelopes/{}.json: holds snapshot {}, so it should be named",
+            victim.digest, other.digest
+        ),
+    );
+    assert_has(
+        &f,
+        &format!(
+            "sequence 12 ({}) is in the population but its envelope is not in the bundle",
+            victim.digest
+        ),
+    );
+}
