@@ -158,7 +158,7 @@ pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> Result<bool, CliError> {
             // The key the bundle's checkpoint verified with (checked against pinned keys).
             let key = match &report.log_key {
                 Some(k) => k.clone(),
-                None => log_key(&[ring.as_ref()])?,
+                None => log_key(ring.as_ref())?,
             };
             match (&report.checkpoint, &since.new) {
                 (_, Some(_)) => {
@@ -199,7 +199,7 @@ pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> Result<bool, CliError> {
         ));
     };
     if let Some(since) = &args.since {
-        let key = log_key(&[Some(&ring)])?;
+        let key = log_key(Some(&ring))?;
         match consistency(since, &key, None) {
             Ok(line) => writeln!(out, "{line}")?,
             Err(CliError::Log(e)) => {
@@ -231,12 +231,9 @@ pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> Result<bool, CliError> {
     Ok(report.ok())
 }
 
-/// The log's key: the `vouch-server-log` line of the first keyring that has one.
-fn log_key(rings: &[Option<&Keyring>]) -> Result<vouch_evidence::PublicKey, CliError> {
-    rings
-        .iter()
-        .flatten()
-        .find_map(|r| r.of_owner(crate::bundle::LOG_KEY_OWNER).next().cloned())
+/// The log's key: the `vouch-server-log` line of the keys given.
+fn log_key(ring: Option<&Keyring>) -> Result<vouch_evidence::PublicKey, CliError> {
+    ring.and_then(|r| r.of_owner(crate::bundle::LOG_KEY_OWNER).next().cloned())
         .ok_or_else(|| {
             CliError::Usage(format!(
                 "--since: no log key ({}) in the keys to check the checkpoints with",
