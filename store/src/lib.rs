@@ -539,6 +539,22 @@ pub trait LogStore: Send + Sync + 'static {
     ) -> Result<Vec<vouch_evidence::tlog::Hash>, StoreError>;
     /// The leaf index of a stored snapshot; `None`: no such snapshot.
     async fn log_index(&self, digest: Digest) -> Result<Option<u64>, StoreError>;
+    /// Keeps `witness`'s cosignature `line` of the log's checkpoint of `size`, received `at`;
+    /// one kept before for the same size and witness is replaced (a witness asked again signs
+    /// again, with a later time).
+    async fn add_cosignature(
+        &self,
+        size: u64,
+        witness: &str,
+        line: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// The cosignatures kept for the checkpoint of `size`: (witness, line), by witness name.
+    async fn cosignatures(&self, size: u64) -> Result<Vec<(String, String)>, StoreError>;
+    /// The largest size whose checkpoint at least `quorum` witnesses cosigned.
+    async fn witnessed_size(&self, quorum: usize) -> Result<Option<u64>, StoreError>;
+    /// Forgets the cosignatures of checkpoints smaller than `size`; answers how many.
+    async fn prune_cosignatures(&self, below: u64) -> Result<u64, StoreError>;
     /// The hashes of leaf ranges (a proof's, from [`vouch_evidence::tlog::inclusion_ranges`]
     /// or [`vouch_evidence::tlog::consistency_ranges`]), each folded from the few stored
     /// subtrees it is made of, all read in one lookup.

@@ -448,6 +448,20 @@ pub const TABLES: &[Table] = &[
             col("hash", Blob, false),
         ],
     },
+    Table {
+        name: "tlog_cosignatures",
+        meaning: "Witnesses' cosignatures of the log's checkpoints (C2SP `tlog-cosignature`): \
+                  the signature line each witness answered for the checkpoint of a size, kept \
+                  until a later checkpoint has as many.",
+        only: None,
+        primary_key: &["size", "witness"],
+        columns: &[
+            col("size", Integer, false),
+            col("witness", Text, false),
+            col("line", Text, false),
+            col("received_at", Instant, false),
+        ],
+    },
 ];
 
 /// Every explicit index.

@@ -381,6 +381,42 @@ async fn the_log_holds_every_accepted_snapshot_once_and_proves_it() {
     }
 }
 
+/// Witnesses' cosignatures on both backends: one line per size and witness (a witness asked
+/// again replaces its line), the largest size a quorum cosigned, and pruning below a size.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cosignatures_are_kept_per_size_and_witness() {
+    let (_dir, stores) = backends().await;
+    for (name, store) in stores {
+        let at = Timestamp::from_unix_micros(1_780_000_000_000_000).unwrap();
+        assert_eq!(store.witnessed_size(1).await.unwrap(), None, "{name}");
+        store.add_cosignature(5, "w.b", "— w.b AAAA", at).await.unwrap();
+        store.add_cosignature(5, "w.a", "— w.a BBBB", at).await.unwrap();
+        store.add_cosignature(9, "w.a", "— w.a CCCC", at).await.unwrap();
+        // Asked again, a witness's line is replaced, not added.
+        store.add_cosignature(9, "w.a", "— w.a DDDD", at).await.unwrap();
+        assert_eq!(
+            store.cosignatures(5).await.unwrap(),
+            vec![
+                ("w.a".to_string(), "— w.a BBBB".to_string()),
+                ("w.b".to_string(), "— w.b AAAA".to_string())
+            ],
+            "{name}"
+        );
+        assert_eq!(
+            store.cosignatures(9).await.unwrap(),
+            vec![("w.a".to_string(), "— w.a DDDD".to_string())],
+            "{name}"
+        );
+        assert!(store.cosignatures(7).await.unwrap().is_empty(), "{name}");
+        assert_eq!(store.witnessed_size(1).await.unwrap(), Some(9), "{name}");
+        assert_eq!(store.witnessed_size(2).await.unwrap(), Some(5), "{name}");
+        assert_eq!(store.witnessed_size(3).await.unwrap(), None, "{name}");
+        assert_eq!(store.prune_cosignatures(9).await.unwrap(), 2, "{name}");
+        assert!(store.cosignatures(5).await.unwrap().is_empty(), "{name}");
+        assert_eq!(store.witnessed_size(1).await.unwrap(), Some(9), "{name}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn enrolment_tokens_are_used_once_and_keys_enrol_once() {
     let (_dir, stores) = backends().await;

@@ -4,7 +4,7 @@
 
 use sqlx::Row as _;
 use sqlx::postgres::PgPool;
-use vouch_evidence::Digest;
+use vouch_evidence::{Digest, Timestamp};
 use vouch_evidence::tlog::{Frontier, Hash, NodeId, leaf_hash};
 
 use super::PgStore;
@@ -149,5 +149,56 @@ impl LogStore for PgStore {
                 .fetch_optional(&self.pool)
                 .await?;
         Ok(index.flatten().map(|i| i as u64))
+    }
+
+    async fn add_cosignature(
+        &self,
+        size: u64,
+        witness: &str,
+        line: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO tlog_cosignatures(size, witness, line, received_at)
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT(size, witness) DO UPDATE SET
+                line = excluded.line, received_at = excluded.received_at",
+        )
+        .bind(size as i64)
+        .bind(witness)
+        .bind(line)
+        .bind(at.unix_micros())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn cosignatures(&self, size: u64) -> Result<Vec<(String, String)>, StoreError> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT witness, line FROM tlog_cosignatures WHERE size = $1 ORDER BY witness",
+        )
+        .bind(size as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows)
+    }
+
+    async fn witnessed_size(&self, quorum: usize) -> Result<Option<u64>, StoreError> {
+        let size: Option<i64> = sqlx::query_scalar(
+            "SELECT MAX(size) FROM (SELECT size FROM tlog_cosignatures
+             GROUP BY size HAVING COUNT(*) >= $1) AS q",
+        )
+        .bind(quorum.max(1) as i64)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(size.map(|s| s as u64))
+    }
+
+    async fn prune_cosignatures(&self, below: u64) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM tlog_cosignatures WHERE size < $1")
+            .bind(below as i64)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
     }
 }

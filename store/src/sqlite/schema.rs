@@ -85,6 +85,8 @@ pub(super) const SCHEMA: &[&str] = &[
     results::UNJUDGED,
     // version 11: the transparency log.
     tlog::SCHEMA,
+    // version 12: witnesses' cosignatures of the log's checkpoints.
+    tlog::COSIGNATURES,
 ];
 
 /// Schema step 8 (the PostgreSQL migration `0002_objects_retention.sql` is the same).

@@ -17,6 +17,15 @@ pub(super) const SCHEMA: &str = "
         hash BLOB NOT NULL,
         PRIMARY KEY(level, idx)) WITHOUT ROWID;";
 
+/// Schema step 12 (the PostgreSQL migration `0008_cosignatures.sql` is the same).
+pub(super) const COSIGNATURES: &str = "
+    CREATE TABLE tlog_cosignatures(
+        size INTEGER NOT NULL,
+        witness TEXT NOT NULL,
+        line TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        PRIMARY KEY(size, witness)) WITHOUT ROWID;";
+
 fn hash_col(bytes: Vec<u8>) -> Result<Hash, StoreError> {
     bytes
         .try_into()
@@ -119,6 +128,63 @@ impl LogStore for SqliteStore {
                 .query_row([digest.to_hex()], |r| r.get(0))
                 .optional()?;
             Ok(index.flatten().map(|i| i as u64))
+        })
+        .await
+    }
+
+    async fn add_cosignature(
+        &self,
+        size: u64,
+        witness: &str,
+        line: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let (witness, line) = (witness.to_string(), line.to_string());
+        self.write_fn(move |c| {
+            c.prepare_cached(
+                "INSERT INTO tlog_cosignatures(size, witness, line, received_at)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(size, witness) DO UPDATE SET
+                    line = excluded.line, received_at = excluded.received_at",
+            )?
+            .execute(params![size as i64, witness, line, at.unix_micros()])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn cosignatures(&self, size: u64) -> Result<Vec<(String, String)>, StoreError> {
+        self.read(move |c| {
+            let rows = c
+                .prepare_cached(
+                    "SELECT witness, line FROM tlog_cosignatures WHERE size = ?1 ORDER BY witness",
+                )?
+                .query_map([size as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    async fn witnessed_size(&self, quorum: usize) -> Result<Option<u64>, StoreError> {
+        self.read(move |c| {
+            let size: Option<i64> = c
+                .prepare_cached(
+                    "SELECT MAX(size) FROM (SELECT size FROM tlog_cosignatures
+                     GROUP BY size HAVING COUNT(*) >= ?1)",
+                )?
+                .query_row([quorum.max(1) as i64], |r| r.get(0))?;
+            Ok(size.map(|s| s as u64))
+        })
+        .await
+    }
+
+    async fn prune_cosignatures(&self, below: u64) -> Result<u64, StoreError> {
+        self.write_fn(move |c| {
+            let n = c
+                .prepare_cached("DELETE FROM tlog_cosignatures WHERE size < ?1")?
+                .execute([below as i64])?;
+            Ok(n as u64)
         })
         .await
     }
