@@ -1,6 +1,7 @@
 //! The transparency log's signer: its key (`log.key` in the data directory, a role of its own
 //! beside the receipt key), its origin, and the checkpoint of a tree head, signed once per
-//! size. The application state holds one; bundles sign the checkpoint they are made against.
+//! size, with the witnesses' cosignatures of that size once they are in ([`crate::cosigning`]).
+//! The application state holds one; bundles sign the checkpoint they are made against.
 
 use vouch_evidence::SigningKey;
 use vouch_evidence::note::{Checkpoint, NoteVerifier};
@@ -13,6 +14,8 @@ pub struct LogSigner {
     origin: String,
     /// The last checkpoint signed: its size and note.
     last: std::sync::Mutex<Option<(u64, String)>>,
+    /// The witnesses' cosignature lines of the checkpoint of a size (the latest known).
+    cosigned: std::sync::Mutex<Option<(u64, Vec<String>)>>,
 }
 
 impl LogSigner {
@@ -27,6 +30,7 @@ impl LogSigner {
             key,
             origin,
             last: std::sync::Mutex::new(None),
+            cosigned: std::sync::Mutex::new(None),
         }
     }
 
@@ -41,9 +45,10 @@ impl LogSigner {
             .expect("the origin is a valid key name")
     }
 
-    /// The signed checkpoint of `head` (signed once per size: the same size always has the
-    /// same root in an append-only log).
-    pub fn checkpoint(&self, head: LogHead) -> String {
+    /// The signed checkpoint of `head`, without cosignatures (signed once per size: the same
+    /// size always has the same root in an append-only log): what witnesses are asked to
+    /// cosign.
+    pub fn signed(&self, head: LogHead) -> String {
         let mut last = self.last.lock().expect("checkpoint lock");
         if let Some((size, note)) = last.as_ref()
             && *size == head.size
@@ -59,8 +64,35 @@ impl LogSigner {
         .sign(&self.key)
         .expect("a checkpoint's text is a valid note")
         .to_string();
-        *last = Some((head.size, note.clone()));
+        // An older head (a bundle's witnessed checkpoint) does not evict the newest.
+        if last.as_ref().is_none_or(|(size, _)| *size < head.size) {
+            *last = Some((head.size, note.clone()));
+        }
         note
+    }
+
+    /// The signed checkpoint of `head` with the cosignatures kept for its size, if any.
+    pub fn checkpoint(&self, head: LogHead) -> String {
+        let mut note = self.signed(head);
+        if let Some((size, lines)) = self.cosigned.lock().expect("cosigned lock").as_ref()
+            && *size == head.size
+        {
+            for line in lines {
+                note.push_str(line);
+                note.push('\n');
+            }
+        }
+        note
+    }
+
+    /// The witnesses' cosignature lines (`— <name> <base64>`, each checked) of the checkpoint
+    /// of `size`, served with it from now on; lines of a size smaller than the one kept are
+    /// ignored.
+    pub fn set_cosignatures(&self, size: u64, lines: Vec<String>) {
+        let mut cosigned = self.cosigned.lock().expect("cosigned lock");
+        if cosigned.as_ref().is_none_or(|(kept, _)| *kept <= size) {
+            *cosigned = Some((size, lines));
+        }
     }
 }
 

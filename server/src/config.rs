@@ -59,6 +59,9 @@ pub struct ServerConfig {
     pub metrics: MetricsConfig,
     /// Other transparency logs this server cosigns as a witness (`[witness]`); none by default.
     pub witness: crate::witness::WitnessConfig,
+    /// The witnesses this server's transparency log asks to cosign its checkpoints (`[log]`);
+    /// none by default.
+    pub log: crate::cosigning::LogConfig,
 }
 
 impl Default for ServerConfig {
@@ -79,6 +82,7 @@ impl Default for ServerConfig {
             connections: Default::default(),
             metrics: MetricsConfig::default(),
             witness: crate::witness::WitnessConfig::default(),
+            log: crate::cosigning::LogConfig::default(),
         }
     }
 }
@@ -293,6 +297,9 @@ impl Validate for ServerConfig {
         }
         for (key, problem) in self.witness.problems() {
             err(&key, problem);
+        }
+        for (key, problem) in self.log.problems() {
+            err(&format!("log.{key}"), problem);
         }
         problems.errors
     }

@@ -22,6 +22,7 @@ pub mod clock;
 pub mod config;
 pub mod connections;
 pub mod controls;
+pub mod cosigning;
 pub mod evaluate;
 pub mod files;
 pub mod fsck;

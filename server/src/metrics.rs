@@ -28,6 +28,9 @@ pub struct Metrics {
     expired: AtomicU64,
     /// The object-storage backlog plus one (0: not measured yet).
     objects_pending: AtomicU64,
+    witness_cosigned: AtomicU64,
+    witness_failed: AtomicU64,
+    witness_alarms: AtomicU64,
 }
 
 impl Metrics {
@@ -43,6 +46,26 @@ impl Metrics {
             0 => None,
             n => Some(n - 1),
         }
+    }
+
+    /// A witness cosigned the log's checkpoint.
+    pub fn witness_cosigned(&self) {
+        self.witness_cosigned.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A witness could not be asked, or refused for a reason of its own.
+    pub fn witness_failed(&self) {
+        self.witness_failed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A witness was shown another history of the log.
+    pub fn witness_alarm(&self) {
+        self.witness_alarms.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// How many alarms witnesses raised.
+    pub fn witness_alarms(&self) -> u64 {
+        self.witness_alarms.load(Ordering::Relaxed)
     }
 
     /// A snapshot was stored.
@@ -171,6 +194,21 @@ impl Metrics {
             "vouch_snapshots_expired_total",
             "Snapshots whose envelopes retention removed (the index row and receipt stay).",
             load(&self.expired),
+        );
+        counter(
+            "vouch_log_cosignatures_total",
+            "Cosignatures of the log's checkpoints that witnesses answered (each checked).",
+            load(&self.witness_cosigned),
+        );
+        counter(
+            "vouch_log_witness_failures_total",
+            "Requests to witnesses that failed or were refused for a reason of their own (retried next round).",
+            load(&self.witness_failed),
+        );
+        counter(
+            "vouch_log_witness_alarms_total",
+            "Witnesses that had been shown another history of this log (a larger tree, or an inconsistent one): investigate every one.",
+            load(&self.witness_alarms),
         );
         let _ = writeln!(
             out,

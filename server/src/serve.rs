@@ -38,6 +38,9 @@ pub enum ServeError {
     /// The object storage bucket is not usable.
     #[error("objects: {0}")]
     Objects(#[from] crate::objects::ObjectError),
+    /// The log's witnesses cannot be set up (a CA file that does not read).
+    #[error(transparent)]
+    Cosigners(#[from] crate::cosigning::CosignersError),
     /// The witness's record (`<data_dir>/witness/`) does not read.
     #[error("witness: {0}")]
     Witness(#[from] crate::witness::WitnessError),
@@ -141,6 +144,16 @@ pub async fn start_using(
         )?;
         tracing::info!(witness = %witness.verifier(), logs = config.witness.logs.len(), "witnessing other logs");
         state.set_witness(witness);
+    }
+    if !config.log.witnesses.is_empty() {
+        let cosigners = crate::cosigning::Cosigners::new(&config.log, crate::USER_AGENT)?;
+        tracing::info!(
+            witnesses = config.log.witnesses.len(),
+            quorum = cosigners.quorum(),
+            interval_secs = config.log.witness_interval_secs,
+            "the log's checkpoints go to witnesses"
+        );
+        state.set_cosigners(cosigners);
     }
     state.set_guards(crate::connections::Guards::new(config.connections.clone()));
     let metrics_listener = match config.metrics.listen_addr() {
@@ -416,6 +429,15 @@ fn background_tasks(
             },
         ),
     ];
+    if let Some(cosigners) = state.cosigners() {
+        tasks.push(every(
+            state,
+            stop,
+            cosigners.interval(),
+            true,
+            |state| async move { state.witness_round().await },
+        ));
+    }
     if let Some(objects) = state.store().objects() {
         tasks.push(every(state, stop, secs(10), true, |state| async move {
             match state.store().pending_uploads().await {

@@ -389,11 +389,23 @@ async fn cosignatures_are_kept_per_size_and_witness() {
     for (name, store) in stores {
         let at = Timestamp::from_unix_micros(1_780_000_000_000_000).unwrap();
         assert_eq!(store.witnessed_size(1).await.unwrap(), None, "{name}");
-        store.add_cosignature(5, "w.b", "— w.b AAAA", at).await.unwrap();
-        store.add_cosignature(5, "w.a", "— w.a BBBB", at).await.unwrap();
-        store.add_cosignature(9, "w.a", "— w.a CCCC", at).await.unwrap();
+        store
+            .add_cosignature(5, "w.b", "— w.b AAAA", at)
+            .await
+            .unwrap();
+        store
+            .add_cosignature(5, "w.a", "— w.a BBBB", at)
+            .await
+            .unwrap();
+        store
+            .add_cosignature(9, "w.a", "— w.a CCCC", at)
+            .await
+            .unwrap();
         // Asked again, a witness's line is replaced, not added.
-        store.add_cosignature(9, "w.a", "— w.a DDDD", at).await.unwrap();
+        store
+            .add_cosignature(9, "w.a", "— w.a DDDD", at)
+            .await
+            .unwrap();
         assert_eq!(
             store.cosignatures(5).await.unwrap(),
             vec![

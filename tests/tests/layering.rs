@@ -174,6 +174,7 @@ const SERVER_LAYERS: &[(&str, &[&str])] = &[
             "objects",
             "bundle",
             "checkpoints",
+            "cosigning",
             "fsck",
             "refusals",
             "connections",

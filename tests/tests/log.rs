@@ -221,3 +221,207 @@ async fn a_log_forked_for_a_second_agent_is_caught_by_the_first_and_by_an_audito
         })
     ));
 }
+
+/// Copies a stopped server's SQLite database (with its WAL files) from `from` to `to`.
+fn copy_database(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for name in ["vouch.db", "vouch.db-wal", "vouch.db-shm"] {
+        let _ = std::fs::remove_file(to.join(name));
+        if from.join(name).exists() {
+            std::fs::copy(from.join(name), to.join(name)).unwrap();
+        }
+    }
+}
+
+/// Witnessing from the log's side: a server whose `[log]` names a second Vouch server as its
+/// witness sends it each new checkpoint over HTTPS with the consistency proof from the size
+/// it last cosigned, keeps the checked cosignature and serves the checkpoint with it (agents
+/// go on accepting it; an auditor opens it with the log's key and the witness's). After a
+/// restart the log learns the witness's size from its 409 and goes on. Rolled back to an
+/// older database, the log is told by the witness that it already cosigned a larger tree;
+/// then forked at the same size, the witness finds it inconsistent: both are alarms, counted,
+/// and neither checkpoint gets a cosignature.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_witness_cosigns_the_log_and_a_rollback_or_fork_raises_the_alarm() {
+    use vouch_evidence::cosign::open_witnessed;
+    use vouch_server::cosigning::{Answer, LogConfig, WitnessEndpoint};
+    use vouch_server::witness::{WitnessConfig, WitnessService};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (log_data, witness_data) = (dir.path().join("log"), dir.path().join("witness"));
+    // Both keys made first, so that each server's configuration can name the other's.
+    std::fs::create_dir_all(&log_data).unwrap();
+    std::fs::create_dir_all(&witness_data).unwrap();
+    let log_key = vouch_server::state::load_or_create_key(&log_data.join("log.key")).unwrap();
+    let log_vkey = vouch_server::checkpoints::LogSigner::new(log_key, None).verifier();
+    let witness_key =
+        vouch_server::state::load_or_create_key(&witness_data.join("witness.key")).unwrap();
+    let witness_vkey = WitnessService::new(witness_key, &WitnessConfig::default(), None)
+        .unwrap()
+        .verifier();
+
+    let witness = TestServer::start_with(vouch_server::ServerConfig {
+        listen: "127.0.0.1:0".into(),
+        data_dir: witness_data.clone(),
+        witness: WitnessConfig {
+            logs: vec![log_vkey.to_string()],
+        },
+        ..Default::default()
+    })
+    .await;
+    let witness_ca = dir.path().join("witness-ca.pem");
+    std::fs::write(&witness_ca, &witness.ca_pem).unwrap();
+    let mut server = TestServer::start_with(vouch_server::ServerConfig {
+        listen: "127.0.0.1:0".into(),
+        data_dir: log_data.clone(),
+        log: LogConfig {
+            witnesses: vec![WitnessEndpoint {
+                url: format!("{}/v1/witness/add-checkpoint", witness.url),
+                key: witness_vkey.to_string(),
+                ca_file: Some(witness_ca.clone()),
+            }],
+            witness_quorum: None,
+            // Rounds are run by the test, one at a time (the first, at start, finds no leaf).
+            witness_interval_secs: 86_400,
+        },
+        ..Default::default()
+    })
+    .await;
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, &server.ca_pem).unwrap();
+    let config = agent_config(&server, &dir.path().join("agent"), &ca);
+    vouch_agent::enroll(&config, &server.enroll_token().await, false)
+        .await
+        .unwrap();
+    let agent = Agent::open(config).unwrap();
+    let client = vouch_tests::server::https_client(&server.ca_pem);
+    let token = server
+        .running()
+        .state()
+        .create_api_token(vouch_server::auth::Role::Auditor, "auditor")
+        .await
+        .unwrap();
+    let served = |server: &TestServer, path: &'static str| {
+        let (client, token, url) = (client.clone(), token.clone(), server.url.clone());
+        async move {
+            let r = client
+                .get(format!("{url}{path}"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let round = |server: &TestServer| {
+        let state = server.running().state().clone();
+        async move {
+            state
+                .cosigners()
+                .unwrap()
+                .round(&**state.store(), &state.log(), state.now())
+                .await
+                .unwrap()
+        }
+    };
+    let name = witness_vkey.name().to_string();
+    let witnesses = std::slice::from_ref(&witness_vkey);
+
+    for _ in 0..3 {
+        agent.collect_and_spool().await.unwrap();
+        assert_eq!(agent.deliver_pending().await.unwrap().delivered, 1);
+    }
+    assert_eq!(
+        served(&server, "/v1/log/checkpoint/witnessed").await.0,
+        404,
+        "nothing cosigned yet"
+    );
+    assert_eq!(round(&server).await, vec![(name.clone(), Answer::Cosigned)]);
+    let (status, note) = served(&server, "/v1/log/checkpoint").await;
+    assert_eq!(status, 200);
+    let (c, by) = open_witnessed(&note, &log_vkey, witnesses, 1).unwrap();
+    assert_eq!((c.size, by.len()), (3, 1));
+    assert_eq!(
+        served(&server, "/v1/log/checkpoint/witnessed").await.1,
+        note
+    );
+    // A round with nothing new asks nobody.
+    assert_eq!(round(&server).await, vec![(name.clone(), Answer::Already)]);
+
+    // The agent takes the cosigned checkpoint as the log's. Restarted, the log does not know
+    // what the witness cosigned: the witness's 409 says 3, and the proof from 3 to 4 follows.
+    agent.collect_and_spool().await.unwrap();
+    let report = agent.deliver_pending().await.unwrap();
+    assert_eq!((report.delivered, report.log_refusal), (1, None));
+    server.stop().await;
+    let before = dir.path().join("before");
+    copy_database(&log_data, &before);
+    server.restart().await;
+    // The round the server runs at start may have been first.
+    let answers = round(&server).await;
+    assert!(
+        matches!(&answers[..], [(n, Answer::Cosigned | Answer::Already)] if *n == name),
+        "{answers:?}"
+    );
+    let (_, note) = served(&server, "/v1/log/checkpoint").await;
+    assert_eq!(
+        open_witnessed(&note, &log_vkey, witnesses, 1)
+            .unwrap()
+            .0
+            .size,
+        4
+    );
+    agent.collect_and_spool().await.unwrap();
+    assert_eq!(agent.deliver_pending().await.unwrap().delivered, 1);
+    assert_eq!(round(&server).await, vec![(name.clone(), Answer::Cosigned)]);
+    let (_, note) = served(&server, "/v1/log/checkpoint").await;
+    assert_eq!(
+        open_witnessed(&note, &log_vkey, witnesses, 1)
+            .unwrap()
+            .0
+            .size,
+        5
+    );
+
+    // Rolled back to the database of 4 leaves: the witness has cosigned 5.
+    server.stop().await;
+    copy_database(&before, &log_data);
+    server.restart().await;
+    let answers = round(&server).await;
+    assert!(
+        matches!(&answers[..], [(n, Answer::Alarm(why))] if *n == name && why.contains("cosigned a checkpoint of 5 leaves")),
+        "{answers:?}"
+    );
+    // Grown again to 5 by another history: the witness finds it inconsistent.
+    let mut other = agent_config(&server, &dir.path().join("other"), &ca);
+    other.collectors.host.root = vouch_collectors::fixtures::fixture_host("rhel9");
+    vouch_agent::enroll(&other, &server.enroll_token().await, false)
+        .await
+        .unwrap();
+    let other = Agent::open(other).unwrap();
+    other.collect_and_spool().await.unwrap();
+    assert_eq!(other.deliver_pending().await.unwrap().delivered, 1);
+    let answers = round(&server).await;
+    assert!(
+        matches!(&answers[..], [(n, Answer::Alarm(why))] if *n == name && why.contains("inconsistent")),
+        "{answers:?}"
+    );
+    let (_, note) = served(&server, "/v1/log/checkpoint").await;
+    assert!(
+        open_witnessed(&note, &log_vkey, witnesses, 1).is_err(),
+        "the forked checkpoint carries no cosignature"
+    );
+    // The rounds the server runs itself (one ran at its start, on the rolled-back log) log
+    // and count each alarm.
+    let state = server.running().state().clone();
+    let counted = state.metrics().witness_alarms();
+    assert!(counted >= 1, "the rollback found at start");
+    state.witness_round().await;
+    assert_eq!(state.metrics().witness_alarms(), counted + 1);
+    assert!(
+        state
+            .metrics()
+            .render()
+            .contains(&format!("vouch_log_witness_alarms_total {}", counted + 1))
+    );
+}

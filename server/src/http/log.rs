@@ -1,5 +1,7 @@
 //! The API of the transparency log, for any reader of evidence: `GET /v1/log/checkpoint` (the
-//! signed checkpoint of the current tree head, a C2SP checkpoint note), `GET /v1/log/key` (the
+//! signed checkpoint of the current tree head, a C2SP checkpoint note, with the cosignatures
+//! of the log's witnesses once they are in), `GET /v1/log/checkpoint/witnessed` (the newest
+//! checkpoint a quorum of them cosigned), `GET /v1/log/key` (the
 //! log's verifier key), `GET /v1/log/inclusion?digest=…[&size=N]` (a snapshot's leaf index and
 //! its inclusion proof in the tree of `size` leaves, the current one by default, with that
 //! tree's checkpoint when it is the current one) and `GET /v1/log/consistency?from=M[&to=N]`
@@ -26,6 +28,7 @@ use crate::state::AppState;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/log/checkpoint", get(checkpoint))
+        .route("/v1/log/checkpoint/witnessed", get(witnessed))
         .route("/v1/log/key", get(key))
         .route("/v1/log/inclusion", get(inclusion))
         .route("/v1/log/consistency", get(consistency))
@@ -41,6 +44,16 @@ fn bad(message: String) -> AppError {
 
 async fn checkpoint(_: Reader, State(state): State<AppState>) -> Result<Response, AppError> {
     Ok(text(state.checkpoint().await?.1))
+}
+
+async fn witnessed(_: Reader, State(state): State<AppState>) -> Result<Response, AppError> {
+    match state.witnessed().await? {
+        Some((_, note)) => Ok(text(note)),
+        None => Err(AppError::Client(
+            RejectReason::NotFound,
+            "no checkpoint of this log has been cosigned by a quorum of its witnesses yet".into(),
+        )),
+    }
 }
 
 async fn key(_: Reader, State(state): State<AppState>) -> Response {

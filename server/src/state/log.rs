@@ -27,6 +27,67 @@ impl AppState {
         *self.inner.witness.write().expect("witness lock") = Some(Arc::new(witness));
     }
 
+    /// The witnesses of this server's log, when it has any.
+    pub fn cosigners(&self) -> Option<Arc<crate::cosigning::Cosigners>> {
+        self.inner.cosigners.read().expect("cosigners lock").clone()
+    }
+
+    /// Gives this server's log its witnesses.
+    pub fn set_cosigners(&self, cosigners: crate::cosigning::Cosigners) {
+        *self.inner.cosigners.write().expect("cosigners lock") = Some(Arc::new(cosigners));
+    }
+
+    /// The newest checkpoint a quorum of the log's witnesses cosigned, with their
+    /// cosignatures; `None` when the log has no witnesses or none reached the quorum yet.
+    pub async fn witnessed(&self) -> Result<Option<(LogHead, String)>, StoreError> {
+        let Some(cosigners) = self.cosigners() else {
+            return Ok(None);
+        };
+        let Some(size) = self.store().witnessed_size(cosigners.quorum()).await? else {
+            return Ok(None);
+        };
+        let root = self.store().log_proof(&[(0, size)]).await?[0];
+        let head = LogHead { size, root };
+        let mut note = self.log().signed(head);
+        for (_, line) in self.store().cosignatures(size).await? {
+            note.push_str(&line);
+            note.push('\n');
+        }
+        Ok(Some((head, note)))
+    }
+
+    /// One round of the log's witnesses ([`crate::cosigning::Cosigners::round`]): each
+    /// answer logged (an alarm as an error) and counted.
+    pub async fn witness_round(&self) {
+        use crate::cosigning::Answer;
+        let Some(cosigners) = self.cosigners() else {
+            return;
+        };
+        let store = self.store().clone();
+        match cosigners.round(&*store, &self.log(), self.now()).await {
+            Ok(answers) => {
+                for (witness, answer) in answers {
+                    match answer {
+                        Answer::Cosigned => {
+                            self.metrics().witness_cosigned();
+                            tracing::debug!(%witness, "the witness cosigned the log's checkpoint");
+                        }
+                        Answer::Already => {}
+                        Answer::Failed(why) => {
+                            self.metrics().witness_failed();
+                            tracing::warn!(%witness, %why, "the witness did not cosign the log's checkpoint");
+                        }
+                        Answer::Alarm(why) => {
+                            self.metrics().witness_alarm();
+                            tracing::error!(%witness, %why, "ALARM: a witness was shown another history of this log");
+                        }
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "the witnesses' round could not read the log"),
+        }
+    }
+
     /// The log's head now and its signed checkpoint.
     pub async fn checkpoint(&self) -> Result<(LogHead, String), StoreError> {
         let head = self.store().log_head().await?;

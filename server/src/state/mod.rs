@@ -87,6 +87,8 @@ pub(crate) struct Inner {
     pub log: RwLock<Arc<LogSigner>>,
     /// This server as a witness of other logs (`[witness]`), when it is one.
     pub witness: RwLock<Option<Arc<crate::witness::WitnessService>>>,
+    /// The witnesses of this server's log (`[log]`), when it has any.
+    pub cosigners: RwLock<Option<Arc<crate::cosigning::Cosigners>>>,
     pub metrics: Metrics,
     pub limits: Limits,
     pub catalogs: std::sync::OnceLock<vouch_policies::Catalogs>,
@@ -128,6 +130,7 @@ impl AppState {
                     None,
                 ))),
                 witness: RwLock::new(None),
+                cosigners: RwLock::new(None),
                 receipt_key,
                 metrics: Metrics::default(),
                 limits,

@@ -4,8 +4,8 @@
 
 use sqlx::Row as _;
 use sqlx::postgres::PgPool;
-use vouch_evidence::{Digest, Timestamp};
 use vouch_evidence::tlog::{Frontier, Hash, NodeId, leaf_hash};
+use vouch_evidence::{Digest, Timestamp};
 
 use super::PgStore;
 use crate::{LogHead, LogStore, StoreError};
