@@ -9,12 +9,13 @@ use base64::engine::general_purpose::STANDARD as B64;
 use serde::Serialize;
 use vouch_evidence::api::{SampleQuery, SnapshotRef};
 use vouch_evidence::dsse;
-use vouch_evidence::logproofs::InclusionProof;
+use vouch_evidence::logproofs::{ConsistencyProof, InclusionProof};
 use vouch_evidence::sample::{self, SAMPLE_ALGORITHM};
 use vouch_evidence::{ChainKey, Digest, SigningKey, Timestamp, canonical};
 pub use vouch_verify::bundle::{
     AgentEntry, BundleEvaluation, BundleReport, BundleResult, LOG_CHECKPOINT_FILE, LOG_KEY_OWNER,
-    MANIFEST_FILE, MANIFEST_PAYLOAD_TYPE, Manifest, SERVER_KEY_OWNER, chain_of, inclusion_file,
+    LOG_WITNESSED_FILE, LOG_WITNESSED_PROOF_FILE, MANIFEST_FILE, MANIFEST_PAYLOAD_TYPE, Manifest,
+    SERVER_KEY_OWNER, chain_of, inclusion_file,
 };
 
 use crate::checkpoints::LogSigner;
@@ -66,12 +67,14 @@ pub async fn draw(
 }
 
 /// Makes the bundle for `query`, signed with the server's `receipt_key`, against a checkpoint
-/// of the log signed by `log`, as `.tar.gz` bytes in memory (tests, small bundles); [`stream`]
-/// sends the same bytes as they are made.
+/// of the log signed by `log` (with the newest checkpoint `quorum` of the log's witnesses
+/// cosigned, when it has witnesses), as `.tar.gz` bytes in memory (tests, small bundles);
+/// [`stream`] sends the same bytes as they are made.
 pub async fn build(
     store: &dyn Store,
     receipt_key: &SigningKey,
     log: &LogSigner,
+    quorum: Option<usize>,
     query: &SampleQuery,
     now: Timestamp,
 ) -> Result<Vec<u8>, BundleError> {
@@ -81,6 +84,7 @@ pub async fn build(
         store,
         receipt_key,
         log,
+        quorum,
         query,
         now,
         &population,
@@ -107,6 +111,7 @@ pub async fn stream(
     store: std::sync::Arc<dyn Store>,
     receipt_key: SigningKey,
     log: std::sync::Arc<LogSigner>,
+    quorum: Option<usize>,
     query: SampleQuery,
     now: Timestamp,
 ) -> Result<Chunks, BundleError> {
@@ -118,6 +123,7 @@ pub async fn stream(
             store.as_ref(),
             &receipt_key,
             &log,
+            quorum,
             &query,
             now,
             &population,
@@ -187,6 +193,7 @@ async fn write(
     store: &dyn Store,
     receipt_key: &SigningKey,
     log: &LogSigner,
+    quorum: Option<usize>,
     query: &SampleQuery,
     now: Timestamp,
     population: &[SnapshotRef],
@@ -200,9 +207,41 @@ async fn write(
         mtime: u64::try_from(now.unix_micros() / 1_000_000).unwrap_or(0),
         sink,
     };
+    // The witnessed checkpoint first: the head read after it is at least as large.
+    let witnessed = match quorum {
+        Some(q) => crate::cosigning::witnessed(store, log, q).await?,
+        None => None,
+    };
     let head = store.log_head().await?;
-    p.add(LOG_CHECKPOINT_FILE.into(), log.checkpoint(head).as_bytes())
-        .await?;
+    match &witnessed {
+        Some((w, note)) if w.size == head.size => {
+            p.add(LOG_CHECKPOINT_FILE.into(), note.as_bytes()).await?;
+        }
+        Some((w, note)) => {
+            p.add(LOG_CHECKPOINT_FILE.into(), log.checkpoint(head).as_bytes())
+                .await?;
+            p.add(LOG_WITNESSED_FILE.into(), note.as_bytes()).await?;
+            let ranges = vouch_evidence::tlog::consistency_ranges(w.size, head.size)
+                .expect("a witnessed size within the log");
+            let proof = ConsistencyProof {
+                from: w.size,
+                to: head.size,
+                proof: store
+                    .log_proof(&ranges)
+                    .await?
+                    .iter()
+                    .map(|h| B64.encode(h))
+                    .collect(),
+                checkpoint: None,
+            };
+            p.add(LOG_WITNESSED_PROOF_FILE.into(), &pretty(&proof))
+                .await?;
+        }
+        None => {
+            p.add(LOG_CHECKPOINT_FILE.into(), log.checkpoint(head).as_bytes())
+                .await?;
+        }
+    }
     let touched: BTreeSet<ChainKey> = drawn.iter().map(chain_of).collect();
     for m in population.iter().filter(|m| touched.contains(&chain_of(m))) {
         let envelope = store

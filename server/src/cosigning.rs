@@ -339,6 +339,26 @@ impl Cosigners {
     }
 }
 
+/// The newest checkpoint at least `quorum` witnesses cosigned, with their cosignatures;
+/// `None` before any has.
+pub async fn witnessed(
+    store: &dyn LogStore,
+    signer: &LogSigner,
+    quorum: usize,
+) -> Result<Option<(LogHead, String)>, StoreError> {
+    let Some(size) = store.witnessed_size(quorum).await? else {
+        return Ok(None);
+    };
+    let root = store.log_proof(&[(0, size)]).await?[0];
+    let head = LogHead { size, root };
+    let mut note = signer.signed(head);
+    for (_, line) in store.cosignatures(size).await? {
+        note.push_str(&line);
+        note.push('\n');
+    }
+    Ok(Some((head, note)))
+}
+
 /// The cosignature line of `witness` in a 200 answer, checked against `note` with the
 /// witness's key (a line of another key, or one that does not verify, is refused).
 fn checked_line(

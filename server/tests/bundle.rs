@@ -592,6 +592,8 @@ async fn a_checkpoint_saved_earlier_is_proved_a_prefix_offline() {
                 proof: proof.to_path_buf(),
                 new: None,
             }),
+            witnesses: Vec::new(),
+            witness_quorum: None,
         };
         let mut out = Vec::new();
         let ok = run(&args, &mut out).unwrap();

@@ -383,24 +383,104 @@ async fn a_witness_cosigns_the_log_and_a_rollback_or_fork_raises_the_alarm() {
         5
     );
 
-    // Rolled back to the database of 4 leaves: the witness has cosigned 5.
+    // A bundle made now carries the cosigned checkpoint: `vouch verify --witness` accepts it,
+    // and names who cosigned when; a witness that did not cosign, required, fails it.
+    let export = |server: &TestServer, name: &str| {
+        let (client, token, url) = (client.clone(), token.clone(), server.url.clone());
+        let path = dir.path().join(name);
+        async move {
+            let r = client
+                .get(format!(
+                    "{url}/v1/export?from=2000-01-01T00:00:00Z&to=2200-01-01T00:00:00Z&size=2&seed=w"
+                ))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status().as_u16(), 200);
+            std::fs::write(&path, r.bytes().await.unwrap()).unwrap();
+            path
+        }
+    };
+    let verify = |bundle: &Path, witnesses: &[String], quorum: Option<usize>| {
+        let args = vouch_server::verify::cli::VerifyArgs {
+            keys: None,
+            depth: vouch_server::verify::Depth::Canonical,
+            threads: 1,
+            files: vec![bundle.to_path_buf()],
+            since: None,
+            witnesses: witnesses.to_vec(),
+            witness_quorum: quorum,
+        };
+        let mut out = Vec::new();
+        let ok = vouch_server::verify::cli::run(&args, &mut out).unwrap();
+        (ok, String::from_utf8(out).unwrap())
+    };
+    let stranger = vouch_evidence::cosign::Witness::new(
+        "stranger.example",
+        vouch_evidence::SigningKey::from_seed(&[3; 32])
+            .public()
+            .clone(),
+    )
+    .unwrap()
+    .to_string();
+    let (ours, both) = (
+        vec![witness_vkey.to_string()],
+        vec![witness_vkey.to_string(), stranger.clone()],
+    );
+    let bundle = export(&server, "five.tar.gz").await;
+    let (ok, out) = verify(&bundle, &ours, None);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains(&format!(
+            "checkpoint of 5 leaves is cosigned by 1 of the 1 witness(es) given ({name} at "
+        )) && out.contains("5 of 5 envelope(s) in it"),
+        "{out}"
+    );
+    let (ok, out) = verify(&bundle, &both, None);
+    assert!(
+        !ok && out.contains("not witnessed: 1 of the trusted witnesses cosigned, 2 required"),
+        "{out}"
+    );
+    assert!(verify(&bundle, &both, Some(1)).0);
+
+    // One more snapshot, not cosigned yet: the bundle carries the witnessed checkpoint of 5
+    // and the proof that it is a prefix of its own; the sixth leaf is named as past it.
+    agent.collect_and_spool().await.unwrap();
+    assert_eq!(agent.deliver_pending().await.unwrap().delivered, 1);
+    let bundle = export(&server, "six.tar.gz").await;
+    let (ok, out) = verify(&bundle, &[], None);
+    assert!(ok, "without --witness the bundle verifies: {out}");
+    let (ok, out) = verify(&bundle, &ours, None);
+    assert!(
+        !ok && out.contains("leaf 5 is past the newest witnessed checkpoint (5 leaves)")
+            && out.contains("5 of 6 envelope(s) in it"),
+        "{out}"
+    );
+    assert_eq!(round(&server).await, vec![(name.clone(), Answer::Cosigned)]);
+    let bundle = export(&server, "six-witnessed.tar.gz").await;
+    assert!(verify(&bundle, &ours, None).0);
+
+    // Rolled back to the database of 4 leaves: the witness has cosigned 6.
     server.stop().await;
     copy_database(&before, &log_data);
     server.restart().await;
     let answers = round(&server).await;
     assert!(
-        matches!(&answers[..], [(n, Answer::Alarm(why))] if *n == name && why.contains("cosigned a checkpoint of 5 leaves")),
+        matches!(&answers[..], [(n, Answer::Alarm(why))] if *n == name && why.contains("cosigned a checkpoint of 6 leaves")),
         "{answers:?}"
     );
-    // Grown again to 5 by another history: the witness finds it inconsistent.
+    // Grown again to 6 by another history: the witness finds it inconsistent.
     let mut other = agent_config(&server, &dir.path().join("other"), &ca);
     other.collectors.host.root = vouch_collectors::fixtures::fixture_host("rhel9");
     vouch_agent::enroll(&other, &server.enroll_token().await, false)
         .await
         .unwrap();
     let other = Agent::open(other).unwrap();
-    other.collect_and_spool().await.unwrap();
-    assert_eq!(other.deliver_pending().await.unwrap().delivered, 1);
+    for _ in 0..2 {
+        other.collect_and_spool().await.unwrap();
+        assert_eq!(other.deliver_pending().await.unwrap().delivered, 1);
+    }
     let answers = round(&server).await;
     assert!(
         matches!(&answers[..], [(n, Answer::Alarm(why))] if *n == name && why.contains("inconsistent")),

@@ -18,8 +18,11 @@
 //!   every policy's result), and `packs/<pack digest>/…` — the files of each pack that judged
 //!   (policies and organisation settings), so the results can be re-derived;
 //! - `log/checkpoint.txt` — the transparency log's signed checkpoint (a C2SP checkpoint note)
-//!   taken when the bundle was made, and `log/inclusion/<digest>.json` — each envelope's leaf
-//!   index and inclusion proof in that tree;
+//!   taken when the bundle was made, with the cosignatures of the log's witnesses when they had
+//!   cosigned it, and `log/inclusion/<digest>.json` — each envelope's leaf index and inclusion
+//!   proof in that tree; when the log has witnesses that had not yet cosigned that checkpoint,
+//!   `log/witnessed.txt` — the newest checkpoint a quorum of them cosigned — and
+//!   `log/witnessed-consistency.json` — the proof that its tree is a prefix of the bundle's;
 //! - `README.txt` — how to check it.
 //!
 //! [`verify`] re-checks everything: the manifest's signature and every file's hash, every
@@ -36,9 +39,10 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 use vouch_evidence::api::{SampleQuery, SnapshotRef};
+use vouch_evidence::cosign::{Cosigned, Witness, open_witnessed};
 use vouch_evidence::dsse::Envelope;
-use vouch_evidence::logproofs::{InclusionProof, open_checkpoint};
-use vouch_evidence::note::Checkpoint;
+use vouch_evidence::logproofs::{ConsistencyProof, InclusionProof, open_checkpoint};
+use vouch_evidence::note::{Checkpoint, NoteVerifier};
 use vouch_evidence::sample::{self, SAMPLE_ALGORITHM};
 use vouch_evidence::{ChainKey, Digest, PublicKey, Receipt, Timestamp};
 
@@ -54,6 +58,12 @@ pub const SERVER_KEY_OWNER: &str = "vouch-server-receipts";
 pub const LOG_KEY_OWNER: &str = "vouch-server-log";
 /// The log's signed checkpoint the bundle was made against.
 pub const LOG_CHECKPOINT_FILE: &str = "log/checkpoint.txt";
+
+/// The newest checkpoint a quorum of the log's witnesses cosigned, when older than the
+/// bundle's.
+pub const LOG_WITNESSED_FILE: &str = "log/witnessed.txt";
+/// The consistency proof from [`LOG_WITNESSED_FILE`]'s tree to [`LOG_CHECKPOINT_FILE`]'s.
+pub const LOG_WITNESSED_PROOF_FILE: &str = "log/witnessed-consistency.json";
 
 /// The member holding the inclusion proof of snapshot `digest`.
 pub fn inclusion_file(digest: &Digest) -> String {
@@ -150,12 +160,93 @@ pub struct BundleReport {
     pub checkpoint: Option<Checkpoint>,
     /// The log key the checkpoint was checked with.
     pub log_key: Option<PublicKey>,
+    /// The checkpoint's note as the bundle carries it (with any cosignatures), when it
+    /// verified.
+    pub log_note: Option<String>,
+    /// The newest witnessed checkpoint the bundle carries, when older than its checkpoint:
+    /// its note and checkpoint, proved a prefix of the bundle's.
+    pub witnessed: Option<(String, Checkpoint)>,
+    /// Each envelope proved in the log, with its leaf index.
+    pub leaves: BTreeMap<Digest, u64>,
 }
 
 impl BundleReport {
     /// True when nothing failed.
     pub fn ok(&self) -> bool {
         self.failures.is_empty()
+    }
+
+    /// Requires the bundle's snapshots to be in a checkpoint cosigned by at least `quorum` of
+    /// `witnesses` (C2SP `cosignature/v1`): the bundle's own checkpoint, or else the older
+    /// witnessed one it carries, proved a prefix of it; a snapshot past every witnessed tree
+    /// is a failure by name (the witnesses had not seen it when the bundle was made: make the
+    /// bundle again later). Adds the failures and a note naming the witnesses and when each
+    /// cosigned.
+    pub fn check_witnesses(&mut self, witnesses: &[Witness], quorum: usize) {
+        let (Some(key), Some(note), Some(checkpoint)) =
+            (&self.log_key, &self.log_note, &self.checkpoint)
+        else {
+            self.failures
+                .push("--witness: the bundle has no checkpoint of the log that verified".into());
+            return;
+        };
+        let log = match NoteVerifier::new(&checkpoint.origin, key.clone()) {
+            Ok(v) => v,
+            Err(e) => {
+                self.failures.push(format!("{LOG_CHECKPOINT_FILE}: {e}"));
+                return;
+            }
+        };
+        let named = |by: &[Cosigned]| {
+            by.iter()
+                .map(|c| {
+                    let at = Timestamp::from_unix_micros((c.time as i64).saturating_mul(1_000_000))
+                        .map(|t| t.to_string())
+                        .unwrap_or_else(|| c.time.to_string());
+                    format!("{} at {at}", c.witness)
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let own = open_witnessed(note, &log, witnesses, quorum);
+        let (size, by) = match (own, &self.witnessed) {
+            (Ok((c, by)), _) => (c.size, by),
+            (Err(e), None) => {
+                self.failures.push(format!(
+                    "{LOG_CHECKPOINT_FILE}: not witnessed: {e} (and the bundle carries no \
+                     older witnessed checkpoint)"
+                ));
+                return;
+            }
+            (Err(_), Some((older, _))) => match open_witnessed(older, &log, witnesses, quorum) {
+                Ok((c, by)) => (c.size, by),
+                Err(e) => {
+                    self.failures
+                        .push(format!("{LOG_WITNESSED_FILE}: not witnessed: {e}"));
+                    return;
+                }
+            },
+        };
+        let mut past = 0;
+        for (digest, index) in &self.leaves {
+            if *index >= size {
+                past += 1;
+                self.failures.push(format!(
+                    "{}: leaf {index} is past the newest witnessed checkpoint ({size} leaves): \
+                     the witnesses had not seen it when the bundle was made",
+                    inclusion_file(digest)
+                ));
+            }
+        }
+        self.notes.push(format!(
+            "the log's checkpoint of {size} leaves is cosigned by {} of the {} witness(es) given \
+             ({}); {} of {} envelope(s) in it",
+            by.len(),
+            witnesses.len(),
+            named(&by),
+            self.leaves.len() - past,
+            self.leaves.len()
+        ));
     }
 }
 
@@ -588,6 +679,7 @@ fn check_log(
             return "log not checked".into();
         }
     };
+    check_witnessed(files, key, &checkpoint, r);
     let mut included = 0;
     for digest in envelopes {
         let path = inclusion_file(digest);
@@ -602,10 +694,14 @@ fn check_log(
                 if p.digest != *digest {
                     return Err(format!("the proof is for {}", p.digest));
                 }
-                p.verify(&checkpoint).map_err(|e| e.to_string())
+                p.verify(&checkpoint).map_err(|e| e.to_string())?;
+                Ok(p.index)
             });
         match checked {
-            Ok(()) => included += 1,
+            Ok(index) => {
+                included += 1;
+                r.leaves.insert(*digest, index);
+            }
             Err(e) => r.failures.push(format!("{path}: {e}")),
         }
     }
@@ -617,7 +713,52 @@ fn check_log(
     );
     r.checkpoint = Some(checkpoint);
     r.log_key = Some(key.clone());
+    r.log_note = Some(note.into_owned());
     phrase
+}
+
+/// Checks the older witnessed checkpoint a bundle carries, when it does: signed by the log's
+/// key, its tree a prefix of the bundle's checkpoint's; kept in the report for
+/// [`BundleReport::check_witnesses`].
+fn check_witnessed(
+    files: &BTreeMap<String, Vec<u8>>,
+    key: &PublicKey,
+    checkpoint: &Checkpoint,
+    r: &mut BundleReport,
+) {
+    let (note, proof) = match (
+        files.get(LOG_WITNESSED_FILE),
+        files.get(LOG_WITNESSED_PROOF_FILE),
+    ) {
+        (None, None) => return,
+        (Some(n), Some(p)) => (String::from_utf8_lossy(n).into_owned(), p),
+        (Some(_), None) => {
+            r.failures.push(format!(
+                "{LOG_WITNESSED_PROOF_FILE}: missing beside {LOG_WITNESSED_FILE}"
+            ));
+            return;
+        }
+        (None, Some(_)) => {
+            r.failures.push(format!(
+                "{LOG_WITNESSED_FILE}: missing beside {LOG_WITNESSED_PROOF_FILE}"
+            ));
+            return;
+        }
+    };
+    let older = match open_checkpoint(&note, key) {
+        Ok((c, _)) => c,
+        Err(e) => {
+            r.failures.push(format!("{LOG_WITNESSED_FILE}: {e}"));
+            return;
+        }
+    };
+    let checked = serde_json::from_slice::<ConsistencyProof>(proof)
+        .map_err(|e| format!("not a consistency proof: {e}"))
+        .and_then(|p| p.verify(&older, checkpoint).map_err(|e| e.to_string()));
+    match checked {
+        Ok(()) => r.witnessed = Some((note, older)),
+        Err(e) => r.failures.push(format!("{LOG_WITNESSED_PROOF_FILE}: {e}")),
+    }
 }
 
 #[cfg(test)]

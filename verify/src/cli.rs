@@ -4,6 +4,7 @@
 use std::io::{self, Write};
 use std::path::PathBuf;
 
+use vouch_evidence::cosign::Witness;
 use vouch_evidence::logproofs::{ConsistencyProof, open_checkpoint};
 use vouch_evidence::note::Checkpoint;
 
@@ -39,6 +40,14 @@ pub struct VerifyFlags {
     /// The newer checkpoint, when no bundle is given and the proof does not carry it.
     #[arg(long, value_name = "CHECKPOINT", requires = "since")]
     pub checkpoint: Option<PathBuf>,
+    /// A witness of the log whose cosignature the bundle's checkpoint must carry: its
+    /// verifier key (`<name>+<hex id>+<base64>`; a Vouch witness answers it at
+    /// `GET /v1/witness/key`) or a file of such keys, one per line. Repeat for several.
+    #[arg(long = "witness", value_name = "VKEY|FILE")]
+    pub witnesses: Vec<String>,
+    /// How many of the `--witness` keys must have cosigned (default: all of them).
+    #[arg(long, value_name = "N", requires = "witnesses")]
+    pub witness_quorum: Option<usize>,
     /// Envelope files, or one evidence bundle (`.tar.gz` from `vouch export`); none when only
     /// checking two checkpoints (`--since`).
     #[arg(required_unless_present = "since")]
@@ -58,6 +67,8 @@ impl VerifyFlags {
                 proof,
                 new: self.checkpoint,
             }),
+            witnesses: self.witnesses,
+            witness_quorum: self.witness_quorum,
         }
     }
 }
@@ -76,6 +87,59 @@ pub struct VerifyArgs {
     pub files: Vec<PathBuf>,
     /// Two checkpoints of the log to check for consistency.
     pub since: Option<Since>,
+    /// Witnesses (verifier keys, or files of them) of which a quorum must have cosigned the
+    /// bundle's checkpoint.
+    pub witnesses: Vec<String>,
+    /// How many of them; none: all.
+    pub witness_quorum: Option<usize>,
+}
+
+/// The witnesses `--witness` names (keys, or files of keys one per line, `#` comments) and
+/// the quorum, checked: at least one, the quorum within 1..=their number.
+fn witnesses(args: &VerifyArgs) -> Result<Option<(Vec<Witness>, usize)>, CliError> {
+    if args.witnesses.is_empty() {
+        return Ok(None);
+    }
+    let mut keys: Vec<Witness> = Vec::new();
+    let mut bad = Vec::new();
+    for given in &args.witnesses {
+        let path = std::path::Path::new(given);
+        let lines: Vec<String> = if path.is_file() {
+            std::fs::read_to_string(path)
+                .map_err(|error| CliError::Read {
+                    path: path.to_path_buf(),
+                    error,
+                })?
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(String::from)
+                .collect()
+        } else {
+            vec![given.clone()]
+        };
+        for line in lines {
+            match Witness::parse(&line) {
+                Ok(w) if !keys.contains(&w) => keys.push(w),
+                Ok(_) => {}
+                Err(e) => bad.push(format!("--witness {given}: {e}")),
+            }
+        }
+    }
+    if !bad.is_empty() {
+        return Err(CliError::Usage(bad.join("; ")));
+    }
+    if keys.is_empty() {
+        return Err(CliError::Usage("--witness: no witness key given".into()));
+    }
+    let quorum = args.witness_quorum.unwrap_or(keys.len());
+    if quorum == 0 || quorum > keys.len() {
+        return Err(CliError::Usage(format!(
+            "--witness-quorum {quorum} is outside 1..={}",
+            keys.len()
+        )));
+    }
+    Ok(Some((keys, quorum)))
 }
 
 /// A checkpoint saved earlier, the proof that the log only grew since, and the newer
@@ -129,6 +193,12 @@ fn is_bundle(path: &std::path::Path) -> bool {
 /// Verifies, printing one `FAIL …` line per problem, notes, and a last summary line ending in
 /// `OK` or `FAILED`; answers whether everything verified.
 pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> Result<bool, CliError> {
+    let witnessing = witnesses(args)?;
+    if witnessing.is_some() && !args.files.iter().any(|p| is_bundle(p)) {
+        return Err(CliError::Usage(
+            "--witness checks the checkpoint of a bundle: give one".into(),
+        ));
+    }
     let ring = match &args.keys {
         Some(keys) => {
             let ring = Keyring::load(keys).map_err(CliError::Keys)?;
@@ -154,6 +224,9 @@ pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> Result<bool, CliError> {
             error,
         })?;
         let mut report = crate::bundle::verify(&bytes, ring.as_ref(), args.threads);
+        if let Some((witnesses, quorum)) = &witnessing {
+            report.check_witnesses(witnesses, *quorum);
+        }
         if let Some(since) = &args.since {
             // The key the bundle's checkpoint verified with (checked against pinned keys).
             let key = match &report.log_key {

@@ -37,6 +37,7 @@ pub(super) async fn export(
         // The task that writes the bundle outlives this call: it gets its own copy of the key.
         vouch_evidence::SigningKey::from_seed(&state.receipt_key().seed()),
         state.log(),
+        state.cosigners().map(|c| c.quorum()),
         query,
         state.now(),
     )

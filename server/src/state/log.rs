@@ -40,20 +40,10 @@ impl AppState {
     /// The newest checkpoint a quorum of the log's witnesses cosigned, with their
     /// cosignatures; `None` when the log has no witnesses or none reached the quorum yet.
     pub async fn witnessed(&self) -> Result<Option<(LogHead, String)>, StoreError> {
-        let Some(cosigners) = self.cosigners() else {
-            return Ok(None);
-        };
-        let Some(size) = self.store().witnessed_size(cosigners.quorum()).await? else {
-            return Ok(None);
-        };
-        let root = self.store().log_proof(&[(0, size)]).await?[0];
-        let head = LogHead { size, root };
-        let mut note = self.log().signed(head);
-        for (_, line) in self.store().cosignatures(size).await? {
-            note.push_str(&line);
-            note.push('\n');
+        match self.cosigners() {
+            Some(c) => crate::cosigning::witnessed(&**self.store(), &self.log(), c.quorum()).await,
+            None => Ok(None),
         }
-        Ok(Some((head, note)))
     }
 
     /// One round of the log's witnesses ([`crate::cosigning::Cosigners::round`]): each
