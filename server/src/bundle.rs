@@ -414,7 +414,12 @@ fn readme(query: &SampleQuery, server_keyid: &str) -> Vec<u8> {
          log/checkpoint.txt is the transparency log's checkpoint signed when this bundle was made\n\
          (a C2SP checkpoint note, checked with the vouch-server-log key); log/inclusion/<digest>.json\n\
          proves each envelope a leaf of its tree. Add `--since <checkpoint you saved earlier>\n\
-         --consistency <GET /v1/log/consistency?from=its size>` to check the log only grew since.\n",
+         --consistency <GET /v1/log/consistency?from=its size>` to check the log only grew since.\n\n\
+         When the log has witnesses, the checkpoint carries their cosignatures (C2SP cosignature/v1)\n\
+         or, if they had not cosigned it yet, log/witnessed.txt is the newest checkpoint they did\n\
+         and log/witnessed-consistency.json proves its tree a prefix of this one. Add `--witness\n\
+         <witness key, or a file of keys>` (and `--witness-quorum N`) to require their cosignatures:\n\
+         every snapshot must then be in a tree the witnesses saw.\n",
         size = query.size,
         seed = query.seed,
         from = query.from,

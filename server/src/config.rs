@@ -357,6 +357,34 @@ mod tests {
         assert_eq!(config.log_format, LogFormat::Json);
     }
 
+    /// `[log]` loads its witnesses, and each mistake is named with its file and key.
+    #[test]
+    fn the_log_section_names_its_witnesses_and_every_mistake() {
+        let key = vouch_evidence::cosign::Witness::new(
+            "w.example",
+            vouch_evidence::SigningKey::from_seed(&[5; 32])
+                .public()
+                .clone(),
+        )
+        .unwrap();
+        let good = format!(
+            "[log]\nwitness_interval_secs = 30\n[[log.witnesses]]\nurl = \"https://w.example/add-checkpoint\"\nkey = \"{key}\"\n"
+        );
+        let c = ServerConfig::parse("s.toml", &good).unwrap();
+        assert_eq!((c.log.witnesses.len(), c.log.quorum()), (1, 1));
+        let bad = "[log]\nwitness_quorum = 2\n[[log.witnesses]]\nurl = \"http://w.example/\"\nkey = \"nope\"\n";
+        let errs = ServerConfig::parse("s.toml", bad).unwrap_err().to_string();
+        for key in [
+            "s.toml: log.witnesses[0].url",
+            "s.toml: log.witnesses[0].key",
+            "s.toml: log.witness_quorum",
+        ] {
+            assert!(errs.contains(key), "{key}: {errs}");
+        }
+        let unknown = "[log]\nwitnesess = []\n";
+        assert!(ServerConfig::parse("s.toml", unknown).is_err());
+    }
+
     #[test]
     fn policy_settings_parse_with_roles() {
         let c = ServerConfig::parse(

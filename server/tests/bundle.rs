@@ -711,3 +711,121 @@ async fn a_snapshot_replaced_in_the_database_is_named_in_the_next_bundle() {
         ),
     );
 }
+
+/// Issue 19, witnesses: a bundle made while the log's witnesses have cosigned an older tree
+/// than the log's carries that witnessed checkpoint and the proof that it is a prefix of the
+/// bundle's; `check_witnesses` accepts the snapshots in it and names those past it. A server
+/// that forges the proof, swaps the witnessed checkpoint for one of another tree, leaves the
+/// proof out or strips the cosignatures is caught, each by name, with a re-signed manifest.
+#[tokio::test]
+async fn a_bundle_carries_the_newest_witnessed_checkpoint_and_a_lying_server_is_named() {
+    use base64::engine::general_purpose::STANDARD as B64;
+    use vouch_evidence::cosign::{Witness, cosign};
+    use vouch_evidence::logproofs::ConsistencyProof;
+    use vouch_evidence::note::Note;
+    use vouch_server::bundle::{LOG_WITNESSED_FILE, LOG_WITNESSED_PROOF_FILE};
+    use vouch_server::store::LogHead;
+
+    let s = scene().await;
+    let store = s.h.state.store().clone();
+    let signer = s.h.state.log();
+    let witness_key = SigningKey::from_seed(&[42; 32]);
+    let witness = Witness::new("witness.example", witness_key.public().clone()).unwrap();
+    let cosigned = |head: LogHead| {
+        let mut note = Note::parse(&signer.signed(head)).unwrap();
+        cosign(&mut note, "witness.example", &witness_key, 1_780_000_000).unwrap();
+        note.to_string()
+    };
+    // The witness cosigned the tree of 40 leaves; the log holds 60.
+    let root = store.log_proof(&[(0, 40)]).await.unwrap()[0];
+    let line = cosigned(LogHead { size: 40, root })
+        .lines()
+        .last()
+        .unwrap()
+        .to_string();
+    let now = s.h.state.now();
+    store
+        .add_cosignature(40, "witness.example", &line, now)
+        .await
+        .unwrap();
+    let query: vouch_evidence::api::SampleQuery = serde_json::from_value(serde_json::json!({
+        "from": "2026-11-20T00:00:00Z", "to": "2026-11-21T00:00:00Z",
+        "size": 5, "seed": "audit-2026"
+    }))
+    .unwrap();
+    let bytes = bundle::build(
+        store.as_ref(),
+        s.h.state.receipt_key(),
+        &signer,
+        Some(1),
+        &query,
+        now,
+    )
+    .await
+    .unwrap();
+    let files = unpack(&bytes);
+    assert!(files.contains_key(LOG_WITNESSED_FILE) && files.contains_key(LOG_WITNESSED_PROOF_FILE));
+    let mut report = bundle::verify(&bytes, None, 1);
+    assert!(report.ok(), "{:#?}", report.failures);
+    let past = report.leaves.values().filter(|i| **i >= 40).count();
+    assert!(past > 0 && past < report.leaves.len());
+    report.check_witnesses(std::slice::from_ref(&witness), 1);
+    assert_eq!(report.failures.len(), past, "{:#?}", report.failures);
+    assert_has(
+        &report.failures,
+        "is past the newest witnessed checkpoint (40 leaves)",
+    );
+    assert_has(
+        &report.notes,
+        "checkpoint of 40 leaves is cosigned by 1 of the 1 witness(es)",
+    );
+
+    let witnessed_failures = |bytes: &[u8]| {
+        let mut r = bundle::verify(bytes, None, 1);
+        r.check_witnesses(std::slice::from_ref(&witness), 1);
+        r.failures
+    };
+    // A forged proof hash.
+    let forged = resigned(files.clone(), |f| {
+        let mut proof: ConsistencyProof =
+            serde_json::from_slice(&f[LOG_WITNESSED_PROOF_FILE]).unwrap();
+        proof.proof[0] = B64.encode([7u8; 32]);
+        f.insert(
+            LOG_WITNESSED_PROOF_FILE.into(),
+            serde_json::to_vec(&proof).unwrap(),
+        );
+    });
+    assert_has(&witnessed_failures(&forged), LOG_WITNESSED_PROOF_FILE);
+    // A witnessed checkpoint of another tree of 40 leaves (signed by the log, even cosigned).
+    let swapped = resigned(files.clone(), |f| {
+        let other = cosigned(LogHead {
+            size: 40,
+            root: [9; 32],
+        });
+        f.insert(LOG_WITNESSED_FILE.into(), other.into_bytes());
+    });
+    let failed = witnessed_failures(&swapped);
+    assert_has(
+        &failed,
+        &format!("{LOG_WITNESSED_PROOF_FILE}: the log of 40 leaves"),
+    );
+    // The proof left out.
+    let bare = resigned(files.clone(), |f| {
+        f.remove(LOG_WITNESSED_PROOF_FILE);
+    });
+    assert_has(&witnessed_failures(&bare), "missing beside");
+    // The cosignature stripped: nothing in the bundle is witnessed.
+    let stripped = resigned(files.clone(), |f| {
+        let text = String::from_utf8(f[LOG_WITNESSED_FILE].clone()).unwrap();
+        let kept: String = text
+            .lines()
+            .filter(|l| !l.starts_with("— witness.example "))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        f.insert(LOG_WITNESSED_FILE.into(), kept.into_bytes());
+    });
+    assert_has(
+        &witnessed_failures(&stripped),
+        "not witnessed: 0 of the trusted witnesses",
+    );
+}
