@@ -418,6 +418,13 @@ pub trait JudgingStore: Send + Sync + 'static {
     async fn record_evaluations(&self, evaluations: Vec<Evaluation>) -> Result<(), StoreError>;
     /// Every evaluation of one snapshot, oldest first.
     async fn evaluations_of(&self, digest: Digest) -> Result<Vec<Evaluation>, StoreError>;
+    /// Evaluations made after the cursor `after` (an evaluation's instant, snapshot and pack),
+    /// oldest first, at most `limit`, each with its snapshot: the feed of verdicts.
+    async fn evaluations_after(
+        &self,
+        after: Option<(Timestamp, Digest, String)>,
+        limit: u32,
+    ) -> Result<Vec<(SnapshotRef, Evaluation)>, StoreError>;
     /// Per asset chain, the newest snapshot collected at or before `as_of` (now: `None`) that
     /// has been evaluated, with its newest evaluation made at or before `as_of`.
     async fn latest_evaluations(

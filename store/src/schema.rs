@@ -486,6 +486,13 @@ pub const INDEXES: &[Index] = &[
         only: Some((Backend::Postgres, "the covering form of snapshots_by_asset")),
     },
     Index {
+        name: "evaluations_by_time",
+        table: "evaluations",
+        columns: &["evaluated_at", "digest", "pack_digest"],
+        serves: "the feed of signed verdicts, in the order they were made",
+        only: None,
+    },
+    Index {
         name: "rejections_by_time",
         table: "rejections",
         columns: &["at"],

@@ -653,6 +653,28 @@ async fn evaluations_runs_exceptions_attestations_history_and_tags() {
             [("p1", "fail"), ("p2", "pass")],
             "{name}"
         );
+        // The feed: every evaluation in the order it was made, with its snapshot, page by page.
+        let feed = store.evaluations_after(None, 10).await.unwrap();
+        assert_eq!(
+            feed.iter()
+                .map(|(s, e)| (s.sequence, e.pack_digest.as_str(), e.evaluated_at))
+                .collect::<Vec<_>>(),
+            [(1, "p1", at(12)), (2, "p1", at(22)), (2, "p2", at(40))],
+            "{name}"
+        );
+        assert_eq!(feed[1].0.asset_id, c[1].chain.asset_id, "{name}");
+        assert_eq!(feed[1].0.previous_digest, Some(c[0].digest), "{name}");
+        let first = store.evaluations_after(None, 1).await.unwrap();
+        let (s0, e0) = &first[0];
+        let rest = store
+            .evaluations_after(
+                Some((e0.evaluated_at, s0.digest, e0.pack_digest.clone())),
+                10,
+            )
+            .await
+            .unwrap();
+        assert_eq!(rest.len(), 2, "{name}");
+        assert_eq!(rest[0].1, feed[1].1, "{name}");
         // A bad status or an unknown pack is refused and stores nothing.
         let mut bad = evaluation(&c[2], "p1", 60, "pass");
         bad.results[0].status = "maybe".into();

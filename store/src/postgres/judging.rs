@@ -143,6 +143,45 @@ impl JudgingStore for PgStore {
         Ok(out)
     }
 
+    async fn evaluations_after(
+        &self,
+        after: Option<(Timestamp, Digest, String)>,
+        limit: u32,
+    ) -> Result<Vec<(SnapshotRef, Evaluation)>, StoreError> {
+        let (at, digest, pack) = after
+            .map_or((i64::MIN, String::new(), String::new()), |(t, d, p)| {
+                (t.unix_micros(), d.to_hex(), p)
+            });
+        let rows = sqlx::query(
+            "SELECT e.digest, e.pack_digest, e.evaluated_at, e.run_id, e.result_set,
+                    s.agent_id, s.asset_kind, s.asset_id, s.sequence, s.previous_digest,
+                    s.collected_at
+             FROM evaluations e JOIN snapshots s ON s.digest = e.digest
+             WHERE (e.evaluated_at, e.digest, e.pack_digest) > ($1, $2, $3)
+             ORDER BY e.evaluated_at, e.digest, e.pack_digest LIMIT $4",
+        )
+        .bind(at)
+        .bind(digest)
+        .bind(pack)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let snapshot = SnapshotRef {
+                digest: digest_at(r, 0)?,
+                agent_id: r.try_get(5)?,
+                asset_kind: kind(&r.try_get::<String, _>(6)?)?,
+                asset_id: r.try_get(7)?,
+                sequence: r.try_get::<i64, _>(8)? as u64,
+                previous_digest: optional_digest_at(r, 9)?,
+                collected_at: ts(r.try_get(10)?)?,
+            };
+            out.push((snapshot, self.evaluation_of(r, 0).await?));
+        }
+        Ok(out)
+    }
+
     async fn latest_evaluations(
         &self,
         as_of: Option<Timestamp>,

@@ -31,6 +31,15 @@ impl JudgingStore for SqliteStore {
         self.read(move |c| results::evaluations_of(c, digest)).await
     }
 
+    async fn evaluations_after(
+        &self,
+        after: Option<(Timestamp, Digest, String)>,
+        limit: u32,
+    ) -> Result<Vec<(SnapshotRef, Evaluation)>, StoreError> {
+        self.read(move |c| results::evaluations_after(c, after, limit))
+            .await
+    }
+
     async fn latest_evaluations(
         &self,
         as_of: Option<Timestamp>,

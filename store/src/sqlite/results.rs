@@ -1,6 +1,7 @@
 //! The SQLite side of [`crate::results`]: packs, evaluations, runs and exceptions.
 
 use rusqlite::{Connection, OptionalExtension, params};
+use vouch_evidence::api::SnapshotRef;
 use vouch_evidence::{AssetKind, ChainKey, Digest, Timestamp};
 
 use super::{digest_col, ts};
@@ -345,6 +346,70 @@ pub(super) fn evaluations_of(
         .collect::<Result<_, _>>()?;
     rows.into_iter()
         .map(|(pack, at, run)| evaluation(c, hex.clone(), pack, at, run))
+        .collect()
+}
+
+pub(super) fn evaluations_after(
+    c: &Connection,
+    after: Option<(Timestamp, Digest, String)>,
+    limit: u32,
+) -> Result<Vec<(SnapshotRef, Evaluation)>, StoreError> {
+    let (at, digest, pack) = after.map_or((i64::MIN, String::new(), String::new()), |(t, d, p)| {
+        (t.unix_micros(), d.to_hex(), p)
+    });
+    let mut stmt = c.prepare_cached(
+        "SELECT e.digest, e.pack_digest, e.evaluated_at, e.run_id, s.agent_id, s.asset_kind,
+                s.asset_id, s.sequence, s.previous_digest, s.collected_at
+         FROM evaluations e JOIN snapshots s ON s.digest = e.digest
+         WHERE (e.evaluated_at, e.digest, e.pack_digest) > (?1, ?2, ?3)
+         ORDER BY e.evaluated_at, e.digest, e.pack_digest LIMIT ?4",
+    )?;
+    type Row = (
+        String,
+        String,
+        i64,
+        Option<i64>,
+        String,
+        String,
+        String,
+        i64,
+        Option<String>,
+        i64,
+    );
+    let rows: Vec<Row> = stmt
+        .query_map(params![at, digest, pack, limit], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+                r.get(8)?,
+                r.get(9)?,
+            ))
+        })?
+        .collect::<Result<_, _>>()?;
+    rows.into_iter()
+        .map(
+            |(digest, pack, at, run, agent_id, kind, asset_id, sequence, previous, collected)| {
+                let asset_kind = AssetKind::parse(&kind).ok_or_else(|| {
+                    StoreError::Backend(format!("stored asset kind {kind:?} is unknown"))
+                })?;
+                let snapshot = SnapshotRef {
+                    digest: digest_col(digest.clone())?,
+                    agent_id,
+                    asset_kind,
+                    asset_id,
+                    sequence: sequence as u64,
+                    previous_digest: previous.map(digest_col).transpose()?,
+                    collected_at: ts(collected)?,
+                };
+                Ok((snapshot, evaluation(c, digest, pack, at, run)?))
+            },
+        )
         .collect()
 }
 

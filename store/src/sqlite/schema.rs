@@ -87,6 +87,8 @@ pub(super) const SCHEMA: &[&str] = &[
     tlog::SCHEMA,
     // version 12: witnesses' cosignatures of the log's checkpoints.
     tlog::COSIGNATURES,
+    // version 13: evaluations in the order they were made (the feed of signed verdicts).
+    "CREATE INDEX evaluations_by_time ON evaluations(evaluated_at, digest, pack_digest);",
 ];
 
 /// Schema step 8 (the PostgreSQL migration `0002_objects_retention.sql` is the same).
