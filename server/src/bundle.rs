@@ -18,8 +18,11 @@ pub use vouch_verify::bundle::{
     SERVER_KEY_OWNER, chain_of, inclusion_file,
 };
 
+use std::sync::Arc;
+
 use crate::checkpoints::LogSigner;
 use crate::store::{Store, StoreError};
+use crate::verdicts::{VerdictSigner, verdicts_file};
 
 pub use vouch_verify::bundle::verify;
 
@@ -41,6 +44,9 @@ pub enum BundleError {
     /// The client stopped reading the bundle.
     #[error("the client went away")]
     Closed,
+    /// A verdict could not be signed (its pack does not load).
+    #[error(transparent)]
+    Verdict(#[from] crate::verdicts::VerdictError),
 }
 
 /// The population of `query` (by digest) and the sample drawn from it (in draw order).
@@ -66,32 +72,31 @@ pub async fn draw(
     Ok((population, sample))
 }
 
-/// Makes the bundle for `query`, signed with the server's `receipt_key`, against a checkpoint
-/// of the log signed by `log` (with the newest checkpoint `quorum` of the log's witnesses
-/// cosigned, when it has witnesses), as `.tar.gz` bytes in memory (tests, small bundles);
-/// [`stream`] sends the same bytes as they are made.
+/// The server's keys a bundle is made with: the receipt key signs the manifest, the log's
+/// signer the checkpoint (with the newest checkpoint `quorum` of the log's witnesses
+/// cosigned, when it has witnesses), the verdict signer each evaluation's statement.
+pub struct Signers {
+    /// The receipt key.
+    pub receipt_key: SigningKey,
+    /// The log's signer.
+    pub log: Arc<LogSigner>,
+    /// The witnesses' quorum, when the log has witnesses.
+    pub quorum: Option<usize>,
+    /// The verdicts' signer.
+    pub verdicts: Arc<VerdictSigner>,
+}
+
+/// Makes the bundle for `query` with the server's `signers`, as `.tar.gz` bytes in memory
+/// (tests, small bundles); [`stream`] sends the same bytes as they are made.
 pub async fn build(
     store: &dyn Store,
-    receipt_key: &SigningKey,
-    log: &LogSigner,
-    quorum: Option<usize>,
+    signers: &Signers,
     query: &SampleQuery,
     now: Timestamp,
 ) -> Result<Vec<u8>, BundleError> {
     let (population, drawn) = draw(store, query).await?;
     let mut sink = Sink::Memory(Vec::new());
-    write(
-        store,
-        receipt_key,
-        log,
-        quorum,
-        query,
-        now,
-        &population,
-        &drawn,
-        &mut sink,
-    )
-    .await?;
+    write(store, signers, query, now, &population, &drawn, &mut sink).await?;
     match sink {
         Sink::Memory(bytes) => Ok(bytes),
         Sink::Channel(_) => unreachable!("a memory sink stays one"),
@@ -108,10 +113,8 @@ pub type Chunks = tokio::sync::mpsc::Receiver<Result<Vec<u8>, std::io::Error>>;
 /// truncated archive that no check accepts (the gzip trailer is missing). A client that goes
 /// away stops the work.
 pub async fn stream(
-    store: std::sync::Arc<dyn Store>,
-    receipt_key: SigningKey,
-    log: std::sync::Arc<LogSigner>,
-    quorum: Option<usize>,
+    store: Arc<dyn Store>,
+    signers: Signers,
     query: SampleQuery,
     now: Timestamp,
 ) -> Result<Chunks, BundleError> {
@@ -121,9 +124,7 @@ pub async fn stream(
         let mut sink = Sink::Channel(tx);
         let made = write(
             store.as_ref(),
-            &receipt_key,
-            &log,
-            quorum,
+            &signers,
             &query,
             now,
             &population,
@@ -188,18 +189,16 @@ impl Packer<'_> {
 /// signed manifest of their digests last (the order of members carries no meaning; `vouch
 /// verify` reads them all). The log's checkpoint is taken after the population was drawn, so
 /// its tree holds every snapshot of the population.
-#[allow(clippy::too_many_arguments)]
 async fn write(
     store: &dyn Store,
-    receipt_key: &SigningKey,
-    log: &LogSigner,
-    quorum: Option<usize>,
+    signers: &Signers,
     query: &SampleQuery,
     now: Timestamp,
     population: &[SnapshotRef],
     drawn: &[SnapshotRef],
     sink: &mut Sink,
 ) -> Result<(), BundleError> {
+    let (receipt_key, log, quorum) = (&signers.receipt_key, signers.log.as_ref(), signers.quorum);
     let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     let mut p = Packer {
         tar: tar::Builder::new(gz),
@@ -261,24 +260,20 @@ async fn write(
     }
     let mut packs = BTreeSet::new();
     for m in drawn {
-        let evaluations: Vec<BundleEvaluation> = store
-            .evaluations_of(m.digest)
-            .await?
-            .into_iter()
-            .map(|e| {
-                packs.insert(e.pack_digest.clone());
-                BundleEvaluation {
-                    pack: e.pack_digest,
-                    evaluated_at: e.evaluated_at,
-                    run: e.run_id,
-                    results: e.results.into_iter().map(bundle_result).collect(),
-                }
-            })
-            .collect();
-        if !evaluations.is_empty() {
-            p.add(format!("results/{}.json", m.digest), &pretty(&evaluations))
-                .await?;
+        let stored = store.evaluations_of(m.digest).await?;
+        if stored.is_empty() {
+            continue;
         }
+        let mut signed = Vec::with_capacity(stored.len());
+        let mut evaluations = Vec::with_capacity(stored.len());
+        for e in stored {
+            packs.insert(e.pack_digest.clone());
+            signed.push(signers.verdicts.sign(store, m, e.clone()).await?);
+            evaluations.push(crate::verdicts::bundle_evaluation(e));
+        }
+        p.add(format!("results/{}.json", m.digest), &pretty(&evaluations))
+            .await?;
+        p.add(verdicts_file(&m.digest), &pretty(&signed)).await?;
     }
     for digest in &packs {
         let pack = store
@@ -304,7 +299,7 @@ async fn write(
         .collect();
     agents.sort_by(|a, b| a.agent_id.cmp(&b.agent_id));
     let mut keys = String::from(
-        "# Vouch public keys: enrolled agents, then the server's receipt and log keys.\n",
+        "# Vouch public keys: enrolled agents, then the server's receipt, log and verdict keys.\n",
     );
     for a in &agents {
         keys.push_str(&a.public_key);
@@ -313,6 +308,13 @@ async fn write(
     keys.push_str(&receipt_key.public().to_line(SERVER_KEY_OWNER));
     keys.push('\n');
     keys.push_str(&log.verifier().key().to_line(LOG_KEY_OWNER));
+    keys.push('\n');
+    keys.push_str(
+        &signers
+            .verdicts
+            .public()
+            .to_line(crate::verdicts::VERDICT_KEY_OWNER),
+    );
     keys.push('\n');
     p.add("keys/keys.txt".into(), keys.as_bytes()).await?;
     p.add("keys/agents.json".into(), &pretty(&agents)).await?;
@@ -362,16 +364,6 @@ async fn inclusion(
         proof: proof.iter().map(|h| B64.encode(h)).collect(),
         checkpoint: None,
     })
-}
-
-/// A stored result as a bundle carries it.
-fn bundle_result(r: crate::store::StoredResult) -> BundleResult {
-    BundleResult {
-        policy: r.policy_id,
-        status: r.status,
-        reason: r.reason,
-        evidence: r.evidence,
-    }
 }
 
 fn pretty<T: Serialize>(v: &T) -> Vec<u8> {

@@ -38,6 +38,7 @@ pub mod serve;
 pub mod session;
 pub mod state;
 pub mod tls;
+pub mod verdicts;
 pub mod web;
 pub mod witness;
 

@@ -9,6 +9,7 @@ use std::io::Read;
 
 use axum::http::StatusCode;
 use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
 use common::*;
 use vouch_evidence::api::{ErrorBody, SampleResponse};
 use vouch_evidence::dsse::Envelope;
@@ -753,16 +754,15 @@ async fn a_bundle_carries_the_newest_witnessed_checkpoint_and_a_lying_server_is_
         "size": 5, "seed": "audit-2026"
     }))
     .unwrap();
-    let bytes = bundle::build(
-        store.as_ref(),
-        s.h.state.receipt_key(),
-        &signer,
-        Some(1),
-        &query,
-        now,
-    )
-    .await
-    .unwrap();
+    let signers = bundle::Signers {
+        receipt_key: SigningKey::from_seed(&s.h.state.receipt_key().seed()),
+        log: signer.clone(),
+        quorum: Some(1),
+        verdicts: s.h.state.verdicts(),
+    };
+    let bytes = bundle::build(store.as_ref(), &signers, &query, now)
+        .await
+        .unwrap();
     let files = unpack(&bytes);
     assert!(files.contains_key(LOG_WITNESSED_FILE) && files.contains_key(LOG_WITNESSED_PROOF_FILE));
     let mut report = bundle::verify(&bytes, None, 1);
@@ -828,4 +828,208 @@ async fn a_bundle_carries_the_newest_witnessed_checkpoint_and_a_lying_server_is_
         &witnessed_failures(&stripped),
         "not witnessed: 0 of the trusted witnesses",
     );
+}
+
+/// Issue 19, signed verdicts: every evaluation of a sampled snapshot is in the bundle as an
+/// in-toto statement signed with the server's verdict key (published in the keys), and
+/// `verify` re-derives each from the evaluation and its pack. A server that signs a verdict
+/// its pack does not give, with its own verdict key and a re-signed manifest, is caught by
+/// the field it changed; a verdict left out is named; a statement signed by another key fails.
+/// A generic DSSE verifier (here `openssl pkeyutl`, no Vouch code) checks a statement's
+/// signature with the published key alone.
+#[tokio::test]
+async fn verdicts_are_signed_statements_an_auditor_re_derives() {
+    use vouch_server::verdicts::{STATEMENT_PAYLOAD_TYPE, Statement, VERDICT_KEY_OWNER};
+    let s = scene().await;
+    let policies = judge_with(&s.h, vouch_server::config::PolicySettings::default()).await;
+    assert_eq!(policies.evaluator().run_once().await.unwrap(), 60);
+    let bytes = export(&s).await;
+    let report = bundle::verify(&bytes, None, 1);
+    assert!(report.ok(), "{:#?}", report.failures);
+    assert!(
+        report
+            .summary
+            .contains("5 of 5 signed verdict(s) re-derived"),
+        "{}",
+        report.summary
+    );
+    let files = unpack(&bytes);
+    let keys = String::from_utf8(files["keys/keys.txt"].clone()).unwrap();
+    let line = keys
+        .lines()
+        .find(|l| l.ends_with(VERDICT_KEY_OWNER))
+        .expect("the verdict key is published");
+    let (_, pinned) = pinned_keys(&s).await;
+    assert_eq!(pinned.of_owner(VERDICT_KEY_OWNER).count(), 1);
+    let key = s.h.state.verdicts().public().clone();
+    assert!(line.contains(&key.to_line(VERDICT_KEY_OWNER)));
+    let path = files
+        .keys()
+        .find(|p| p.starts_with("verdicts/"))
+        .unwrap()
+        .clone();
+    let envelopes: Vec<Envelope> = serde_json::from_slice(&files[&path]).unwrap();
+    let statement: Statement =
+        serde_json::from_slice(&envelopes[0].payload_bytes().unwrap()).unwrap();
+    assert_eq!(statement.type_, "https://in-toto.io/Statement/v1");
+    assert_eq!(envelopes[0].payload_type, STATEMENT_PAYLOAD_TYPE);
+    let digest = path
+        .strip_prefix("verdicts/")
+        .unwrap()
+        .strip_suffix(".json")
+        .unwrap();
+    assert_eq!(statement.subject[0].digest["sha256"], digest);
+    let failing = statement
+        .predicate
+        .policies
+        .iter()
+        .filter(|p| p.status == "fail" || p.status == "error")
+        .count();
+    assert!(failing > 0, "the scene's hosts fail some policies");
+    assert_eq!(
+        statement.predicate.verification_result,
+        if failing > 0 { "FAILED" } else { "PASSED" }
+    );
+    assert!(statement.predicate.verified_levels.iter().all(|c| {
+        statement
+            .predicate
+            .controls
+            .iter()
+            .any(|v| v.control == *c && v.status == "pass")
+    }));
+
+    // No Vouch code: the DSSE pre-authentication encoding and the published Ed25519 key.
+    let dir = tempfile::tempdir().unwrap();
+    let payload = envelopes[0].payload_bytes().unwrap();
+    let pae = vouch_evidence::dsse::pae(STATEMENT_PAYLOAD_TYPE, &payload);
+    let mut spki = hex::decode("302a300506032b6570032100").unwrap();
+    spki.extend_from_slice(&key.to_raw());
+    let pem = format!(
+        "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+        B64.encode(&spki)
+    );
+    std::fs::write(dir.path().join("key.pem"), pem).unwrap();
+    std::fs::write(dir.path().join("pae.bin"), &pae).unwrap();
+    let sig = B64.decode(&envelopes[0].signatures[0].sig).unwrap();
+    std::fs::write(dir.path().join("sig.bin"), &sig).unwrap();
+    let openssl = |message: &str| {
+        std::process::Command::new("openssl")
+            .args([
+                "pkeyutl", "-verify", "-pubin", "-inkey", "key.pem", "-rawin",
+            ])
+            .args(["-in", message, "-sigfile", "sig.bin"])
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+            .status
+            .success()
+    };
+    assert!(openssl("pae.bin"), "openssl verifies the statement");
+    std::fs::write(dir.path().join("bad.bin"), [&pae[..], b" "].concat()).unwrap();
+    assert!(!openssl("bad.bin"), "and refuses an altered one");
+
+    // A lying server: the statement turned to PASSED with every policy passing, signed with
+    // its own verdict key.
+    let verdict_key =
+        vouch_server::verdicts::derived_verdict_key(&SigningKey::from_seed(&[99; 32]));
+    assert_eq!(verdict_key.public(), &key);
+    let mut lie = statement.clone();
+    lie.predicate.verification_result = "PASSED".into();
+    for p in &mut lie.predicate.policies {
+        if p.status == "fail" || p.status == "error" {
+            p.status = "pass".into();
+        }
+    }
+    let lying = resigned(files.clone(), |f| {
+        let mut all = envelopes.clone();
+        all[0] = vouch_evidence::dsse::sign(
+            &verdict_key,
+            STATEMENT_PAYLOAD_TYPE,
+            &vouch_evidence::canonical::to_vec(&lie).unwrap(),
+        );
+        f.insert(path.clone(), serde_json::to_vec(&all).unwrap());
+    });
+    let f = failures(&lying);
+    assert_has(&f, &format!("{path}: the verdict signed for pack "));
+    assert_has(&f, "differs in verificationResult, policies");
+    // Left out.
+    let bare = resigned(files.clone(), |f| {
+        f.remove(&path);
+    });
+    assert_has(&failures(&bare), &format!("{path}: missing"));
+    // Signed by a key that is not the server's verdict key.
+    let stranger = resigned(files.clone(), |f| {
+        let mut all = envelopes.clone();
+        all[0] = vouch_evidence::dsse::sign(
+            &SigningKey::from_seed(&[7; 32]),
+            STATEMENT_PAYLOAD_TYPE,
+            &payload,
+        );
+        f.insert(path.clone(), serde_json::to_vec(&all).unwrap());
+    });
+    assert_has(&failures(&stranger), &format!("{path}[0]: "));
+}
+
+/// The feed of signed verdicts: every evaluation, oldest first, page by page with the cursor
+/// each page answers; each entry opens with the verdict key and names its snapshot. A
+/// cursor that is not one, a limit past the page size and a caller without a token are
+/// refused by name.
+#[tokio::test]
+async fn the_feed_serves_every_verdict_signed_page_by_page() {
+    use vouch_server::http::verdicts::FeedPage;
+    use vouch_server::verdicts::{STATEMENT_PAYLOAD_TYPE, Statement};
+    let s = scene().await;
+    let policies = judge_with(&s.h, vouch_server::config::PolicySettings::default()).await;
+    assert_eq!(policies.evaluator().run_once().await.unwrap(), 60);
+    let key = s.h.state.verdicts().public().clone();
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let path = match &after {
+            Some(c) => format!("/v1/verdicts?limit=25&after={c}"),
+            None => "/v1/verdicts?limit=25".to_string(),
+        };
+        let (status, body) = call(&s.h, get(&path, Some(&s.auditor))).await;
+        assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+        let page: FeedPage = serde_json::from_slice(&body).unwrap();
+        pages += 1;
+        for e in &page.verdicts {
+            let v = e
+                .envelope
+                .verify(STATEMENT_PAYLOAD_TYPE, |id| {
+                    (key.id() == *id).then_some(&key)
+                })
+                .unwrap();
+            let st: Statement = serde_json::from_slice(&v.payload).unwrap();
+            assert_eq!(st.subject[0].digest["sha256"], e.snapshot.to_hex());
+            assert_eq!(st.predicate.policy.digest["sha256"], e.pack);
+            seen.push((st.predicate.time_verified, e.snapshot));
+        }
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 60);
+    assert_eq!(pages, 3, "25 + 25 + 10");
+    assert!(seen.windows(2).all(|w| w[0] <= w[1]), "oldest first");
+    let unique: std::collections::BTreeSet<_> = seen.iter().map(|(_, d)| *d).collect();
+    assert_eq!(unique.len(), 60);
+    for (query, needle) in [
+        ("after=nonsense", "after: not a cursor"),
+        ("after=12.zz.ab", "after: not a cursor"),
+        ("limit=0", "limit: 0 is outside"),
+        ("limit=501", "limit: 501 is outside"),
+    ] {
+        let (status, body) = call(
+            &s.h,
+            get(&format!("/v1/verdicts?{query}"), Some(&s.auditor)),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}");
+        assert!(String::from_utf8_lossy(&body).contains(needle), "{query}");
+    }
+    let (status, _) = call(&s.h, get("/v1/verdicts", None)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
 }

@@ -179,6 +179,7 @@ const SERVER_LAYERS: &[(&str, &[&str])] = &[
             "refusals",
             "connections",
             "witness",
+            "verdicts",
         ],
     ),
     ("foundation", &["auth", "clock", "files", "metrics", "tls"]),

@@ -609,8 +609,9 @@ pub fn verify_with(
     let verified: BTreeSet<Digest> = envelopes.keys().copied().collect();
     let logged = check_log(&files, &ring, pinned, &verified, &mut r);
     let results = check_results(&files, &verified, &mut r);
+    let verdicts = crate::verdicts::check_verdicts(&files, &ring, pinned, &population, &mut r);
     r.summary = format!(
-        "sample of {} from a population of {} snapshot(s) (fingerprint {}), seed {:?}; {} envelope(s) in {} chain(s); {logged}; {results} policy result(s) re-derived from their packs; server key {}",
+        "sample of {} from a population of {} snapshot(s) (fingerprint {}), seed {:?}; {} envelope(s) in {} chain(s); {logged}; {results} policy result(s) re-derived from their packs; {verdicts}; server key {}",
         manifest.sample.len(),
         manifest.population_count,
         manifest.population_fingerprint,

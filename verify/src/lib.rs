@@ -19,6 +19,7 @@
 pub mod bundle;
 pub mod cli;
 pub mod results;
+pub mod verdicts;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -41,6 +41,7 @@ pub mod manual;
 mod metrics;
 pub mod retention;
 mod sample;
+pub mod verdicts;
 pub mod witness;
 
 use agents::*;
@@ -134,6 +135,7 @@ pub fn routes() -> Router<AppState> {
         .merge(controls::routes())
         .merge(log::routes())
         .merge(witness::routes())
+        .merge(verdicts::routes())
 }
 
 /// `routes` made a service: the answer to an unknown route, and the middleware every answer

@@ -34,10 +34,13 @@ pub(super) async fn export(
     let query = scoped(&state, sample_query(query)?)?;
     let chunks = bundle::stream(
         state.store().clone(),
-        // The task that writes the bundle outlives this call: it gets its own copy of the key.
-        vouch_evidence::SigningKey::from_seed(&state.receipt_key().seed()),
-        state.log(),
-        state.cosigners().map(|c| c.quorum()),
+        bundle::Signers {
+            // The task that writes the bundle outlives this call: it gets its own copy.
+            receipt_key: vouch_evidence::SigningKey::from_seed(&state.receipt_key().seed()),
+            log: state.log(),
+            quorum: state.cosigners().map(|c| c.quorum()),
+            verdicts: state.verdicts(),
+        },
         query,
         state.now(),
     )

@@ -256,6 +256,13 @@ impl AppState {
                 .to_line(crate::bundle::LOG_KEY_OWNER),
         );
         out.push('\n');
+        out.push_str(
+            &self
+                .verdicts()
+                .public()
+                .to_line(crate::verdicts::VERDICT_KEY_OWNER),
+        );
+        out.push('\n');
         out
     }
 }

@@ -17,6 +17,16 @@ impl AppState {
         *self.inner.log.write().expect("log signer lock") = Arc::new(signer);
     }
 
+    /// The signer of verdicts.
+    pub fn verdicts(&self) -> Arc<crate::verdicts::VerdictSigner> {
+        self.inner.verdicts.read().expect("verdicts lock").clone()
+    }
+
+    /// Replaces the signer of verdicts (its key from `verdict.key`).
+    pub fn set_verdicts(&self, signer: crate::verdicts::VerdictSigner) {
+        *self.inner.verdicts.write().expect("verdicts lock") = Arc::new(signer);
+    }
+
     /// The witness, when this server is one.
     pub fn witness(&self) -> Option<Arc<crate::witness::WitnessService>> {
         self.inner.witness.read().expect("witness lock").clone()

@@ -85,6 +85,8 @@ pub(crate) struct Inner {
     pub receipt_key: SigningKey,
     /// The transparency log's signer.
     pub log: RwLock<Arc<LogSigner>>,
+    /// The signer of verdicts (in-toto statements of evaluations).
+    pub verdicts: RwLock<Arc<crate::verdicts::VerdictSigner>>,
     /// This server as a witness of other logs (`[witness]`), when it is one.
     pub witness: RwLock<Option<Arc<crate::witness::WitnessService>>>,
     /// The witnesses of this server's log (`[log]`), when it has any.
@@ -129,6 +131,9 @@ impl AppState {
                     crate::checkpoints::derived_log_key(&receipt_key),
                     None,
                 ))),
+                verdicts: RwLock::new(Arc::new(crate::verdicts::VerdictSigner::new(
+                    crate::verdicts::derived_verdict_key(&receipt_key),
+                ))),
                 witness: RwLock::new(None),
                 cosigners: RwLock::new(None),
                 receipt_key,
@@ -153,7 +158,7 @@ impl AppState {
         Self::open(data_dir, None, limits).await
     }
 
-    /// Opens the receipt and log keys in `data_dir` and the store: PostgreSQL at `database_url` (or at
+    /// Opens the receipt, log and verdict keys in `data_dir` and the store: PostgreSQL at `database_url` (or at
     /// `VOUCH_DATABASE_URL`), else SQLite in `data_dir`.
     pub async fn open(
         data_dir: &Path,
@@ -166,6 +171,7 @@ impl AppState {
         })?;
         let receipt_key = load_or_create_key(&data_dir.join("receipt.key"))?;
         let log_key = load_or_create_key(&data_dir.join("log.key"))?;
+        let verdict_key = load_or_create_key(&data_dir.join("verdict.key"))?;
         let url = std::env::var("VOUCH_DATABASE_URL")
             .ok()
             .filter(|u| !u.is_empty())
@@ -176,6 +182,7 @@ impl AppState {
         };
         let state = Self::new(store, receipt_key, limits).await?;
         state.set_log(LogSigner::new(log_key, None));
+        state.set_verdicts(crate::verdicts::VerdictSigner::new(verdict_key));
         Ok(state)
     }
 
