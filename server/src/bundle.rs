@@ -402,7 +402,9 @@ fn readme(query: &SampleQuery, server_keyid: &str) -> Vec<u8> {
          results/<digest>.json lists how each sampled snapshot was judged, by which policy pack;\n\
          packs/<pack digest>/ holds that pack's Rego files and vouch-config.json (the organisation\n\
          settings). `vouch verify` rebuilds each pack, checks its digest and re-judges the snapshot:\n\
-         every stored result must follow from its pack.\n\n\
+         every stored result must follow from its pack. verdicts/<digest>.json holds each\n\
+         evaluation as an in-toto statement signed with the vouch-server-verdicts key; `vouch\n\
+         verify` re-derives each one.\n\n\
          log/checkpoint.txt is the transparency log's checkpoint signed when this bundle was made\n\
          (a C2SP checkpoint note, checked with the vouch-server-log key); log/inclusion/<digest>.json\n\
          proves each envelope a leaf of its tree. Add `--since <checkpoint you saved earlier>\n\

@@ -17,6 +17,8 @@
 //! - `results/<digest>.json` — every evaluation of each sampled snapshot (pack digest, when,
 //!   every policy's result), and `packs/<pack digest>/…` — the files of each pack that judged
 //!   (policies and organisation settings), so the results can be re-derived;
+//!   `verdicts/<digest>.json` — each evaluation as an in-toto statement signed with the
+//!   server's verdict key (`vouch-server-verdicts`), re-derived like the results;
 //! - `log/checkpoint.txt` — the transparency log's signed checkpoint (a C2SP checkpoint note)
 //!   taken when the bundle was made, with the cosignatures of the log's witnesses when they had
 //!   cosigned it, and `log/inclusion/<digest>.json` — each envelope's leaf index and inclusion
