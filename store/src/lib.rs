@@ -562,6 +562,20 @@ pub trait LogStore: Send + Sync + 'static {
     async fn witnessed_size(&self, quorum: usize) -> Result<Option<u64>, StoreError>;
     /// Forgets the cosignatures of checkpoints smaller than `size`; answers how many.
     async fn prune_cosignatures(&self, below: u64) -> Result<u64, StoreError>;
+    /// Keeps the time-stamp `token` of the checkpoint of `size` (one per size: a second is
+    /// ignored), with the time it gives.
+    async fn add_timestamp(
+        &self,
+        size: u64,
+        token: Vec<u8>,
+        gen_time: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// The time-stamp of the smallest checkpoint larger than `index` (the first that holds
+    /// leaf `index`); `None` for the newest one. Answers its size, token and time.
+    async fn timestamp_covering(
+        &self,
+        index: Option<u64>,
+    ) -> Result<Option<(u64, Vec<u8>, Timestamp)>, StoreError>;
     /// The hashes of leaf ranges (a proof's, from [`vouch_evidence::tlog::inclusion_ranges`]
     /// or [`vouch_evidence::tlog::consistency_ranges`]), each folded from the few stored
     /// subtrees it is made of, all read in one lookup.

@@ -449,6 +449,19 @@ pub const TABLES: &[Table] = &[
         ],
     },
     Table {
+        name: "tlog_timestamps",
+        meaning: "RFC 3161 time-stamp tokens of the log's checkpoints, one per size: the \
+                  token (DER) a time-stamping authority signed over the checkpoint note, and \
+                  the time it gives.",
+        only: None,
+        primary_key: &["size"],
+        columns: &[
+            col("size", Integer, false),
+            col("token", Blob, false),
+            col("gen_time", Instant, false),
+        ],
+    },
+    Table {
         name: "tlog_cosignatures",
         meaning: "Witnesses' cosignatures of the log's checkpoints (C2SP `tlog-cosignature`): \
                   the signature line each witness answered for the checkpoint of a size, kept \

@@ -423,6 +423,36 @@ async fn cosignatures_are_kept_per_size_and_witness() {
         assert_eq!(store.witnessed_size(1).await.unwrap(), Some(9), "{name}");
         assert_eq!(store.witnessed_size(2).await.unwrap(), Some(5), "{name}");
         assert_eq!(store.witnessed_size(3).await.unwrap(), None, "{name}");
+        // Time-stamps: one per size; the first holding a leaf, or the newest.
+        assert_eq!(
+            store.timestamp_covering(None).await.unwrap(),
+            None,
+            "{name}"
+        );
+        store.add_timestamp(4, b"t4".to_vec(), at).await.unwrap();
+        store.add_timestamp(10, b"t10".to_vec(), at).await.unwrap();
+        store.add_timestamp(4, b"again".to_vec(), at).await.unwrap();
+        let size_of = |t: Option<(u64, Vec<u8>, Timestamp)>| t.map(|(s, tok, _)| (s, tok));
+        assert_eq!(
+            size_of(store.timestamp_covering(Some(3)).await.unwrap()),
+            Some((4, b"t4".to_vec())),
+            "{name}"
+        );
+        assert_eq!(
+            size_of(store.timestamp_covering(Some(4)).await.unwrap()),
+            Some((10, b"t10".to_vec())),
+            "{name}"
+        );
+        assert_eq!(
+            store.timestamp_covering(Some(10)).await.unwrap(),
+            None,
+            "{name}"
+        );
+        assert_eq!(
+            size_of(store.timestamp_covering(None).await.unwrap()),
+            Some((10, b"t10".to_vec())),
+            "{name}"
+        );
         assert_eq!(store.prune_cosignatures(9).await.unwrap(), 2, "{name}");
         assert!(store.cosignatures(5).await.unwrap().is_empty(), "{name}");
         assert_eq!(store.witnessed_size(1).await.unwrap(), Some(9), "{name}");

@@ -19,6 +19,7 @@
 pub mod bundle;
 pub mod cli;
 pub mod results;
+pub mod timestamp;
 pub mod verdicts;
 
 use std::collections::HashMap;

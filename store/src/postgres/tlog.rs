@@ -194,6 +194,54 @@ impl LogStore for PgStore {
         Ok(size.map(|s| s as u64))
     }
 
+    async fn add_timestamp(
+        &self,
+        size: u64,
+        token: Vec<u8>,
+        gen_time: Timestamp,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO tlog_timestamps(size, token, gen_time) VALUES ($1, $2, $3)
+             ON CONFLICT(size) DO NOTHING",
+        )
+        .bind(size as i64)
+        .bind(token)
+        .bind(gen_time.unix_micros())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn timestamp_covering(
+        &self,
+        index: Option<u64>,
+    ) -> Result<Option<(u64, Vec<u8>, Timestamp)>, StoreError> {
+        let row: Option<(i64, Vec<u8>, i64)> =
+            match index {
+                Some(i) => {
+                    sqlx::query_as(
+                        "SELECT size, token, gen_time FROM tlog_timestamps WHERE size > $1
+                     ORDER BY size LIMIT 1",
+                    )
+                    .bind(i as i64)
+                    .fetch_optional(&self.pool)
+                    .await?
+                }
+                None => sqlx::query_as(
+                    "SELECT size, token, gen_time FROM tlog_timestamps ORDER BY size DESC LIMIT 1",
+                )
+                .fetch_optional(&self.pool)
+                .await?,
+            };
+        row.map(|(size, token, at)| {
+            let at = Timestamp::from_unix_micros(at).ok_or_else(|| {
+                StoreError::Backend(format!("stored instant {at} is out of range"))
+            })?;
+            Ok((size as u64, token, at))
+        })
+        .transpose()
+    }
+
     async fn prune_cosignatures(&self, below: u64) -> Result<u64, StoreError> {
         let done = sqlx::query("DELETE FROM tlog_cosignatures WHERE size < $1")
             .bind(below as i64)

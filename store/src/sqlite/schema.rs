@@ -89,6 +89,11 @@ pub(super) const SCHEMA: &[&str] = &[
     tlog::COSIGNATURES,
     // version 13: evaluations in the order they were made (the feed of signed verdicts).
     "CREATE INDEX evaluations_by_time ON evaluations(evaluated_at, digest, pack_digest);",
+    // version 14: time-stamp tokens of the log's checkpoints.
+    "CREATE TABLE tlog_timestamps(
+        size INTEGER PRIMARY KEY,
+        token BLOB NOT NULL,
+        gen_time INTEGER NOT NULL);",
 ];
 
 /// Schema step 8 (the PostgreSQL migration `0002_objects_retention.sql` is the same).

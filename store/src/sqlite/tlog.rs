@@ -179,6 +179,50 @@ impl LogStore for SqliteStore {
         .await
     }
 
+    async fn add_timestamp(
+        &self,
+        size: u64,
+        token: Vec<u8>,
+        gen_time: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.write_fn(move |c| {
+            c.prepare_cached(
+                "INSERT INTO tlog_timestamps(size, token, gen_time) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(size) DO NOTHING",
+            )?
+            .execute(params![size as i64, token, gen_time.unix_micros()])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn timestamp_covering(
+        &self,
+        index: Option<u64>,
+    ) -> Result<Option<(u64, Vec<u8>, Timestamp)>, StoreError> {
+        self.read(move |c| {
+            let row: Option<(i64, Vec<u8>, i64)> = match index {
+                Some(i) => c
+                    .prepare_cached(
+                        "SELECT size, token, gen_time FROM tlog_timestamps WHERE size > ?1
+                         ORDER BY size LIMIT 1",
+                    )?
+                    .query_row([i as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .optional()?,
+                None => c
+                    .prepare_cached(
+                        "SELECT size, token, gen_time FROM tlog_timestamps
+                         ORDER BY size DESC LIMIT 1",
+                    )?
+                    .query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .optional()?,
+            };
+            row.map(|(size, token, at)| Ok((size as u64, token, ts(at)?)))
+                .transpose()
+        })
+        .await
+    }
+
     async fn prune_cosignatures(&self, below: u64) -> Result<u64, StoreError> {
         self.write_fn(move |c| {
             let n = c
