@@ -9,3 +9,4 @@ pub mod generate;
 pub mod objects;
 pub mod process;
 pub mod server;
+pub mod tsa;

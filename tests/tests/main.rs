@@ -11,4 +11,5 @@ mod log;
 mod objects;
 mod pipeline;
 mod replicas;
+mod timestamps;
 mod verify_binaries;
