@@ -15,7 +15,7 @@ use vouch_evidence::{ChainKey, Digest, SigningKey, Timestamp, canonical};
 pub use vouch_verify::bundle::{
     AgentEntry, BundleEvaluation, BundleReport, BundleResult, LOG_CHECKPOINT_FILE, LOG_KEY_OWNER,
     LOG_WITNESSED_FILE, LOG_WITNESSED_PROOF_FILE, MANIFEST_FILE, MANIFEST_PAYLOAD_TYPE, Manifest,
-    SERVER_KEY_OWNER, chain_of, inclusion_file,
+    SERVER_KEY_OWNER, chain_of, inclusion_file, timestamp_file,
 };
 
 use std::sync::Arc;
@@ -242,6 +242,7 @@ async fn write(
         }
     }
     let touched: BTreeSet<ChainKey> = drawn.iter().map(chain_of).collect();
+    let mut leaves = Vec::new();
     for m in population.iter().filter(|m| touched.contains(&chain_of(m))) {
         let envelope = store
             .envelope(m.digest)
@@ -256,7 +257,11 @@ async fn write(
         p.add(format!("receipts/{}.json", m.digest), &receipt)
             .await?;
         let proof = inclusion(store, m.digest, head.size).await?;
+        leaves.push(proof.index);
         p.add(inclusion_file(&m.digest), &pretty(&proof)).await?;
+    }
+    for stamp in timestamps_of(store, log, &mut leaves, head.size).await? {
+        p.add(timestamp_file(stamp.size), &pretty(&stamp)).await?;
     }
     let mut packs = BTreeSet::new();
     for m in drawn {
@@ -344,6 +349,50 @@ async fn write(
 }
 
 /// The inclusion proof of stored snapshot `digest` in the log's tree of `size` leaves.
+/// The time-stamps that date `leaves`: for each, the first time-stamped checkpoint holding
+/// it (within the tree of `size` leaves), each with its consistency proof to that tree.
+async fn timestamps_of(
+    store: &dyn Store,
+    log: &LogSigner,
+    leaves: &mut [u64],
+    size: u64,
+) -> Result<Vec<vouch_verify::timestamp::TimestampProof>, BundleError> {
+    leaves.sort_unstable();
+    let mut sizes = BTreeSet::new();
+    // In leaf order, the first stamp holding a leaf also holds every later leaf below it.
+    let mut covering: Option<u64> = None;
+    for &leaf in leaves.iter() {
+        if covering.is_some_and(|c| leaf < c) {
+            continue;
+        }
+        covering = store.timestamp_covering(Some(leaf)).await?.map(|(s, ..)| s);
+        match covering {
+            Some(s) if s <= size => {
+                sizes.insert(s);
+            }
+            _ => break,
+        }
+    }
+    let mut out = Vec::with_capacity(sizes.len());
+    for stamped in sizes {
+        let Some(mut proof) = crate::timestamps::proof(store, log, Some(stamped - 1)).await? else {
+            continue;
+        };
+        if proof.size < size {
+            let ranges = vouch_evidence::tlog::consistency_ranges(proof.size, size)
+                .expect("a stamped size within the log");
+            proof.consistency = store
+                .log_proof(&ranges)
+                .await?
+                .iter()
+                .map(|h| B64.encode(h))
+                .collect();
+        }
+        out.push(proof);
+    }
+    Ok(out)
+}
+
 async fn inclusion(
     store: &dyn Store,
     digest: Digest,

@@ -62,6 +62,9 @@ pub struct ServerConfig {
     /// The witnesses this server's transparency log asks to cosign its checkpoints (`[log]`);
     /// none by default.
     pub log: crate::cosigning::LogConfig,
+    /// The time-stamping authority that dates the log's checkpoints (`[timestamps]`); none by
+    /// default.
+    pub timestamps: crate::timestamps::TimestampConfig,
 }
 
 impl Default for ServerConfig {
@@ -83,6 +86,7 @@ impl Default for ServerConfig {
             metrics: MetricsConfig::default(),
             witness: crate::witness::WitnessConfig::default(),
             log: crate::cosigning::LogConfig::default(),
+            timestamps: crate::timestamps::TimestampConfig::default(),
         }
     }
 }
@@ -301,6 +305,9 @@ impl Validate for ServerConfig {
         for (key, problem) in self.log.problems() {
             err(&format!("log.{key}"), problem);
         }
+        for (key, problem) in self.timestamps.problems() {
+            err(&format!("timestamps.{key}"), problem);
+        }
         problems.errors
     }
 }
@@ -383,6 +390,33 @@ mod tests {
         }
         let unknown = "[log]\nwitnesess = []\n";
         assert!(ServerConfig::parse("s.toml", unknown).is_err());
+    }
+
+    /// `[timestamps]`: a URL needs the TSA's certificate, and each mistake is named.
+    #[test]
+    fn the_timestamps_section_names_every_mistake() {
+        let ok =
+            "[timestamps]\nurl = \"http://tsa.example/\"\ncertificate = \"/etc/vouch/tsa.pem\"\n";
+        let c = ServerConfig::parse("s.toml", ok).unwrap();
+        assert_eq!(c.timestamps.interval_secs, 600);
+        for (text, key) in [
+            (
+                "[timestamps]\nurl = \"http://tsa.example/\"\n",
+                "timestamps.certificate",
+            ),
+            ("[timestamps]\ncertificate = \"/x.pem\"\n", "timestamps.url"),
+            (
+                "[timestamps]\nurl = \"ftp://tsa.example/\"\ncertificate = \"/x.pem\"\n",
+                "timestamps.url",
+            ),
+            (
+                "[timestamps]\ninterval_secs = 5\n",
+                "timestamps.interval_secs",
+            ),
+        ] {
+            let errs = ServerConfig::parse("s.toml", text).unwrap_err().to_string();
+            assert!(errs.contains(&format!("s.toml: {key}")), "{text}: {errs}");
+        }
     }
 
     #[test]

@@ -37,6 +37,7 @@ pub mod retention;
 pub mod serve;
 pub mod session;
 pub mod state;
+pub mod timestamps;
 pub mod tls;
 pub mod verdicts;
 pub mod web;

@@ -31,6 +31,8 @@ pub struct Metrics {
     witness_cosigned: AtomicU64,
     witness_failed: AtomicU64,
     witness_alarms: AtomicU64,
+    timestamps: AtomicU64,
+    timestamp_failures: AtomicU64,
 }
 
 impl Metrics {
@@ -61,6 +63,16 @@ impl Metrics {
     /// A witness was shown another history of the log.
     pub fn witness_alarm(&self) {
         self.witness_alarms.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The log's checkpoint was time-stamped.
+    pub fn timestamped(&self) {
+        self.timestamps.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A time-stamp could not be had.
+    pub fn timestamp_failed(&self) {
+        self.timestamp_failures.fetch_add(1, Ordering::Relaxed);
     }
 
     /// How many alarms witnesses raised.
@@ -209,6 +221,16 @@ impl Metrics {
             "vouch_log_witness_alarms_total",
             "Witnesses that had been shown another history of this log (a larger tree, or an inconsistent one): investigate every one.",
             load(&self.witness_alarms),
+        );
+        counter(
+            "vouch_log_timestamps_total",
+            "RFC 3161 time-stamps of the log's checkpoints kept (each checked with the TSA's certificate).",
+            load(&self.timestamps),
+        );
+        counter(
+            "vouch_log_timestamp_failures_total",
+            "Time-stamps that could not be had: the TSA unreachable, refusing, or its token not verifying.",
+            load(&self.timestamp_failures),
         );
         let _ = writeln!(
             out,

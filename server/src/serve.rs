@@ -41,6 +41,9 @@ pub enum ServeError {
     /// The log's witnesses cannot be set up (a CA file that does not read).
     #[error(transparent)]
     Cosigners(#[from] crate::cosigning::CosignersError),
+    /// The time-stamping authority cannot be set up (its certificate does not read).
+    #[error(transparent)]
+    Stamper(#[from] crate::timestamps::StamperError),
     /// The witness's record (`<data_dir>/witness/`) does not read.
     #[error("witness: {0}")]
     Witness(#[from] crate::witness::WitnessError),
@@ -154,6 +157,13 @@ pub async fn start_using(
             "the log's checkpoints go to witnesses"
         );
         state.set_cosigners(cosigners);
+    }
+    if let Some(stamper) = crate::timestamps::Stamper::new(&config.timestamps, crate::USER_AGENT)? {
+        tracing::info!(
+            interval_secs = config.timestamps.interval_secs,
+            "the log's checkpoints are time-stamped (RFC 3161)"
+        );
+        state.set_stamper(stamper);
     }
     state.set_guards(crate::connections::Guards::new(config.connections.clone()));
     let metrics_listener = match config.metrics.listen_addr() {
@@ -436,6 +446,15 @@ fn background_tasks(
             cosigners.interval(),
             true,
             |state| async move { state.witness_round().await },
+        ));
+    }
+    if let Some(stamper) = state.stamper() {
+        tasks.push(every(
+            state,
+            stop,
+            stamper.interval(),
+            true,
+            |state| async move { state.timestamp_round().await },
         ));
     }
     if let Some(objects) = state.store().objects() {

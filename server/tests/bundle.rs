@@ -595,6 +595,7 @@ async fn a_checkpoint_saved_earlier_is_proved_a_prefix_offline() {
             }),
             witnesses: Vec::new(),
             witness_quorum: None,
+            tsa_cert: None,
         };
         let mut out = Vec::new();
         let ok = run(&args, &mut out).unwrap();

@@ -109,26 +109,29 @@ impl LocalTsa {
         let tsa = self.clone();
         let app = axum::Router::new().route(
             "/tsa",
-            axum::routing::post(move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
-                let tsa = tsa.clone();
-                let served = served.clone();
-                async move {
-                    if headers.get(header::CONTENT_TYPE).map(|v| v.as_bytes())
-                        != Some(b"application/timestamp-query")
-                    {
-                        return (StatusCode::UNSUPPORTED_MEDIA_TYPE, Vec::new()).into_response();
+            axum::routing::post(
+                move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                    let tsa = tsa.clone();
+                    let served = served.clone();
+                    async move {
+                        if headers.get(header::CONTENT_TYPE).map(|v| v.as_bytes())
+                            != Some(b"application/timestamp-query")
+                        {
+                            return (StatusCode::UNSUPPORTED_MEDIA_TYPE, Vec::new())
+                                .into_response();
+                        }
+                        served.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        let reply = tokio::task::spawn_blocking(move || tsa.reply(&body))
+                            .await
+                            .unwrap();
+                        (
+                            [(header::CONTENT_TYPE, "application/timestamp-reply")],
+                            reply,
+                        )
+                            .into_response()
                     }
-                    served.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    let reply = tokio::task::spawn_blocking(move || tsa.reply(&body))
-                        .await
-                        .unwrap();
-                    (
-                        [(header::CONTENT_TYPE, "application/timestamp-reply")],
-                        reply,
-                    )
-                        .into_response()
-                }
-            }),
+                },
+            ),
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/tsa", listener.local_addr().unwrap());

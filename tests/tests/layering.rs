@@ -180,6 +180,7 @@ const SERVER_LAYERS: &[(&str, &[&str])] = &[
             "connections",
             "witness",
             "verdicts",
+            "timestamps",
         ],
     ),
     ("foundation", &["auth", "clock", "files", "metrics", "tls"]),

@@ -15,7 +15,7 @@ use vouch_evidence::logproofs::{ConsistencyProof, LogCheckError};
 use vouch_evidence::tlog;
 use vouch_tests::server::TestServer;
 
-fn agent_config(server: &TestServer, state: &Path, ca: &Path) -> AgentConfig {
+pub(crate) fn agent_config(server: &TestServer, state: &Path, ca: &Path) -> AgentConfig {
     AgentConfig {
         server: ServerSection {
             url: server.url.clone(),
@@ -411,6 +411,7 @@ async fn a_witness_cosigns_the_log_and_a_rollback_or_fork_raises_the_alarm() {
             since: None,
             witnesses: witnesses.to_vec(),
             witness_quorum: quorum,
+            tsa_cert: None,
         };
         let mut out = Vec::new();
         let ok = vouch_server::verify::cli::run(&args, &mut out).unwrap();

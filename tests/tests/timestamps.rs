@@ -65,3 +65,179 @@ fn tokens_of_an_openssl_tsa_verify_offline_and_forgeries_are_named() {
         "{refused:?}"
     );
 }
+
+/// The log's checkpoints time-stamped by a local TSA (`openssl ts` behind HTTP): a stamp when
+/// the log grew, none when it did not; `GET /v1/log/timestamp` answers the first stamp holding
+/// a leaf; a bundle carries, for its snapshots, the stamps that date them, and `vouch verify
+/// --tsa-cert` checks each with the TSA's certificate and dates every snapshot (those past the
+/// newest stamp counted apart). Another TSA's certificate fails the check by name; a TSA that
+/// refuses leaves nothing stored and is counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_is_time_stamped_and_bundles_date_their_snapshots() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use vouch_server::timestamps::TimestampConfig;
+
+    let dir = tempfile::tempdir().unwrap();
+    let tsa = Arc::new(LocalTsa::new("Vouch test TSA", false, "sha256"));
+    let served = Arc::new(AtomicU64::new(0));
+    let url = tsa.clone().serve(served.clone()).await;
+    let server = vouch_tests::server::TestServer::start_with(vouch_server::ServerConfig {
+        listen: "127.0.0.1:0".into(),
+        data_dir: dir.path().join("server"),
+        timestamps: TimestampConfig {
+            url: Some(url),
+            certificate: Some(tsa.cert_path()),
+            ca_file: None,
+            // Rounds are run by the test (the first, at start, finds an empty log).
+            interval_secs: 86_400,
+        },
+        ..Default::default()
+    })
+    .await;
+    let state = server.running().state().clone();
+    let client = vouch_tests::server::https_client(&server.ca_pem);
+    let token = state
+        .create_api_token(vouch_server::auth::Role::Auditor, "auditor")
+        .await
+        .unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, &server.ca_pem).unwrap();
+    let config = crate::log::agent_config(&server, &dir.path().join("agent"), &ca);
+    vouch_agent::enroll(&config, &server.enroll_token().await, false)
+        .await
+        .unwrap();
+    let agent = vouch_agent::Agent::open(config).unwrap();
+    let deliver = |n: u64| {
+        let agent = &agent;
+        async move {
+            for _ in 0..n {
+                agent.collect_and_spool().await.unwrap();
+                assert_eq!(agent.deliver_pending().await.unwrap().delivered, 1);
+            }
+        }
+    };
+    deliver(2).await;
+    state.timestamp_round().await;
+    assert_eq!(served.load(Ordering::SeqCst), 1);
+    state.timestamp_round().await;
+    assert_eq!(served.load(Ordering::SeqCst), 1, "the log did not grow");
+    deliver(1).await;
+
+    let get = |path: String| {
+        let (client, token) = (client.clone(), token.clone());
+        async move {
+            let r = client.get(path).bearer_auth(&token).send().await.unwrap();
+            (r.status().as_u16(), r.bytes().await.unwrap().to_vec())
+        }
+    };
+    let (status, body) = get(format!("{}/v1/log/timestamp?covering=0", server.url)).await;
+    assert_eq!(status, 200);
+    let stamp: vouch_server::verify::timestamp::TimestampProof =
+        serde_json::from_slice(&body).unwrap();
+    assert_eq!(stamp.size, 2);
+    let cert = certificate_der(&tsa.cert_pem).unwrap();
+    use base64::Engine as _;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(&stamp.token)
+        .unwrap();
+    assert_eq!(
+        verify_token(&raw, stamp.checkpoint.as_bytes(), &cert, None)
+            .unwrap()
+            .gen_time,
+        stamp.gen_time
+    );
+    let (status, _) = get(format!("{}/v1/log/timestamp?covering=2", server.url)).await;
+    assert_eq!(status, 404, "leaf 2 is past the stamped tree of 2");
+
+    let export = |name: &'static str| {
+        let get = get.clone();
+        let (url, dir) = (server.url.clone(), dir.path().to_path_buf());
+        async move {
+            let (status, body) = get(format!(
+                "{url}/v1/export?from=2000-01-01T00:00:00Z&to=2200-01-01T00:00:00Z&size=1&seed=t"
+            ))
+            .await;
+            assert_eq!(status, 200);
+            let path = dir.join(name);
+            std::fs::write(&path, body).unwrap();
+            path
+        }
+    };
+    let verify = |bundle: &std::path::Path, tsa_cert: Option<std::path::PathBuf>| {
+        let args = vouch_server::verify::cli::VerifyArgs {
+            keys: None,
+            depth: vouch_server::verify::Depth::Canonical,
+            threads: 1,
+            files: vec![bundle.to_path_buf()],
+            since: None,
+            witnesses: Vec::new(),
+            witness_quorum: None,
+            tsa_cert,
+        };
+        let mut out = Vec::new();
+        let ok = vouch_server::verify::cli::run(&args, &mut out).unwrap();
+        (ok, String::from_utf8(out).unwrap())
+    };
+    let bundle = export("one-stamp.tar.gz").await;
+    let (ok, out) = verify(&bundle, None);
+    assert!(
+        ok && out.contains("carries 1 RFC 3161 time-stamp(s)"),
+        "{out}"
+    );
+    let (ok, out) = verify(&bundle, Some(tsa.cert_path()));
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("2 of 3 envelope(s) existed by the time of a time-stamped checkpoint")
+            && out.contains("CN=Vouch test TSA")
+            && out.contains("1 are past the newest time-stamp"),
+        "{out}"
+    );
+    let stranger = LocalTsa::new("Another TSA", false, "sha256");
+    let (ok, out) = verify(&bundle, Some(stranger.cert_path()));
+    assert!(
+        !ok && out.contains("log/timestamps/2.json: the signature does not verify"),
+        "{out}"
+    );
+
+    // Stamped again: each snapshot is dated by the first stamp that holds it.
+    state.timestamp_round().await;
+    assert_eq!(served.load(Ordering::SeqCst), 2);
+    let bundle = export("two-stamps.tar.gz").await;
+    let (ok, out) = verify(&bundle, Some(tsa.cert_path()));
+    assert!(ok && out.contains("3 of 3 envelope(s) existed by"), "{out}");
+    assert!(!out.contains("past the newest"), "{out}");
+
+    // A TSA that refuses (it takes no SHA-256 imprint): nothing kept, the failure counted.
+    let picky = Arc::new(LocalTsa::new("Picky TSA", false, "sha512"));
+    let picky_url = picky.clone().serve(Arc::new(AtomicU64::new(0))).await;
+    let stamper = vouch_server::timestamps::Stamper::new(
+        &TimestampConfig {
+            url: Some(picky_url),
+            certificate: Some(picky.cert_path()),
+            ..TimestampConfig::default()
+        },
+        "test",
+    )
+    .unwrap()
+    .unwrap();
+    state.set_stamper(stamper);
+    deliver(1).await;
+    let failures = |s: &vouch_server::AppState| {
+        s.metrics()
+            .render()
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("vouch_log_timestamp_failures_total ")
+                    .map(String::from)
+            })
+            .unwrap()
+    };
+    assert_eq!(failures(&state), "0");
+    state.timestamp_round().await;
+    assert_eq!(failures(&state), "1");
+    let (_, body) = get(format!("{}/v1/log/timestamp", server.url)).await;
+    let newest: vouch_server::verify::timestamp::TimestampProof =
+        serde_json::from_slice(&body).unwrap();
+    assert_eq!(newest.size, 3, "nothing kept from the refusing TSA");
+}

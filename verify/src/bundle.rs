@@ -67,6 +67,11 @@ pub const LOG_WITNESSED_FILE: &str = "log/witnessed.txt";
 /// The consistency proof from [`LOG_WITNESSED_FILE`]'s tree to [`LOG_CHECKPOINT_FILE`]'s.
 pub const LOG_WITNESSED_PROOF_FILE: &str = "log/witnessed-consistency.json";
 
+/// The member holding the time-stamp of the log's checkpoint of `size` leaves.
+pub fn timestamp_file(size: u64) -> String {
+    format!("log/timestamps/{size}.json")
+}
+
 /// The member holding the inclusion proof of snapshot `digest`.
 pub fn inclusion_file(digest: &Digest) -> String {
     format!("log/inclusion/{digest}.json")
@@ -170,12 +175,85 @@ pub struct BundleReport {
     pub witnessed: Option<(String, Checkpoint)>,
     /// Each envelope proved in the log, with its leaf index.
     pub leaves: BTreeMap<Digest, u64>,
+    /// The time-stamps the bundle carries, each over a checkpoint signed by the log's key and
+    /// proved a prefix of the bundle's (not yet checked against a TSA's certificate).
+    pub timestamps: Vec<(crate::timestamp::TimestampProof, Checkpoint)>,
 }
 
 impl BundleReport {
     /// True when nothing failed.
     pub fn ok(&self) -> bool {
         self.failures.is_empty()
+    }
+
+    /// Checks every time-stamp the bundle carries with the TSA's `certificate` (DER) and
+    /// dates each envelope by the first time-stamped checkpoint holding it: a token that
+    /// does not verify is a failure by name; envelopes past every time-stamp are counted in
+    /// the note (the TSA had not dated them when the bundle was made).
+    pub fn check_timestamps(&mut self, certificate: &[u8]) {
+        use base64::Engine as _;
+        self.notes
+            .retain(|n| !n.contains("time-stamp(s) of the log's checkpoints: check them"));
+        if self.timestamps.is_empty() {
+            self.failures.push(
+                "--tsa-cert: the bundle carries no time-stamp of the log (made by a server \
+                 without [timestamps], or before its first stamp)"
+                    .into(),
+            );
+            return;
+        }
+        let mut dated: Vec<(u64, Timestamp)> = Vec::new();
+        let mut tsa = String::new();
+        for (stamp, _) in &self.timestamps {
+            let path = timestamp_file(stamp.size);
+            let verified = base64::engine::general_purpose::STANDARD
+                .decode(&stamp.token)
+                .map_err(|e| format!("token: {e}"))
+                .and_then(|token| {
+                    crate::timestamp::verify_token(
+                        &token,
+                        stamp.checkpoint.as_bytes(),
+                        certificate,
+                        None,
+                    )
+                    .map_err(|e| e.to_string())
+                });
+            match verified {
+                Ok(s) if s.gen_time == stamp.gen_time => {
+                    tsa = s.tsa;
+                    dated.push((stamp.size, s.gen_time));
+                }
+                Ok(s) => self.failures.push(format!(
+                    "{path}: says {}, its token {}",
+                    stamp.gen_time, s.gen_time
+                )),
+                Err(e) => self.failures.push(format!("{path}: {e}")),
+            }
+        }
+        dated.sort();
+        let mut times: Vec<Timestamp> = Vec::new();
+        for index in self.leaves.values() {
+            if let Some((_, at)) = dated.iter().find(|(size, _)| size > index) {
+                times.push(*at);
+            }
+        }
+        times.sort();
+        let undated = self.leaves.len() - times.len();
+        let range = match (times.first(), times.last()) {
+            (Some(a), Some(b)) => format!(", the first by {a}, the last by {b}"),
+            _ => String::new(),
+        };
+        self.notes.push(format!(
+            "{} of {} envelope(s) existed by the time of a time-stamped checkpoint (RFC 3161, \
+             TSA {tsa}){range}{}",
+            times.len(),
+            self.leaves.len(),
+            if undated > 0 {
+                format!("; {undated} are past the newest time-stamp")
+            } else {
+                String::new()
+            }
+        ));
     }
 
     /// Requires the bundle's snapshots to be in a checkpoint cosigned by at least `quorum` of
@@ -683,6 +761,7 @@ fn check_log(
         }
     };
     check_witnessed(files, key, &checkpoint, r);
+    check_timestamped(files, key, &checkpoint, r);
     let mut included = 0;
     for digest in envelopes {
         let path = inclusion_file(digest);
@@ -718,6 +797,59 @@ fn check_log(
     r.log_key = Some(key.clone());
     r.log_note = Some(note.into_owned());
     phrase
+}
+
+/// Checks the time-stamps a bundle carries (`log/timestamps/<size>.json`): each over a
+/// checkpoint signed by the log's key, of the size its name says, and proved a prefix of the
+/// bundle's checkpoint; kept in the report for [`BundleReport::check_timestamps`].
+fn check_timestamped(
+    files: &BTreeMap<String, Vec<u8>>,
+    key: &PublicKey,
+    checkpoint: &Checkpoint,
+    r: &mut BundleReport,
+) {
+    for (path, bytes) in files
+        .iter()
+        .filter(|(p, _)| p.starts_with("log/timestamps/"))
+    {
+        let checked = serde_json::from_slice::<crate::timestamp::TimestampProof>(bytes)
+            .map_err(|e| format!("not a time-stamp: {e}"))
+            .and_then(|t| {
+                if *path != timestamp_file(t.size) {
+                    return Err(format!("holds the time-stamp of {} leaves", t.size));
+                }
+                let (older, _) = open_checkpoint(&t.checkpoint, key).map_err(|e| e.to_string())?;
+                if older.size != t.size {
+                    return Err(format!("its checkpoint has {} leaves", older.size));
+                }
+                if older.size == checkpoint.size {
+                    if older.root != checkpoint.root {
+                        return Err("its checkpoint is of another tree of the same size".into());
+                    }
+                } else {
+                    ConsistencyProof {
+                        from: older.size,
+                        to: checkpoint.size,
+                        proof: t.consistency.clone(),
+                        checkpoint: None,
+                    }
+                    .verify(&older, checkpoint)
+                    .map_err(|e| e.to_string())?;
+                }
+                Ok((t, older))
+            });
+        match checked {
+            Ok(stamp) => r.timestamps.push(stamp),
+            Err(e) => r.failures.push(format!("{path}: {e}")),
+        }
+    }
+    if !r.timestamps.is_empty() {
+        r.notes.push(format!(
+            "the bundle carries {} RFC 3161 time-stamp(s) of the log's checkpoints: check them \
+             with --tsa-cert <the TSA's certificate>",
+            r.timestamps.len()
+        ));
+    }
 }
 
 /// Checks the older witnessed checkpoint a bundle carries, when it does: signed by the log's

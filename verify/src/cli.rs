@@ -48,6 +48,10 @@ pub struct VerifyFlags {
     /// How many of the `--witness` keys must have cosigned (default: all of them).
     #[arg(long, value_name = "N", requires = "witnesses")]
     pub witness_quorum: Option<usize>,
+    /// The certificate (PEM or DER) of the time-stamping authority that dates the log's
+    /// checkpoints: check the bundle's RFC 3161 time-stamps with it and date each snapshot.
+    #[arg(long, value_name = "FILE")]
+    pub tsa_cert: Option<PathBuf>,
     /// Envelope files, or one evidence bundle (`.tar.gz` from `vouch export`); none when only
     /// checking two checkpoints (`--since`).
     #[arg(required_unless_present = "since")]
@@ -69,6 +73,7 @@ impl VerifyFlags {
             }),
             witnesses: self.witnesses,
             witness_quorum: self.witness_quorum,
+            tsa_cert: self.tsa_cert,
         }
     }
 }
@@ -92,6 +97,8 @@ pub struct VerifyArgs {
     pub witnesses: Vec<String>,
     /// How many of them; none: all.
     pub witness_quorum: Option<usize>,
+    /// The TSA's certificate to check the bundle's time-stamps with.
+    pub tsa_cert: Option<PathBuf>,
 }
 
 /// The witnesses `--witness` names (keys, or files of keys one per line, `#` comments) and
@@ -194,11 +201,25 @@ fn is_bundle(path: &std::path::Path) -> bool {
 /// `OK` or `FAILED`; answers whether everything verified.
 pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> Result<bool, CliError> {
     let witnessing = witnesses(args)?;
-    if witnessing.is_some() && !args.files.iter().any(|p| is_bundle(p)) {
+    if (witnessing.is_some() || args.tsa_cert.is_some()) && !args.files.iter().any(|p| is_bundle(p))
+    {
         return Err(CliError::Usage(
-            "--witness checks the checkpoint of a bundle: give one".into(),
+            "--witness and --tsa-cert check the log's proofs in a bundle: give one".into(),
         ));
     }
+    let tsa_cert = match &args.tsa_cert {
+        Some(path) => {
+            let bytes = std::fs::read(path).map_err(|error| CliError::Read {
+                path: path.clone(),
+                error,
+            })?;
+            Some(
+                crate::timestamp::certificate_der(&bytes)
+                    .map_err(|e| CliError::Usage(format!("--tsa-cert {}: {e}", path.display())))?,
+            )
+        }
+        None => None,
+    };
     let ring = match &args.keys {
         Some(keys) => {
             let ring = Keyring::load(keys).map_err(CliError::Keys)?;
@@ -226,6 +247,9 @@ pub fn run(args: &VerifyArgs, out: &mut dyn Write) -> Result<bool, CliError> {
         let mut report = crate::bundle::verify(&bytes, ring.as_ref(), args.threads);
         if let Some((witnesses, quorum)) = &witnessing {
             report.check_witnesses(witnesses, *quorum);
+        }
+        if let Some(cert) = &tsa_cert {
+            report.check_timestamps(cert);
         }
         if let Some(since) = &args.since {
             // The key the bundle's checkpoint verified with (checked against pinned keys).

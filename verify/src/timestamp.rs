@@ -44,6 +44,25 @@ const OID: u8 = 0x06;
 const GENERALIZED_TIME: u8 = 0x18;
 const CONTEXT_0: u8 = 0xa0;
 
+/// A time-stamp of one of the log's checkpoints, as the API serves it and bundles carry it
+/// (`log/timestamps/<size>.json`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimestampProof {
+    /// The checkpoint's tree size.
+    pub size: u64,
+    /// The checkpoint note the token is over (signed by the log, without cosignatures).
+    pub checkpoint: String,
+    /// The token (a CMS `ContentInfo`), DER in base64.
+    pub token: String,
+    /// The time the token gives (check it with the TSA's certificate; this copy is for
+    /// people).
+    pub gen_time: Timestamp,
+    /// In a bundle: the consistency proof from this checkpoint's tree to the bundle's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub consistency: Vec<String>,
+}
+
 /// Why a time-stamp does not hold.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum TimestampError {

@@ -1,7 +1,9 @@
 //! The API of the transparency log, for any reader of evidence: `GET /v1/log/checkpoint` (the
 //! signed checkpoint of the current tree head, a C2SP checkpoint note, with the cosignatures
 //! of the log's witnesses once they are in), `GET /v1/log/checkpoint/witnessed` (the newest
-//! checkpoint a quorum of them cosigned), `GET /v1/log/key` (the
+//! checkpoint a quorum of them cosigned), `GET /v1/log/timestamp[?covering=N]` (the RFC 3161
+//! time-stamp of the first checkpoint holding leaf `N`, the newest by default), `GET
+//! /v1/log/key` (the
 //! log's verifier key), `GET /v1/log/inclusion?digest=…[&size=N]` (a snapshot's leaf index and
 //! its inclusion proof in the tree of `size` leaves, the current one by default, with that
 //! tree's checkpoint when it is the current one) and `GET /v1/log/consistency?from=M[&to=N]`
@@ -29,6 +31,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/log/checkpoint", get(checkpoint))
         .route("/v1/log/checkpoint/witnessed", get(witnessed))
+        .route("/v1/log/timestamp", get(timestamp))
         .route("/v1/log/key", get(key))
         .route("/v1/log/inclusion", get(inclusion))
         .route("/v1/log/consistency", get(consistency))
@@ -52,6 +55,30 @@ async fn witnessed(_: Reader, State(state): State<AppState>) -> Result<Response,
         None => Err(AppError::Client(
             RejectReason::NotFound,
             "no checkpoint of this log has been cosigned by a quorum of its witnesses yet".into(),
+        )),
+    }
+}
+
+/// `GET /v1/log/timestamp` query.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TimestampQuery {
+    covering: Option<u64>,
+}
+
+async fn timestamp(
+    _: Reader,
+    State(state): State<AppState>,
+    Query(q): Query<TimestampQuery>,
+) -> Result<Json<vouch_verify::timestamp::TimestampProof>, AppError> {
+    match crate::timestamps::proof(&**state.store(), &state.log(), q.covering).await? {
+        Some(p) => Ok(Json(p)),
+        None => Err(AppError::Client(
+            RejectReason::NotFound,
+            match q.covering {
+                Some(i) => format!("no time-stamped checkpoint holds leaf {i} yet"),
+                None => "no checkpoint of this log has been time-stamped".into(),
+            },
         )),
     }
 }

@@ -88,6 +88,36 @@ impl AppState {
         }
     }
 
+    /// The log's time-stamping authority, when there is one.
+    pub fn stamper(&self) -> Option<Arc<crate::timestamps::Stamper>> {
+        self.inner.stamper.read().expect("stamper lock").clone()
+    }
+
+    /// Gives the log a time-stamping authority.
+    pub fn set_stamper(&self, stamper: crate::timestamps::Stamper) {
+        *self.inner.stamper.write().expect("stamper lock") = Some(Arc::new(stamper));
+    }
+
+    /// Time-stamps the log's checkpoint if it grew ([`crate::timestamps::Stamper::stamp`]):
+    /// the stamp logged and counted, a failure logged as a warning and counted.
+    pub async fn timestamp_round(&self) {
+        let Some(stamper) = self.stamper() else {
+            return;
+        };
+        let store = self.store().clone();
+        match stamper.stamp(&*store, &self.log()).await {
+            Ok(Some((size, stamped))) => {
+                self.metrics().timestamped();
+                tracing::info!(size, gen_time = %stamped.gen_time, tsa = %stamped.tsa, "the log's checkpoint is time-stamped");
+            }
+            Ok(None) => {}
+            Err(e) => {
+                self.metrics().timestamp_failed();
+                tracing::warn!(error = %e, "the log's checkpoint could not be time-stamped");
+            }
+        }
+    }
+
     /// The log's head now and its signed checkpoint.
     pub async fn checkpoint(&self) -> Result<(LogHead, String), StoreError> {
         let head = self.store().log_head().await?;

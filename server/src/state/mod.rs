@@ -89,6 +89,8 @@ pub(crate) struct Inner {
     pub verdicts: RwLock<Arc<crate::verdicts::VerdictSigner>>,
     /// This server as a witness of other logs (`[witness]`), when it is one.
     pub witness: RwLock<Option<Arc<crate::witness::WitnessService>>>,
+    /// The time-stamping authority of the log (`[timestamps]`), when there is one.
+    pub stamper: RwLock<Option<Arc<crate::timestamps::Stamper>>>,
     /// The witnesses of this server's log (`[log]`), when it has any.
     pub cosigners: RwLock<Option<Arc<crate::cosigning::Cosigners>>>,
     pub metrics: Metrics,
@@ -136,6 +138,7 @@ impl AppState {
                 ))),
                 witness: RwLock::new(None),
                 cosigners: RwLock::new(None),
+                stamper: RwLock::new(None),
                 receipt_key,
                 metrics: Metrics::default(),
                 limits,
