@@ -24,6 +24,7 @@ pub mod limits;
 pub mod logproofs;
 pub mod note;
 mod receipt;
+pub mod rotation;
 pub mod sample;
 mod snapshot;
 pub mod sources;

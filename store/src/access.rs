@@ -2,7 +2,9 @@
 
 use std::fmt;
 
-use vouch_evidence::{Digest, Timestamp};
+use vouch_evidence::{Digest, PublicKey, Timestamp};
+
+use crate::AgentRecord;
 
 /// What a token may do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -143,6 +145,35 @@ pub enum RevokeOutcome<T> {
     NotFound,
     /// More than one token's id starts so: give more digits.
     Ambiguous(usize),
+}
+
+/// A key an agent held before its current one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetiredKey {
+    /// The agent.
+    pub agent_id: String,
+    /// The key.
+    pub public_key: PublicKey,
+    /// When the server took the agent's next key instead (nothing signed by this key is
+    /// accepted after it).
+    pub retired_at: Timestamp,
+    /// The rotation, as the agent signed it with this key and the next (a DSSE envelope).
+    pub rotation: Vec<u8>,
+}
+
+/// What a key rotation did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RotateOutcome {
+    /// The agent holds the new key from now on (its record, with it).
+    Rotated(AgentRecord),
+    /// The same rotation was recorded before (a retry): nothing changed.
+    Again(AgentRecord),
+    /// No agent has that id.
+    NotFound,
+    /// The agent is revoked: its keys change no more.
+    Revoked,
+    /// The old key is not the agent's key now (the record, with the key it holds).
+    NotCurrent(AgentRecord),
 }
 
 /// One record of the audit log: who did what to what.

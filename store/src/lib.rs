@@ -32,7 +32,9 @@ pub mod prelude {
     };
 }
 
-pub use access::{AuditEntry, Revocation, RevokeOutcome, Role, TokenKind, TokenRecord};
+pub use access::{
+    AuditEntry, RetiredKey, Revocation, RevokeOutcome, Role, RotateOutcome, TokenKind, TokenRecord,
+};
 
 pub use results::{
     AssetEvaluation, AttestationRecord, ControlChange, Evaluation, EvaluationRun, ExceptionRecord,
@@ -309,6 +311,19 @@ pub trait AccessStore: Send + Sync + 'static {
         agent_id: &str,
         revocation: Revocation,
     ) -> Result<RevokeOutcome<AgentRecord>, StoreError>;
+    /// Hands agent `agent_id`'s chains from its key `old` to `new` at `at` (the server's
+    /// instant), keeping the signed `rotation` and an audit entry, in one step; a new key any
+    /// agent holds or held is [`StoreError::KeyTaken`].
+    async fn rotate_agent_key(
+        &self,
+        agent_id: &str,
+        old: &PublicKey,
+        new: &PublicKey,
+        at: Timestamp,
+        rotation: Vec<u8>,
+    ) -> Result<RotateOutcome, StoreError>;
+    /// Every key agents held before their current one, oldest first.
+    async fn retired_keys(&self) -> Result<Vec<RetiredKey>, StoreError>;
     /// Appends to the audit log.
     async fn audit(&self, entry: AuditEntry) -> Result<(), StoreError>;
     /// The newest audit-log entries, newest first.

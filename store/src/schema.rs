@@ -162,6 +162,20 @@ pub const TABLES: &[Table] = &[
         ],
     },
     Table {
+        name: "agent_keys",
+        meaning: "Keys agents held before their current one: when each was retired and the \
+                  rotation the agent signed with it and its successor.",
+        only: None,
+        primary_key: &["keyid"],
+        columns: &[
+            col("keyid", Text, false),
+            col("agent_id", Text, false),
+            col("public_key", Text, false),
+            col("retired_at", Instant, false),
+            col("rotation", Blob, false),
+        ],
+    },
+    Table {
         name: "enroll_tokens",
         meaning: "One-time enrolment tokens, by SHA-256 hash only: scope, expiry, use, revocation.",
         only: None,

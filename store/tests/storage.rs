@@ -1089,3 +1089,122 @@ async fn uploads_expiry_and_audit_periods() {
         );
     }
 }
+
+/// Key rotation on both backends: the agent's key changes in one step with its retired key,
+/// the signed rotation and an audit entry kept; a retry of the same rotation changes nothing;
+/// an old key that is not the agent's now, a new key another agent holds or held, an unknown
+/// or revoked agent are each answered by name; the new key then enrols nobody else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_keys_rotate_once_and_retired_keys_stay_known() {
+    use vouch_store::RotateOutcome;
+    let (_dir, stores) = backends().await;
+    for (name, store) in stores {
+        let k = |seed: u8| SigningKey::from_seed(&[seed; 32]).public().clone();
+        let binding = vouch_store::scope::Binding::of(["host:m-1".parse().unwrap()]);
+        let agent = |id: &str, key: &PublicKey| AgentRecord {
+            agent_id: id.into(),
+            public_key: key.clone(),
+            name: "web-1".into(),
+            enrolled_at: at(10),
+            binding: binding.clone(),
+            revoked: None,
+        };
+        let scope = vouch_store::scope::Scope::parse(&["host"]).unwrap();
+        for token in [&b"r1"[..], b"r2", b"r3"] {
+            store
+                .add_enroll_token(Digest::of(token), at(0), at(100), &scope, "fleet")
+                .await
+                .unwrap();
+        }
+        store
+            .enroll(Digest::of(b"r1"), agent("agt_a", &k(31)))
+            .await
+            .unwrap();
+        store
+            .enroll(Digest::of(b"r2"), agent("agt_b", &k(32)))
+            .await
+            .unwrap();
+        let rotated = store
+            .rotate_agent_key("agt_a", &k(31), &k(33), at(20), b"signed".to_vec())
+            .await
+            .unwrap();
+        assert!(
+            matches!(&rotated, RotateOutcome::Rotated(a) if a.public_key == k(33)),
+            "{name}: {rotated:?}"
+        );
+        let again = store
+            .rotate_agent_key("agt_a", &k(31), &k(33), at(21), b"signed".to_vec())
+            .await
+            .unwrap();
+        assert!(
+            matches!(again, RotateOutcome::Again(_)),
+            "{name}: {again:?}"
+        );
+        let stale = store
+            .rotate_agent_key("agt_a", &k(31), &k(34), at(22), b"x".to_vec())
+            .await
+            .unwrap();
+        assert!(
+            matches!(&stale, RotateOutcome::NotCurrent(a) if a.public_key == k(33)),
+            "{name}: {stale:?}"
+        );
+        for taken in [k(32), k(31)] {
+            let r = store
+                .rotate_agent_key("agt_a", &k(33), &taken, at(23), b"x".to_vec())
+                .await;
+            assert!(matches!(r, Err(StoreError::KeyTaken(_))), "{name}: {r:?}");
+        }
+        assert_eq!(
+            store
+                .rotate_agent_key("agt_z", &k(1), &k(2), at(23), b"x".to_vec())
+                .await
+                .unwrap(),
+            RotateOutcome::NotFound
+        );
+        let agents = store.agents().await.unwrap();
+        let a = agents.iter().find(|a| a.agent_id == "agt_a").unwrap();
+        assert_eq!(a.public_key, k(33), "{name}");
+        let retired = store.retired_keys().await.unwrap();
+        assert_eq!(retired.len(), 1, "{name}");
+        assert_eq!(
+            (
+                retired[0].agent_id.as_str(),
+                &retired[0].public_key,
+                retired[0].retired_at
+            ),
+            ("agt_a", &k(31), at(20))
+        );
+        assert_eq!(retired[0].rotation, b"signed");
+        let log = store.audit_log(10).await.unwrap();
+        assert!(
+            log.iter()
+                .any(|e| e.action == "agent.rotate_key" && e.subject == "agt_a")
+        );
+        // A retired key enrols nobody else.
+        let reuse = store
+            .enroll(Digest::of(b"r3"), agent("agt_c", &k(33)))
+            .await;
+        assert!(
+            matches!(reuse, Err(StoreError::KeyTaken(_))),
+            "{name}: {reuse:?}"
+        );
+        store
+            .revoke_agent(
+                "agt_b",
+                vouch_store::Revocation {
+                    at: at(30),
+                    reason: "left".into(),
+                    by: "cli".into(),
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .rotate_agent_key("agt_b", &k(32), &k(35), at(31), b"x".to_vec())
+                .await
+                .unwrap(),
+            RotateOutcome::Revoked
+        );
+    }
+}

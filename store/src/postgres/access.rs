@@ -10,7 +10,8 @@ use vouch_evidence::{Digest, PublicKey, Timestamp};
 use super::{digest_at, ts};
 use crate::Role;
 use crate::access::{
-    AuditEntry, MIN_TOKEN_ID_HEX, Revocation, RevokeOutcome, TokenKind, TokenRecord,
+    AuditEntry, MIN_TOKEN_ID_HEX, RetiredKey, Revocation, RevokeOutcome, RotateOutcome, TokenKind,
+    TokenRecord,
 };
 use crate::scope::{Binding, Scope};
 use crate::{AgentRecord, MAX_REJECTIONS_KEPT, Rejection, RejectionCount, StoreError};
@@ -85,10 +86,13 @@ pub(super) async fn enroll(
         return Err(StoreError::BadToken);
     }
     let keyid = agent.keyid().to_string();
-    if let Some(row) = sqlx::query("SELECT agent_id FROM agents WHERE keyid = $1")
-        .bind(&keyid)
-        .fetch_optional(&mut *tx)
-        .await?
+    if let Some(row) = sqlx::query(
+        "SELECT agent_id FROM agents WHERE keyid = $1
+         UNION ALL SELECT agent_id FROM agent_keys WHERE keyid = $1 LIMIT 1",
+    )
+    .bind(&keyid)
+    .fetch_optional(&mut *tx)
+    .await?
     {
         return Err(StoreError::KeyTaken(row.try_get(0)?));
     }
@@ -364,6 +368,105 @@ pub(super) async fn revoke_agent(
     Ok(RevokeOutcome::Revoked(agent))
 }
 
+pub(super) async fn rotate_agent_key(
+    pool: &PgPool,
+    agent_id: &str,
+    old: &PublicKey,
+    new: &PublicKey,
+    at: Timestamp,
+    rotation: &[u8],
+) -> Result<RotateOutcome, StoreError> {
+    let mut tx = pool.begin().await?;
+    let Some(row) = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {AGENT_COLUMNS} WHERE agent_id = $1 FOR UPDATE"
+    )))
+    .bind(agent_id)
+    .fetch_optional(&mut *tx)
+    .await?
+    else {
+        return Ok(RotateOutcome::NotFound);
+    };
+    let mut agent = agent_row(&row)?;
+    if agent.revoked.is_some() {
+        return Ok(RotateOutcome::Revoked);
+    }
+    let retired_here: bool = sqlx::query_scalar(
+        "SELECT EXISTS(SELECT 1 FROM agent_keys WHERE keyid = $1 AND agent_id = $2)",
+    )
+    .bind(old.id().to_string())
+    .bind(agent_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if agent.public_key == *new && retired_here {
+        return Ok(RotateOutcome::Again(agent));
+    }
+    if agent.public_key != *old {
+        return Ok(RotateOutcome::NotCurrent(agent));
+    }
+    let holder: Option<String> = sqlx::query_scalar(
+        "SELECT agent_id FROM agents WHERE keyid = $1
+         UNION ALL SELECT agent_id FROM agent_keys WHERE keyid = $1 LIMIT 1",
+    )
+    .bind(new.id().to_string())
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(holder) = holder {
+        return Err(StoreError::KeyTaken(holder));
+    }
+    sqlx::query(
+        "INSERT INTO agent_keys(keyid, agent_id, public_key, retired_at, rotation)
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(old.id().to_string())
+    .bind(agent_id)
+    .bind(old.to_base64())
+    .bind(at.unix_micros())
+    .bind(rotation)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("UPDATE agents SET keyid = $1, public_key = $2 WHERE agent_id = $3")
+        .bind(new.id().to_string())
+        .bind(new.to_base64())
+        .bind(agent_id)
+        .execute(&mut *tx)
+        .await?;
+    agent.public_key = new.clone();
+    audit(
+        &mut tx,
+        &AuditEntry {
+            at,
+            actor: format!("agent {agent_id}"),
+            action: "agent.rotate_key".into(),
+            subject: agent_id.to_string(),
+            detail: format!("key {} replaced by {}", old.id(), new.id()),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(RotateOutcome::Rotated(agent))
+}
+
+pub(super) async fn retired_keys(pool: &PgPool) -> Result<Vec<RetiredKey>, StoreError> {
+    let rows: Vec<(String, String, i64, Vec<u8>)> = sqlx::query_as(
+        "SELECT agent_id, public_key, retired_at, rotation FROM agent_keys
+         ORDER BY retired_at, keyid",
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|(agent_id, key, at, rotation)| {
+            Ok(RetiredKey {
+                public_key: PublicKey::from_base64(&key).map_err(|e| {
+                    backend(format!("agent {agent_id}: retired key unreadable: {e}"))
+                })?,
+                agent_id,
+                retired_at: ts(at)?,
+                rotation,
+            })
+        })
+        .collect()
+}
+
 /// Appends to the audit log.
 pub(super) async fn audit(c: &mut PgConnection, e: &AuditEntry) -> Result<(), StoreError> {
     sqlx::query(
@@ -539,6 +642,21 @@ impl AccessStore for PgStore {
         revocation: Revocation,
     ) -> Result<RevokeOutcome<AgentRecord>, StoreError> {
         revoke_agent(&self.pool, agent_id, &revocation).await
+    }
+
+    async fn rotate_agent_key(
+        &self,
+        agent_id: &str,
+        old: &PublicKey,
+        new: &PublicKey,
+        at: Timestamp,
+        rotation: Vec<u8>,
+    ) -> Result<RotateOutcome, StoreError> {
+        rotate_agent_key(&self.pool, agent_id, old, new, at, &rotation).await
+    }
+
+    async fn retired_keys(&self) -> Result<Vec<RetiredKey>, StoreError> {
+        retired_keys(&self.pool).await
     }
 
     async fn audit(&self, entry: AuditEntry) -> Result<(), StoreError> {

@@ -10,7 +10,8 @@ use vouch_evidence::{Digest, PublicKey, Timestamp};
 use super::{digest_col, ts};
 use crate::Role;
 use crate::access::{
-    AuditEntry, MIN_TOKEN_ID_HEX, Revocation, RevokeOutcome, TokenKind, TokenRecord,
+    AuditEntry, MIN_TOKEN_ID_HEX, RetiredKey, Revocation, RevokeOutcome, RotateOutcome, TokenKind,
+    TokenRecord,
 };
 use crate::scope::{Binding, Scope};
 use crate::{AgentRecord, MAX_REJECTIONS_KEPT, Rejection, RejectionCount, StoreError};
@@ -118,7 +119,8 @@ pub(super) fn enroll(
     let keyid = agent.keyid().to_string();
     if let Some(existing) = c
         .query_row(
-            "SELECT agent_id FROM agents WHERE keyid = ?1",
+            "SELECT agent_id FROM agents WHERE keyid = ?1
+             UNION ALL SELECT agent_id FROM agent_keys WHERE keyid = ?1 LIMIT 1",
             [&keyid],
             |r| r.get::<_, String>(0),
         )
@@ -384,6 +386,96 @@ pub(super) fn revoke_agent(
     Ok(RevokeOutcome::Revoked(agent))
 }
 
+pub(super) fn rotate_agent_key(
+    c: &Connection,
+    agent_id: &str,
+    old: &PublicKey,
+    new: &PublicKey,
+    at: Timestamp,
+    rotation: &[u8],
+) -> Result<RotateOutcome, StoreError> {
+    let mut stmt = c.prepare(&format!("SELECT {AGENT_COLUMNS} WHERE agent_id = ?1"))?;
+    let mut rows = stmt.query([agent_id])?;
+    let Some(mut agent) = rows.next()?.map(agent_row).transpose()? else {
+        return Ok(RotateOutcome::NotFound);
+    };
+    drop(rows);
+    if agent.revoked.is_some() {
+        return Ok(RotateOutcome::Revoked);
+    }
+    let retired_here: bool = c.query_row(
+        "SELECT EXISTS(SELECT 1 FROM agent_keys WHERE keyid = ?1 AND agent_id = ?2)",
+        params![old.id().to_string(), agent_id],
+        |r| r.get(0),
+    )?;
+    if agent.public_key == *new && retired_here {
+        return Ok(RotateOutcome::Again(agent));
+    }
+    if agent.public_key != *old {
+        return Ok(RotateOutcome::NotCurrent(agent));
+    }
+    let holder: Option<String> = c
+        .query_row(
+            "SELECT agent_id FROM agents WHERE keyid = ?1
+             UNION ALL SELECT agent_id FROM agent_keys WHERE keyid = ?1 LIMIT 1",
+            [new.id().to_string()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(holder) = holder {
+        return Err(StoreError::KeyTaken(holder));
+    }
+    c.execute(
+        "INSERT INTO agent_keys(keyid, agent_id, public_key, retired_at, rotation)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            old.id().to_string(),
+            agent_id,
+            old.to_base64(),
+            at.unix_micros(),
+            rotation
+        ],
+    )?;
+    c.execute(
+        "UPDATE agents SET keyid = ?1, public_key = ?2 WHERE agent_id = ?3",
+        params![new.id().to_string(), new.to_base64(), agent_id],
+    )?;
+    agent.public_key = new.clone();
+    audit(
+        c,
+        &AuditEntry {
+            at,
+            actor: format!("agent {agent_id}"),
+            action: "agent.rotate_key".into(),
+            subject: agent_id.to_string(),
+            detail: format!("key {} replaced by {}", old.id(), new.id()),
+        },
+    )?;
+    Ok(RotateOutcome::Rotated(agent))
+}
+
+pub(super) fn retired_keys(c: &Connection) -> Result<Vec<RetiredKey>, StoreError> {
+    let mut stmt = c.prepare(
+        "SELECT agent_id, public_key, retired_at, rotation FROM agent_keys
+         ORDER BY retired_at, keyid",
+    )?;
+    let rows: Vec<(String, String, i64, Vec<u8>)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<Result<_, _>>()?;
+    rows.into_iter()
+        .map(|(agent_id, key, at, rotation)| {
+            Ok(RetiredKey {
+                public_key: PublicKey::from_base64(&key).map_err(|e| {
+                    backend(format!("agent {agent_id}: retired key unreadable: {e}"))
+                })?,
+                agent_id,
+                retired_at: ts(at)?,
+                rotation,
+            })
+        })
+        .collect()
+}
+
 /// Appends to the audit log.
 pub(super) fn audit(c: &Connection, e: &AuditEntry) -> Result<(), StoreError> {
     c.execute(
@@ -549,6 +641,23 @@ impl AccessStore for SqliteStore {
         let agent_id = agent_id.to_string();
         self.write_fn(move |c| revoke_agent(c, &agent_id, &revocation))
             .await
+    }
+
+    async fn rotate_agent_key(
+        &self,
+        agent_id: &str,
+        old: &PublicKey,
+        new: &PublicKey,
+        at: Timestamp,
+        rotation: Vec<u8>,
+    ) -> Result<RotateOutcome, StoreError> {
+        let (agent_id, old, new) = (agent_id.to_string(), old.clone(), new.clone());
+        self.write_fn(move |c| rotate_agent_key(c, &agent_id, &old, &new, at, &rotation))
+            .await
+    }
+
+    async fn retired_keys(&self) -> Result<Vec<RetiredKey>, StoreError> {
+        self.read(retired_keys).await
     }
 
     async fn audit(&self, entry: AuditEntry) -> Result<(), StoreError> {

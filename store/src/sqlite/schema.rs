@@ -94,6 +94,13 @@ pub(super) const SCHEMA: &[&str] = &[
         size INTEGER PRIMARY KEY,
         token BLOB NOT NULL,
         gen_time INTEGER NOT NULL);",
+    // version 15: agents' retired keys.
+    "CREATE TABLE agent_keys(
+        keyid TEXT PRIMARY KEY,
+        agent_id TEXT NOT NULL,
+        public_key TEXT NOT NULL,
+        retired_at INTEGER NOT NULL,
+        rotation BLOB NOT NULL);",
 ];
 
 /// Schema step 8 (the PostgreSQL migration `0002_objects_retention.sql` is the same).
