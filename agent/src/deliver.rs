@@ -96,6 +96,33 @@ impl Agent {
         Duration::from_secs(self.config.agent.backoff_max_secs)
     }
 
+    /// A spooled envelope signed with another key than the current one (spooled before the
+    /// key was rotated) is signed again with the current key and written back: its payload,
+    /// so its digest and its place in the chain, stay the same.
+    fn signed_with_current_key(
+        &self,
+        path: &Path,
+        spooled: state::SpooledEnvelope,
+    ) -> Result<state::SpooledEnvelope, Undelivered> {
+        let key = self.signing_key().map_err(Undelivered::Agent)?;
+        let current = key.id().to_string();
+        let signed_by_current = vouch_evidence::dsse::Envelope::from_slice(&spooled.bytes)
+            .is_ok_and(|e| e.signatures.iter().all(|s| s.keyid == current));
+        if signed_by_current {
+            return Ok(spooled);
+        }
+        let envelope = vouch_evidence::dsse::sign(
+            &key,
+            vouch_evidence::SNAPSHOT_PAYLOAD_TYPE,
+            &spooled.payload,
+        );
+        let bytes = envelope.to_vec();
+        state::write_atomic(path, &bytes, 0o600)
+            .map_err(|e| Undelivered::Agent(AgentError::State(e)))?;
+        tracing::info!(digest = %spooled.digest, key = %current, "signed again with the rotated key");
+        Ok(state::SpooledEnvelope { bytes, ..spooled })
+    }
+
     /// Posts one envelope; Ok(true) for a duplicate. The receipt is verified against the
     /// server's key and saved before the envelope leaves the spool.
     pub(crate) async fn deliver_one(&self, path: &Path) -> Result<bool, Undelivered> {
@@ -107,6 +134,7 @@ impl Agent {
             Err(e) => return Err(Undelivered::Agent(AgentError::State(e.into()))),
         };
         let digest = spooled.digest;
+        let spooled = self.signed_with_current_key(path, spooled)?;
         let (pinned, seen) = self.state.log_seen().map_err(AgentError::State)?;
         let url = format!(
             "{}/v1/snapshots",
@@ -251,7 +279,7 @@ impl Agent {
             snapshot.sequence = head.map_or(1, |h| h.sequence + 1);
             snapshot.previous_digest = head.map(|h| h.digest);
             let (envelope, digest) = snapshot
-                .sign(&self.key)
+                .sign(&*self.signing_key()?)
                 .map_err(|e| AgentError::Sign(e.to_string()))?;
             let written = self
                 .state

@@ -20,12 +20,14 @@ mod answers;
 pub mod config;
 mod deliver;
 mod enrol;
+mod rotate;
 pub mod state;
 pub mod table;
 
 use answers::error_of;
 pub use answers::{Backoff, cap_retry_after, classify_answer, parse_retry_after, refusal_is_final};
 pub use enrol::{enroll, own_assets};
+pub use rotate::rotate_key;
 
 use std::io;
 use std::path::Path;
@@ -143,7 +145,9 @@ pub struct DeliveryReport {
 pub struct Agent {
     config: AgentConfig,
     state: StateDir,
-    key: SigningKey,
+    /// The signing key: replaced when `vouch-agent rotate-key` has rotated it (read again
+    /// from the state directory when the enrolment record names another key).
+    key: std::sync::RwLock<std::sync::Arc<SigningKey>>,
     enrollment: Enrollment,
     server_key: PublicKey,
     client: reqwest::Client,
@@ -169,12 +173,33 @@ impl Agent {
         Ok(Agent {
             config,
             state,
-            key,
+            key: std::sync::RwLock::new(std::sync::Arc::new(key)),
             enrollment,
             server_key,
             client,
             lock: Mutex::new(()),
         })
+    }
+
+    /// The key to sign with now: the one in memory, or, when the enrolment record names
+    /// another (the key was rotated by `vouch-agent rotate-key` while this process ran), the
+    /// one on disk, checked against the record.
+    pub fn signing_key(&self) -> Result<std::sync::Arc<SigningKey>, AgentError> {
+        let current = self.key.read().expect("key lock").clone();
+        let recorded = self.state.load_enrollment()?.keyid;
+        if recorded == current.id().to_string() {
+            return Ok(current);
+        }
+        let key = self.state.load_key()?;
+        if key.id().to_string() != recorded {
+            return Err(AgentError::State(io::Error::other(
+                "agent.key does not match enrollment.json",
+            )));
+        }
+        tracing::info!(old = %current.id(), new = %key.id(), "signing with the rotated key");
+        let key = std::sync::Arc::new(key);
+        *self.key.write().expect("key lock") = key.clone();
+        Ok(key)
     }
 
     /// Its id.
@@ -230,7 +255,7 @@ impl Agent {
             evidence: collected.evidence,
         };
         let (envelope, digest) = snapshot
-            .sign(&self.key)
+            .sign(&*self.signing_key()?)
             .map_err(|e| AgentError::Sign(e.to_string()))?;
         self.state
             .spool(&chain, snapshot.sequence, &envelope.to_vec())?;

@@ -76,6 +76,11 @@ enum Command {
     },
     /// Show enrolment and spool.
     Status,
+    /// Replace this agent's key with a new one: the change, signed by the old key and the
+    /// new, is sent to the server, and the agent's chains continue under the new key (a
+    /// running daemon picks it up at its next collection or delivery). Run again to finish a
+    /// rotation that was interrupted.
+    RotateKey,
     /// Print generated reference documentation.
     Docs {
         /// What to print: `evidence`.
@@ -131,6 +136,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             let e = rt.block_on(enroll(&config, &token, force))?;
             println!("enrolled as {} (key {})", e.agent_id, e.keyid);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::RotateKey => {
+            let e = rt.block_on(vouch_agent::rotate_key(&config))?;
+            println!("agent {} now signs with key {}", e.agent_id, e.keyid);
             Ok(ExitCode::SUCCESS)
         }
         Command::Run => {

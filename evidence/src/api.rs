@@ -135,6 +135,9 @@ pub enum RejectReason {
     /// The agent was revoked: nothing it signs is accepted any more (what it signed before
     /// stays verifiable).
     AgentRevoked,
+    /// The key was the agent's, and the agent has rotated it: nothing signed by it is accepted
+    /// any more (what it signed before stays verifiable); sign with the agent's new key.
+    KeyRotated,
     /// The snapshot is for an asset outside the scope the agent was enrolled for.
     OutOfScope,
     /// The API token has expired.
@@ -157,7 +160,7 @@ pub enum RejectReason {
 
 impl RejectReason {
     /// Every reason, for metrics and documentation.
-    pub const ALL: [RejectReason; 26] = [
+    pub const ALL: [RejectReason; 27] = [
         RejectReason::Malformed,
         RejectReason::Oversize,
         RejectReason::PayloadType,
@@ -175,6 +178,7 @@ impl RejectReason {
         RejectReason::Unauthorized,
         RejectReason::Forbidden,
         RejectReason::AgentRevoked,
+        RejectReason::KeyRotated,
         RejectReason::OutOfScope,
         RejectReason::TokenExpired,
         RejectReason::TokenRevoked,
@@ -203,6 +207,7 @@ impl RejectReason {
             | RejectReason::AgentMismatch
             | RejectReason::Forbidden
             | RejectReason::AgentRevoked
+            | RejectReason::KeyRotated
             | RejectReason::OutOfScope
             | RejectReason::CrossSite => 403,
             RejectReason::UnsupportedMediaType => 415,
@@ -237,6 +242,7 @@ impl RejectReason {
             RejectReason::Unauthorized => "unauthorized",
             RejectReason::Forbidden => "forbidden",
             RejectReason::AgentRevoked => "agent_revoked",
+            RejectReason::KeyRotated => "key_rotated",
             RejectReason::OutOfScope => "out_of_scope",
             RejectReason::TokenExpired => "token_expired",
             RejectReason::TokenRevoked => "token_revoked",

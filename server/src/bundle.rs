@@ -15,7 +15,7 @@ use vouch_evidence::{ChainKey, Digest, SigningKey, Timestamp, canonical};
 pub use vouch_verify::bundle::{
     AgentEntry, BundleEvaluation, BundleReport, BundleResult, LOG_CHECKPOINT_FILE, LOG_KEY_OWNER,
     LOG_WITNESSED_FILE, LOG_WITNESSED_PROOF_FILE, MANIFEST_FILE, MANIFEST_PAYLOAD_TYPE, Manifest,
-    SERVER_KEY_OWNER, chain_of, inclusion_file, timestamp_file,
+    SERVER_KEY_OWNER, chain_of, inclusion_file, rotation_file, timestamp_file,
 };
 
 use std::sync::Arc;
@@ -310,6 +310,13 @@ async fn write(
         keys.push_str(&a.public_key);
         keys.push('\n');
     }
+    let retired: Vec<crate::store::RetiredKey> = store
+        .retired_keys()
+        .await?
+        .into_iter()
+        .filter(|k| agent_ids.contains(k.agent_id.as_str()))
+        .collect();
+    keys.push_str(&retired_lines(retired.iter()));
     keys.push_str(&receipt_key.public().to_line(SERVER_KEY_OWNER));
     keys.push('\n');
     keys.push_str(&log.verifier().key().to_line(LOG_KEY_OWNER));
@@ -322,6 +329,10 @@ async fn write(
     );
     keys.push('\n');
     p.add("keys/keys.txt".into(), keys.as_bytes()).await?;
+    for k in &retired {
+        p.add(rotation_file(&k.public_key.id()), &k.rotation)
+            .await?;
+    }
     p.add("keys/agents.json".into(), &pretty(&agents)).await?;
     p.add("population.json".into(), &pretty(&population))
         .await?;
@@ -470,4 +481,25 @@ fn readme(query: &SampleQuery, server_keyid: &str) -> Vec<u8> {
         kinds = query.kinds,
     )
     .into_bytes()
+}
+
+/// The keys-file lines of retired keys: each key (what it signed before stays verifiable),
+/// then when its agent rotated it, in the order they were retired.
+pub fn retired_lines<'a>(keys: impl Iterator<Item = &'a crate::store::RetiredKey>) -> String {
+    let mut keys: Vec<&crate::store::RetiredKey> = keys.collect();
+    keys.sort_by(|a, b| (a.retired_at, &a.agent_id).cmp(&(b.retired_at, &b.agent_id)));
+    let mut out = String::new();
+    for k in &keys {
+        out.push_str(&k.public_key.to_line(&k.agent_id));
+        out.push('\n');
+    }
+    for k in &keys {
+        out.push_str(&crate::verify::rotation_line(
+            &k.agent_id,
+            &k.public_key.id(),
+            k.retired_at,
+        ));
+        out.push('\n');
+    }
+    out
 }

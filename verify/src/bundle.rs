@@ -669,6 +669,10 @@ pub fn verify_with(
             let revoked = envelopes
                 .get(digest)
                 .and_then(|link| ring.revocation(&link.chain.agent_id));
+            let rotated = signer_of(&files, digest, &ring).and_then(|k| {
+                ring.rotation(&k)
+                    .map(|(agent, at)| (k, agent.to_string(), at))
+            });
             match checked {
                 Ok(receipt) if receipt.digest != *digest => r.failures.push(format!(
                     "{path}: receipt is for {}, not {digest}",
@@ -681,11 +685,24 @@ pub fn verify_with(
                         receipt.received_at
                     ))
                 }
+                Ok(receipt)
+                    if rotated
+                        .as_ref()
+                        .is_some_and(|(_, _, at)| receipt.received_at >= *at) =>
+                {
+                    let (key, agent, at) = rotated.expect("checked");
+                    r.failures.push(format!(
+                        "{path}: received at {}, signed by key {key} of agent {agent}, which it \
+                         rotated at {at}: nothing signed by that key is accepted from then on",
+                        receipt.received_at
+                    ))
+                }
                 Ok(_) => {}
                 Err(e) => r.failures.push(format!("{path}: {e}")),
             }
         }
     }
+    check_rotations(&files, &ring, &mut r);
     let verified: BTreeSet<Digest> = envelopes.keys().copied().collect();
     let logged = check_log(&files, &ring, pinned, &verified, &mut r);
     let results = check_results(&files, &verified, &mut r);
@@ -701,6 +718,68 @@ pub fn verify_with(
         server_key.map(|k| k.id().to_string()).unwrap_or_default()
     );
     r
+}
+
+/// The member holding the rotation an agent signed to retire its key `keyid`.
+pub fn rotation_file(keyid: &vouch_evidence::KeyId) -> String {
+    format!("keys/rotations/{keyid}.json")
+}
+
+/// The key of `ring` that signed the envelope of `digest` in the bundle.
+fn signer_of(
+    files: &BTreeMap<String, Vec<u8>>,
+    digest: &Digest,
+    ring: &Keyring,
+) -> Option<vouch_evidence::KeyId> {
+    let env = Envelope::from_slice(files.get(&format!("envelopes/{digest}.json"))?).ok()?;
+    env.signatures
+        .iter()
+        .filter_map(|s| s.keyid.parse::<vouch_evidence::KeyId>().ok())
+        .find(|k| ring.get(k).is_some())
+}
+
+/// Checks every key rotation the keys record: the rotation the agent signed is in the bundle
+/// (`keys/rotations/<key id>.json`), signed by the retired key and its successor, both keys of
+/// that agent; and every rotation in the bundle is one the keys record.
+fn check_rotations(files: &BTreeMap<String, Vec<u8>>, ring: &Keyring, r: &mut BundleReport) {
+    use vouch_evidence::rotation::KeyRotation;
+    let mut expected = BTreeSet::new();
+    for (keyid, agent, _) in ring.rotations() {
+        let path = rotation_file(keyid);
+        expected.insert(path.clone());
+        let checked = files
+            .get(&path)
+            .ok_or_else(|| "missing: nothing shows the agent itself changed its key".to_string())
+            .and_then(|b| Envelope::from_slice(b).map_err(|e| e.to_string()))
+            .and_then(|env| KeyRotation::open(&env).map_err(|e| e.to_string()))
+            .and_then(|rot| {
+                let old = rot.old().map_err(|e| e.to_string())?;
+                let new = rot.new_public().map_err(|e| e.to_string())?;
+                if rot.agent_id != agent || old.id() != *keyid {
+                    return Err(format!(
+                        "it rotates key {} of agent {}, not key {keyid} of agent {agent}",
+                        old.id(),
+                        rot.agent_id
+                    ));
+                }
+                match ring.get(&new.id()) {
+                    Some((_, owner)) if owner == agent => Ok(()),
+                    _ => Err(format!(
+                        "its new key {} is no key of agent {agent} in keys/keys.txt",
+                        new.id()
+                    )),
+                }
+            });
+        if let Err(e) = checked {
+            r.failures.push(format!("{path}: {e}"));
+        }
+    }
+    for path in files.keys().filter(|p| p.starts_with("keys/rotations/")) {
+        if !expected.contains(path) {
+            r.failures
+                .push(format!("{path}: a rotation keys/keys.txt does not record"));
+        }
+    }
 }
 
 /// Checks the bundle's transparency-log proofs: the checkpoint signed by the log's key (the

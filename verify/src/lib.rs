@@ -39,6 +39,25 @@ use vouch_evidence::{
 pub struct Keyring {
     keys: HashMap<KeyId, (PublicKey, String)>,
     revoked: HashMap<String, (Timestamp, String)>,
+    rotated: HashMap<KeyId, (String, Timestamp)>,
+}
+
+/// The keys-file line that records that `agent_id` rotated its key `keyid` at `at` (the
+/// server's instant): the key stays in the file (what it signed before stays verifiable), and
+/// nothing the server received signed by it from that instant on is evidence.
+pub fn rotation_line(agent_id: &str, keyid: &KeyId, at: Timestamp) -> String {
+    format!("rotated {agent_id} {keyid} {at}")
+}
+
+fn parse_rotation(rest: &str) -> Result<(String, KeyId, Timestamp), String> {
+    let parts: Vec<&str> = rest.split_whitespace().collect();
+    match parts.as_slice() {
+        [agent, keyid, at] => match (keyid.parse::<KeyId>(), at.parse::<Timestamp>()) {
+            (Ok(k), Ok(t)) => Ok((agent.to_string(), k, t)),
+            _ => Err("a rotation line is `rotated <agent id> <key id> <RFC 3339 instant>`".into()),
+        },
+        _ => Err("a rotation line is `rotated <agent id> <key id> <RFC 3339 instant>`".into()),
+    }
 }
 
 /// The keys-file line that records the revocation of `agent_id` at `at`: its key stays in the
@@ -113,6 +132,15 @@ impl Keyring {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
+            if let Some(rest) = line.strip_prefix("rotated ") {
+                match parse_rotation(rest) {
+                    Ok((agent, keyid, at)) => {
+                        self.rotated.insert(keyid, (agent, at));
+                    }
+                    Err(e) => errors.push(format!("{name}:{}: {e}", n + 1)),
+                }
+                continue;
+            }
             if let Some(rest) = line.strip_prefix("revoked ") {
                 match parse_revocation(rest) {
                     Ok((agent, at, reason)) => self.add_revocation(&agent, at, &reason),
@@ -146,6 +174,21 @@ impl Keyring {
         if at < entry.0 {
             *entry = (at, reason.to_string());
         }
+    }
+
+    /// The agent that rotated the key `keyid` away, and when, if it did.
+    pub fn rotation(&self, keyid: &KeyId) -> Option<(&str, Timestamp)> {
+        self.rotated.get(keyid).map(|(a, at)| (a.as_str(), *at))
+    }
+
+    /// Every rotated key: key id, agent, instant.
+    pub fn rotations(&self) -> impl Iterator<Item = (&KeyId, &str, Timestamp)> {
+        self.rotated.iter().map(|(k, (a, at))| (k, a.as_str(), *at))
+    }
+
+    /// Every key and what it belongs to.
+    pub fn keys(&self) -> impl Iterator<Item = (&PublicKey, &str)> {
+        self.keys.values().map(|(k, o)| (k, o.as_str()))
     }
 
     /// Every revocation: agent id, instant, reason.

@@ -20,6 +20,39 @@ impl StateDir {
         self.root.join("enrollment.new.json")
     }
 
+    fn rotation_path(&self) -> PathBuf {
+        self.root.join("key-rotation.json")
+    }
+
+    /// The key rotation in progress, signed, when one is (`key-rotation.json`): the pending
+    /// key is its new key.
+    pub fn pending_rotation(&self) -> io::Result<Option<Vec<u8>>> {
+        match fs::read(self.rotation_path()) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Records a key rotation in progress, durably, before it is sent.
+    pub fn save_rotation(&self, signed: &[u8]) -> io::Result<()> {
+        write_atomic(&self.rotation_path(), signed, 0o600)
+    }
+
+    /// Forgets the key rotation in progress (done, or refused for good).
+    pub fn clear_rotation(&self) -> io::Result<()> {
+        match fs::remove_file(self.rotation_path()) {
+            Ok(()) => sync_dir(&self.root),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Loads the pending key (`agent.key.new`).
+    pub fn load_pending_key(&self) -> io::Result<SigningKey> {
+        read_key(&self.pending_key_path())
+    }
+
     /// Creates a new key (refusing to replace one unless `replace`).
     pub fn create_key(&self, replace: bool) -> io::Result<SigningKey> {
         if self.key_path().exists() && !replace {
@@ -76,19 +109,23 @@ impl StateDir {
 
     /// Loads the key.
     pub fn load_key(&self) -> io::Result<SigningKey> {
-        let path = self.key_path();
-        let text = fs::read_to_string(&path).map_err(|e| {
-            io::Error::new(e.kind(), format!("{}: {e} (enrol first)", path.display()))
-        })?;
-        let bytes = B64
-            .decode(text.trim())
-            .map_err(|_| io::Error::other(format!("{}: not base64", path.display())))?;
-        let seed: [u8; 32] = bytes.try_into().map_err(|_| {
-            io::Error::other(format!("{}: an Ed25519 seed has 32 bytes", path.display()))
-        })?;
-        Ok(SigningKey::from_seed(&seed))
+        read_key(&self.key_path())
     }
+}
 
+fn read_key(path: &Path) -> io::Result<SigningKey> {
+    let text = fs::read_to_string(path)
+        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e} (enrol first)", path.display())))?;
+    let bytes = B64
+        .decode(text.trim())
+        .map_err(|_| io::Error::other(format!("{}: not base64", path.display())))?;
+    let seed: [u8; 32] = bytes.try_into().map_err(|_| {
+        io::Error::other(format!("{}: an Ed25519 seed has 32 bytes", path.display()))
+    })?;
+    Ok(SigningKey::from_seed(&seed))
+}
+
+impl StateDir {
     /// Saves the enrolment.
     pub fn save_enrollment(&self, e: &Enrollment) -> io::Result<()> {
         let json = serde_json::to_vec_pretty(e).map_err(io::Error::other)?;

@@ -99,6 +99,127 @@ pub(super) async fn enroll(
     Ok((StatusCode::CREATED, Json(response)).into_response())
 }
 
+/// `POST /v1/agents/rotate-key`: an agent hands its chains from its key to a new one. The
+/// body is a key rotation ([`KeyRotation`]) signed by the old key and the new one: the
+/// signatures are the authentication. The change is kept with the signed rotation; from then
+/// on only the new key is taken (`key_rotated` for the old one). A retry of a rotation already
+/// made answers the same.
+pub(super) async fn rotate_key(
+    State(state): State<AppState>,
+    remote: Option<Extension<RemoteAddr>>,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    use vouch_evidence::rotation::{KEY_ROTATION_PAYLOAD_TYPE, KeyRotation, RotationError};
+    use vouch_store::RotateOutcome;
+    if let Some(Extension(RemoteAddr(addr))) = remote
+        && let Err(wait) = state.guards().refusals.check(addr.ip())
+    {
+        return Err(rate_limited(
+            &state,
+            &addr.to_string(),
+            wait,
+            "too many refused requests from this address",
+        ));
+    }
+    let bad = |reason, msg: String| {
+        state.metrics().rejected(reason);
+        AppError::Client(reason, msg)
+    };
+    let envelope = vouch_evidence::dsse::Envelope::from_slice(&body)
+        .map_err(|e| bad(RejectReason::Malformed, format!("not a DSSE envelope: {e}")))?;
+    if envelope.payload_type != KEY_ROTATION_PAYLOAD_TYPE {
+        return Err(bad(
+            RejectReason::PayloadType,
+            format!("the payload type must be {KEY_ROTATION_PAYLOAD_TYPE}"),
+        ));
+    }
+    envelope
+        .within_signature_limit(vouch_evidence::limits::MAX_SIGNATURES)
+        .map_err(|e| bad(RejectReason::LimitExceeded, e.to_string()))?;
+    let rotation = KeyRotation::open(&envelope).map_err(|e| match e {
+        RotationError::Signature(..) => bad(RejectReason::BadSignature, e.to_string()),
+        other => bad(RejectReason::Malformed, other.to_string()),
+    })?;
+    let (old, new) = (
+        rotation
+            .old()
+            .map_err(|e| bad(RejectReason::Malformed, e.to_string()))?,
+        rotation
+            .new_public()
+            .map_err(|e| bad(RejectReason::Malformed, e.to_string()))?,
+    );
+    let now = state.now();
+    let skew = state.inner.limits.clock_skew_secs as i64 * 1_000_000;
+    if rotation.at.unix_micros() > now.unix_micros() + skew {
+        return Err(bad(
+            RejectReason::ClockSkew,
+            format!("the rotation is dated {}, ahead of the server", rotation.at),
+        ));
+    }
+    let outcome = match state
+        .store()
+        .rotate_agent_key(&rotation.agent_id, &old, &new, now, body.to_vec())
+        .await
+    {
+        Ok(o) => o,
+        Err(e @ StoreError::KeyTaken(_)) => {
+            return Err(bad(
+                RejectReason::BadRequest,
+                format!("the new key cannot be used: {e}"),
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let agent = match outcome {
+        RotateOutcome::Rotated(a) => {
+            tracing::info!(agent_id = %a.agent_id, old = %old.id(), new = %new.id(), "agent key rotated");
+            state.rotated(a.clone(), &old, now, body.to_vec());
+            a
+        }
+        RotateOutcome::Again(a) => {
+            state.rotated(a.clone(), &old, now, body.to_vec());
+            a
+        }
+        RotateOutcome::NotFound => {
+            return Err(bad(
+                RejectReason::UnknownKey,
+                format!(
+                    "no enrolled agent {}",
+                    vouch_evidence::limits::truncate_echo(&rotation.agent_id)
+                ),
+            ));
+        }
+        RotateOutcome::Revoked => {
+            return Err(bad(
+                RejectReason::AgentRevoked,
+                format!(
+                    "agent {} is revoked: its keys change no more",
+                    rotation.agent_id
+                ),
+            ));
+        }
+        RotateOutcome::NotCurrent(a) => {
+            return Err(bad(
+                RejectReason::KeyRotated,
+                format!(
+                    "key {} is not agent {}'s key now (it holds {})",
+                    old.id(),
+                    a.agent_id,
+                    a.keyid()
+                ),
+            ));
+        }
+    };
+    Ok((
+        StatusCode::OK,
+        Json(serde_json::json!({
+            "agent_id": agent.agent_id,
+            "keyid": agent.keyid().to_string(),
+        })),
+    )
+        .into_response())
+}
+
 pub(super) async fn submit(
     State(state): State<AppState>,
     remote: Option<Extension<RemoteAddr>>,
@@ -192,10 +313,21 @@ pub(super) async fn submit(
         }
     }
     let Some(agent) = agent else {
-        let r = Refusal {
-            reason: RejectReason::UnknownKey,
-            message: format!("no enrolled agent has key {}", parsed.keyid),
-            agent_id: None,
+        let r = match state.retired_key(&parsed.keyid) {
+            Some((agent_id, at)) => Refusal {
+                reason: RejectReason::KeyRotated,
+                message: format!(
+                    "key {} of agent {agent_id} was rotated at {at}: nothing it signs is \
+                     accepted any more; sign with the agent's new key",
+                    parsed.keyid
+                ),
+                agent_id: None,
+            },
+            None => Refusal {
+                reason: RejectReason::UnknownKey,
+                message: format!("no enrolled agent has key {}", parsed.keyid),
+                agent_id: None,
+            },
         };
         return Err(refuse(&state, &remote, &body, body.len() as u64, r).await);
     };

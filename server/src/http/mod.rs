@@ -119,6 +119,7 @@ pub fn routes() -> Router<AppState> {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/metrics", get(metrics))
         .route("/v1/enroll", post(enroll))
+        .route("/v1/agents/rotate-key", post(rotate_key))
         .route("/v1/enroll-tokens", post(enroll_tokens))
         .route("/v1/snapshots", post(submit))
         .route("/v1/snapshots/{digest}", get(get_envelope))

@@ -174,9 +174,11 @@ impl AppState {
     /// [`KEYRING_REFRESH_SECS`].
     pub async fn refresh_keys(&self) -> Result<(), StoreError> {
         let agents = self.inner.store.agents().await?;
+        let retired = super::retired_map(self.inner.store.retired_keys().await?);
         let fresh: HashMap<KeyId, AgentRecord> =
             agents.into_iter().map(|a| (a.keyid(), a)).collect();
         *self.inner.keys.write().expect("keyring lock") = fresh;
+        *self.inner.retired.write().expect("retired keys lock") = retired;
         Ok(())
     }
 
@@ -215,6 +217,41 @@ impl AppState {
             .cloned()
     }
 
+    /// The agent that held the retired key `keyid`, and when it was retired.
+    pub(crate) fn retired_key(&self, keyid: &KeyId) -> Option<(String, Timestamp)> {
+        self.inner
+            .retired
+            .read()
+            .expect("retired keys lock")
+            .get(keyid)
+            .map(|k| (k.agent_id.clone(), k.retired_at))
+    }
+
+    /// Applies a key rotation to the in-memory keyring: `agent` (with its new key) replaces
+    /// its `old` key, which is retired at `at` by the signed `rotation`.
+    pub(crate) fn rotated(
+        &self,
+        agent: AgentRecord,
+        old: &vouch_evidence::PublicKey,
+        at: Timestamp,
+        rotation: Vec<u8>,
+    ) {
+        let mut keys = self.inner.keys.write().expect("keyring lock");
+        keys.remove(&old.id());
+        self.inner
+            .retired
+            .write()
+            .expect("retired keys lock")
+            .entry(old.id())
+            .or_insert(RetiredKey {
+                agent_id: agent.agent_id.clone(),
+                public_key: old.clone(),
+                retired_at: at,
+                rotation,
+            });
+        keys.insert(agent.keyid(), agent);
+    }
+
     /// Adds a newly enrolled agent to the in-memory keyring.
     pub(crate) fn add_agent(&self, agent: AgentRecord) {
         self.inner
@@ -236,6 +273,13 @@ impl AppState {
             out.push_str(&a.public_key.to_line(&a.agent_id));
             out.push('\n');
         }
+        out.push_str(&crate::bundle::retired_lines(
+            self.inner
+                .retired
+                .read()
+                .expect("retired keys lock")
+                .values(),
+        ));
         for a in &agents {
             if let Some(r) = &a.revoked {
                 out.push_str(&crate::verify::revocation_line(

@@ -17,6 +17,7 @@ use crate::auth::{self, Role};
 use crate::files::write_private;
 use crate::metrics::Metrics;
 use crate::scope::Scope;
+use crate::store::RetiredKey;
 use crate::store::access::TokenInvalid;
 use crate::store::sqlite::SqliteStore;
 use crate::store::{
@@ -79,6 +80,8 @@ pub struct AppState {
 pub(crate) struct Inner {
     pub store: Arc<dyn Store>,
     pub keys: RwLock<HashMap<KeyId, AgentRecord>>,
+    /// Keys agents held before their current one.
+    pub retired: RwLock<HashMap<KeyId, RetiredKey>>,
     /// When the keyring was last read from the store on a miss.
     /// Held while the keyring is read again, so that concurrent misses wait for that read.
     pub keys_reloaded: tokio::sync::Mutex<Option<std::time::Instant>>,
@@ -124,10 +127,12 @@ impl AppState {
             .into_iter()
             .map(|a| (a.keyid(), a))
             .collect();
+        let retired = retired_map(store.retired_keys().await?);
         Ok(AppState {
             inner: Arc::new(Inner {
                 store,
                 keys: RwLock::new(keys),
+                retired: RwLock::new(retired),
                 keys_reloaded: tokio::sync::Mutex::new(None),
                 log: RwLock::new(Arc::new(LogSigner::new(
                     crate::checkpoints::derived_log_key(&receipt_key),
@@ -412,4 +417,9 @@ pub fn load_or_create_key(path: &Path) -> Result<SigningKey, StateError> {
         }
         Err(e) => Err(err(e.to_string())),
     }
+}
+
+/// Retired keys by key id.
+pub(crate) fn retired_map(keys: Vec<RetiredKey>) -> HashMap<KeyId, RetiredKey> {
+    keys.into_iter().map(|k| (k.public_key.id(), k)).collect()
 }

@@ -1,0 +1,175 @@
+//! Agent key rotation end to end (issue 19): the agent makes a new key, signs the change with
+//! the old one and the new, and its chains continue: a snapshot spooled before is signed again
+//! with the new key when delivered, a running agent picks the new key up, the old key is
+//! refused from then on (`key_rotated`), a rotation whose answer was lost is finished by
+//! running the command again, and a bundle carries the retired key and the signed rotation so
+//! that an auditor verifies the whole chain offline.
+
+use std::path::Path;
+
+use vouch_agent::Agent;
+use vouch_evidence::api::ErrorBody;
+use vouch_evidence::dsse::{self, Envelope};
+use vouch_evidence::rotation::KeyRotation;
+use vouch_tests::server::TestServer;
+
+fn seed_of(state: &Path, file: &str) -> vouch_evidence::SigningKey {
+    use base64::Engine as _;
+    let text = std::fs::read_to_string(state.join(file)).unwrap();
+    let seed: [u8; 32] = base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    vouch_evidence::SigningKey::from_seed(&seed)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_rotates_its_key_and_its_chains_continue() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("server")).await;
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, &server.ca_pem).unwrap();
+    let state = dir.path().join("agent");
+    let config = crate::log::agent_config(&server, &state, &ca);
+    vouch_agent::enroll(&config, &server.enroll_token().await, false)
+        .await
+        .unwrap();
+    let agent = Agent::open(config.clone()).unwrap();
+    for _ in 0..2 {
+        agent.collect_and_spool().await.unwrap();
+        assert_eq!(agent.deliver_pending().await.unwrap().delivered, 1);
+    }
+    // One more, spooled under the old key and not delivered yet.
+    agent.collect_and_spool().await.unwrap();
+    let old = seed_of(&state, "agent.key");
+
+    let rotated = vouch_agent::rotate_key(&config).await.unwrap();
+    let new = seed_of(&state, "agent.key");
+    assert_ne!(old.id(), new.id());
+    assert_eq!(rotated.keyid, new.id().to_string());
+    assert!(!state.join("key-rotation.json").exists());
+    assert!(!state.join("agent.key.new").exists());
+
+    // The running agent signs the spooled snapshot again with the new key; the chain goes on.
+    let report = agent.deliver_pending().await.unwrap();
+    assert_eq!((report.delivered, report.pending), (1, 0));
+    agent.collect_and_spool().await.unwrap();
+    assert_eq!(agent.deliver_pending().await.unwrap().delivered, 1);
+    let client = vouch_tests::server::https_client(&server.ca_pem);
+    let chain = server
+        .running()
+        .state()
+        .store()
+        .assets()
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(chain.snapshot_count, 4, "one chain, no gap, no restart");
+
+    // The old key is refused by name, even for a snapshot that would extend the chain.
+    let last = server
+        .running()
+        .state()
+        .store()
+        .envelope(chain.last_digest)
+        .await
+        .unwrap()
+        .unwrap();
+    let payload = Envelope::from_slice(&last)
+        .unwrap()
+        .payload_bytes()
+        .unwrap();
+    let forged = dsse::sign(&old, vouch_evidence::SNAPSHOT_PAYLOAD_TYPE, &payload);
+    let resp = client
+        .post(format!("{}/v1/snapshots", server.url))
+        .body(forged.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    let body: ErrorBody = resp.json().await.unwrap();
+    assert_eq!(body.error, "key_rotated", "{}", body.message);
+
+    // A rotation whose answer was lost: the server took it, the agent did not hear. Running
+    // the command again sends the same signed rotation, which the server answers as done.
+    let state_dir = vouch_agent::state::StateDir::open(&state).unwrap();
+    let next = state_dir.create_pending_key().unwrap();
+    let rotation = KeyRotation {
+        agent_id: rotated.agent_id.clone(),
+        old_key: new.public().to_base64(),
+        new_key: next.public().to_base64(),
+        at: vouch_evidence::Clock::System.now(),
+    }
+    .sign(&new, &next)
+    .to_vec();
+    state_dir.save_rotation(&rotation).unwrap();
+    let resp = client
+        .post(format!("{}/v1/agents/rotate-key", server.url))
+        .body(rotation.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    let finished = vouch_agent::rotate_key(&config).await.unwrap();
+    assert_eq!(finished.keyid, next.id().to_string());
+    agent.collect_and_spool().await.unwrap();
+    assert_eq!(agent.deliver_pending().await.unwrap().delivered, 1);
+
+    // A rotation not signed by the agent's current key is refused.
+    let stranger = vouch_evidence::SigningKey::from_seed(&[77; 32]);
+    let hijack = KeyRotation {
+        agent_id: rotated.agent_id.clone(),
+        old_key: next.public().to_base64(),
+        new_key: stranger.public().to_base64(),
+        at: vouch_evidence::Clock::System.now(),
+    };
+    let mut env = hijack.sign(&stranger, &stranger);
+    env.signatures.truncate(1);
+    let resp = client
+        .post(format!("{}/v1/agents/rotate-key", server.url))
+        .body(env.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    let body: ErrorBody = resp.json().await.unwrap();
+    assert_eq!(body.error, "bad_signature", "{}", body.message);
+
+    // The bundle: both retired keys, their rotations, every snapshot verified offline.
+    let token = server
+        .running()
+        .state()
+        .create_api_token(vouch_server::auth::Role::Auditor, "auditor")
+        .await
+        .unwrap();
+    let bytes = client
+        .get(format!(
+            "{}/v1/export?from=2000-01-01T00:00:00Z&to=2200-01-01T00:00:00Z&size=2&seed=k",
+            server.url
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let report = vouch_server::bundle::verify(&bytes, None, 1);
+    assert!(report.ok(), "{:#?}", report.failures);
+    assert!(
+        report.summary.contains("5 envelope(s) in 1 chain(s)"),
+        "{}",
+        report.summary
+    );
+    let files = vouch_server::verify::bundle::unpack(&bytes).unwrap();
+    for key in [&old, &new] {
+        assert!(files.contains_key(&vouch_server::bundle::rotation_file(&key.id())));
+    }
+    let keys = String::from_utf8(files["keys/keys.txt"].clone()).unwrap();
+    assert_eq!(
+        keys.lines().filter(|l| l.starts_with("rotated ")).count(),
+        2,
+        "{keys}"
+    );
+}
