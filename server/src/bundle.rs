@@ -23,6 +23,7 @@ use std::sync::Arc;
 use crate::checkpoints::LogSigner;
 use crate::store::{Store, StoreError};
 use crate::verdicts::{VerdictSigner, verdicts_file};
+use vouch_verify::keystatus::KEY_STATUS_FILE;
 
 pub use vouch_verify::bundle::verify;
 
@@ -329,6 +330,8 @@ async fn write(
     );
     keys.push('\n');
     p.add("keys/keys.txt".into(), keys.as_bytes()).await?;
+    let status = key_status(&keys, receipt_key, now).map_err(BundleError::Query)?;
+    p.add(KEY_STATUS_FILE.into(), &status.to_vec()).await?;
     for k in &retired {
         p.add(rotation_file(&k.public_key.id()), &k.rotation)
             .await?;
@@ -502,4 +505,17 @@ pub fn retired_lines<'a>(keys: impl Iterator<Item = &'a crate::store::RetiredKey
         out.push('\n');
     }
     out
+}
+
+/// The key-status list of the keys file `keys`, issued at `now`, signed with `receipt_key`.
+pub fn key_status(
+    keys: &str,
+    receipt_key: &SigningKey,
+    now: Timestamp,
+) -> Result<dsse::Envelope, String> {
+    use vouch_verify::keystatus::{KEY_STATUS_PAYLOAD_TYPE, from_keyring};
+    let ring = vouch_verify::Keyring::parse(keys, "keys").map_err(|e| e.join("; "))?;
+    let list = from_keyring(&ring, now);
+    let payload = canonical::to_vec(&list).map_err(|e| e.to_string())?;
+    Ok(dsse::sign(receipt_key, KEY_STATUS_PAYLOAD_TYPE, &payload))
 }

@@ -1034,3 +1034,138 @@ async fn the_feed_serves_every_verdict_signed_page_by_page() {
     let (status, _) = call(&s.h, get("/v1/verdicts", None)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+/// Issue 19, key lifecycle: after an agent rotates its key, `GET /v1/keys/status` is the
+/// signed list of every key with its status, and a bundle carries it with the retired key,
+/// the `rotated` line and the rotation the agent signed. A server that back-dates the
+/// rotation (so that snapshots it took under the old key look taken after it), signs a list
+/// that calls the retired key active, or leaves the signed rotation out is caught, each by
+/// name, with a re-signed manifest.
+#[tokio::test]
+async fn rotated_keys_are_listed_signed_and_a_lying_server_is_named() {
+    use vouch_evidence::rotation::KeyRotation;
+    use vouch_server::verify::keystatus::{
+        KEY_STATUS_FILE, KEY_STATUS_PAYLOAD_TYPE, KeyStatusList,
+    };
+    let h = harness().await;
+    let mut agent = enroll(&h, 11).await;
+    let post_next = |agent: &mut TestAgent| {
+        let (env, _) = agent.next();
+        post("/v1/snapshots", env)
+    };
+    for _ in 0..3 {
+        assert_eq!(call(&h, post_next(&mut agent)).await.0, StatusCode::CREATED);
+    }
+    let old = agent.key.public().clone();
+    let new = SigningKey::from_seed(&[12; 32]);
+    let rotation = KeyRotation {
+        agent_id: agent.id.clone(),
+        old_key: old.to_base64(),
+        new_key: new.public().to_base64(),
+        at: h.state.now(),
+    }
+    .sign(&agent.key, &new);
+    let (status, body) = call(&h, post("/v1/agents/rotate-key", rotation.to_vec())).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    agent.key = new;
+    for _ in 0..2 {
+        assert_eq!(call(&h, post_next(&mut agent)).await.0, StatusCode::CREATED);
+    }
+    let auditor = h.state.create_api_token(Role::Auditor, "a").await.unwrap();
+    let (status, body) = call(&h, get("/v1/keys/status", Some(&auditor))).await;
+    assert_eq!(status, StatusCode::OK);
+    let receipts = h.state.receipt_public_key();
+    let list: KeyStatusList = serde_json::from_slice(
+        &Envelope::from_slice(&body)
+            .unwrap()
+            .verify(KEY_STATUS_PAYLOAD_TYPE, |id| {
+                (*id == receipts.id()).then_some(&receipts)
+            })
+            .unwrap()
+            .payload,
+    )
+    .unwrap();
+    let retired = list
+        .keys
+        .iter()
+        .find(|k| k.key_id == old.id().to_string())
+        .unwrap();
+    assert_eq!(
+        (retired.status.as_str(), retired.owner.as_str()),
+        ("rotated", agent.id.as_str())
+    );
+    let rotated_at = retired.until.unwrap();
+    let current = list
+        .keys
+        .iter()
+        .find(|k| k.key_id == agent.key.id().to_string())
+        .unwrap();
+    assert_eq!(
+        (current.status.as_str(), current.since),
+        ("active", Some(rotated_at))
+    );
+
+    let (status, bytes) = call(&h, get(&format!("/v1/export?{QUERY}"), Some(&auditor))).await;
+    assert_eq!(status, StatusCode::OK);
+    let report = bundle::verify(&bytes, None, 1);
+    assert!(report.ok(), "{:#?}", report.failures);
+    assert!(
+        report
+            .summary
+            .contains("key-status list of 5 key(s) issued")
+            && report.summary.contains("(4 active, 1 rotated, 0 revoked)"),
+        "{}",
+        report.summary
+    );
+    let files = unpack(&bytes);
+    assert!(files.contains_key(KEY_STATUS_FILE));
+
+    // The rotation back-dated before the snapshots taken under the old key.
+    let backdated = resigned(files.clone(), |f| {
+        let keys = String::from_utf8(f["keys/keys.txt"].clone()).unwrap();
+        let keys = keys.replace(&rotated_at.to_string(), "2000-01-01T00:00:00.000000Z");
+        f.insert("keys/keys.txt".into(), keys.into_bytes());
+    });
+    let f = failures(&backdated);
+    assert_has(
+        &f,
+        &format!(
+            "signed by key {} of agent {}, which it rotated at 2000-01-01",
+            old.id(),
+            agent.id
+        ),
+    );
+    assert_has(
+        &f,
+        &format!("{KEY_STATUS_FILE}: the signed list does not say what keys/keys.txt says"),
+    );
+    // A list, signed by the server, that calls the retired key active.
+    let lying = resigned(files.clone(), |f| {
+        let mut list = list.clone();
+        for k in &mut list.keys {
+            if k.key_id == old.id().to_string() {
+                k.status = "active".into();
+                k.until = None;
+            }
+        }
+        let payload = vouch_evidence::canonical::to_vec(&list).unwrap();
+        let env = vouch_evidence::dsse::sign(
+            &SigningKey::from_seed(&[99; 32]),
+            KEY_STATUS_PAYLOAD_TYPE,
+            &payload,
+        );
+        f.insert(KEY_STATUS_FILE.into(), env.to_vec());
+    });
+    assert_has(
+        &failures(&lying),
+        &format!("{} (active of {})", old.id(), agent.id),
+    );
+    // The agent's signed rotation left out.
+    let unsigned = resigned(files.clone(), |f| {
+        f.remove(&bundle::rotation_file(&old.id()));
+    });
+    assert_has(
+        &failures(&unsigned),
+        "missing: nothing shows the agent itself changed its key",
+    );
+}

@@ -703,12 +703,13 @@ pub fn verify_with(
         }
     }
     check_rotations(&files, &ring, &mut r);
+    let statuses = crate::keystatus::check(&files, &ring, server_key.as_ref(), &mut r);
     let verified: BTreeSet<Digest> = envelopes.keys().copied().collect();
     let logged = check_log(&files, &ring, pinned, &verified, &mut r);
     let results = check_results(&files, &verified, &mut r);
     let verdicts = crate::verdicts::check_verdicts(&files, &ring, pinned, &population, &mut r);
     r.summary = format!(
-        "sample of {} from a population of {} snapshot(s) (fingerprint {}), seed {:?}; {} envelope(s) in {} chain(s); {logged}; {results} policy result(s) re-derived from their packs; {verdicts}; server key {}",
+        "sample of {} from a population of {} snapshot(s) (fingerprint {}), seed {:?}; {} envelope(s) in {} chain(s); {logged}; {results} policy result(s) re-derived from their packs; {verdicts}; {statuses}; server key {}",
         manifest.sample.len(),
         manifest.population_count,
         manifest.population_fingerprint,

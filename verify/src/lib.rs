@@ -18,6 +18,7 @@
 
 pub mod bundle;
 pub mod cli;
+pub mod keystatus;
 pub mod results;
 pub mod timestamp;
 pub mod verdicts;

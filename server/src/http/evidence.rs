@@ -179,6 +179,20 @@ pub(super) async fn list_snapshots(
     .into_response())
 }
 
+/// `GET /v1/keys/status`: the signed key-status list of every key `GET /v1/keys` lists.
+pub(super) async fn key_status(
+    _reader: Reader,
+    State(state): State<AppState>,
+) -> Result<Response, AppError> {
+    let envelope = crate::bundle::key_status(&state.keys_text(), state.receipt_key(), state.now())
+        .map_err(AppError::Internal)?;
+    Ok((
+        [(header::CONTENT_TYPE, "application/json")],
+        envelope.to_vec(),
+    )
+        .into_response())
+}
+
 pub(super) async fn keys(_reader: Reader, State(state): State<AppState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
