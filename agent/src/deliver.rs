@@ -96,6 +96,78 @@ impl Agent {
         Duration::from_secs(self.config.agent.backoff_max_secs)
     }
 
+    /// Verifies a receipt with the server's receipts key; one signed by another key is
+    /// checked after following the server's key rotations from the key this agent trusts
+    /// (`GET /v1/keys/rotations/<key id>`, each signed by the key it retires and the next),
+    /// and the key reached is kept as the server's from then on.
+    async fn verify_receipt(
+        &self,
+        envelope: &vouch_evidence::dsse::Envelope,
+    ) -> Result<Receipt, AgentError> {
+        use vouch_evidence::rotation::KeyRotation;
+        let mut key = self.server_key.read().expect("server key lock").clone();
+        let signed_by: Vec<&str> = envelope
+            .signatures
+            .iter()
+            .map(|s| s.keyid.as_str())
+            .collect();
+        let mut followed = false;
+        for _ in 0..8 {
+            if signed_by.contains(&key.id().to_string().as_str()) {
+                break;
+            }
+            let url = format!(
+                "{}/v1/keys/rotations/{}",
+                self.config.server.url.trim_end_matches('/'),
+                key.id()
+            );
+            let resp = self
+                .client
+                .get(url)
+                .send()
+                .await
+                .map_err(AgentError::unreachable)?;
+            if !resp.status().is_success() {
+                return Err(AgentError::BadAnswer(format!(
+                    "the receipt is signed by another key than the server's ({}), and the server \
+                     shows no rotation of it (HTTP {})",
+                    key.id(),
+                    resp.status()
+                )));
+            }
+            let bytes = resp
+                .bytes()
+                .await
+                .map_err(|e| AgentError::BadAnswer(e.to_string()))?;
+            let rotation = vouch_evidence::dsse::Envelope::from_slice(&bytes)
+                .ok()
+                .and_then(|e| KeyRotation::open(&e).ok())
+                .filter(|r| r.owner == "vouch-server-receipts" && r.old_key == key.to_base64())
+                .ok_or_else(|| {
+                    AgentError::BadAnswer(format!(
+                        "the server's rotation of its key {} is not one signed by that key",
+                        key.id()
+                    ))
+                })?;
+            key = rotation
+                .new_public()
+                .map_err(|e| AgentError::BadAnswer(e.to_string()))?;
+            followed = true;
+        }
+        let receipt = Receipt::verify(envelope, &key)
+            .map_err(|e| AgentError::BadAnswer(format!("receipt does not verify: {e}")))?;
+        if followed {
+            let mut enrollment = self.state.load_enrollment().map_err(AgentError::State)?;
+            enrollment.server_key = key.to_base64();
+            self.state
+                .save_enrollment(&enrollment)
+                .map_err(AgentError::State)?;
+            tracing::info!(key = %key.id(), "following the server's rotated receipts key");
+            *self.server_key.write().expect("server key lock") = key;
+        }
+        Ok(receipt)
+    }
+
     /// A spooled envelope signed with another key than the current one (spooled before the
     /// key was rotated) is signed again with the current key and written back: its payload,
     /// so its digest and its place in the chain, stay the same.
@@ -163,8 +235,7 @@ impl Agent {
             .json()
             .await
             .map_err(|e| AgentError::BadAnswer(e.to_string()))?;
-        let receipt = Receipt::verify(&answer.receipt, &self.server_key)
-            .map_err(|e| AgentError::BadAnswer(format!("receipt does not verify: {e}")))?;
+        let receipt = self.verify_receipt(&answer.receipt).await?;
         if receipt.digest != digest || answer.digest != digest {
             return Err(AgentError::BadAnswer(format!(
                 "receipt is for {}, not {digest}",

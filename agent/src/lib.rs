@@ -149,7 +149,9 @@ pub struct Agent {
     /// from the state directory when the enrolment record names another key).
     key: std::sync::RwLock<std::sync::Arc<SigningKey>>,
     enrollment: Enrollment,
-    server_key: PublicKey,
+    /// The server's receipts key: the one of enrolment, followed through the server's
+    /// rotations (each signed by the key it retires).
+    server_key: std::sync::RwLock<PublicKey>,
     client: reqwest::Client,
     /// Serialises chain updates and deliveries.
     lock: Mutex<()>,
@@ -175,7 +177,7 @@ impl Agent {
             state,
             key: std::sync::RwLock::new(std::sync::Arc::new(key)),
             enrollment,
-            server_key,
+            server_key: std::sync::RwLock::new(server_key),
             client,
             lock: Mutex::new(()),
         })

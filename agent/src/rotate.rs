@@ -27,7 +27,7 @@ pub async fn rotate_key(config: &AgentConfig) -> Result<Enrollment, AgentError> 
         None => {
             let new = state.create_pending_key()?;
             let rotation = KeyRotation {
-                agent_id: enrollment.agent_id.clone(),
+                owner: enrollment.agent_id.clone(),
                 old_key: old.public().to_base64(),
                 new_key: new.public().to_base64(),
                 at: vouch_evidence::Clock::System.now(),

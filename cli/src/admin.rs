@@ -250,6 +250,28 @@ pub(crate) enum KeysCommand {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// Replace one of the server's keys: the rotation, signed by the old key and the new, is
+    /// recorded (keys exports and bundles carry the retired key and the signed rotation, so
+    /// auditors who pinned the old key follow it to the new). Stop the server first, and copy
+    /// the new key file to every replica before starting them again. The log's key is the
+    /// log's identity and is not rotated.
+    Rotate {
+        /// Which key.
+        #[arg(long, value_enum)]
+        role: KeyRoleArg,
+        /// Data directory.
+        #[arg(long, default_value = "./vouch-data")]
+        data_dir: PathBuf,
+    },
+}
+
+/// A server key that can be rotated.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub(crate) enum KeyRoleArg {
+    /// `receipt.key`: receipts, bundle manifests, key-status lists.
+    Receipts,
+    /// `verdict.key`: signed verdicts.
+    Verdicts,
 }
 
 #[derive(clap::Args)]
@@ -334,8 +356,30 @@ pub(crate) fn fsck(args: FsckArgs) -> Result<ExitCode> {
 
 /// `vouch keys export`.
 pub(crate) fn keys_command(command: KeysCommand) -> Result<ExitCode> {
-    let KeysCommand::Export { data_dir, output } = command;
-
+    let (data_dir, output) = match command {
+        KeysCommand::Export { data_dir, output } => (data_dir, output),
+        KeysCommand::Rotate { role, data_dir } => {
+            let role = match role {
+                KeyRoleArg::Receipts => vouch_server::state::ServerKeyRole::Receipts,
+                KeyRoleArg::Verdicts => vouch_server::state::ServerKeyRole::Verdicts,
+            };
+            let (rt, state) = open_state(&data_dir)?;
+            let (old, new) = rt.block_on(vouch_server::state::rotate_server_key(
+                &data_dir,
+                state.store().as_ref(),
+                role,
+                state.now(),
+            ))?;
+            println!(
+                "{}: key {} replaced by {} (restart the server, and copy {} to every replica)",
+                role.owner(),
+                old.id(),
+                new.id(),
+                data_dir.join(role.file()).display()
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
     let (_rt, state) = open_state(&data_dir)?;
     let text = state.keys_text();
     match output {

@@ -1,5 +1,6 @@
-//! Agent key rotation: the agent makes a new key and states the change — its id, the old key,
-//! the new key, when — signed by **both** keys in one DSSE envelope: the old key authorises the
+//! Key rotation: an agent (or the server, for its receipt or verdict key) makes a new key and
+//! states the change — whose key, the old key, the new key, when — signed by **both** keys in
+//! one DSSE envelope: the old key authorises the
 //! change (only the holder of the enrolled key can hand the agent's chains on), the new key
 //! proves it is held. The server records it and from then on takes only the new key; the
 //! agent's chains continue unbroken. Auditors find each rotation in bundles and check both
@@ -17,8 +18,9 @@ pub const KEY_ROTATION_PAYLOAD_TYPE: &str = "application/vnd.vouch.key-rotation+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeyRotation {
-    /// The agent.
-    pub agent_id: String,
+    /// Whose key: the agent's id, or the server key's role (`vouch-server-receipts`,
+    /// `vouch-server-verdicts`).
+    pub owner: String,
     /// The key it held (base64 raw Ed25519).
     pub old_key: String,
     /// The key it holds from now on.
@@ -101,7 +103,7 @@ mod tests {
 
     fn rotation(old: &SigningKey, new: &SigningKey) -> KeyRotation {
         KeyRotation {
-            agent_id: "agt_1".into(),
+            owner: "agt_1".into(),
             old_key: old.public().to_base64(),
             new_key: new.public().to_base64(),
             at: "2026-12-06T00:00:00Z".parse().unwrap(),
@@ -139,7 +141,7 @@ mod tests {
         );
         // Not canonical.
         let loose = format!(
-            "{{ \"agent_id\": \"agt_1\", \"old_key\": \"{}\", \"new_key\": \"{}\", \"at\": \"2026-12-06T00:00:00.000000Z\" }}",
+            "{{ \"owner\": \"agt_1\", \"old_key\": \"{}\", \"new_key\": \"{}\", \"at\": \"2026-12-06T00:00:00.000000Z\" }}",
             r.old_key, r.new_key
         );
         let mut env = dsse::sign(&old, KEY_ROTATION_PAYLOAD_TYPE, loose.as_bytes());

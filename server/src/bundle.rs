@@ -315,7 +315,11 @@ async fn write(
         .retired_keys()
         .await?
         .into_iter()
-        .filter(|k| agent_ids.contains(k.agent_id.as_str()))
+        .filter(|k| {
+            agent_ids.contains(k.agent_id.as_str())
+                || [SERVER_KEY_OWNER, crate::verdicts::VERDICT_KEY_OWNER]
+                    .contains(&k.agent_id.as_str())
+        })
         .collect();
     keys.push_str(&retired_lines(retired.iter()));
     keys.push_str(&receipt_key.public().to_line(SERVER_KEY_OWNER));

@@ -1059,7 +1059,7 @@ async fn rotated_keys_are_listed_signed_and_a_lying_server_is_named() {
     let old = agent.key.public().clone();
     let new = SigningKey::from_seed(&[12; 32]);
     let rotation = KeyRotation {
-        agent_id: agent.id.clone(),
+        owner: agent.id.clone(),
         old_key: old.to_base64(),
         new_key: new.public().to_base64(),
         at: h.state.now(),

@@ -322,7 +322,19 @@ pub trait AccessStore: Send + Sync + 'static {
         at: Timestamp,
         rotation: Vec<u8>,
     ) -> Result<RotateOutcome, StoreError>;
-    /// Every key agents held before their current one, oldest first.
+    /// Records that the server's key of role `owner` (`vouch-server-receipts`, …) was
+    /// replaced: `old` is retired at `at` by the signed `rotation` (kept with agents' retired
+    /// keys, so keys exports and bundles carry it), with an audit entry; recording the same
+    /// retired key again changes nothing.
+    async fn record_key_rotation(
+        &self,
+        owner: &str,
+        old: &PublicKey,
+        new: &PublicKey,
+        at: Timestamp,
+        rotation: Vec<u8>,
+    ) -> Result<(), StoreError>;
+    /// Every key agents (and the server's roles) held before their current one, oldest first.
     async fn retired_keys(&self) -> Result<Vec<RetiredKey>, StoreError>;
     /// Appends to the audit log.
     async fn audit(&self, entry: AuditEntry) -> Result<(), StoreError>;

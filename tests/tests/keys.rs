@@ -96,7 +96,7 @@ async fn an_agent_rotates_its_key_and_its_chains_continue() {
     let state_dir = vouch_agent::state::StateDir::open(&state).unwrap();
     let next = state_dir.create_pending_key().unwrap();
     let rotation = KeyRotation {
-        agent_id: rotated.agent_id.clone(),
+        owner: rotated.agent_id.clone(),
         old_key: new.public().to_base64(),
         new_key: next.public().to_base64(),
         at: vouch_evidence::Clock::System.now(),
@@ -119,7 +119,7 @@ async fn an_agent_rotates_its_key_and_its_chains_continue() {
     // A rotation not signed by the agent's current key is refused.
     let stranger = vouch_evidence::SigningKey::from_seed(&[77; 32]);
     let hijack = KeyRotation {
-        agent_id: rotated.agent_id.clone(),
+        owner: rotated.agent_id.clone(),
         old_key: next.public().to_base64(),
         new_key: stranger.public().to_base64(),
         at: vouch_evidence::Clock::System.now(),
@@ -171,5 +171,110 @@ async fn an_agent_rotates_its_key_and_its_chains_continue() {
         keys.lines().filter(|l| l.starts_with("rotated ")).count(),
         2,
         "{keys}"
+    );
+}
+
+/// The server's receipts key rotated (`vouch keys rotate --role receipts`, server stopped):
+/// agents follow the rotation the old key signed and go on delivering; an auditor who pinned
+/// the keys before verifies a bundle made after, following the same signed rotation, and
+/// every receipt — those of the old key before the rotation, of the new one after — holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_servers_receipts_key_rotates_and_agents_and_auditors_follow() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("server");
+    let mut server = TestServer::start(&data).await;
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, &server.ca_pem).unwrap();
+    let state = dir.path().join("agent");
+    let config = crate::log::agent_config(&server, &state, &ca);
+    vouch_agent::enroll(&config, &server.enroll_token().await, false)
+        .await
+        .unwrap();
+    let agent = Agent::open(config.clone()).unwrap();
+    for _ in 0..2 {
+        agent.collect_and_spool().await.unwrap();
+        assert_eq!(agent.deliver_pending().await.unwrap().delivered, 1);
+    }
+    let pinned = dir.path().join("pinned-keys.txt");
+    std::fs::write(&pinned, server.running().state().keys_text()).unwrap();
+    let old = server.running().state().receipt_public_key().clone();
+
+    server.stop().await;
+    let limits = vouch_server::state::Limits {
+        max_body_bytes: 1 << 20,
+        clock_skew_secs: 300,
+    };
+    let admin = vouch_server::AppState::open(&data, None, limits)
+        .await
+        .unwrap();
+    let (from, to) = vouch_server::state::rotate_server_key(
+        &data,
+        admin.store().as_ref(),
+        vouch_server::state::ServerKeyRole::Receipts,
+        admin.now(),
+    )
+    .await
+    .unwrap();
+    admin.store().close().await.unwrap();
+    drop(admin);
+    assert_eq!(from, old);
+    assert!(!data.join("receipt.key.new").exists());
+    assert!(!data.join("receipt.key.rotation.json").exists());
+    server.restart().await;
+    assert_eq!(server.running().state().receipt_public_key(), &to);
+
+    // The agent follows the rotation the old key signed, and keeps the new key.
+    agent.collect_and_spool().await.unwrap();
+    let report = agent.deliver_pending().await.unwrap();
+    assert_eq!((report.delivered, report.pending), (1, 0), "{report:?}");
+    let enrollment = vouch_agent::state::StateDir::open(&state)
+        .unwrap()
+        .load_enrollment()
+        .unwrap();
+    assert_eq!(enrollment.server_key, to.to_base64());
+
+    // The auditor's keys pinned before the rotation: the bundle's new key is followed to.
+    let client = vouch_tests::server::https_client(&server.ca_pem);
+    let token = server
+        .running()
+        .state()
+        .create_api_token(vouch_server::auth::Role::Auditor, "auditor")
+        .await
+        .unwrap();
+    let bundle = dir.path().join("bundle.tar.gz");
+    let bytes = client
+        .get(format!(
+            "{}/v1/export?from=2000-01-01T00:00:00Z&to=2200-01-01T00:00:00Z&size=3&seed=r",
+            server.url
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    std::fs::write(&bundle, &bytes).unwrap();
+    let args = vouch_server::verify::cli::VerifyArgs {
+        keys: Some(pinned),
+        depth: vouch_server::verify::Depth::Canonical,
+        threads: 1,
+        files: vec![bundle],
+        since: None,
+        witnesses: Vec::new(),
+        witness_quorum: None,
+        tsa_cert: None,
+    };
+    let mut out = Vec::new();
+    let ok = vouch_server::verify::cli::run(&args, &mut out).unwrap();
+    let out = String::from_utf8(out).unwrap();
+    assert!(ok, "{out}");
+    assert!(
+        out.contains(&format!(
+            "the key of vouch-server-receipts ({}) is not pinned, but the bundle shows it introduced by the pinned key {}",
+            to.id(),
+            old.id()
+        )),
+        "{out}"
     );
 }

@@ -448,7 +448,7 @@ pub fn verify_with(
             Keyring::default()
         }
     };
-    let server_keys: Vec<PublicKey> = ring.of_owner(SERVER_KEY_OWNER).cloned().collect();
+    let server_keys: Vec<PublicKey> = ring.current_of(SERVER_KEY_OWNER).cloned().collect();
     let server_key = match server_keys.as_slice() {
         [k] => Some(k.clone()),
         [] => {
@@ -486,10 +486,17 @@ pub fn verify_with(
                             key.id()
                         ))
                     }
-                    None => r.failures.push(format!(
-                        "keys/keys.txt: the key of {owner} ({}) is not among the pinned keys",
-                        key.id()
-                    )),
+                    None => match rotated_from_pinned(&files, pinned, &key, &owner) {
+                        Some(from) => r.notes.push(format!(
+                            "the key of {owner} ({}) is not pinned, but the bundle shows it \
+                             introduced by the pinned key {from} (a rotation signed by both)",
+                            key.id()
+                        )),
+                        None => r.failures.push(format!(
+                            "keys/keys.txt: the key of {owner} ({}) is not among the pinned keys",
+                            key.id()
+                        )),
+                    },
                 }
             }
         }
@@ -665,7 +672,29 @@ pub fn verify_with(
                 .get(&path)
                 .ok_or_else(|| "missing".to_string())
                 .and_then(|b| Envelope::from_slice(b).map_err(|e| e.to_string()))
-                .and_then(|env| Receipt::verify(&env, key).map_err(|e| e.to_string()));
+                .and_then(|env| {
+                    // The receipts key that signed it: the current one, or one rotated away
+                    // since (what it signed before its rotation stays valid).
+                    let signer = env
+                        .signatures
+                        .iter()
+                        .filter_map(|s| s.keyid.parse::<vouch_evidence::KeyId>().ok())
+                        .find_map(|id| {
+                            ring.get(&id)
+                                .filter(|(_, o)| *o == SERVER_KEY_OWNER)
+                                .map(|(k, _)| k.clone())
+                        })
+                        .unwrap_or_else(|| key.clone());
+                    let receipt = Receipt::verify(&env, &signer).map_err(|e| e.to_string())?;
+                    match ring.rotation(&signer.id()) {
+                        Some((_, at)) if receipt.received_at >= at => Err(format!(
+                            "signed at {} by the server's receipts key {}, rotated at {at}",
+                            receipt.received_at,
+                            signer.id()
+                        )),
+                        _ => Ok(receipt),
+                    }
+                });
             let revoked = envelopes
                 .get(digest)
                 .and_then(|link| ring.revocation(&link.chain.agent_id));
@@ -726,6 +755,49 @@ pub fn rotation_file(keyid: &vouch_evidence::KeyId) -> String {
     format!("keys/rotations/{keyid}.json")
 }
 
+/// The pinned key of `owner` from which the bundle's verified rotations lead to `key`, if
+/// any: the chain an auditor follows when the organisation rotated a key after they pinned
+/// its keys.
+fn rotated_from_pinned(
+    files: &BTreeMap<String, Vec<u8>>,
+    pinned: &Keyring,
+    key: &PublicKey,
+    owner: &str,
+) -> Option<vouch_evidence::KeyId> {
+    use vouch_evidence::rotation::KeyRotation;
+    let mut next: BTreeMap<vouch_evidence::KeyId, PublicKey> = BTreeMap::new();
+    for (path, bytes) in files
+        .iter()
+        .filter(|(p, _)| p.starts_with("keys/rotations/"))
+    {
+        let Some(rot) = Envelope::from_slice(bytes)
+            .ok()
+            .and_then(|e| KeyRotation::open(&e).ok())
+            .filter(|r| r.owner == owner)
+        else {
+            continue;
+        };
+        if let (Ok(old), Ok(new)) = (rot.old(), rot.new_public())
+            && *path == rotation_file(&old.id())
+        {
+            next.insert(old.id(), new);
+        }
+    }
+    for start in pinned.of_owner(owner) {
+        let mut at = start.clone();
+        for _ in 0..=next.len() {
+            if at == *key {
+                return Some(start.id());
+            }
+            match next.get(&at.id()) {
+                Some(n) => at = n.clone(),
+                None => break,
+            }
+        }
+    }
+    None
+}
+
 /// The key of `ring` that signed the envelope of `digest` in the bundle.
 fn signer_of(
     files: &BTreeMap<String, Vec<u8>>,
@@ -756,11 +828,11 @@ fn check_rotations(files: &BTreeMap<String, Vec<u8>>, ring: &Keyring, r: &mut Bu
             .and_then(|rot| {
                 let old = rot.old().map_err(|e| e.to_string())?;
                 let new = rot.new_public().map_err(|e| e.to_string())?;
-                if rot.agent_id != agent || old.id() != *keyid {
+                if rot.owner != agent || old.id() != *keyid {
                     return Err(format!(
                         "it rotates key {} of agent {}, not key {keyid} of agent {agent}",
                         old.id(),
-                        rot.agent_id
+                        rot.owner
                     ));
                 }
                 match ring.get(&new.id()) {

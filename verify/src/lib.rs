@@ -199,6 +199,12 @@ impl Keyring {
             .map(|(a, (at, r))| (a.as_str(), *at, r.as_str()))
     }
 
+    /// The keys of `owner` that are not rotated away: its current key(s).
+    pub fn current_of<'a>(&'a self, owner: &'a str) -> impl Iterator<Item = &'a PublicKey> + 'a {
+        self.of_owner(owner)
+            .filter(|k| !self.rotated.contains_key(&k.id()))
+    }
+
     /// The keys belonging to `owner`.
     pub fn of_owner<'a>(&'a self, owner: &'a str) -> impl Iterator<Item = &'a PublicKey> + 'a {
         self.keys

@@ -287,7 +287,7 @@ pub(crate) fn check_verdicts(
     r: &mut crate::bundle::BundleReport,
 ) -> String {
     use vouch_evidence::dsse::Envelope;
-    let keys: Vec<&vouch_evidence::PublicKey> = ring.of_owner(VERDICT_KEY_OWNER).collect();
+    let keys: Vec<&vouch_evidence::PublicKey> = ring.current_of(VERDICT_KEY_OWNER).collect();
     let pinned_key = pinned.is_some_and(|p| p.of_owner(VERDICT_KEY_OWNER).next().is_some());
     let signed_files = files.keys().any(|p| p.starts_with("verdicts/"));
     let key = match keys.as_slice() {

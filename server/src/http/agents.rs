@@ -158,7 +158,7 @@ pub(super) async fn rotate_key(
     }
     let outcome = match state
         .store()
-        .rotate_agent_key(&rotation.agent_id, &old, &new, now, body.to_vec())
+        .rotate_agent_key(&rotation.owner, &old, &new, now, body.to_vec())
         .await
     {
         Ok(o) => o,
@@ -185,7 +185,7 @@ pub(super) async fn rotate_key(
                 RejectReason::UnknownKey,
                 format!(
                     "no enrolled agent {}",
-                    vouch_evidence::limits::truncate_echo(&rotation.agent_id)
+                    vouch_evidence::limits::truncate_echo(&rotation.owner)
                 ),
             ));
         }
@@ -194,7 +194,7 @@ pub(super) async fn rotate_key(
                 RejectReason::AgentRevoked,
                 format!(
                     "agent {} is revoked: its keys change no more",
-                    rotation.agent_id
+                    rotation.owner
                 ),
             ));
         }

@@ -179,6 +179,26 @@ pub(super) async fn list_snapshots(
     .into_response())
 }
 
+/// `GET /v1/keys/rotations/{keyid}`: the rotation that retired key `keyid`, as its owner signed
+/// it with that key and its successor (an agent, or the server for its receipts or verdicts
+/// key). No token: it is a public statement whose signatures are its proof, and agents follow
+/// the server's receipts key with it.
+pub(super) async fn key_rotation(
+    State(state): State<AppState>,
+    axum::extract::Path(keyid): axum::extract::Path<String>,
+) -> Result<Response, AppError> {
+    let id: vouch_evidence::KeyId = keyid
+        .parse()
+        .map_err(|_| AppError::Client(RejectReason::BadRequest, "not a key id".into()))?;
+    match state.rotation_of(&id) {
+        Some(bytes) => Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response()),
+        None => Err(AppError::Client(
+            RejectReason::NotFound,
+            format!("key {id} was not rotated"),
+        )),
+    }
+}
+
 /// `GET /v1/keys/status`: the signed key-status list of every key `GET /v1/keys` lists.
 pub(super) async fn key_status(
     _reader: Reader,

@@ -129,6 +129,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/assets/{kind}/{id}/tags", axum::routing::put(set_tags))
         .route("/v1/keys", get(keys))
         .route("/v1/keys/status", get(key_status))
+        .route("/v1/keys/rotations/{keyid}", get(key_rotation))
         .route("/v1/sample", get(sample))
         .route("/v1/export", get(export))
         .merge(access::routes())

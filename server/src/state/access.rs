@@ -227,6 +227,16 @@ impl AppState {
             .map(|k| (k.agent_id.clone(), k.retired_at))
     }
 
+    /// The signed rotation that retired key `keyid`, if it was retired.
+    pub fn rotation_of(&self, keyid: &KeyId) -> Option<Vec<u8>> {
+        self.inner
+            .retired
+            .read()
+            .expect("retired keys lock")
+            .get(keyid)
+            .map(|k| k.rotation.clone())
+    }
+
     /// Applies a key rotation to the in-memory keyring: `agent` (with its new key) replaces
     /// its `old` key, which is retired at `at` by the signed `rotation`.
     pub(crate) fn rotated(

@@ -423,3 +423,98 @@ pub fn load_or_create_key(path: &Path) -> Result<SigningKey, StateError> {
 pub(crate) fn retired_map(keys: Vec<RetiredKey>) -> HashMap<KeyId, RetiredKey> {
     keys.into_iter().map(|k| (k.public_key.id(), k)).collect()
 }
+
+/// A key of the server's that can be rotated. (The transparency log's key is the log's
+/// identity, as in C2SP: a new log key is a new log, not a rotation.)
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServerKeyRole {
+    /// `receipt.key`: receipts, bundle manifests, key-status lists.
+    Receipts,
+    /// `verdict.key`: signed verdicts.
+    Verdicts,
+}
+
+impl ServerKeyRole {
+    /// The key file in the data directory.
+    pub fn file(self) -> &'static str {
+        match self {
+            ServerKeyRole::Receipts => "receipt.key",
+            ServerKeyRole::Verdicts => "verdict.key",
+        }
+    }
+
+    /// The owner its keys-file line names.
+    pub fn owner(self) -> &'static str {
+        match self {
+            ServerKeyRole::Receipts => crate::bundle::SERVER_KEY_OWNER,
+            ServerKeyRole::Verdicts => crate::verdicts::VERDICT_KEY_OWNER,
+        }
+    }
+}
+
+/// Rotates the server's `role` key in `data_dir` at `at`, with the store `store`: a new key
+/// is made beside the old (`<file>.new`), the rotation signed by both is written
+/// (`<file>.rotation.json`) and recorded in the store (so keys exports and bundles carry the
+/// retired key and the signed rotation), and only then does the new key replace the old. Run
+/// with the server stopped (every replica reads the key at start); an interrupted rotation is
+/// finished by running it again. Answers the old key and the new.
+pub async fn rotate_server_key(
+    data_dir: &Path,
+    store: &dyn Store,
+    role: ServerKeyRole,
+    at: Timestamp,
+) -> Result<(vouch_evidence::PublicKey, vouch_evidence::PublicKey), StateError> {
+    use vouch_evidence::rotation::KeyRotation;
+    let path = data_dir.join(role.file());
+    let new_path = data_dir.join(format!("{}.new", role.file()));
+    let statement_path = data_dir.join(format!("{}.rotation.json", role.file()));
+    let err = |p: &Path, problem: String| StateError::Key {
+        path: p.display().to_string(),
+        problem,
+    };
+    if !path.exists() {
+        return Err(err(&path, "no key to rotate".into()));
+    }
+    let old = load_or_create_key(&path)?;
+    let (new, statement) = match std::fs::read(&statement_path) {
+        Ok(bytes) if new_path.exists() => (load_or_create_key(&new_path)?, bytes),
+        _ => {
+            let _ = std::fs::remove_file(&new_path);
+            let new = load_or_create_key(&new_path)?;
+            let signed = KeyRotation {
+                owner: role.owner().to_string(),
+                old_key: old.public().to_base64(),
+                new_key: new.public().to_base64(),
+                at,
+            }
+            .sign(&old, &new)
+            .to_vec();
+            write_private(&statement_path, &signed)
+                .map_err(|e| err(&statement_path, e.to_string()))?;
+            (new, signed)
+        }
+    };
+    let rotation = vouch_evidence::dsse::Envelope::from_slice(&statement)
+        .ok()
+        .and_then(|e| KeyRotation::open(&e).ok())
+        .filter(|r| r.old_key == old.public().to_base64() && r.new_key == new.public().to_base64())
+        .ok_or_else(|| {
+            err(
+                &statement_path,
+                "not a rotation of this key to the new one, signed by both".into(),
+            )
+        })?;
+    store
+        .record_key_rotation(
+            role.owner(),
+            old.public(),
+            new.public(),
+            rotation.at,
+            statement,
+        )
+        .await?;
+    std::fs::rename(&new_path, &path).map_err(|e| err(&path, e.to_string()))?;
+    crate::files::sync_dir(data_dir).map_err(|e| err(data_dir, e.to_string()))?;
+    let _ = std::fs::remove_file(&statement_path);
+    Ok((old.public().clone(), new.public().clone()))
+}

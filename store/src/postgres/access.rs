@@ -659,6 +659,43 @@ impl AccessStore for PgStore {
         retired_keys(&self.pool).await
     }
 
+    async fn record_key_rotation(
+        &self,
+        owner: &str,
+        old: &PublicKey,
+        new: &PublicKey,
+        at: Timestamp,
+        rotation: Vec<u8>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let added = sqlx::query(
+            "INSERT INTO agent_keys(keyid, agent_id, public_key, retired_at, rotation)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT(keyid) DO NOTHING",
+        )
+        .bind(old.id().to_string())
+        .bind(owner)
+        .bind(old.to_base64())
+        .bind(at.unix_micros())
+        .bind(rotation)
+        .execute(&mut *tx)
+        .await?;
+        if added.rows_affected() == 1 {
+            audit(
+                &mut tx,
+                &AuditEntry {
+                    at,
+                    actor: "cli".into(),
+                    action: "server.rotate_key".into(),
+                    subject: owner.to_string(),
+                    detail: format!("key {} replaced by {}", old.id(), new.id()),
+                },
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn audit(&self, entry: AuditEntry) -> Result<(), StoreError> {
         let mut c = self.pool.acquire().await?;
         audit(&mut c, &entry).await

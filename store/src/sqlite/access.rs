@@ -660,6 +660,44 @@ impl AccessStore for SqliteStore {
         self.read(retired_keys).await
     }
 
+    async fn record_key_rotation(
+        &self,
+        owner: &str,
+        old: &PublicKey,
+        new: &PublicKey,
+        at: Timestamp,
+        rotation: Vec<u8>,
+    ) -> Result<(), StoreError> {
+        let (owner, old, new) = (owner.to_string(), old.clone(), new.clone());
+        self.write_fn(move |c| {
+            let added = c.execute(
+                "INSERT INTO agent_keys(keyid, agent_id, public_key, retired_at, rotation)
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(keyid) DO NOTHING",
+                params![
+                    old.id().to_string(),
+                    owner,
+                    old.to_base64(),
+                    at.unix_micros(),
+                    rotation
+                ],
+            )?;
+            if added == 1 {
+                audit(
+                    c,
+                    &AuditEntry {
+                        at,
+                        actor: "cli".into(),
+                        action: "server.rotate_key".into(),
+                        subject: owner.clone(),
+                        detail: format!("key {} replaced by {}", old.id(), new.id()),
+                    },
+                )?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
     async fn audit(&self, entry: AuditEntry) -> Result<(), StoreError> {
         self.write_fn(move |c| audit(c, &entry)).await
     }
