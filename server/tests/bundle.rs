@@ -1079,7 +1079,7 @@ async fn rotated_keys_are_listed_signed_and_a_lying_server_is_named() {
         &Envelope::from_slice(&body)
             .unwrap()
             .verify(KEY_STATUS_PAYLOAD_TYPE, |id| {
-                (*id == receipts.id()).then_some(&receipts)
+                (*id == receipts.id()).then_some(receipts)
             })
             .unwrap()
             .payload,

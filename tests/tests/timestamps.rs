@@ -151,7 +151,6 @@ async fn the_log_is_time_stamped_and_bundles_date_their_snapshots() {
     assert_eq!(status, 404, "leaf 2 is past the stamped tree of 2");
 
     let export = |name: &'static str| {
-        let get = get.clone();
         let (url, dir) = (server.url.clone(), dir.path().to_path_buf());
         async move {
             let (status, body) = get(format!(
