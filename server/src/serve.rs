@@ -449,11 +449,13 @@ fn background_tasks(
         ));
     }
     if let Some(stamper) = state.stamper() {
+        // The first stamp one interval after start: a restart does not ask the TSA again for
+        // a checkpoint it dated moments ago.
         tasks.push(every(
             state,
             stop,
             stamper.interval(),
-            true,
+            false,
             |state| async move { state.timestamp_round().await },
         ));
     }

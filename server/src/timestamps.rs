@@ -94,6 +94,8 @@ pub struct Stamper {
     client: reqwest::Client,
     certificate: Vec<u8>,
     interval: Duration,
+    /// Held for a stamp: two never overlap (one per size is kept either way).
+    one_at_a_time: tokio::sync::Mutex<()>,
 }
 
 /// The longest a TSA is given to answer.
@@ -143,6 +145,7 @@ impl Stamper {
             client,
             certificate,
             interval: Duration::from_secs(config.interval_secs),
+            one_at_a_time: tokio::sync::Mutex::new(()),
         }))
     }
 
@@ -159,6 +162,7 @@ impl Stamper {
         store: &dyn LogStore,
         signer: &LogSigner,
     ) -> Result<Option<(u64, Stamped)>, StampError> {
+        let _one = self.one_at_a_time.lock().await;
         let head = store.log_head().await?;
         let last = store.timestamp_covering(None).await?.map(|(size, ..)| size);
         if head.size == 0 || last == Some(head.size) {

@@ -7,11 +7,12 @@
 
 use std::path::Path;
 
-use vouch_agent::Agent;
 use vouch_evidence::api::ErrorBody;
 use vouch_evidence::dsse::{self, Envelope};
 use vouch_evidence::rotation::KeyRotation;
 use vouch_tests::server::TestServer;
+
+use crate::log::{deliver, enrolled_agent};
 
 fn seed_of(state: &Path, file: &str) -> vouch_evidence::SigningKey {
     use base64::Engine as _;
@@ -28,18 +29,9 @@ fn seed_of(state: &Path, file: &str) -> vouch_evidence::SigningKey {
 async fn an_agent_rotates_its_key_and_its_chains_continue() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(&dir.path().join("server")).await;
-    let ca = dir.path().join("ca.pem");
-    std::fs::write(&ca, &server.ca_pem).unwrap();
     let state = dir.path().join("agent");
-    let config = crate::log::agent_config(&server, &state, &ca);
-    vouch_agent::enroll(&config, &server.enroll_token().await, false)
-        .await
-        .unwrap();
-    let agent = Agent::open(config.clone()).unwrap();
-    for _ in 0..2 {
-        agent.collect_and_spool().await.unwrap();
-        assert_eq!(agent.deliver_pending().await.unwrap().delivered, 1);
-    }
+    let (config, agent) = enrolled_agent(&server, &state, "debian12-hardened").await;
+    deliver(&agent, 2).await;
     // One more, spooled under the old key and not delivered yet.
     agent.collect_and_spool().await.unwrap();
     let old = seed_of(&state, "agent.key");
@@ -54,8 +46,7 @@ async fn an_agent_rotates_its_key_and_its_chains_continue() {
     // The running agent signs the spooled snapshot again with the new key; the chain goes on.
     let report = agent.deliver_pending().await.unwrap();
     assert_eq!((report.delivered, report.pending), (1, 0));
-    agent.collect_and_spool().await.unwrap();
-    assert_eq!(agent.deliver_pending().await.unwrap().delivered, 1);
+    deliver(&agent, 1).await;
     let client = vouch_tests::server::https_client(&server.ca_pem);
     let chain = server
         .running()
@@ -183,18 +174,9 @@ async fn the_servers_receipts_key_rotates_and_agents_and_auditors_follow() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("server");
     let mut server = TestServer::start(&data).await;
-    let ca = dir.path().join("ca.pem");
-    std::fs::write(&ca, &server.ca_pem).unwrap();
     let state = dir.path().join("agent");
-    let config = crate::log::agent_config(&server, &state, &ca);
-    vouch_agent::enroll(&config, &server.enroll_token().await, false)
-        .await
-        .unwrap();
-    let agent = Agent::open(config.clone()).unwrap();
-    for _ in 0..2 {
-        agent.collect_and_spool().await.unwrap();
-        assert_eq!(agent.deliver_pending().await.unwrap().delivered, 1);
-    }
+    let (_, agent) = enrolled_agent(&server, &state, "debian12-hardened").await;
+    deliver(&agent, 2).await;
     let pinned = dir.path().join("pinned-keys.txt");
     std::fs::write(&pinned, server.running().state().keys_text()).unwrap();
     let old = server.running().state().receipt_public_key().clone();

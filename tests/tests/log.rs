@@ -35,6 +35,32 @@ pub(crate) fn agent_config(server: &TestServer, state: &Path, ca: &Path) -> Agen
     }
 }
 
+/// An agent of `server` collecting the fixture host `host`, enrolled, with its state in
+/// `state` (the server's CA written beside it): its configuration and the agent.
+pub(crate) async fn enrolled_agent(
+    server: &TestServer,
+    state: &Path,
+    host: &str,
+) -> (AgentConfig, Agent) {
+    let ca = state.with_extension("ca.pem");
+    std::fs::write(&ca, &server.ca_pem).unwrap();
+    let mut config = agent_config(server, state, &ca);
+    config.collectors.host.root = vouch_collectors::fixtures::fixture_host(host);
+    vouch_agent::enroll(&config, &server.enroll_token().await, false)
+        .await
+        .unwrap();
+    let agent = Agent::open(config.clone()).unwrap();
+    (config, agent)
+}
+
+/// Collects and delivers `n` snapshots, one at a time, each accepted.
+pub(crate) async fn deliver(agent: &Agent, n: usize) {
+    for _ in 0..n {
+        agent.collect_and_spool().await.unwrap();
+        assert_eq!(agent.deliver_pending().await.unwrap().delivered, 1);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agent_refuses_the_receipt_of_a_server_that_rewrote_its_log() {
     let dir = tempfile::tempdir().unwrap();
@@ -287,13 +313,7 @@ async fn a_witness_cosigns_the_log_and_a_rollback_or_fork_raises_the_alarm() {
         ..Default::default()
     })
     .await;
-    let ca = dir.path().join("ca.pem");
-    std::fs::write(&ca, &server.ca_pem).unwrap();
-    let config = agent_config(&server, &dir.path().join("agent"), &ca);
-    vouch_agent::enroll(&config, &server.enroll_token().await, false)
-        .await
-        .unwrap();
-    let agent = Agent::open(config).unwrap();
+    let (_, agent) = enrolled_agent(&server, &dir.path().join("agent"), "debian12-hardened").await;
     let client = vouch_tests::server::https_client(&server.ca_pem);
     let token = server
         .running()
@@ -327,10 +347,7 @@ async fn a_witness_cosigns_the_log_and_a_rollback_or_fork_raises_the_alarm() {
     let name = witness_vkey.name().to_string();
     let witnesses = std::slice::from_ref(&witness_vkey);
 
-    for _ in 0..3 {
-        agent.collect_and_spool().await.unwrap();
-        assert_eq!(agent.deliver_pending().await.unwrap().delivered, 1);
-    }
+    deliver(&agent, 3).await;
     assert_eq!(
         served(&server, "/v1/log/checkpoint/witnessed").await.0,
         404,
@@ -472,16 +489,8 @@ async fn a_witness_cosigns_the_log_and_a_rollback_or_fork_raises_the_alarm() {
         "{answers:?}"
     );
     // Grown again to 6 by another history: the witness finds it inconsistent.
-    let mut other = agent_config(&server, &dir.path().join("other"), &ca);
-    other.collectors.host.root = vouch_collectors::fixtures::fixture_host("rhel9");
-    vouch_agent::enroll(&other, &server.enroll_token().await, false)
-        .await
-        .unwrap();
-    let other = Agent::open(other).unwrap();
-    for _ in 0..2 {
-        other.collect_and_spool().await.unwrap();
-        assert_eq!(other.deliver_pending().await.unwrap().delivered, 1);
-    }
+    let (_, other) = enrolled_agent(&server, &dir.path().join("other"), "rhel9").await;
+    deliver(&other, 2).await;
     let answers = round(&server).await;
     assert!(
         matches!(&answers[..], [(n, Answer::Alarm(why))] if *n == name && why.contains("inconsistent")),
