@@ -65,12 +65,15 @@ pub(super) fn frontier(c: &Connection) -> Result<Frontier, StoreError> {
         .ok_or_else(|| StoreError::Backend("the log's frontier does not fit its size".into()))
 }
 
-/// Appends `digest` as the next leaf: its completed subtrees stored, its index answered.
-/// `frontier` moves only when every write succeeded.
+/// Appends `digest` as the next leaf: its completed subtrees stored, its index answered. The
+/// snapshot row must already hold that index (`snapshots.log_index`, written with the row:
+/// see [`next_index`]), or `set_row` writes it (a snapshot stored before the log). `frontier`
+/// moves only when every write succeeded.
 pub(super) fn append(
     c: &Connection,
     frontier: &mut Frontier,
     digest: &Digest,
+    set_row: bool,
 ) -> Result<u64, StoreError> {
     let mut next = frontier.clone();
     let index = next.size();
@@ -79,10 +82,17 @@ pub(super) fn append(
     for (id, hash) in next.push(leaf_hash(&digest.0)) {
         insert.execute(params![id.level, id.index as i64, &hash[..]])?;
     }
-    c.prepare_cached("UPDATE snapshots SET log_index = ?1 WHERE digest = ?2")?
-        .execute(params![index as i64, digest.to_hex()])?;
+    if set_row {
+        c.prepare_cached("UPDATE snapshots SET log_index = ?1 WHERE digest = ?2")?
+            .execute(params![index as i64, digest.to_hex()])?;
+    }
     *frontier = next;
     Ok(index)
+}
+
+/// The leaf index the next appended snapshot gets.
+pub(super) fn next_index(frontier: &Frontier) -> i64 {
+    frontier.size() as i64
 }
 
 /// Appends every stored snapshot the log does not hold yet (those accepted before the log
@@ -97,7 +107,7 @@ pub(super) fn catch_up(c: &mut Connection, frontier: &mut Frontier) -> Result<u6
         .collect::<Result<_, _>>()?;
     let mut next = frontier.clone();
     for d in &missing {
-        append(&tx, &mut next, &digest_col(d.clone())?)?;
+        append(&tx, &mut next, &digest_col(d.clone())?, true)?;
     }
     tx.commit()?;
     *frontier = next;

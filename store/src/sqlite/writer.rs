@@ -199,8 +199,9 @@ pub(super) fn ingest(
         })?;
     c.prepare_cached(
         "INSERT INTO snapshots(digest, agent_id, asset_kind, asset_id, asset_name, sequence,
-                               previous_digest, collected_at, received_at, envelope, receipt)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                               previous_digest, collected_at, received_at, envelope, receipt,
+                               log_index)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?
     .execute(params![
         digest,
@@ -213,7 +214,8 @@ pub(super) fn ingest(
         s.collected_at.unix_micros(),
         s.received_at.unix_micros(),
         s.envelope,
-        s.receipt
+        s.receipt,
+        super::tlog::next_index(frontier)
     ])?;
     c.prepare_cached("INSERT INTO unjudged(digest, received_at) VALUES (?1, ?2)")?
         .execute(params![digest, s.received_at.unix_micros()])?;
@@ -237,7 +239,7 @@ pub(super) fn ingest(
         s.collected_at.unix_micros(),
         s.received_at.unix_micros()
     ])?;
-    super::tlog::append(c, frontier, &s.digest)?;
+    super::tlog::append(c, frontier, &s.digest, false)?;
     Ok(IngestOutcome::Stored {
         receipt: s.receipt.clone(),
     })
