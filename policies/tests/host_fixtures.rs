@@ -158,6 +158,16 @@ fn the_weak_debian_host_fails_what_it_gets_wrong() {
             Status::Error,
             "evidence unavailable: host.audit.rule_count",
         ),
+        (
+            "host.mac.enforcing",
+            Status::Fail,
+            "AppArmor has no profile in enforce mode (2 in complain mode)",
+        ),
+        (
+            "host.kernel.livepatches_effective",
+            Status::Fail,
+            "not yet in effect for every task: kpatch_cve_2024_1086",
+        ),
     ] {
         let (got, why) = &verdicts[policy];
         assert_eq!(*got, status, "{policy}: {why}");
@@ -200,4 +210,26 @@ fn on_every_fixture_host_an_error_is_a_missing_fact_never_a_broken_policy() {
             "no SSH server is installed".to_string()
         )
     );
+}
+
+#[test]
+fn the_rhel9_host_is_judged_by_its_release_and_selinux() {
+    let verdicts = judge("rhel9");
+    for (policy, status, reason) in [
+        (
+            "host.os.supported",
+            Status::Pass,
+            "rhel 9.4 receives security updates (Maintenance Support) until 2032-05-31",
+        ),
+        ("host.mac.enforcing", Status::Pass, "SELinux is enforcing"),
+        (
+            "host.kernel.livepatches_effective",
+            Status::NotApplicable,
+            "no kernel live patch is loaded",
+        ),
+    ] {
+        let (got, why) = &verdicts[policy];
+        assert_eq!(*got, status, "{policy}: {why}");
+        assert!(why.contains(reason), "{policy}: {why:?} lacks {reason:?}");
+    }
 }
