@@ -190,6 +190,26 @@ fn acme_corp_as_collected() {
                 "requires two-factor",
             ),
             (
+                "github.org.owners_limited",
+                Pass,
+                "the organisation has 1 owner(s) (at most 3)",
+            ),
+            (
+                "github.repos.code_owner_review_required",
+                Fail,
+                "do not require a code owner's review: web",
+            ),
+            (
+                "github.repos.stale_reviews_dismissed",
+                Fail,
+                "keep approvals after new commits: web",
+            ),
+            (
+                "github.repos.status_checks_required",
+                Fail,
+                "require no status check: web, infra",
+            ),
+            (
                 "github.repos.admins_held_to_protection",
                 Error,
                 "web (rulesets only",
@@ -259,6 +279,23 @@ fn acme_labs_seen_by_a_member_token_gives_errors_not_passes() {
             ),
             ("github.org.no_outside_collaborators", Error, owner_only),
             ("github.org.two_factor_required", Error, owner_only),
+            // Members may list the owners.
+            ("github.org.owners_limited", Pass, "1 owner(s)"),
+            (
+                "github.repos.code_owner_review_required",
+                Error,
+                "unknown for: docs (protection unreadable: GET /repos/acme-labs/docs/branches/main/protection: HTTP 403",
+            ),
+            (
+                "github.repos.stale_reviews_dismissed",
+                Error,
+                "unknown for: docs (protection unreadable: GET /repos/acme-labs/docs/branches/main/protection: HTTP 403",
+            ),
+            (
+                "github.repos.status_checks_required",
+                Error,
+                "unknown for: docs (protection unreadable: GET /repos/acme-labs/docs/branches/main/protection: HTTP 403",
+            ),
             (
                 "github.repos.admins_held_to_protection",
                 Error,
