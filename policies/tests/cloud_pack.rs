@@ -340,10 +340,21 @@ fn prod_eu_cluster_as_collected() {
                 Error,
                 "cannot list resource \"networkpolicies\"",
             ),
+            // A managed control plane: its API server's flags are not visible, no verdict.
+            (
+                "kubernetes.apiserver.audit_logging",
+                Error,
+                "no kube-apiserver pod runs in kube-system",
+            ),
             (
                 "kubernetes.namespaces.pod_security_enforced",
                 Fail,
                 "batch (no enforce label), default (no enforce label)",
+            ),
+            (
+                "kubernetes.secrets.encrypted_at_rest",
+                Error,
+                "no kube-apiserver pod runs in kube-system",
             ),
             (
                 "kubernetes.nodes.kubelet_versions_maintained",
