@@ -64,6 +64,8 @@ pub struct PolicyParameters {
     /// The most owners a GitHub organisation may have (GitHub recommends at least two; no
     /// benchmark gives a maximum: 3 by default).
     pub github_max_owners: u32,
+    /// The oldest an EBS volume's newest snapshot may be, in days (no benchmark value: 7).
+    pub ebs_snapshot_max_age_days: u32,
 }
 
 impl Default for PolicyParameters {
@@ -76,6 +78,7 @@ impl Default for PolicyParameters {
                 .map(String::from)
                 .to_vec(),
             github_max_owners: 3,
+            ebs_snapshot_max_age_days: 7,
         }
     }
 }
@@ -112,6 +115,10 @@ pub const PARAMETERS: &[ParameterInfo] = &[
         name: "github_max_owners",
         meaning: "owners a GitHub organisation may have, at most (1–100; no benchmark gives one: 3)",
     },
+    ParameterInfo {
+        name: "ebs_snapshot_max_age_days",
+        meaning: "days since an EBS volume's newest snapshot, at most (1–365; no benchmark value: 7)",
+    },
 ];
 
 impl PolicyParameters {
@@ -123,6 +130,7 @@ impl PolicyParameters {
             "password_max_days" => self.password_max_days.to_string(),
             "kubernetes_system_namespaces" => self.kubernetes_system_namespaces.join(", "),
             "github_max_owners" => self.github_max_owners.to_string(),
+            "ebs_snapshot_max_age_days" => self.ebs_snapshot_max_age_days.to_string(),
             _ => return None,
         })
     }
@@ -144,6 +152,12 @@ impl PolicyParameters {
         range("lockout_max_attempts", self.lockout_max_attempts, 1, 100);
         range("password_max_days", self.password_max_days, 1, 99_998);
         range("github_max_owners", self.github_max_owners, 1, 100);
+        range(
+            "ebs_snapshot_max_age_days",
+            self.ebs_snapshot_max_age_days,
+            1,
+            365,
+        );
         for ns in &self.kubernetes_system_namespaces {
             let label = !ns.is_empty()
                 && ns.len() <= 63

@@ -441,9 +441,25 @@ fn the_moto_account_as_collected_with_pii_settings() {
                 "multi-region trails logging: all-regions",
             ),
             (
+                "aws.ec2.default_security_groups_closed",
+                Fail,
+                "default security groups with rules: us-east-1/sg-0e4f5a6b7c8d9e0f1 (vpc-0e1d2c3b)",
+            ),
+            (
                 "aws.ec2.ebs_encryption_by_default",
                 Fail,
                 "not encrypted by default: us-east-1",
+            ),
+            // One volume snapshotted minutes before collection, three never.
+            (
+                "aws.ec2.ebs_snapshots_recent",
+                Fail,
+                "EBS volumes never snapshotted: us-east-1/vol-0a1b2c3d4e5f60718, eu-west-1/vol-0c3d4e5f607182930, eu-west-1/vol-0d4e5f60718293041",
+            ),
+            (
+                "aws.ec2.imdsv2_required",
+                Fail,
+                "accepts IMDSv1: eu-west-1/i-0a7c3e5b9d1f24680",
             ),
             (
                 "aws.ec2.no_open_admin_ports",
@@ -454,6 +470,11 @@ fn the_moto_account_as_collected_with_pii_settings() {
                 "aws.ec2.volumes_encrypted",
                 Fail,
                 "us-east-1/vol-0a1b2c3d4e5f60718",
+            ),
+            (
+                "aws.ec2.vpc_flow_logs",
+                Fail,
+                "VPCs without an active flow log: us-east-1/vpc-0e1d2c3b",
             ),
             (
                 "aws.iam.access_keys_rotated",
@@ -502,6 +523,11 @@ fn the_moto_account_as_collected_with_pii_settings() {
                 "aws.privacy.pii_retention_limited",
                 Pass,
                 "vouch-tls-123456789012 (365 days)",
+            ),
+            (
+                "aws.rds.deletion_protection",
+                Fail,
+                "without deletion protection: us-east-1/public-db, eu-west-1/legacy-db",
             ),
             (
                 "aws.rds.automated_backups",
