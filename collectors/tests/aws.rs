@@ -1,7 +1,8 @@
 //! The AWS source against a moto server (see `aws_moto`): the test builds an account with the
 //! SDK (buckets with and without encryption, a public policy, a TLS-only policy, users with and
 //! without MFA, admins, security groups, volumes and a snapshot, instances with and without
-//! IMDSv2, a VPC flow log, keys, trails, databases with and without deletion protection),
+//! IMDSv2, a VPC flow log, keys, trails with a CloudWatch Logs group and CIS metric filters,
+//! databases with and without deletion protection, GuardDuty, Security Hub, an EKS cluster),
 //! collects it, and checks the evidence item by item. Without moto the tests fail and say how
 //! to start it.
 
@@ -656,14 +657,31 @@ async fn build_kms(m: &Moto) -> (String, String, String, String) {
     )
 }
 
+/// The CloudWatch Logs group the multi-region trail sends its events to.
+const TRAIL_LOG_GROUP: &str = "aws-cloudtrail-logs-vouch";
+
 async fn build_cloudtrail(m: &Moto, bucket: &str) {
     let east = aws_sdk_cloudtrail::Client::new(&m.sdk("us-east-1"));
     let west = aws_sdk_cloudtrail::Client::new(&m.sdk("eu-west-1"));
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&m.sdk("us-east-1"));
+    logs.create_log_group()
+        .log_group_name(TRAIL_LOG_GROUP)
+        .send()
+        .await
+        .unwrap();
     east.create_trail()
         .name("all-regions")
         .s3_bucket_name(bucket)
         .is_multi_region_trail(true)
         .enable_log_file_validation(true)
+        .cloud_watch_logs_log_group_arn(format!(
+            "arn:aws:logs:us-east-1:{}:log-group:{TRAIL_LOG_GROUP}:*",
+            m.account
+        ))
+        .cloud_watch_logs_role_arn(format!(
+            "arn:aws:iam::{}:role/cloudtrail-to-cloudwatch",
+            m.account
+        ))
         .send()
         .await
         .unwrap();
@@ -675,6 +693,80 @@ async fn build_cloudtrail(m: &Moto, bucket: &str) {
     west.create_trail()
         .name("regional-eu")
         .s3_bucket_name(bucket)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// CIS metric filters for root use and IAM policy changes (none for console sign-in
+/// failures), a GuardDuty detector in us-east-1 only, Security Hub, and an EKS cluster
+/// with its endpoint public to everyone, no control-plane logging and no Secrets encryption.
+async fn build_monitoring(m: &Moto) {
+    use aws_sdk_cloudwatchlogs::types::MetricTransformation;
+    use aws_sdk_eks::types::VpcConfigRequest;
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&m.sdk("us-east-1"));
+    for (name, pattern, metric) in [
+        (
+            "root-usage",
+            r#"{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }"#,
+            "RootUsage",
+        ),
+        (
+            "iam-policy-changes",
+            "{($.eventName=DeleteGroupPolicy)||($.eventName=DeleteRolePolicy)||($.eventName=DeleteUserPolicy)||($.eventName=PutGroupPolicy)||($.eventName=PutRolePolicy)||($.eventName=PutUserPolicy)||($.eventName=CreatePolicy)||($.eventName=DeletePolicy)||($.eventName=CreatePolicyVersion)||($.eventName=DeletePolicyVersion)||($.eventName=AttachRolePolicy)||($.eventName=DetachRolePolicy)||($.eventName=AttachUserPolicy)||($.eventName=DetachUserPolicy)||($.eventName=AttachGroupPolicy)||($.eventName=DetachGroupPolicy)}",
+            "IAMPolicyChanges",
+        ),
+        // Console logins, not their failures: no family.
+        (
+            "console-logins",
+            "{ $.eventName = ConsoleLogin }",
+            "ConsoleLogins",
+        ),
+    ] {
+        logs.put_metric_filter()
+            .log_group_name(TRAIL_LOG_GROUP)
+            .filter_name(name)
+            .filter_pattern(pattern)
+            .metric_transformations(
+                MetricTransformation::builder()
+                    .metric_namespace("CISBenchmark")
+                    .metric_name(metric)
+                    .metric_value("1")
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    aws_sdk_guardduty::Client::new(&m.sdk("us-east-1"))
+        .create_detector()
+        .enable(true)
+        .send()
+        .await
+        .unwrap();
+    // In both regions: moto answers DescribeHub for an account not subscribed with an XML
+    // error the SDK cannot read (AWS answers JSON InvalidAccessException, which the collector
+    // reads as false: see aws::monitoring's tests).
+    for region in ["us-east-1", "eu-west-1"] {
+        aws_sdk_securityhub::Client::new(&m.sdk(region))
+            .enable_security_hub()
+            .send()
+            .await
+            .unwrap();
+    }
+    aws_sdk_eks::Client::new(&m.sdk("us-east-1"))
+        .create_cluster()
+        .name("moto-dev")
+        .role_arn(format!("arn:aws:iam::{}:role/eks-cluster", m.account))
+        .resources_vpc_config(
+            VpcConfigRequest::builder()
+                .subnet_ids("subnet-0a1b2c3d")
+                .endpoint_public_access(true)
+                .endpoint_private_access(false)
+                .public_access_cidrs("0.0.0.0/0")
+                .build(),
+        )
         .send()
         .await
         .unwrap();
@@ -719,6 +811,7 @@ async fn a_moto_account_is_collected_item_by_item() {
     built.unencrypted_volume = ec2.unencrypted_volume.clone();
     build_cloudtrail(&m, &built.trail_bucket).await;
     build_rds(&m).await;
+    build_monitoring(&m).await;
 
     let source = m.source(&["us-east-1", "eu-west-1"]);
     let c = collect(&source).await;
@@ -1083,6 +1176,48 @@ async fn a_moto_account_is_collected_item_by_item() {
     );
     assert_eq!(orders["deletion_protection"], true);
 
+    // Monitoring: the trail's log group and the filters recognised by their patterns. moto
+    // cannot answer cloudwatch:DescribeAlarms (the SDK speaks Smithy RPC v2 CBOR to CloudWatch,
+    // which moto does not implement): the alarms are unavailable with the reason, never an
+    // empty list that would read as "no alarm"; the matching of alarms is unit-tested.
+    assert_eq!(
+        ok(&c, "aws.monitoring.trail_log_groups"),
+        json!([format!("us-east-1/{TRAIL_LOG_GROUP}")])
+    );
+    assert_eq!(
+        ok(&c, "aws.monitoring.event_metric_filters"),
+        json!({
+            "console_signin_failures": [],
+            "iam_policy_changes": [format!("us-east-1/{TRAIL_LOG_GROUP}/iam-policy-changes → CISBenchmark/IAMPolicyChanges")],
+            "root_usage": [format!("us-east-1/{TRAIL_LOG_GROUP}/root-usage → CISBenchmark/RootUsage")],
+        })
+    );
+    let alarms = &c.evidence["aws.monitoring.event_alarms"];
+    assert_eq!(alarms.status, ItemStatus::Unavailable);
+    assert!(
+        alarms
+            .reason
+            .as_deref()
+            .unwrap()
+            .starts_with("us-east-1: cloudwatch:DescribeAlarms: "),
+        "{:?}",
+        alarms.reason
+    );
+    assert_eq!(
+        ok(&c, "aws.guardduty.detectors"),
+        json!({"eu-west-1": "none", "us-east-1": "enabled"})
+    );
+    assert_eq!(
+        ok(&c, "aws.securityhub.enabled"),
+        json!({"eu-west-1": true, "us-east-1": true})
+    );
+    assert_eq!(
+        ok(&c, "aws.eks.clusters"),
+        json!([{"region": "us-east-1", "name": "moto-dev", "version": "1.19", "logging": [],
+                "endpoint_public": true, "endpoint_private": false,
+                "public_access_cidrs": ["0.0.0.0/0"], "secrets_encrypted": false}])
+    );
+
     // Least privilege: every call made is declared (and so in the shipped policy), and every
     // declared call but the region listing (regions were configured) was made.
     let declared: BTreeSet<String> = API_CALLS
@@ -1174,7 +1309,12 @@ async fn an_unreachable_endpoint_makes_every_fact_unavailable_with_the_reason() 
                 || reason.contains("ec2:")
                 || reason.contains("kms:")
                 || reason.contains("cloudtrail:")
-                || reason.contains("rds:"),
+                || reason.contains("rds:")
+                || reason.contains("logs:")
+                || reason.contains("cloudwatch:")
+                || reason.contains("guardduty:")
+                || reason.contains("securityhub:")
+                || reason.contains("eks:"),
             "{id}: {reason}"
         );
     }

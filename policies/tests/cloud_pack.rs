@@ -441,6 +441,37 @@ fn the_moto_account_as_collected_with_pii_settings() {
                 "multi-region trails logging: all-regions",
             ),
             (
+                "aws.eks.control_plane_logging",
+                Fail,
+                "us-east-1/moto-dev (no api, audit, authenticator)",
+            ),
+            (
+                "aws.eks.endpoint_not_public",
+                Fail,
+                "accepts the whole internet: us-east-1/moto-dev",
+            ),
+            (
+                "aws.eks.secrets_encrypted",
+                Fail,
+                "do not encrypt Secrets with a KMS key: us-east-1/moto-dev",
+            ),
+            (
+                "aws.guardduty.enabled",
+                Fail,
+                "without an enabled GuardDuty detector: eu-west-1 (none)",
+            ),
+            // moto answers no CloudWatch call: no verdict on the alarms, never a pass.
+            (
+                "aws.monitoring.cloudtrail_alarms",
+                Error,
+                "evidence unavailable: aws.monitoring.event_alarms",
+            ),
+            (
+                "aws.securityhub.enabled",
+                Pass,
+                "Security Hub is enabled in each of the 2 region(s) collected",
+            ),
+            (
                 "aws.ec2.default_security_groups_closed",
                 Fail,
                 "default security groups with rules: us-east-1/sg-0e4f5a6b7c8d9e0f1 (vpc-0e1d2c3b)",
