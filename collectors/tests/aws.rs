@@ -1,7 +1,10 @@
 //! The AWS source against a moto server (see `aws_moto`): the test builds an account with the
 //! SDK (buckets with and without encryption, a public policy, a TLS-only policy, users with and
-//! without MFA, admins, security groups, volumes, keys, trails, databases), collects it, and
-//! checks the evidence item by item. Without moto the tests fail and say how to start it.
+//! without MFA, admins, security groups, volumes and a snapshot, instances with and without
+//! IMDSv2, a VPC flow log, keys, trails with a CloudWatch Logs group and CIS metric filters,
+//! databases with and without deletion protection, GuardDuty, Security Hub, an EKS cluster),
+//! collects it, and checks the evidence item by item. Without moto the tests fail and say how
+//! to start it.
 
 #[path = "aws_moto/mod.rs"]
 mod aws_moto;
@@ -447,9 +450,51 @@ async fn build_iam(m: &Moto) {
         .unwrap();
 }
 
-/// Volumes, security groups and EBS defaults; the unencrypted volume's id.
-async fn build_ec2(m: &Moto) -> String {
-    use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range};
+/// What build_ec2 made that the evidence names.
+struct Ec2Built {
+    unencrypted_volume: String,
+    snapshotted_volume: String,
+    /// Launched with the defaults: its metadata service accepts IMDSv1.
+    imdsv1_instance: String,
+    /// us-east-1's default VPC, which has no flow log, and its default security group, left
+    /// as AWS creates it.
+    east_vpc: String,
+    east_default_group: String,
+}
+
+/// The default VPC of a region and its default security group.
+async fn default_vpc(ec2: &aws_sdk_ec2::Client) -> (String, aws_sdk_ec2::types::SecurityGroup) {
+    use aws_sdk_ec2::types::Filter;
+    let vpcs = ec2
+        .describe_vpcs()
+        .filters(Filter::builder().name("is-default").values("true").build())
+        .send()
+        .await
+        .unwrap();
+    let vpc = vpcs.vpcs()[0].vpc_id().unwrap().to_string();
+    let groups = ec2
+        .describe_security_groups()
+        .filters(Filter::builder().name("vpc-id").values(&vpc).build())
+        .filters(
+            Filter::builder()
+                .name("group-name")
+                .values("default")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    (vpc, groups.security_groups()[0].clone())
+}
+
+/// Volumes and a snapshot, instances with and without IMDSv2, security groups, a flow log to
+/// `flow_log_bucket`, and EBS defaults.
+async fn build_ec2(m: &Moto, flow_log_bucket: &str) -> Ec2Built {
+    use aws_sdk_ec2::types::{
+        BlockDeviceMapping, EbsBlockDevice, FlowLogsResourceType, HttpTokensState,
+        InstanceMetadataOptionsRequest, IpPermission, IpRange, Ipv6Range, LogDestinationType,
+        TrafficType,
+    };
     let east = aws_sdk_ec2::Client::new(&m.sdk("us-east-1"));
     let west = aws_sdk_ec2::Client::new(&m.sdk("eu-west-1"));
     west.enable_ebs_encryption_by_default()
@@ -463,13 +508,68 @@ async fn build_ec2(m: &Moto) -> String {
         .send()
         .await
         .unwrap();
-    west.create_volume()
+    let encrypted = west
+        .create_volume()
         .availability_zone("eu-west-1a")
         .size(8)
         .encrypted(true)
         .send()
         .await
         .unwrap();
+    west.create_snapshot()
+        .volume_id(encrypted.volume_id().unwrap())
+        .description("nightly")
+        .send()
+        .await
+        .unwrap();
+    // Two instances with encrypted root volumes: one launched with the defaults, one
+    // requiring IMDSv2.
+    let mut instances = Vec::new();
+    for tokens in [None, Some(HttpTokensState::Required)] {
+        let launched = west
+            .run_instances()
+            .image_id("ami-0f9a7b6c5d4e3f210")
+            .min_count(1)
+            .max_count(1)
+            .block_device_mappings(
+                BlockDeviceMapping::builder()
+                    .device_name("/dev/xvda")
+                    .ebs(
+                        EbsBlockDevice::builder()
+                            .volume_size(8)
+                            .encrypted(true)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .set_metadata_options(tokens.map(|t| {
+                InstanceMetadataOptionsRequest::builder()
+                    .http_tokens(t)
+                    .build()
+            }))
+            .send()
+            .await
+            .unwrap();
+        instances.push(launched.instances()[0].instance_id().unwrap().to_string());
+    }
+    // eu-west-1's default VPC logs its traffic and its default group allows nothing.
+    let (west_vpc, west_default) = default_vpc(&west).await;
+    west.create_flow_logs()
+        .resource_type(FlowLogsResourceType::Vpc)
+        .resource_ids(&west_vpc)
+        .traffic_type(TrafficType::All)
+        .log_destination_type(LogDestinationType::S3)
+        .log_destination(format!("arn:aws:s3:::{flow_log_bucket}"))
+        .send()
+        .await
+        .unwrap();
+    west.revoke_security_group_egress()
+        .group_id(west_default.group_id().unwrap())
+        .set_ip_permissions(Some(west_default.ip_permissions_egress().to_vec()))
+        .send()
+        .await
+        .unwrap();
+    let (east_vpc, east_default) = default_vpc(&east).await;
     let rule = |protocol: &str, from: i32, to: i32, v4: Option<&str>, v6: Option<&str>| {
         IpPermission::builder()
             .ip_protocol(protocol)
@@ -519,7 +619,13 @@ async fn build_ec2(m: &Moto) -> String {
             .await
             .unwrap();
     }
-    plain.volume_id().unwrap().to_string()
+    Ec2Built {
+        unencrypted_volume: plain.volume_id().unwrap().to_string(),
+        snapshotted_volume: encrypted.volume_id().unwrap().to_string(),
+        imdsv1_instance: instances[0].clone(),
+        east_vpc,
+        east_default_group: east_default.group_id().unwrap().to_string(),
+    }
 }
 
 /// Keys with and without rotation and an asymmetric one: (rotating ARN, rotating, unrotated,
@@ -551,14 +657,31 @@ async fn build_kms(m: &Moto) -> (String, String, String, String) {
     )
 }
 
+/// The CloudWatch Logs group the multi-region trail sends its events to.
+const TRAIL_LOG_GROUP: &str = "aws-cloudtrail-logs-vouch";
+
 async fn build_cloudtrail(m: &Moto, bucket: &str) {
     let east = aws_sdk_cloudtrail::Client::new(&m.sdk("us-east-1"));
     let west = aws_sdk_cloudtrail::Client::new(&m.sdk("eu-west-1"));
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&m.sdk("us-east-1"));
+    logs.create_log_group()
+        .log_group_name(TRAIL_LOG_GROUP)
+        .send()
+        .await
+        .unwrap();
     east.create_trail()
         .name("all-regions")
         .s3_bucket_name(bucket)
         .is_multi_region_trail(true)
         .enable_log_file_validation(true)
+        .cloud_watch_logs_log_group_arn(format!(
+            "arn:aws:logs:us-east-1:{}:log-group:{TRAIL_LOG_GROUP}:*",
+            m.account
+        ))
+        .cloud_watch_logs_role_arn(format!(
+            "arn:aws:iam::{}:role/cloudtrail-to-cloudwatch",
+            m.account
+        ))
         .send()
         .await
         .unwrap();
@@ -575,12 +698,86 @@ async fn build_cloudtrail(m: &Moto, bucket: &str) {
         .unwrap();
 }
 
+/// CIS metric filters for root use and IAM policy changes (none for console sign-in
+/// failures), a GuardDuty detector in us-east-1 only, Security Hub, and an EKS cluster
+/// with its endpoint public to everyone, no control-plane logging and no Secrets encryption.
+async fn build_monitoring(m: &Moto) {
+    use aws_sdk_cloudwatchlogs::types::MetricTransformation;
+    use aws_sdk_eks::types::VpcConfigRequest;
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&m.sdk("us-east-1"));
+    for (name, pattern, metric) in [
+        (
+            "root-usage",
+            r#"{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }"#,
+            "RootUsage",
+        ),
+        (
+            "iam-policy-changes",
+            "{($.eventName=DeleteGroupPolicy)||($.eventName=DeleteRolePolicy)||($.eventName=DeleteUserPolicy)||($.eventName=PutGroupPolicy)||($.eventName=PutRolePolicy)||($.eventName=PutUserPolicy)||($.eventName=CreatePolicy)||($.eventName=DeletePolicy)||($.eventName=CreatePolicyVersion)||($.eventName=DeletePolicyVersion)||($.eventName=AttachRolePolicy)||($.eventName=DetachRolePolicy)||($.eventName=AttachUserPolicy)||($.eventName=DetachUserPolicy)||($.eventName=AttachGroupPolicy)||($.eventName=DetachGroupPolicy)}",
+            "IAMPolicyChanges",
+        ),
+        // Console logins, not their failures: no family.
+        (
+            "console-logins",
+            "{ $.eventName = ConsoleLogin }",
+            "ConsoleLogins",
+        ),
+    ] {
+        logs.put_metric_filter()
+            .log_group_name(TRAIL_LOG_GROUP)
+            .filter_name(name)
+            .filter_pattern(pattern)
+            .metric_transformations(
+                MetricTransformation::builder()
+                    .metric_namespace("CISBenchmark")
+                    .metric_name(metric)
+                    .metric_value("1")
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    aws_sdk_guardduty::Client::new(&m.sdk("us-east-1"))
+        .create_detector()
+        .enable(true)
+        .send()
+        .await
+        .unwrap();
+    // In both regions: moto answers DescribeHub for an account not subscribed with an XML
+    // error the SDK cannot read (AWS answers JSON InvalidAccessException, which the collector
+    // reads as false: see aws::monitoring's tests).
+    for region in ["us-east-1", "eu-west-1"] {
+        aws_sdk_securityhub::Client::new(&m.sdk(region))
+            .enable_security_hub()
+            .send()
+            .await
+            .unwrap();
+    }
+    aws_sdk_eks::Client::new(&m.sdk("us-east-1"))
+        .create_cluster()
+        .name("moto-dev")
+        .role_arn(format!("arn:aws:iam::{}:role/eks-cluster", m.account))
+        .resources_vpc_config(
+            VpcConfigRequest::builder()
+                .subnet_ids("subnet-0a1b2c3d")
+                .endpoint_public_access(true)
+                .endpoint_private_access(false)
+                .public_access_cidrs("0.0.0.0/0")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
 async fn build_rds(m: &Moto) {
     use aws_sdk_rds::types::Tag;
-    for (region, id, encrypted, backup_days, public) in [
-        ("us-east-1", "orders-db", true, 7, false),
-        ("us-east-1", "public-db", true, 1, true),
-        ("eu-west-1", "legacy-db", false, 0, false),
+    for (region, id, encrypted, backup_days, public, protected) in [
+        ("us-east-1", "orders-db", true, 7, false, true),
+        ("us-east-1", "public-db", true, 1, true, false),
+        ("eu-west-1", "legacy-db", false, 0, false, false),
     ] {
         aws_sdk_rds::Client::new(&m.sdk(region))
             .create_db_instance()
@@ -593,6 +790,7 @@ async fn build_rds(m: &Moto) {
             .storage_encrypted(encrypted)
             .backup_retention_period(backup_days)
             .publicly_accessible(public)
+            .deletion_protection(protected)
             .tags(Tag::builder().key("data-class").value("personal").build())
             .send()
             .await
@@ -609,9 +807,11 @@ async fn a_moto_account_is_collected_item_by_item() {
     built.unrotated_key = unrotated;
     built.asymmetric_key = asymmetric;
     build_iam(&m).await;
-    built.unencrypted_volume = build_ec2(&m).await;
+    let ec2 = build_ec2(&m, &built.trail_bucket).await;
+    built.unencrypted_volume = ec2.unencrypted_volume.clone();
     build_cloudtrail(&m, &built.trail_bucket).await;
     build_rds(&m).await;
+    build_monitoring(&m).await;
 
     let source = m.source(&["us-east-1", "eu-west-1"]);
     let c = collect(&source).await;
@@ -843,6 +1043,49 @@ async fn a_moto_account_is_collected_item_by_item() {
     assert!(open.iter().any(|(r, n, rules)| r == "eu-west-1"
         && n == "rdp-range"
         && rules[0]["from_port"] == 3000));
+    // The default groups as AWS (and moto) create them allow all outbound traffic; the test
+    // emptied eu-west-1's.
+    assert_eq!(
+        ok(&c, "aws.ec2.default_security_groups_open"),
+        json!([format!(
+            "us-east-1/{} ({})",
+            ec2.east_default_group, ec2.east_vpc
+        )])
+    );
+    assert_eq!(
+        ok(&c, "aws.ec2.instances_without_imdsv2"),
+        json!([format!("eu-west-1/{}", ec2.imdsv1_instance)])
+    );
+    assert_eq!(
+        ok(&c, "aws.ec2.vpcs_without_flow_logs"),
+        json!([format!("us-east-1/{}", ec2.east_vpc)])
+    );
+    // Every volume, the instances' root volumes included; only one has a snapshot, taken
+    // moments before collection.
+    let volumes = ok(&c, "aws.ec2.volume_snapshots");
+    let volumes = volumes.as_array().unwrap();
+    assert_eq!(volumes.len(), 4, "{volumes:?}");
+    let latest = |id: &str| -> Value {
+        volumes
+            .iter()
+            .find(|v| v["volume_id"] == id)
+            .unwrap_or_else(|| panic!("{id} not in {volumes:?}"))["latest_snapshot"]
+            .clone()
+    };
+    assert_eq!(latest(&ec2.unencrypted_volume), Value::Null);
+    let taken: vouch_evidence::Timestamp = latest(&ec2.snapshotted_volume)
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(taken <= c.collected_at, "{taken} after {}", c.collected_at);
+    assert_eq!(
+        volumes
+            .iter()
+            .filter(|v| v["latest_snapshot"].is_null())
+            .count(),
+        3
+    );
 
     // KMS.
     let keys = ok(&c, "aws.kms.customer_keys");
@@ -926,6 +1169,53 @@ async fn a_moto_account_is_collected_item_by_item() {
     assert_eq!(
         ok(&c, "aws.rds.instances_without_backups"),
         json!(["eu-west-1/legacy-db"])
+    );
+    assert_eq!(
+        ok(&c, "aws.rds.instances_without_deletion_protection"),
+        json!(["us-east-1/public-db", "eu-west-1/legacy-db"])
+    );
+    assert_eq!(orders["deletion_protection"], true);
+
+    // Monitoring: the trail's log group and the filters recognised by their patterns. moto
+    // cannot answer cloudwatch:DescribeAlarms (the SDK speaks Smithy RPC v2 CBOR to CloudWatch,
+    // which moto does not implement): the alarms are unavailable with the reason, never an
+    // empty list that would read as "no alarm"; the matching of alarms is unit-tested.
+    assert_eq!(
+        ok(&c, "aws.monitoring.trail_log_groups"),
+        json!([format!("us-east-1/{TRAIL_LOG_GROUP}")])
+    );
+    assert_eq!(
+        ok(&c, "aws.monitoring.event_metric_filters"),
+        json!({
+            "console_signin_failures": [],
+            "iam_policy_changes": [format!("us-east-1/{TRAIL_LOG_GROUP}/iam-policy-changes → CISBenchmark/IAMPolicyChanges")],
+            "root_usage": [format!("us-east-1/{TRAIL_LOG_GROUP}/root-usage → CISBenchmark/RootUsage")],
+        })
+    );
+    let alarms = &c.evidence["aws.monitoring.event_alarms"];
+    assert_eq!(alarms.status, ItemStatus::Unavailable);
+    assert!(
+        alarms
+            .reason
+            .as_deref()
+            .unwrap()
+            .starts_with("us-east-1: cloudwatch:DescribeAlarms: "),
+        "{:?}",
+        alarms.reason
+    );
+    assert_eq!(
+        ok(&c, "aws.guardduty.detectors"),
+        json!({"eu-west-1": "none", "us-east-1": "enabled"})
+    );
+    assert_eq!(
+        ok(&c, "aws.securityhub.enabled"),
+        json!({"eu-west-1": true, "us-east-1": true})
+    );
+    assert_eq!(
+        ok(&c, "aws.eks.clusters"),
+        json!([{"region": "us-east-1", "name": "moto-dev", "version": "1.19", "logging": [],
+                "endpoint_public": true, "endpoint_private": false,
+                "public_access_cidrs": ["0.0.0.0/0"], "secrets_encrypted": false}])
     );
 
     // Least privilege: every call made is declared (and so in the shipped policy), and every
@@ -1019,7 +1309,12 @@ async fn an_unreachable_endpoint_makes_every_fact_unavailable_with_the_reason() 
                 || reason.contains("ec2:")
                 || reason.contains("kms:")
                 || reason.contains("cloudtrail:")
-                || reason.contains("rds:"),
+                || reason.contains("rds:")
+                || reason.contains("logs:")
+                || reason.contains("cloudwatch:")
+                || reason.contains("guardduty:")
+                || reason.contains("securityhub:")
+                || reason.contains("eks:"),
             "{id}: {reason}"
         );
     }

@@ -61,6 +61,11 @@ pub struct PolicyParameters {
     /// Kubernetes namespaces of the control plane and its add-ons, left out of the workload and
     /// namespace policies.
     pub kubernetes_system_namespaces: Vec<String>,
+    /// The most owners a GitHub organisation may have (GitHub recommends at least two; no
+    /// benchmark gives a maximum: 3 by default).
+    pub github_max_owners: u32,
+    /// The oldest an EBS volume's newest snapshot may be, in days (no benchmark value: 7).
+    pub ebs_snapshot_max_age_days: u32,
 }
 
 impl Default for PolicyParameters {
@@ -72,6 +77,8 @@ impl Default for PolicyParameters {
             kubernetes_system_namespaces: ["kube-system", "kube-public", "kube-node-lease"]
                 .map(String::from)
                 .to_vec(),
+            github_max_owners: 3,
+            ebs_snapshot_max_age_days: 7,
         }
     }
 }
@@ -104,6 +111,14 @@ pub const PARAMETERS: &[ParameterInfo] = &[
         meaning: "namespaces of the control plane and its add-ons, left out of namespace and \
                   workload policies",
     },
+    ParameterInfo {
+        name: "github_max_owners",
+        meaning: "owners a GitHub organisation may have, at most (1–100; no benchmark gives one: 3)",
+    },
+    ParameterInfo {
+        name: "ebs_snapshot_max_age_days",
+        meaning: "days since an EBS volume's newest snapshot, at most (1–365; no benchmark value: 7)",
+    },
 ];
 
 impl PolicyParameters {
@@ -114,6 +129,8 @@ impl PolicyParameters {
             "lockout_max_attempts" => self.lockout_max_attempts.to_string(),
             "password_max_days" => self.password_max_days.to_string(),
             "kubernetes_system_namespaces" => self.kubernetes_system_namespaces.join(", "),
+            "github_max_owners" => self.github_max_owners.to_string(),
+            "ebs_snapshot_max_age_days" => self.ebs_snapshot_max_age_days.to_string(),
             _ => return None,
         })
     }
@@ -134,6 +151,13 @@ impl PolicyParameters {
         );
         range("lockout_max_attempts", self.lockout_max_attempts, 1, 100);
         range("password_max_days", self.password_max_days, 1, 99_998);
+        range("github_max_owners", self.github_max_owners, 1, 100);
+        range(
+            "ebs_snapshot_max_age_days",
+            self.ebs_snapshot_max_age_days,
+            1,
+            365,
+        );
         for ns in &self.kubernetes_system_namespaces {
             let label = !ns.is_empty()
                 && ns.len() <= 63

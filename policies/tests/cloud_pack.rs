@@ -190,6 +190,26 @@ fn acme_corp_as_collected() {
                 "requires two-factor",
             ),
             (
+                "github.org.owners_limited",
+                Pass,
+                "the organisation has 1 owner(s) (at most 3)",
+            ),
+            (
+                "github.repos.code_owner_review_required",
+                Fail,
+                "do not require a code owner's review: web",
+            ),
+            (
+                "github.repos.stale_reviews_dismissed",
+                Fail,
+                "keep approvals after new commits: web",
+            ),
+            (
+                "github.repos.status_checks_required",
+                Fail,
+                "require no status check: web, infra",
+            ),
+            (
                 "github.repos.admins_held_to_protection",
                 Error,
                 "web (rulesets only",
@@ -259,6 +279,23 @@ fn acme_labs_seen_by_a_member_token_gives_errors_not_passes() {
             ),
             ("github.org.no_outside_collaborators", Error, owner_only),
             ("github.org.two_factor_required", Error, owner_only),
+            // Members may list the owners.
+            ("github.org.owners_limited", Pass, "1 owner(s)"),
+            (
+                "github.repos.code_owner_review_required",
+                Error,
+                "unknown for: docs (protection unreadable: GET /repos/acme-labs/docs/branches/main/protection: HTTP 403",
+            ),
+            (
+                "github.repos.stale_reviews_dismissed",
+                Error,
+                "unknown for: docs (protection unreadable: GET /repos/acme-labs/docs/branches/main/protection: HTTP 403",
+            ),
+            (
+                "github.repos.status_checks_required",
+                Error,
+                "unknown for: docs (protection unreadable: GET /repos/acme-labs/docs/branches/main/protection: HTTP 403",
+            ),
             (
                 "github.repos.admins_held_to_protection",
                 Error,
@@ -303,10 +340,21 @@ fn prod_eu_cluster_as_collected() {
                 Error,
                 "cannot list resource \"networkpolicies\"",
             ),
+            // A managed control plane: its API server's flags are not visible, no verdict.
+            (
+                "kubernetes.apiserver.audit_logging",
+                Error,
+                "no kube-apiserver pod runs in kube-system",
+            ),
             (
                 "kubernetes.namespaces.pod_security_enforced",
                 Fail,
                 "batch (no enforce label), default (no enforce label)",
+            ),
+            (
+                "kubernetes.secrets.encrypted_at_rest",
+                Error,
+                "no kube-apiserver pod runs in kube-system",
             ),
             (
                 "kubernetes.nodes.kubelet_versions_maintained",
@@ -393,9 +441,56 @@ fn the_moto_account_as_collected_with_pii_settings() {
                 "multi-region trails logging: all-regions",
             ),
             (
+                "aws.eks.control_plane_logging",
+                Fail,
+                "us-east-1/moto-dev (no api, audit, authenticator)",
+            ),
+            (
+                "aws.eks.endpoint_not_public",
+                Fail,
+                "accepts the whole internet: us-east-1/moto-dev",
+            ),
+            (
+                "aws.eks.secrets_encrypted",
+                Fail,
+                "do not encrypt Secrets with a KMS key: us-east-1/moto-dev",
+            ),
+            (
+                "aws.guardduty.enabled",
+                Fail,
+                "without an enabled GuardDuty detector: eu-west-1 (none)",
+            ),
+            // moto answers no CloudWatch call: no verdict on the alarms, never a pass.
+            (
+                "aws.monitoring.cloudtrail_alarms",
+                Error,
+                "evidence unavailable: aws.monitoring.event_alarms",
+            ),
+            (
+                "aws.securityhub.enabled",
+                Pass,
+                "Security Hub is enabled in each of the 2 region(s) collected",
+            ),
+            (
+                "aws.ec2.default_security_groups_closed",
+                Fail,
+                "default security groups with rules: us-east-1/sg-0e4f5a6b7c8d9e0f1 (vpc-0e1d2c3b)",
+            ),
+            (
                 "aws.ec2.ebs_encryption_by_default",
                 Fail,
                 "not encrypted by default: us-east-1",
+            ),
+            // One volume snapshotted minutes before collection, three never.
+            (
+                "aws.ec2.ebs_snapshots_recent",
+                Fail,
+                "EBS volumes never snapshotted: us-east-1/vol-0a1b2c3d4e5f60718, eu-west-1/vol-0c3d4e5f607182930, eu-west-1/vol-0d4e5f60718293041",
+            ),
+            (
+                "aws.ec2.imdsv2_required",
+                Fail,
+                "accepts IMDSv1: eu-west-1/i-0a7c3e5b9d1f24680",
             ),
             (
                 "aws.ec2.no_open_admin_ports",
@@ -406,6 +501,11 @@ fn the_moto_account_as_collected_with_pii_settings() {
                 "aws.ec2.volumes_encrypted",
                 Fail,
                 "us-east-1/vol-0a1b2c3d4e5f60718",
+            ),
+            (
+                "aws.ec2.vpc_flow_logs",
+                Fail,
+                "VPCs without an active flow log: us-east-1/vpc-0e1d2c3b",
             ),
             (
                 "aws.iam.access_keys_rotated",
@@ -454,6 +554,11 @@ fn the_moto_account_as_collected_with_pii_settings() {
                 "aws.privacy.pii_retention_limited",
                 Pass,
                 "vouch-tls-123456789012 (365 days)",
+            ),
+            (
+                "aws.rds.deletion_protection",
+                Fail,
+                "without deletion protection: us-east-1/public-db, eu-west-1/legacy-db",
             ),
             (
                 "aws.rds.automated_backups",

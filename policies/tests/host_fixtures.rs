@@ -70,6 +70,15 @@ fn judge(host: &str) -> BTreeMap<String, (Status, String)> {
     .collect()
 }
 
+/// Checks each (policy, status, a piece of the reason) against `verdicts`.
+fn expect(verdicts: &BTreeMap<String, (Status, String)>, table: &[(&str, Status, &str)]) {
+    for (policy, status, reason) in table {
+        let (got, why) = &verdicts[*policy];
+        assert_eq!(got, status, "{policy}: {why}");
+        assert!(why.contains(reason), "{policy}: {why:?} lacks {reason:?}");
+    }
+}
+
 #[test]
 fn every_evidence_id_a_host_policy_reads_is_one_the_collectors_emit() {
     let (_, emitted) = fixture("debian12-hardened");
@@ -105,64 +114,73 @@ fn the_hardened_debian_host_passes_every_host_policy() {
 #[test]
 fn the_weak_debian_host_fails_what_it_gets_wrong() {
     let verdicts = judge("debian12-weak");
-    for (policy, status, reason) in [
-        (
-            "host.ssh.root_login_disabled",
-            Status::Fail,
-            "PermitRootLogin is yes",
-        ),
-        ("host.ssh.no_weak_ciphers", Status::Fail, "3des-cbc"),
-        ("host.accounts.root_only_uid0", Status::Fail, "toor"),
-        (
-            "host.accounts.no_empty_passwords",
-            Status::Fail,
-            "1 account(s)",
-        ),
-        ("host.accounts.strong_password_hashes", Status::Fail, "md5"),
-        (
-            "host.files.shadow_permissions",
-            Status::Fail,
-            "mode 0644 grants more than 0640",
-        ),
-        (
-            "host.storage.root_encrypted",
-            Status::Fail,
-            "not on an encrypted volume",
-        ),
-        (
-            "host.storage.luks_strong_cipher",
-            Status::Fail,
-            "aes-cbc-essiv",
-        ),
-        (
-            "host.packages.no_pending_security_updates",
-            Status::Fail,
-            "openssl",
-        ),
-        (
-            "host.packages.lists_fresh",
-            Status::Fail,
-            "days before collection",
-        ),
-        ("host.firewall.active", Status::Fail, "no host firewall"),
-        (
-            "host.network.no_exposed_sensitive_ports",
-            Status::Fail,
-            "tcp/3306 (MySQL)",
-        ),
-        ("host.services.no_insecure_legacy", Status::Fail, "vsftpd"),
-        ("host.certificates.no_weak_keys", Status::Fail, "rsa 1024"),
-        ("host.certificates.none_expired", Status::Fail, "legacy.crt"),
-        (
-            "host.audit.rules_configured",
-            Status::Error,
-            "evidence unavailable: host.audit.rule_count",
-        ),
-    ] {
-        let (got, why) = &verdicts[policy];
-        assert_eq!(*got, status, "{policy}: {why}");
-        assert!(why.contains(reason), "{policy}: {why:?} lacks {reason:?}");
-    }
+    expect(
+        &verdicts,
+        &[
+            (
+                "host.ssh.root_login_disabled",
+                Status::Fail,
+                "PermitRootLogin is yes",
+            ),
+            ("host.ssh.no_weak_ciphers", Status::Fail, "3des-cbc"),
+            ("host.accounts.root_only_uid0", Status::Fail, "toor"),
+            (
+                "host.accounts.no_empty_passwords",
+                Status::Fail,
+                "1 account(s)",
+            ),
+            ("host.accounts.strong_password_hashes", Status::Fail, "md5"),
+            (
+                "host.files.shadow_permissions",
+                Status::Fail,
+                "mode 0644 grants more than 0640",
+            ),
+            (
+                "host.storage.root_encrypted",
+                Status::Fail,
+                "not on an encrypted volume",
+            ),
+            (
+                "host.storage.luks_strong_cipher",
+                Status::Fail,
+                "aes-cbc-essiv",
+            ),
+            (
+                "host.packages.no_pending_security_updates",
+                Status::Fail,
+                "openssl",
+            ),
+            (
+                "host.packages.lists_fresh",
+                Status::Fail,
+                "days before collection",
+            ),
+            ("host.firewall.active", Status::Fail, "no host firewall"),
+            (
+                "host.network.no_exposed_sensitive_ports",
+                Status::Fail,
+                "tcp/3306 (MySQL)",
+            ),
+            ("host.services.no_insecure_legacy", Status::Fail, "vsftpd"),
+            ("host.certificates.no_weak_keys", Status::Fail, "rsa 1024"),
+            ("host.certificates.none_expired", Status::Fail, "legacy.crt"),
+            (
+                "host.audit.rules_configured",
+                Status::Error,
+                "evidence unavailable: host.audit.rule_count",
+            ),
+            (
+                "host.mac.enforcing",
+                Status::Fail,
+                "AppArmor has no profile in enforce mode (2 in complain mode)",
+            ),
+            (
+                "host.kernel.livepatches_effective",
+                Status::Fail,
+                "not yet in effect for every task: kpatch_cve_2024_1086",
+            ),
+        ],
+    );
     let failed = verdicts
         .values()
         .filter(|(s, _)| *s == Status::Fail)
@@ -199,5 +217,25 @@ fn on_every_fixture_host_an_error_is_a_missing_fact_never_a_broken_policy() {
             Status::NotApplicable,
             "no SSH server is installed".to_string()
         )
+    );
+}
+
+#[test]
+fn the_rhel9_host_is_judged_by_its_release_and_selinux() {
+    expect(
+        &judge("rhel9"),
+        &[
+            (
+                "host.os.supported",
+                Status::Pass,
+                "rhel 9.4 receives security updates (Maintenance Support) until 2032-05-31",
+            ),
+            ("host.mac.enforcing", Status::Pass, "SELinux is enforcing"),
+            (
+                "host.kernel.livepatches_effective",
+                Status::NotApplicable,
+                "no kernel live patch is loaded",
+            ),
+        ],
     );
 }

@@ -454,6 +454,8 @@ mod tests {
         assert_eq!(p.rds_backup_retention_days, 7);
         assert_eq!(p.lockout_max_attempts, 5);
         assert_eq!(p.password_max_days, 365);
+        assert_eq!(p.github_max_owners, 3);
+        assert_eq!(p.ebs_snapshot_max_age_days, 7);
         let c = ServerConfig::parse(
             "s.toml",
             "[policies.organisation.parameters]\nrds_backup_retention_days = 14\n",
@@ -465,12 +467,15 @@ mod tests {
         );
         assert_eq!(c.policies.organisation.parameters.lockout_max_attempts, 5);
         let bad = "[policies.organisation.parameters]\nrds_backup_retention_days = 0\n\
-                   lockout_max_attempts = 500\nkubernetes_system_namespaces = [\"Kube System\"]\n";
+                   lockout_max_attempts = 500\nkubernetes_system_namespaces = [\"Kube System\"]\n\
+                   github_max_owners = 0\nebs_snapshot_max_age_days = 400\n";
         let errs = ServerConfig::parse("s.toml", bad).unwrap_err().to_string();
         for expected in [
             "s.toml: policies.organisation.parameters.rds_backup_retention_days: 0 is not between 1 and 35",
             "s.toml: policies.organisation.parameters.lockout_max_attempts: 500 is not between 1 and 100",
             "s.toml: policies.organisation.parameters.kubernetes_system_namespaces: \"Kube System\" is not a namespace name",
+            "s.toml: policies.organisation.parameters.github_max_owners: 0 is not between 1 and 100",
+            "s.toml: policies.organisation.parameters.ebs_snapshot_max_age_days: 400 is not between 1 and 365",
         ] {
             assert!(errs.contains(expected), "{errs}");
         }

@@ -6,9 +6,11 @@
 mod account;
 mod client;
 mod cloudtrail;
+mod eks;
 mod ec2;
 mod iam;
 mod kms;
+mod monitoring;
 mod rds;
 mod s3;
 
@@ -33,6 +35,8 @@ pub const EVIDENCE_AREAS: &[&[EvidenceSpec]] = &[
     kms::EVIDENCE,
     cloudtrail::EVIDENCE,
     rds::EVIDENCE,
+    monitoring::EVIDENCE,
+    eks::EVIDENCE,
 ];
 
 /// Every API call the source makes, by area (the session's own calls first).
@@ -44,6 +48,8 @@ pub const API_CALLS: &[&[ApiCall]] = &[
     kms::CALLS,
     cloudtrail::CALLS,
     rds::CALLS,
+    monitoring::CALLS,
+    eks::CALLS,
 ];
 
 /// The IAM actions the source needs: exactly those of [`API_CALLS`], sorted.
@@ -263,6 +269,8 @@ impl Source for AwsSource {
             Arc::new(kms::KmsArea(s.clone())),
             Arc::new(cloudtrail::CloudTrailArea(s.clone())),
             Arc::new(rds::RdsArea(s.clone())),
+            Arc::new(monitoring::MonitoringArea(s.clone())),
+            Arc::new(eks::EksArea(s.clone())),
         ]
     }
 

@@ -1,5 +1,5 @@
 //! RDS, per region: each database instance's storage encryption, automated backup retention,
-//! public accessibility and tags, with summary lists.
+//! public accessibility, deletion protection and tags, with summary lists.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -44,6 +44,14 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
         id: "aws.rds.instances_without_backups",
         value_type: ValueType::StringList,
         meaning: "DB instances with automated backups off (retention 0 days), as `region/id`.",
+        source: "rds:DescribeDBInstances",
+        context_only: None,
+    },
+    EvidenceSpec {
+        id: "aws.rds.instances_without_deletion_protection",
+        value_type: ValueType::StringList,
+        meaning: "DB instances that can be deleted (deletion protection off), as `region/id`: \
+                  deleting one also deletes its automated backups unless asked to keep them.",
         source: "rds:DescribeDBInstances",
         context_only: None,
     },
@@ -105,6 +113,11 @@ impl Collector for RdsArea {
                 "aws.rds.instances_without_backups",
                 source(),
                 which("backup_retention_days", |v| v == &json!(0)),
+            ),
+            fact(
+                "aws.rds.instances_without_deletion_protection",
+                source(),
+                which("deletion_protection", |v| v == &json!(false)),
             ),
             fact("aws.rds.instances", source(), instances),
         ])

@@ -35,11 +35,9 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
     EvidenceSpec {
         id: "github.org.admins",
         value_type: ValueType::Integer,
-        meaning: "Owners of the organisation.",
+        meaning: "Owners of the organisation (a count: no logins).",
         source: "GET /orgs/{org}/members?role=admin",
-        context_only: Some(
-            "the organisation's owners, for the access review an auditor samples; no list is right or wrong without the organisation's records.",
-        ),
+        context_only: None,
     },
     EvidenceSpec {
         id: "github.org.members_without_2fa",

@@ -4,6 +4,7 @@
 mod accounts;
 mod certificates;
 mod hardening;
+mod kernel;
 mod logging;
 mod malware;
 mod network;
@@ -32,6 +33,7 @@ pub const EVIDENCE_AREAS: &[&[EvidenceSpec]] = &[
     resources::EVIDENCE,
     storage::EVIDENCE,
     hardening::EVIDENCE,
+    kernel::EVIDENCE,
     certificates::EVIDENCE,
     network::EVIDENCE,
     logging::EVIDENCE,
@@ -224,6 +226,7 @@ impl Source for HostSource {
             Arc::new(resources::Resources),
             Arc::new(storage::Storage),
             Arc::new(hardening::Hardening::new(&self.config)),
+            Arc::new(kernel::Kernel),
             Arc::new(certificates::Certificates::new(&self.config)),
             Arc::new(network::Network),
             Arc::new(logging::Logging),

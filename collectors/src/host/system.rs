@@ -11,9 +11,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
         value_type: ValueType::String,
         meaning: "Distribution id (`ID` of os-release), e.g. debian, rhel.",
         source: "/etc/os-release, else /usr/lib/os-release",
-        context_only: Some(
-            "inventory: it describes the asset and requires nothing.",
-        ),
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.os.name",
@@ -29,9 +27,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
         value_type: ValueType::String,
         meaning: "Distribution version (`VERSION_ID`), e.g. 12, 9.4.",
         source: "/etc/os-release, else /usr/lib/os-release",
-        context_only: Some(
-            "inventory: it describes the asset and requires nothing.",
-        ),
+        context_only: None,
     },
     EvidenceSpec {
         id: "host.kernel.release",

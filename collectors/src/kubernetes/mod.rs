@@ -8,6 +8,7 @@
 //! List calls are paginated (`limit` and `continue`); an API server's `429 Too Many Requests`
 //! is waited out (its `retryAfterSeconds`) within the collection's deadline.
 
+mod apiserver;
 mod cluster;
 mod namespaces;
 mod pods;
@@ -36,6 +37,7 @@ pub const EVIDENCE_AREAS: &[&[EvidenceSpec]] = &[
     cluster::EVIDENCE,
     rbac::EVIDENCE,
     pods::EVIDENCE,
+    apiserver::EVIDENCE,
     namespaces::EVIDENCE,
     service_accounts::EVIDENCE,
     secrets::EVIDENCE,
@@ -431,6 +433,7 @@ impl Source for KubernetesSource {
             Arc::new(cluster::Cluster(self.shared.clone())),
             Arc::new(rbac::Rbac(self.shared.clone())),
             Arc::new(pods::Pods(self.shared.clone())),
+            Arc::new(apiserver::ApiServer(self.shared.clone())),
             Arc::new(namespaces::Namespaces(self.shared.clone())),
             Arc::new(service_accounts::ServiceAccounts(self.shared.clone())),
             Arc::new(secrets::Secrets(self.shared.clone())),

@@ -24,7 +24,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
     EvidenceSpec {
         id: "kubernetes.namespaces.without_enforced_pod_security",
         value_type: ValueType::StringList,
-        meaning: "Namespaces whose `pod-security.kubernetes.io/enforce` label is absent or `privileged`: Pod Security Admission enforces nothing there (unless the cluster's admission configuration sets a default).",
+        meaning: "Namespaces whose `pod-security.kubernetes.io/enforce` label is neither `baseline` nor `restricted` (absent, `privileged`, or a value Pod Security Admission does not define): no level is known to be enforced there (the cluster's admission configuration may set a default, which the API does not show).",
         source: "GET /api/v1/namespaces",
         context_only: None,
     },
@@ -75,7 +75,7 @@ fn pod_security(namespaces: &[Namespace]) -> BTreeMap<String, Value> {
 fn unenforced(levels: &BTreeMap<String, Value>) -> Vec<String> {
     levels
         .iter()
-        .filter(|(_, l)| matches!(l["enforce"].as_str(), None | Some("privileged")))
+        .filter(|(_, l)| !matches!(l["enforce"].as_str(), Some("baseline" | "restricted")))
         .map(|(ns, _)| ns.clone())
         .collect()
 }
@@ -187,7 +187,9 @@ mod tests {
         let namespaces: Vec<Namespace> = serde_json::from_value(json!([
             {"metadata": {"name": "prod", "labels": {"pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/warn": "restricted"}}},
             {"metadata": {"name": "dev", "labels": {"pod-security.kubernetes.io/audit": "baseline"}}},
-            {"metadata": {"name": "kube-system", "labels": {"pod-security.kubernetes.io/enforce": "privileged"}}}
+            {"metadata": {"name": "kube-system", "labels": {"pod-security.kubernetes.io/enforce": "privileged"}}},
+            // Not a level Pod Security Admission defines: nothing known to be enforced.
+            {"metadata": {"name": "typo", "labels": {"pod-security.kubernetes.io/enforce": "strict"}}}
         ]))
         .unwrap();
         let levels = pod_security(&namespaces);
@@ -195,14 +197,14 @@ mod tests {
             levels["prod"],
             json!({"enforce": "restricted", "audit": null, "warn": "restricted"})
         );
-        assert_eq!(unenforced(&levels), ["dev", "kube-system"]);
+        assert_eq!(unenforced(&levels), ["dev", "kube-system", "typo"]);
         let policies: Vec<NetworkPolicy> = serde_json::from_value(json!([
             {"metadata": {"name": "default-deny", "namespace": "prod"}, "spec": {"podSelector": {}}}
         ]))
         .unwrap();
         assert_eq!(
             without_policy(&namespaces, &policies),
-            ["dev", "kube-system"]
+            ["dev", "kube-system", "typo"]
         );
     }
 

@@ -42,11 +42,20 @@ level(ns) := sprintf("enforce=%s", [labels[ns].enforce]) if is_string(labels[ns]
 
 level(ns) := "labels not collected" if not labels[ns]
 
-deny contains msg if msg := lib.listed("namespaces where Pod Security enforces nothing", [sprintf("%s (%s)", [ns, level(ns)]) | some ns in unenforced])
+# Namespaces outside the system ones whose enforce label is not a level that restricts pods,
+# judged from the labels too (an agent from before the collector's list held every such value).
+weak := [ns |
+	some ns in kubernetes.workloads([n | some n, _ in labels])
+	not labels[ns].enforce in {"baseline", "restricted"}
+	not ns in unenforced
+]
+
+deny contains msg if msg := lib.listed("namespaces where Pod Security enforces nothing", [sprintf("%s (%s)", [ns, level(ns)]) | some ns in array.concat(unenforced, weak)])
 
 enforced := [ns | some ns, l in labels; l.enforce in {"baseline", "restricted"}]
 
 allow := sprintf("every namespace outside the system namespaces enforces a Pod Security level (%s)", [lib.names([sprintf("%s: %s", [ns, labels[ns].enforce]) | some ns in enforced])]) if {
 	unenforced == []
+	weak == []
 	count(enforced) > 0
 }

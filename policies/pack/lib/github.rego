@@ -16,3 +16,15 @@ all_examined(what, repos, names) := sprintf("%s in each of the %d non-archived r
 	names == []
 	count(examined(repos)) > 0
 }
+
+# The examined repositories whose default-branch protection was read, and a reason for each
+# whose protection could not be read.
+protection_read(repos) := [r | some r in examined(repos); is_object(r.default_branch_protection)]
+
+protection_unreadable(repos) := [sprintf("%s (protection unreadable: %s)", [r.name, r.unavailable.default_branch_protection]) |
+	some r in examined(repos)
+	r.unavailable.default_branch_protection
+]
+
+# The examined repositories that require an approving review on their default branch.
+review_required(repos) := [r | some r in protection_read(repos); r.default_branch_protection.required_reviews == true]

@@ -11,7 +11,7 @@ use serde::Deserialize;
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PolicySettings {
-    /// Include the built-in pack (117 policies over every collector's evidence).
+    /// Include the built-in pack (137 policies over every collector's evidence).
     pub builtin: bool,
     /// A directory of your own Rego policies (`*.rego`, each with its METADATA block), loaded
     /// beside the built-in ones; a file at the same path as a built-in one replaces it.
