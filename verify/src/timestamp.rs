@@ -202,11 +202,16 @@ fn unsigned(value: u64) -> Vec<u8> {
 /// An INTEGER's value when it fits a u64 (non-negative).
 fn as_u64(d: &Der<'_>) -> Option<u64> {
     let bytes = d.content;
+    // A first byte with its high bit set is a negative number.
+    if bytes.first().is_none_or(|b| b & 0x80 != 0) {
+        return None;
+    }
+    // The zero that keeps a positive number's high bit from reading as a sign.
     let bytes = match bytes {
         [0, rest @ ..] if !rest.is_empty() => rest,
         _ => bytes,
     };
-    if bytes.len() > 8 || bytes.first().is_some_and(|b| b & 0x80 != 0) {
+    if bytes.len() > 8 {
         return None;
     }
     Some(bytes.iter().fold(0u64, |a, b| (a << 8) | u64::from(*b)))
@@ -482,6 +487,12 @@ mod tests {
         // 0x80 needs a leading zero to stay positive.
         assert_eq!(parts[2].content, [0x00, 0x80]);
         assert_eq!(as_u64(&parts[2]), Some(0x80));
+        let der = request(b"abc", u64::MAX);
+        let parts = children(only(&der, SEQUENCE, "req").unwrap().content).unwrap();
+        assert_eq!(as_u64(&parts[2]), Some(u64::MAX));
+        // A negative INTEGER is no nonce.
+        let negative = element(INTEGER, &[0xff]);
+        assert_eq!(as_u64(&read(&negative).unwrap().0), None);
         assert_eq!(parts[3].whole, [0x01, 0x01, 0xff]);
     }
 

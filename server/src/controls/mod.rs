@@ -38,6 +38,25 @@ use crate::store::{
     AttestationRecord, ExceptionRecord, PackRecord, Store, StoreError, StoredResult,
 };
 
+/// The coverage classification ships with the built-in pack; a custom pack may not bear it
+/// out (a control classified automated that no policy of the pack maps exactly, one classified
+/// partly that none maps at all, one classified manual that a policy maps exactly). Each is
+/// logged as a warning when the pack comes into force, so that a statement of applicability
+/// never claims more than the pack in force proves unnoticed; answers the warnings.
+pub fn coverage_warnings(
+    coverage: Option<&Coverage>,
+    pack: &vouch_policies::PolicyPack,
+) -> Vec<String> {
+    let Some(coverage) = coverage else {
+        return Vec::new();
+    };
+    let warnings = vouch_policies::report::coverage_mismatches(coverage, pack, "iso27001-2022");
+    for w in &warnings {
+        tracing::warn!(mismatch = %w, "the coverage classification is not borne out by the pack in force");
+    }
+    warnings
+}
+
 pub use judge::PackJudge;
 pub use settings::{Exclusion, PolicySettings};
 pub use vouch_policies::kept::CONFIG_FILE;
@@ -139,6 +158,7 @@ impl Policies {
             "policy pack in force"
         );
         let coverage = Coverage::builtin(&catalogs).ok();
+        coverage_warnings(coverage.as_ref(), judge.pack());
         Ok(Arc::new(Policies {
             settings,
             catalogs,
@@ -322,6 +342,7 @@ impl Policies {
                         .insert(judge.digest().to_string(), judge.clone());
                     *self.in_force.write().expect("pack lock") = judge.clone();
                     self.touched();
+                    coverage_warnings(self.coverage.as_ref(), judge.pack());
                     tracing::info!(
                         pack = judge.digest(),
                         previous = previous.digest(),
@@ -507,6 +528,34 @@ mod tests {
     use vouch_policies::OrgConfig;
 
     use super::*;
+
+    /// The built-in pack bears out the coverage classification it ships with; a custom pack
+    /// that keeps only its SSH policies does not, and each control it leaves unsupported is
+    /// named.
+    #[test]
+    fn a_pack_that_does_not_bear_out_the_coverage_is_warned_of() {
+        let catalogs = Catalogs::builtin();
+        let coverage = Coverage::builtin(&catalogs).unwrap();
+        assert_eq!(
+            coverage_warnings(Some(&coverage), &PolicyPack::builtin()),
+            Vec::<String>::new()
+        );
+        let ssh_only = PolicyPack::from_sources(
+            vouch_policies::pack::builtin_sources()
+                .filter(|(f, _)| f.starts_with("host/ssh_") || f.starts_with("lib/")),
+            &catalogs,
+        )
+        .unwrap();
+        let warnings = coverage_warnings(Some(&coverage), &ssh_only);
+        assert!(!warnings.is_empty());
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.starts_with("iso27001-2022:A.8.13 is classified")),
+            "{warnings:#?}"
+        );
+        assert!(coverage_warnings(None, &ssh_only).is_empty());
+    }
 
     /// A kept pack, loaded again from its stored files, has the recorded digest and gives the
     /// same results (history is reproducible); altered files or settings are refused.
