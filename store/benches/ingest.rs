@@ -1,5 +1,5 @@
 //! Store-level ingest benchmark: what storing costs, without HTTPS or signatures. 8 agents
-//! (tasks) each store their own chain of 20 KB envelopes in order, concurrently, into a fresh
+//! (tasks; `VOUCH_BENCH_AGENTS`) each store their own chain of 20 KB envelopes in order, concurrently, into a fresh
 //! SQLite store (WAL, `synchronous=FULL`, the writer's group commit) and, when
 //! `VOUCH_TEST_POSTGRES_URL` is set (`bash .ci/with-services`), a fresh PostgreSQL database.
 //! Prints the rate and the latency of one `ingest` call for each of three runs, and their
@@ -15,7 +15,13 @@ use vouch_evidence::{AssetKind, ChainKey, Digest, Timestamp};
 use vouch_store::sqlite::SqliteStore;
 use vouch_store::{NewSnapshot, Store};
 
-const AGENTS: usize = 8;
+/// How many agents store at once (`VOUCH_BENCH_AGENTS`, default 8).
+fn agents() -> usize {
+    std::env::var("VOUCH_BENCH_AGENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(8)
+}
 
 fn chain(agent: usize, n: u64, envelope_bytes: usize) -> Vec<NewSnapshot> {
     let mut out: Vec<NewSnapshot> = Vec::new();
@@ -45,7 +51,8 @@ fn chain(agent: usize, n: u64, envelope_bytes: usize) -> Vec<NewSnapshot> {
 
 /// One run: every chain stored by its own task; the rate and the p50/p99 of one call.
 async fn run(store: Arc<dyn Store>, per_agent: u64) -> (f64, Duration, Duration) {
-    let chains: Vec<Vec<NewSnapshot>> = (0..AGENTS).map(|a| chain(a, per_agent, 20_000)).collect();
+    let chains: Vec<Vec<NewSnapshot>> =
+        (0..agents()).map(|a| chain(a, per_agent, 20_000)).collect();
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for c in chains {
@@ -100,7 +107,8 @@ fn main() {
         .unwrap();
     rt.block_on(async {
         println!(
-            "store ingest: {AGENTS} agents x {per_agent} snapshots of 20 KB, 3 runs, each on a fresh store"
+            "store ingest: {} agents x {per_agent} snapshots of 20 KB, 3 runs, each on a fresh store",
+            agents()
         );
         let mut runs = Vec::new();
         for _ in 0..3 {
