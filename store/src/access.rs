@@ -161,6 +161,26 @@ pub struct RetiredKey {
     pub rotation: Vec<u8>,
 }
 
+impl RetiredKey {
+    /// A retired key as both backends keep it: the key in base64.
+    pub(crate) fn from_row(
+        agent_id: String,
+        key: &str,
+        retired_at: Timestamp,
+        rotation: Vec<u8>,
+    ) -> Result<Self, crate::StoreError> {
+        let public_key = PublicKey::from_base64(key).map_err(|e| {
+            crate::StoreError::Backend(format!("agent {agent_id}: retired key unreadable: {e}"))
+        })?;
+        Ok(RetiredKey {
+            agent_id,
+            public_key,
+            retired_at,
+            rotation,
+        })
+    }
+}
+
 /// What a key rotation did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RotateOutcome {

@@ -181,6 +181,59 @@ impl TestServer {
     }
 }
 
+impl TestServer {
+    /// Exports, as an auditor would (`GET /v1/export` with an auditor token), the bundle of a
+    /// sample of `size` drawn with `seed` from every snapshot collected in 2000–2200; writes it
+    /// to `path` and answers its bytes.
+    pub async fn export_bundle(&self, size: u32, seed: &str, path: &Path) -> Vec<u8> {
+        let token = self
+            .running()
+            .state()
+            .create_api_token(Role::Auditor, "auditor")
+            .await
+            .unwrap();
+        let resp = https_client(&self.ca_pem)
+            .get(format!(
+                "{}/v1/export?from=2000-01-01T00:00:00Z&to=2200-01-01T00:00:00Z&size={size}&seed={seed}",
+                self.url
+            ))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "export");
+        let bytes = resp.bytes().await.unwrap().to_vec();
+        std::fs::write(path, &bytes).unwrap();
+        bytes
+    }
+}
+
+/// `vouch verify` of one bundle with `args` (its `files` set to the bundle): whether it
+/// verified, and what it printed.
+pub fn verify_bundle(bundle: &Path, args: vouch_server::verify::cli::VerifyArgs) -> (bool, String) {
+    let args = vouch_server::verify::cli::VerifyArgs {
+        files: vec![bundle.to_path_buf()],
+        ..args
+    };
+    let mut out = Vec::new();
+    let ok = vouch_server::verify::cli::run(&args, &mut out).unwrap();
+    (ok, String::from_utf8(out).unwrap())
+}
+
+/// The arguments of a plain `vouch verify` (the bundle's own keys, default checks, one thread).
+pub fn plain_verify() -> vouch_server::verify::cli::VerifyArgs {
+    vouch_server::verify::cli::VerifyArgs {
+        keys: None,
+        depth: vouch_server::verify::Depth::Canonical,
+        threads: 1,
+        files: Vec::new(),
+        since: None,
+        witnesses: Vec::new(),
+        witness_quorum: None,
+        tsa_cert: None,
+    }
+}
+
 /// An HTTPS client (rustls, ring) that trusts only `ca_pem`.
 pub fn https_client(ca_pem: &[u8]) -> reqwest::Client {
     let mut roots = rustls::RootCertStore::empty();

@@ -128,24 +128,9 @@ async fn an_agent_rotates_its_key_and_its_chains_continue() {
     assert_eq!(body.error, "bad_signature", "{}", body.message);
 
     // The bundle: both retired keys, their rotations, every snapshot verified offline.
-    let token = server
-        .running()
-        .state()
-        .create_api_token(vouch_server::auth::Role::Auditor, "auditor")
-        .await
-        .unwrap();
-    let bytes = client
-        .get(format!(
-            "{}/v1/export?from=2000-01-01T00:00:00Z&to=2200-01-01T00:00:00Z&size=2&seed=k",
-            server.url
-        ))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let bytes = server
+        .export_bundle(2, "k", &dir.path().join("bundle.tar.gz"))
+        .await;
     let report = vouch_server::bundle::verify(&bytes, None, 1);
     assert!(report.ok(), "{:#?}", report.failures);
     assert!(
@@ -216,40 +201,15 @@ async fn the_servers_receipts_key_rotates_and_agents_and_auditors_follow() {
     assert_eq!(enrollment.server_key, to.to_base64());
 
     // The auditor's keys pinned before the rotation: the bundle's new key is followed to.
-    let client = vouch_tests::server::https_client(&server.ca_pem);
-    let token = server
-        .running()
-        .state()
-        .create_api_token(vouch_server::auth::Role::Auditor, "auditor")
-        .await
-        .unwrap();
     let bundle = dir.path().join("bundle.tar.gz");
-    let bytes = client
-        .get(format!(
-            "{}/v1/export?from=2000-01-01T00:00:00Z&to=2200-01-01T00:00:00Z&size=3&seed=r",
-            server.url
-        ))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    std::fs::write(&bundle, &bytes).unwrap();
-    let args = vouch_server::verify::cli::VerifyArgs {
-        keys: Some(pinned),
-        depth: vouch_server::verify::Depth::Canonical,
-        threads: 1,
-        files: vec![bundle],
-        since: None,
-        witnesses: Vec::new(),
-        witness_quorum: None,
-        tsa_cert: None,
-    };
-    let mut out = Vec::new();
-    let ok = vouch_server::verify::cli::run(&args, &mut out).unwrap();
-    let out = String::from_utf8(out).unwrap();
+    server.export_bundle(3, "r", &bundle).await;
+    let (ok, out) = vouch_tests::server::verify_bundle(
+        &bundle,
+        vouch_server::verify::cli::VerifyArgs {
+            keys: Some(pinned),
+            ..vouch_tests::server::plain_verify()
+        },
+    );
     assert!(ok, "{out}");
     assert!(
         out.contains(&format!(

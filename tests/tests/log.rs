@@ -402,37 +402,15 @@ async fn a_witness_cosigns_the_log_and_a_rollback_or_fork_raises_the_alarm() {
 
     // A bundle made now carries the cosigned checkpoint: `vouch verify --witness` accepts it,
     // and names who cosigned when; a witness that did not cosign, required, fails it.
-    let export = |server: &TestServer, name: &str| {
-        let (client, token, url) = (client.clone(), token.clone(), server.url.clone());
-        let path = dir.path().join(name);
-        async move {
-            let r = client
-                .get(format!(
-                    "{url}/v1/export?from=2000-01-01T00:00:00Z&to=2200-01-01T00:00:00Z&size=2&seed=w"
-                ))
-                .bearer_auth(&token)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status().as_u16(), 200);
-            std::fs::write(&path, r.bytes().await.unwrap()).unwrap();
-            path
-        }
-    };
     let verify = |bundle: &Path, witnesses: &[String], quorum: Option<usize>| {
-        let args = vouch_server::verify::cli::VerifyArgs {
-            keys: None,
-            depth: vouch_server::verify::Depth::Canonical,
-            threads: 1,
-            files: vec![bundle.to_path_buf()],
-            since: None,
-            witnesses: witnesses.to_vec(),
-            witness_quorum: quorum,
-            tsa_cert: None,
-        };
-        let mut out = Vec::new();
-        let ok = vouch_server::verify::cli::run(&args, &mut out).unwrap();
-        (ok, String::from_utf8(out).unwrap())
+        vouch_tests::server::verify_bundle(
+            bundle,
+            vouch_server::verify::cli::VerifyArgs {
+                witnesses: witnesses.to_vec(),
+                witness_quorum: quorum,
+                ..vouch_tests::server::plain_verify()
+            },
+        )
     };
     let stranger = vouch_evidence::cosign::Witness::new(
         "stranger.example",
@@ -446,7 +424,11 @@ async fn a_witness_cosigns_the_log_and_a_rollback_or_fork_raises_the_alarm() {
         vec![witness_vkey.to_string()],
         vec![witness_vkey.to_string(), stranger.clone()],
     );
-    let bundle = export(&server, "five.tar.gz").await;
+    let bundle = {
+        let path = dir.path().join("five.tar.gz");
+        server.export_bundle(2, "w", &path).await;
+        path
+    };
     let (ok, out) = verify(&bundle, &ours, None);
     assert!(ok, "{out}");
     assert!(
@@ -466,7 +448,11 @@ async fn a_witness_cosigns_the_log_and_a_rollback_or_fork_raises_the_alarm() {
     // and the proof that it is a prefix of its own; the sixth leaf is named as past it.
     agent.collect_and_spool().await.unwrap();
     assert_eq!(agent.deliver_pending().await.unwrap().delivered, 1);
-    let bundle = export(&server, "six.tar.gz").await;
+    let bundle = {
+        let path = dir.path().join("six.tar.gz");
+        server.export_bundle(2, "w", &path).await;
+        path
+    };
     let (ok, out) = verify(&bundle, &[], None);
     assert!(ok, "without --witness the bundle verifies: {out}");
     let (ok, out) = verify(&bundle, &ours, None);
@@ -476,7 +462,11 @@ async fn a_witness_cosigns_the_log_and_a_rollback_or_fork_raises_the_alarm() {
         "{out}"
     );
     assert_eq!(round(&server).await, vec![(name.clone(), Answer::Cosigned)]);
-    let bundle = export(&server, "six-witnessed.tar.gz").await;
+    let bundle = {
+        let path = dir.path().join("six-witnessed.tar.gz");
+        server.export_bundle(2, "w", &path).await;
+        path
+    };
     assert!(verify(&bundle, &ours, None).0);
 
     // Rolled back to the database of 4 leaves: the witness has cosigned 6.

@@ -138,32 +138,21 @@ async fn the_log_is_time_stamped_and_bundles_date_their_snapshots() {
     assert_eq!(status, 404, "leaf 2 is past the stamped tree of 2");
 
     let export = |name: &'static str| {
-        let (url, dir) = (server.url.clone(), dir.path().to_path_buf());
+        let path = dir.path().join(name);
+        let server = &server;
         async move {
-            let (status, body) = get(format!(
-                "{url}/v1/export?from=2000-01-01T00:00:00Z&to=2200-01-01T00:00:00Z&size=1&seed=t"
-            ))
-            .await;
-            assert_eq!(status, 200);
-            let path = dir.join(name);
-            std::fs::write(&path, body).unwrap();
+            server.export_bundle(1, "t", &path).await;
             path
         }
     };
     let verify = |bundle: &std::path::Path, tsa_cert: Option<std::path::PathBuf>| {
-        let args = vouch_server::verify::cli::VerifyArgs {
-            keys: None,
-            depth: vouch_server::verify::Depth::Canonical,
-            threads: 1,
-            files: vec![bundle.to_path_buf()],
-            since: None,
-            witnesses: Vec::new(),
-            witness_quorum: None,
-            tsa_cert,
-        };
-        let mut out = Vec::new();
-        let ok = vouch_server::verify::cli::run(&args, &mut out).unwrap();
-        (ok, String::from_utf8(out).unwrap())
+        vouch_tests::server::verify_bundle(
+            bundle,
+            vouch_server::verify::cli::VerifyArgs {
+                tsa_cert,
+                ..vouch_tests::server::plain_verify()
+            },
+        )
     };
     let bundle = export("one-stamp.tar.gz").await;
     let (ok, out) = verify(&bundle, None);

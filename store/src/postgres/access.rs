@@ -455,14 +455,7 @@ pub(super) async fn retired_keys(pool: &PgPool) -> Result<Vec<RetiredKey>, Store
     .await?;
     rows.into_iter()
         .map(|(agent_id, key, at, rotation)| {
-            Ok(RetiredKey {
-                public_key: PublicKey::from_base64(&key).map_err(|e| {
-                    backend(format!("agent {agent_id}: retired key unreadable: {e}"))
-                })?,
-                agent_id,
-                retired_at: ts(at)?,
-                rotation,
-            })
+            RetiredKey::from_row(agent_id, &key, ts(at)?, rotation)
         })
         .collect()
 }

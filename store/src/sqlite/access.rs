@@ -464,14 +464,7 @@ pub(super) fn retired_keys(c: &Connection) -> Result<Vec<RetiredKey>, StoreError
         .collect::<Result<_, _>>()?;
     rows.into_iter()
         .map(|(agent_id, key, at, rotation)| {
-            Ok(RetiredKey {
-                public_key: PublicKey::from_base64(&key).map_err(|e| {
-                    backend(format!("agent {agent_id}: retired key unreadable: {e}"))
-                })?,
-                agent_id,
-                retired_at: ts(at)?,
-                rotation,
-            })
+            RetiredKey::from_row(agent_id, &key, ts(at)?, rotation)
         })
         .collect()
 }
