@@ -9,6 +9,7 @@ mod keys;
 mod layering;
 mod loadgen;
 mod log;
+mod manifests;
 mod objects;
 mod pipeline;
 mod replicas;
