@@ -75,6 +75,19 @@ impl AgentConfig {
     pub fn parse(file: &str, text: &str) -> Result<Self, ConfigErrors> {
         config::parse(file, text)
     }
+
+    /// What `collect` and `check` use when no configuration file exists: every default (this
+    /// host, from `/`), and a server that a dry run never contacts.
+    pub fn dry_run() -> Self {
+        AgentConfig {
+            server: ServerSection {
+                url: "https://localhost:8443".into(),
+                ca_cert: None,
+            },
+            agent: AgentSection::default(),
+            collectors: CollectorsSection::default(),
+        }
+    }
 }
 
 impl Validate for AgentConfig {

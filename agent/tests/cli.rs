@@ -150,3 +150,51 @@ fn the_agent_executable_is_not_position_independent() {
         "ET_EXEC (2) expected, found {e_type} (3 is a PIE)"
     );
 }
+
+/// First contact (issue 21): `vouch-agent collect` on a machine without a configuration file
+/// collects this host with the defaults, and says so; a file named with `--config` that does
+/// not exist is an error naming the file, without an empty key; `status` (not a dry run)
+/// still needs the configuration.
+#[test]
+fn collect_without_a_configuration_file_uses_the_defaults() {
+    let missing = Path::new("/etc/vouch/agent.toml");
+    if !missing.exists() {
+        let out = Command::new(env!("CARGO_BIN_EXE_vouch-agent"))
+            .args(["collect", "--format", "json"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(
+                "no /etc/vouch/agent.toml: collecting this host with the built-in defaults"
+            ),
+            "{stderr}"
+        );
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(json["asset"]["kind"], "host");
+        let out = Command::new(env!("CARGO_BIN_EXE_vouch-agent"))
+            .arg("status")
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("/etc/vouch/agent.toml: No such file")
+        );
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_vouch-agent"))
+        .args(["--config", "/nonexistent/agent.toml", "collect"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("/nonexistent/agent.toml: No such file or directory")
+            && !stderr.contains(": : "),
+        "{stderr}"
+    );
+}
