@@ -322,6 +322,20 @@ pub(super) async fn revoke_token(
     Ok(RevokeOutcome::Revoked(token))
 }
 
+/// Agent `agent_id`, its row locked until the transaction ends; `None`: no such agent.
+async fn agent_for_update(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    agent_id: &str,
+) -> Result<Option<AgentRecord>, StoreError> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {AGENT_COLUMNS} WHERE agent_id = $1 FOR UPDATE"
+    )))
+    .bind(agent_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.as_ref().map(agent_row).transpose()
+}
+
 /// Revokes an agent.
 pub(super) async fn revoke_agent(
     pool: &PgPool,
@@ -329,16 +343,9 @@ pub(super) async fn revoke_agent(
     revocation: &Revocation,
 ) -> Result<RevokeOutcome<AgentRecord>, StoreError> {
     let mut tx = pool.begin().await?;
-    let Some(row) = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {AGENT_COLUMNS} WHERE agent_id = $1 FOR UPDATE"
-    )))
-    .bind(agent_id)
-    .fetch_optional(&mut *tx)
-    .await?
-    else {
+    let Some(mut agent) = agent_for_update(&mut tx, agent_id).await? else {
         return Ok(RevokeOutcome::NotFound);
     };
-    let mut agent = agent_row(&row)?;
     if agent.revoked.is_some() {
         return Ok(RevokeOutcome::AlreadyRevoked(agent));
     }
@@ -377,16 +384,9 @@ pub(super) async fn rotate_agent_key(
     rotation: &[u8],
 ) -> Result<RotateOutcome, StoreError> {
     let mut tx = pool.begin().await?;
-    let Some(row) = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {AGENT_COLUMNS} WHERE agent_id = $1 FOR UPDATE"
-    )))
-    .bind(agent_id)
-    .fetch_optional(&mut *tx)
-    .await?
-    else {
+    let Some(mut agent) = agent_for_update(&mut tx, agent_id).await? else {
         return Ok(RotateOutcome::NotFound);
     };
-    let mut agent = agent_row(&row)?;
     if agent.revoked.is_some() {
         return Ok(RotateOutcome::Revoked);
     }

@@ -348,17 +348,21 @@ pub(super) fn revoke_token(
 }
 
 /// Revokes an agent.
+/// Agent `agent_id`; `None`: no such agent.
+fn agent_by_id(c: &Connection, agent_id: &str) -> Result<Option<AgentRecord>, StoreError> {
+    let mut stmt = c.prepare_cached(&format!("SELECT {AGENT_COLUMNS} WHERE agent_id = ?1"))?;
+    let mut rows = stmt.query([agent_id])?;
+    rows.next()?.map(agent_row).transpose()
+}
+
 pub(super) fn revoke_agent(
     c: &Connection,
     agent_id: &str,
     revocation: &Revocation,
 ) -> Result<RevokeOutcome<AgentRecord>, StoreError> {
-    let mut stmt = c.prepare(&format!("SELECT {AGENT_COLUMNS} WHERE agent_id = ?1"))?;
-    let mut rows = stmt.query([agent_id])?;
-    let Some(mut agent) = rows.next()?.map(agent_row).transpose()? else {
+    let Some(mut agent) = agent_by_id(c, agent_id)? else {
         return Ok(RevokeOutcome::NotFound);
     };
-    drop(rows);
     if agent.revoked.is_some() {
         return Ok(RevokeOutcome::AlreadyRevoked(agent));
     }
@@ -394,12 +398,9 @@ pub(super) fn rotate_agent_key(
     at: Timestamp,
     rotation: &[u8],
 ) -> Result<RotateOutcome, StoreError> {
-    let mut stmt = c.prepare(&format!("SELECT {AGENT_COLUMNS} WHERE agent_id = ?1"))?;
-    let mut rows = stmt.query([agent_id])?;
-    let Some(mut agent) = rows.next()?.map(agent_row).transpose()? else {
+    let Some(mut agent) = agent_by_id(c, agent_id)? else {
         return Ok(RotateOutcome::NotFound);
     };
-    drop(rows);
     if agent.revoked.is_some() {
         return Ok(RotateOutcome::Revoked);
     }
