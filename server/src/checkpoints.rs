@@ -6,7 +6,7 @@
 use vouch_evidence::SigningKey;
 use vouch_evidence::note::{Checkpoint, NoteVerifier};
 
-use crate::store::LogHead;
+use crate::store::{LogHead, LogStore, StoreError};
 
 /// The log's key and name.
 pub struct LogSigner {
@@ -69,6 +69,18 @@ impl LogSigner {
             *last = Some((head.size, note.clone()));
         }
         note
+    }
+
+    /// The signed checkpoint (without cosignatures) of the log's tree of `size` leaves, an
+    /// older one than the head (a witnessed or time-stamped size): its root read from `store`.
+    pub async fn signed_at(
+        &self,
+        store: &dyn LogStore,
+        size: u64,
+    ) -> Result<(LogHead, String), StoreError> {
+        let root = store.log_proof(&[(0, size)]).await?[0];
+        let head = LogHead { size, root };
+        Ok((head, self.signed(head)))
     }
 
     /// The signed checkpoint of `head` with the cosignatures kept for its size, if any.

@@ -349,9 +349,7 @@ pub async fn witnessed(
     let Some(size) = store.witnessed_size(quorum).await? else {
         return Ok(None);
     };
-    let root = store.log_proof(&[(0, size)]).await?[0];
-    let head = LogHead { size, root };
-    let mut note = signer.signed(head);
+    let (head, mut note) = signer.signed_at(store, size).await?;
     for (_, line) in store.cosignatures(size).await? {
         note.push_str(&line);
         note.push('\n');

@@ -219,8 +219,7 @@ pub async fn proof(
     let Some((size, token, gen_time)) = store.timestamp_covering(index).await? else {
         return Ok(None);
     };
-    let root = store.log_proof(&[(0, size)]).await?[0];
-    let checkpoint = signer.signed(crate::store::LogHead { size, root });
+    let (_, checkpoint) = signer.signed_at(store, size).await?;
     Ok(Some(timestamp::TimestampProof {
         size,
         checkpoint,
