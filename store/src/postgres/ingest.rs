@@ -8,14 +8,16 @@
 //!    whoever held a lock is seen: a resend, not a fork);
 //! 3. every link checked in memory, in the order the requests arrived (a later request of the
 //!    same chain sees the earlier one's head);
-//! 4. the accepted snapshots and the chains' new heads in one statement;
+//! 4. the accepted snapshots and the chains' new heads in one statement (snapshots by digest,
+//!    then chains by key: the one order every writer takes its row locks in);
 //! 5. the commit, and only then the answers.
 //!
 //! Exactly-once still rests on the database, not on this process: a batch that meets another
 //! replica's row (a chain both saw as new, a digest both are storing) fails on the
-//! `PRIMARY KEY(digest)` or `UNIQUE(asset_kind, asset_id, agent_id, sequence)` constraint,
-//! is rolled back whole, and its requests are then stored one at a time by the one-snapshot
-//! transaction ([`ingest_one`]), which finds the winner's rows. A refusal (a gap, a fork) is
+//! `PRIMARY KEY(digest)` or `UNIQUE(asset_kind, asset_id, agent_id, sequence)` constraint (or
+//! is the transaction PostgreSQL rolls back to break a deadlock), is rolled back whole, and
+//! its requests are then stored one at a time by the one-snapshot transaction
+//! ([`ingest_one`]), which finds the winner's rows and is run again if it loses a race. A refusal (a gap, a fork) is
 //! the answer of its own request only; the others in its batch are stored.
 
 use super::{PgStore, access, digest_at, ts};
@@ -240,7 +242,10 @@ async fn store_accepted(
     items: &[NewSnapshot],
     accepted: &[usize],
 ) -> Result<(), sqlx::Error> {
-    let stored: Vec<&NewSnapshot> = accepted.iter().map(|&i| &items[i]).collect();
+    // Rows are written in one order every writer shares (snapshots by digest, then chains by
+    // key, the statement finishing the one before the other), so two transactions meeting
+    // on the same rows wait on each other in a line, never in a circle.
+    let mut stored: Vec<&NewSnapshot> = accepted.iter().map(|&i| &items[i]).collect();
     // Each chain's new head is its last accepted snapshot; the count is how many it gained.
     let mut heads: Vec<(&NewSnapshot, i64)> = Vec::new();
     let mut at: HashMap<(&str, &str, &str), usize> = HashMap::new();
@@ -253,6 +258,8 @@ async fn store_accepted(
             }
         }
     }
+    heads.sort_by_key(|(s, _)| chain_of(s));
+    stored.sort_by_key(|s| s.digest);
     let gained: Vec<i64> = heads.iter().map(|&(_, n)| n).collect();
     let heads: Vec<&NewSnapshot> = heads.into_iter().map(|(s, _)| s).collect();
     sqlx::query(
@@ -262,15 +269,13 @@ async fn store_accepted(
              SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
                                   $6::int8[], $7::text[], $8::int8[], $9::int8[], $10::bytea[],
                                   $11::bytea[])
-             RETURNING 1),
-         queued AS (
-             INSERT INTO unjudged(digest, received_at)
-             SELECT * FROM UNNEST($1::text[], $9::int8[]))
+             RETURNING digest, received_at),
+         queued AS (INSERT INTO unjudged(digest, received_at) SELECT * FROM stored)
          INSERT INTO chains(agent_id, asset_kind, asset_id, asset_name, head_sequence,
                             head_digest, snapshot_count, last_collected_at, last_received_at)
          SELECT * FROM UNNEST($12::text[], $13::text[], $14::text[], $15::text[], $16::int8[],
                               $17::text[], $18::int8[], $19::int8[], $20::int8[])
-         WHERE EXISTS (SELECT 1 FROM stored)
+         WHERE (SELECT count(*) FROM stored) > 0
          ON CONFLICT(agent_id, asset_kind, asset_id) DO UPDATE SET
             asset_name = excluded.asset_name, head_sequence = excluded.head_sequence,
             head_digest = excluded.head_digest,
@@ -386,15 +391,16 @@ async fn ingest_once(
         }
         return Ok(Err(refusal)); // the transaction is dropped: nothing written
     }
-    // The snapshot and the chain's new head in one statement (one round trip).
+    // The snapshot and the chain's new head in one statement (one round trip), in the order
+    // the batches write them (the snapshot first).
     sqlx::query(
         "WITH stored AS (
              INSERT INTO snapshots(digest, agent_id, asset_kind, asset_id, asset_name,
                                    sequence, previous_digest, collected_at, received_at,
                                    envelope, receipt)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-             RETURNING 1),
-         queued AS (INSERT INTO unjudged(digest, received_at) VALUES ($1, $9))
+             RETURNING digest, received_at),
+         queued AS (INSERT INTO unjudged(digest, received_at) SELECT * FROM stored)
          INSERT INTO chains(agent_id, asset_kind, asset_id, asset_name, head_sequence,
                             head_digest, snapshot_count, last_collected_at, last_received_at)
          SELECT $2, $3, $4, $5, $6, $1, 1, $8, $9 FROM stored

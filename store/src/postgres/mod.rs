@@ -77,11 +77,13 @@ fn kind(s: &str) -> Result<AssetKind, StoreError> {
         .ok_or_else(|| StoreError::Backend(format!("stored asset kind {s:?} is unknown")))
 }
 
-/// Whether `e` is a unique-key violation: another replica stored the same row first.
+/// Whether `e` says the transaction lost a race and is worth running again: a unique-key
+/// violation (another replica stored the same row first) or a deadlock (PostgreSQL rolled this
+/// transaction back to let the other one through).
 fn lost_race(e: &sqlx::Error) -> bool {
     e.as_database_error()
         .and_then(|d| d.code())
-        .is_some_and(|c| c == "23505")
+        .is_some_and(|c| c == "23505" || c == "40P01")
 }
 
 /// Creates a new, empty database named `vouch_test_<random>` in the cluster `base_url` points
