@@ -1,10 +1,11 @@
 //! The transparency log on PostgreSQL: the same tables as on SQLite. Replicas append in turn:
-//! each batch takes a transaction-scoped advisory lock after storing its snapshots, reads the
-//! log's frontier (a few rows), appends, and releases the lock with its commit.
+//! each batch, after storing its snapshots, calls `vouch_tlog_append` (migration 0012), which
+//! takes a transaction-scoped advisory lock, reads the log's frontier (a few rows) and
+//! appends, all in one round trip; the lock is released with the batch's commit.
 
 use sqlx::Row as _;
 use sqlx::postgres::PgPool;
-use vouch_evidence::tlog::{Frontier, Hash, NodeId, leaf_hash};
+use vouch_evidence::tlog::{Frontier, Hash, NodeId};
 use vouch_evidence::{Digest, Timestamp};
 
 use super::PgStore;
@@ -58,46 +59,19 @@ async fn frontier(tx: &mut Tx<'_>) -> Result<Frontier, StoreError> {
 }
 
 /// Appends `digests` in order to the log, inside the caller's transaction (after its
-/// snapshots are stored, before its commit).
+/// snapshots are stored, before its commit). One round trip: the function of migration 0012
+/// takes the lock, hashes the leaves and the subtrees they complete as
+/// [`Frontier::push`] does, and gives each snapshot its index.
 pub(super) async fn append(tx: &mut Tx<'_>, digests: &[Digest]) -> Result<(), StoreError> {
     if digests.is_empty() {
         return Ok(());
     }
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+    let hexes: Vec<String> = digests.iter().map(Digest::to_hex).collect();
+    sqlx::query("SELECT vouch_tlog_append($1, $2)")
+        .bind(&hexes)
         .bind(LOG_LOCK)
         .execute(&mut **tx)
         .await?;
-    let mut f = frontier(tx).await?;
-    let first = f.size();
-    let (mut levels, mut idxs, mut hashes) = (Vec::new(), Vec::new(), Vec::new());
-    for d in digests {
-        for (id, hash) in f.push(leaf_hash(&d.0)) {
-            levels.push(i64::from(id.level));
-            idxs.push(id.index as i64);
-            hashes.push(hash.to_vec());
-        }
-    }
-    sqlx::query(
-        "INSERT INTO tlog_nodes(level, idx, hash)
-         SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::bytea[])",
-    )
-    .bind(&levels)
-    .bind(&idxs)
-    .bind(&hashes)
-    .execute(&mut **tx)
-    .await?;
-    let hexes: Vec<String> = digests.iter().map(Digest::to_hex).collect();
-    let indexes: Vec<i64> = (0..digests.len() as i64)
-        .map(|i| first as i64 + i)
-        .collect();
-    sqlx::query(
-        "UPDATE snapshots s SET log_index = k.idx
-         FROM UNNEST($1::text[], $2::int8[]) AS k(digest, idx) WHERE s.digest = k.digest",
-    )
-    .bind(&hexes)
-    .bind(&indexes)
-    .execute(&mut **tx)
-    .await?;
     Ok(())
 }
 
