@@ -20,7 +20,7 @@ releases := {
 		"9": {"end": "2022-07-01", "phase": "Debian LTS"},
 		"10": {"end": "2024-06-30", "phase": "Debian LTS"},
 		"11": {"end": "2026-08-31", "phase": "Debian LTS"},
-		"12": {"end": "2028-06-10", "phase": "Debian LTS"},
+		"12": {"end": "2028-06-30", "phase": "Debian LTS"},
 		"13": {"end": "2030-06-30", "phase": "Debian LTS"},
 	},
 	"ubuntu": {
