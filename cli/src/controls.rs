@@ -1,5 +1,5 @@
-//! `vouch controls` and `vouch oscal`: control status from a server, as a table, JSON or an
-//! OSCAL document.
+//! `vouch controls`, `vouch oscal` and `vouch export-findings`: control status from a server,
+//! as a table, JSON, an OSCAL document or OCSF findings.
 
 use super::*;
 
@@ -34,6 +34,64 @@ pub(crate) struct OscalArgs {
     /// Write the document here instead of standard output.
     #[arg(long, short)]
     pub(crate) out: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+pub(crate) struct ExportFindingsArgs {
+    #[command(flatten)]
+    pub(crate) api: ApiArgs,
+    /// The format: `ocsf`, OCSF 1.8.0 Compliance Findings (class 2003), one JSON object per
+    /// line.
+    #[arg(long, value_parser = ["ocsf"], default_value = "ocsf")]
+    pub(crate) format: String,
+    /// Only results counting towards this framework's controls (iso27001-2022,
+    /// iso27701-2019, iso27701-2025); default every framework.
+    #[arg(long)]
+    pub(crate) framework: Option<String>,
+    /// Only results in this state (fail, stale, accepted, error, pass, not_applicable).
+    #[arg(long)]
+    pub(crate) status: Option<String>,
+    /// The instant: RFC 3339, or a date (YYYY-MM-DD, midnight UTC); default now.
+    #[arg(long)]
+    pub(crate) as_of: Option<String>,
+    /// Write the findings here (streamed; the file appears only once complete) instead of
+    /// standard output.
+    #[arg(long, short)]
+    pub(crate) out: Option<PathBuf>,
+}
+
+/// `vouch export-findings`.
+pub(crate) fn export_findings(args: ExportFindingsArgs) -> Result<ExitCode> {
+    let ExportFindingsArgs {
+        api,
+        format,
+        framework,
+        status,
+        as_of,
+        out,
+    } = args;
+    let mut path = format!("/v1/findings?format={}", percent(&format));
+    for (key, value) in [
+        ("framework", framework),
+        ("status", status),
+        ("as_of", as_of.map(|t| expand_date(&t))),
+    ] {
+        if let Some(v) = value {
+            path.push_str(&format!("&{key}={}", percent(&v)));
+        }
+    }
+    let rt = runtime()?;
+    match out {
+        Some(file) => {
+            let written = rt.block_on(api.download(&path, &file))?;
+            eprintln!("wrote {} ({written} bytes)", file.display());
+        }
+        None => {
+            let body = rt.block_on(api.get(&path))?;
+            std::io::Write::write_all(&mut std::io::stdout(), &body)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `vouch controls`: exit 1 when a listed control fails.

@@ -11,7 +11,7 @@ mod up;
 
 use admin::*;
 use api::*;
-use controls::{ControlsArgs, OscalArgs};
+use controls::{ControlsArgs, ExportFindingsArgs, OscalArgs};
 use loadgen::LoadgenArgs;
 use manual::{EvidenceCommand, ExceptionCommand};
 use policy::*;
@@ -96,6 +96,9 @@ enum Command {
     /// Export the assessment results of a framework in the OSCAL 1.1 assessment-results JSON
     /// model (for GRC tools), now or as of an instant.
     Oscal(OscalArgs),
+    /// Export every current policy result (or as of an instant) as findings for a SIEM or a
+    /// data lake: OCSF 1.8.0 Compliance Findings, one JSON object per line.
+    ExportFindings(ExportFindingsArgs),
     /// Exceptions (accepted risks): a failing policy shows as accepted, not pass, until the
     /// exception expires.
     Exception {
@@ -178,6 +181,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Policy { command } => policy(command),
         Command::Loadgen(args) => loadgen::loadgen(args),
         Command::Oscal(args) => controls::oscal(args),
+        Command::ExportFindings(args) => controls::export_findings(args),
         Command::Controls(args) => controls::controls(args),
         Command::Exception { command } => manual::exception_command(command),
         Command::Evidence { command } => manual::evidence_command(command),

@@ -18,6 +18,10 @@ use vouch_evidence::Timestamp;
 pub struct AlertConfig {
     /// Webhook URLs that receive a message when a control turns from pass to fail.
     pub webhooks: Vec<String>,
+    /// Webhook URLs that receive, when a control turns from pass to fail, its failing results
+    /// as OCSF 1.8.0 Compliance Findings (a JSON array, as `GET /v1/findings` makes them):
+    /// for a SIEM's or data lake's HTTP collector rather than a chat.
+    pub ocsf_webhooks: Vec<String>,
     /// Attempts per message and URL before it is given up (and logged as lost).
     pub max_attempts: u32,
     /// Delay before the first retry, in milliseconds; it doubles after each failure.
@@ -30,6 +34,7 @@ impl Default for AlertConfig {
     fn default() -> Self {
         AlertConfig {
             webhooks: Vec::new(),
+            ocsf_webhooks: Vec::new(),
             max_attempts: 6,
             initial_backoff_ms: 1000,
             dashboard_url: None,
@@ -41,12 +46,17 @@ impl AlertConfig {
     /// Every problem, as (key below `alerts`, problem).
     pub fn problems(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();
-        for (i, url) in self.webhooks.iter().enumerate() {
-            if !(url.starts_with("https://") || url.starts_with("http://")) {
-                out.push((
-                    format!("webhooks[{i}]"),
-                    format!("{url:?} is not an http:// or https:// URL"),
-                ));
+        for (key, urls) in [
+            ("webhooks", &self.webhooks),
+            ("ocsf_webhooks", &self.ocsf_webhooks),
+        ] {
+            for (i, url) in urls.iter().enumerate() {
+                if !(url.starts_with("https://") || url.starts_with("http://")) {
+                    out.push((
+                        format!("{key}[{i}]"),
+                        format!("{url:?} is not an http:// or https:// URL"),
+                    ));
+                }
             }
         }
         if !(1..=20).contains(&self.max_attempts) {
@@ -74,6 +84,9 @@ pub struct ControlChange {
     pub at: Timestamp,
     /// What fails, one line each (`host web-1: root login over SSH is allowed`).
     pub failing: Vec<String>,
+    /// The failing results as OCSF Compliance Findings, for `ocsf_webhooks`.
+    #[serde(skip)]
+    pub findings: Vec<Value>,
 }
 
 /// The message for `change`: Slack's `text`, and the facts under `vouch`.
@@ -160,14 +173,17 @@ impl Alerter {
         &self.counts
     }
 
-    /// Posts `change` to every webhook, each in its own task with its own retries; returns
-    /// the tasks so callers (tests, shutdown) may wait for them.
+    /// Posts `change` to every webhook (the message) and every OCSF webhook (its findings),
+    /// each in its own task with its own retries; returns the tasks so callers (tests,
+    /// shutdown) may wait for them.
     pub fn notify(&self, change: &ControlChange) -> Vec<tokio::task::JoinHandle<bool>> {
-        let body = message(change, self.config.dashboard_url.as_deref());
-        self.config
-            .webhooks
-            .iter()
-            .map(|url| {
+        let chat = message(change, self.config.dashboard_url.as_deref());
+        let ocsf = Value::Array(change.findings.clone());
+        let to_chat = self.config.webhooks.iter().map(|url| (url, &chat));
+        let to_ocsf = self.config.ocsf_webhooks.iter().map(|url| (url, &ocsf));
+        to_chat
+            .chain(to_ocsf)
+            .map(|(url, body)| {
                 let (this, url, body) = (self.clone(), url.clone(), body.clone());
                 tokio::spawn(async move { this.deliver(&url, &body).await })
             })
@@ -232,6 +248,7 @@ mod tests {
             to: "fail".into(),
             at: "2026-11-24T08:00:00Z".parse().unwrap(),
             failing: vec!["host web-1: root login over SSH is allowed".into()],
+            findings: vec![json!({"class_uid": 2003})],
         }
     }
 

@@ -31,6 +31,7 @@ pub mod ingest;
 pub mod loadgen;
 pub mod metrics;
 pub mod objects;
+pub mod ocsf;
 pub mod oscal;
 pub mod refusals;
 pub mod retention;

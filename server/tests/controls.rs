@@ -467,19 +467,22 @@ async fn roles_and_bad_requests_are_refused_and_store_nothing() {
 async fn a_control_turning_from_pass_to_fail_is_alerted() {
     use std::sync::{Arc, Mutex};
     let received: Arc<Mutex<Vec<Value>>> = Arc::default();
-    let sink = received.clone();
-    let hook = axum::Router::new().route(
-        "/hook",
+    let received_ocsf: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let route = |sink: Arc<Mutex<Vec<Value>>>| {
         axum::routing::post(move |axum::Json(body): axum::Json<Value>| {
             let sink = sink.clone();
             async move {
                 sink.lock().unwrap().push(body);
                 "ok"
             }
-        }),
-    );
+        })
+    };
+    let hook = axum::Router::new()
+        .route("/hook", route(received.clone()))
+        .route("/siem", route(received_ocsf.clone()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let siem = format!("http://{}/siem", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, hook).await.unwrap() });
 
     let h = harness().await;
@@ -496,6 +499,7 @@ async fn a_control_turning_from_pass_to_fail_is_alerted() {
     let alerter = vouch_server::alerts::Alerter::new(
         vouch_server::alerts::AlertConfig {
             webhooks: vec![url],
+            ocsf_webhooks: vec![siem],
             initial_backoff_ms: 10,
             ..Default::default()
         },
@@ -553,6 +557,41 @@ async fn a_control_turning_from_pass_to_fail_is_alerted() {
     assert!(
         failing.contains("kernel 6.1.2 has known vulnerabilities"),
         "{failing}"
+    );
+    // The SIEM's webhook gets the same failure as OCSF Compliance Findings towards A.8.17.
+    for _ in 0..300 {
+        if !received_ocsf.lock().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let ocsf = received_ocsf.lock().unwrap().clone();
+    assert_eq!(ocsf.len(), 1, "{ocsf:?}");
+    let findings = ocsf[0].as_array().expect("a JSON array of findings");
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    let f = &findings[0];
+    assert_eq!(
+        (&f["class_uid"], &f["type_uid"]),
+        (&json!(2003), &json!(200301))
+    );
+    assert_eq!(f["compliance"]["control"], "kernel.patched");
+    assert_eq!(
+        f["compliance"]["requirements"],
+        json!(["iso27001-2022:A.8.17"])
+    );
+    assert_eq!(f["compliance"]["status_id"], 3);
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("kernel 6.1.2 has known vulnerabilities"),
+        "{f:#}"
+    );
+    assert!(
+        f["evidences"][0]["uid"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:")
     );
     stop.cancel();
     worker.await.unwrap();

@@ -7,6 +7,7 @@
 pub mod browser;
 pub mod generate;
 pub mod objects;
+pub mod ocsf;
 pub mod process;
 pub mod server;
 pub mod tsa;

@@ -169,6 +169,7 @@ const SERVER_LAYERS: &[(&str, &[&str])] = &[
             "evaluate",
             "controls",
             "oscal",
+            "ocsf",
             "alerts",
             "retention",
             "objects",

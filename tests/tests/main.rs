@@ -11,6 +11,7 @@ mod loadgen;
 mod log;
 mod manifests;
 mod objects;
+mod ocsf;
 mod pipeline;
 mod replicas;
 mod timestamps;

@@ -225,7 +225,7 @@ impl Policies {
                         known = before.clone();
                     }
                     if let Some(alerter) = &alerter {
-                        for change in turned_to_fail(&before, &view) {
+                        for change in turned_to_fail(&before, &view, &self.catalogs) {
                             tracing::warn!(control = %change.control, "control turned from pass to fail");
                             alerter.notify(&change);
                         }
@@ -462,10 +462,12 @@ impl Policies {
     }
 }
 
-/// The controls of `view` that passed in `before` and fail now, with what fails.
+/// The controls of `view` that passed in `before` and fail now, with what fails (as lines,
+/// and as OCSF findings towards that control).
 fn turned_to_fail(
     before: &history::Recorded,
     view: &ControlsView,
+    catalogs: &Catalogs,
 ) -> Vec<crate::alerts::ControlChange> {
     view.controls
         .iter()
@@ -492,6 +494,26 @@ fn turned_to_fail(
                     )
                 })
                 .collect(),
+            findings: {
+                let framework = &c.control.framework;
+                let standard = catalogs
+                    .get(framework)
+                    .map_or(framework.as_str(), |cat| cat.name.as_str());
+                c.outcomes
+                    .iter()
+                    .filter(|o| o.state == ControlState::Fail)
+                    .map(|o| {
+                        let key = format!("{}/{}", o.asset.kind, o.asset.id);
+                        crate::ocsf::finding(
+                            o,
+                            &[c.control.to_string()],
+                            &[standard],
+                            view.snapshots.get(&key),
+                            &view.pack,
+                        )
+                    })
+                    .collect()
+            },
         })
         .collect()
 }

@@ -32,6 +32,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/controls/{control}", get(control))
         .route("/v1/history", get(history))
         .route("/v1/oscal", get(oscal))
+        .route("/v1/findings", get(findings))
         .route("/v1/policies", get(policies))
         .route("/v1/policies/reload", post(reload))
         .route("/v1/evaluations", get(runs).post(request_run))
@@ -334,6 +335,103 @@ async fn oscal(
     Ok((
         [(axum::http::header::CONTENT_TYPE, "application/json")],
         serde_json::to_vec_pretty(&document).map_err(|e| AppError::Internal(e.to_string()))?,
+    )
+        .into_response())
+}
+
+/// `GET /v1/findings` parameters.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FindingsQuery {
+    /// The format: `ocsf` (OCSF 1.8.0 Compliance Findings, one JSON object per line), the
+    /// only one and the default.
+    #[serde(default)]
+    pub format: Option<String>,
+    /// The instant (RFC 3339); now when absent.
+    #[serde(default)]
+    pub as_of: Option<Timestamp>,
+    /// Only results counting towards this framework's controls (`iso27001-2022`).
+    #[serde(default)]
+    pub framework: Option<String>,
+    /// Only results in this state (`fail`, `stale`, `accepted`, `error`, `pass`,
+    /// `not_applicable`).
+    #[serde(default)]
+    pub status: Option<String>,
+}
+
+/// Findings per response chunk (about 2 KB each).
+const FINDINGS_PER_CHUNK: usize = 256;
+
+/// `GET /v1/findings?format=ocsf`: every current policy result (or as of an instant) as an
+/// OCSF Compliance Finding, one per line (`application/x-ndjson`), streamed as it is made.
+async fn findings(
+    _reader: Reader,
+    State(state): State<AppState>,
+    query: Result<Query<FindingsQuery>, QueryRejection>,
+) -> Result<Response, AppError> {
+    let q = query.map(|Query(q)| q).map_err(|e| {
+        bad(
+            &state,
+            format!(
+                "{} (expected format, as_of, framework, status)",
+                e.body_text()
+            ),
+        )
+    })?;
+    if let Some(f) = q.format.as_deref().filter(|f| *f != "ocsf") {
+        return Err(bad(
+            &state,
+            format!(
+                "format {:?} is not one of: ocsf",
+                vouch_evidence::limits::truncate_echo(f)
+            ),
+        ));
+    }
+    let checked = controls_query(
+        &state,
+        Ok(Query(ControlsQuery {
+            as_of: q.as_of,
+            framework: q.framework.clone(),
+            status: q.status.clone(),
+        })),
+    )?;
+    let states: Vec<ControlState> = checked
+        .status
+        .as_deref()
+        .and_then(ControlState::parse)
+        .into_iter()
+        .collect();
+    let standards = state
+        .catalogs()
+        .iter()
+        .map(|c| (c.id.clone(), c.name.clone()))
+        .collect();
+    let view = running(&state)?.controls(checked.as_of).await?;
+    let findings = std::sync::Arc::new(crate::ocsf::Findings::new(
+        view,
+        standards,
+        checked.framework.as_deref(),
+        &states,
+    ));
+    let body = futures::stream::unfold(0usize, move |from| {
+        let findings = findings.clone();
+        async move {
+            if from >= findings.len() {
+                return None;
+            }
+            let to = (from + FINDINGS_PER_CHUNK).min(findings.len());
+            let mut chunk = Vec::with_capacity((to - from) * 2048);
+            for i in from..to {
+                // A `Value` always serialises.
+                serde_json::to_writer(&mut chunk, &findings.finding(i)).ok()?;
+                chunk.push(b'\n');
+            }
+            Some((Ok::<_, std::convert::Infallible>(chunk), to))
+        }
+    });
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/x-ndjson")],
+        axum::body::Body::from_stream(body),
     )
         .into_response())
 }
