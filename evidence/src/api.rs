@@ -392,7 +392,8 @@ impl SampleQuery {
             .map(|n| {
                 AssetKind::parse(n).ok_or_else(|| {
                     format!(
-                        "unknown asset kind {n:?} (host, kubernetes-cluster, aws-account, github-org)"
+                        "unknown asset kind {n:?} ({})",
+                        AssetKind::wire_names()
                     )
                 })
             })

@@ -1,7 +1,7 @@
 //! Which assets an agent may write.
 //!
 //! An enrolment token carries a [`Scope`]: one host, one cluster, named AWS accounts, named
-//! GitHub organisations (any combination, each kind at most once). At enrolment the scope and
+//! GitHub or Okta organisations (any combination, each kind at most once). At enrolment the scope and
 //! what the agent declares (the host and cluster only it can name) become the agent's
 //! [`Binding`]: the exact set of assets it may write. A snapshot for any other asset is
 //! refused with `403 out_of_scope` and stored nowhere.
@@ -17,6 +17,10 @@ const MAX_ID_CHARS: usize = 256;
 /// Most ids one grant names.
 const MAX_IDS: usize = 1000;
 
+/// The forms of a scope's parts, for messages.
+const FORMS: &str = "host[:ID], kubernetes-cluster[:UID], aws-account:ID[,ID…], \
+                     github-org:LOGIN[,LOGIN…] or okta-org:HOST[,HOST…]";
+
 /// One part of a scope.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Grant {
@@ -29,6 +33,8 @@ pub enum Grant {
     AwsAccounts(BTreeSet<String>),
     /// These GitHub organisations.
     GithubOrgs(BTreeSet<String>),
+    /// These Okta organisations, by host (`acme.okta.com`).
+    OktaOrgs(BTreeSet<String>),
 }
 
 impl Grant {
@@ -38,11 +44,12 @@ impl Grant {
             Grant::Cluster(_) => AssetKind::KubernetesCluster,
             Grant::AwsAccounts(_) => AssetKind::AwsAccount,
             Grant::GithubOrgs(_) => AssetKind::GithubOrg,
+            Grant::OktaOrgs(_) => AssetKind::OktaOrg,
         }
     }
 
     /// Parses `host`, `host:ID`, `kubernetes-cluster`, `kubernetes-cluster:UID`,
-    /// `aws-account:ID[,ID…]` or `github-org:LOGIN[,LOGIN…]`.
+    /// `aws-account:ID[,ID…]`, `github-org:LOGIN[,LOGIN…]` or `okta-org:HOST[,HOST…]`.
     pub fn parse(text: &str) -> Result<Grant, String> {
         let text = text.trim();
         let (kind, ids) = match text.split_once(':') {
@@ -50,10 +57,7 @@ impl Grant {
             None => (text, None),
         };
         let kind = AssetKind::parse(kind).ok_or_else(|| {
-            format!(
-                "{:?} is not a scope: host[:ID], kubernetes-cluster[:UID], aws-account:ID[,ID…] or github-org:LOGIN[,LOGIN…]",
-                shown(text)
-            )
+            format!("{:?} is not a scope: {FORMS}", shown(text))
         })?;
         let ids: Vec<String> = match ids {
             None => Vec::new(),
@@ -86,6 +90,7 @@ impl Grant {
             AssetKind::KubernetesCluster => Grant::Cluster(one(ids)?),
             AssetKind::AwsAccount => Grant::AwsAccounts(named(ids)?),
             AssetKind::GithubOrg => Grant::GithubOrgs(named(ids)?),
+            AssetKind::OktaOrg => Grant::OktaOrgs(named(ids)?),
         })
     }
 }
@@ -96,7 +101,7 @@ impl fmt::Display for Grant {
         match self {
             Grant::Host(None) | Grant::Cluster(None) => write!(f, "{kind}"),
             Grant::Host(Some(id)) | Grant::Cluster(Some(id)) => write!(f, "{kind}:{id}"),
-            Grant::AwsAccounts(ids) | Grant::GithubOrgs(ids) => {
+            Grant::AwsAccounts(ids) | Grant::GithubOrgs(ids) | Grant::OktaOrgs(ids) => {
                 let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
                 write!(f, "{kind}:{}", ids.join(","))
             }
@@ -116,6 +121,7 @@ fn check_id(kind: AssetKind, id: &str) -> Result<(), String> {
             (1..=39).contains(&id.len())
                 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         }
+        AssetKind::OktaOrg => is_host_name(id),
         AssetKind::Host | AssetKind::KubernetesCluster => {
             !id.is_empty()
                 && id.chars().count() <= MAX_ID_CHARS
@@ -128,10 +134,28 @@ fn check_id(kind: AssetKind, id: &str) -> Result<(), String> {
         let rule = match kind {
             AssetKind::AwsAccount => "an AWS account id has 12 digits",
             AssetKind::GithubOrg => "a GitHub login has 1 to 39 letters, digits or hyphens",
+            AssetKind::OktaOrg => {
+                "an Okta organisation is named by its host in lower case (acme.okta.com)"
+            }
             _ => "an id has 1 to 256 printable characters and no comma",
         };
         Err(format!("scope {kind}: {:?}: {rule}", shown(id)))
     }
+}
+
+/// Whether `id` is a DNS host name in lower case: dot-separated labels of 1 to 63 letters,
+/// digits or inner hyphens, 253 characters at most, at least two labels.
+fn is_host_name(id: &str) -> bool {
+    (1..=253).contains(&id.len())
+        && id.split('.').count() >= 2
+        && id.split('.').all(|label| {
+            (1..=63).contains(&label.len())
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        })
 }
 
 /// What an enrolment token allows: at least one grant, each kind at most once.
@@ -157,10 +181,7 @@ impl Scope {
             }
         }
         if grants.is_empty() && problems.is_empty() {
-            problems.push(
-                "an enrolment token needs a scope: host[:ID], kubernetes-cluster[:UID], aws-account:ID[,ID…] or github-org:LOGIN[,LOGIN…]"
-                    .into(),
-            );
+            problems.push(format!("an enrolment token needs a scope: {FORMS}"));
         }
         if problems.is_empty() {
             Ok(Scope { grants })
@@ -196,7 +217,8 @@ impl Scope {
                 (Grant::Host(Some(id)), AssetKind::Host)
                 | (Grant::Cluster(Some(id)), AssetKind::KubernetesCluster) => *id == d.id,
                 (Grant::AwsAccounts(ids), AssetKind::AwsAccount)
-                | (Grant::GithubOrgs(ids), AssetKind::GithubOrg) => ids.contains(&d.id),
+                | (Grant::GithubOrgs(ids), AssetKind::GithubOrg)
+                | (Grant::OktaOrgs(ids), AssetKind::OktaOrg) => ids.contains(&d.id),
                 _ => false,
             });
             if !allowed {
@@ -234,7 +256,7 @@ impl Scope {
                         id: id.clone(),
                     });
                 }
-                Grant::AwsAccounts(ids) | Grant::GithubOrgs(ids) => {
+                Grant::AwsAccounts(ids) | Grant::GithubOrgs(ids) | Grant::OktaOrgs(ids) => {
                     assets.extend(ids.iter().map(|id| AssetRef {
                         kind,
                         id: id.clone(),
@@ -358,6 +380,25 @@ mod tests {
         assert!(!b.allows(AssetKind::GithubOrg, "other"));
         assert!(!b.allows(AssetKind::AwsAccount, "123456789012"));
         assert_eq!(Binding::from_json(&b.to_json()).unwrap(), b);
+        // Okta organisations are named by host, like accounts by id.
+        let okta = Scope::parse(&["okta-org:acme.okta.com,acme-emea.okta-emea.com"]).unwrap();
+        assert_eq!(
+            okta.parts(),
+            ["okta-org:acme-emea.okta-emea.com,acme.okta.com"]
+        );
+        let b = okta.bind(&[]).unwrap();
+        assert!(b.allows(AssetKind::OktaOrg, "acme.okta.com"));
+        assert!(!b.allows(AssetKind::OktaOrg, "evil.okta.com"));
+        assert!(!b.allows(AssetKind::GithubOrg, "acme.okta.com"));
+        for bad in ["okta-org:ACME.okta.com", "okta-org:acme", "okta-org:-a.okta.com", "okta-org:a..com"] {
+            let e = Scope::parse(&[bad]).unwrap_err();
+            assert!(e.contains("by its host in lower case"), "{bad}: {e}");
+        }
+        assert!(
+            Scope::parse(&["okta-org"])
+                .unwrap_err()
+                .contains("must name its ids")
+        );
         // Out of scope: a kind the token does not grant, an account it does not name.
         assert!(matches!(
             s.bind(&[

@@ -165,7 +165,8 @@ pub(super) async fn list_snapshots(
         AppError::Client(
             RejectReason::BadRequest,
             format!(
-                "unknown asset kind {kind:?} (host, kubernetes-cluster, aws-account, github-org)"
+                "unknown asset kind {kind:?} ({})",
+                AssetKind::wire_names()
             ),
         )
     })?;
