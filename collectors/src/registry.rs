@@ -414,6 +414,7 @@ mod tests {
             aws: crate::aws::AwsConfig,
             github: crate::github::GithubConfig,
             kubernetes: crate::kubernetes::KubernetesConfig,
+            okta: crate::okta::OktaConfig,
             example: super::example::ExampleConfig,
         }
     }
