@@ -5,3 +5,4 @@ mod aws;
 mod github;
 mod host_fixtures;
 mod kubernetes;
+mod okta;
