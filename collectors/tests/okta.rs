@@ -133,6 +133,16 @@ async fn acme_with_a_read_only_administrators_token() {
     // Users who cannot sign in are not asked for factors; a staged one is not asked for apps.
     assert!(calls(&requests, "/api/v1/users/00u1grace0EXAMPLE4h7/factors").is_empty());
     assert!(!requests.iter().any(|r| r.query.contains("00u1grace0")));
+    // Every call made is one packaging/okta/README.md lists with its scope.
+    for r in &requests {
+        assert!(
+            vouch_collectors::okta::CALLS
+                .iter()
+                .any(|(call, _)| vouch_collectors::okta::call_matches(call, &r.path)),
+            "{} is not in okta::CALLS",
+            r.line()
+        );
+    }
     // Items name the call they came from.
     assert_eq!(
         collected.evidence["okta.admins.without_strong_factor"].source,
@@ -166,7 +176,11 @@ async fn unused_accounts_follow_the_injected_clock_and_the_parameter() {
     .await;
     assert_eq!(
         collected.evidence["okta.users.inactive"].value,
-        serde_json::json!(["carol@acme.example", "dave@acme.example", "frank@acme.example"])
+        serde_json::json!([
+            "carol@acme.example",
+            "dave@acme.example",
+            "frank@acme.example"
+        ])
     );
     assert_eq!(
         collected.evidence["okta.users.inactive_count"].value,
@@ -205,7 +219,9 @@ async fn initech_with_an_expired_token_fails_every_collector_and_says_why() {
     for run in &collected.collectors {
         match &run.outcome {
             RunOutcome::Error { message } => assert!(
-                message.contains("HTTP 401 E0000011: Invalid token provided: Okta refused the API token"),
+                message.contains(
+                    "HTTP 401 E0000011: Invalid token provided: Okta refused the API token"
+                ),
                 "{}: {message}",
                 run.name
             ),
@@ -262,7 +278,9 @@ async fn without_a_token_every_fact_is_unavailable_and_says_why() {
 #[tokio::test]
 async fn an_untrusted_server_is_refused_before_the_token_is_sent() {
     let server = ReplayServer::start(fixtures().join("acme")).await.unwrap();
-    let other = ReplayServer::start(fixtures().join("globex")).await.unwrap();
+    let other = ReplayServer::start(fixtures().join("globex"))
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     write_token(&dir.path().join("token"), TOKEN);
     std::fs::write(dir.path().join("ca.pem"), other.ca_pem()).unwrap();

@@ -391,10 +391,7 @@ impl SampleQuery {
             .into_iter()
             .map(|n| {
                 AssetKind::parse(n).ok_or_else(|| {
-                    format!(
-                        "unknown asset kind {n:?} ({})",
-                        AssetKind::wire_names()
-                    )
+                    format!("unknown asset kind {n:?} ({})", AssetKind::wire_names())
                 })
             })
             .collect()

@@ -676,11 +676,7 @@ fn okta_globex_with_a_users_only_token_gives_errors_not_passes() {
                 Pass,
                 "every user who can sign in has a second factor (3 users",
             ),
-            (
-                "okta.users.unused_accounts_removed",
-                Pass,
-                "within 90 days",
-            ),
+            ("okta.users.unused_accounts_removed", Pass, "within 90 days"),
         ],
     );
 }

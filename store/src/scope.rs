@@ -56,9 +56,8 @@ impl Grant {
             Some((k, ids)) => (k, Some(ids)),
             None => (text, None),
         };
-        let kind = AssetKind::parse(kind).ok_or_else(|| {
-            format!("{:?} is not a scope: {FORMS}", shown(text))
-        })?;
+        let kind = AssetKind::parse(kind)
+            .ok_or_else(|| format!("{:?} is not a scope: {FORMS}", shown(text)))?;
         let ids: Vec<String> = match ids {
             None => Vec::new(),
             Some(ids) => ids.split(',').map(|s| s.trim().to_string()).collect(),
@@ -390,7 +389,12 @@ mod tests {
         assert!(b.allows(AssetKind::OktaOrg, "acme.okta.com"));
         assert!(!b.allows(AssetKind::OktaOrg, "evil.okta.com"));
         assert!(!b.allows(AssetKind::GithubOrg, "acme.okta.com"));
-        for bad in ["okta-org:ACME.okta.com", "okta-org:acme", "okta-org:-a.okta.com", "okta-org:a..com"] {
+        for bad in [
+            "okta-org:ACME.okta.com",
+            "okta-org:acme",
+            "okta-org:-a.okta.com",
+            "okta-org:a..com",
+        ] {
             let e = Scope::parse(&[bad]).unwrap_err();
             assert!(e.contains("by its host in lower case"), "{bad}: {e}");
         }

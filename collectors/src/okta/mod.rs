@@ -41,6 +41,34 @@ pub const EVIDENCE_AREAS: &[&[EvidenceSpec]] =
 /// The system CA bundle, trusted when no `ca_cert` is configured.
 const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
+/// Every call the source makes, with the OAuth scope it needs, as `packaging/okta/README.md`
+/// lists them (`{…}` stands for one path segment or query value).
+pub const CALLS: &[(&str, &str)] = &[
+    ("GET /api/v1/users", "okta.users.read"),
+    ("GET /api/v1/users/{id}", "okta.users.read"),
+    ("GET /api/v1/users/{id}/factors", "okta.users.read"),
+    ("GET /api/v1/users/{id}/roles", "okta.roles.read"),
+    ("GET /api/v1/iam/assignees/users", "okta.roles.read"),
+    ("GET /api/v1/apps?filter=user.id eq \"{id}\"", "okta.apps.read"),
+    ("GET /api/v1/policies?type={type}", "okta.policies.read"),
+    ("GET /api/v1/policies/{id}/rules", "okta.policies.read"),
+];
+
+/// Whether the path of `request` (`/api/v1/users/00u1/factors`) is that of `call`
+/// (`GET /api/v1/users/{id}/factors`), `{…}` matching any one segment.
+pub fn call_matches(call: &str, request_path: &str) -> bool {
+    let pattern = call
+        .trim_start_matches("GET ")
+        .split('?')
+        .next()
+        .unwrap_or("");
+    let (p, r): (Vec<&str>, Vec<&str>) = (pattern.split('/').collect(), request_path.split('/').collect());
+    p.len() == r.len()
+        && p.iter()
+            .zip(&r)
+            .all(|(p, r)| p == r || (p.starts_with('{') && p.ends_with('}') && !r.is_empty()))
+}
+
 /// The most people one evidence list names; the count beside it is whole.
 pub const MAX_LISTED: usize = 100;
 
@@ -434,6 +462,28 @@ mod tests {
             unset.token().unwrap_err(),
             "no Okta API token: the environment variable VOUCH_TEST_UNSET_OKTA_TOKEN is not set"
         );
+    }
+
+    /// `packaging/okta/README.md` names every call with the scope the client names when Okta
+    /// refuses it, and no scope the source does not need.
+    #[test]
+    fn the_packaged_scopes_are_those_of_the_calls() {
+        let doc = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../packaging/okta/README.md"),
+        )
+        .unwrap();
+        for (call, scope) in CALLS {
+            assert_eq!(api::required_scope(call), *scope, "{call}");
+            assert!(
+                doc.contains(&format!("| `{call}` | `{scope}` |")),
+                "packaging/okta/README.md lacks {call} → {scope}"
+            );
+        }
+        let rows = doc.lines().filter(|l| l.starts_with("| `GET ")).count();
+        assert_eq!(rows, CALLS.len(), "a call in the README the source does not make");
+        assert!(call_matches("GET /api/v1/users/{id}/factors", "/api/v1/users/00u1/factors"));
+        assert!(!call_matches("GET /api/v1/users/{id}", "/api/v1/users/00u1/factors"));
+        assert!(call_matches("GET /api/v1/policies?type={type}", "/api/v1/policies"));
     }
 
     #[test]
