@@ -119,6 +119,9 @@ sources! {
         named_by_agent false;
     /// An Okta organisation (its identity provider tenant), named by its host.
     OktaOrg = "okta-org", source "okta", title "Okta organisation", named_by_agent false;
+    /// A Microsoft Entra ID tenant (its directory), named by its tenant id.
+    EntraTenant = "entra-tenant", source "entra", title "Microsoft Entra ID tenant",
+        named_by_agent false;
 }
 
 impl AssetKind {
@@ -160,6 +163,7 @@ mod tests {
             (AssetKind::AwsAccount, "aws-account"),
             (AssetKind::GithubOrg, "github-org"),
             (AssetKind::OktaOrg, "okta-org"),
+            (AssetKind::EntraTenant, "entra-tenant"),
         ];
         assert_eq!(AssetKind::ALL.map(|k| (k, k.as_str())), expected);
         for kind in AssetKind::ALL {
@@ -171,12 +175,12 @@ mod tests {
         assert_eq!(AssetKind::parse("Host"), None);
         assert_eq!(
             AssetKind::wire_names(),
-            "host, kubernetes-cluster, aws-account, github-org, okta-org"
+            "host, kubernetes-cluster, aws-account, github-org, okta-org, entra-tenant"
         );
         let unknown = serde_json::from_str::<AssetKind>("\"mainframe\"").unwrap_err();
         assert!(
             unknown.to_string().contains(
-                "expected one of `host`, `kubernetes-cluster`, `aws-account`, `github-org`, `okta-org`"
+                "expected one of `host`, `kubernetes-cluster`, `aws-account`, `github-org`, `okta-org`, `entra-tenant`"
             ),
             "{unknown}"
         );
@@ -209,7 +213,7 @@ mod tests {
         assert_eq!(SourceInfo::of_evidence_id("hostile.x"), None);
         assert_eq!(
             AssetKind::ALL.map(|k| k.named_by_agent()),
-            [true, true, false, false, false]
+            [true, true, false, false, false, false]
         );
     }
 }
