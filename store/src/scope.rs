@@ -284,9 +284,9 @@ impl Scope {
                     });
                 }
                 Grant::AwsAccounts(ids)
-            | Grant::GithubOrgs(ids)
-            | Grant::OktaOrgs(ids)
-            | Grant::EntraTenants(ids) => {
+                | Grant::GithubOrgs(ids)
+                | Grant::OktaOrgs(ids)
+                | Grant::EntraTenants(ids) => {
                     assets.extend(ids.iter().map(|id| AssetRef {
                         kind,
                         id: id.clone(),
@@ -454,10 +454,7 @@ mod tests {
             AssetKind::EntraTenant,
             "00000000-0000-0000-0000-000000000000"
         ));
-        assert!(!b.allows(
-            AssetKind::OktaOrg,
-            "f7c3a1d2-5b8e-4c6f-9a0d-2e4b6c8d0f13"
-        ));
+        assert!(!b.allows(AssetKind::OktaOrg, "f7c3a1d2-5b8e-4c6f-9a0d-2e4b6c8d0f13"));
         for bad in [
             "entra-tenant:F7C3A1D2-5B8E-4C6F-9A0D-2E4B6C8D0F13",
             "entra-tenant:acme.onmicrosoft.com",
@@ -467,7 +464,10 @@ mod tests {
             "entra-tenant:f7c3a1d2-5b8e-4c6f-9a0d2-e4b6c8d0f13",
         ] {
             let e = Scope::parse(&[bad]).unwrap_err();
-            assert!(e.contains("by its tenant id, a GUID in lower case"), "{bad}: {e}");
+            assert!(
+                e.contains("by its tenant id, a GUID in lower case"),
+                "{bad}: {e}"
+            );
         }
         // Out of scope: a kind the token does not grant, an account it does not name.
         assert!(matches!(
