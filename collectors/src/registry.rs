@@ -415,6 +415,7 @@ mod tests {
             github: crate::github::GithubConfig,
             kubernetes: crate::kubernetes::KubernetesConfig,
             okta: crate::okta::OktaConfig,
+            entra: crate::entra::EntraConfig,
             example: super::example::ExampleConfig,
         }
     }

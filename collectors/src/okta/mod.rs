@@ -57,16 +57,7 @@ pub const CALLS: &[(&str, &str)] = &[
 /// Whether the path of `request` (`/api/v1/users/00u1/factors`) is that of `call`
 /// (`GET /api/v1/users/{id}/factors`), `{…}` matching any one segment.
 pub fn call_matches(call: &str, request_path: &str) -> bool {
-    let pattern = call
-        .trim_start_matches("GET ")
-        .split('?')
-        .next()
-        .unwrap_or("");
-    let (p, r): (Vec<&str>, Vec<&str>) = (pattern.split('/').collect(), request_path.split('/').collect());
-    p.len() == r.len()
-        && p.iter()
-            .zip(&r)
-            .all(|(p, r)| p == r || (p.starts_with('{') && p.ends_with('}') && !r.is_empty()))
+    remote::call_matches(call, request_path)
 }
 
 /// The most people one evidence list names; the count beside it is whole.
