@@ -29,7 +29,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
     EvidenceSpec {
         id: "entra.admins.users",
         value_type: ValueType::ObjectList,
-        meaning: "One object per administrator: `upn`, `enabled`, `roles` (role names), `methods` (the methods registered, null when the registration report cannot be read), `strongest` (`none`, `recovery_only`, `weak`, `strong`, `phishing_resistant`, null likewise); sorted by user principal name, at most 100.",
+        meaning: "One object per administrator: `upn`, `enabled`, `roles` (role names), `methods` (the methods registered; null for a disabled account, or when the registration report cannot be read), `strongest` (`none`, `recovery_only`, `weak`, `strong`, `phishing_resistant`; null likewise); sorted by user principal name, at most 100.",
         source: "GET /v1.0/users/{id}; GET /v1.0/reports/authenticationMethods/userRegistrationDetails/{id}",
         context_only: Some(
             "the detail behind the judged administrator lists, for the auditor's review of privileged access",
@@ -252,9 +252,10 @@ impl Admins {
             .into_iter()
             .map(|user| {
                 let (roles, global) = holders.users.get(&user.id).cloned().unwrap_or_default();
+                // A disabled administrator's methods are not asked for.
                 let methods = match &mut methods {
-                    Ok(m) => Some(m.remove(&user.id).unwrap_or_default()),
-                    Err(_) => None,
+                    Ok(m) if user.enabled() => Some(m.remove(&user.id).unwrap_or_default()),
+                    _ => None,
                 };
                 Admin {
                     user,
