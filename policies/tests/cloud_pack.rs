@@ -1,6 +1,7 @@
 //! The built-in GitHub, Kubernetes and AWS policies on evidence exactly as the collectors
 //! produce it: the collectors' expected fixtures (`tests/fixtures/github/*.expected`,
-//! `tests/fixtures/kubernetes/*.expected`, `tests/fixtures/okta/*.expected`) and the moto account that `collectors/tests/aws.rs`
+//! `tests/fixtures/kubernetes/*.expected`, `tests/fixtures/okta/*.expected`,
+//! `tests/fixtures/entra/*.expected`) and the moto account that `collectors/tests/aws.rs`
 //! builds (`policies/tests/fixtures/aws-moto-account.json`), verdict by verdict.
 
 use std::collections::BTreeMap;
@@ -682,6 +683,97 @@ fn okta_globex_with_a_users_only_token_gives_errors_not_passes() {
 }
 
 #[test]
+fn entra_acme_as_collected() {
+    check_fixture(
+        AssetKind::EntraTenant,
+        "2025-11-24T08:00:00Z",
+        "entra/acme.expected",
+        &[
+            (
+                "entra.admins.disabled_without_roles",
+                Fail,
+                "still holding directory roles: erin@acme.example",
+            ),
+            (
+                "entra.admins.phishing_resistant_factors",
+                Fail,
+                "without a phishing-resistant method: bob@acme.example, carol@acme.example, kim@acme.example",
+            ),
+            (
+                "entra.admins.strong_factors",
+                Fail,
+                "2 of the 7 administrators can sign in without a strong method: bob@acme.example, kim@acme.example",
+            ),
+            (
+                "entra.policies.lockout_threshold",
+                Fail,
+                "locks after 8 failed attempts (the tenant's setting), more than 5",
+            ),
+            (
+                "entra.policies.mfa_enforced",
+                Pass,
+                "conditional access policy Require MFA for all users (excluded accounts, to review as emergency access accounts: breakglass@acme.example)",
+            ),
+            (
+                "entra.users.disabled_without_app_assignments",
+                Fail,
+                "erin@acme.example, judy@acme.example",
+            ),
+            (
+                "entra.users.second_factor_enrolled",
+                Fail,
+                "3 enabled member(s) are not registered for multifactor authentication: dave@acme.example, frank@acme.example, kim@acme.example",
+            ),
+            (
+                "entra.users.unused_accounts_removed",
+                Fail,
+                "over 90 days: carol@acme.example, frank@acme.example, grace_partner.example#EXT#@acmecorp.onmicrosoft.com",
+            ),
+        ],
+    );
+}
+
+#[test]
+fn entra_globex_without_a_licence_gives_errors_not_passes() {
+    let roles = "evidence unavailable: entra.admins.";
+    check_fixture(
+        AssetKind::EntraTenant,
+        "2025-11-24T08:00:00Z",
+        "entra/globex.expected",
+        &[
+            ("entra.admins.disabled_without_roles", Error, roles),
+            ("entra.admins.phishing_resistant_factors", Error, roles),
+            ("entra.admins.strong_factors", Error, roles),
+            (
+                "entra.policies.lockout_threshold",
+                Error,
+                "Directory.Read.All",
+            ),
+            (
+                "entra.policies.mfa_enforced",
+                Pass,
+                "the security defaults are on",
+            ),
+            (
+                "entra.users.disabled_without_app_assignments",
+                Error,
+                "Directory.Read.All",
+            ),
+            (
+                "entra.users.second_factor_enrolled",
+                Error,
+                "P1 or P2 licence",
+            ),
+            (
+                "entra.users.unused_accounts_removed",
+                Error,
+                "P1 or P2 licence",
+            ),
+        ],
+    );
+}
+
+#[test]
 fn privacy_policies_need_the_organisations_settings() {
     let (at, evidence) = moto_account();
     let verdicts = judge(&PolicyPack::builtin(), AssetKind::AwsAccount, at, &evidence);
@@ -711,13 +803,17 @@ fn every_listed_evidence_id_is_one_the_collectors_emit() {
         ),
         (AssetKind::AwsAccount, aws),
         (AssetKind::OktaOrg, expected_dir("okta/acme.expected")),
+        (AssetKind::EntraTenant, expected_dir("entra/acme.expected")),
     ] {
         let policies: Vec<_> = pack
             .policies()
             .iter()
             .filter(|p| p.asset_kinds.contains(&kind))
             .collect();
-        let least = if kind == AssetKind::OktaOrg { 8 } else { 12 };
+        let least = match kind {
+            AssetKind::OktaOrg | AssetKind::EntraTenant => 8,
+            _ => 12,
+        };
         assert!(
             policies.len() >= least,
             "{kind}: {} policies",
@@ -741,6 +837,7 @@ fn without_evidence_no_cloud_or_code_policy_passes() {
     never_passes_without_evidence(&pack, AssetKind::GithubOrg, false);
     never_passes_without_evidence(&pack, AssetKind::KubernetesCluster, false);
     never_passes_without_evidence(&pack, AssetKind::OktaOrg, false);
+    never_passes_without_evidence(&pack, AssetKind::EntraTenant, false);
     // Without PII settings the privacy policies do not apply, facts or not.
     never_passes_without_evidence(&pack, AssetKind::AwsAccount, true);
     pack.set_config(pii_config()).unwrap();
