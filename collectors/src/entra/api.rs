@@ -420,17 +420,22 @@ impl Api {
 
     /// The path and query of `url` when it is on Graph's origin.
     fn same_origin(&self, path: &str, url: &str) -> Result<String, ApiError> {
-        url.strip_prefix(&self.graph)
-            .filter(|rest| rest.starts_with('/'))
-            .map(str::to_string)
-            .ok_or_else(|| {
-                ApiError::Failed(format!(
-                    "GET {path}: unexpected answer: the next page's link {} leaves {}",
-                    vouch_evidence::limits::truncate_echo(url),
-                    self.graph
-                ))
-            })
+        on_origin(&self.graph, url).ok_or_else(|| {
+            ApiError::Failed(format!(
+                "GET {path}: unexpected answer: the next page's link {} leaves {}",
+                vouch_evidence::limits::truncate_echo(url),
+                self.graph
+            ))
+        })
     }
+}
+
+/// The path and query of `url` when it is on `origin` (`https://graph.microsoft.com`): the same
+/// scheme, host and port, followed by a path.
+fn on_origin(origin: &str, url: &str) -> Option<String> {
+    url.strip_prefix(origin)
+        .filter(|rest| rest.starts_with('/'))
+        .map(str::to_string)
 }
 
 /// How long a token of `lifetime` is used: until five minutes before it expires, or half its
@@ -650,6 +655,24 @@ mod tests {
             now + DEFAULT_RETRY_PAUSE
         );
         assert_eq!(retry_at(&HeaderMap::new(), now), now + DEFAULT_RETRY_PAUSE);
+    }
+
+    #[test]
+    fn next_links_stay_on_graphs_origin() {
+        let graph = "https://graph.microsoft.com";
+        assert_eq!(
+            on_origin(graph, "https://graph.microsoft.com/v1.0/users?$skiptoken=X").as_deref(),
+            Some("/v1.0/users?$skiptoken=X")
+        );
+        for elsewhere in [
+            "https://graph.microsoft.com.evil.example/v1.0/users",
+            "https://graph.microsoft.com:8443/v1.0/users",
+            "http://graph.microsoft.com/v1.0/users",
+            "https://evil.example/v1.0/users",
+            "/v1.0/users",
+        ] {
+            assert_eq!(on_origin(graph, elsewhere), None, "{elsewhere}");
+        }
     }
 
     #[test]
