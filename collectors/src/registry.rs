@@ -414,6 +414,8 @@ mod tests {
             aws: crate::aws::AwsConfig,
             github: crate::github::GithubConfig,
             kubernetes: crate::kubernetes::KubernetesConfig,
+            okta: crate::okta::OktaConfig,
+            entra: crate::entra::EntraConfig,
             example: super::example::ExampleConfig,
         }
     }

@@ -102,6 +102,25 @@ pub(crate) fn check_range<T: PartialOrd + std::fmt::Display>(
     }
 }
 
+/// Whether the path of a request (`/api/v1/users/00u1/factors`) is that of `call`
+/// (`GET /api/v1/users/{id}/factors`, as a source's table of calls writes it), `{…}` matching
+/// any one segment; the call's query is not compared.
+pub(crate) fn call_matches(call: &str, request_path: &str) -> bool {
+    let pattern = call
+        .trim_start_matches("GET ")
+        .split('?')
+        .next()
+        .unwrap_or("");
+    let (p, r): (Vec<&str>, Vec<&str>) = (
+        pattern.split('/').collect(),
+        request_path.split('/').collect(),
+    );
+    p.len() == r.len()
+        && p.iter()
+            .zip(&r)
+            .all(|(p, r)| p == r || (p.starts_with('{') && p.ends_with('}') && !r.is_empty()))
+}
+
 /// `t` as RFC 3339 UTC, to the second.
 pub(crate) fn rfc3339(t: SystemTime) -> String {
     let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());

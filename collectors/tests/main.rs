@@ -2,6 +2,8 @@
 //! Run one file's tests with `cargo test -p vouch-collectors --test integration <file>::`.
 
 mod aws;
+mod entra;
 mod github;
 mod host_fixtures;
 mod kubernetes;
+mod okta;

@@ -391,9 +391,7 @@ impl SampleQuery {
             .into_iter()
             .map(|n| {
                 AssetKind::parse(n).ok_or_else(|| {
-                    format!(
-                        "unknown asset kind {n:?} (host, kubernetes-cluster, aws-account, github-org)"
-                    )
+                    format!("unknown asset kind {n:?} ({})", AssetKind::wire_names())
                 })
             })
             .collect()

@@ -117,12 +117,23 @@ sources! {
     /// A GitHub organisation.
     GithubOrg = "github-org", source "github", title "GitHub organisation",
         named_by_agent false;
+    /// An Okta organisation (its identity provider tenant), named by its host.
+    OktaOrg = "okta-org", source "okta", title "Okta organisation", named_by_agent false;
+    /// A Microsoft Entra ID tenant (its directory), named by its tenant id.
+    EntraTenant = "entra-tenant", source "entra", title "Microsoft Entra ID tenant",
+        named_by_agent false;
 }
 
 impl AssetKind {
     /// Parses the wire name.
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// Every kind's wire name, comma-separated (`host, kubernetes-cluster, …`), for messages
+    /// that list the kinds a reader may give.
+    pub fn wire_names() -> String {
+        Self::ALL.map(|k| k.as_str()).join(", ")
     }
 
     /// Whether the agent names an asset of this kind itself and declares it at enrolment (a
@@ -151,6 +162,8 @@ mod tests {
             (AssetKind::KubernetesCluster, "kubernetes-cluster"),
             (AssetKind::AwsAccount, "aws-account"),
             (AssetKind::GithubOrg, "github-org"),
+            (AssetKind::OktaOrg, "okta-org"),
+            (AssetKind::EntraTenant, "entra-tenant"),
         ];
         assert_eq!(AssetKind::ALL.map(|k| (k, k.as_str())), expected);
         for kind in AssetKind::ALL {
@@ -160,10 +173,14 @@ mod tests {
             assert_eq!(AssetKind::parse(kind.as_str()), Some(kind));
         }
         assert_eq!(AssetKind::parse("Host"), None);
+        assert_eq!(
+            AssetKind::wire_names(),
+            "host, kubernetes-cluster, aws-account, github-org, okta-org, entra-tenant"
+        );
         let unknown = serde_json::from_str::<AssetKind>("\"mainframe\"").unwrap_err();
         assert!(
             unknown.to_string().contains(
-                "expected one of `host`, `kubernetes-cluster`, `aws-account`, `github-org`"
+                "expected one of `host`, `kubernetes-cluster`, `aws-account`, `github-org`, `okta-org`, `entra-tenant`"
             ),
             "{unknown}"
         );
@@ -196,7 +213,7 @@ mod tests {
         assert_eq!(SourceInfo::of_evidence_id("hostile.x"), None);
         assert_eq!(
             AssetKind::ALL.map(|k| k.named_by_agent()),
-            [true, true, false, false]
+            [true, true, false, false, false, false]
         );
     }
 }

@@ -1,6 +1,7 @@
 //! The built-in GitHub, Kubernetes and AWS policies on evidence exactly as the collectors
 //! produce it: the collectors' expected fixtures (`tests/fixtures/github/*.expected`,
-//! `tests/fixtures/kubernetes/*.expected`) and the moto account that `collectors/tests/aws.rs`
+//! `tests/fixtures/kubernetes/*.expected`, `tests/fixtures/okta/*.expected`,
+//! `tests/fixtures/entra/*.expected`) and the moto account that `collectors/tests/aws.rs`
 //! builds (`policies/tests/fixtures/aws-moto-account.json`), verdict by verdict.
 
 use std::collections::BTreeMap;
@@ -602,6 +603,177 @@ fn the_moto_account_as_collected_with_pii_settings() {
 }
 
 #[test]
+fn okta_acme_as_collected() {
+    check_fixture(
+        AssetKind::OktaOrg,
+        "2025-11-24T08:00:00Z",
+        "okta/acme.expected",
+        &[
+            (
+                "okta.admins.deactivated_without_roles",
+                Fail,
+                "still holding admin roles: erin@acme.example",
+            ),
+            (
+                "okta.admins.phishing_resistant_factors",
+                Fail,
+                "without a phishing-resistant factor: bob@acme.example, carol@acme.example",
+            ),
+            (
+                "okta.admins.strong_factors",
+                Fail,
+                "1 of the 5 administrators can sign in without a strong factor: bob@acme.example",
+            ),
+            (
+                "okta.policies.mfa_enforced",
+                Pass,
+                "the authentication policies allow no rule with one factor",
+            ),
+            (
+                "okta.policies.password_strong",
+                Fail,
+                "password policy \"Default Policy\": 8 characters, below 12",
+            ),
+            (
+                "okta.users.deactivated_without_app_assignments",
+                Fail,
+                "erin@acme.example, judy@acme.example",
+            ),
+            (
+                "okta.users.second_factor_enrolled",
+                Fail,
+                "2 user(s) who can sign in have no second factor: dave@acme.example, frank@acme.example",
+            ),
+            (
+                "okta.users.unused_accounts_removed",
+                Fail,
+                "over 90 days: carol@acme.example, frank@acme.example",
+            ),
+        ],
+    );
+}
+
+#[test]
+fn okta_globex_with_a_users_only_token_gives_errors_not_passes() {
+    let roles = "evidence unavailable: okta.admins.";
+    let policies = "evidence unavailable: okta.policies.";
+    check_fixture(
+        AssetKind::OktaOrg,
+        "2025-11-24T08:00:00Z",
+        "okta/globex.expected",
+        &[
+            ("okta.admins.deactivated_without_roles", Error, roles),
+            ("okta.admins.phishing_resistant_factors", Error, roles),
+            ("okta.admins.strong_factors", Error, roles),
+            ("okta.policies.mfa_enforced", Error, policies),
+            ("okta.policies.password_strong", Error, policies),
+            (
+                "okta.users.deactivated_without_app_assignments",
+                Error,
+                "okta.apps.read",
+            ),
+            (
+                "okta.users.second_factor_enrolled",
+                Pass,
+                "every user who can sign in has a second factor (3 users",
+            ),
+            ("okta.users.unused_accounts_removed", Pass, "within 90 days"),
+        ],
+    );
+}
+
+#[test]
+fn entra_acme_as_collected() {
+    check_fixture(
+        AssetKind::EntraTenant,
+        "2025-11-24T08:00:00Z",
+        "entra/acme.expected",
+        &[
+            (
+                "entra.admins.disabled_without_roles",
+                Fail,
+                "still holding directory roles: erin@acme.example",
+            ),
+            (
+                "entra.admins.phishing_resistant_factors",
+                Fail,
+                "without a phishing-resistant method: bob@acme.example, carol@acme.example, kim@acme.example",
+            ),
+            (
+                "entra.admins.strong_factors",
+                Fail,
+                "2 of the 7 administrators can sign in without a strong method: bob@acme.example, kim@acme.example",
+            ),
+            (
+                "entra.policies.lockout_threshold",
+                Fail,
+                "locks after 8 failed attempts (the tenant's setting), more than 5",
+            ),
+            (
+                "entra.policies.mfa_enforced",
+                Pass,
+                "conditional access policy Require MFA for all users (excluded accounts, to review as emergency access accounts: breakglass@acme.example)",
+            ),
+            (
+                "entra.users.disabled_without_app_assignments",
+                Fail,
+                "erin@acme.example, judy@acme.example",
+            ),
+            (
+                "entra.users.second_factor_enrolled",
+                Fail,
+                "3 enabled member(s) are not registered for multifactor authentication: dave@acme.example, frank@acme.example, kim@acme.example",
+            ),
+            (
+                "entra.users.unused_accounts_removed",
+                Fail,
+                "over 90 days: carol@acme.example, frank@acme.example, grace_partner.example#EXT#@acmecorp.onmicrosoft.com",
+            ),
+        ],
+    );
+}
+
+#[test]
+fn entra_globex_without_a_licence_gives_errors_not_passes() {
+    let roles = "evidence unavailable: entra.admins.";
+    check_fixture(
+        AssetKind::EntraTenant,
+        "2025-11-24T08:00:00Z",
+        "entra/globex.expected",
+        &[
+            ("entra.admins.disabled_without_roles", Error, roles),
+            ("entra.admins.phishing_resistant_factors", Error, roles),
+            ("entra.admins.strong_factors", Error, roles),
+            (
+                "entra.policies.lockout_threshold",
+                Error,
+                "Directory.Read.All",
+            ),
+            (
+                "entra.policies.mfa_enforced",
+                Pass,
+                "the security defaults are on",
+            ),
+            (
+                "entra.users.disabled_without_app_assignments",
+                Error,
+                "Directory.Read.All",
+            ),
+            (
+                "entra.users.second_factor_enrolled",
+                Error,
+                "P1 or P2 licence",
+            ),
+            (
+                "entra.users.unused_accounts_removed",
+                Error,
+                "P1 or P2 licence",
+            ),
+        ],
+    );
+}
+
+#[test]
 fn privacy_policies_need_the_organisations_settings() {
     let (at, evidence) = moto_account();
     let verdicts = judge(&PolicyPack::builtin(), AssetKind::AwsAccount, at, &evidence);
@@ -630,13 +802,23 @@ fn every_listed_evidence_id_is_one_the_collectors_emit() {
             expected_dir("kubernetes/prod-eu.expected"),
         ),
         (AssetKind::AwsAccount, aws),
+        (AssetKind::OktaOrg, expected_dir("okta/acme.expected")),
+        (AssetKind::EntraTenant, expected_dir("entra/acme.expected")),
     ] {
         let policies: Vec<_> = pack
             .policies()
             .iter()
             .filter(|p| p.asset_kinds.contains(&kind))
             .collect();
-        assert!(policies.len() >= 12, "{kind}: {} policies", policies.len());
+        let least = match kind {
+            AssetKind::OktaOrg | AssetKind::EntraTenant => 8,
+            _ => 12,
+        };
+        assert!(
+            policies.len() >= least,
+            "{kind}: {} policies",
+            policies.len()
+        );
         for p in policies {
             for id in &p.evidence {
                 assert!(
@@ -654,6 +836,8 @@ fn without_evidence_no_cloud_or_code_policy_passes() {
     let mut pack = PolicyPack::builtin();
     never_passes_without_evidence(&pack, AssetKind::GithubOrg, false);
     never_passes_without_evidence(&pack, AssetKind::KubernetesCluster, false);
+    never_passes_without_evidence(&pack, AssetKind::OktaOrg, false);
+    never_passes_without_evidence(&pack, AssetKind::EntraTenant, false);
     // Without PII settings the privacy policies do not apply, facts or not.
     never_passes_without_evidence(&pack, AssetKind::AwsAccount, true);
     pack.set_config(pii_config()).unwrap();

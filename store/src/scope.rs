@@ -1,7 +1,7 @@
 //! Which assets an agent may write.
 //!
 //! An enrolment token carries a [`Scope`]: one host, one cluster, named AWS accounts, named
-//! GitHub organisations (any combination, each kind at most once). At enrolment the scope and
+//! GitHub or Okta organisations, named Entra ID tenants (any combination, each kind at most once). At enrolment the scope and
 //! what the agent declares (the host and cluster only it can name) become the agent's
 //! [`Binding`]: the exact set of assets it may write. A snapshot for any other asset is
 //! refused with `403 out_of_scope` and stored nowhere.
@@ -17,6 +17,11 @@ const MAX_ID_CHARS: usize = 256;
 /// Most ids one grant names.
 const MAX_IDS: usize = 1000;
 
+/// The forms of a scope's parts, for messages.
+const FORMS: &str = "host[:ID], kubernetes-cluster[:UID], aws-account:ID[,ID…], \
+                     github-org:LOGIN[,LOGIN…], okta-org:HOST[,HOST…] or \
+                     entra-tenant:TENANT-ID[,TENANT-ID…]";
+
 /// One part of a scope.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Grant {
@@ -29,6 +34,10 @@ pub enum Grant {
     AwsAccounts(BTreeSet<String>),
     /// These GitHub organisations.
     GithubOrgs(BTreeSet<String>),
+    /// These Okta organisations, by host (`acme.okta.com`).
+    OktaOrgs(BTreeSet<String>),
+    /// These Microsoft Entra ID tenants, by tenant id (a GUID in lower case).
+    EntraTenants(BTreeSet<String>),
 }
 
 impl Grant {
@@ -38,23 +47,22 @@ impl Grant {
             Grant::Cluster(_) => AssetKind::KubernetesCluster,
             Grant::AwsAccounts(_) => AssetKind::AwsAccount,
             Grant::GithubOrgs(_) => AssetKind::GithubOrg,
+            Grant::OktaOrgs(_) => AssetKind::OktaOrg,
+            Grant::EntraTenants(_) => AssetKind::EntraTenant,
         }
     }
 
     /// Parses `host`, `host:ID`, `kubernetes-cluster`, `kubernetes-cluster:UID`,
-    /// `aws-account:ID[,ID…]` or `github-org:LOGIN[,LOGIN…]`.
+    /// `aws-account:ID[,ID…]`, `github-org:LOGIN[,LOGIN…]`, `okta-org:HOST[,HOST…]` or
+    /// `entra-tenant:TENANT-ID[,TENANT-ID…]`.
     pub fn parse(text: &str) -> Result<Grant, String> {
         let text = text.trim();
         let (kind, ids) = match text.split_once(':') {
             Some((k, ids)) => (k, Some(ids)),
             None => (text, None),
         };
-        let kind = AssetKind::parse(kind).ok_or_else(|| {
-            format!(
-                "{:?} is not a scope: host[:ID], kubernetes-cluster[:UID], aws-account:ID[,ID…] or github-org:LOGIN[,LOGIN…]",
-                shown(text)
-            )
-        })?;
+        let kind = AssetKind::parse(kind)
+            .ok_or_else(|| format!("{:?} is not a scope: {FORMS}", shown(text)))?;
         let ids: Vec<String> = match ids {
             None => Vec::new(),
             Some(ids) => ids.split(',').map(|s| s.trim().to_string()).collect(),
@@ -86,6 +94,8 @@ impl Grant {
             AssetKind::KubernetesCluster => Grant::Cluster(one(ids)?),
             AssetKind::AwsAccount => Grant::AwsAccounts(named(ids)?),
             AssetKind::GithubOrg => Grant::GithubOrgs(named(ids)?),
+            AssetKind::OktaOrg => Grant::OktaOrgs(named(ids)?),
+            AssetKind::EntraTenant => Grant::EntraTenants(named(ids)?),
         })
     }
 }
@@ -96,7 +106,10 @@ impl fmt::Display for Grant {
         match self {
             Grant::Host(None) | Grant::Cluster(None) => write!(f, "{kind}"),
             Grant::Host(Some(id)) | Grant::Cluster(Some(id)) => write!(f, "{kind}:{id}"),
-            Grant::AwsAccounts(ids) | Grant::GithubOrgs(ids) => {
+            Grant::AwsAccounts(ids)
+            | Grant::GithubOrgs(ids)
+            | Grant::OktaOrgs(ids)
+            | Grant::EntraTenants(ids) => {
                 let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
                 write!(f, "{kind}:{}", ids.join(","))
             }
@@ -116,6 +129,8 @@ fn check_id(kind: AssetKind, id: &str) -> Result<(), String> {
             (1..=39).contains(&id.len())
                 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         }
+        AssetKind::OktaOrg => is_host_name(id),
+        AssetKind::EntraTenant => is_tenant_id(id),
         AssetKind::Host | AssetKind::KubernetesCluster => {
             !id.is_empty()
                 && id.chars().count() <= MAX_ID_CHARS
@@ -128,10 +143,45 @@ fn check_id(kind: AssetKind, id: &str) -> Result<(), String> {
         let rule = match kind {
             AssetKind::AwsAccount => "an AWS account id has 12 digits",
             AssetKind::GithubOrg => "a GitHub login has 1 to 39 letters, digits or hyphens",
+            AssetKind::OktaOrg => {
+                "an Okta organisation is named by its host in lower case (acme.okta.com)"
+            }
+            AssetKind::EntraTenant => {
+                "an Entra ID tenant is named by its tenant id, a GUID in lower case \
+                 (72f988bf-86f1-41af-91ab-2d7cd011db47), not by a domain"
+            }
             _ => "an id has 1 to 256 printable characters and no comma",
         };
         Err(format!("scope {kind}: {:?}: {rule}", shown(id)))
     }
+}
+
+/// Whether `id` is a DNS host name in lower case: dot-separated labels of 1 to 63 letters,
+/// digits or inner hyphens, 253 characters at most, at least two labels.
+fn is_host_name(id: &str) -> bool {
+    (1..=253).contains(&id.len())
+        && id.split('.').count() >= 2
+        && id.split('.').all(|label| {
+            (1..=63).contains(&label.len())
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        })
+}
+
+/// Whether `id` is a tenant id as Entra ID writes it: a GUID in lower case, hyphenated 8-4-4-4-12
+/// (`72f988bf-86f1-41af-91ab-2d7cd011db47`). A domain (`acme.onmicrosoft.com`) names a tenant
+/// too, but can be renamed or moved; the id cannot.
+fn is_tenant_id(id: &str) -> bool {
+    let groups: Vec<&str> = id.split('-').collect();
+    groups.len() == 5
+        && groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+        && groups.iter().all(|g| {
+            g.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        })
 }
 
 /// What an enrolment token allows: at least one grant, each kind at most once.
@@ -157,10 +207,7 @@ impl Scope {
             }
         }
         if grants.is_empty() && problems.is_empty() {
-            problems.push(
-                "an enrolment token needs a scope: host[:ID], kubernetes-cluster[:UID], aws-account:ID[,ID…] or github-org:LOGIN[,LOGIN…]"
-                    .into(),
-            );
+            problems.push(format!("an enrolment token needs a scope: {FORMS}"));
         }
         if problems.is_empty() {
             Ok(Scope { grants })
@@ -196,7 +243,9 @@ impl Scope {
                 (Grant::Host(Some(id)), AssetKind::Host)
                 | (Grant::Cluster(Some(id)), AssetKind::KubernetesCluster) => *id == d.id,
                 (Grant::AwsAccounts(ids), AssetKind::AwsAccount)
-                | (Grant::GithubOrgs(ids), AssetKind::GithubOrg) => ids.contains(&d.id),
+                | (Grant::GithubOrgs(ids), AssetKind::GithubOrg)
+                | (Grant::OktaOrgs(ids), AssetKind::OktaOrg)
+                | (Grant::EntraTenants(ids), AssetKind::EntraTenant) => ids.contains(&d.id),
                 _ => false,
             });
             if !allowed {
@@ -234,7 +283,10 @@ impl Scope {
                         id: id.clone(),
                     });
                 }
-                Grant::AwsAccounts(ids) | Grant::GithubOrgs(ids) => {
+                Grant::AwsAccounts(ids)
+                | Grant::GithubOrgs(ids)
+                | Grant::OktaOrgs(ids)
+                | Grant::EntraTenants(ids) => {
                     assets.extend(ids.iter().map(|id| AssetRef {
                         kind,
                         id: id.clone(),
@@ -358,6 +410,65 @@ mod tests {
         assert!(!b.allows(AssetKind::GithubOrg, "other"));
         assert!(!b.allows(AssetKind::AwsAccount, "123456789012"));
         assert_eq!(Binding::from_json(&b.to_json()).unwrap(), b);
+        // Okta organisations are named by host, like accounts by id.
+        let okta = Scope::parse(&["okta-org:acme.okta.com,acme-emea.okta-emea.com"]).unwrap();
+        assert_eq!(
+            okta.parts(),
+            ["okta-org:acme-emea.okta-emea.com,acme.okta.com"]
+        );
+        let b = okta.bind(&[]).unwrap();
+        assert!(b.allows(AssetKind::OktaOrg, "acme.okta.com"));
+        assert!(!b.allows(AssetKind::OktaOrg, "evil.okta.com"));
+        assert!(!b.allows(AssetKind::GithubOrg, "acme.okta.com"));
+        for bad in [
+            "okta-org:ACME.okta.com",
+            "okta-org:acme",
+            "okta-org:-a.okta.com",
+            "okta-org:a..com",
+        ] {
+            let e = Scope::parse(&[bad]).unwrap_err();
+            assert!(e.contains("by its host in lower case"), "{bad}: {e}");
+        }
+        assert!(
+            Scope::parse(&["okta-org"])
+                .unwrap_err()
+                .contains("must name its ids")
+        );
+        // Entra ID tenants are named by tenant id, a lower-case GUID, never by a domain.
+        let entra = Scope::parse(&[
+            "entra-tenant:f7c3a1d2-5b8e-4c6f-9a0d-2e4b6c8d0f13,0b1e2d3c-4a5f-4e6d-8c7b-9a0f1e2d3c4b",
+        ])
+        .unwrap();
+        assert_eq!(
+            entra.parts(),
+            [
+                "entra-tenant:0b1e2d3c-4a5f-4e6d-8c7b-9a0f1e2d3c4b,f7c3a1d2-5b8e-4c6f-9a0d-2e4b6c8d0f13"
+            ]
+        );
+        let b = entra.bind(&[]).unwrap();
+        assert!(b.allows(
+            AssetKind::EntraTenant,
+            "f7c3a1d2-5b8e-4c6f-9a0d-2e4b6c8d0f13"
+        ));
+        assert!(!b.allows(
+            AssetKind::EntraTenant,
+            "00000000-0000-0000-0000-000000000000"
+        ));
+        assert!(!b.allows(AssetKind::OktaOrg, "f7c3a1d2-5b8e-4c6f-9a0d-2e4b6c8d0f13"));
+        for bad in [
+            "entra-tenant:F7C3A1D2-5B8E-4C6F-9A0D-2E4B6C8D0F13",
+            "entra-tenant:acme.onmicrosoft.com",
+            "entra-tenant:f7c3a1d25b8e4c6f9a0d2e4b6c8d0f13",
+            "entra-tenant:{f7c3a1d2-5b8e-4c6f-9a0d-2e4b6c8d0f13}",
+            "entra-tenant:f7c3a1d2-5b8e-4c6f-9a0d-2e4b6c8d0f1g",
+            "entra-tenant:f7c3a1d2-5b8e-4c6f-9a0d2-e4b6c8d0f13",
+        ] {
+            let e = Scope::parse(&[bad]).unwrap_err();
+            assert!(
+                e.contains("by its tenant id, a GUID in lower case"),
+                "{bad}: {e}"
+            );
+        }
         // Out of scope: a kind the token does not grant, an account it does not name.
         assert!(matches!(
             s.bind(&[

@@ -118,6 +118,8 @@ pub struct Served {
     pub query: String,
     /// The request's headers, names in lower case.
     pub headers: Vec<(String, String)>,
+    /// The request's body as text (empty for a `GET`).
+    pub body: String,
     /// The status answered.
     pub status: u16,
     /// The fixture file whose exchange answered it; `None` when nothing matched.
@@ -397,8 +399,17 @@ async fn serve(listener: TcpListener, acceptor: TlsAcceptor, state: Arc<Mutex<St
                 return;
             };
             let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-                let answer = answer(&state, &req);
-                async move { Ok::<_, Infallible>(answer) }
+                let state = state.clone();
+                async move {
+                    use http_body_util::BodyExt as _;
+                    let (parts, body) = req.into_parts();
+                    let body = body
+                        .collect()
+                        .await
+                        .map(|b| String::from_utf8_lossy(&b.to_bytes()).into_owned())
+                        .unwrap_or_default();
+                    Ok::<_, Infallible>(answer(&state, &Request::from_parts(parts, ()), body))
+                }
             });
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
@@ -407,7 +418,7 @@ async fn serve(listener: TcpListener, acceptor: TlsAcceptor, state: Arc<Mutex<St
     }
 }
 
-fn answer(state: &Mutex<State>, req: &Request<Incoming>) -> Response<Full<Bytes>> {
+fn answer(state: &Mutex<State>, req: &Request<()>, body: String) -> Response<Full<Bytes>> {
     let method = req.method().as_str().to_string();
     let path = req.uri().path().to_string();
     let query = req.uri().query().unwrap_or("").to_string();
@@ -471,6 +482,7 @@ fn answer(state: &Mutex<State>, req: &Request<Incoming>) -> Response<Full<Bytes>
         path,
         query,
         headers,
+        body,
         status,
         file,
         at: Instant::now(),

@@ -164,9 +164,7 @@ pub(super) async fn list_snapshots(
     let kind = AssetKind::parse(&kind).ok_or_else(|| {
         AppError::Client(
             RejectReason::BadRequest,
-            format!(
-                "unknown asset kind {kind:?} (host, kubernetes-cluster, aws-account, github-org)"
-            ),
+            format!("unknown asset kind {kind:?} ({})", AssetKind::wire_names()),
         )
     })?;
     let limit = page.limit.unwrap_or(1000).clamp(1, 10_000);
