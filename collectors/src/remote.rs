@@ -213,8 +213,8 @@ pub(crate) fn retry_after(
         return Some(now + Duration::from_secs(secs));
     }
     let date = value.replace(" GMT", " +0000");
-    let t = time::OffsetDateTime::parse(&date, &time::format_description::well_known::Rfc2822)
-        .ok()?;
+    let t =
+        time::OffsetDateTime::parse(&date, &time::format_description::well_known::Rfc2822).ok()?;
     let at = UNIX_EPOCH + Duration::from_secs(u64::try_from(t.unix_timestamp()).unwrap_or(0));
     Some(at.max(now))
 }
