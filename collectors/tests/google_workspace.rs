@@ -116,7 +116,7 @@ fn assert_expected(
         .requests()
         .iter()
         .filter(|r| is_token_request(r))
-        .map(|r| assertion_of(r))
+        .map(assertion_of)
         .collect();
     let mut secrets: Vec<&str> = vec![ACCESS_TOKEN, &key, "PRIVATE KEY"];
     secrets.extend(assertions.iter().map(String::as_str));
