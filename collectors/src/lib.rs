@@ -8,7 +8,7 @@
 //! as failed and the others go on. Every read goes below the context's root, so tests run on
 //! fixture trees.
 //!
-//! Each source is one folder (`host/`, `aws/`, `github/`, `kubernetes/`, `okta/`, `entra/`) and one line of the
+//! Each source is one folder (`host/`, `aws/`, `github/`, `kubernetes/`, `okta/`, `entra/`, `google_workspace/`) and one line of the
 //! `register_sources!` call below; everything else that lists sources (the agent's
 //! `[collectors]` table as [`CollectorsSection`], the enabled sources, [`all_specs`], the
 //! evidence reference) is derived from the resulting [`REGISTRY`]. See [`registry`].
@@ -47,6 +47,7 @@ registry::register_sources! {
     mod kubernetes: KubernetesConfig,
     mod okta: OktaConfig,
     mod entra: EntraConfig,
+    mod google_workspace: GoogleWorkspaceConfig,
 }
 pub use vouch_evidence::is_volatile;
 

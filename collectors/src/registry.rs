@@ -416,6 +416,7 @@ mod tests {
             kubernetes: crate::kubernetes::KubernetesConfig,
             okta: crate::okta::OktaConfig,
             entra: crate::entra::EntraConfig,
+            google_workspace: crate::google_workspace::GoogleWorkspaceConfig,
             example: super::example::ExampleConfig,
         }
     }

@@ -121,6 +121,104 @@ pub(crate) fn call_matches(call: &str, request_path: &str) -> bool {
             .all(|(p, r)| p == r || (p.starts_with('{') && p.ends_with('}') && !r.is_empty()))
 }
 
+/// The largest answer an API source reads, in bytes (a page of 500 users is well under 2 MiB).
+pub(crate) const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+
+/// An HTTPS client for an API source: reqwest over rustls with ring, trusting only the PEM
+/// certificates of `ca_pem` (the system bundle or the configured `ca_cert`), HTTPS only, no
+/// redirect followed, [`REQUEST_TIMEOUT`] per request. `what` names the client in errors
+/// (`Google Workspace client`). The error is a reason sentence.
+pub(crate) fn https_client(ca_pem: &[u8], what: &str) -> Result<reqwest::Client, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_pemfile::certs(&mut &ca_pem[..]) {
+        let cert = cert.map_err(|e| format!("CA bundle: {e}"))?;
+        roots
+            .add(cert)
+            .map_err(|e| format!("CA certificate: {e}"))?;
+    }
+    if roots.is_empty() {
+        return Err("the CA bundle holds no certificate".into());
+    }
+    let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| e.to_string())?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    reqwest::Client::builder()
+        .use_preconfigured_tls(tls)
+        .https_only(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("vouch-agent/", env!("CARGO_PKG_VERSION")))
+        .timeout(REQUEST_TIMEOUT)
+        .build()
+        .map_err(|e| format!("{what}: {e}"))
+}
+
+/// Sends `request`, bounded by the deadline (see [`bounded`]), and reads the status, the headers
+/// and the whole body as text (at most [`MAX_BODY_BYTES`]). The error is a reason sentence that
+/// names `call` (`GET /path`), never the request's headers or body.
+pub(crate) async fn exchange(
+    ctx: &CollectContext,
+    call: &str,
+    request: reqwest::RequestBuilder,
+) -> Result<(u16, reqwest::header::HeaderMap, String), String> {
+    enum Failure {
+        Request(reqwest::Error),
+        Body(String),
+    }
+    let answer = async {
+        let mut response = request.send().await.map_err(Failure::Request)?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(Failure::Request)? {
+            if body.len() + chunk.len() > MAX_BODY_BYTES {
+                return Err(Failure::Body(format!("more than {MAX_BODY_BYTES} bytes")));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let body = String::from_utf8(body).map_err(|_| Failure::Body("not UTF-8".into()))?;
+        Ok((status, headers, body))
+    };
+    match bounded(ctx, answer).await {
+        Ok(Ok(answer)) => Ok(answer),
+        Ok(Err(Failure::Request(e))) => Err(format!("{call}: request failed: {}", describe(&e))),
+        Ok(Err(Failure::Body(e))) => Err(format!("{call}: unexpected answer: {e}")),
+        Err(reason) => Err(format!("{call}: {reason}")),
+    }
+}
+
+/// The innermost cause of a client error, for reasons (reqwest's own display names the URL,
+/// query and all).
+pub(crate) fn describe(e: &reqwest::Error) -> String {
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        message = s.to_string();
+        source = s.source();
+    }
+    message
+}
+
+/// When an answer's `Retry-After` (seconds, or an HTTP date) allows calls again, measured from
+/// `now`; `None` when it has none or one that cannot be read. A date in the past is `now`.
+pub(crate) fn retry_after(
+    headers: &reqwest::header::HeaderMap,
+    now: SystemTime,
+) -> Option<SystemTime> {
+    let value = headers.get("retry-after")?.to_str().ok()?.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(now + Duration::from_secs(secs));
+    }
+    let date = value.replace(" GMT", " +0000");
+    let t =
+        time::OffsetDateTime::parse(&date, &time::format_description::well_known::Rfc2822).ok()?;
+    let at = UNIX_EPOCH + Duration::from_secs(u64::try_from(t.unix_timestamp()).unwrap_or(0));
+    Some(at.max(now))
+}
+
 /// `t` as RFC 3339 UTC, to the second.
 pub(crate) fn rfc3339(t: SystemTime) -> String {
     let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
@@ -161,6 +259,39 @@ mod tests {
             errors[0].1
         );
         assert_eq!(errors[2].1, "5001 is outside 1..=5000");
+    }
+
+    #[test]
+    fn retry_after_is_seconds_or_a_date() {
+        use reqwest::header::{HeaderMap, HeaderValue};
+        let with = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert("retry-after", HeaderValue::from_str(v).unwrap());
+            h
+        };
+        let now = UNIX_EPOCH + Duration::from_secs(1_000);
+        assert_eq!(
+            retry_after(&with("7"), now),
+            Some(now + Duration::from_secs(7))
+        );
+        assert_eq!(
+            retry_after(&with("Thu, 01 Jan 1970 00:17:00 GMT"), now),
+            Some(UNIX_EPOCH + Duration::from_secs(1_020))
+        );
+        assert_eq!(
+            retry_after(&with("Thu, 01 Jan 1970 00:00:01 GMT"), now),
+            Some(now)
+        );
+        assert_eq!(retry_after(&with("soon"), now), None);
+        assert_eq!(retry_after(&HeaderMap::new(), now), None);
+    }
+
+    #[test]
+    fn clients_need_a_ca() {
+        assert_eq!(
+            https_client(b"not pem", "x").unwrap_err(),
+            "the CA bundle holds no certificate"
+        );
     }
 
     #[tokio::test]

@@ -4,6 +4,7 @@
 mod aws;
 mod entra;
 mod github;
+mod google_workspace;
 mod host_fixtures;
 mod kubernetes;
 mod okta;

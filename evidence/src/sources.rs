@@ -122,6 +122,9 @@ sources! {
     /// A Microsoft Entra ID tenant (its directory), named by its tenant id.
     EntraTenant = "entra-tenant", source "entra", title "Microsoft Entra ID tenant",
         named_by_agent false;
+    /// A Google Workspace (or Cloud Identity) account, named by its customer id.
+    GoogleWorkspace = "google-workspace", source "google_workspace", title "Google Workspace",
+        named_by_agent false;
 }
 
 impl AssetKind {
@@ -164,6 +167,7 @@ mod tests {
             (AssetKind::GithubOrg, "github-org"),
             (AssetKind::OktaOrg, "okta-org"),
             (AssetKind::EntraTenant, "entra-tenant"),
+            (AssetKind::GoogleWorkspace, "google-workspace"),
         ];
         assert_eq!(AssetKind::ALL.map(|k| (k, k.as_str())), expected);
         for kind in AssetKind::ALL {
@@ -175,12 +179,12 @@ mod tests {
         assert_eq!(AssetKind::parse("Host"), None);
         assert_eq!(
             AssetKind::wire_names(),
-            "host, kubernetes-cluster, aws-account, github-org, okta-org, entra-tenant"
+            "host, kubernetes-cluster, aws-account, github-org, okta-org, entra-tenant, google-workspace"
         );
         let unknown = serde_json::from_str::<AssetKind>("\"mainframe\"").unwrap_err();
         assert!(
             unknown.to_string().contains(
-                "expected one of `host`, `kubernetes-cluster`, `aws-account`, `github-org`, `okta-org`, `entra-tenant`"
+                "expected one of `host`, `kubernetes-cluster`, `aws-account`, `github-org`, `okta-org`, `entra-tenant`, `google-workspace`"
             ),
             "{unknown}"
         );
@@ -213,7 +217,7 @@ mod tests {
         assert_eq!(SourceInfo::of_evidence_id("hostile.x"), None);
         assert_eq!(
             AssetKind::ALL.map(|k| k.named_by_agent()),
-            [true, true, false, false, false, false]
+            [true, true, false, false, false, false, false]
         );
     }
 }

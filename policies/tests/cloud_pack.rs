@@ -1,7 +1,8 @@
 //! The built-in GitHub, Kubernetes and AWS policies on evidence exactly as the collectors
 //! produce it: the collectors' expected fixtures (`tests/fixtures/github/*.expected`,
 //! `tests/fixtures/kubernetes/*.expected`, `tests/fixtures/okta/*.expected`,
-//! `tests/fixtures/entra/*.expected`) and the moto account that `collectors/tests/aws.rs`
+//! `tests/fixtures/entra/*.expected`, `tests/fixtures/google_workspace/*.expected`) and the moto
+//! account that `collectors/tests/aws.rs`
 //! builds (`policies/tests/fixtures/aws-moto-account.json`), verdict by verdict.
 
 use std::collections::BTreeMap;
@@ -774,6 +775,79 @@ fn entra_globex_without_a_licence_gives_errors_not_passes() {
 }
 
 #[test]
+fn google_workspace_acme_as_collected() {
+    check_fixture(
+        AssetKind::GoogleWorkspace,
+        "2025-11-24T08:00:00Z",
+        "google_workspace/acme.expected",
+        &[
+            (
+                "google_workspace.admins.second_factor_enforced",
+                Fail,
+                "active administrators not enrolled in 2-Step Verification: dave@acme.example",
+            ),
+            (
+                "google_workspace.admins.suspended_without_roles",
+                Fail,
+                "still holding admin roles: erin@acme.example, heidi@acme.example",
+            ),
+            (
+                "google_workspace.policies.mfa_enforced",
+                Fail,
+                "2-Step Verification is not enforced for 3 active user(s), who may sign in with a password alone: bob@acme.example, frank@acme.example, ivan@acme.example",
+            ),
+            (
+                "google_workspace.users.second_factor_enrolled",
+                Fail,
+                "3 active user(s) are not enrolled in 2-Step Verification: dave@acme.example, frank@acme.example, kim@acme.example",
+            ),
+            (
+                "google_workspace.users.unused_accounts_removed",
+                Fail,
+                "over 90 days: carol@acme.example, frank@acme.example",
+            ),
+        ],
+    );
+}
+
+#[test]
+fn google_workspace_globex_without_the_group_members_scope_gives_errors_not_passes() {
+    let admins = "evidence unavailable: google_workspace.admins.";
+    check_fixture(
+        AssetKind::GoogleWorkspace,
+        "2025-11-24T08:00:00Z",
+        "google_workspace/globex.expected",
+        &[
+            (
+                "google_workspace.admins.second_factor_enforced",
+                Error,
+                admins,
+            ),
+            (
+                "google_workspace.admins.suspended_without_roles",
+                Error,
+                admins,
+            ),
+            (
+                "google_workspace.policies.mfa_enforced",
+                Pass,
+                "every active user is held to 2-Step Verification",
+            ),
+            (
+                "google_workspace.users.second_factor_enrolled",
+                Pass,
+                "every active user is enrolled in 2-Step Verification (4 users in the account)",
+            ),
+            (
+                "google_workspace.users.unused_accounts_removed",
+                Pass,
+                "within 90 days",
+            ),
+        ],
+    );
+}
+
+#[test]
 fn privacy_policies_need_the_organisations_settings() {
     let (at, evidence) = moto_account();
     let verdicts = judge(&PolicyPack::builtin(), AssetKind::AwsAccount, at, &evidence);
@@ -804,6 +878,10 @@ fn every_listed_evidence_id_is_one_the_collectors_emit() {
         (AssetKind::AwsAccount, aws),
         (AssetKind::OktaOrg, expected_dir("okta/acme.expected")),
         (AssetKind::EntraTenant, expected_dir("entra/acme.expected")),
+        (
+            AssetKind::GoogleWorkspace,
+            expected_dir("google_workspace/acme.expected"),
+        ),
     ] {
         let policies: Vec<_> = pack
             .policies()
@@ -812,6 +890,7 @@ fn every_listed_evidence_id_is_one_the_collectors_emit() {
             .collect();
         let least = match kind {
             AssetKind::OktaOrg | AssetKind::EntraTenant => 8,
+            AssetKind::GoogleWorkspace => 5,
             _ => 12,
         };
         assert!(
@@ -838,6 +917,7 @@ fn without_evidence_no_cloud_or_code_policy_passes() {
     never_passes_without_evidence(&pack, AssetKind::KubernetesCluster, false);
     never_passes_without_evidence(&pack, AssetKind::OktaOrg, false);
     never_passes_without_evidence(&pack, AssetKind::EntraTenant, false);
+    never_passes_without_evidence(&pack, AssetKind::GoogleWorkspace, false);
     // Without PII settings the privacy policies do not apply, facts or not.
     never_passes_without_evidence(&pack, AssetKind::AwsAccount, true);
     pack.set_config(pii_config()).unwrap();

@@ -1,7 +1,8 @@
 //! Which assets an agent may write.
 //!
 //! An enrolment token carries a [`Scope`]: one host, one cluster, named AWS accounts, named
-//! GitHub or Okta organisations, named Entra ID tenants (any combination, each kind at most once). At enrolment the scope and
+//! GitHub or Okta organisations, named Entra ID tenants, named Google Workspace accounts (any
+//! combination, each kind at most once). At enrolment the scope and
 //! what the agent declares (the host and cluster only it can name) become the agent's
 //! [`Binding`]: the exact set of assets it may write. A snapshot for any other asset is
 //! refused with `403 out_of_scope` and stored nowhere.
@@ -19,8 +20,9 @@ const MAX_IDS: usize = 1000;
 
 /// The forms of a scope's parts, for messages.
 const FORMS: &str = "host[:ID], kubernetes-cluster[:UID], aws-account:ID[,ID…], \
-                     github-org:LOGIN[,LOGIN…], okta-org:HOST[,HOST…] or \
-                     entra-tenant:TENANT-ID[,TENANT-ID…]";
+                     github-org:LOGIN[,LOGIN…], okta-org:HOST[,HOST…], \
+                     entra-tenant:TENANT-ID[,TENANT-ID…] or \
+                     google-workspace:CUSTOMER-ID[,CUSTOMER-ID…]";
 
 /// One part of a scope.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,6 +40,8 @@ pub enum Grant {
     OktaOrgs(BTreeSet<String>),
     /// These Microsoft Entra ID tenants, by tenant id (a GUID in lower case).
     EntraTenants(BTreeSet<String>),
+    /// These Google Workspace accounts, by customer id (`C03az79cb`).
+    GoogleWorkspaces(BTreeSet<String>),
 }
 
 impl Grant {
@@ -49,12 +53,13 @@ impl Grant {
             Grant::GithubOrgs(_) => AssetKind::GithubOrg,
             Grant::OktaOrgs(_) => AssetKind::OktaOrg,
             Grant::EntraTenants(_) => AssetKind::EntraTenant,
+            Grant::GoogleWorkspaces(_) => AssetKind::GoogleWorkspace,
         }
     }
 
     /// Parses `host`, `host:ID`, `kubernetes-cluster`, `kubernetes-cluster:UID`,
-    /// `aws-account:ID[,ID…]`, `github-org:LOGIN[,LOGIN…]`, `okta-org:HOST[,HOST…]` or
-    /// `entra-tenant:TENANT-ID[,TENANT-ID…]`.
+    /// `aws-account:ID[,ID…]`, `github-org:LOGIN[,LOGIN…]`, `okta-org:HOST[,HOST…]`,
+    /// `entra-tenant:TENANT-ID[,TENANT-ID…]` or `google-workspace:CUSTOMER-ID[,CUSTOMER-ID…]`.
     pub fn parse(text: &str) -> Result<Grant, String> {
         let text = text.trim();
         let (kind, ids) = match text.split_once(':') {
@@ -96,6 +101,7 @@ impl Grant {
             AssetKind::GithubOrg => Grant::GithubOrgs(named(ids)?),
             AssetKind::OktaOrg => Grant::OktaOrgs(named(ids)?),
             AssetKind::EntraTenant => Grant::EntraTenants(named(ids)?),
+            AssetKind::GoogleWorkspace => Grant::GoogleWorkspaces(named(ids)?),
         })
     }
 }
@@ -109,7 +115,8 @@ impl fmt::Display for Grant {
             Grant::AwsAccounts(ids)
             | Grant::GithubOrgs(ids)
             | Grant::OktaOrgs(ids)
-            | Grant::EntraTenants(ids) => {
+            | Grant::EntraTenants(ids)
+            | Grant::GoogleWorkspaces(ids) => {
                 let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
                 write!(f, "{kind}:{}", ids.join(","))
             }
@@ -131,6 +138,7 @@ fn check_id(kind: AssetKind, id: &str) -> Result<(), String> {
         }
         AssetKind::OktaOrg => is_host_name(id),
         AssetKind::EntraTenant => is_tenant_id(id),
+        AssetKind::GoogleWorkspace => is_customer_id(id),
         AssetKind::Host | AssetKind::KubernetesCluster => {
             !id.is_empty()
                 && id.chars().count() <= MAX_ID_CHARS
@@ -149,6 +157,10 @@ fn check_id(kind: AssetKind, id: &str) -> Result<(), String> {
             AssetKind::EntraTenant => {
                 "an Entra ID tenant is named by its tenant id, a GUID in lower case \
                  (72f988bf-86f1-41af-91ab-2d7cd011db47), not by a domain"
+            }
+            AssetKind::GoogleWorkspace => {
+                "a Google Workspace account is named by its customer id, C and 6 to 15 lower-case \
+                 letters or digits (C03az79cb), not by a domain"
             }
             _ => "an id has 1 to 256 printable characters and no comma",
         };
@@ -182,6 +194,18 @@ fn is_tenant_id(id: &str) -> bool {
             g.bytes()
                 .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
         })
+}
+
+/// Whether `id` is a customer id as Google writes it: `C` and then lower-case letters and
+/// digits (`C03az79cb`), 7 to 16 characters in all. A primary domain (`acme.example`) names an
+/// account too, but can be changed; the customer id cannot.
+fn is_customer_id(id: &str) -> bool {
+    id.strip_prefix('C').is_some_and(|rest| {
+        (6..=15).contains(&rest.len())
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    })
 }
 
 /// What an enrolment token allows: at least one grant, each kind at most once.
@@ -245,7 +269,8 @@ impl Scope {
                 (Grant::AwsAccounts(ids), AssetKind::AwsAccount)
                 | (Grant::GithubOrgs(ids), AssetKind::GithubOrg)
                 | (Grant::OktaOrgs(ids), AssetKind::OktaOrg)
-                | (Grant::EntraTenants(ids), AssetKind::EntraTenant) => ids.contains(&d.id),
+                | (Grant::EntraTenants(ids), AssetKind::EntraTenant)
+                | (Grant::GoogleWorkspaces(ids), AssetKind::GoogleWorkspace) => ids.contains(&d.id),
                 _ => false,
             });
             if !allowed {
@@ -286,7 +311,8 @@ impl Scope {
                 Grant::AwsAccounts(ids)
                 | Grant::GithubOrgs(ids)
                 | Grant::OktaOrgs(ids)
-                | Grant::EntraTenants(ids) => {
+                | Grant::EntraTenants(ids)
+                | Grant::GoogleWorkspaces(ids) => {
                     assets.extend(ids.iter().map(|id| AssetRef {
                         kind,
                         id: id.clone(),
@@ -469,6 +495,30 @@ mod tests {
                 "{bad}: {e}"
             );
         }
+        // Google Workspace accounts are named by customer id, never by a domain.
+        let google = Scope::parse(&["google-workspace:C03az79cb,C01b2c3d4"]).unwrap();
+        assert_eq!(google.parts(), ["google-workspace:C01b2c3d4,C03az79cb"]);
+        let b = google.bind(&[]).unwrap();
+        assert!(b.allows(AssetKind::GoogleWorkspace, "C03az79cb"));
+        assert!(!b.allows(AssetKind::GoogleWorkspace, "C03az79cc"));
+        assert!(!b.allows(AssetKind::EntraTenant, "C03az79cb"));
+        for bad in [
+            "google-workspace:acme.example",
+            "google-workspace:my_customer",
+            "google-workspace:c03az79cb",
+            "google-workspace:C03AZ79CB",
+            "google-workspace:C03az",
+            "google-workspace:C03az79cb0123456789",
+            "google-workspace:C03az-79cb",
+        ] {
+            let e = Scope::parse(&[bad]).unwrap_err();
+            assert!(e.contains("by its customer id"), "{bad}: {e}");
+        }
+        assert!(
+            Scope::parse(&["google-workspace"])
+                .unwrap_err()
+                .contains("must name its ids")
+        );
         // Out of scope: a kind the token does not grant, an account it does not name.
         assert!(matches!(
             s.bind(&[

@@ -9,7 +9,6 @@
 //! asks again; `403` is a missing application permission, named by the call, or a missing
 //! Entra ID P1/P2 licence.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue};
@@ -23,9 +22,6 @@ const DEFAULT_RETRY_PAUSE: Duration = Duration::from_secs(10);
 
 /// How long before its expiry a token is replaced, at most (and at most half its lifetime).
 const TOKEN_MARGIN: Duration = Duration::from_secs(300);
-
-/// The largest answer read, in bytes (a page of 500 users is well under 2 MiB).
-const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 
 /// Graph's error code when the tenant lacks the licence a feature needs.
 const NO_PREMIUM: &str = "Authentication_RequestFromNonPremiumTenantOrB2CTenant";
@@ -165,31 +161,7 @@ impl Api {
         ca_pem: &[u8],
         max_pages: usize,
     ) -> Result<Api, String> {
-        let mut roots = rustls::RootCertStore::empty();
-        for cert in rustls_pemfile::certs(&mut &ca_pem[..]) {
-            let cert = cert.map_err(|e| format!("CA bundle: {e}"))?;
-            roots
-                .add(cert)
-                .map_err(|e| format!("CA certificate: {e}"))?;
-        }
-        if roots.is_empty() {
-            return Err("the CA bundle holds no certificate".into());
-        }
-        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-        let client = reqwest::Client::builder()
-            .use_preconfigured_tls(tls)
-            .https_only(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("vouch-agent/", env!("CARGO_PKG_VERSION")))
-            .timeout(remote::REQUEST_TIMEOUT)
-            .build()
-            .map_err(|e| format!("Microsoft Graph client: {e}"))?;
+        let client = remote::https_client(ca_pem, "Microsoft Graph client")?;
         let graph = endpoints.graph.trim_end_matches('/').to_string();
         let token_path = format!("/{}/oauth2/v2.0/token", endpoints.tenant_id);
         Ok(Api {
@@ -309,24 +281,9 @@ impl Api {
         call: &str,
         request: reqwest::RequestBuilder,
     ) -> Result<(u16, HeaderMap, String), ApiError> {
-        let exchange = async {
-            let response = request.send().await?;
-            let status = response.status().as_u16();
-            let headers = response.headers().clone();
-            let body = read_limited(response).await?;
-            Ok::<_, Failure>((status, headers, body))
-        };
-        match remote::bounded(ctx, exchange).await {
-            Ok(Ok(answer)) => Ok(answer),
-            Ok(Err(Failure::Request(e))) => Err(ApiError::Failed(format!(
-                "{call}: request failed: {}",
-                describe(&e)
-            ))),
-            Ok(Err(Failure::Body(e))) => {
-                Err(ApiError::Failed(format!("{call}: unexpected answer: {e}")))
-            }
-            Err(reason) => Err(ApiError::Failed(format!("{call}: {reason}"))),
-        }
+        remote::exchange(ctx, call, request)
+            .await
+            .map_err(ApiError::Failed)
     }
 
     /// `GET path_and_query` (`/v1.0/users?…`) on Graph: throttling waited out within the
@@ -442,30 +399,6 @@ fn on_origin(origin: &str, url: &str) -> Option<String> {
 /// lifetime when that is shorter.
 fn refresh_after(lifetime: Duration) -> Duration {
     lifetime - TOKEN_MARGIN.min(lifetime / 2)
-}
-
-/// What can go wrong between sending and having the whole body.
-enum Failure {
-    Request(reqwest::Error),
-    Body(String),
-}
-
-impl From<reqwest::Error> for Failure {
-    fn from(e: reqwest::Error) -> Self {
-        Failure::Request(e)
-    }
-}
-
-/// The body of `response` as text, refused past [`MAX_BODY_BYTES`].
-async fn read_limited(mut response: reqwest::Response) -> Result<String, Failure> {
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await? {
-        if body.len() + chunk.len() > MAX_BODY_BYTES {
-            return Err(Failure::Body(format!("more than {MAX_BODY_BYTES} bytes")));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    String::from_utf8(body).map_err(|_| Failure::Body("not UTF-8".into()))
 }
 
 /// `body` read as a `T`; the error names the call and serde's complaint.
@@ -589,39 +522,10 @@ pub(crate) fn required_permission(call: &str) -> &'static str {
     }
 }
 
-/// The innermost cause of a client error, for reasons (reqwest's own display names the URL).
-fn describe(e: &reqwest::Error) -> String {
-    let mut message = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        message = s.to_string();
-        source = s.source();
-    }
-    message
-}
-
 /// When a `429` or `503` answer allows calls again: `Retry-After` in seconds or as an HTTP
 /// date, else [`DEFAULT_RETRY_PAUSE`] from `now`.
 fn retry_at(headers: &HeaderMap, now: SystemTime) -> SystemTime {
-    let Some(value) = headers
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-    else {
-        return now + DEFAULT_RETRY_PAUSE;
-    };
-    if let Ok(secs) = value.parse::<u64>() {
-        return now + Duration::from_secs(secs);
-    }
-    let date = value.replace(" GMT", " +0000");
-    match time::OffsetDateTime::parse(&date, &time::format_description::well_known::Rfc2822) {
-        Ok(t) => {
-            let at = SystemTime::UNIX_EPOCH
-                + Duration::from_secs(u64::try_from(t.unix_timestamp()).unwrap_or(0));
-            at.max(now)
-        }
-        Err(_) => now + DEFAULT_RETRY_PAUSE,
-    }
+    remote::retry_after(headers, now).unwrap_or(now + DEFAULT_RETRY_PAUSE)
 }
 
 #[cfg(test)]

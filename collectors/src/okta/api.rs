@@ -5,7 +5,6 @@
 //! `401` is a credential problem of the whole run and `403` a missing permission named by the
 //! OAuth scope the call needs.
 
-use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue};
@@ -16,9 +15,6 @@ use crate::{CollectContext, remote};
 
 /// Pause after a `429` that names no reset time (Okta's limits are per minute).
 const DEFAULT_RATE_LIMIT_PAUSE: Duration = Duration::from_secs(60);
-
-/// The largest answer read, in bytes (a page of 200 users is well under 2 MiB).
-const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 
 /// Why a call gave no usable answer; its `Display` is an evidence item's reason. None of them
 /// holds the token.
@@ -105,34 +101,10 @@ impl Api {
         ca_pem: &[u8],
         max_pages: usize,
     ) -> Result<Api, String> {
-        let mut roots = rustls::RootCertStore::empty();
-        for cert in rustls_pemfile::certs(&mut &ca_pem[..]) {
-            let cert = cert.map_err(|e| format!("CA bundle: {e}"))?;
-            roots
-                .add(cert)
-                .map_err(|e| format!("CA certificate: {e}"))?;
-        }
-        if roots.is_empty() {
-            return Err("the CA bundle holds no certificate".into());
-        }
-        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+        let client = remote::https_client(ca_pem, "Okta client")?;
         let mut auth = HeaderValue::from_str(&format!("SSWS {}", token.trim()))
             .map_err(|_| "the Okta API token holds characters no HTTP header may".to_string())?;
         auth.set_sensitive(true);
-        let client = reqwest::Client::builder()
-            .use_preconfigured_tls(tls)
-            .https_only(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("vouch-agent/", env!("CARGO_PKG_VERSION")))
-            .timeout(remote::REQUEST_TIMEOUT)
-            .build()
-            .map_err(|e| format!("Okta client: {e}"))?;
         Ok(Api {
             client,
             origin: origin.trim_end_matches('/').to_string(),
@@ -152,32 +124,14 @@ impl Api {
         let url = format!("{}{path_and_query}", self.origin);
         let mut waited = 0;
         loop {
-            let request = async {
-                let response = self
-                    .client
-                    .get(&url)
-                    .header(AUTHORIZATION, self.auth.clone())
-                    .header(ACCEPT, "application/json")
-                    .send()
-                    .await?;
-                let status = response.status().as_u16();
-                let headers = response.headers().clone();
-                let body = read_limited(response).await?;
-                Ok::<_, Failure>((status, headers, body))
-            };
-            let (status, headers, body) = match remote::bounded(ctx, request).await {
-                Ok(Ok(answer)) => answer,
-                Ok(Err(Failure::Request(e))) => {
-                    return Err(ApiError::Failed(format!(
-                        "{call}: request failed: {}",
-                        describe(&e)
-                    )));
-                }
-                Ok(Err(Failure::Body(e))) => {
-                    return Err(ApiError::Failed(format!("{call}: unexpected answer: {e}")));
-                }
-                Err(reason) => return Err(ApiError::Failed(format!("{call}: {reason}"))),
-            };
+            let request = self
+                .client
+                .get(&url)
+                .header(AUTHORIZATION, self.auth.clone())
+                .header(ACCEPT, "application/json");
+            let (status, headers, body) = remote::exchange(ctx, &call, request)
+                .await
+                .map_err(ApiError::Failed)?;
             if status == 429 {
                 let until = rate_limited_until(&headers, SystemTime::now());
                 remote::wait_out_rate_limit(ctx, &call, until, waited)
@@ -304,30 +258,6 @@ impl Api {
     }
 }
 
-/// What can go wrong between sending and having the whole body.
-enum Failure {
-    Request(reqwest::Error),
-    Body(String),
-}
-
-impl From<reqwest::Error> for Failure {
-    fn from(e: reqwest::Error) -> Self {
-        Failure::Request(e)
-    }
-}
-
-/// The body of `response` as text, refused past [`MAX_BODY_BYTES`].
-async fn read_limited(mut response: reqwest::Response) -> Result<String, Failure> {
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await? {
-        if body.len() + chunk.len() > MAX_BODY_BYTES {
-            return Err(Failure::Body(format!("more than {MAX_BODY_BYTES} bytes")));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    String::from_utf8(body).map_err(|_| Failure::Body("not UTF-8".into()))
-}
-
 /// `body` read as a `T`; the error names the call and serde's complaint.
 fn parse<T: DeserializeOwned>(path: &str, body: &str) -> Result<T, ApiError> {
     serde_json::from_str(body)
@@ -394,17 +324,6 @@ fn challenge_scope(headers: &HeaderMap) -> Option<String> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | ' ' | '_')))
     .then(|| scope.to_string())
-}
-
-/// The innermost cause of a client error, for reasons (reqwest's own display names the URL).
-fn describe(e: &reqwest::Error) -> String {
-    let mut message = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        message = s.to_string();
-        source = s.source();
-    }
-    message
 }
 
 /// When a `429` answer allows calls again: `Retry-After` (seconds), else `X-Rate-Limit-Reset`

@@ -1,0 +1,725 @@
+//! The Google Workspace source: facts about one Google Workspace (or Cloud Identity) account
+//! (its people and their 2-Step Verification, its administrators and their roles), asked of the
+//! Admin SDK Directory API by a service account with domain-wide delegation, acting as a
+//! read-only administrator, with read-only scopes. One file per area; each declares its
+//! evidence ids.
+//!
+//! The service account signs an assertion (a JWT, RS256) with the key of its JSON key file, a
+//! file of mode 0600 read at every collection and never put in the configuration itself; the
+//! assertion is exchanged at Google's token endpoint for an access token, kept for the
+//! collection until shortly before it expires. Neither the key, nor an assertion, nor a token
+//! is logged or put in evidence. A refused assertion (a deleted key, a clock off, delegation
+//! not granted: `invalid_grant`, `unauthorized_client`) fails every collector with Google's
+//! answer; a call the token or the administrator may not make (`403`) makes the facts it feeds
+//! unavailable, naming the scope it needs ([`USER_SCOPE`], [`ROLE_SCOPE`],
+//! [`GROUP_MEMBER_SCOPE`]).
+//!
+//! What the Directory API does not show is not declared: the kind of second factor people
+//! enrolled (so no phishing-resistant count), the password policy, and the 2-Step Verification
+//! settings of organisational units (their enforcement shows per user, `isEnforcedIn2Sv`).
+//!
+//! Evidence names people by their primary email address (cut to [`MAX_ECHO_CHARS`] characters
+//! like every string another party chose), in lists of at most [`MAX_LISTED`], beside a whole
+//! count. The users are listed once per collection, for both areas.
+//!
+//! [`MAX_ECHO_CHARS`]: vouch_evidence::limits::MAX_ECHO_CHARS
+
+mod admins;
+mod api;
+mod auth;
+mod model;
+mod users;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use serde::Deserialize;
+use tokio_util::sync::CancellationToken;
+use vouch_config::secret_file_mode;
+use vouch_evidence::{Asset, AssetKind, Source as ItemSource};
+
+use crate::{
+    CollectContext, CollectError, Collector, EvidenceSpec, Registration, Source, SourceConfig,
+    remote,
+};
+use api::{Api, ApiError, Endpoints};
+use model::User;
+
+/// Every area's declarations, for documentation and checks.
+pub const EVIDENCE_AREAS: &[&[EvidenceSpec]] = &[users::EVIDENCE, admins::EVIDENCE];
+
+/// The system CA bundle, trusted when no `ca_cert` is configured.
+const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+/// Google's token endpoint.
+const TOKEN_URL: &str = "https://oauth2.googleapis.com/token";
+
+/// The Admin SDK's endpoint.
+const API_URL: &str = "https://admin.googleapis.com";
+
+/// See the users and their state: the listing of users.
+pub const USER_SCOPE: &str = "https://www.googleapis.com/auth/admin.directory.user.readonly";
+
+/// See the admin roles and their assignments.
+pub const ROLE_SCOPE: &str =
+    "https://www.googleapis.com/auth/admin.directory.rolemanagement.readonly";
+
+/// See the members of groups: those of the groups an admin role is assigned to.
+pub const GROUP_MEMBER_SCOPE: &str =
+    "https://www.googleapis.com/auth/admin.directory.group.member.readonly";
+
+/// The scopes the source may ask for: read-only, one per kind of call.
+pub const SCOPES: &[&str] = &[USER_SCOPE, ROLE_SCOPE, GROUP_MEMBER_SCOPE];
+
+/// The users' properties read: nothing else of a person (no name, phone or address) reaches
+/// the agent.
+const USER_FIELDS: &str = "nextPageToken,users(id,primaryEmail,customerId,isAdmin,isDelegatedAdmin,isEnrolledIn2Sv,isEnforcedIn2Sv,suspended,archived,lastLoginTime,creationTime)";
+
+/// Every Directory API call the source makes, with the scope it needs, as
+/// `packaging/google_workspace/README.md` lists them (`{…}` stands for one path segment or query
+/// value). Besides these, the assertion goes to the token endpoint, which needs no scope of its
+/// own (it grants those the delegation allows).
+pub const CALLS: &[(&str, &str)] = &[
+    (
+        "GET /admin/directory/v1/users?customer=my_customer&projection=basic&maxResults={n}&fields=nextPageToken,users(id,primaryEmail,customerId,isAdmin,isDelegatedAdmin,isEnrolledIn2Sv,isEnforcedIn2Sv,suspended,archived,lastLoginTime,creationTime)",
+        USER_SCOPE,
+    ),
+    (
+        "GET /admin/directory/v1/customer/my_customer/roles?maxResults=100",
+        ROLE_SCOPE,
+    ),
+    (
+        "GET /admin/directory/v1/customer/my_customer/roleassignments?maxResults=200",
+        ROLE_SCOPE,
+    ),
+    (
+        "GET /admin/directory/v1/groups/{id}/members?includeDerivedMembership=true&maxResults=200",
+        GROUP_MEMBER_SCOPE,
+    ),
+];
+
+/// Whether the path of a request (`/admin/directory/v1/groups/03ep…/members`) is that of `call`
+/// (`GET /admin/directory/v1/groups/{id}/members?…`), `{…}` matching any one segment.
+pub fn call_matches(call: &str, request_path: &str) -> bool {
+    remote::call_matches(call, request_path)
+}
+
+/// The most people one evidence list names; the count beside it is whole.
+pub const MAX_LISTED: usize = 100;
+
+/// `[collectors.google_workspace]` in the agent's configuration.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GoogleWorkspaceConfig {
+    /// Collect Google Workspace evidence at all.
+    pub enabled: bool,
+    /// The account's customer id (`C03az79cb`, Admin console > Account > Account settings): the
+    /// asset's id, and what every user listed must belong to. A domain is refused: the primary
+    /// domain can be changed, the customer id cannot.
+    pub customer_id: String,
+    /// The administrator the service account acts as (the assertion's subject), e.g.
+    /// `vouch-reader@acme.example`: a user with a read-only admin role.
+    pub admin_email: String,
+    /// The service account's JSON key file (mode 0600, owned by the agent's user); read at every
+    /// collection, so a rotated key is picked up. Required when enabled.
+    pub credentials_file: Option<PathBuf>,
+    /// The scopes asked for, each one of the read-only scopes the source knows; the service
+    /// account's domain-wide delegation must grant every one (Google refuses the assertion
+    /// otherwise). A call whose scope is left out is refused by Google, and its facts are
+    /// unavailable, naming the scope.
+    pub scopes: Vec<String>,
+    /// The account's name in Vouch, for people (e.g. its primary domain `acme.example`); absent:
+    /// the customer id.
+    pub name: Option<String>,
+    /// The token endpoint, `https://oauth2.googleapis.com/token` (the key file's `token_uri` is
+    /// not followed); also the assertion's audience.
+    pub token_url: String,
+    /// The Admin SDK, `https://admin.googleapis.com`.
+    pub api_url: String,
+    /// PEM file of the CAs to trust for both; absent: the system bundle
+    /// `/etc/ssl/certs/ca-certificates.crt`.
+    pub ca_cert: Option<PathBuf>,
+    /// When to collect: a cron expression with seconds.
+    pub schedule: String,
+    /// Time budget of each area's collector, in seconds; throttling pauses count against it.
+    pub timeout_secs: u64,
+    /// The most group-member reads in flight at once.
+    pub concurrency: usize,
+    /// Users asked for per page (`maxResults`, at most 500).
+    pub page_size: usize,
+    /// The most pages one listing may take; a longer list is unavailable rather than cut.
+    pub max_pages: usize,
+    /// Days without a sign-in after which an active account counts as unused.
+    pub inactive_days: u32,
+}
+
+impl Default for GoogleWorkspaceConfig {
+    fn default() -> Self {
+        GoogleWorkspaceConfig {
+            enabled: false,
+            customer_id: String::new(),
+            admin_email: String::new(),
+            credentials_file: None,
+            scopes: SCOPES.iter().map(|s| s.to_string()).collect(),
+            name: None,
+            token_url: TOKEN_URL.into(),
+            api_url: API_URL.into(),
+            ca_cert: None,
+            schedule: "0 50 */6 * * *".into(),
+            timeout_secs: 900,
+            concurrency: 4,
+            page_size: 500,
+            max_pages: 500,
+            inactive_days: 90,
+        }
+    }
+}
+
+impl SourceConfig for GoogleWorkspaceConfig {
+    const REGISTRATION: Registration = Registration {
+        name: "google_workspace",
+        kind: AssetKind::GoogleWorkspace,
+        intro: "Facts about one Google Workspace (or Cloud Identity) account, asked of the Admin SDK Directory API by a service account with domain-wide delegation acting as a read-only administrator (read-only scopes, a signed JWT assertion exchanged for an access token): people and their 2-Step Verification enrolment and enforcement, accounts unused, suspended or archived, administrators, their admin roles (directly or through groups) and their 2-Step Verification. A call the token or the administrator may not make is unavailable, naming the scope it needs; a refused assertion fails every collector with that reason. The Directory API does not show which second factors people enrolled (so nothing here tells phishing-resistant ones apart), nor the password policy or the organisational units' 2-Step Verification settings: those are not declared. People are named by their primary email address, at most 100 a list, beside a whole count.",
+        evidence: EVIDENCE_AREAS,
+    };
+
+    fn enabled(&self) -> bool {
+        self.enabled
+    }
+
+    fn problems(&self) -> Vec<(&'static str, String)> {
+        self.validate()
+    }
+
+    fn source(&self) -> Box<dyn Source> {
+        Box::new(GoogleWorkspaceSource::new(self.clone()))
+    }
+}
+
+/// Whether `id` is a customer id as Google writes it: `C` and then 6 to 15 lower-case letters
+/// and digits (`C03az79cb`).
+fn is_customer_id(id: &str) -> bool {
+    id.strip_prefix('C').is_some_and(|rest| {
+        (6..=15).contains(&rest.len())
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    })
+}
+
+/// Whether `text` is an email address fit for the assertion's subject: one `@` between a
+/// non-empty local part and a domain with a dot, no space or control character, 254 characters
+/// at most.
+fn is_email(text: &str) -> bool {
+    let Some((local, domain)) = text.split_once('@') else {
+        return false;
+    };
+    text.len() <= 254
+        && !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains('@')
+        && !text.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+/// `https://host[:port]` of `url`, the host in lower case, when it is an https URL with a host
+/// and no path, query or credentials.
+fn origin(url: &str) -> Option<String> {
+    let uri: http::Uri = url.trim_end_matches('/').parse().ok()?;
+    let authority = uri.authority()?;
+    let fine = uri.scheme_str() == Some("https")
+        && !authority.as_str().contains('@')
+        && !authority.host().is_empty()
+        && matches!(uri.path(), "" | "/")
+        && uri.query().is_none();
+    fine.then(|| format!("https://{}", authority.as_str().to_ascii_lowercase()))
+}
+
+/// `url` when it is an https URL with a host and a path, and no query or credentials (the
+/// token endpoint).
+fn endpoint(url: &str) -> Option<String> {
+    let uri: http::Uri = url.parse().ok()?;
+    let authority = uri.authority()?;
+    let fine = uri.scheme_str() == Some("https")
+        && !authority.as_str().contains('@')
+        && !authority.host().is_empty()
+        && uri.path().len() > 1
+        && uri.query().is_none();
+    fine.then(|| {
+        format!(
+            "https://{}{}",
+            authority.as_str().to_ascii_lowercase(),
+            uri.path()
+        )
+    })
+}
+
+impl GoogleWorkspaceConfig {
+    /// Every problem, as (key below `collectors.google_workspace`, problem).
+    pub fn validate(&self) -> Vec<(&'static str, String)> {
+        let mut errors = Vec::new();
+        let shown = vouch_evidence::limits::truncate_echo;
+        if self.enabled && self.customer_id.is_empty() {
+            errors.push((
+                "customer_id",
+                "must name the account's customer id, e.g. C03az79cb (Admin console > Account > Account settings)".to_string(),
+            ));
+        } else if !self.customer_id.is_empty() && !is_customer_id(&self.customer_id) {
+            errors.push((
+                "customer_id",
+                format!(
+                    "{:?} is not a customer id: C and 6 to 15 lower-case letters or digits, e.g. C03az79cb (not a domain, not my_customer)",
+                    shown(&self.customer_id)
+                ),
+            ));
+        }
+        if self.enabled && self.admin_email.is_empty() {
+            errors.push((
+                "admin_email",
+                "must name the administrator the service account acts as, e.g. vouch-reader@acme.example".to_string(),
+            ));
+        } else if !self.admin_email.is_empty() && !is_email(&self.admin_email) {
+            errors.push((
+                "admin_email",
+                format!(
+                    "{:?} is not an email address",
+                    shown(&self.admin_email)
+                ),
+            ));
+        }
+        match &self.credentials_file {
+            None if self.enabled => errors.push((
+                "credentials_file",
+                "must name the service account's JSON key file (mode 0600)".to_string(),
+            )),
+            Some(p) if !p.is_absolute() => {
+                errors.push(("credentials_file", format!("{} must be an absolute path", p.display())));
+            }
+            _ => {}
+        }
+        if let Some(p) = self.ca_cert.as_ref().filter(|p| !p.is_absolute()) {
+            errors.push(("ca_cert", format!("{} must be an absolute path", p.display())));
+        }
+        if self.scopes.is_empty() {
+            errors.push(("scopes", "must name at least one scope".to_string()));
+        }
+        for (i, scope) in self.scopes.iter().enumerate() {
+            if !SCOPES.contains(&scope.as_str()) {
+                errors.push((
+                    "scopes",
+                    format!(
+                        "{:?} is not one of the read-only scopes the source uses: {}",
+                        shown(scope),
+                        SCOPES.join(", ")
+                    ),
+                ));
+            } else if self.scopes[..i].contains(scope) {
+                errors.push(("scopes", format!("{scope} is given twice")));
+            }
+        }
+        if let Some(name) = &self.name
+            && (name.trim().is_empty()
+                || name.chars().count() > 256
+                || name.chars().any(char::is_control))
+        {
+            errors.push((
+                "name",
+                "must be 1 to 256 printable characters".to_string(),
+            ));
+        }
+        if endpoint(&self.token_url).is_none() {
+            errors.push((
+                "token_url",
+                format!(
+                    "{:?} must be an https:// URL with a host and a path, and no query or credentials",
+                    shown(&self.token_url)
+                ),
+            ));
+        }
+        if origin(&self.api_url).is_none() {
+            errors.push((
+                "api_url",
+                format!(
+                    "{:?} must be an https:// URL with a host and no path, query or credentials",
+                    shown(&self.api_url)
+                ),
+            ));
+        }
+        remote::check_schedule_and_budget(
+            &mut errors,
+            &self.schedule,
+            "0 50 */6 * * *",
+            self.timeout_secs,
+        );
+        remote::check_range(&mut errors, "concurrency", self.concurrency, 1..=16);
+        remote::check_range(&mut errors, "page_size", self.page_size, 1..=500);
+        remote::check_range(&mut errors, "max_pages", self.max_pages, 1..=10_000);
+        remote::check_range(&mut errors, "inactive_days", self.inactive_days, 1..=3650);
+        errors
+    }
+
+    /// The service account's signer, from its key file. The error is a reason sentence that
+    /// never holds the key.
+    fn signer(&self) -> Result<auth::Signer, String> {
+        let path = self
+            .credentials_file
+            .as_ref()
+            .ok_or("no service account key: credentials_file is not set")?;
+        let shown = path.display().to_string();
+        secret_file_mode(path)
+            .map_err(|e| crate::describe_io(&shown, &e))?
+            .map_or(Ok(()), |mode| {
+                Err(format!(
+                    "{shown} is readable by group or others (mode {mode:04o}): a service account key file must be 0600 (chmod 600 {shown})"
+                ))
+            })?;
+        let text = std::fs::read_to_string(path).map_err(|e| crate::describe_io(&shown, &e))?;
+        auth::Signer::from_key_file(&text).map_err(|e| format!("{shown}: {e}"))
+    }
+
+    /// A client as configured. The error is a reason sentence.
+    fn connect(&self) -> Result<Api, String> {
+        let token_url = endpoint(&self.token_url)
+            .ok_or_else(|| format!("token_url {:?} is not an https:// URL", self.token_url))?;
+        let api = origin(&self.api_url)
+            .ok_or_else(|| format!("api_url {:?} is not an https:// URL", self.api_url))?;
+        if !is_customer_id(&self.customer_id) || !is_email(&self.admin_email) {
+            return Err("customer_id and admin_email must be set as documented".into());
+        }
+        let signer = self.signer()?;
+        let bundle = self
+            .ca_cert
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(SYSTEM_CA_BUNDLE));
+        let pem = std::fs::read(&bundle)
+            .map_err(|e| crate::describe_io(&bundle.display().to_string(), &e))?;
+        let endpoints = Endpoints {
+            api: &api,
+            token_url: &token_url,
+            subject: &self.admin_email,
+            scopes: &self.scopes,
+        };
+        Api::new(&endpoints, signer, &pem, self.max_pages)
+    }
+
+    /// The first page of the users' listing.
+    fn users_path(&self) -> String {
+        format!(
+            "/admin/directory/v1/users?customer=my_customer&projection=basic&maxResults={}&fields={USER_FIELDS}",
+            self.page_size
+        )
+    }
+}
+
+/// What one collection's collectors share: the client (with its token) and the users, listed
+/// once for both areas. Made afresh at the start of every collection, so that a rotated key
+/// or CA is picked up.
+struct Run {
+    api: Result<Arc<Api>, String>,
+    users: tokio::sync::OnceCell<Result<Arc<Vec<User>>, ApiError>>,
+}
+
+/// What the collectors of one source share: the configuration and the current collection.
+struct Shared {
+    config: GoogleWorkspaceConfig,
+    run: Mutex<Option<Arc<Run>>>,
+}
+
+impl Shared {
+    /// The current collection's shared state, made if there is none yet.
+    fn run(&self) -> Arc<Run> {
+        let mut run = self.run.lock().unwrap_or_else(|e| e.into_inner());
+        run.get_or_insert_with(|| {
+            Arc::new(Run {
+                api: self.config.connect().map(Arc::new),
+                users: tokio::sync::OnceCell::new(),
+            })
+        })
+        .clone()
+    }
+
+    /// The client. The error fails the collector.
+    fn api(&self) -> Result<Arc<Api>, CollectError> {
+        self.run().api.clone().map_err(CollectError::Failed)
+    }
+
+    /// Every user of the account, listed once per collection, checked to belong to the
+    /// configured customer; or why not. A refused assertion fails the collector.
+    async fn users(
+        &self,
+        ctx: &CollectContext,
+    ) -> Result<Result<Arc<Vec<User>>, String>, CollectError> {
+        let run = self.run();
+        let api = run.api.clone().map_err(CollectError::Failed)?;
+        let listed = run
+            .users
+            .get_or_init(|| async {
+                let path = self.config.users_path();
+                let users = api.get_all::<User>(ctx, &path).await?;
+                let customer = &self.config.customer_id;
+                if let Some(other) = users
+                    .iter()
+                    .filter_map(|u| u.customer_id.as_deref())
+                    .find(|c| c != customer)
+                {
+                    return Err(ApiError::Failed(format!(
+                        "GET /admin/directory/v1/users: the users listed belong to customer {}, not to customer_id {customer}: admin_email is an administrator of another account",
+                        vouch_evidence::limits::truncate_echo(other)
+                    )));
+                }
+                Ok(Arc::new(users))
+            })
+            .await
+            .clone();
+        fatal(listed)
+    }
+
+    /// Forgets the collection: the next [`Shared::run`] makes a new one.
+    fn reset(&self) {
+        *self.run.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+}
+
+/// A refused assertion or token fails the whole collector with Google's answer; anything else
+/// is the reason of the facts it feeds.
+fn fatal<T>(result: Result<T, ApiError>) -> Result<Result<T, String>, CollectError> {
+    match result {
+        Err(e) if e.is_unauthorized() => Err(CollectError::Failed(e.to_string())),
+        other => Ok(other.map_err(|e| e.to_string())),
+    }
+}
+
+/// An item source: the API call `GET path`.
+fn call(path: impl std::fmt::Display) -> ItemSource {
+    ItemSource::Api(format!("GET {path}"))
+}
+
+/// Names fit for evidence: each cut like any string another party chose, sorted, at most
+/// [`MAX_LISTED`].
+fn listed<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut names: Vec<String> = names
+        .into_iter()
+        .map(vouch_evidence::limits::truncate_echo)
+        .collect();
+    names.sort();
+    names.dedup();
+    names.truncate(MAX_LISTED);
+    names
+}
+
+/// The Google Workspace source.
+#[derive(Clone)]
+pub struct GoogleWorkspaceSource {
+    shared: Arc<Shared>,
+}
+
+impl GoogleWorkspaceSource {
+    /// A Google Workspace source with `config`.
+    pub fn new(config: GoogleWorkspaceConfig) -> Self {
+        GoogleWorkspaceSource {
+            shared: Arc::new(Shared {
+                config,
+                run: Mutex::new(None),
+            }),
+        }
+    }
+
+    /// Its configuration.
+    pub fn config(&self) -> &GoogleWorkspaceConfig {
+        &self.shared.config
+    }
+}
+
+#[async_trait::async_trait]
+impl Source for GoogleWorkspaceSource {
+    fn name(&self) -> &'static str {
+        <GoogleWorkspaceConfig as SourceConfig>::REGISTRATION.name
+    }
+
+    /// The account, named by its customer id as configured (so that the chain stays the same
+    /// whatever the service account may read): no call is made for it.
+    async fn asset(&self, _ctx: &CollectContext) -> Asset {
+        self.shared.reset();
+        let config = &self.shared.config;
+        Asset {
+            kind: AssetKind::GoogleWorkspace,
+            name: config
+                .name
+                .as_deref()
+                .map(vouch_evidence::limits::truncate_echo)
+                .unwrap_or_else(|| config.customer_id.clone()),
+            id: config.customer_id.clone(),
+        }
+    }
+
+    fn collectors(&self) -> Vec<Arc<dyn Collector>> {
+        vec![
+            Arc::new(users::Users(self.shared.clone())),
+            Arc::new(admins::Admins(self.shared.clone())),
+        ]
+    }
+
+    fn context(&self, shutdown: CancellationToken) -> CollectContext {
+        remote::api_context(self.shared.config.timeout_secs, shutdown)
+    }
+
+    fn schedule(&self) -> &str {
+        &self.shared.config.schedule
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_problems_are_all_reported() {
+        let bad = GoogleWorkspaceConfig {
+            enabled: true,
+            customer_id: "acme.example".into(),
+            admin_email: "vouch reader".into(),
+            credentials_file: Some("key.json".into()),
+            scopes: vec![
+                USER_SCOPE.into(),
+                "https://www.googleapis.com/auth/admin.directory.user".into(),
+                USER_SCOPE.into(),
+            ],
+            name: Some(" ".into()),
+            token_url: "https://oauth2.googleapis.com".into(),
+            api_url: "https://admin.googleapis.com/admin/directory/v1".into(),
+            ca_cert: Some("ca.pem".into()),
+            schedule: "hourly".into(),
+            timeout_secs: 0,
+            concurrency: 0,
+            page_size: 501,
+            max_pages: 0,
+            inactive_days: 0,
+        };
+        let keys: Vec<&str> = bad.validate().into_iter().map(|(k, _)| k).collect();
+        assert_eq!(
+            keys,
+            [
+                "customer_id",
+                "admin_email",
+                "credentials_file",
+                "ca_cert",
+                "scopes",
+                "scopes",
+                "name",
+                "token_url",
+                "api_url",
+                "schedule",
+                "timeout_secs",
+                "concurrency",
+                "page_size",
+                "max_pages",
+                "inactive_days"
+            ]
+        );
+        assert!(GoogleWorkspaceConfig::default().validate().is_empty());
+        let missing = GoogleWorkspaceConfig {
+            enabled: true,
+            ..GoogleWorkspaceConfig::default()
+        };
+        let keys: Vec<&str> = missing.validate().into_iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["customer_id", "admin_email", "credentials_file"]);
+        let fine = GoogleWorkspaceConfig {
+            enabled: true,
+            customer_id: "C03az79cb".into(),
+            admin_email: "vouch-reader@acme.example".into(),
+            credentials_file: Some("/etc/vouch/google-key.json".into()),
+            scopes: vec![USER_SCOPE.into()],
+            ..GoogleWorkspaceConfig::default()
+        };
+        assert!(fine.validate().is_empty(), "{:?}", fine.validate());
+        for bad in ["my_customer", "c03az79cb", "C03AZ79CB", "C03az", "C03az79cb/x"] {
+            let c = GoogleWorkspaceConfig {
+                customer_id: bad.into(),
+                ..GoogleWorkspaceConfig::default()
+            };
+            assert_eq!(c.validate().len(), 1, "{bad}");
+        }
+        assert_eq!(
+            endpoint("https://OAuth2.googleapis.com/token").as_deref(),
+            Some("https://oauth2.googleapis.com/token")
+        );
+        assert_eq!(endpoint("https://oauth2.googleapis.com/token?x=1"), None);
+        assert_eq!(origin("https://user:pw@admin.googleapis.com"), None);
+        assert!(!is_email("a@b@c.d") && !is_email("@acme.example") && is_email("a@acme.example"));
+    }
+
+    #[test]
+    fn key_files_must_be_0600_and_never_show_their_content() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("key.json");
+        std::fs::write(
+            &file,
+            r#"{"type":"service_account","client_email":"a@b.example","private_key":"PRIVATEKEYTEXT"}"#,
+        )
+        .unwrap();
+        let config = GoogleWorkspaceConfig {
+            credentials_file: Some(file.clone()),
+            ..GoogleWorkspaceConfig::default()
+        };
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let e = config.signer().err().unwrap();
+        assert!(
+            e.contains("is readable by group or others (mode 0640)") && !e.contains("PRIVATEKEY"),
+            "{e}"
+        );
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let e = config.signer().err().unwrap();
+        assert!(
+            e.ends_with("key.json: the key file's private_key is not a PEM private key"),
+            "{e}"
+        );
+        let none = GoogleWorkspaceConfig::default();
+        assert_eq!(
+            none.signer().err().unwrap(),
+            "no service account key: credentials_file is not set"
+        );
+    }
+
+    /// `packaging/google_workspace/README.md` names every call with the scope the client names
+    /// when Google refuses it, and no call the source does not make.
+    #[test]
+    fn the_packaged_scopes_are_those_of_the_calls() {
+        let doc = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../packaging/google_workspace/README.md"),
+        )
+        .unwrap();
+        for (call, scope) in CALLS {
+            assert_eq!(api::required_scope(call), *scope, "{call}");
+            assert!(
+                doc.contains(&format!("| `{call}` | `{scope}` |")),
+                "packaging/google_workspace/README.md lacks {call} → {scope}"
+            );
+        }
+        let rows = doc.lines().filter(|l| l.starts_with("| `GET ")).count();
+        assert_eq!(rows, CALLS.len(), "a call in the README the source does not make");
+        for scope in SCOPES {
+            assert!(doc.contains(scope), "packaging/google_workspace/README.md lacks {scope}");
+        }
+        let config = GoogleWorkspaceConfig {
+            page_size: 4,
+            ..GoogleWorkspaceConfig::default()
+        };
+        let users_path = config.users_path();
+        assert!(call_matches(CALLS[0].0, users_path.split('?').next().unwrap()));
+        assert!(call_matches(
+            "GET /admin/directory/v1/groups/{id}/members?x",
+            "/admin/directory/v1/groups/03ep43zb2k5y2ab/members"
+        ));
+    }
+
+    #[test]
+    fn lists_are_cut_sorted_and_bounded() {
+        let many: Vec<String> = (0..150).map(|i| format!("u{i:03}@acme.example")).collect();
+        let names = listed(many.iter().map(String::as_str));
+        assert_eq!(names.len(), MAX_LISTED);
+        assert_eq!(names[0], "u000@acme.example");
+    }
+}
