@@ -280,11 +280,12 @@ mod tests {
     fn bad_settings_are_named() {
         let bad = AlertConfig {
             webhooks: vec!["hooks.slack.com/x".into()],
+            ocsf_webhooks: vec!["https://siem.example/ok".into(), "siem.example".into()],
             max_attempts: 0,
             ..AlertConfig::default()
         };
         let keys: Vec<String> = bad.problems().into_iter().map(|(k, _)| k).collect();
-        assert_eq!(keys, ["webhooks[0]", "max_attempts"]);
+        assert_eq!(keys, ["webhooks[0]", "ocsf_webhooks[1]", "max_attempts"]);
         assert!(AlertConfig::default().problems().is_empty());
     }
 
@@ -316,7 +317,7 @@ mod tests {
             ],
             max_attempts: 3,
             initial_backoff_ms: 10,
-            dashboard_url: None,
+            ..AlertConfig::default()
         };
         let alerter = Alerter::new(config, webhook_client(Duration::from_secs(5)).unwrap());
         let results: Vec<bool> = futures_join(alerter.notify(&change())).await;
@@ -359,7 +360,7 @@ mod tests {
             webhooks: vec![format!("http://{addr}/hook")],
             max_attempts: 2,
             initial_backoff_ms: 10,
-            dashboard_url: None,
+            ..AlertConfig::default()
         };
         let alerter = Alerter::new(config, webhook_client(Duration::from_secs(5)).unwrap());
         assert_eq!(futures_join(alerter.notify(&change())).await, [false]);

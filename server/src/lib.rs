@@ -27,6 +27,7 @@ pub mod evaluate;
 pub mod files;
 pub mod fsck;
 pub mod http;
+pub mod ids;
 pub mod ingest;
 pub mod loadgen;
 pub mod metrics;

@@ -32,23 +32,7 @@ pub const NS: &str = "https://vouch.invalid/ns/oscal";
 
 /// A name-based UUID (version 5 layout, SHA-256 over `vouch-oscal-v1`, a kind and a name).
 pub fn uuid(kind: &str, name: &str) -> String {
-    let mut h = Sha256::new();
-    h.update(b"vouch-oscal-v1\0");
-    h.update(kind.as_bytes());
-    h.update(b"\0");
-    h.update(name.as_bytes());
-    let mut b: [u8; 16] = h.finalize()[..16].try_into().expect("16 bytes");
-    b[6] = (b[6] & 0x0f) | 0x50;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    )
+    crate::ids::name_uuid("vouch-oscal-v1", kind, name)
 }
 
 fn prop(name: &str, value: &str) -> Value {

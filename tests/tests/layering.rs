@@ -184,7 +184,10 @@ const SERVER_LAYERS: &[(&str, &[&str])] = &[
             "timestamps",
         ],
     ),
-    ("foundation", &["auth", "clock", "files", "metrics", "tls"]),
+    (
+        "foundation",
+        &["auth", "clock", "files", "ids", "metrics", "tls"],
+    ),
 ];
 
 /// Top-level module of `server/src` → the modules it imports (`crate::<module>`), read from

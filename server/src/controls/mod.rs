@@ -13,10 +13,13 @@
 //! policy's freshness, accepted while an exception covers it, and manual controls decided by the
 //! attestations in force.
 
+mod findings;
 pub mod history;
 mod judge;
 mod settings;
 mod view;
+
+pub use findings::Findings;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -407,7 +407,7 @@ async fn findings(
         .map(|c| (c.id.clone(), c.name.clone()))
         .collect();
     let view = running(&state)?.controls(checked.as_of).await?;
-    let findings = std::sync::Arc::new(crate::ocsf::Findings::new(
+    let findings = std::sync::Arc::new(crate::controls::Findings::new(
         view,
         standards,
         checked.framework.as_deref(),
