@@ -18,7 +18,6 @@
 use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{Value, json};
-use sha2::{Digest as _, Sha256};
 use vouch_evidence::{Asset, Timestamp};
 use vouch_policies::{Attested, Catalog, ControlState, ControlStatus};
 
