@@ -392,3 +392,49 @@ async fn the_witness_remembers_what_it_cosigned_across_a_restart() {
         Err(WitnessError::Refused(WitnessRefusal::Conflict(2)))
     ));
 }
+
+/// The deliveries of one batch share a checkpoint: one covering their leaf (and the tree their
+/// agent saw) is reused while it is large enough and signed by the current signer; a larger
+/// need reads the head again; a need beyond the log (it shrank) gets the head as it is; a new
+/// log key is never answered with the old key's checkpoint.
+#[tokio::test]
+async fn deliveries_share_a_checkpoint_that_covers_them() {
+    let h = harness().await;
+    let mut agent = enroll(&h, 1).await;
+    let mut post_next = async || {
+        let (env, _) = agent.next();
+        assert_eq!(
+            call(&h, post("/v1/snapshots", env)).await.0,
+            StatusCode::CREATED
+        );
+    };
+    for _ in 0..3 {
+        post_next().await;
+    }
+    let verifier = h.state.log().verifier();
+    let (first, note) = h.state.checkpoint_covering(1).await.unwrap();
+    assert_eq!(first.size, 3);
+    assert_eq!(Checkpoint::open(&note, &verifier).unwrap().0.size, 3);
+    post_next().await;
+    // Still large enough for a leaf below 3: the same checkpoint, not a new read.
+    let (again, same) = h.state.checkpoint_covering(2).await.unwrap();
+    assert_eq!((again, &same), (first, &note));
+    // Leaf 3 needs a tree of 4: read and signed now.
+    let (grown, grown_note) = h.state.checkpoint_covering(4).await.unwrap();
+    assert_eq!(grown.size, 4);
+    assert_eq!(grown, h.state.store().log_head().await.unwrap());
+    assert_eq!(Checkpoint::open(&grown_note, &verifier).unwrap().0.size, 4);
+    // An agent that saw 9 leaves of a log of 4 gets the head as it is, and finds it shrank.
+    assert_eq!(h.state.checkpoint_covering(9).await.unwrap().0.size, 4);
+    // A new log key: the kept checkpoint is not reused.
+    let key = vouch_evidence::SigningKey::from_seed(&[42; 32]);
+    h.state
+        .set_log(vouch_server::state::LogSigner::new(key, None));
+    let new_verifier = h.state.log().verifier();
+    let (_, renewed) = h.state.checkpoint_covering(1).await.unwrap();
+    assert!(
+        Checkpoint::open(&renewed, &new_verifier).is_ok(),
+        "{renewed}"
+    );
+    assert!(Checkpoint::open(&renewed, &verifier).is_err());
+}

@@ -100,7 +100,7 @@ pub(crate) async fn proofs_for(
         state.store().log_index(digest).await?.ok_or_else(|| {
             AppError::Internal(format!("stored snapshot {digest} is not in the log"))
         })?;
-    let (head, note) = state.checkpoint().await?;
+    let (head, note) = state.checkpoint_covering((index + 1).max(seen)).await?;
     let inclusion = tlog::inclusion_ranges(index, head.size)
         .map_err(|e| AppError::Internal(format!("inclusion of {digest}: {e}")))?;
     let consistency = if seen == 0 || seen > head.size {

@@ -123,4 +123,32 @@ impl AppState {
         let head = self.store().log_head().await?;
         Ok((head, self.log().checkpoint(head)))
     }
+
+    /// A signed checkpoint of a tree of at least `min_size` leaves, for a delivery's proofs:
+    /// the last one made for a delivery when it is that large and signed by the current
+    /// signer, else the head's now (which may be smaller when the log shrank: the agent then
+    /// finds out). Every delivery of an agent that keeps the log needs one; a batch of
+    /// deliveries shares one read of the head and one signature instead of one each.
+    pub async fn checkpoint_covering(
+        &self,
+        min_size: u64,
+    ) -> Result<(LogHead, String), StoreError> {
+        let signer = self.log();
+        let mut kept = self.inner.delivery_checkpoint.lock().await;
+        if let Some((by, head, note)) = kept.as_ref()
+            && Arc::ptr_eq(by, &signer)
+            && head.size >= min_size
+        {
+            return Ok((*head, note.clone()));
+        }
+        let head = self.store().log_head().await?;
+        let note = signer.checkpoint(head);
+        let newer = kept
+            .as_ref()
+            .is_none_or(|(by, old, _)| !Arc::ptr_eq(by, &signer) || head.size > old.size);
+        if newer {
+            *kept = Some((signer, head, note.clone()));
+        }
+        Ok((head, note))
+    }
 }

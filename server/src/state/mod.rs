@@ -17,12 +17,12 @@ use crate::auth::{self, Role};
 use crate::files::write_private;
 use crate::metrics::Metrics;
 use crate::scope::Scope;
-use crate::store::RetiredKey;
 use crate::store::access::TokenInvalid;
 use crate::store::sqlite::SqliteStore;
 use crate::store::{
     AgentRecord, AuditEntry, Revocation, RevokeOutcome, Store, StoreError, TokenRecord,
 };
+use crate::store::{LogHead, RetiredKey};
 
 /// How long an enrolment token is valid unless told otherwise: 24 hours.
 pub const DEFAULT_ENROLL_TOKEN_TTL_SECS: u64 = 24 * 3600;
@@ -88,6 +88,10 @@ pub(crate) struct Inner {
     pub receipt_key: SigningKey,
     /// The transparency log's signer.
     pub log: RwLock<Arc<LogSigner>>,
+    /// The last checkpoint signed for a delivery's proofs, with the signer that signed it
+    /// (see [`AppState::checkpoint_covering`]). Held while a new one is read and signed, so
+    /// that the deliveries of one batch wait for one read rather than each making its own.
+    pub delivery_checkpoint: tokio::sync::Mutex<Option<(Arc<LogSigner>, LogHead, String)>>,
     /// The signer of verdicts (in-toto statements of evaluations).
     pub verdicts: RwLock<Arc<crate::verdicts::VerdictSigner>>,
     /// This server as a witness of other logs (`[witness]`), when it is one.
@@ -138,6 +142,7 @@ impl AppState {
                     crate::checkpoints::derived_log_key(&receipt_key),
                     None,
                 ))),
+                delivery_checkpoint: tokio::sync::Mutex::new(None),
                 verdicts: RwLock::new(Arc::new(crate::verdicts::VerdictSigner::new(
                     crate::verdicts::derived_verdict_key(&receipt_key),
                 ))),
