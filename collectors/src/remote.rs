@@ -232,6 +232,28 @@ pub(crate) fn rfc3339(t: SystemTime) -> String {
         .unwrap_or_else(|| format!("Unix time {secs}"))
 }
 
+/// An item source: the API call `GET path`.
+pub(crate) fn get_call(path: impl std::fmt::Display) -> vouch_evidence::Source {
+    vouch_evidence::Source::Api(format!("GET {path}"))
+}
+
+/// The most people (or other names another party chose) one evidence item lists; its count
+/// beside it is always whole.
+pub(crate) const MAX_LISTED: usize = 100;
+
+/// Names fit for evidence: each cut like any string another party chose, sorted, without
+/// repeats, at most [`MAX_LISTED`].
+pub(crate) fn listed<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut names: Vec<String> = names
+        .into_iter()
+        .map(vouch_evidence::limits::truncate_echo)
+        .collect();
+    names.sort();
+    names.dedup();
+    names.truncate(MAX_LISTED);
+    names
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

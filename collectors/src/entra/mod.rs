@@ -27,13 +27,14 @@ mod model;
 mod policies;
 mod users;
 
+use crate::remote::{get_call as call, listed};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 use vouch_config::secret_file_mode;
-use vouch_evidence::{Asset, AssetKind, Source as ItemSource};
+use vouch_evidence::{Asset, AssetKind};
 
 use crate::{
     CollectContext, CollectError, Collector, EvidenceSpec, Registration, Source, SourceConfig,
@@ -108,7 +109,7 @@ pub fn call_matches(call: &str, request_path: &str) -> bool {
 }
 
 /// The most people one evidence list names; the count beside it is whole.
-pub const MAX_LISTED: usize = 100;
+pub const MAX_LISTED: usize = crate::remote::MAX_LISTED;
 
 /// `[collectors.entra]` in the agent's configuration.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -409,24 +410,6 @@ fn fatal<T>(result: Result<T, ApiError>) -> Result<Result<T, String>, CollectErr
         Err(e) if e.is_unauthorized() => Err(CollectError::Failed(e.to_string())),
         other => Ok(other.map_err(|e| e.to_string())),
     }
-}
-
-/// An item source: the API call `GET path`.
-fn call(path: impl std::fmt::Display) -> ItemSource {
-    ItemSource::Api(format!("GET {path}"))
-}
-
-/// Names fit for evidence: each cut like any string another party chose, sorted, at most
-/// [`MAX_LISTED`].
-fn listed<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
-    let mut names: Vec<String> = names
-        .into_iter()
-        .map(vouch_evidence::limits::truncate_echo)
-        .collect();
-    names.sort();
-    names.dedup();
-    names.truncate(MAX_LISTED);
-    names
 }
 
 /// Runs `reads` `concurrency` at a time, in order. A refused credential fails the collector;

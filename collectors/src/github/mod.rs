@@ -15,13 +15,14 @@ mod dependabot;
 mod org;
 mod repos;
 
+use crate::remote::{get_call as call};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 use vouch_config::secret_file_mode;
-use vouch_evidence::{Asset, AssetKind, Source as ItemSource};
+use vouch_evidence::{Asset, AssetKind};
 
 use crate::{CollectContext, CollectError, Collector, EvidenceSpec, Source, remote, Registration, SourceConfig};
 use api::Api;
@@ -258,11 +259,6 @@ impl Shared {
     fn org(&self) -> &str {
         &self.config.org
     }
-}
-
-/// An item source: the API call `GET path`.
-fn call(path: impl std::fmt::Display) -> ItemSource {
-    ItemSource::Api(format!("GET {path}"))
 }
 
 /// The GitHub source.

@@ -16,6 +16,7 @@ mod rbac;
 mod secrets;
 mod service_accounts;
 
+use crate::remote::{get_call as call};
 use std::fmt::Debug;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -28,7 +29,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::{Mutex, OnceCell};
 use tokio_util::sync::CancellationToken;
-use vouch_evidence::{Asset, AssetKind, Source as ItemSource};
+use vouch_evidence::{Asset, AssetKind};
 
 use crate::{CollectContext, CollectError, Collector, EvidenceSpec, Source, remote, Registration, SourceConfig};
 
@@ -261,11 +262,6 @@ impl Shared {
 
 /// `GET /api/v1/pods`, the pods of every namespace.
 const PODS: &str = "/api/v1/pods";
-
-/// An item source: the API call `GET path`.
-fn call(path: &str) -> ItemSource {
-    ItemSource::Api(format!("GET {path}"))
-}
 
 /// One API call, waiting out `429 Too Many Requests` within the deadline. The error is a
 /// reason sentence naming the call (`GET path`).

@@ -102,7 +102,7 @@ impl Collector for Secrets {
             .as_ref()
             .map(|c| c.values().sum::<u64>())
             .map_err(Clone::clone);
-        let source = || call(&format!("{SECRETS} (metadata only, by fieldSelector type)"));
+        let source = || call(format!("{SECRETS} (metadata only, by fieldSelector type)"));
         Ok(vec![
             fact(
                 "kubernetes.secrets.count_by_type",
