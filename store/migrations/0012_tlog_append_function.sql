@@ -57,9 +57,11 @@ BEGIN
         log_size := log_size + 1;
     END LOOP;
     INSERT INTO tlog_nodes(level, idx, hash) SELECT * FROM UNNEST(levels, idxs, hashes);
-    UPDATE snapshots s SET log_index = first_index + k.ord - 1
-      FROM UNNEST(digests) WITH ORDINALITY AS k(digest, ord)
-     WHERE s.digest = k.digest;
+    -- One row at a time by its primary key: a join with the array could be planned as a scan
+    -- of every snapshot, whose cost grows with the store.
+    FOR i IN 1..COALESCE(array_length(digests, 1), 0) LOOP
+        UPDATE snapshots SET log_index = first_index + i - 1 WHERE digest = digests[i];
+    END LOOP;
     RETURN first_index;
 END
 $$;

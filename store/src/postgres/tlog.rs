@@ -29,9 +29,12 @@ async fn size<'e>(e: impl sqlx::PgExecutor<'e>) -> Result<u64, sqlx::Error> {
 async fn nodes<'e>(e: impl sqlx::PgExecutor<'e>, ids: &[NodeId]) -> Result<Vec<Hash>, StoreError> {
     let levels: Vec<i64> = ids.iter().map(|i| i64::from(i.level)).collect();
     let idxs: Vec<i64> = ids.iter().map(|i| i.index as i64).collect();
+    // Each node by its primary key (a correlated lookup): a join with the arrays could be
+    // planned as a scan of every node, whose cost grows with the log.
     let rows = sqlx::query(
-        "SELECT n.hash FROM UNNEST($1::int8[], $2::int8[]) WITH ORDINALITY AS k(level, idx, ord)
-         LEFT JOIN tlog_nodes n USING (level, idx) ORDER BY k.ord",
+        "SELECT (SELECT n.hash FROM tlog_nodes n WHERE n.level = k.level AND n.idx = k.idx)
+         FROM UNNEST($1::int8[], $2::int8[]) WITH ORDINALITY AS k(level, idx, ord)
+         ORDER BY k.ord",
     )
     .bind(&levels)
     .bind(&idxs)
