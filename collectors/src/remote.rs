@@ -232,6 +232,43 @@ pub(crate) fn rfc3339(t: SystemTime) -> String {
         .unwrap_or_else(|| format!("Unix time {secs}"))
 }
 
+/// The text of a file holding a secret, refused when its group or others may read it;
+/// `what` names the secret in that refusal (`token`, `client secret`). The error is a reason
+/// sentence that never holds the secret.
+pub(crate) fn read_private_file(path: &std::path::Path, what: &str) -> Result<String, String> {
+    let shown = path.display().to_string();
+    vouch_config::secret_file_mode(path)
+        .map_err(|e| crate::describe_io(&shown, &e))?
+        .map_or(Ok(()), |mode| {
+            Err(format!(
+                "{shown} is readable by group or others (mode {mode:04o}): a {what} file must \
+                 be 0600 (chmod 600 {shown})"
+            ))
+        })?;
+    std::fs::read_to_string(path).map_err(|e| crate::describe_io(&shown, &e))
+}
+
+/// A secret from `file` when one is configured, else from the environment variable `env`;
+/// trimmed, never empty. `name` names it in errors (`Okta API token`), `what` in the refusal
+/// of a file others may read.
+pub(crate) fn read_secret(
+    file: Option<&std::path::Path>,
+    env: &str,
+    name: &str,
+    what: &str,
+) -> Result<String, String> {
+    let secret = match file {
+        Some(path) => read_private_file(path, what)?,
+        None => std::env::var(env)
+            .map_err(|_| format!("no {name}: the environment variable {env} is not set"))?,
+    };
+    let secret = secret.trim().to_string();
+    if secret.is_empty() {
+        return Err(format!("no {name}: it is empty"));
+    }
+    Ok(secret)
+}
+
 /// An item source: the API call `GET path`.
 pub(crate) fn get_call(path: impl std::fmt::Display) -> vouch_evidence::Source {
     vouch_evidence::Source::Api(format!("GET {path}"))

@@ -33,7 +33,6 @@ use std::sync::{Arc, Mutex};
 
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
-use vouch_config::secret_file_mode;
 use vouch_evidence::{Asset, AssetKind};
 
 use crate::{
@@ -326,31 +325,12 @@ impl EntraConfig {
     /// The client secret, from the file or the environment. The error is a reason sentence
     /// that never holds the secret.
     fn secret(&self) -> Result<String, String> {
-        let secret = match &self.client_secret_file {
-            Some(path) => {
-                let shown = path.display().to_string();
-                secret_file_mode(path)
-                    .map_err(|e| crate::describe_io(&shown, &e))?
-                    .map_or(Ok(()), |mode| {
-                        Err(format!(
-                            "{shown} is readable by group or others (mode {mode:04o}): a client \
-                             secret file must be 0600 (chmod 600 {shown})"
-                        ))
-                    })?;
-                std::fs::read_to_string(path).map_err(|e| crate::describe_io(&shown, &e))?
-            }
-            None => std::env::var(&self.client_secret_env).map_err(|_| {
-                format!(
-                    "no Entra ID client secret: the environment variable {} is not set",
-                    self.client_secret_env
-                )
-            })?,
-        };
-        let secret = secret.trim().to_string();
-        if secret.is_empty() {
-            return Err("no Entra ID client secret: it is empty".into());
-        }
-        Ok(secret)
+        crate::remote::read_secret(
+            self.client_secret_file.as_deref(),
+            &self.client_secret_env,
+            "Entra ID client secret",
+            "client secret",
+        )
     }
 
     /// A client as configured. The error is a reason sentence.

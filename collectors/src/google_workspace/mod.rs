@@ -36,7 +36,6 @@ use std::sync::{Arc, Mutex};
 
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
-use vouch_config::secret_file_mode;
 use vouch_evidence::{Asset, AssetKind};
 
 use crate::{
@@ -367,16 +366,8 @@ impl GoogleWorkspaceConfig {
             .credentials_file
             .as_ref()
             .ok_or("no service account key: credentials_file is not set")?;
-        let shown = path.display().to_string();
-        secret_file_mode(path)
-            .map_err(|e| crate::describe_io(&shown, &e))?
-            .map_or(Ok(()), |mode| {
-                Err(format!(
-                    "{shown} is readable by group or others (mode {mode:04o}): a service account key file must be 0600 (chmod 600 {shown})"
-                ))
-            })?;
-        let text = std::fs::read_to_string(path).map_err(|e| crate::describe_io(&shown, &e))?;
-        auth::Signer::from_key_file(&text).map_err(|e| format!("{shown}: {e}"))
+        let text = crate::remote::read_private_file(path, "service account key")?;
+        auth::Signer::from_key_file(&text).map_err(|e| format!("{}: {e}", path.display()))
     }
 
     /// A client as configured. The error is a reason sentence.

@@ -26,7 +26,6 @@ use std::sync::{Arc, Mutex};
 
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
-use vouch_config::secret_file_mode;
 use vouch_evidence::{Asset, AssetKind};
 
 use crate::{
@@ -204,31 +203,12 @@ impl OktaConfig {
 
     /// The API token, from the file or the environment. The error is a reason sentence.
     fn token(&self) -> Result<String, String> {
-        let token = match &self.token_file {
-            Some(path) => {
-                let shown = path.display().to_string();
-                secret_file_mode(path)
-                    .map_err(|e| crate::describe_io(&shown, &e))?
-                    .map_or(Ok(()), |mode| {
-                        Err(format!(
-                            "{shown} is readable by group or others (mode {mode:04o}): a token \
-                             file must be 0600 (chmod 600 {shown})"
-                        ))
-                    })?;
-                std::fs::read_to_string(path).map_err(|e| crate::describe_io(&shown, &e))?
-            }
-            None => std::env::var(&self.token_env).map_err(|_| {
-                format!(
-                    "no Okta API token: the environment variable {} is not set",
-                    self.token_env
-                )
-            })?,
-        };
-        let token = token.trim().to_string();
-        if token.is_empty() {
-            return Err("no Okta API token: it is empty".into());
-        }
-        Ok(token)
+        crate::remote::read_secret(
+            self.token_file.as_deref(),
+            &self.token_env,
+            "Okta API token",
+            "token",
+        )
     }
 
     /// A client as configured. The error is a reason sentence.
