@@ -65,6 +65,9 @@ pub struct ServerConfig {
     /// The time-stamping authority that dates the log's checkpoints (`[timestamps]`); none by
     /// default.
     pub timestamps: crate::timestamps::TimestampConfig,
+    /// Signing people in through the company's OpenID provider (`[oidc]`); absent: API-token
+    /// sign-in only.
+    pub oidc: crate::sso::SsoConfig,
 }
 
 impl Default for ServerConfig {
@@ -87,6 +90,7 @@ impl Default for ServerConfig {
             witness: crate::witness::WitnessConfig::default(),
             log: crate::cosigning::LogConfig::default(),
             timestamps: crate::timestamps::TimestampConfig::default(),
+            oidc: crate::sso::SsoConfig::default(),
         }
     }
 }
@@ -307,6 +311,9 @@ impl Validate for ServerConfig {
         }
         for (key, problem) in self.timestamps.problems() {
             err(&format!("timestamps.{key}"), problem);
+        }
+        for (key, problem) in self.oidc.problems() {
+            err(&format!("oidc.{key}"), problem);
         }
         problems.errors
     }

@@ -38,6 +38,7 @@ pub mod refusals;
 pub mod retention;
 pub mod serve;
 pub mod session;
+pub mod sso;
 pub mod state;
 pub mod timestamps;
 pub mod tls;

@@ -44,6 +44,9 @@ pub enum ServeError {
     /// The time-stamping authority cannot be set up (its certificate does not read).
     #[error(transparent)]
     Stamper(#[from] crate::timestamps::StamperError),
+    /// Single sign-on cannot be set up (its CA file or client secret does not read).
+    #[error(transparent)]
+    Sso(#[from] crate::sso::SsoError),
     /// The witness's record (`<data_dir>/witness/`) does not read.
     #[error("witness: {0}")]
     Witness(#[from] crate::witness::WitnessError),
@@ -164,6 +167,15 @@ pub async fn start_using(
             "the log's checkpoints are time-stamped (RFC 3161)"
         );
         state.set_stamper(stamper);
+    }
+    if let Some(sso) = crate::sso::Sso::new(&config.oidc, crate::USER_AGENT)? {
+        tracing::info!(
+            issuer = config.oidc.issuer.as_deref().unwrap_or_default(),
+            client_id = %config.oidc.client_id,
+            groups = config.oidc.groups.len(),
+            "people sign in through the OpenID provider"
+        );
+        state.set_sso(sso);
     }
     state.set_guards(crate::connections::Guards::new(config.connections.clone()));
     let metrics_listener = match config.metrics.listen_addr() {

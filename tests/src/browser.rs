@@ -26,6 +26,18 @@ pub struct Browser {
     pub artifacts: PathBuf,
 }
 
+/// Runs one step of a browser test; on failure saves a screenshot named after it, then fails
+/// the test.
+pub async fn step<T>(browser: &Browser, name: &str, result: Result<T, String>) -> T {
+    match result {
+        Ok(v) => v,
+        Err(e) => {
+            let shot = browser.screenshot(name).await;
+            panic!("step {name} failed: {e} (screenshot: {shot:?})");
+        }
+    }
+}
+
 impl Browser {
     /// Starts chromedriver on a free loopback port and a headless Chromium session that accepts
     /// the test server's private CA. Fails, saying what is missing, when the packages are not
@@ -212,6 +224,21 @@ impl Browser {
             reqwest::Method::POST,
             &format!("/element/{id}/value"),
             json!({"text": text}),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Sets the value of the form field matching `css` (a date field, which typing would
+    /// fill in the browser's locale).
+    pub async fn set_value(&self, css: &str, value: &str) -> Result<(), String> {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            json!({
+                "script": "const e = document.querySelector(arguments[0]); if (!e) { throw new Error('no element ' + arguments[0]); } e.value = arguments[1];",
+                "args": [css, value],
+            }),
         )
         .await
         .map(|_| ())

@@ -8,22 +8,11 @@ use vouch_agent::Agent;
 use vouch_agent::config::{AgentConfig, AgentSection, CollectorsSection, ServerSection};
 use vouch_collectors::host::HostConfig;
 use vouch_server::auth::Role;
-use vouch_tests::browser::Browser;
+use vouch_tests::browser::{Browser, step};
 use vouch_tests::server::{TestServer, https_client};
 
 fn artifacts() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../ci-artifacts/browser")
-}
-
-/// Runs one step; on failure saves a screenshot named after it, then fails the test.
-async fn step<T>(browser: &Browser, name: &str, result: Result<T, String>) -> T {
-    match result {
-        Ok(v) => v,
-        Err(e) => {
-            let shot = browser.screenshot(name).await;
-            panic!("step {name} failed: {e} (screenshot: {shot:?})");
-        }
-    }
 }
 
 fn expect(page: &str, needle: &str) -> Result<(), String> {

@@ -182,6 +182,7 @@ const SERVER_LAYERS: &[(&str, &[&str])] = &[
             "witness",
             "verdicts",
             "timestamps",
+            "sso",
         ],
     ),
     (

@@ -14,5 +14,6 @@ mod objects;
 mod ocsf;
 mod pipeline;
 mod replicas;
+mod sso;
 mod timestamps;
 mod verify_binaries;

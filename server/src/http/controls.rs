@@ -565,7 +565,17 @@ async fn reload(manager: Manager, State(state): State<AppState>) -> Result<Respo
     let policies = running(&state)?;
     tracing::info!(who = %manager.who, "policy pack reload requested");
     match policies.reload().await {
-        Ok(_) => Ok(Json(pack_info(policies)).into_response()),
+        Ok(_) => {
+            state
+                .audit(
+                    &manager.who,
+                    "pack.reload",
+                    "policy pack",
+                    &format!("{} in force", policies.in_force().digest()),
+                )
+                .await?;
+            Ok(Json(pack_info(policies)).into_response())
+        }
         Err(errors) => Err(bad(
             &state,
             format!(
@@ -609,6 +619,14 @@ async fn request_run(
     let id = running(&state)?
         .evaluator()
         .request_run(&manager.who, reason, req.from, req.to)
+        .await?;
+    state
+        .audit(
+            &manager.who,
+            "evaluation.request",
+            &format!("re-evaluation {id}"),
+            &format!("{} to {}: {reason}", req.from, req.to),
+        )
         .await?;
     let run = state
         .store()
@@ -691,6 +709,23 @@ async fn add_exception(
         expires_at: req.expires_at,
     };
     let id = state.store().add_exception(exception.clone()).await?;
+    state
+        .audit(
+            &manager.who,
+            "exception.add",
+            &format!("exception {id}"),
+            &format!(
+                "policy {} on {}, owner {:?}, until {}",
+                req.policy,
+                exception
+                    .asset
+                    .as_ref()
+                    .map_or("every asset".to_string(), |(k, i)| format!("{k} {i}")),
+                exception.owner,
+                exception.expires_at
+            ),
+        )
+        .await?;
     policies_touched(&state);
     tracing::info!(
         exception = id,

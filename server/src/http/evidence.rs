@@ -145,6 +145,14 @@ pub(super) async fn set_tags(
         ));
     }
     tracing::info!(%kind, asset = %id, tags = ?body.tags, by = %manager.who, "asset tags set");
+    state
+        .audit(
+            &manager.who,
+            "asset.tags",
+            &format!("{kind} {id}"),
+            &format!("{:?}", body.tags),
+        )
+        .await?;
     Ok(Json(body.tags).into_response())
 }
 

@@ -16,6 +16,17 @@ impl FromRequestParts<AppState> for Reader {
     }
 }
 
+/// A write a signed-in person made through a dashboard form, which the dashboard hands to the
+/// API as a request of its own carrying this (a request extension: nothing from the network
+/// can set one). The dashboard checked the form's CSRF token and the session first.
+#[derive(Clone, Debug)]
+pub struct DashboardWrite {
+    /// The session's role.
+    pub role: Role,
+    /// Who, for records ([`crate::session::Current::who`]).
+    pub who: String,
+}
+
 /// A request with a bearer token whose role manages policies, exceptions and manual evidence
 /// (admin, security lead); carries who it is for the record.
 pub struct Manager {
@@ -29,20 +40,14 @@ impl FromRequestParts<AppState> for Manager {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let (role, hash) = authorize(parts, state, "manage policies and evidence", |r| {
+        let (role, who) = authorize(parts, state, "manage policies and evidence", |r| {
             matches!(r, Role::Admin | Role::SecurityLead)
         })
         .await?;
-        let who = match hash {
-            Some(h) => format!("{role} token {}", &h.to_hex()[..12]),
-            None => format!("{role} session"),
-        };
         Ok(Manager { role, who })
     }
 }
 
-/// The role of the request's bearer token (or dashboard session) when `allowed` lets it
-/// `what`; with the token's hash when a token was given. Reads by auditors are logged.
 /// A caller with an admin token: provisioning (enrolment tokens for a fleet).
 pub struct Admin {
     /// Who, for records.
@@ -53,22 +58,20 @@ impl FromRequestParts<AppState> for Admin {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let (role, hash) =
-            authorize(parts, state, "provision agents", |r| *r == Role::Admin).await?;
-        let who = match hash {
-            Some(h) => format!("{role} token {}", &h.to_hex()[..12]),
-            None => format!("{role} session"),
-        };
+        let (_, who) = authorize(parts, state, "provision agents", |r| *r == Role::Admin).await?;
         Ok(Admin { who })
     }
 }
 
+/// The role of the request's bearer token (or dashboard session, or dashboard write) when
+/// `allowed` lets it `what`, and who it is for records: the token's role and the first hex
+/// digits of its hash, or the person. Reads by auditors are logged.
 pub(super) async fn authorize(
     parts: &Parts,
     state: &AppState,
     what: &str,
     allowed: fn(&Role) -> bool,
-) -> Result<(Role, Option<Digest>), AppError> {
+) -> Result<(Role, String), AppError> {
     let bearer = parts
         .headers
         .get(header::AUTHORIZATION)
@@ -81,10 +84,20 @@ pub(super) async fn authorize(
             format!("role {role} may not {what}"),
         )
     };
+    if let Some(write) = parts.extensions.get::<DashboardWrite>() {
+        if !allowed(&write.role) {
+            return Err(forbidden(write.role));
+        }
+        return Ok((write.role, write.who.clone()));
+    }
     let Some(token) = bearer else {
         // A signed-in dashboard user may follow links to the API (an envelope download).
         let cookie = crate::session::cookies(&parts.headers);
-        if let Some(role) = crate::session::role(state, cookie.as_deref()).await {
+        if let Some(current) = crate::session::current(state, cookie.as_deref())
+            .await
+            .filter(|c| !c.recheck_due)
+        {
+            let role = current.role;
             // A session only reads: a write through the API needs a bearer token, which no
             // other site can make a browser send.
             if !matches!(
@@ -102,7 +115,7 @@ pub(super) async fn authorize(
                 return Err(forbidden(role));
             }
             crate::auth::log_read(role, &parts.method, &parts.uri);
-            return Ok((role, None));
+            return Ok((role, current.who()));
         }
         state.metrics().rejected(RejectReason::Unauthorized);
         return Err(AppError::Client(
@@ -114,7 +127,7 @@ pub(super) async fn authorize(
     match state.token_role(hash).await? {
         Ok(role) if allowed(&role) => {
             crate::auth::log_read(role, &parts.method, &parts.uri);
-            Ok((role, Some(hash)))
+            Ok((role, format!("{role} token {}", &hash.to_hex()[..12])))
         }
         Ok(role) => Err(forbidden(role)),
         Err(refusal) => Err(token_refused(state, refusal)),

@@ -149,6 +149,17 @@ async fn add(
         .await?;
     crate::http::controls::policies_touched(&state);
     tracing::info!(%digest, control = %attestation.control, by = %manager.who, "attestation recorded");
+    state
+        .audit(
+            &manager.who,
+            "attestation.add",
+            &format!("attestation {}", &digest.to_hex()[..12]),
+            &format!(
+                "{} attested by {:?} until {}",
+                attestation.control, attestation.attested_by, attestation.valid_until
+            ),
+        )
+        .await?;
     let summary = AttestationSummary {
         digest,
         control: attestation.control,

@@ -112,6 +112,17 @@ async fn open_period(
         opened_at: crate::clock::now(),
     };
     let id = state.store().add_audit_period(period.clone()).await?;
+    state
+        .audit(
+            &manager.who,
+            "period.open",
+            &format!("audit period {id}"),
+            &format!(
+                "{} {:?}, {} to {}",
+                period.framework, period.label, period.from, period.to
+            ),
+        )
+        .await?;
     tracing::info!(id, framework = %period.framework, label = %period.label, from = %period.from,
         to = %period.to, by = %manager.who, "audit period opened: retention holds its evidence");
     let view = PeriodView::from(crate::store::AuditPeriod {
@@ -138,6 +149,14 @@ async fn close_period(
         ));
     }
     tracing::info!(id, by = %manager.who, "audit period closed");
+    state
+        .audit(
+            &manager.who,
+            "period.close",
+            &format!("audit period {id}"),
+            "",
+        )
+        .await?;
     let period = state
         .store()
         .audit_periods()
@@ -151,5 +170,13 @@ async fn close_period(
 async fn run_now(admin: Admin, State(state): State<AppState>) -> Result<Response, AppError> {
     let report = state.expire().await?;
     tracing::info!(by = %admin.who, expired = report.expired, "retention applied on request");
+    state
+        .audit(
+            &admin.who,
+            "retention.run",
+            "retention",
+            &format!("{} snapshots expired", report.expired),
+        )
+        .await?;
     Ok(Json(report).into_response())
 }

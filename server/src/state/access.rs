@@ -77,6 +77,57 @@ impl AppState {
         Ok(token)
     }
 
+    /// Starts a session for `person` with `role`, ending `ttl_secs` from now at the latest:
+    /// recorded like an API token whose secret nobody holds (only its hash, which the signed
+    /// session cookie names), so that it can be listed, revoked and checked on every request
+    /// like one, on every replica. Returns the hash.
+    pub async fn start_session(
+        &self,
+        role: Role,
+        person: &Person,
+        ttl_secs: u64,
+    ) -> Result<Digest, StoreError> {
+        let (_, hash) =
+            auth::new_token("session").map_err(|e| StoreError::Backend(e.to_string()))?;
+        let created = self.now();
+        let expires = after(created, ttl_secs)?;
+        let label =
+            vouch_evidence::limits::truncate_echo(&format!("session of {}", person.short()));
+        self.inner
+            .store
+            .add_api_token(hash, role, &label, created, expires)
+            .await?;
+        self.audit(
+            &person.describe(role),
+            "session.start",
+            &format!("session {}", &hash.to_hex()[..12]),
+            &format!("signed in through the identity provider; ends by {expires}"),
+        )
+        .await?;
+        Ok(hash)
+    }
+
+    /// Ends the session with hash `hash` (sign-out, a recheck that failed); `by` says who.
+    pub async fn end_session(
+        &self,
+        hash: Digest,
+        reason: &str,
+        by: &str,
+    ) -> Result<(), StoreError> {
+        let id = &hash.to_hex()[..12];
+        if let RevokeOutcome::Revoked(_) = self.revoke_token(id, reason, by).await? {
+            self.audit(by, "session.end", &format!("session {id}"), reason)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// When the API token or session with hash `hash` was last used (its issue if never).
+    pub async fn token_last_active(&self, hash: Digest) -> Result<Option<Timestamp>, StoreError> {
+        let token = self.inner.store.api_token(hash).await?;
+        Ok(token.map(|t| t.last_used_at.unwrap_or(t.created_at)))
+    }
+
     /// The role of the API token with hash `hash`, if it is known, unexpired and unrevoked;
     /// its use is recorded (at most once a minute per token).
     pub async fn token_role(&self, hash: Digest) -> Result<Result<Role, TokenRefusal>, StoreError> {

@@ -13,7 +13,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use vouch_evidence::{Clock, Digest, KeyId, SigningKey, Timestamp};
 
-use crate::auth::{self, Role};
+use crate::auth::{self, Person, Role};
 use crate::files::write_private;
 use crate::metrics::Metrics;
 use crate::scope::Scope;
@@ -98,6 +98,8 @@ pub(crate) struct Inner {
     pub witness: RwLock<Option<Arc<crate::witness::WitnessService>>>,
     /// The time-stamping authority of the log (`[timestamps]`), when there is one.
     pub stamper: RwLock<Option<Arc<crate::timestamps::Stamper>>>,
+    /// Single sign-on through an OpenID provider (`[oidc]`), when it is configured.
+    pub sso: RwLock<Option<Arc<crate::sso::Sso>>>,
     /// The witnesses of this server's log (`[log]`), when it has any.
     pub cosigners: RwLock<Option<Arc<crate::cosigning::Cosigners>>>,
     pub metrics: Metrics,
@@ -149,6 +151,7 @@ impl AppState {
                 witness: RwLock::new(None),
                 cosigners: RwLock::new(None),
                 stamper: RwLock::new(None),
+                sso: RwLock::new(None),
                 receipt_key,
                 metrics: Metrics::default(),
                 limits,
@@ -278,6 +281,16 @@ impl AppState {
     /// Who may read `/metrics`: by default anyone, on the HTTPS listener.
     pub fn metrics_access(&self) -> &MetricsAccess {
         self.inner.metrics_access.get_or_init(Default::default)
+    }
+
+    /// Signs people in through an OpenID provider from now on.
+    pub fn set_sso(&self, sso: crate::sso::Sso) {
+        *self.inner.sso.write().expect("sso lock") = Some(Arc::new(sso));
+    }
+
+    /// Single sign-on, when it is configured.
+    pub fn sso(&self) -> Option<Arc<crate::sso::Sso>> {
+        self.inner.sso.read().expect("sso lock").clone()
     }
 
     /// Sets who may read `/metrics` (once; later calls change nothing).

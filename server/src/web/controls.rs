@@ -2,7 +2,7 @@
 //! instant; and one control with its failing assets, reasons, remediation, evidence ids and
 //! manual evidence.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
@@ -202,6 +202,23 @@ pub(super) async fn controls(
                     }
                 }
             }
+            @if super::actions::may_manage(&user) {
+                h2 { "The policy pack" }
+                form.act method="post" action="/act" {
+                    (super::actions::form_head(&user, "reload", "/controls"))
+                    button type="submit" { "Reload the policy pack" }
+                }
+                details {
+                    summary { "Re-judge a period with the pack in force" }
+                    form.act method="post" action="/act" {
+                        (super::actions::form_head(&user, "evaluation", "/controls"))
+                        label { "From " input type="date" name="from" required; }
+                        label { "To " input type="date" name="to" required; }
+                        label { "Why " input type="text" name="reason" size="60" required; }
+                        button type="submit" { "Re-judge" }
+                    }
+                }
+            }
         },
     )
     .into_response()
@@ -324,9 +341,62 @@ pub(super) async fn control(
                 }
                 @if mine.len() > 50 { p.muted { "… and " (mine.len() - 50) " earlier changes." } }
             }
+            @if super::actions::may_manage(&user) {
+                (act_on_control(&user, c))
+            }
         },
     )
     .into_response()
+}
+
+/// The forms of a control's page for those who manage it: attest its manual part, accept the
+/// risk of one of its failing policies. Each write is recorded with the person.
+fn act_on_control(user: &WebUser, c: &ControlStatus) -> Markup {
+    let back = format!(
+        "/controls/{}/{}",
+        url_segment(&c.control.framework),
+        url_segment(&c.control.control)
+    );
+    let failing: BTreeSet<&str> = c
+        .outcomes
+        .iter()
+        .filter(|o| o.state == ControlState::Fail)
+        .map(|o| o.policy.as_str())
+        .collect();
+    let by = user
+        .session
+        .person
+        .as_ref()
+        .map(|p| p.short())
+        .unwrap_or_default();
+    html! {
+        h2 { "Act on this control" }
+        details {
+            summary { "Record an attestation" }
+            form.act method="post" action="/act" {
+                (super::actions::form_head(user, "attestation", &back))
+                input type="hidden" name="control" value=(c.control);
+                label { "Statement " textarea name="statement" rows="3" cols="70" required {} }
+                label { "Attested by " input type="text" name="attested_by" value=(by) required; }
+                label { "Valid until " input type="date" name="valid_until" required; }
+                button type="submit" { "Record attestation" }
+            }
+        }
+        @if !failing.is_empty() {
+            details {
+                summary { "Accept the risk of a failing policy" }
+                form.act method="post" action="/act" {
+                    (super::actions::form_head(user, "exception", &back))
+                    label { "Policy " select name="policy" { @for p in &failing { option value=(p) { (p) } } } }
+                    label { "Asset (kind/id; empty: every asset) " input type="text" name="asset" placeholder="host/web-1"; }
+                    label { "Justification " textarea name="justification" rows="3" cols="70" required {} }
+                    label { "Risk owner " input type="text" name="owner" required; }
+                    label { "Until " input type="date" name="expires" required; }
+                    button type="submit" { "Accept the risk" }
+                }
+            }
+        }
+    }
 }
 
 /// Rows listed per table before the page asks to list every result (`all=1`).

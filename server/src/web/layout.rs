@@ -15,6 +15,8 @@ th{background:#eef1f5}tr:nth-child(even) td{background:#f8f9fb}code{font-size:.9
 .unavailable,.manual,.no_evidence,.not_applicable{background:#e6e6ea;color:#333}.accepted{background:#dde8ff;color:#123f8c}.provisional{background:#fff;color:#6b4b00;border:1px dashed #b08a00}.error{background:#f3d9ff;color:#5c0b7a}.num{font-size:2em;font-weight:700}
 .cards{display:flex;gap:1em;flex-wrap:wrap}.card{border:1px solid #ccd;border-radius:.4em;padding:.6em 1em;min-width:10em}
 input,select,button{font:inherit;padding:.25em .5em}.muted{color:#555}
+form.act label{display:block;margin:.4em 0}td code{white-space:nowrap;word-break:normal}form.inline{display:inline}details{margin:.6em 0}summary{cursor:pointer;font-weight:600}
+a.button{display:inline-block;background:#12263a;color:#fff;padding:.45em 1em;border-radius:.3em;text-decoration:none;font-weight:600}
 @media print{header{display:none}}
 ";
 
@@ -39,9 +41,13 @@ pub(super) fn page(title: &str, user: Option<&WebUser>, body: Markup) -> Html<St
                             a href="/reports/period" { "Period report" }
                             a href="/assets" { "Assets" }
                             a href="/sample" { "Sample" }
+                            a href="/audit-log" { "Audit log" }
                             form method="post" action="/logout" {
-                                input type="hidden" name="csrf" value=(u.1);
-                                span.muted style="color:#cfd8e3" { (u.0.as_str()) " " }
+                                input type="hidden" name="csrf" value=(u.csrf);
+                                span.muted style="color:#cfd8e3" {
+                                    @if let Some(p) = &u.session.person { (p.short()) ", " }
+                                    (u.role.as_str()) " "
+                                }
                                 button type="submit" { "Sign out" }
                             }
                         }

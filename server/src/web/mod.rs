@@ -5,6 +5,7 @@
 //! filters, and an asset (chain health, latest evidence by area, drift since the previous
 //! snapshot). Every page answers in one request to the store per list it shows.
 
+mod actions;
 mod asset;
 mod assets;
 mod controls;
@@ -13,6 +14,7 @@ mod login;
 mod overview;
 mod period;
 mod sample;
+mod sso;
 use crate::session;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -47,6 +49,10 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(overview::overview))
         .route("/login", get(login_form).post(login))
         .route("/logout", post(logout))
+        .route("/act", post(actions::act))
+        .route("/audit-log", get(actions::audit_log))
+        .route("/oidc/login", get(sso::begin))
+        .route("/oidc/callback", get(sso::callback))
         .route("/controls", get(controls::controls))
         .route("/controls/{framework}/{control}", get(controls::control))
         .route("/reports/soa", get(controls::soa))
@@ -57,7 +63,14 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// A signed-in person (any role that may read evidence).
-pub struct WebUser(pub Role, pub String);
+pub struct WebUser {
+    /// Their role.
+    pub role: Role,
+    /// The CSRF token every form they post must carry.
+    pub csrf: String,
+    /// Their session.
+    pub session: session::Current,
+}
 
 impl FromRequestParts<AppState> for WebUser {
     type Rejection = Response;
@@ -65,10 +78,28 @@ impl FromRequestParts<AppState> for WebUser {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let cookie = session::cookies(&parts.headers);
         let cookie = cookie.as_deref();
-        match session::role(state, cookie).await {
-            Some(role) if role.can_read_evidence() => {
-                crate::auth::log_read(role, &parts.method, &parts.uri);
-                Ok(WebUser(role, session::csrf_of(cookie).unwrap_or_default()))
+        match session::current(state, cookie).await {
+            // Time to read the person's groups at the provider again, without a prompt while
+            // their session there lives.
+            Some(current) if current.recheck_due && state.sso().is_some() => {
+                let next = parts
+                    .uri
+                    .path_and_query()
+                    .map_or("/", |p| p.as_str())
+                    .to_string();
+                Err(Redirect::to(&format!(
+                    "/oidc/login?silent=true&next={}",
+                    url_segment(&next)
+                ))
+                .into_response())
+            }
+            Some(current) if !current.recheck_due && current.role.can_read_evidence() => {
+                crate::auth::log_read(current.role, &parts.method, &parts.uri);
+                Ok(WebUser {
+                    role: current.role,
+                    csrf: session::csrf_of(cookie).unwrap_or_default(),
+                    session: current,
+                })
             }
             _ => Err(Redirect::to("/login").into_response()),
         }
