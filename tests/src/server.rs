@@ -236,6 +236,11 @@ pub fn plain_verify() -> vouch_server::verify::cli::VerifyArgs {
 
 /// An HTTPS client (rustls, ring) that trusts only `ca_pem`.
 pub fn https_client(ca_pem: &[u8]) -> reqwest::Client {
+    https_client_builder(ca_pem).build().unwrap()
+}
+
+/// The builder of [`https_client`], for a client that sets more (follows no redirect).
+pub fn https_client_builder(ca_pem: &[u8]) -> reqwest::ClientBuilder {
     let mut roots = rustls::RootCertStore::empty();
     for cert in rustls_pemfile::certs(&mut &ca_pem[..]) {
         roots.add(cert.unwrap()).unwrap();
@@ -250,6 +255,4 @@ pub fn https_client(ca_pem: &[u8]) -> reqwest::Client {
     reqwest::Client::builder()
         .use_preconfigured_tls(tls)
         .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap()
 }

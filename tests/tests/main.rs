@@ -1,6 +1,7 @@
 //! Cross-crate scenarios with real processes and services, one binary: each file is a module.
 //! Run one file's tests with `cargo test -p vouch-tests --test integration <file>::`.
 
+mod api_sources;
 mod attacks;
 mod browser;
 mod evidence_judged;
