@@ -339,16 +339,26 @@ pub fn parse_bytes(bytes: &[u8]) -> Result<(Format, Report), String> {
 struct Shared {
     config: ImportConfig,
     cache: Mutex<HashMap<Digest, Parsed>>,
-    batch: Mutex<Option<Arc<Batch>>>,
+    batch: tokio::sync::Mutex<Option<Arc<Batch>>>,
 }
 
 impl Shared {
-    /// This collection's reports, read once for all the areas.
-    fn batch(&self, ctx: &CollectContext) -> Arc<Batch> {
-        let mut batch = self.batch.lock().unwrap_or_else(|e| e.into_inner());
-        batch
-            .get_or_insert_with(|| Arc::new(self.scan(ctx)))
-            .clone()
+    /// This collection's reports, read once for all the areas, off the async workers (parsing
+    /// a large report takes a while).
+    async fn batch(self: &Arc<Self>, ctx: &CollectContext) -> Arc<Batch> {
+        let mut batch = self.batch.lock().await;
+        if let Some(b) = batch.as_ref() {
+            return b.clone();
+        }
+        let (shared, ctx) = (self.clone(), ctx.clone());
+        let scanned = match tokio::task::spawn_blocking(move || shared.scan(&ctx)).await {
+            Ok(b) => b,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => Batch::default(),
+        };
+        let scanned = Arc::new(scanned);
+        *batch = Some(scanned.clone());
+        scanned
     }
 
     /// Lists the files, reads and parses them (or takes them from the cache by digest).
@@ -473,8 +483,8 @@ impl Shared {
     }
 
     /// Forgets this collection's batch: the next one reads the files again.
-    fn reset(&self) {
-        *self.batch.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    async fn reset(&self) {
+        *self.batch.lock().await = None;
     }
 }
 
@@ -523,7 +533,7 @@ impl ImportSource {
             shared: Arc::new(Shared {
                 config,
                 cache: Mutex::new(HashMap::new()),
-                batch: Mutex::new(None),
+                batch: tokio::sync::Mutex::new(None),
             }),
         }
     }
@@ -542,7 +552,7 @@ impl Source for ImportSource {
 
     /// The import, named as configured.
     async fn asset(&self, _ctx: &CollectContext) -> Asset {
-        self.shared.reset();
+        self.shared.reset().await;
         Asset {
             kind: AssetKind::Import,
             id: self.shared.config.name.clone(),

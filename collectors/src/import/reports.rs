@@ -42,7 +42,7 @@ impl Collector for Reports {
     }
 
     async fn collect(&self, ctx: &CollectContext) -> Result<Facts, CollectError> {
-        let batch = self.0.batch(ctx);
+        let batch = self.0.batch(ctx).await;
         let source = files_source(&batch, None);
         let imported: Vec<_> = batch
             .reports

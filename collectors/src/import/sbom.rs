@@ -51,7 +51,7 @@ impl Collector for Sbom {
     }
 
     async fn collect(&self, ctx: &CollectContext) -> Result<Facts, CollectError> {
-        let batch = self.0.batch(ctx);
+        let batch = self.0.batch(ctx).await;
         if let Some(reason) = batch.none_readable() {
             return Ok(all_unavailable(EVIDENCE, &reason));
         }

@@ -56,7 +56,7 @@ impl Collector for StaticAnalysis {
     }
 
     async fn collect(&self, ctx: &CollectContext) -> Result<Facts, CollectError> {
-        let batch = self.0.batch(ctx);
+        let batch = self.0.batch(ctx).await;
         if let Some(reason) = batch.none_readable() {
             return Ok(all_unavailable(EVIDENCE, &reason));
         }
