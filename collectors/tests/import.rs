@@ -327,10 +327,10 @@ async fn an_import_applies_vex_across_reports_and_one_bad_file_blocks_nothing() 
     let expat = find("CVE-2024-45491", "Trivy");
     assert_eq!(expat["since"], "2024-08-30T03:15:03.850000Z");
     assert_eq!(expat["artifact"], "registry.example/shop-api:1.4.2");
-    assert_eq!(
-        find("GHSA-8q59-q68h-6hv4", "grype")["since"],
-        "2024-09-10T08:02:31.487512Z"
-    );
+    let ghsa = find("GHSA-8q59-q68h-6hv4", "grype");
+    assert_eq!(ghsa["since"], "2024-09-10T08:02:31.487512Z");
+    // Grype names the GHSA; its related CVE carries the VEX statement.
+    assert_eq!(ghsa["vex"], "exploitable");
     assert_eq!(
         value(&c, "import.vulnerabilities.critical_high_count"),
         &json!(urgent.len())
@@ -422,5 +422,72 @@ async fn when_no_report_can_be_read_the_facts_are_unavailable_naming_each_file()
     assert_eq!(
         unreadable[0]["problem"],
         json!(format!("not found: {}/missing", dir.path().display()))
+    );
+}
+
+#[test]
+fn sarif_suppressions_and_kinds_and_cyclonedx_bom_links_are_read() {
+    let sarif = br#"{"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "semgrep",
+        "semanticVersion": "1.90.0", "rules": [{"id": "r0", "defaultConfiguration": {"level": "error"}}]}},
+        "results": [
+          {"ruleId": "r0", "ruleIndex": 0},
+          {"ruleId": "r1", "level": "error", "suppressions": [{"kind": "inSource"}]},
+          {"ruleId": "r2", "level": "error", "suppressions": [{"kind": "external", "status": "rejected"}]},
+          {"ruleId": "r3", "kind": "pass", "level": "none"},
+          {"rule": {"id": "r4"}, "level": "note"}
+        ]}]}"#;
+    let (_, r) = parse_bytes(sarif).unwrap();
+    assert_eq!(
+        (r.tool.as_str(), r.tool_version.as_str()),
+        ("semgrep", "1.90.0")
+    );
+    let got: Vec<(&str, &str, bool)> = r
+        .code
+        .iter()
+        .map(|f| (f.rule_id.as_str(), f.level.as_str(), f.suppressed))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("r0", "error", false),
+            ("r1", "error", true),
+            ("r2", "error", false),
+            ("r4", "note", false)
+        ]
+    );
+
+    let vex = br#"{"bomFormat": "CycloneDX", "specVersion": "1.5",
+        "vulnerabilities": [{"id": "CVE-1", "ratings": [{"severity": "low"}, {"severity": "high"}],
+          "analysis": {"state": "not_affected"},
+          "affects": [{"ref": "urn:cdx:3e671687-395b-41f5-a30f-a58921a69b79/1#pkg:pypi/pyyaml@5.3"}]}]}"#;
+    let (_, r) = parse_bytes(vex).unwrap();
+    assert_eq!(r.vulns[0].severity, Severity::High, "the highest rating");
+    assert_eq!(
+        (r.vulns[0].package.as_str(), r.vulns[0].version.as_str()),
+        ("pyyaml", "5.3")
+    );
+    assert_eq!(r.vex[0].state, "not_affected");
+    assert!(
+        r.sbom.is_none(),
+        "a VEX document without components is no SBOM"
+    );
+}
+
+#[tokio::test]
+async fn a_report_the_agent_may_not_read_is_named_with_the_problem() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("secret.json");
+    std::fs::copy(fixtures().join("vex.cdx.json"), &path).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o000)).unwrap();
+    if std::fs::File::open(&path).is_ok() {
+        // Root reads whatever the mode: nothing to test here.
+        return;
+    }
+    let c = collect(dir.path()).await;
+    let unreadable = value(&c, "import.reports.unreadable");
+    assert_eq!(
+        unreadable[0]["problem"],
+        json!(format!("permission denied reading {}", path.display()))
     );
 }

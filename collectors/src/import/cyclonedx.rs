@@ -112,6 +112,12 @@ pub(crate) fn parse(root: &At<'_>) -> Result<Report, Problem> {
         };
         let affected = each(v, "affects", |a| {
             let r = a.req_str("ref")?;
+            // A BOM-Link (`urn:cdx:<serial>/<version>#<bom-ref>`) names a component of another
+            // document by its bom-ref.
+            let r = match r.strip_prefix("urn:cdx:") {
+                Some(link) => link.split_once('#').map_or(r, |(_, fragment)| fragment),
+                None => r,
+            };
             Ok(by_ref
                 .get(r)
                 .cloned()
@@ -131,6 +137,7 @@ pub(crate) fn parse(root: &At<'_>) -> Result<Report, Problem> {
                         artifact: artifact.clone(),
                         published,
                         vex: state.clone(),
+                        aliases: Vec::new(),
                     },
                     state.clone().map(|state| VexStatement {
                         id: id.to_string(),

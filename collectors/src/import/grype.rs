@@ -34,6 +34,7 @@ pub(crate) fn parse(root: &At<'_>) -> Result<Report, Problem> {
                 .next(),
             None => None,
         };
+        let aliases = each(m, "relatedVulnerabilities", |r| Ok(cut(r.req_str("id")?)))?;
         Ok(Vuln {
             id: cut(v.req_str("id")?),
             severity: Severity::parse(v.opt_str("severity")?.unwrap_or("Unknown")),
@@ -43,6 +44,7 @@ pub(crate) fn parse(root: &At<'_>) -> Result<Report, Problem> {
             artifact: artifact.clone(),
             published: None,
             vex: None,
+            aliases,
         })
     })?;
     Ok(report)

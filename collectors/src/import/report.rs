@@ -95,6 +95,9 @@ pub struct Vuln {
     pub published: Option<Timestamp>,
     /// The analysis state a VEX statement gives it (`not_affected`, `exploitable`…), if any.
     pub vex: Option<String>,
+    /// Other ids of the same vulnerability the report names (Grype's related CVE of a GHSA),
+    /// through which a VEX statement may apply.
+    pub aliases: Vec<String>,
 }
 
 /// A VEX statement: the analysis state of one vulnerability in one package version.

@@ -49,6 +49,7 @@ pub(crate) fn parse(root: &At<'_>) -> Result<Report, Problem> {
                 artifact: artifact.clone(),
                 published: instant(v.get("PublishedDate"))?,
                 vex: None,
+                aliases: Vec::new(),
             })
         })
     })?;

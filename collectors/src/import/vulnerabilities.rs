@@ -88,12 +88,11 @@ pub(crate) fn found(batch: &Batch) -> Vec<Found<'_>> {
             if !seen.insert((&v.id, &v.package, &v.version, &v.artifact)) {
                 continue;
             }
-            let statement = vex
-                .get(&(
-                    v.id.as_str(),
-                    v.package.to_ascii_lowercase().as_str(),
-                    v.version.as_str(),
-                ))
+            // A statement about the advisory, else about one of its aliases (a GHSA's CVE).
+            let package = v.package.to_ascii_lowercase();
+            let statement = std::iter::once(&v.id)
+                .chain(&v.aliases)
+                .find_map(|id| vex.get(&(id.as_str(), package.as_str(), v.version.as_str())))
                 .map(|s| s.to_string());
             out.push(Found {
                 vuln: v,
