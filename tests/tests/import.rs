@@ -195,6 +195,38 @@ async fn a_prowler_report_and_a_vex_document_show_on_the_a_8_8_control() {
         "pass"
     );
 
+    // The dashboard's page of the control, as an auditor signed in sees it.
+    let set_cookie =
+        vouch_server::session::issue(state, vouch_server::auth::hash_token(&token), Role::Auditor);
+    let cookie = set_cookie.split(';').next().unwrap().to_string();
+    let page = client
+        .get(format!("{}/controls/iso27001-2022/A.8.8", server.url))
+        .header("Cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    for shown in [
+        "ci-scans",
+        "CVE-2020-14343 in pyyaml 5.3",
+        "CVE-2018-18074 in requests 2.19.0",
+        "ec2_instance_managed_by_ssm",
+    ] {
+        assert!(page.contains(shown), "{shown} not on the control page");
+    }
+    // The failing verdict's reason, as the page shows it (the evidence beside it lists every
+    // critical and high vulnerability, the not_affected one with its VEX state).
+    let start = page
+        .find("3 critical or high vulnerabilit(ies) open past the deadline")
+        .expect("the verdict on the page");
+    let shown_reason = &page[start..start + page[start..].find('<').unwrap()];
+    assert!(shown_reason.contains("CVE-2020-14343"), "{shown_reason}");
+    assert!(
+        !shown_reason.contains("CVE-2020-1747"),
+        "a VEX not_affected one is shown failing: {shown_reason}"
+    );
+
     // Other controls show the other Prowler checks, each under its own.
     let a_8_5: Value = client
         .get(format!("{}/v1/controls/iso27001-2022:A.8.5", server.url))
