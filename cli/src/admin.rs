@@ -13,7 +13,8 @@ pub(crate) enum TokenCommand {
         /// What an enrolment token's agent may write (repeat for several kinds): `host` (the
         /// host it runs on), `host:ID`, `kubernetes-cluster[:UID]`, `aws-account:ID[,ID…]`,
         /// `github-org:LOGIN[,LOGIN…]`, `okta-org:HOST[,HOST…]`,
-        /// `entra-tenant:TENANT-ID[,TENANT-ID…]`, `google-workspace:CUSTOMER-ID[,CUSTOMER-ID…]`.
+        /// `entra-tenant:TENANT-ID[,TENANT-ID…]`, `google-workspace:CUSTOMER-ID[,CUSTOMER-ID…]`,
+        /// `import:NAME[,NAME…]`.
         /// Required for `enroll`.
         #[arg(long)]
         scope: Vec<String>,

@@ -8,7 +8,7 @@
 //! as failed and the others go on. Every read goes below the context's root, so tests run on
 //! fixture trees.
 //!
-//! Each source is one folder (`host/`, `aws/`, `github/`, `kubernetes/`, `okta/`, `entra/`, `google_workspace/`) and one line of the
+//! Each source is one folder (`host/`, `aws/`, `github/`, `kubernetes/`, `okta/`, `entra/`, `google_workspace/`, `import/`) and one line of the
 //! `register_sources!` call below; everything else that lists sources (the agent's
 //! `[collectors]` table as [`CollectorsSection`], the enabled sources, [`all_specs`], the
 //! evidence reference) is derived from the resulting [`REGISTRY`]. See [`registry`].
@@ -48,6 +48,7 @@ registry::register_sources! {
     mod okta: OktaConfig,
     mod entra: EntraConfig,
     mod google_workspace: GoogleWorkspaceConfig,
+    mod import: ImportConfig,
 }
 pub use vouch_evidence::is_volatile;
 

@@ -417,6 +417,7 @@ mod tests {
             okta: crate::okta::OktaConfig,
             entra: crate::entra::EntraConfig,
             google_workspace: crate::google_workspace::GoogleWorkspaceConfig,
+            import: crate::import::ImportConfig,
             example: super::example::ExampleConfig,
         }
     }

@@ -6,5 +6,6 @@ mod entra;
 mod github;
 mod google_workspace;
 mod host_fixtures;
+mod import;
 mod kubernetes;
 mod okta;

@@ -125,6 +125,9 @@ sources! {
     /// A Google Workspace (or Cloud Identity) account, named by its customer id.
     GoogleWorkspace = "google-workspace", source "google_workspace", title "Google Workspace",
         named_by_agent false;
+    /// The reports of scanners a team already runs (SARIF, CycloneDX, Trivy, Grype, Prowler's
+    /// OCSF), imported from files by the agent, named by the import's configured name.
+    Import = "import", source "import", title "Imported reports", named_by_agent false;
 }
 
 impl AssetKind {
@@ -168,6 +171,7 @@ mod tests {
             (AssetKind::OktaOrg, "okta-org"),
             (AssetKind::EntraTenant, "entra-tenant"),
             (AssetKind::GoogleWorkspace, "google-workspace"),
+            (AssetKind::Import, "import"),
         ];
         assert_eq!(AssetKind::ALL.map(|k| (k, k.as_str())), expected);
         for kind in AssetKind::ALL {
@@ -179,12 +183,12 @@ mod tests {
         assert_eq!(AssetKind::parse("Host"), None);
         assert_eq!(
             AssetKind::wire_names(),
-            "host, kubernetes-cluster, aws-account, github-org, okta-org, entra-tenant, google-workspace"
+            "host, kubernetes-cluster, aws-account, github-org, okta-org, entra-tenant, google-workspace, import"
         );
         let unknown = serde_json::from_str::<AssetKind>("\"mainframe\"").unwrap_err();
         assert!(
             unknown.to_string().contains(
-                "expected one of `host`, `kubernetes-cluster`, `aws-account`, `github-org`, `okta-org`, `entra-tenant`, `google-workspace`"
+                "expected one of `host`, `kubernetes-cluster`, `aws-account`, `github-org`, `okta-org`, `entra-tenant`, `google-workspace`, `import`"
             ),
             "{unknown}"
         );
@@ -217,7 +221,7 @@ mod tests {
         assert_eq!(SourceInfo::of_evidence_id("hostile.x"), None);
         assert_eq!(
             AssetKind::ALL.map(|k| k.named_by_agent()),
-            [true, true, false, false, false, false, false]
+            [true, true, false, false, false, false, false, false]
         );
     }
 }

@@ -1,8 +1,8 @@
 //! Which assets an agent may write.
 //!
 //! An enrolment token carries a [`Scope`]: one host, one cluster, named AWS accounts, named
-//! GitHub or Okta organisations, named Entra ID tenants, named Google Workspace accounts (any
-//! combination, each kind at most once). At enrolment the scope and
+//! GitHub or Okta organisations, named Entra ID tenants, named Google Workspace accounts, named
+//! imports of scanner reports (any combination, each kind at most once). At enrolment the scope and
 //! what the agent declares (the host and cluster only it can name) become the agent's
 //! [`Binding`]: the exact set of assets it may write. A snapshot for any other asset is
 //! refused with `403 out_of_scope` and stored nowhere.
@@ -21,8 +21,8 @@ const MAX_IDS: usize = 1000;
 /// The forms of a scope's parts, for messages.
 const FORMS: &str = "host[:ID], kubernetes-cluster[:UID], aws-account:ID[,ID…], \
                      github-org:LOGIN[,LOGIN…], okta-org:HOST[,HOST…], \
-                     entra-tenant:TENANT-ID[,TENANT-ID…] or \
-                     google-workspace:CUSTOMER-ID[,CUSTOMER-ID…]";
+                     entra-tenant:TENANT-ID[,TENANT-ID…], \
+                     google-workspace:CUSTOMER-ID[,CUSTOMER-ID…] or import:NAME[,NAME…]";
 
 /// One part of a scope.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,6 +42,8 @@ pub enum Grant {
     EntraTenants(BTreeSet<String>),
     /// These Google Workspace accounts, by customer id (`C03az79cb`).
     GoogleWorkspaces(BTreeSet<String>),
+    /// These imports of scanner reports, by the name their agent's configuration gives them.
+    Imports(BTreeSet<String>),
 }
 
 impl Grant {
@@ -54,12 +56,14 @@ impl Grant {
             Grant::OktaOrgs(_) => AssetKind::OktaOrg,
             Grant::EntraTenants(_) => AssetKind::EntraTenant,
             Grant::GoogleWorkspaces(_) => AssetKind::GoogleWorkspace,
+            Grant::Imports(_) => AssetKind::Import,
         }
     }
 
     /// Parses `host`, `host:ID`, `kubernetes-cluster`, `kubernetes-cluster:UID`,
     /// `aws-account:ID[,ID…]`, `github-org:LOGIN[,LOGIN…]`, `okta-org:HOST[,HOST…]`,
-    /// `entra-tenant:TENANT-ID[,TENANT-ID…]` or `google-workspace:CUSTOMER-ID[,CUSTOMER-ID…]`.
+    /// `entra-tenant:TENANT-ID[,TENANT-ID…]`, `google-workspace:CUSTOMER-ID[,CUSTOMER-ID…]` or
+    /// `import:NAME[,NAME…]`.
     pub fn parse(text: &str) -> Result<Grant, String> {
         let text = text.trim();
         let (kind, ids) = match text.split_once(':') {
@@ -102,6 +106,7 @@ impl Grant {
             AssetKind::OktaOrg => Grant::OktaOrgs(named(ids)?),
             AssetKind::EntraTenant => Grant::EntraTenants(named(ids)?),
             AssetKind::GoogleWorkspace => Grant::GoogleWorkspaces(named(ids)?),
+            AssetKind::Import => Grant::Imports(named(ids)?),
         })
     }
 }
@@ -116,7 +121,8 @@ impl fmt::Display for Grant {
             | Grant::GithubOrgs(ids)
             | Grant::OktaOrgs(ids)
             | Grant::EntraTenants(ids)
-            | Grant::GoogleWorkspaces(ids) => {
+            | Grant::GoogleWorkspaces(ids)
+            | Grant::Imports(ids) => {
                 let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
                 write!(f, "{kind}:{}", ids.join(","))
             }
@@ -139,7 +145,7 @@ fn check_id(kind: AssetKind, id: &str) -> Result<(), String> {
         AssetKind::OktaOrg => is_host_name(id),
         AssetKind::EntraTenant => is_tenant_id(id),
         AssetKind::GoogleWorkspace => is_customer_id(id),
-        AssetKind::Host | AssetKind::KubernetesCluster => {
+        AssetKind::Host | AssetKind::KubernetesCluster | AssetKind::Import => {
             !id.is_empty()
                 && id.chars().count() <= MAX_ID_CHARS
                 && !id.chars().any(|c| c.is_control() || c == ',')
@@ -270,7 +276,8 @@ impl Scope {
                 | (Grant::GithubOrgs(ids), AssetKind::GithubOrg)
                 | (Grant::OktaOrgs(ids), AssetKind::OktaOrg)
                 | (Grant::EntraTenants(ids), AssetKind::EntraTenant)
-                | (Grant::GoogleWorkspaces(ids), AssetKind::GoogleWorkspace) => ids.contains(&d.id),
+                | (Grant::GoogleWorkspaces(ids), AssetKind::GoogleWorkspace)
+                | (Grant::Imports(ids), AssetKind::Import) => ids.contains(&d.id),
                 _ => false,
             });
             if !allowed {
@@ -312,7 +319,8 @@ impl Scope {
                 | Grant::GithubOrgs(ids)
                 | Grant::OktaOrgs(ids)
                 | Grant::EntraTenants(ids)
-                | Grant::GoogleWorkspaces(ids) => {
+                | Grant::GoogleWorkspaces(ids)
+                | Grant::Imports(ids) => {
                     assets.extend(ids.iter().map(|id| AssetRef {
                         kind,
                         id: id.clone(),
@@ -516,6 +524,19 @@ mod tests {
         }
         assert!(
             Scope::parse(&["google-workspace"])
+                .unwrap_err()
+                .contains("must name its ids")
+        );
+        // Imports of scanner reports are named by their configured name.
+        let imports = Scope::parse(&["import:ci-scans,prod scans"]).unwrap();
+        assert_eq!(imports.parts(), ["import:ci-scans,prod scans"]);
+        let b = imports.bind(&[]).unwrap();
+        assert!(b.allows(AssetKind::Import, "ci-scans"));
+        assert!(b.allows(AssetKind::Import, "prod scans"));
+        assert!(!b.allows(AssetKind::Import, "other"));
+        assert!(!b.allows(AssetKind::Host, "ci-scans"));
+        assert!(
+            Scope::parse(&["import"])
                 .unwrap_err()
                 .contains("must name its ids")
         );

@@ -6,6 +6,7 @@ mod attacks;
 mod browser;
 mod evidence_judged;
 mod faults;
+mod import;
 mod keys;
 mod layering;
 mod loadgen;

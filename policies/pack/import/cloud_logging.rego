@@ -1,0 +1,48 @@
+# METADATA
+# title: No imported Prowler finding of a logging check failed
+# description: >-
+#   No imported Prowler finding of a check the pack maps to A.8.15 (Logging) failed, unmuted.
+#   Which checks those are is the pack's reviewed table (lib/prowler.rego, topic
+#   logging), not Prowler's framework lists; a muted finding is Prowler's accepted one.
+# custom:
+#   id: import.cloud.logging
+#   severity: high
+#   controls:
+#     - control: iso27001-2022:A.8.15  # Logging
+#       relation: supporting
+#       why: Failed Prowler checks on trails and access logs are activity the cloud does not record.
+#   asset_kinds: [import]
+#   evidence:
+#     - import.cloud.failed
+#     - import.cloud.failed_count
+#     - import.cloud.reports
+#   remediation: >-
+#     Turn on the trails and logs listed (multi-region CloudTrail with management and data events, bucket access logs); run Prowler again.
+#   freshness: 7d
+package vouch.policies.import.cloud.logging
+
+import data.vouch.lib
+import data.vouch.lib.prowler
+
+reports := input.evidence["import.cloud.reports"]
+
+failed := input.evidence["import.cloud.failed"]
+
+n := input.evidence["import.cloud.failed_count"]
+
+not_applicable := "no Prowler report is imported" if reports == 0
+
+found := prowler.failed_of(failed, "logging")
+
+deny contains sprintf("%d failed Prowler finding(s) of logging checks: %s", [count(found), lib.names(found)]) if count(found) > 0
+
+# A list cut at its limit may hide a failure of this topic.
+inconclusive := sprintf("the list of failed findings holds %d of %d: some are not shown", [count(failed), n]) if {
+	count(found) == 0
+	n > count(failed)
+}
+
+allow := sprintf("no failed finding of the %d logging checks in %d Prowler report(s)", [prowler.checks_of("logging"), reports]) if {
+	count(found) == 0
+	n == count(failed)
+}
