@@ -1,6 +1,7 @@
 //! The API sources through the agent's own binary: `vouch-agent collect` against each replay
 //! server (Okta, Microsoft Entra ID, Google Workspace, GitHub: recorded answers with their
-//! pagination, on loopback HTTPS) prints the evidence of the right asset; `vouch-agent
+//! pagination, on loopback HTTPS) and over the scanners' committed reports (the import source)
+//! prints the evidence of the right asset; `vouch-agent
 //! push-once` signs one snapshot per source, which the server verifies, stores and judges; and
 //! the dashboard lists the new kinds with their controls. The time of each collection against
 //! its replay server is printed (`--nocapture`), for the README and closing notes.
@@ -31,7 +32,8 @@ struct Source {
     kind: AssetKind,
     asset_id: &'static str,
     table: String,
-    _replay: ReplayServer,
+    /// The replay server it reads (none for the import source).
+    _replay: Option<ReplayServer>,
 }
 
 async fn sources(dir: &Path) -> Vec<Source> {
@@ -56,7 +58,7 @@ async fn sources(dir: &Path) -> Vec<Source> {
             token,
             ca("okta", &r)
         ),
-        _replay: r,
+        _replay: Some(r),
     });
 
     let r = ReplayServer::start(replay("entra/acme")).await.unwrap();
@@ -73,7 +75,7 @@ async fn sources(dir: &Path) -> Vec<Source> {
             r.origin(),
             ca("entra", &r)
         ),
-        _replay: r,
+        _replay: Some(r),
     });
 
     let r = ReplayServer::start(replay("google_workspace/acme"))
@@ -96,7 +98,7 @@ async fn sources(dir: &Path) -> Vec<Source> {
             r.origin(),
             ca("google", &r)
         ),
-        _replay: r,
+        _replay: Some(r),
     });
 
     let r = ReplayServer::start(replay("github/acme-corp"))
@@ -114,7 +116,21 @@ async fn sources(dir: &Path) -> Vec<Source> {
             ca("github", &r),
             r.origin()
         ),
-        _replay: r,
+        _replay: Some(r),
+    });
+    // The import source over every committed fixture (real tool output: SARIF, CycloneDX SBOM
+    // and VEX, Trivy, Grype, Prowler OCSF), read in place.
+    let reports = fixtures().join("import");
+    out.push(Source {
+        name: "import",
+        kind: AssetKind::Import,
+        asset_id: "ci-scans",
+        table: format!(
+            "[collectors.import]\nenabled = true\nname = \"ci-scans\"\npaths = [{:?}, {:?}]\n",
+            reports.join("*.json"),
+            reports.join("*.sarif")
+        ),
+        _replay: None,
     });
     out
 }
@@ -173,7 +189,7 @@ async fn the_agent_binary_collects_signs_and_delivers_every_api_source() {
             evidence.len()
         );
         eprintln!(
-            "{}: vouch-agent collect against its replay server: {:.3} s ({} evidence ids, {ok} ok)",
+            "{}: vouch-agent collect (against its replay server, or over the reports): {:.3} s ({} evidence ids, {ok} ok)",
             s.name,
             took.as_secs_f64(),
             evidence.len()
