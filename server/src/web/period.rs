@@ -258,12 +258,13 @@ pub(super) async fn period(
             h2 { "Exceptions in force during the period (" (exceptions.len()) ")" }
             @if exceptions.is_empty() { p.muted { "None." } } @else {
                 table {
-                    tr { th { "id" } th { "policy" } th { "asset" } th { "owner" } th { "from" } th { "until" } th { "justification" } }
+                    tr { th { "id" } th { "policy" } th { "asset" } th { "owner" } th { "accepted by" } th { "from" } th { "until" } th { "justification" } }
                     @for x in &exceptions {
                         tr {
                             td { (x.id) } td { code { (x.exception.policy_id) } }
                             td { (x.exception.asset.as_ref().map_or("every asset".to_string(), |(k, id)| format!("{k}/{id}"))) }
-                            td { (x.exception.owner) } td { (x.exception.created_at) } td { (x.exception.expires_at) }
+                            td { (x.exception.owner) } td { (x.exception.created_by) }
+                            td { (x.exception.created_at) } td { (x.exception.expires_at) }
                             td { (x.exception.justification) }
                         }
                     }
