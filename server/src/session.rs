@@ -245,13 +245,10 @@ pub async fn current(state: &AppState, cookie_header: Option<&str>) -> Option<Cu
         return None;
     }
     let role = Role::parse(&session.role)?;
-    if let Some(idle) = session.idle_secs {
-        let last = state.token_last_active(session.token).await.ok()??;
-        if last.unix_micros() + idle as i64 * 1_000_000 <= at.unix_micros() {
-            return None;
-        }
-    }
-    match state.token_role(session.token).await {
+    match state
+        .token_role_unless_idle(session.token, session.idle_secs)
+        .await
+    {
         Ok(Ok(current)) if current == role => Some(Current {
             role,
             recheck_due: session.recheck_at.is_some_and(|r| r <= at),

@@ -122,15 +122,20 @@ impl AppState {
         Ok(())
     }
 
-    /// When the API token or session with hash `hash` was last used (its issue if never).
-    pub async fn token_last_active(&self, hash: Digest) -> Result<Option<Timestamp>, StoreError> {
-        let token = self.inner.store.api_token(hash).await?;
-        Ok(token.map(|t| t.last_used_at.unwrap_or(t.created_at)))
-    }
-
     /// The role of the API token with hash `hash`, if it is known, unexpired and unrevoked;
     /// its use is recorded (at most once a minute per token).
     pub async fn token_role(&self, hash: Digest) -> Result<Result<Role, TokenRefusal>, StoreError> {
+        self.token_role_unless_idle(hash, None).await
+    }
+
+    /// [`Self::token_role`], and with `idle_secs`, expired too once unused that long (a
+    /// session's idle lifetime): judged on its last recorded use before this one is recorded,
+    /// so that a request to an idle session does not revive it.
+    pub async fn token_role_unless_idle(
+        &self,
+        hash: Digest,
+        idle_secs: Option<u64>,
+    ) -> Result<Result<Role, TokenRefusal>, StoreError> {
         let Some(token) = self.inner.store.api_token(hash).await? else {
             return Ok(Err(TokenRefusal::Unknown));
         };
@@ -139,6 +144,14 @@ impl AppState {
             Some(TokenInvalid::Revoked(at)) => return Ok(Err(TokenRefusal::Revoked(at))),
             Some(TokenInvalid::Expired(at)) => return Ok(Err(TokenRefusal::Expired(at))),
             None => {}
+        }
+        if let Some(idle) = idle_secs {
+            let last = token.last_used_at.unwrap_or(token.created_at);
+            let ends = Timestamp::from_unix_micros(last.unix_micros() + idle as i64 * 1_000_000)
+                .unwrap_or(last);
+            if ends <= now {
+                return Ok(Err(TokenRefusal::Expired(ends)));
+            }
         }
         let crate::store::TokenKind::Api(role) = token.kind else {
             return Ok(Err(TokenRefusal::Unknown));
