@@ -782,6 +782,11 @@ fn google_workspace_acme_as_collected() {
         "google_workspace/acme.expected",
         &[
             (
+                "google_workspace.admins.phishing_resistant_factors",
+                Fail,
+                "active administrators without a security key or passkey on 2025-11-21: bob@acme.example, dave@acme.example",
+            ),
+            (
                 "google_workspace.admins.second_factor_enforced",
                 Fail,
                 "active administrators not enrolled in 2-Step Verification: dave@acme.example",
@@ -818,6 +823,11 @@ fn google_workspace_globex_without_the_group_members_scope_gives_errors_not_pass
         "2025-11-24T08:00:00Z",
         "google_workspace/globex.expected",
         &[
+            (
+                "google_workspace.admins.phishing_resistant_factors",
+                Error,
+                admins,
+            ),
             (
                 "google_workspace.admins.second_factor_enforced",
                 Error,
@@ -890,7 +900,7 @@ fn every_listed_evidence_id_is_one_the_collectors_emit() {
             .collect();
         let least = match kind {
             AssetKind::OktaOrg | AssetKind::EntraTenant => 8,
-            AssetKind::GoogleWorkspace => 5,
+            AssetKind::GoogleWorkspace => 6,
             _ => 12,
         };
         assert!(
