@@ -693,17 +693,17 @@ fn entra_acme_as_collected() {
             (
                 "entra.admins.disabled_without_roles",
                 Fail,
-                "still holding directory roles: erin@acme.example",
+                "still holding directory roles: erin@acme.example, ivan@acme.example",
             ),
             (
                 "entra.admins.phishing_resistant_factors",
                 Fail,
-                "without a phishing-resistant method: bob@acme.example, carol@acme.example, kim@acme.example",
+                "without a phishing-resistant method: bob@acme.example, carol@acme.example, dave@acme.example, frank@acme.example, kim@acme.example",
             ),
             (
                 "entra.admins.strong_factors",
                 Fail,
-                "2 of the 7 administrators can sign in without a strong method: bob@acme.example, kim@acme.example",
+                "4 of the 10 administrators can sign in without a strong method: bob@acme.example, dave@acme.example, frank@acme.example, kim@acme.example",
             ),
             (
                 "entra.policies.lockout_threshold",
