@@ -10,7 +10,12 @@
 //! directory roles whose members are users, a role-assignable group and an application, a
 //! disabled administrator, a Global Administrator excluded from the conditional access policy
 //! that requires MFA of everyone (an emergency access account), report-only and narrowed
-//! policies, domains and the smart lockout; a `429` and a `503` with `Retry-After` waited out.
+//! policies, domains and the smart lockout; a `429` and a `503` with `Retry-After` waited out;
+//! eligible assignments of Privileged Identity Management over two pages (a user eligible
+//! besides an active role, one eligible only, a disabled one, a role-assignable group eligible
+//! for Global Administrator), who count as administrators. `acme-without-p2` replaces the
+//! eligibilities with Graph's answer once acme's P2 licences lapsed (`AadPremiumLicenseRequired`):
+//! only active assignments hold roles, and the eligible users' fact says why it is unavailable.
 //! `globex` has no Entra ID P1/P2 licence and an application without `RoleManagement.Read.Directory`
 //! or `Directory.Read.All`: those facts are unavailable, naming the licence or the permission,
 //! and the security defaults require MFA. `initech`'s client secret has expired
@@ -58,6 +63,16 @@ async fn collect(
     adjust: impl FnOnce(&mut EntraConfig),
 ) -> (Collected, EntraSource, ReplayServer, Duration) {
     let server = ReplayServer::start(fixtures().join(name)).await.unwrap();
+    let (collected, source, took) = collect_from(&server, name, adjust).await;
+    (collected, source, server, took)
+}
+
+/// Collects tenant `name` from `server`, as [`collect`] does.
+async fn collect_from(
+    server: &ReplayServer,
+    name: &str,
+    adjust: impl FnOnce(&mut EntraConfig),
+) -> (Collected, EntraSource, Duration) {
     let dir = tempfile::tempdir().unwrap();
     write_secret(&dir.path().join("secret"), &format!("{SECRET}\n"));
     std::fs::write(dir.path().join("ca.pem"), server.ca_pem()).unwrap();
@@ -79,7 +94,7 @@ async fn collect(
     let started = Instant::now();
     let collected = run_source(&source, &ctx).await;
     let took = started.elapsed();
-    (collected, source, server, took)
+    (collected, source, took)
 }
 
 fn assert_expected(name: &str, collected: &Collected, source: &EntraSource, server: &ReplayServer) {
@@ -179,13 +194,36 @@ async fn acme_with_every_permission() {
             "{path}: the throttling was not waited out"
         );
     }
-    // A disabled administrator's methods are not asked for; enabled users' disabled roles are.
-    assert!(
+    // A disabled administrator's methods are not asked for, eligible (ivan) or active (erin);
+    // enabled users' disabled roles are.
+    for disabled in [
+        "21b76c9b-5f45-45c9-8b4d-9f2735631a87",
+        "e77640f3-9ce3-4f3a-b252-bbc5a8bb5554",
+    ] {
+        assert!(
+            calls(
+                &requests,
+                &format!("/v1.0/reports/authenticationMethods/userRegistrationDetails/{disabled}")
+            )
+            .is_empty()
+        );
+    }
+    // The eligibilities' @odata.nextLink was followed, and the eligible group's members read.
+    assert_eq!(
         calls(
             &requests,
-            "/v1.0/reports/authenticationMethods/userRegistrationDetails/21b76c9b-5f45-45c9-8b4d-9f2735631a87"
+            "/v1.0/roleManagement/directory/roleEligibilityScheduleInstances"
         )
-        .is_empty()
+        .len(),
+        2
+    );
+    assert_eq!(
+        calls(
+            &requests,
+            "/v1.0/groups/3c7d5e9a-2b4f-4a61-8d0e-6f1a2b3c4d5e/members"
+        )
+        .len(),
+        1
     );
     // Items name the call they came from.
     assert_eq!(
@@ -250,6 +288,10 @@ async fn globex_without_a_licence_or_the_directory_permissions() {
         ("entra.users.inactive", "P1 or P2 licence"),
         ("entra.users.disabled_with_app_roles", "Directory.Read.All"),
         ("entra.admins.count", "RoleManagement.Read.Directory"),
+        (
+            "entra.admins.eligible",
+            "RoleEligibilitySchedule.Read.Directory or RoleManagement.Read.Directory",
+        ),
         ("entra.policies.smart_lockout", "Directory.Read.All"),
     ] {
         let item = &collected.evidence[id];
@@ -262,6 +304,71 @@ async fn globex_without_a_licence_or_the_directory_permissions() {
             .iter()
             .all(|r| r.outcome == RunOutcome::Ok)
     );
+}
+
+#[tokio::test]
+async fn acme_without_p2_holds_roles_by_active_assignments_only() {
+    // acme's recorded answers, but Privileged Identity Management's of a tenant without P2.
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(fixtures().join("acme")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+    }
+    std::fs::copy(
+        fixtures().join("acme-without-p2/44-eligibilities.json"),
+        dir.path().join("44-eligibilities.json"),
+    )
+    .unwrap();
+    let server = ReplayServer::start(dir.path()).await.unwrap();
+    let (collected, _, _) = collect_from(&server, "acme", |c| c.page_size = 4).await;
+    let item = &collected.evidence["entra.admins.eligible"];
+    assert_eq!(item.status, ItemStatus::Unavailable);
+    assert_eq!(
+        item.reason.as_deref().unwrap(),
+        "GET /v1.0/roleManagement/directory/roleEligibilityScheduleInstances?$expand=principal,roleDefinition: HTTP 400 AadPremiumLicenseRequired: The tenant needs to have Microsoft Entra ID P2 or Microsoft Entra ID Governance license.: the tenant has no Microsoft Entra ID P2 or Entra ID Governance licence, which Privileged Identity Management needs: no role can be made eligible in it, so only active assignments hold roles"
+    );
+    // The other facts stand, on the active assignments alone.
+    let value = |id: &str| collected.evidence[id].value.clone();
+    assert_eq!(value("entra.admins.count"), serde_json::json!(7));
+    assert_eq!(
+        value("entra.admins.global_admins"),
+        serde_json::json!([
+            "alice@acme.example",
+            "breakglass@acme.example",
+            "heidi@acme.example"
+        ])
+    );
+    assert_eq!(
+        value("entra.admins.disabled_with_roles"),
+        serde_json::json!(["erin@acme.example"])
+    );
+    assert_eq!(
+        value("entra.admins.without_phishing_resistant_method"),
+        serde_json::json!(["bob@acme.example", "carol@acme.example", "kim@acme.example"])
+    );
+    assert!(
+        value("entra.admins.users")
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["eligible_roles"] == serde_json::json!([]))
+    );
+    // Only the answers about the eligible users went unasked: the eligible group's members,
+    // dave's, frank's and ivan's accounts, dave's and frank's methods.
+    let mut unused = server.unused();
+    unused.sort();
+    assert_eq!(
+        unused,
+        [
+            "41-role-members.json: GET /v1.0/groups/3c7d5e9a-2b4f-4a61-8d0e-6f1a2b3c4d5e/members",
+            "42-admin-users.json: GET /v1.0/users/617d28fa-4fc6-4111-8202-007966ce8e18",
+            "42-admin-users.json: GET /v1.0/users/e77640f3-9ce3-4f3a-b252-bbc5a8bb5554",
+            "42-admin-users.json: GET /v1.0/users/ea36c815-0c1a-44ce-9660-1af2990dd9ee",
+            "43-admin-registrations.json: GET /v1.0/reports/authenticationMethods/userRegistrationDetails/617d28fa-4fc6-4111-8202-007966ce8e18",
+            "43-admin-registrations.json: GET /v1.0/reports/authenticationMethods/userRegistrationDetails/ea36c815-0c1a-44ce-9660-1af2990dd9ee",
+        ]
+    );
+    assert!(server.unmatched().is_empty(), "{:?}", server.unmatched());
 }
 
 #[tokio::test]
@@ -355,7 +462,7 @@ async fn without_a_secret_every_fact_is_unavailable_and_says_why() {
             item.reason
         );
     }
-    assert_eq!(c.evidence.len(), 24);
+    assert_eq!(c.evidence.len(), 25);
 }
 
 #[tokio::test]

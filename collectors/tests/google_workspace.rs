@@ -12,10 +12,12 @@
 //! Verification, a role assigned to a group whose members (one through a nested group, one of
 //! another account) hold it, a role held by a service account, a suspended and an archived
 //! holder; a `503` and a `429` with `Retry-After` and a `403 userRateLimitExceeded` (backoff)
-//! waited out. `globex` asks for two scopes only: the group members' call is refused
-//! (`insufficientPermissions`) and the administrator facts are unavailable, naming the scope.
+//! waited out; the user usage report of 2025-11-22 not computed yet (`400`), that of 2025-11-21
+//! over three pages, naming security keys and passkeys, and not kim, created since. `globex`
+//! asks for two scopes only: the group members' call and the usage report are refused
+//! (`insufficientPermissions`) and the facts they feed are unavailable, naming the scope.
 //! `hooli`'s administrator may not read admin roles (`Not Authorized to access this
-//! resource/api`). `initech`'s key was deleted (`invalid_grant`, `Invalid JWT Signature.`):
+//! resource/api`); its usage report of 2025-11-22 is read. `initech`'s key was deleted (`invalid_grant`, `Invalid JWT Signature.`):
 //! every collector fails with Google's answer, and the token endpoint is asked once.
 //! `umbrella`'s tokens are refused by the API: renewed once, then every collector fails.
 
@@ -26,8 +28,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use tokio_util::sync::CancellationToken;
 use vouch_collectors::google_workspace::{
-    CALLS, GROUP_MEMBER_SCOPE, GoogleWorkspaceConfig, GoogleWorkspaceSource, ROLE_SCOPE,
-    USER_SCOPE, call_matches,
+    CALLS, GROUP_MEMBER_SCOPE, GoogleWorkspaceConfig, GoogleWorkspaceSource, REPORTS_SCOPE,
+    ROLE_SCOPE, USER_SCOPE, call_matches,
 };
 use vouch_collectors::testing::{ReplayServer, Served, assert_replayed_as_expected};
 use vouch_collectors::{Collected, Source, run_source};
@@ -229,7 +231,7 @@ async fn acme_with_every_scope() {
         serde_json::json!({
             "iss": CLIENT_EMAIL,
             "sub": "vouch-reader@acme.example",
-            "scope": format!("{USER_SCOPE} {ROLE_SCOPE} {GROUP_MEMBER_SCOPE}"),
+            "scope": format!("{USER_SCOPE} {ROLE_SCOPE} {GROUP_MEMBER_SCOPE} {REPORTS_SCOPE}"),
             "aud": format!("{}/token", server.origin()),
             "iat": NOW_UNIX,
             "exp": NOW_UNIX + 3600,
@@ -288,6 +290,32 @@ async fn acme_with_every_scope() {
     assert_eq!(
         collected.evidence["google_workspace.admins.without_2sv"].source,
         ItemSource::Api("GET /admin/directory/v1/users".into())
+    );
+    // The usage report of two days before the clock (2025-11-22) is not computed yet: the one
+    // of the day before is read, once for both areas, over three pages.
+    let reports: Vec<&Served> = requests
+        .iter()
+        .filter(|r| {
+            r.path
+                .starts_with("/admin/reports/v1/usage/users/all/dates/")
+        })
+        .collect();
+    let days: Vec<(&str, u16)> = reports
+        .iter()
+        .map(|r| (r.path.rsplit('/').next().unwrap(), r.status))
+        .collect();
+    assert_eq!(
+        days,
+        [
+            ("2025-11-22", 400),
+            ("2025-11-21", 200),
+            ("2025-11-21", 200),
+            ("2025-11-21", 200)
+        ]
+    );
+    assert_eq!(
+        collected.evidence["google_workspace.admins.without_phishing_resistant_factor"].source,
+        ItemSource::Api("GET /admin/reports/v1/usage/users/all/dates/{date}".into())
     );
 }
 
@@ -364,6 +392,21 @@ async fn globex_without_the_group_members_scope() {
         collected.evidence["google_workspace.users.mfa_required_for_everyone"].value,
         serde_json::json!(true)
     );
+    // The usage report is refused too, naming its own scope, and only its facts are lost.
+    for id in [
+        "google_workspace.users.phishing_resistant_count",
+        "google_workspace.users.usage_report_date",
+    ] {
+        let item = &collected.evidence[id];
+        assert_eq!(item.status, ItemStatus::Unavailable, "{id}");
+        assert!(
+            item.reason
+                .as_deref()
+                .unwrap()
+                .contains(&format!("the access token lacks the scope {REPORTS_SCOPE}")),
+            "{id}"
+        );
+    }
     assert!(
         collected
             .collectors
@@ -509,7 +552,7 @@ async fn without_a_key_every_fact_is_unavailable_and_says_why() {
             "{reason}"
         );
     }
-    assert_eq!(c.evidence.len(), 19);
+    assert_eq!(c.evidence.len(), 22);
 }
 
 #[tokio::test]

@@ -693,17 +693,17 @@ fn entra_acme_as_collected() {
             (
                 "entra.admins.disabled_without_roles",
                 Fail,
-                "still holding directory roles: erin@acme.example",
+                "still holding directory roles: erin@acme.example, ivan@acme.example",
             ),
             (
                 "entra.admins.phishing_resistant_factors",
                 Fail,
-                "without a phishing-resistant method: bob@acme.example, carol@acme.example, kim@acme.example",
+                "without a phishing-resistant method: bob@acme.example, carol@acme.example, dave@acme.example, frank@acme.example, kim@acme.example",
             ),
             (
                 "entra.admins.strong_factors",
                 Fail,
-                "2 of the 7 administrators can sign in without a strong method: bob@acme.example, kim@acme.example",
+                "4 of the 10 administrators can sign in without a strong method: bob@acme.example, dave@acme.example, frank@acme.example, kim@acme.example",
             ),
             (
                 "entra.policies.lockout_threshold",
@@ -782,6 +782,11 @@ fn google_workspace_acme_as_collected() {
         "google_workspace/acme.expected",
         &[
             (
+                "google_workspace.admins.phishing_resistant_factors",
+                Fail,
+                "active administrators without a security key or passkey on 2025-11-21: bob@acme.example, dave@acme.example",
+            ),
+            (
                 "google_workspace.admins.second_factor_enforced",
                 Fail,
                 "active administrators not enrolled in 2-Step Verification: dave@acme.example",
@@ -818,6 +823,11 @@ fn google_workspace_globex_without_the_group_members_scope_gives_errors_not_pass
         "2025-11-24T08:00:00Z",
         "google_workspace/globex.expected",
         &[
+            (
+                "google_workspace.admins.phishing_resistant_factors",
+                Error,
+                admins,
+            ),
             (
                 "google_workspace.admins.second_factor_enforced",
                 Error,
@@ -890,7 +900,7 @@ fn every_listed_evidence_id_is_one_the_collectors_emit() {
             .collect();
         let least = match kind {
             AssetKind::OktaOrg | AssetKind::EntraTenant => 8,
-            AssetKind::GoogleWorkspace => 5,
+            AssetKind::GoogleWorkspace => 6,
             _ => 12,
         };
         assert!(

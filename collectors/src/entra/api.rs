@@ -7,7 +7,8 @@
 //! Graph's origin only; a refused credential (any refusal of the token endpoint, or Graph's
 //! `401` to a fresh token) is a problem of the whole run, remembered so that no other call
 //! asks again; `403` is a missing application permission, named by the call, or a missing
-//! Entra ID P1/P2 licence.
+//! Entra ID P1/P2 licence; `AadPremiumLicenseRequired` (a `400`) is the missing Entra ID P2 or
+//! Governance licence that Privileged Identity Management needs.
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -25,6 +26,10 @@ const TOKEN_MARGIN: Duration = Duration::from_secs(300);
 
 /// Graph's error code when the tenant lacks the licence a feature needs.
 const NO_PREMIUM: &str = "Authentication_RequestFromNonPremiumTenantOrB2CTenant";
+
+/// Graph's error code (with `400`) when the tenant lacks the Entra ID P2 or Governance licence
+/// that Privileged Identity Management needs.
+const NO_P2: &str = "AadPremiumLicenseRequired";
 
 /// Why a call gave no usable answer; its `Display` is an evidence item's reason. None of them
 /// holds the client secret or a token.
@@ -55,6 +60,21 @@ pub(crate) enum ApiError {
         /// Graph's message.
         summary: String,
         /// What is missing: the permission the call needs, or the licence.
+        need: String,
+    },
+    /// The tenant lacks the Entra ID P2 (or Governance) licence the call needs: the feature is
+    /// not in use, so it has nothing to read.
+    #[error("{call}: HTTP {status} {code}: {summary}: {need}")]
+    Unlicensed {
+        /// `GET /v1.0/roleManagement/…`.
+        call: String,
+        /// The status code (`400`).
+        status: u16,
+        /// `AadPremiumLicenseRequired`.
+        code: String,
+        /// Graph's message.
+        summary: String,
+        /// What it means.
         need: String,
     },
     /// Another error status.
@@ -89,6 +109,11 @@ impl ApiError {
     /// Whether the answer was `403`.
     pub(crate) fn is_forbidden(&self) -> bool {
         matches!(self, ApiError::Forbidden { .. })
+    }
+
+    /// Whether the tenant lacks the Entra ID P2 licence the call needs.
+    pub(crate) fn is_unlicensed(&self) -> bool {
+        matches!(self, ApiError::Unlicensed { .. })
     }
 }
 
@@ -465,6 +490,13 @@ fn refusal(call: String, status: u16, body: &str) -> ApiError {
             summary,
             consequence: TOKEN_REFUSED,
         },
+        400..=499 if code == NO_P2 => ApiError::Unlicensed {
+            call,
+            status,
+            code,
+            summary,
+            need: "the tenant has no Microsoft Entra ID P2 or Entra ID Governance licence, which Privileged Identity Management needs: no role can be made eligible in it, so only active assignments hold roles".into(),
+        },
         403 => {
             let permission = required_permission(&call);
             let need = if code == NO_PREMIUM || summary.contains("premium license") {
@@ -513,6 +545,9 @@ pub(crate) fn required_permission(call: &str) -> &'static str {
         ["v1.0", "users", ..] => "User.Read.All",
         ["v1.0", "reports", "authenticationMethods", ..] => "AuditLog.Read.All",
         ["v1.0", "directoryRoles", ..] => "RoleManagement.Read.Directory",
+        ["v1.0", "roleManagement", "directory", "roleEligibilityScheduleInstances", ..] => {
+            "RoleEligibilitySchedule.Read.Directory or RoleManagement.Read.Directory"
+        }
         ["v1.0", "groups", ..] => "GroupMember.Read.All",
         ["v1.0", "identity", "conditionalAccess", ..] | ["v1.0", "policies", ..] => {
             "Policy.Read.All"
@@ -611,6 +646,28 @@ mod tests {
                 "doesn't have premium license: the tenant has no Microsoft Entra ID P1 or P2 licence, which this call needs (with the application permission User.Read.All and AuditLog.Read.All)"
             ),
             "{e}"
+        );
+        // A tenant without Entra ID P2 (Privileged Identity Management), as Graph answers it.
+        let pim = "GET /v1.0/roleManagement/directory/roleEligibilityScheduleInstances?$expand=principal,roleDefinition";
+        let no_p2 = refusal(
+            pim.into(),
+            400,
+            r#"{"error":{"code":"AadPremiumLicenseRequired","message":"The tenant needs to have Microsoft Entra ID P2 or Microsoft Entra ID Governance license.","innerError":{"date":"2025-11-24T08:00:01","request-id":"bcee6ed2-437a-4b54-bbbf-d5d615099cb6","client-request-id":"bcee6ed2-437a-4b54-bbbf-d5d615099cb6"}}}"#,
+        );
+        assert!(no_p2.is_unlicensed() && !no_p2.is_forbidden());
+        assert_eq!(
+            no_p2.to_string(),
+            format!(
+                "{pim}: HTTP 400 AadPremiumLicenseRequired: The tenant needs to have Microsoft Entra ID P2 or Microsoft Entra ID Governance license.: the tenant has no Microsoft Entra ID P2 or Entra ID Governance licence, which Privileged Identity Management needs: no role can be made eligible in it, so only active assignments hold roles"
+            )
+        );
+        let pim_denied = refusal(pim.into(), 403, denied);
+        assert!(pim_denied.is_forbidden() && !pim_denied.is_unlicensed());
+        assert!(
+            pim_denied.to_string().ends_with(
+                "the application lacks the permission RoleEligibilitySchedule.Read.Directory or RoleManagement.Read.Directory (grant it as an application permission of Microsoft Graph, with admin consent)"
+            ),
+            "{pim_denied}"
         );
         let expired = refusal(
             "GET /v1.0/domains".into(),

@@ -13,7 +13,9 @@
 //! naming the application permission the call needs (`User.Read.All`, `AuditLog.Read.All`,
 //! `RoleManagement.Read.Directory`, `GroupMember.Read.All`, `Directory.Read.All`,
 //! `Policy.Read.All`, `Domain.Read.All`), or the Entra ID P1/P2 licence that sign-in activity
-//! and the registration report need.
+//! and the registration report need. Administrators are the holders of directory roles, active
+//! or eligible through Privileged Identity Management (which needs Entra ID P2: a tenant
+//! without it has no eligible assignments, and says so with `AadPremiumLicenseRequired`).
 //!
 //! Evidence names people by their user principal name (cut to [`MAX_ECHO_CHARS`] characters
 //! like every string another party chose), in lists of at most [`MAX_LISTED`], beside a whole
@@ -83,6 +85,10 @@ pub const CALLS: &[(&str, &str)] = &[
         "AuditLog.Read.All",
     ),
     ("GET /v1.0/directoryRoles", "RoleManagement.Read.Directory"),
+    (
+        "GET /v1.0/roleManagement/directory/roleEligibilityScheduleInstances?$expand=principal,roleDefinition",
+        "RoleEligibilitySchedule.Read.Directory or RoleManagement.Read.Directory",
+    ),
     (
         "GET /v1.0/directoryRoles/{id}/members",
         "RoleManagement.Read.Directory",
@@ -180,7 +186,7 @@ impl SourceConfig for EntraConfig {
     const REGISTRATION: Registration = Registration {
         name: "entra",
         kind: AssetKind::EntraTenant,
-        intro: "Facts about one Microsoft Entra ID tenant, asked of Microsoft Graph v1.0 by an application of the tenant with read-only application permissions (OAuth 2.0 client credentials): people and the authentication methods they registered, administrators and their directory roles, accounts unused or disabled, conditional access policies and security defaults, and the password settings Graph exposes. A call the application may not make is unavailable, naming the permission it needs (or the Entra ID P1/P2 licence); a refused credential fails every collector with that reason. People are named by their user principal name, at most 100 a list, beside a whole count.",
+        intro: "Facts about one Microsoft Entra ID tenant, asked of Microsoft Graph v1.0 by an application of the tenant with read-only application permissions (OAuth 2.0 client credentials): people and the authentication methods they registered, administrators and their directory roles (active, and eligible through Privileged Identity Management), accounts unused or disabled, conditional access policies and security defaults, and the password settings Graph exposes. A call the application may not make is unavailable, naming the permission it needs (or the Entra ID P1/P2 licence); a refused credential fails every collector with that reason. People are named by their user principal name, at most 100 a list, beside a whole count.",
         evidence: EVIDENCE_AREAS,
     };
 

@@ -297,6 +297,76 @@ impl DirectoryObject {
     }
 }
 
+/// An eligible assignment of a directory role, through Privileged Identity Management
+/// (`GET /v1.0/roleManagement/directory/roleEligibilityScheduleInstances?$expand=principal,roleDefinition`):
+/// its principal may activate the role when they need it.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Eligibility {
+    /// The user, group or service principal eligible.
+    pub principal_id: String,
+    /// The role's definition id (a built-in role's template id).
+    #[serde(default)]
+    pub role_definition_id: String,
+    /// When the eligibility starts.
+    #[serde(default)]
+    pub start_date_time: Option<String>,
+    /// When it ends; absent or null: permanently eligible.
+    #[serde(default)]
+    pub end_date_time: Option<String>,
+    /// The principal, expanded (its `@odata.type` tells a user from a group).
+    #[serde(default)]
+    pub principal: Option<DirectoryObject>,
+    /// The role, expanded.
+    #[serde(default)]
+    pub role_definition: Option<RoleDefinition>,
+}
+
+/// A role's definition, as expanded into an eligibility.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct RoleDefinition {
+    /// `Global Administrator`, `Privileged Role Administrator`…
+    #[serde(default)]
+    pub display_name: String,
+    /// The built-in role's template id.
+    #[serde(default)]
+    pub template_id: Option<String>,
+}
+
+impl Eligibility {
+    /// Whether it is in force at `now`: started (or no start given) and not ended.
+    pub fn current(&self, now: OffsetDateTime) -> bool {
+        let started = instant(self.start_date_time.as_deref()).is_none_or(|t| t <= now);
+        let ended = instant(self.end_date_time.as_deref()).is_some_and(|t| t <= now);
+        started && !ended
+    }
+
+    /// The role as a directory role: its name (else `role <id>`) and template id.
+    pub fn role(&self) -> DirectoryRole {
+        let definition = self.role_definition.as_ref();
+        DirectoryRole {
+            id: self.role_definition_id.clone(),
+            display_name: definition
+                .map(|d| d.display_name.clone())
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| format!("role {}", self.role_definition_id)),
+            role_template_id: definition
+                .and_then(|d| d.template_id.clone())
+                .or_else(|| Some(self.role_definition_id.clone())),
+        }
+    }
+
+    /// Whether the principal is of the Graph type `kind`; an eligibility whose principal was
+    /// not expanded is taken for a user's.
+    pub fn principal_is(&self, kind: &str) -> bool {
+        match &self.principal {
+            Some(p) if !p.odata_type.is_empty() => p.is(kind),
+            _ => kind == "user",
+        }
+    }
+}
+
 /// A group's name (`GET /v1.0/groups/{id}?$select=id,displayName`).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -532,6 +602,34 @@ mod tests {
             created_date_time: Some(created.into()),
             sign_in_activity: activity,
         }
+    }
+
+    #[test]
+    fn eligibilities_are_current_by_the_clock_and_name_their_role() {
+        let now = OffsetDateTime::parse("2025-11-24T08:00:00Z", &Rfc3339).unwrap();
+        let e: Eligibility = serde_json::from_str(
+            r##"{"id":"x","principalId":"p1","roleDefinitionId":"62e90394-69f5-4237-9190-012177145e10","directoryScopeId":"/","startDateTime":"2025-06-01T09:00:00Z","endDateTime":null,"memberType":"Direct","principal":{"@odata.type":"#microsoft.graph.group","id":"p1","displayName":"PIM - Global Administrators"},"roleDefinition":{"id":"62e90394-69f5-4237-9190-012177145e10","displayName":"Global Administrator","templateId":"62e90394-69f5-4237-9190-012177145e10"}}"##,
+        )
+        .unwrap();
+        assert!(e.current(now));
+        assert!(e.principal_is("group") && !e.principal_is("user"));
+        assert_eq!(e.role().display_name, "Global Administrator");
+        assert_eq!(e.role().role_template_id.as_deref(), Some(GLOBAL_ADMINISTRATOR));
+        let ended: Eligibility = serde_json::from_str(
+            r#"{"principalId":"p2","roleDefinitionId":"fe930be7-5e62-47db-91af-98c3a49a38b1","startDateTime":"2025-01-01T00:00:00Z","endDateTime":"2025-11-24T07:59:59Z"}"#,
+        )
+        .unwrap();
+        assert!(!ended.current(now));
+        assert!(ended.principal_is("user"));
+        assert_eq!(
+            ended.role().display_name,
+            "role fe930be7-5e62-47db-91af-98c3a49a38b1"
+        );
+        let later: Eligibility = serde_json::from_str(
+            r#"{"principalId":"p3","roleDefinitionId":"r","startDateTime":"2025-12-01T00:00:00Z"}"#,
+        )
+        .unwrap();
+        assert!(!later.current(now));
     }
 
     #[test]

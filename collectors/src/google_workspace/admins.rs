@@ -1,6 +1,7 @@
 //! Administrators: the users holding admin roles (directly, or as members of a group the role is
 //! assigned to) or flagged as administrators, their roles, which of those who can sign in are
-//! not enrolled in 2-Step Verification or not held to it, and which suspended or archived
+//! not enrolled in 2-Step Verification or not held to it, which have no phishing-resistant
+//! factor (a security key or passkey, by the user usage report), and which suspended or archived
 //! accounts still hold roles.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -12,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::api::ApiError;
 use super::model::{Member, Role, RoleAssignment, User};
-use super::{MAX_LISTED, Shared, call, fatal, listed};
+use super::{MAX_LISTED, Shared, call, fatal, listed, users::REPORT};
 use crate::{CollectContext, CollectError, Collector, EvidenceSpec, Facts, ValueType, fact};
 
 /// The roles.
@@ -60,6 +61,13 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
         value_type: ValueType::StringList,
         meaning: "Primary email addresses of active administrators for whom 2-Step Verification is not enforced (`isEnforcedIn2Sv` false): enrolled or not, they may turn it off.",
         source: "GET /admin/directory/v1/users (isEnforcedIn2Sv)",
+        context_only: None,
+    },
+    EvidenceSpec {
+        id: "google_workspace.admins.without_phishing_resistant_factor",
+        value_type: ValueType::StringList,
+        meaning: "Primary email addresses of active administrators who had enrolled no security key and no passkey (`accounts:num_security_keys` and `accounts:num_passkeys_enrolled` 0 or absent) on the day of the user usage report `google_workspace.users.usage_report_date`, or whom the report does not name; sorted, at most 100. The Google prompt, authenticator codes, backup codes and SMS can be relayed by a phishing page.",
+        source: "GET /admin/reports/v1/usage/users/all/dates/{date} (accounts:num_security_keys, accounts:num_passkeys_enrolled)",
         context_only: None,
     },
     EvidenceSpec {
@@ -265,6 +273,21 @@ impl Collector for Admins {
                 .map(|(admins, _)| listed(admins.iter().filter(|a| keep(a)).map(|a| a.user.name())))
                 .map_err(Clone::clone)
         };
+        // The factors' fact needs the user usage report too, asked for once the administrators
+        // are known.
+        let report = match &read {
+            Ok(_) => self.0.report(ctx).await?,
+            Err(e) => Err(e.clone()),
+        };
+        let without_phishing_resistant = match (&read, &report) {
+            (Ok((admins, _)), Ok(report)) => Ok(listed(
+                admins
+                    .iter()
+                    .filter(|a| a.user.active() && !report.phishing_resistant(a.user))
+                    .map(|a| a.user.name()),
+            )),
+            (Err(e), _) | (_, Err(e)) => Err(e.clone()),
+        };
         let assignments = || call("/admin/directory/v1/customer/my_customer/roleassignments");
         let users_call = || call("/admin/directory/v1/users");
         Ok(vec![
@@ -301,6 +324,11 @@ impl Collector for Admins {
                 "google_workspace.admins.not_enforced_2sv",
                 users_call(),
                 emails(&|a| a.user.active() && !a.user.is_enforced_in_2sv),
+            ),
+            fact(
+                "google_workspace.admins.without_phishing_resistant_factor",
+                call(REPORT),
+                without_phishing_resistant,
             ),
             fact(
                 "google_workspace.admins.suspended_with_roles",

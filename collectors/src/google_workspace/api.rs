@@ -17,7 +17,7 @@ use serde::de::DeserializeOwned;
 
 use super::auth::{Claims, Signer};
 use super::model::{GoogleError, Page, TokenAnswer, TokenError};
-use super::{GROUP_MEMBER_SCOPE, ROLE_SCOPE, USER_SCOPE};
+use super::{GROUP_MEMBER_SCOPE, REPORTS_SCOPE, ROLE_SCOPE, USER_SCOPE};
 use crate::{CollectContext, remote};
 
 /// How long before its expiry a token is replaced, at most (and at most half its lifetime).
@@ -33,6 +33,9 @@ const RATE_LIMITED: &[&str] = &[
 
 /// The reasons of a `403` for a token without the call's scope.
 const SCOPE_MISSING: &[&str] = &["insufficientPermissions", "ACCESS_TOKEN_SCOPE_INSUFFICIENT"];
+
+/// The Reports API's warning that it has no data for the date asked.
+pub(crate) const NO_DATA: &str = "DATA_NOT_AVAILABLE";
 
 /// The grant type of a signed assertion (RFC 7523).
 const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
@@ -89,6 +92,20 @@ impl ApiError {
     /// Whether the assertion or the token was refused: nothing else can be read.
     pub(crate) fn is_unauthorized(&self) -> bool {
         matches!(self, ApiError::Unauthorized { .. })
+    }
+
+    /// Whether the Reports API has no data for the date asked yet: `400` "Data for dates later
+    /// than … is not yet available", or the warning `DATA_NOT_AVAILABLE`.
+    pub(crate) fn is_not_yet_reported(&self) -> bool {
+        match self {
+            ApiError::Status {
+                status: 400,
+                summary,
+                ..
+            } => summary.contains("not yet available"),
+            ApiError::Failed(reason) => reason.contains(NO_DATA),
+            _ => false,
+        }
     }
 }
 
@@ -353,6 +370,13 @@ impl Api {
             let body = self.fetch(ctx, &path).await?;
             let page: Page<T> = serde_json::from_str(&body)
                 .map_err(|e| ApiError::Failed(format!("GET {path}: unexpected answer: {e}")))?;
+            // The Reports API answers a day it has no data for with a warning, not an error.
+            if let Some(w) = page.warnings.iter().find(|w| w.code == NO_DATA) {
+                return Err(ApiError::Failed(format!(
+                    "GET {path}: {NO_DATA}: {}",
+                    first_line(&w.message)
+                )));
+            }
             items.extend(page.entries);
             pages += 1;
             match page.next_page_token.filter(|t| !t.is_empty()) {
@@ -516,6 +540,7 @@ pub(crate) fn required_scope(call: &str) -> &'static str {
     match segments.as_slice() {
         ["admin", "directory", "v1", "customer", _, "roles" | "roleassignments", ..] => ROLE_SCOPE,
         ["admin", "directory", "v1", "groups", ..] => GROUP_MEMBER_SCOPE,
+        ["admin", "reports", ..] => REPORTS_SCOPE,
         _ => USER_SCOPE,
     }
 }
@@ -597,6 +622,23 @@ mod tests {
     }
 
     #[test]
+    fn a_day_not_reported_yet_is_told_apart() {
+        let late = refusal(
+            "GET /admin/reports/v1/usage/users/all/dates/2025-11-22?parameters=accounts:num_security_keys".into(),
+            400,
+            r#"{"error":{"code":400,"message":"Data for dates later than 2025-11-21 is not yet available. Please check back later","errors":[{"message":"Data for dates later than 2025-11-21 is not yet available. Please check back later","domain":"global","reason":"invalid"}],"status":"INVALID_ARGUMENT"}}"#,
+        );
+        assert!(late.is_not_yet_reported(), "{late}");
+        assert!(ApiError::Failed("GET /x: DATA_NOT_AVAILABLE: none".into()).is_not_yet_reported());
+        let other = refusal(
+            "GET /admin/reports/v1/usage/users/all/dates/2025-11-22".into(),
+            400,
+            r#"{"error":{"code":400,"message":"Invalid value 'accounts:nope'. Values must match the following regular expression: '...'","errors":[{"message":"Invalid value","domain":"global","reason":"invalid"}]}}"#,
+        );
+        assert!(!other.is_not_yet_reported());
+    }
+
+    #[test]
     fn token_refusals_say_what_to_check() {
         let scope = "https://www.googleapis.com/auth/admin.directory.user.readonly";
         for (body, hint) in [
@@ -639,6 +681,12 @@ mod tests {
         assert_eq!(
             required_scope("GET /admin/directory/v1/groups/g/members"),
             GROUP_MEMBER_SCOPE
+        );
+        assert_eq!(
+            required_scope(
+                "GET /admin/reports/v1/usage/users/all/dates/2025-11-22?parameters=accounts:num_security_keys"
+            ),
+            REPORTS_SCOPE
         );
         assert_eq!(query_value("a+b/c=d~e_f"), "a%2Bb%2Fc%3Dd~e_f");
     }

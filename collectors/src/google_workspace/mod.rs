@@ -1,7 +1,8 @@
 //! The Google Workspace source: facts about one Google Workspace (or Cloud Identity) account
 //! (its people and their 2-Step Verification, its administrators and their roles), asked of the
-//! Admin SDK Directory API by a service account with domain-wide delegation, acting as a
-//! read-only administrator, with read-only scopes. One file per area; each declares its
+//! Admin SDK Directory API (and, for the second factors people enrolled, of the Reports API's
+//! user usage report) by a service account with domain-wide delegation, acting as a read-only
+//! administrator, with read-only scopes. One file per area; each declares its
 //! evidence ids.
 //!
 //! The service account signs an assertion (a JWT, RS256) with the key of its JSON key file, a
@@ -12,11 +13,15 @@
 //! not granted: `invalid_grant`, `unauthorized_client`) fails every collector with Google's
 //! answer; a call the token or the administrator may not make (`403`) makes the facts it feeds
 //! unavailable, naming the scope it needs ([`USER_SCOPE`], [`ROLE_SCOPE`],
-//! [`GROUP_MEMBER_SCOPE`]).
+//! [`GROUP_MEMBER_SCOPE`], [`REPORTS_SCOPE`]).
 //!
-//! What the Directory API does not show is not declared: the kind of second factor people
-//! enrolled (so no phishing-resistant count), the password policy, and the 2-Step Verification
-//! settings of organisational units (their enforcement shows per user, `isEnforcedIn2Sv`).
+//! Which second factors people enrolled is not in the Directory API: the user usage report of
+//! the Reports API counts each user's security keys and passkeys (`accounts:num_security_keys`,
+//! `accounts:num_passkeys_enrolled`). Google computes it a day or two late, so the report of two
+//! days before the collection's clock is asked for, else (not computed yet) that of three days
+//! before; the day read is evidence beside the counts. What neither API shows is not declared:
+//! the password policy, and the 2-Step Verification settings of organisational units (their
+//! enforcement shows per user, `isEnforcedIn2Sv`).
 //!
 //! Evidence names people by their primary email address (cut to [`MAX_ECHO_CHARS`] characters
 //! like every string another party chose), in lists of at most [`MAX_LISTED`], beside a whole
@@ -43,7 +48,7 @@ use crate::{
     remote,
 };
 use api::{Api, ApiError, Endpoints};
-use model::User;
+use model::{PASSKEYS, SECURITY_KEYS, UsageReport, User};
 
 /// Every area's declarations, for documentation and checks.
 pub const EVIDENCE_AREAS: &[&[EvidenceSpec]] = &[users::EVIDENCE, admins::EVIDENCE];
@@ -68,14 +73,18 @@ pub const ROLE_SCOPE: &str =
 pub const GROUP_MEMBER_SCOPE: &str =
     "https://www.googleapis.com/auth/admin.directory.group.member.readonly";
 
+/// See the usage reports: the user usage report's counts of security keys and passkeys.
+pub const REPORTS_SCOPE: &str = "https://www.googleapis.com/auth/admin.reports.usage.readonly";
+
 /// The scopes the source may ask for: read-only, one per kind of call.
-pub const SCOPES: &[&str] = &[USER_SCOPE, ROLE_SCOPE, GROUP_MEMBER_SCOPE];
+pub const SCOPES: &[&str] = &[USER_SCOPE, ROLE_SCOPE, GROUP_MEMBER_SCOPE, REPORTS_SCOPE];
 
 /// The users' properties read: nothing else of a person (no name, phone or address) reaches
 /// the agent.
 const USER_FIELDS: &str = "nextPageToken,users(id,primaryEmail,customerId,isAdmin,isDelegatedAdmin,isEnrolledIn2Sv,isEnforcedIn2Sv,suspended,archived,lastLoginTime,creationTime)";
 
-/// Every Directory API call the source makes, with the scope it needs, as
+/// Every Admin SDK call the source makes (Directory API, and the Reports API's user usage
+/// report), with the scope it needs, as
 /// `packaging/google_workspace/README.md` lists them (`{…}` stands for one path segment or query
 /// value). Besides these, the assertion goes to the token endpoint, which needs no scope of its
 /// own (it grants those the delegation allows).
@@ -96,7 +105,15 @@ pub const CALLS: &[(&str, &str)] = &[
         "GET /admin/directory/v1/groups/{id}/members?includeDerivedMembership=true&maxResults=200",
         GROUP_MEMBER_SCOPE,
     ),
+    (
+        "GET /admin/reports/v1/usage/users/all/dates/{date}?parameters=accounts:num_security_keys,accounts:num_passkeys_enrolled&maxResults={n}",
+        REPORTS_SCOPE,
+    ),
 ];
+
+/// How many days before the collection's clock the user usage report is asked for first; when
+/// Google has not computed that day yet, the day before is asked for.
+pub const REPORT_LAG_DAYS: i64 = 2;
 
 /// Whether the path of a request (`/admin/directory/v1/groups/03ep…/members`) is that of `call`
 /// (`GET /admin/directory/v1/groups/{id}/members?…`), `{…}` matching any one segment.
@@ -145,7 +162,8 @@ pub struct GoogleWorkspaceConfig {
     pub timeout_secs: u64,
     /// The most group-member reads in flight at once.
     pub concurrency: usize,
-    /// Users asked for per page (`maxResults`, at most 500).
+    /// Users asked for per page of the users' listing and of the user usage report
+    /// (`maxResults`, at most 500).
     pub page_size: usize,
     /// The most pages one listing may take; a longer list is unavailable rather than cut.
     pub max_pages: usize,
@@ -179,7 +197,7 @@ impl SourceConfig for GoogleWorkspaceConfig {
     const REGISTRATION: Registration = Registration {
         name: "google_workspace",
         kind: AssetKind::GoogleWorkspace,
-        intro: "Facts about one Google Workspace (or Cloud Identity) account, asked of the Admin SDK Directory API by a service account with domain-wide delegation acting as a read-only administrator (read-only scopes, a signed JWT assertion exchanged for an access token): people and their 2-Step Verification enrolment and enforcement, accounts unused, suspended or archived, administrators, their admin roles (directly or through groups) and their 2-Step Verification. A call the token or the administrator may not make is unavailable, naming the scope it needs; a refused assertion fails every collector with that reason. The Directory API does not show which second factors people enrolled (so nothing here tells phishing-resistant ones apart), nor the password policy or the organisational units' 2-Step Verification settings: those are not declared. People are named by their primary email address, at most 100 a list, beside a whole count.",
+        intro: "Facts about one Google Workspace (or Cloud Identity) account, asked of the Admin SDK Directory API by a service account with domain-wide delegation acting as a read-only administrator (read-only scopes, a signed JWT assertion exchanged for an access token): people and their 2-Step Verification enrolment and enforcement, accounts unused, suspended or archived, administrators, their admin roles (directly or through groups) and their 2-Step Verification; and, from the Admin SDK Reports API's user usage report of two (else three) days before the collection, who enrolled a phishing-resistant second factor (a security key or a passkey). A call the token or the administrator may not make is unavailable, naming the scope it needs; a refused assertion fails every collector with that reason. Neither API shows the password policy or the organisational units' 2-Step Verification settings: those are not declared. People are named by their primary email address, at most 100 a list, beside a whole count.",
         evidence: EVIDENCE_AREAS,
     };
 
@@ -402,6 +420,68 @@ impl GoogleWorkspaceConfig {
             self.page_size
         )
     }
+
+    /// The first page of the user usage report of `date` (`2025-11-22`).
+    fn report_path(&self, date: &str) -> String {
+        format!(
+            "/admin/reports/v1/usage/users/all/dates/{date}?parameters={SECURITY_KEYS},{PASSKEYS}&maxResults={}",
+            self.page_size
+        )
+    }
+}
+
+/// The day `days_before` days before `now`, as the Reports API names it (`2025-11-22`).
+fn report_day(now: time::OffsetDateTime, days_before: i64) -> String {
+    let day = (now.to_offset(time::UtcOffset::UTC) - time::Duration::days(days_before)).date();
+    format!(
+        "{:04}-{:02}-{:02}",
+        day.year(),
+        u8::from(day.month()),
+        day.day()
+    )
+}
+
+/// The user usage report of one day: how many phishing-resistant factors each user enrolled.
+pub(crate) struct Report {
+    /// The day it describes (`2025-11-21`).
+    pub date: String,
+    /// User id (`profileId`) → security keys and passkeys.
+    by_id: std::collections::BTreeMap<String, u64>,
+    /// Primary email address, in lower case → the same, for records without a `profileId`.
+    by_email: std::collections::BTreeMap<String, u64>,
+}
+
+impl Report {
+    fn new(date: String, records: &[UsageReport]) -> Report {
+        let mut report = Report {
+            date,
+            by_id: Default::default(),
+            by_email: Default::default(),
+        };
+        for r in records {
+            let factors = r.phishing_resistant();
+            if let Some(id) = &r.entity.profile_id {
+                report.by_id.insert(id.clone(), factors);
+            }
+            if let Some(email) = &r.entity.user_email {
+                report.by_email.insert(email.to_ascii_lowercase(), factors);
+            }
+        }
+        report
+    }
+
+    /// Whether `user` had at least one security key or passkey on the report's day. A user the
+    /// report does not name (created since) had none that Vouch can show.
+    pub fn phishing_resistant(&self, user: &User) -> bool {
+        self.by_id
+            .get(&user.id)
+            .or_else(|| {
+                user.primary_email
+                    .as_deref()
+                    .and_then(|e| self.by_email.get(&e.to_ascii_lowercase()))
+            })
+            .is_some_and(|n| *n > 0)
+    }
 }
 
 /// What one collection's collectors share: the client (with its token) and the users, listed
@@ -410,6 +490,7 @@ impl GoogleWorkspaceConfig {
 struct Run {
     api: Result<Arc<Api>, String>,
     users: tokio::sync::OnceCell<Result<Arc<Vec<User>>, ApiError>>,
+    report: tokio::sync::OnceCell<Result<Arc<Report>, ApiError>>,
 }
 
 /// What the collectors of one source share: the configuration and the current collection.
@@ -426,6 +507,7 @@ impl Shared {
             Arc::new(Run {
                 api: self.config.connect().map(Arc::new),
                 users: tokio::sync::OnceCell::new(),
+                report: tokio::sync::OnceCell::new(),
             })
         })
         .clone()
@@ -465,6 +547,36 @@ impl Shared {
             .await
             .clone();
         fatal(listed)
+    }
+
+    /// The user usage report of two days before the collection's clock, else (Google has not
+    /// computed it yet) of three days before; read once per collection, for both areas. A
+    /// refused assertion fails the collector; anything else is the reason of the facts it feeds.
+    async fn report(
+        &self,
+        ctx: &CollectContext,
+    ) -> Result<Result<Arc<Report>, String>, CollectError> {
+        let run = self.run();
+        let api = run.api.clone().map_err(CollectError::Failed)?;
+        let read = run
+            .report
+            .get_or_init(|| async {
+                let now = ctx.clock.now().datetime();
+                let mut last = None;
+                for lag in [REPORT_LAG_DAYS, REPORT_LAG_DAYS + 1] {
+                    let date = report_day(now, lag);
+                    let path = self.config.report_path(&date);
+                    match api.get_all::<UsageReport>(ctx, &path).await {
+                        Ok(records) => return Ok(Arc::new(Report::new(date, &records))),
+                        Err(e) if e.is_not_yet_reported() => last = Some(e),
+                        Err(e) => return Err(e),
+                    }
+                }
+                Err(last.unwrap_or_else(|| ApiError::Failed("no report day asked".into())))
+            })
+            .await
+            .clone();
+        fatal(read)
     }
 
     /// Forgets the collection: the next [`Shared::run`] makes a new one.
@@ -683,10 +795,27 @@ mod tests {
         };
         let users_path = config.users_path();
         assert!(call_matches(CALLS[0].0, users_path.split('?').next().unwrap()));
+        let report_path = config.report_path("2025-11-22");
+        assert!(call_matches(CALLS[4].0, report_path.split('?').next().unwrap()));
+        assert_eq!(
+            CALLS[4].0.replace("{date}", "2025-11-22").replace("{n}", "4"),
+            format!("GET {report_path}")
+        );
         assert!(call_matches(
             "GET /admin/directory/v1/groups/{id}/members?x",
             "/admin/directory/v1/groups/03ep43zb2k5y2ab/members"
         ));
+    }
+
+    #[test]
+    fn the_report_is_asked_for_days_before_the_collection_in_utc() {
+        let at = |t: &str| {
+            time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+                .unwrap()
+        };
+        assert_eq!(report_day(at("2025-11-24T08:00:00Z"), 2), "2025-11-22");
+        assert_eq!(report_day(at("2025-03-01T00:30:00Z"), 3), "2025-02-26");
+        assert_eq!(report_day(at("2026-01-01T01:00:00+02:00"), 2), "2025-12-29");
     }
 
     #[test]

@@ -5,17 +5,38 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-/// One page of a Directory API list: the items (`users`, `items` or `members`, by resource)
-/// and the token of the next page, absent on the last.
+/// One page of an Admin SDK list: the items (`users`, `items` or `members` of the Directory
+/// API, `usageReports` of the Reports API) and the token of the next page, absent on the last.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Page<T> {
     /// The items, under the resource's own key.
-    #[serde(default = "Vec::new", alias = "users", alias = "items", alias = "members")]
+    #[serde(
+        default = "Vec::new",
+        alias = "users",
+        alias = "items",
+        alias = "members",
+        alias = "usageReports"
+    )]
     pub entries: Vec<T>,
     /// The token of the next page.
     #[serde(default)]
     pub next_page_token: Option<String>,
+    /// The Reports API's warnings (`DATA_NOT_AVAILABLE`, `PARTIAL_DATA_AVAILABLE`); the
+    /// Directory API sends none.
+    #[serde(default)]
+    pub warnings: Vec<ReportWarning>,
+}
+
+/// A warning of the Reports API (`{"code", "message", "data": [{"key", "value"}]}`).
+#[derive(Debug, Deserialize)]
+pub(crate) struct ReportWarning {
+    /// `DATA_NOT_AVAILABLE` (no data for the date), `PARTIAL_DATA_AVAILABLE`.
+    #[serde(default)]
+    pub code: String,
+    /// A sentence for people (`Data for dates later than 2025-11-21 is not yet available…`).
+    #[serde(default)]
+    pub message: String,
 }
 
 /// The service account key file Google's console creates (`type` `service_account`). Only the
@@ -255,6 +276,68 @@ impl Member {
     }
 }
 
+/// The user usage report's parameters read: how many security keys, and how many passkeys,
+/// each user enrolled for 2-Step Verification (both phishing-resistant).
+pub(crate) const SECURITY_KEYS: &str = "accounts:num_security_keys";
+
+/// See [`SECURITY_KEYS`].
+pub(crate) const PASSKEYS: &str = "accounts:num_passkeys_enrolled";
+
+/// One user's record of the user usage report
+/// (`GET /admin/reports/v1/usage/users/all/dates/{date}`): whose, and the parameters asked for
+/// (its `date` is the day asked for, its `kind` and `etag` are not read).
+#[derive(Clone, Debug, Deserialize)]
+pub(crate) struct UsageReport {
+    /// The user it describes.
+    pub entity: UsageEntity,
+    /// The parameters asked for (`accounts:num_security_keys`…), those with a value.
+    #[serde(default)]
+    pub parameters: Vec<UsageParameter>,
+}
+
+/// The entity of a usage report: for a user report, the user.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct UsageEntity {
+    /// The user's primary email address.
+    #[serde(default)]
+    pub user_email: Option<String>,
+    /// The user's unique id, the Directory API's `id`.
+    #[serde(default)]
+    pub profile_id: Option<String>,
+}
+
+/// One parameter of a usage report: its name and value (`intValue` is an int64, which Google's
+/// JSON writes as a string).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct UsageParameter {
+    /// `accounts:num_security_keys`.
+    pub name: String,
+    /// The value of an integer parameter: `"2"` (a number is taken too).
+    #[serde(default)]
+    pub int_value: Option<serde_json::Value>,
+}
+
+impl UsageReport {
+    /// The integer parameter `name`, when reported and a whole number.
+    pub fn int(&self, name: &str) -> Option<u64> {
+        let value = self.parameters.iter().find(|p| p.name == name)?.int_value.as_ref()?;
+        match value {
+            serde_json::Value::String(s) => s.parse().ok(),
+            other => other.as_u64(),
+        }
+    }
+
+    /// How many phishing-resistant second factors the user enrolled: security keys and
+    /// passkeys.
+    pub fn phishing_resistant(&self) -> u64 {
+        self.int(SECURITY_KEYS)
+            .unwrap_or(0)
+            .saturating_add(self.int(PASSKEYS).unwrap_or(0))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,5 +385,20 @@ mod tests {
         assert_eq!(page.entries[0].user_id(), Some("1"));
         assert_eq!(page.entries[1].user_id(), None);
         assert!(page.next_page_token.is_none());
+    }
+
+    #[test]
+    fn usage_reports_count_security_keys_and_passkeys() {
+        let page: Page<UsageReport> = serde_json::from_str(
+            r#"{"kind":"admin#reports#usageReports","warnings":[{"code":"PARTIAL_DATA_AVAILABLE","message":"Data for some users may be missing","data":[{"key":"application","value":"accounts"}]}],"usageReports":[{"kind":"admin#reports#usageReport","date":"2025-11-21","etag":"\"x\"","entity":{"customerId":"C03az79cb","userEmail":"alice@acme.example","profileId":"1","type":"USER"},"parameters":[{"name":"accounts:num_security_keys","intValue":"2"},{"name":"accounts:num_passkeys_enrolled","intValue":1}]},{"date":"2025-11-21","entity":{"userEmail":"bob@acme.example","profileId":"2","type":"USER"},"parameters":[{"name":"accounts:num_security_keys","intValue":"0"}]}],"nextPageToken":"A:1"}"#,
+        )
+        .unwrap();
+        assert_eq!(page.warnings[0].code, "PARTIAL_DATA_AVAILABLE");
+        assert_eq!(page.entries[0].phishing_resistant(), 3);
+        assert_eq!(page.entries[0].int(SECURITY_KEYS), Some(2));
+        assert_eq!(page.entries[1].phishing_resistant(), 0);
+        assert_eq!(page.entries[1].int(PASSKEYS), None);
+        assert_eq!(page.entries[1].entity.profile_id.as_deref(), Some("2"));
+        assert_eq!(page.next_page_token.as_deref(), Some("A:1"));
     }
 }

@@ -1,6 +1,7 @@
 //! People: how many, which can sign in (neither suspended nor archived), which of those are not
-//! enrolled in 2-Step Verification or not held to it, whether it is enforced for everyone, and
-//! whose account has gone unused.
+//! enrolled in 2-Step Verification or not held to it, whether it is enforced for everyone, whose
+//! account has gone unused, and (from the user usage report) how many enrolled a
+//! phishing-resistant factor.
 
 use std::sync::Arc;
 
@@ -12,6 +13,9 @@ use crate::{CollectContext, CollectError, Collector, EvidenceSpec, Facts, ValueT
 
 /// The listing, as items name their source.
 const USERS: &str = "/admin/directory/v1/users";
+
+/// The user usage report, as items name their source.
+pub(super) const REPORT: &str = "/admin/reports/v1/usage/users/all/dates/{date}";
 
 /// The evidence this area produces.
 pub const EVIDENCE: &[EvidenceSpec] = &[
@@ -85,6 +89,22 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
         context_only: None,
     },
     EvidenceSpec {
+        id: "google_workspace.users.phishing_resistant_count",
+        value_type: ValueType::Integer,
+        meaning: "How many active users had enrolled at least one phishing-resistant second factor, a security key or a passkey (`accounts:num_security_keys` or `accounts:num_passkeys_enrolled` above 0), on the day of the user usage report `google_workspace.users.usage_report_date`. A user the report does not name (created since) counts as without.",
+        source: "GET /admin/reports/v1/usage/users/all/dates/{date} (accounts:num_security_keys, accounts:num_passkeys_enrolled)",
+        context_only: Some(
+            "adoption of phishing-resistant factors beyond administrators is a goal, not a requirement of the pack",
+        ),
+    },
+    EvidenceSpec {
+        id: "google_workspace.users.usage_report_date",
+        value_type: ValueType::String,
+        meaning: "The day (`YYYY-MM-DD`, UTC) of the Reports API's user usage report the security keys and passkeys were read from: two days before the collection, else three when Google had not computed that day yet (the report lags a day or two). Factors enrolled or removed since are not seen.",
+        source: "GET /admin/reports/v1/usage/users/all/dates/{date}",
+        context_only: None,
+    },
+    EvidenceSpec {
         id: "google_workspace.users.inactive",
         value_type: ValueType::StringList,
         meaning: "Primary email addresses of active users who have not signed in for more than `google_workspace.users.inactive_days` days (`lastLoginTime`), or never and were created longer ago (`creationTime`); sorted, at most 100.",
@@ -124,6 +144,11 @@ impl Collector for Users {
         let days = self.0.config.inactive_days;
         let now = ctx.clock.now().datetime();
         let users = self.0.users(ctx).await?;
+        // The report is asked for only when there are users to read it for.
+        let report = match &users {
+            Ok(_) => self.0.report(ctx).await?,
+            Err(e) => Err(e.clone()),
+        };
         let count = |keep: &dyn Fn(&User) -> bool| -> Result<u64, String> {
             users
                 .as_ref()
@@ -144,6 +169,10 @@ impl Collector for Users {
         let without = active(&|u| !u.is_enrolled_in_2sv);
         let not_enforced = active(&|u| !u.is_enforced_in_2sv);
         let inactive = active(&|u| u.unused_for(days, now));
+        let phishing_resistant = match &report {
+            Ok(r) => count(&|u| u.active() && r.phishing_resistant(u)),
+            Err(e) => Err(e.clone()),
+        };
         Ok(vec![
             fact("google_workspace.users.total", call(USERS), count(&|_| true)),
             fact(
@@ -185,6 +214,16 @@ impl Collector for Users {
                 "google_workspace.users.mfa_required_for_everyone",
                 call(USERS),
                 not_enforced.map(|n| n.is_empty()),
+            ),
+            fact(
+                "google_workspace.users.phishing_resistant_count",
+                call(REPORT),
+                phishing_resistant,
+            ),
+            fact(
+                "google_workspace.users.usage_report_date",
+                call(REPORT),
+                report.as_ref().map(|r| r.date.clone()).map_err(Clone::clone),
             ),
             fact(
                 "google_workspace.users.inactive",

@@ -2,7 +2,7 @@
 # title: No disabled Entra ID account holds a directory role
 # description: >-
 #   No account whose sign-in is disabled still holds a directory role, directly or through a
-#   role-assignable group. A role left on a disabled account comes back with it when the account
+#   role-assignable group, actively or as eligible through Privileged Identity Management. A role left on a disabled account comes back with it when the account
 #   is enabled again, without anyone granting the privilege anew.
 # custom:
 #   id: entra.admins.disabled_without_roles

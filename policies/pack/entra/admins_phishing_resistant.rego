@@ -1,7 +1,8 @@
 # METADATA
 # title: Entra ID administrators have a phishing-resistant method
 # description: >-
-#   Every enabled holder of a directory role has registered a phishing-resistant method: a FIDO2
+#   Every enabled holder of a directory role, active or eligible through Privileged Identity
+#   Management, has registered a phishing-resistant method: a FIDO2
 #   security key or passkey, Windows Hello for Business, the macOS Platform SSO key or a
 #   multifactor certificate. Push and one-time codes can be relayed by a phishing page; these are
 #   bound to the real origin or device. Whether sign-in demands them is set by conditional

@@ -1,7 +1,8 @@
 # METADATA
 # title: Entra ID administrators sign in with a strong method
 # description: >-
-#   Every enabled holder of a directory role has registered a method stronger than SMS, a voice
+#   Every enabled holder of a directory role, active or eligible through Privileged Identity
+#   Management, has registered a method stronger than SMS, a voice
 #   call, a Temporary Access Pass, an email address or security questions: Microsoft
 #   Authenticator, an OATH code, a FIDO2 security key or passkey, Windows Hello for Business or a
 #   certificate. An administrator of the identity provider can reach every application it signs

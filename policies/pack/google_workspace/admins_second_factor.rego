@@ -6,7 +6,7 @@
 #   Verification and has it enforced, so that they can neither sign in with a password alone
 #   nor turn it off. An administrator of the identity provider can reach every application it
 #   signs people in to. Whether their second factor resists phishing (a security key or passkey)
-#   is not visible in the Directory API and not judged.
+#   is judged by google_workspace.admins.phishing_resistant_factors.
 # custom:
 #   id: google_workspace.admins.second_factor_enforced
 #   severity: high

@@ -6,7 +6,8 @@
 #   enforced for but who has not enrolled yet, in the new-user enrolment period, signs in with a
 #   password alone until they do, and counts as not enrolled. Enforcement is judged by
 #   google_workspace.policies.mfa_enforced; this checks that nobody is left who could not meet
-#   it. Which second factor people enrolled is not visible in the Directory API and not judged.
+#   it. Which second factor people enrolled is not judged here (for administrators, see
+#   google_workspace.admins.phishing_resistant_factors).
 # custom:
 #   id: google_workspace.users.second_factor_enrolled
 #   severity: high
