@@ -291,9 +291,135 @@ pub(crate) fn listed<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String
     names
 }
 
+/// How long before its expiry an OAuth access token is replaced, at most (and at most half its
+/// lifetime).
+const TOKEN_MARGIN: Duration = Duration::from_secs(300);
+
+/// How long a token of `lifetime` is used: until [`TOKEN_MARGIN`] before it expires, or half
+/// its lifetime when that is shorter.
+fn refresh_after(lifetime: Duration) -> Duration {
+    lifetime - TOKEN_MARGIN.min(lifetime / 2)
+}
+
+/// An access token and when to replace it.
+struct CachedToken {
+    /// `Bearer <token>`, marked sensitive.
+    header: reqwest::header::HeaderValue,
+    /// When to ask for a new one.
+    refresh_at: Instant,
+    /// Which token this is (1 for the first of the run).
+    generation: u64,
+}
+
+/// The token as the run knows it.
+struct TokenState<E> {
+    /// The token in use.
+    current: Option<CachedToken>,
+    /// The refusal that ended the run's hope of a token, answered to every later call.
+    refused: Option<E>,
+    /// Tokens obtained so far.
+    issued: u64,
+}
+
+/// The OAuth access token of one API source's run (Entra ID's client credentials, Google's
+/// signed assertion): obtained by one call at a time, used until shortly before it expires,
+/// forgotten when the API refuses it, and a refusal of the credentials remembered and answered
+/// again without asking. `E` is the source's error.
+pub(crate) struct TokenCache<E> {
+    state: tokio::sync::Mutex<TokenState<E>>,
+}
+
+impl<E: Clone> TokenCache<E> {
+    /// A cache holding no token yet.
+    pub(crate) fn new() -> Self {
+        TokenCache {
+            state: tokio::sync::Mutex::new(TokenState {
+                current: None,
+                refused: None,
+                issued: 0,
+            }),
+        }
+    }
+
+    /// The token to send and its generation: the one in use while it is fresh, else one from
+    /// `fetch` (the header and the token's lifetime). A failure `for_good` says is a refusal
+    /// of the credentials is remembered.
+    pub(crate) async fn bearer<F, Fut>(
+        &self,
+        fetch: F,
+        for_good: impl Fn(&E) -> bool,
+    ) -> Result<(reqwest::header::HeaderValue, u64), E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<(reqwest::header::HeaderValue, Duration), E>>,
+    {
+        let mut state = self.state.lock().await;
+        if let Some(refused) = &state.refused {
+            return Err(refused.clone());
+        }
+        if let Some(t) = state
+            .current
+            .as_ref()
+            .filter(|t| Instant::now() < t.refresh_at)
+        {
+            return Ok((t.header.clone(), t.generation));
+        }
+        match fetch().await {
+            Ok((header, lifetime)) => {
+                state.issued += 1;
+                let generation = state.issued;
+                state.current = Some(CachedToken {
+                    header: header.clone(),
+                    refresh_at: Instant::now() + refresh_after(lifetime),
+                    generation,
+                });
+                Ok((header, generation))
+            }
+            Err(e) => {
+                if for_good(&e) {
+                    state.refused = Some(e.clone());
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Forgets token `generation` if it is still the one in use (the API refused it).
+    pub(crate) async fn forget(&self, generation: u64) {
+        let mut state = self.state.lock().await;
+        if state
+            .current
+            .as_ref()
+            .is_some_and(|t| t.generation == generation)
+        {
+            state.current = None;
+        }
+    }
+
+    /// Remembers that the API refused even a fresh token.
+    pub(crate) async fn give_up(&self, refusal: &E) {
+        let mut state = self.state.lock().await;
+        state.current = None;
+        state.refused.get_or_insert_with(|| refusal.clone());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tokens_are_replaced_shortly_before_they_expire() {
+        assert_eq!(
+            refresh_after(Duration::from_secs(3599)),
+            Duration::from_secs(3299)
+        );
+        assert_eq!(
+            refresh_after(Duration::from_secs(120)),
+            Duration::from_secs(60)
+        );
+        assert_eq!(refresh_after(Duration::ZERO), Duration::ZERO);
+    }
 
     #[test]
     fn instants_print_as_rfc3339_seconds() {

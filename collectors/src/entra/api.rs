@@ -10,7 +10,7 @@
 //! Entra ID P1/P2 licence; `AadPremiumLicenseRequired` (a `400`) is the missing Entra ID P2 or
 //! Governance licence that Privileged Identity Management needs.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue};
 use serde::de::DeserializeOwned;
@@ -20,9 +20,6 @@ use crate::{CollectContext, remote};
 
 /// Pause after a `429` or `503` that names no `Retry-After`.
 const DEFAULT_RETRY_PAUSE: Duration = Duration::from_secs(10);
-
-/// How long before its expiry a token is replaced, at most (and at most half its lifetime).
-const TOKEN_MARGIN: Duration = Duration::from_secs(300);
 
 /// Graph's error code when the tenant lacks the licence a feature needs.
 const NO_PREMIUM: &str = "Authentication_RequestFromNonPremiumTenantOrB2CTenant";
@@ -123,27 +120,6 @@ const CREDENTIALS_REFUSED: &str = "Entra ID refused the application's credential
 /// What Graph's refusal of a fresh token means.
 const TOKEN_REFUSED: &str = "Microsoft Graph refused the application's access token twice, the second freshly issued (check that login_url and graph_url are of the same cloud): no Entra ID fact can be read until that is fixed";
 
-/// An access token and when to replace it.
-struct Token {
-    /// `Bearer <token>`, marked sensitive.
-    header: HeaderValue,
-    /// When to ask for a new one.
-    refresh_at: Instant,
-    /// Which token this is (1 for the first of the run).
-    generation: u64,
-}
-
-/// The token as the run knows it.
-#[derive(Default)]
-struct TokenState {
-    /// The token in use.
-    current: Option<Token>,
-    /// The refusal that ended the run's hope of a token, answered to every later call.
-    refused: Option<ApiError>,
-    /// Tokens obtained so far.
-    issued: u64,
-}
-
 /// A client for one tenant's Graph data.
 pub(crate) struct Api {
     client: reqwest::Client,
@@ -162,7 +138,7 @@ pub(crate) struct Api {
     /// The most pages one listing may take.
     max_pages: usize,
     /// The access token, obtained by one call at a time.
-    token: tokio::sync::Mutex<TokenState>,
+    token: remote::TokenCache<ApiError>,
 }
 
 /// Where a client connects, and as whom.
@@ -198,53 +174,26 @@ impl Api {
             client_id: endpoints.client_id.to_string(),
             secret: secret.trim().to_string(),
             max_pages,
-            token: tokio::sync::Mutex::new(TokenState::default()),
+            token: remote::TokenCache::new(),
         })
     }
 
     /// The token to send and its generation: the one in use while it is fresh, else a new one.
     /// A refusal of the credentials is remembered and answered again without asking.
     async fn bearer(&self, ctx: &CollectContext) -> Result<(HeaderValue, u64), ApiError> {
-        let mut state = self.token.lock().await;
-        if let Some(refused) = &state.refused {
-            return Err(refused.clone());
-        }
-        if let Some(t) = state.current.as_ref().filter(|t| Instant::now() < t.refresh_at) {
-            return Ok((t.header.clone(), t.generation));
-        }
-        match self.fetch_token(ctx).await {
-            Ok((header, lifetime)) => {
-                state.issued += 1;
-                let generation = state.issued;
-                state.current = Some(Token {
-                    header: header.clone(),
-                    refresh_at: Instant::now() + refresh_after(lifetime),
-                    generation,
-                });
-                Ok((header, generation))
-            }
-            Err(e) => {
-                if e.is_unauthorized() {
-                    state.refused = Some(e.clone());
-                }
-                Err(e)
-            }
-        }
+        self.token
+            .bearer(|| self.fetch_token(ctx), ApiError::is_unauthorized)
+            .await
     }
 
     /// Forgets token `generation` if it is still the one in use (Graph refused it).
     async fn forget(&self, generation: u64) {
-        let mut state = self.token.lock().await;
-        if state.current.as_ref().is_some_and(|t| t.generation == generation) {
-            state.current = None;
-        }
+        self.token.forget(generation).await;
     }
 
     /// Remembers that Graph refused even a fresh token.
     async fn give_up(&self, refusal: &ApiError) {
-        let mut state = self.token.lock().await;
-        state.current = None;
-        state.refused.get_or_insert_with(|| refusal.clone());
+        self.token.give_up(refusal).await;
     }
 
     /// Asks the token endpoint for an access token (client credentials), waiting out `429` and
@@ -418,12 +367,6 @@ fn on_origin(origin: &str, url: &str) -> Option<String> {
     url.strip_prefix(origin)
         .filter(|rest| rest.starts_with('/'))
         .map(str::to_string)
-}
-
-/// How long a token of `lifetime` is used: until five minutes before it expires, or half its
-/// lifetime when that is shorter.
-fn refresh_after(lifetime: Duration) -> Duration {
-    lifetime - TOKEN_MARGIN.min(lifetime / 2)
 }
 
 /// `body` read as a `T`; the error names the call and serde's complaint.
@@ -612,19 +555,6 @@ mod tests {
         ] {
             assert_eq!(on_origin(graph, elsewhere), None, "{elsewhere}");
         }
-    }
-
-    #[test]
-    fn tokens_are_replaced_shortly_before_they_expire() {
-        assert_eq!(
-            refresh_after(Duration::from_secs(3599)),
-            Duration::from_secs(3299)
-        );
-        assert_eq!(
-            refresh_after(Duration::from_secs(120)),
-            Duration::from_secs(60)
-        );
-        assert_eq!(refresh_after(Duration::ZERO), Duration::ZERO);
     }
 
     #[test]

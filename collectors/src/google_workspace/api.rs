@@ -10,7 +10,7 @@
 //! remembered so that no other call asks again; any other `403` is a missing scope or a missing
 //! admin privilege, named by the call.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue};
 use serde::de::DeserializeOwned;
@@ -19,9 +19,6 @@ use super::auth::{Claims, Signer};
 use super::model::{GoogleError, Page, TokenAnswer, TokenError};
 use super::{GROUP_MEMBER_SCOPE, REPORTS_SCOPE, ROLE_SCOPE, USER_SCOPE};
 use crate::{CollectContext, remote};
-
-/// How long before its expiry a token is replaced, at most (and at most half its lifetime).
-const TOKEN_MARGIN: Duration = Duration::from_secs(300);
 
 /// The reasons of a `403` that is a rate limit, not a refusal.
 const RATE_LIMITED: &[&str] = &[
@@ -109,27 +106,6 @@ impl ApiError {
     }
 }
 
-/// An access token and when to replace it.
-struct Token {
-    /// `Bearer <token>`, marked sensitive.
-    header: HeaderValue,
-    /// When to ask for a new one.
-    refresh_at: Instant,
-    /// Which token this is (1 for the first of the run).
-    generation: u64,
-}
-
-/// The token as the run knows it.
-#[derive(Default)]
-struct TokenState {
-    /// The token in use.
-    current: Option<Token>,
-    /// The refusal that ended the run's hope of a token, answered to every later call.
-    refused: Option<ApiError>,
-    /// Tokens obtained so far.
-    issued: u64,
-}
-
 /// Where a client connects, and as whom.
 pub(crate) struct Endpoints<'a> {
     /// `https://admin.googleapis.com`.
@@ -160,7 +136,7 @@ pub(crate) struct Api {
     /// The most pages one listing may take.
     max_pages: usize,
     /// The access token, obtained by one call at a time.
-    token: tokio::sync::Mutex<TokenState>,
+    token: remote::TokenCache<ApiError>,
 }
 
 impl Api {
@@ -187,57 +163,26 @@ impl Api {
             subject: endpoints.subject.to_string(),
             scope: endpoints.scopes.join(" "),
             max_pages,
-            token: tokio::sync::Mutex::new(TokenState::default()),
+            token: remote::TokenCache::new(),
         })
     }
 
     /// The token to send and its generation: the one in use while it is fresh, else a new one.
     /// A refusal is remembered and answered again without asking.
     async fn bearer(&self, ctx: &CollectContext) -> Result<(HeaderValue, u64), ApiError> {
-        let mut state = self.token.lock().await;
-        if let Some(refused) = &state.refused {
-            return Err(refused.clone());
-        }
-        if let Some(t) = state.current.as_ref().filter(|t| Instant::now() < t.refresh_at) {
-            return Ok((t.header.clone(), t.generation));
-        }
-        match self.fetch_token(ctx).await {
-            Ok((header, lifetime)) => {
-                state.issued += 1;
-                let generation = state.issued;
-                state.current = Some(Token {
-                    header: header.clone(),
-                    refresh_at: Instant::now() + refresh_after(lifetime),
-                    generation,
-                });
-                Ok((header, generation))
-            }
-            Err(e) => {
-                if e.is_unauthorized() {
-                    state.refused = Some(e.clone());
-                }
-                Err(e)
-            }
-        }
+        self.token
+            .bearer(|| self.fetch_token(ctx), ApiError::is_unauthorized)
+            .await
     }
 
     /// Forgets token `generation` if it is still the one in use (the API refused it).
     async fn forget(&self, generation: u64) {
-        let mut state = self.token.lock().await;
-        if state
-            .current
-            .as_ref()
-            .is_some_and(|t| t.generation == generation)
-        {
-            state.current = None;
-        }
+        self.token.forget(generation).await;
     }
 
     /// Remembers that the API refused even a fresh token.
     async fn give_up(&self, refusal: &ApiError) {
-        let mut state = self.token.lock().await;
-        state.current = None;
-        state.refused.get_or_insert_with(|| refusal.clone());
+        self.token.give_up(refusal).await;
     }
 
     /// Signs an assertion dated by the collection's clock and exchanges it at the token
@@ -405,12 +350,6 @@ pub(crate) fn query_value(value: &str) -> String {
     out
 }
 
-/// How long a token of `lifetime` is used: until five minutes before it expires, or half its
-/// lifetime when that is shorter.
-fn refresh_after(lifetime: Duration) -> Duration {
-    lifetime - TOKEN_MARGIN.min(lifetime / 2)
-}
-
 /// When a throttled call may be made again: `Retry-After` when the answer names it, else by
 /// exponential backoff after the `waited`-th pause (1 s, 2 s, 4 s…), as Google advises.
 fn pause_until(headers: &HeaderMap, waited: u32) -> SystemTime {
@@ -548,18 +487,6 @@ pub(crate) fn required_scope(call: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn tokens_are_replaced_shortly_before_they_expire() {
-        assert_eq!(
-            refresh_after(Duration::from_secs(3599)),
-            Duration::from_secs(3299)
-        );
-        assert_eq!(
-            refresh_after(Duration::from_secs(120)),
-            Duration::from_secs(60)
-        );
-    }
 
     #[test]
     fn throttling_waits_for_retry_after_else_backs_off() {
