@@ -152,6 +152,19 @@ async fn sign_in(browser: &Browser, server: &str, login: &str) -> Result<(), Str
     browser.click("button[type=submit]").await
 }
 
+/// Alice signs in again from Vouch's sign-in page while her session at the provider lives: no
+/// prompt, straight back to the dashboard as a security lead.
+async fn alice_again(browser: &Browser, server: &str) -> Result<(), String> {
+    browser.goto(&format!("{server}/login")).await?;
+    browser
+        .click_link(&format!("Sign in with {DISPLAY_NAME}"))
+        .await?;
+    browser
+        .wait_for("Alice Liddell, security-lead")
+        .await
+        .map(|_| ())
+}
+
 async fn audit_actions(server: &TestServer) -> Vec<(String, String)> {
     let log: serde_json::Value = https_client(&server.ca_pem)
         .get(format!("{}/v1/audit-log?limit=1000", server.url))
@@ -373,25 +386,8 @@ async fn people_sign_in_through_the_provider_and_their_writes_name_them() {
     );
     bob.quit().await;
 
-    // Alice signs in again (her session at the provider lives: no prompt), then is taken out of
-    // vouch-leads. At the session's recheck she is sent back to the provider without a prompt,
-    // comes back in no mapped group, and loses access.
-    step(
-        &browser,
-        "alice-again",
-        async {
-            browser.goto(&format!("{base}/login")).await?;
-            browser
-                .click_link(&format!("Sign in with {DISPLAY_NAME}"))
-                .await?;
-            browser
-                .wait_for("Alice Liddell, security-lead")
-                .await
-                .map(|_| ())
-        }
-        .await,
-    )
-    .await;
+    // Alice signs in again (her session at the provider lives: no prompt).
+    step(&browser, "alice-again", alice_again(&browser, &base).await).await;
     // A session unused for longer than idle_secs is over: back to the sign-in page (the
     // server's clock moves; the provider's does not need to).
     let state = server.running().state().clone();
@@ -415,18 +411,11 @@ async fn people_sign_in_through_the_provider_and_their_writes_name_them() {
     step(
         &browser,
         "alice-after-idle",
-        async {
-            browser
-                .click_link(&format!("Sign in with {DISPLAY_NAME}"))
-                .await?;
-            browser
-                .wait_for("Alice Liddell, security-lead")
-                .await
-                .map(|_| ())
-        }
-        .await,
+        alice_again(&browser, &base).await,
     )
     .await;
+    // She is taken out of vouch-leads. At the session's recheck she is sent back to the
+    // provider without a prompt, comes back in no mapped group, and loses access.
     provider.set_accounts(accounts(&["staff"]));
     state.set_clock(Clock::Fixed(moved(
         oidc.idle_secs + 60 + oidc.recheck_secs + 60,
