@@ -39,6 +39,7 @@ mod extract;
 pub mod log;
 pub mod manual;
 mod metrics;
+pub mod pack;
 pub mod retention;
 mod sample;
 pub mod verdicts;
@@ -136,6 +137,7 @@ pub fn routes() -> Router<AppState> {
         .merge(manual::routes())
         .merge(retention::routes())
         .merge(controls::routes())
+        .merge(pack::routes())
         .merge(log::routes())
         .merge(witness::routes())
         .merge(verdicts::routes())
