@@ -13,11 +13,16 @@
 //! another account) hold it, a role held by a service account, a suspended and an archived
 //! holder; a `503` and a `429` with `Retry-After` and a `403 userRateLimitExceeded` (backoff)
 //! waited out; the user usage report of 2025-11-22 not computed yet (`400`), that of 2025-11-21
-//! over three pages, naming security keys and passkeys, and not kim, created since. `globex`
+//! over three pages, naming security keys and passkeys, and not kim, created since; and, as a
+//! super administrator of its own with a token of its own carrying the Policy API's scope
+//! alone, the password policies over two pages (Google's default, a weak one of a unit, a
+//! group's). `globex`
 //! asks for two scopes only: the group members' call and the usage report are refused
-//! (`insufficientPermissions`) and the facts they feed are unavailable, naming the scope.
+//! (`insufficientPermissions`) and the facts they feed are unavailable, naming the scope; no
+//! super administrator is configured, so the password policies are not read, saying so.
 //! `hooli`'s administrator may not read admin roles (`Not Authorized to access this
-//! resource/api`); its usage report of 2025-11-22 is read. `initech`'s key was deleted (`invalid_grant`, `Invalid JWT Signature.`):
+//! resource/api`), and its "super administrator" is none (`PERMISSION_DENIED`); its usage
+//! report of 2025-11-22 is read. `initech`'s key was deleted (`invalid_grant`, `Invalid JWT Signature.`):
 //! every collector fails with Google's answer, and the token endpoint is asked once.
 //! `umbrella`'s tokens are refused by the API: renewed once, then every collector fails.
 
@@ -28,8 +33,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use tokio_util::sync::CancellationToken;
 use vouch_collectors::google_workspace::{
-    CALLS, GROUP_MEMBER_SCOPE, GoogleWorkspaceConfig, GoogleWorkspaceSource, REPORTS_SCOPE,
-    ROLE_SCOPE, USER_SCOPE, call_matches,
+    CALLS, GROUP_MEMBER_SCOPE, GoogleWorkspaceConfig, GoogleWorkspaceSource, POLICY_SCOPE,
+    REPORTS_SCOPE, ROLE_SCOPE, USER_SCOPE, call_matches,
 };
 use vouch_collectors::testing::{ReplayServer, Served, assert_replayed_as_expected};
 use vouch_collectors::{Collected, Source, run_source};
@@ -69,6 +74,14 @@ fn private_key_body() -> String {
     pem.lines().nth(1).unwrap().to_string()
 }
 
+/// The super administrator the password policies are read as, of `customer`'s domain.
+fn policy_admin(domain: &str) -> Option<String> {
+    Some(format!("vouch-policies@{domain}.example"))
+}
+
+/// The reason of the password policies when no super administrator is configured.
+const NOT_CONFIGURED: &str = "not read: policy_admin_email is not set";
+
 fn now() -> Timestamp {
     "2025-11-24T08:00:00Z".parse().unwrap()
 }
@@ -92,6 +105,7 @@ async fn collect(
         credentials_file: Some(dir.path().join("key.json")),
         token_url: format!("{}/token", server.origin()),
         api_url: server.origin().into(),
+        policy_api_url: server.origin().into(),
         ca_cert: Some(dir.path().join("ca.pem")),
         timeout_secs: 30,
         ..GoogleWorkspaceConfig::default()
@@ -202,6 +216,7 @@ async fn acme_with_every_scope() {
     let (collected, source, server, took) = collect("acme", |c| {
         c.page_size = 4;
         c.name = Some("acme.example".into());
+        c.policy_admin_email = policy_admin("acme");
     })
     .await;
     assert_expected("acme", &collected, &source, &server);
@@ -212,16 +227,36 @@ async fn acme_with_every_scope() {
         requests.len()
     );
     assert_eq!(collected.asset.kind, AssetKind::GoogleWorkspace);
-    // One token for the whole collection, asked with a JWT bearer assertion signed by the
-    // service account's key, naming the administrator, the scopes and the token endpoint.
+    // One token for the whole collection per administrator acted as, asked with a JWT bearer
+    // assertion signed by the service account's key, naming the administrator, the scopes and
+    // the token endpoint: the read-only administrator's with the Directory and Reports scopes,
+    // the super administrator's with the Policy API's read-only scope and nothing else.
     let tokens: Vec<&Served> = requests.iter().filter(|r| is_token_request(r)).collect();
-    assert_eq!(tokens.len(), 1, "the token was not kept");
+    assert_eq!(tokens.len(), 2, "the tokens were not kept");
+    for token in &tokens {
+        assert_eq!(
+            form_value(&token.body, "grant_type").as_deref(),
+            Some("urn:ietf:params:oauth:grant-type:jwt-bearer")
+        );
+        assert!(token.header("authorization").is_none());
+    }
+    let (mut reader, mut policies): (Vec<_>, Vec<_>) = tokens
+        .iter()
+        .map(|t| verified(&assertion_of(t)))
+        .partition(|(_, claims)| claims["sub"] == "vouch-reader@acme.example");
+    let (header, claims) = reader.pop().expect("no token for admin_email");
+    let (_, policy_claims) = policies.pop().expect("no token for policy_admin_email");
     assert_eq!(
-        form_value(&tokens[0].body, "grant_type").as_deref(),
-        Some("urn:ietf:params:oauth:grant-type:jwt-bearer")
+        policy_claims,
+        serde_json::json!({
+            "iss": CLIENT_EMAIL,
+            "sub": "vouch-policies@acme.example",
+            "scope": POLICY_SCOPE,
+            "aud": format!("{}/token", server.origin()),
+            "iat": NOW_UNIX,
+            "exp": NOW_UNIX + 3600,
+        })
     );
-    assert!(tokens[0].header("authorization").is_none());
-    let (header, claims) = verified(&assertion_of(tokens[0]));
     assert_eq!(
         header,
         serde_json::json!({"alg": "RS256", "typ": "JWT", "kid": "5f3c1e0d9b8a7f6e5d4c3b2a1f0e9d8c7b6a5f4e"})
@@ -261,8 +296,10 @@ async fn acme_with_every_scope() {
     for r in &requests {
         assert!(!r.body.contains(&key) && !r.line().contains(&key));
     }
-    // The users are listed once for both areas, over three pages.
+    // The users are listed once for both areas, over three pages; the password policies over
+    // two.
     assert_eq!(calls(&requests, "/admin/directory/v1/users").len(), 3);
+    assert_eq!(calls(&requests, "/v1/policies").len(), 2);
     // A 503, a 429 with Retry-After: 1 and a 403 userRateLimitExceeded (backoff from 1 s), each
     // waited out, then answered.
     for path in [
@@ -374,6 +411,18 @@ async fn globex_without_the_group_members_scope() {
     let token = requests.iter().find(|r| is_token_request(r)).unwrap();
     let (_, claims) = verified(&assertion_of(token));
     assert_eq!(claims["scope"], format!("{USER_SCOPE} {ROLE_SCOPE}"));
+    // Without a super administrator, the password policies are not asked for, and say why.
+    assert!(calls(&requests, "/v1/policies").is_empty());
+    let password = &collected.evidence["google_workspace.policies.password"];
+    assert_eq!(password.status, ItemStatus::Unavailable);
+    assert!(
+        password
+            .reason
+            .as_deref()
+            .unwrap()
+            .starts_with(NOT_CONFIGURED)
+            && password.reason.as_deref().unwrap().contains(POLICY_SCOPE)
+    );
     // Every refused fact names the scope it needs; the users' facts stand.
     for id in [
         "google_workspace.admins.count",
@@ -417,8 +466,22 @@ async fn globex_without_the_group_members_scope() {
 
 #[tokio::test]
 async fn hooli_whose_administrator_may_not_read_roles() {
-    let (collected, source, server, _) = collect("hooli", |_| {}).await;
+    let (collected, source, server, _) = collect("hooli", |c| {
+        c.policy_admin_email = policy_admin("hooli");
+    })
+    .await;
     assert_expected("hooli", &collected, &source, &server);
+    // The Policy API answers super administrators only, and the reason says so.
+    let password = collected.evidence["google_workspace.policies.password"]
+        .reason
+        .clone()
+        .unwrap();
+    assert!(
+        password.contains("PERMISSION_DENIED")
+            && password.contains("(policy_admin_email)")
+            && password.contains("super administrators of this account only"),
+        "{password}"
+    );
     let reason = collected.evidence["google_workspace.admins.super_admins"]
         .reason
         .clone()
@@ -443,8 +506,13 @@ async fn initech_with_a_deleted_key_fails_every_collector_and_says_why() {
     let (collected, source, server, _) = collect("initech", |_| {}).await;
     assert!(server.unmatched().is_empty(), "{:?}", server.unmatched());
     assert!(server.unused().is_empty(), "{:?}", server.unused());
-    assert_eq!(collected.collectors.len(), 2);
-    for run in &collected.collectors {
+    assert_eq!(collected.collectors.len(), 3);
+    // No super administrator is configured: the password policies ask for no token.
+    for run in collected
+        .collectors
+        .iter()
+        .filter(|r| r.name != "google_workspace.policies")
+    {
         match &run.outcome {
             RunOutcome::Error { message } => assert!(
                 message.starts_with(
@@ -467,7 +535,12 @@ async fn initech_with_a_deleted_key_fails_every_collector_and_says_why() {
         let item = &collected.evidence[spec.id];
         assert_eq!(item.status, ItemStatus::Unavailable, "{}", spec.id);
         let reason = item.reason.as_deref().unwrap();
-        assert!(reason.contains("invalid_grant"), "{}: {reason}", spec.id);
+        let why = if spec.id == "google_workspace.policies.password" {
+            NOT_CONFIGURED
+        } else {
+            "invalid_grant"
+        };
+        assert!(reason.contains(why), "{}: {reason}", spec.id);
         assert!(!reason.contains(&key));
     }
     // The refusal is remembered: one token request, no API call.
@@ -479,7 +552,12 @@ async fn umbrella_whose_tokens_the_api_refuses_renews_once_then_fails_every_coll
     let (collected, _, server, _) = collect("umbrella", |_| {}).await;
     assert!(server.unmatched().is_empty(), "{:?}", server.unmatched());
     assert!(server.unused().is_empty(), "{:?}", server.unused());
-    for run in &collected.collectors {
+    // No super administrator is configured: the password policies ask for no token.
+    for run in collected
+        .collectors
+        .iter()
+        .filter(|r| r.name != "google_workspace.policies")
+    {
         match &run.outcome {
             RunOutcome::Error { message } => assert!(
                 message.contains(
@@ -506,11 +584,12 @@ async fn umbrella_whose_tokens_the_api_refuses_renews_once_then_fails_every_coll
 
 #[tokio::test]
 async fn users_of_another_account_are_not_taken_for_this_ones() {
-    // acme's administrator, configured with another customer id: Google answers with acme's
-    // users, which the source refuses to describe as C0999zzzz's.
+    // acme's administrators, configured with another customer id: Google answers with acme's
+    // users and policies, which the source refuses to describe as C0999zzzz's.
     let (collected, _, _, _) = collect("acme", |c| {
         c.page_size = 4;
         c.customer_id = "C0999zzzz".into();
+        c.policy_admin_email = policy_admin("acme");
     })
     .await;
     assert_eq!(collected.asset.id, "C0999zzzz");
@@ -518,11 +597,16 @@ async fn users_of_another_account_are_not_taken_for_this_ones() {
         if id == "google_workspace.users.inactive_days" {
             continue;
         }
+        let listed = if id == "google_workspace.policies.password" {
+            "policies"
+        } else {
+            "users"
+        };
         assert_eq!(item.status, ItemStatus::Unavailable, "{id}");
         assert!(
-            item.reason.as_deref().unwrap().contains(
-                "the users listed belong to customer C03az79cb, not to customer_id C0999zzzz"
-            ),
+            item.reason.as_deref().unwrap().contains(&format!(
+                "the {listed} listed belong to customer C03az79cb, not to customer_id C0999zzzz"
+            )),
             "{id}: {:?}",
             item.reason
         );
@@ -536,6 +620,7 @@ async fn without_a_key_every_fact_is_unavailable_and_says_why() {
         enabled: true,
         customer_id: "C03az79cb".into(),
         admin_email: "vouch-reader@acme.example".into(),
+        policy_admin_email: policy_admin("acme"),
         credentials_file: Some(dir.path().join("absent.json")),
         ..GoogleWorkspaceConfig::default()
     });
@@ -552,7 +637,7 @@ async fn without_a_key_every_fact_is_unavailable_and_says_why() {
             "{reason}"
         );
     }
-    assert_eq!(c.evidence.len(), 22);
+    assert_eq!(c.evidence.len(), 23);
 }
 
 #[tokio::test]

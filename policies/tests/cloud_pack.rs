@@ -802,6 +802,11 @@ fn google_workspace_acme_as_collected() {
                 "2-Step Verification is not enforced for 3 active user(s), who may sign in with a password alone: bob@acme.example, frank@acme.example, ivan@acme.example",
             ),
             (
+                "google_workspace.policies.password_strong",
+                Fail,
+                "password policy of orgUnits/03ph8a2z3k9s2pq (ADMIN): 8 characters, below 12, not enforced at the next sign-in, reuse allowed, strength WEAK, not STRONG",
+            ),
+            (
                 "google_workspace.users.second_factor_enrolled",
                 Fail,
                 "3 active user(s) are not enrolled in 2-Step Verification: dave@acme.example, frank@acme.example, kim@acme.example",
@@ -842,6 +847,11 @@ fn google_workspace_globex_without_the_group_members_scope_gives_errors_not_pass
                 "google_workspace.policies.mfa_enforced",
                 Pass,
                 "every active user is held to 2-Step Verification",
+            ),
+            (
+                "google_workspace.policies.password_strong",
+                Error,
+                "evidence unavailable: google_workspace.policies.password",
             ),
             (
                 "google_workspace.users.second_factor_enrolled",

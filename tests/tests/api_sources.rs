@@ -92,8 +92,9 @@ async fn sources(dir: &Path) -> Vec<Source> {
         kind: AssetKind::GoogleWorkspace,
         asset_id: "C03az79cb",
         table: format!(
-            "[collectors.google_workspace]\nenabled = true\ncustomer_id = \"C03az79cb\"\nadmin_email = \"vouch-reader@acme.example\"\ncredentials_file = {:?}\ntoken_url = \"{}/token\"\napi_url = {:?}\nca_cert = {:?}\npage_size = 4\nname = \"acme.example\"\ntimeout_secs = 60\n",
+            "[collectors.google_workspace]\nenabled = true\ncustomer_id = \"C03az79cb\"\nadmin_email = \"vouch-reader@acme.example\"\npolicy_admin_email = \"vouch-policies@acme.example\"\ncredentials_file = {:?}\ntoken_url = \"{}/token\"\napi_url = {:?}\npolicy_api_url = {:?}\nca_cert = {:?}\npage_size = 4\nname = \"acme.example\"\ntimeout_secs = 60\n",
             key,
+            r.origin(),
             r.origin(),
             r.origin(),
             ca("google", &r)

@@ -17,7 +17,7 @@ use serde::de::DeserializeOwned;
 
 use super::auth::{Claims, Signer};
 use super::model::{GoogleError, Page, TokenAnswer, TokenError};
-use super::{GROUP_MEMBER_SCOPE, REPORTS_SCOPE, ROLE_SCOPE, USER_SCOPE};
+use super::{GROUP_MEMBER_SCOPE, POLICY_SCOPE, REPORTS_SCOPE, ROLE_SCOPE, USER_SCOPE};
 use crate::{CollectContext, remote};
 
 /// The reasons of a `403` that is a rate limit, not a refusal.
@@ -33,6 +33,9 @@ const SCOPE_MISSING: &[&str] = &["insufficientPermissions", "ACCESS_TOKEN_SCOPE_
 
 /// The Reports API's warning that it has no data for the date asked.
 pub(crate) const NO_DATA: &str = "DATA_NOT_AVAILABLE";
+
+/// What a refused assertion or token costs the client of `admin_email`.
+pub(crate) const ALL_LOST: &str = "no Google Workspace fact can be read";
 
 /// The grant type of a signed assertion (RFC 7523).
 const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
@@ -116,6 +119,11 @@ pub(crate) struct Endpoints<'a> {
     pub subject: &'a str,
     /// The scopes asked for.
     pub scopes: &'a [String],
+    /// The configuration key naming the subject (`admin_email`, `policy_admin_email`), for
+    /// reasons.
+    pub subject_key: &'static str,
+    /// What a refused assertion or token costs (`no Google Workspace fact can be read`).
+    pub loss: &'static str,
 }
 
 /// A client for one account's directory.
@@ -133,6 +141,10 @@ pub(crate) struct Api {
     subject: String,
     /// The scopes, space-separated.
     scope: String,
+    /// The configuration key naming the subject, for reasons.
+    subject_key: &'static str,
+    /// What a refused assertion or token costs.
+    loss: &'static str,
     /// The most pages one listing may take.
     max_pages: usize,
     /// The access token, obtained by one call at a time.
@@ -162,6 +174,8 @@ impl Api {
             signer,
             subject: endpoints.subject.to_string(),
             scope: endpoints.scopes.join(" "),
+            subject_key: endpoints.subject_key,
+            loss: endpoints.loss,
             max_pages,
             token: remote::TokenCache::new(),
         })
@@ -219,7 +233,13 @@ impl Api {
                 continue;
             }
             if !(200..300).contains(&status) {
-                return Err(token_refusal(call, status, &body, &self.scope));
+                return Err(self.costed(token_refusal(
+                    call,
+                    status,
+                    &body,
+                    &self.scope,
+                    self.subject_key,
+                )));
             }
             let answer: TokenAnswer = serde_json::from_str(&body)
                 .map_err(|e| ApiError::Failed(format!("{call}: unexpected answer: {e}")))?;
@@ -240,6 +260,26 @@ impl Api {
                 })?;
             header.set_sensitive(true);
             return Ok((header, Duration::from_secs(answer.expires_in)));
+        }
+    }
+
+    /// `e` with what a refusal costs this client: the default consequence names every fact.
+    fn costed(&self, e: ApiError) -> ApiError {
+        match e {
+            ApiError::Unauthorized {
+                call,
+                status,
+                code,
+                summary,
+                consequence,
+            } => ApiError::Unauthorized {
+                call,
+                status,
+                code,
+                summary,
+                consequence: consequence.replace(ALL_LOST, self.loss),
+            },
+            other => other,
         }
     }
 
@@ -276,7 +316,7 @@ impl Api {
                     continue;
                 }
                 _ => {
-                    let e = refusal(call, status, &body);
+                    let e = self.costed(refusal(call, status, &body));
                     if e.is_unauthorized() {
                         self.give_up(&e).await;
                     }
@@ -370,7 +410,13 @@ fn first_line(text: &str) -> String {
 
 /// A refusal of the token endpoint: any error but throttling and server errors means the
 /// assertion was refused, with what Google's answer points to.
-fn token_refusal(call: &str, status: u16, body: &str, scope: &str) -> ApiError {
+fn token_refusal(
+    call: &str,
+    status: u16,
+    body: &str,
+    scope: &str,
+    subject_key: &str,
+) -> ApiError {
     let (code, summary) = match serde_json::from_str::<TokenError>(body) {
         Ok(e) if !e.error.is_empty() => (
             vouch_evidence::limits::truncate_echo(&e.error),
@@ -399,7 +445,7 @@ fn token_refusal(call: &str, status: u16, body: &str, scope: &str) -> ApiError {
         "the agent's clock is off by more than Google allows: check its time synchronisation"
             .to_string()
     } else if summary.contains("email") || summary.contains("sub") || code == "invalid_request" {
-        "admin_email is not an active user of the account".to_string()
+        format!("{subject_key} is not an active user of the account")
     } else {
         "the service account, its key or its delegation is not usable".to_string()
     };
@@ -409,7 +455,7 @@ fn token_refusal(call: &str, status: u16, body: &str, scope: &str) -> ApiError {
         code,
         summary,
         consequence: format!(
-            "Google refused the service account's assertion ({hint}): no Google Workspace fact can be read until that is fixed"
+            "Google refused the service account's assertion ({hint}): {ALL_LOST} until that is fixed"
         ),
     }
 }
@@ -433,7 +479,7 @@ fn refusal(call: String, status: u16, body: &str) -> ApiError {
             status,
             code,
             summary,
-            consequence: "the Directory API refused the access token twice, the second freshly issued (check that token_url and api_url are Google's): no Google Workspace fact can be read until that is fixed".into(),
+            consequence: format!("the Directory API refused the access token twice, the second freshly issued (check that token_url and api_url are Google's): {ALL_LOST} until that is fixed"),
         },
         403 => {
             let scope = required_scope(&call);
@@ -444,6 +490,8 @@ fn refusal(call: String, status: u16, body: &str) -> ApiError {
                 format!(
                     "the access token lacks the scope {scope} (add it to scopes, and authorise it for the service account's client id in the Admin console's domain-wide delegation)"
                 )
+            } else if scope == POLICY_SCOPE {
+                "the administrator Vouch acts as for the password policies (policy_admin_email) may not read them: the Cloud Identity Policy API answers super administrators of this account only".to_string()
             } else {
                 format!(
                     "the administrator Vouch acts as (admin_email) may not read this: its admin role lacks the privilege behind the scope {scope}, or it is not an administrator of this account"
@@ -480,6 +528,7 @@ pub(crate) fn required_scope(call: &str) -> &'static str {
         ["admin", "directory", "v1", "customer", _, "roles" | "roleassignments", ..] => ROLE_SCOPE,
         ["admin", "directory", "v1", "groups", ..] => GROUP_MEMBER_SCOPE,
         ["admin", "reports", ..] => REPORTS_SCOPE,
+        ["v1", "policies", ..] => POLICY_SCOPE,
         _ => USER_SCOPE,
     }
 }
@@ -586,12 +635,12 @@ mod tests {
                 "admin_email is not an active user",
             ),
         ] {
-            let e = token_refusal("POST /token", 400, body, scope);
+            let e = token_refusal("POST /token", 400, body, scope, "admin_email");
             assert!(e.is_unauthorized());
             assert!(e.to_string().contains(hint), "{e}");
             assert!(e.to_string().ends_with("no Google Workspace fact can be read until that is fixed"));
         }
-        assert!(!token_refusal("POST /token", 500, "", scope).is_unauthorized());
+        assert!(!token_refusal("POST /token", 500, "", scope, "admin_email").is_unauthorized());
     }
 
     #[test]

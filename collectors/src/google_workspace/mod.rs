@@ -13,15 +13,19 @@
 //! not granted: `invalid_grant`, `unauthorized_client`) fails every collector with Google's
 //! answer; a call the token or the administrator may not make (`403`) makes the facts it feeds
 //! unavailable, naming the scope it needs ([`USER_SCOPE`], [`ROLE_SCOPE`],
-//! [`GROUP_MEMBER_SCOPE`], [`REPORTS_SCOPE`]).
+//! [`GROUP_MEMBER_SCOPE`], [`REPORTS_SCOPE`], [`POLICY_SCOPE`]).
 //!
 //! Which second factors people enrolled is not in the Directory API: the user usage report of
 //! the Reports API counts each user's security keys and passkeys (`accounts:num_security_keys`,
 //! `accounts:num_passkeys_enrolled`). Google computes it a day or two late, so the report of two
 //! days before the collection's clock is asked for, else (not computed yet) that of three days
-//! before; the day read is evidence beside the counts. What neither API shows is not declared:
-//! the password policy, and the 2-Step Verification settings of organisational units (their
-//! enforcement shows per user, `isEnforcedIn2Sv`).
+//! before; the day read is evidence beside the counts.
+//!
+//! The password policies are settings of the Cloud Identity Policy API, which Google answers
+//! for super administrators only: they are read as `policy_admin_email`, with a token of its own
+//! carrying only [`POLICY_SCOPE`] (read-only), and are unavailable, saying so, when no such
+//! administrator is configured. The 2-Step Verification settings of organisational units are
+//! not declared: their enforcement shows per user (`isEnforcedIn2Sv`).
 //!
 //! Evidence names people by their primary email address (cut to [`MAX_ECHO_CHARS`] characters
 //! like every string another party chose), in lists of at most [`MAX_LISTED`], beside a whole
@@ -33,6 +37,7 @@ mod admins;
 mod api;
 mod auth;
 mod model;
+mod policies;
 mod users;
 
 use crate::remote::{get_call as call, listed};
@@ -51,7 +56,8 @@ use api::{Api, ApiError, Endpoints};
 use model::{PASSKEYS, SECURITY_KEYS, UsageReport, User};
 
 /// Every area's declarations, for documentation and checks.
-pub const EVIDENCE_AREAS: &[&[EvidenceSpec]] = &[users::EVIDENCE, admins::EVIDENCE];
+pub const EVIDENCE_AREAS: &[&[EvidenceSpec]] =
+    &[users::EVIDENCE, admins::EVIDENCE, policies::EVIDENCE];
 
 /// The system CA bundle, trusted when no `ca_cert` is configured.
 const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
@@ -61,6 +67,9 @@ const TOKEN_URL: &str = "https://oauth2.googleapis.com/token";
 
 /// The Admin SDK's endpoint.
 const API_URL: &str = "https://admin.googleapis.com";
+
+/// The Cloud Identity API's endpoint (the Policy API).
+const POLICY_API_URL: &str = "https://cloudidentity.googleapis.com";
 
 /// See the users and their state: the listing of users.
 pub const USER_SCOPE: &str = "https://www.googleapis.com/auth/admin.directory.user.readonly";
@@ -76,8 +85,13 @@ pub const GROUP_MEMBER_SCOPE: &str =
 /// See the usage reports: the user usage report's counts of security keys and passkeys.
 pub const REPORTS_SCOPE: &str = "https://www.googleapis.com/auth/admin.reports.usage.readonly";
 
-/// The scopes the source may ask for: read-only, one per kind of call.
+/// The scopes the source may ask for as `admin_email`: read-only, one per kind of call.
 pub const SCOPES: &[&str] = &[USER_SCOPE, ROLE_SCOPE, GROUP_MEMBER_SCOPE, REPORTS_SCOPE];
+
+/// See the settings of the Cloud Identity Policy API: the password policies. Asked for alone,
+/// as `policy_admin_email` (the API answers super administrators only), never with
+/// [`SCOPES`].
+pub const POLICY_SCOPE: &str = "https://www.googleapis.com/auth/cloud-identity.policies.readonly";
 
 /// The users' properties read: nothing else of a person (no name, phone or address) reaches
 /// the agent.
@@ -108,6 +122,10 @@ pub const CALLS: &[(&str, &str)] = &[
     (
         "GET /admin/reports/v1/usage/users/all/dates/{date}?parameters=accounts:num_security_keys,accounts:num_passkeys_enrolled&maxResults={n}",
         REPORTS_SCOPE,
+    ),
+    (
+        r"GET /v1/policies?filter=setting.type.matches('^settings/security\\.password$')&pageSize=100",
+        POLICY_SCOPE,
     ),
 ];
 
@@ -153,6 +171,14 @@ pub struct GoogleWorkspaceConfig {
     pub token_url: String,
     /// The Admin SDK, `https://admin.googleapis.com`.
     pub api_url: String,
+    /// A super administrator the service account acts as for the password policies alone
+    /// (the Cloud Identity Policy API answers no other role), e.g.
+    /// `vouch-policies@acme.example`; its token carries only the read-only scope
+    /// `cloud-identity.policies.readonly`, which the delegation must grant. Absent: the password
+    /// policies are unavailable, saying so.
+    pub policy_admin_email: Option<String>,
+    /// The Cloud Identity API, `https://cloudidentity.googleapis.com`.
+    pub policy_api_url: String,
     /// PEM file of the CAs to trust for both; absent: the system bundle
     /// `/etc/ssl/certs/ca-certificates.crt`.
     pub ca_cert: Option<PathBuf>,
@@ -182,6 +208,8 @@ impl Default for GoogleWorkspaceConfig {
             name: None,
             token_url: TOKEN_URL.into(),
             api_url: API_URL.into(),
+            policy_admin_email: None,
+            policy_api_url: POLICY_API_URL.into(),
             ca_cert: None,
             schedule: "0 50 */6 * * *".into(),
             timeout_secs: 900,
@@ -197,7 +225,7 @@ impl SourceConfig for GoogleWorkspaceConfig {
     const REGISTRATION: Registration = Registration {
         name: "google_workspace",
         kind: AssetKind::GoogleWorkspace,
-        intro: "Facts about one Google Workspace (or Cloud Identity) account, asked of the Admin SDK Directory API by a service account with domain-wide delegation acting as a read-only administrator (read-only scopes, a signed JWT assertion exchanged for an access token): people and their 2-Step Verification enrolment and enforcement, accounts unused, suspended or archived, administrators, their admin roles (directly or through groups) and their 2-Step Verification; and, from the Admin SDK Reports API's user usage report of two (else three) days before the collection, who enrolled a phishing-resistant second factor (a security key or a passkey). A call the token or the administrator may not make is unavailable, naming the scope it needs; a refused assertion fails every collector with that reason. Neither API shows the password policy or the organisational units' 2-Step Verification settings: those are not declared. People are named by their primary email address, at most 100 a list, beside a whole count.",
+        intro: "Facts about one Google Workspace (or Cloud Identity) account, asked of the Admin SDK Directory API by a service account with domain-wide delegation acting as a read-only administrator (read-only scopes, a signed JWT assertion exchanged for an access token): people and their 2-Step Verification enrolment and enforcement, accounts unused, suspended or archived, administrators, their admin roles (directly or through groups) and their 2-Step Verification; and, from the Admin SDK Reports API's user usage report of two (else three) days before the collection, who enrolled a phishing-resistant second factor (a security key or a passkey). The password policies come from the Cloud Identity Policy API, which answers super administrators only: they are read as a super administrator of their own (`policy_admin_email`) whose token carries only the read-only `cloud-identity.policies.readonly` scope, and are unavailable, saying so, without one. A call the token or the administrator may not make is unavailable, naming the scope it needs; a refused assertion fails every collector with that reason (for the super administrator's token, only the password policies). The organisational units' 2-Step Verification settings are not declared: their enforcement shows per user. People are named by their primary email address, at most 100 a list, beside a whole count.",
         evidence: EVIDENCE_AREAS,
     };
 
@@ -306,6 +334,12 @@ impl GoogleWorkspaceConfig {
                 ),
             ));
         }
+        if let Some(email) = self.policy_admin_email.as_ref().filter(|e| !is_email(e)) {
+            errors.push((
+                "policy_admin_email",
+                format!("{:?} is not an email address", shown(email)),
+            ));
+        }
         match &self.credentials_file {
             None if self.enabled => errors.push((
                 "credentials_file",
@@ -355,14 +389,19 @@ impl GoogleWorkspaceConfig {
                 ),
             ));
         }
-        if origin(&self.api_url).is_none() {
-            errors.push((
-                "api_url",
-                format!(
-                    "{:?} must be an https:// URL with a host and no path, query or credentials",
-                    shown(&self.api_url)
-                ),
-            ));
+        for (key, url) in [
+            ("api_url", &self.api_url),
+            ("policy_api_url", &self.policy_api_url),
+        ] {
+            if origin(url).is_none() {
+                errors.push((
+                    key,
+                    format!(
+                        "{:?} must be an https:// URL with a host and no path, query or credentials",
+                        shown(url)
+                    ),
+                ));
+            }
         }
         remote::check_schedule_and_budget(
             &mut errors,
@@ -388,14 +427,45 @@ impl GoogleWorkspaceConfig {
         auth::Signer::from_key_file(&text).map_err(|e| format!("{}: {e}", path.display()))
     }
 
-    /// A client as configured. The error is a reason sentence.
+    /// A client as configured, acting as `admin_email` with `scopes`. The error is a reason
+    /// sentence.
     fn connect(&self) -> Result<Api, String> {
+        let endpoints = Endpoints {
+            api: &self.api_url,
+            token_url: &self.token_url,
+            subject: &self.admin_email,
+            scopes: &self.scopes,
+            subject_key: "admin_email",
+            loss: api::ALL_LOST,
+        };
+        self.client(&endpoints, "api_url")
+    }
+
+    /// The client of the Policy API, acting as `policy_admin_email` with [`POLICY_SCOPE`]
+    /// alone, when one is configured. The error is a reason sentence.
+    fn connect_policies(&self) -> Option<Result<Api, String>> {
+        let subject = self.policy_admin_email.as_ref()?;
+        let endpoints = Endpoints {
+            api: &self.policy_api_url,
+            token_url: &self.token_url,
+            subject,
+            scopes: &[POLICY_SCOPE.to_string()],
+            subject_key: "policy_admin_email",
+            loss: "the password policies cannot be read",
+        };
+        Some(self.client(&endpoints, "policy_api_url"))
+    }
+
+    /// A client of `wanted` (its API's URL under the configuration's `key`), as configured
+    /// (checked here again). The error is a reason sentence.
+    fn client(&self, wanted: &Endpoints<'_>, key: &str) -> Result<Api, String> {
+        let url = wanted.api;
+        let subject = wanted.subject;
         let token_url = endpoint(&self.token_url)
             .ok_or_else(|| format!("token_url {:?} is not an https:// URL", self.token_url))?;
-        let api = origin(&self.api_url)
-            .ok_or_else(|| format!("api_url {:?} is not an https:// URL", self.api_url))?;
-        if !is_customer_id(&self.customer_id) || !is_email(&self.admin_email) {
-            return Err("customer_id and admin_email must be set as documented".into());
+        let api = origin(url).ok_or_else(|| format!("{key} {url:?} is not an https:// URL"))?;
+        if !is_customer_id(&self.customer_id) || !is_email(subject) {
+            return Err("customer_id and the administrator's email must be set as documented".into());
         }
         let signer = self.signer()?;
         let bundle = self
@@ -407,8 +477,7 @@ impl GoogleWorkspaceConfig {
         let endpoints = Endpoints {
             api: &api,
             token_url: &token_url,
-            subject: &self.admin_email,
-            scopes: &self.scopes,
+            ..*wanted
         };
         Api::new(&endpoints, signer, &pem, self.max_pages)
     }
@@ -489,6 +558,8 @@ impl Report {
 /// or CA is picked up.
 struct Run {
     api: Result<Arc<Api>, String>,
+    /// The Policy API's client, acting as the super administrator, when one is configured.
+    policy_api: Option<Result<Arc<Api>, String>>,
     users: tokio::sync::OnceCell<Result<Arc<Vec<User>>, ApiError>>,
     report: tokio::sync::OnceCell<Result<Arc<Report>, ApiError>>,
 }
@@ -506,6 +577,7 @@ impl Shared {
         run.get_or_insert_with(|| {
             Arc::new(Run {
                 api: self.config.connect().map(Arc::new),
+                policy_api: self.config.connect_policies().map(|c| c.map(Arc::new)),
                 users: tokio::sync::OnceCell::new(),
                 report: tokio::sync::OnceCell::new(),
             })
@@ -516,6 +588,15 @@ impl Shared {
     /// The client. The error fails the collector.
     fn api(&self) -> Result<Arc<Api>, CollectError> {
         self.run().api.clone().map_err(CollectError::Failed)
+    }
+
+    /// The Policy API's client when a super administrator is configured; a client that cannot
+    /// be made fails the collector.
+    fn policy_api(&self) -> Option<Result<Arc<Api>, CollectError>> {
+        self.run()
+            .policy_api
+            .clone()
+            .map(|c| c.map_err(CollectError::Failed))
     }
 
     /// Every user of the account, listed once per collection, checked to belong to the
@@ -643,6 +724,7 @@ impl Source for GoogleWorkspaceSource {
         vec![
             Arc::new(users::Users(self.shared.clone())),
             Arc::new(admins::Admins(self.shared.clone())),
+            Arc::new(policies::Policies(self.shared.clone())),
         ]
     }
 
@@ -674,6 +756,8 @@ mod tests {
             name: Some(" ".into()),
             token_url: "https://oauth2.googleapis.com".into(),
             api_url: "https://admin.googleapis.com/admin/directory/v1".into(),
+            policy_admin_email: Some("super admin".into()),
+            policy_api_url: "http://cloudidentity.googleapis.com".into(),
             ca_cert: Some("ca.pem".into()),
             schedule: "hourly".into(),
             timeout_secs: 0,
@@ -688,6 +772,7 @@ mod tests {
             [
                 "customer_id",
                 "admin_email",
+                "policy_admin_email",
                 "credentials_file",
                 "ca_cert",
                 "scopes",
@@ -695,6 +780,7 @@ mod tests {
                 "name",
                 "token_url",
                 "api_url",
+                "policy_api_url",
                 "schedule",
                 "timeout_secs",
                 "concurrency",
@@ -801,6 +887,15 @@ mod tests {
             CALLS[4].0.replace("{date}", "2025-11-22").replace("{n}", "4"),
             format!("GET {report_path}")
         );
+        // The Policy API's call, as listed before its filter is percent-encoded.
+        assert_eq!(
+            CALLS[5].0,
+            format!(
+                "GET /v1/policies?filter={}&pageSize=100",
+                policies::PASSWORD_FILTER
+            )
+        );
+        assert!(doc.contains(POLICY_SCOPE));
         assert!(call_matches(
             "GET /admin/directory/v1/groups/{id}/members?x",
             "/admin/directory/v1/groups/03ep43zb2k5y2ab/members"

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 /// One page of an Admin SDK list: the items (`users`, `items` or `members` of the Directory
-/// API, `usageReports` of the Reports API) and the token of the next page, absent on the last.
+/// API, `usageReports` of the Reports API, `policies` of the Cloud Identity Policy API) and the token of the next page, absent on the last.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Page<T> {
@@ -16,7 +16,8 @@ pub(crate) struct Page<T> {
         alias = "users",
         alias = "items",
         alias = "members",
-        alias = "usageReports"
+        alias = "usageReports",
+        alias = "policies"
     )]
     pub entries: Vec<T>,
     /// The token of the next page.
@@ -401,4 +402,73 @@ mod tests {
         assert_eq!(page.entries[1].entity.profile_id.as_deref(), Some("2"));
         assert_eq!(page.next_page_token.as_deref(), Some("A:1"));
     }
+}
+
+/// A policy of the Cloud Identity Policy API: one setting, applied to the users its query
+/// selects (an organisational unit, a group).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CloudPolicy {
+    /// `customers/C03az79cb`.
+    #[serde(default)]
+    pub customer: String,
+    /// Whom it applies to.
+    #[serde(default)]
+    pub policy_query: PolicyQuery,
+    /// The setting.
+    pub setting: PolicySetting,
+    /// `ADMIN` (set by an administrator) or `SYSTEM` (Google's default).
+    #[serde(default, rename = "type")]
+    pub kind: String,
+}
+
+/// Whom a policy applies to.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PolicyQuery {
+    /// `orgUnits/03ph8a2z1enx4lx`.
+    #[serde(default)]
+    pub org_unit: Option<String>,
+    /// `groups/01egqt2p2rvlkse`, when the policy applies to a group.
+    #[serde(default)]
+    pub group: Option<String>,
+    /// Which of several policies on the same unit wins: the higher.
+    #[serde(default)]
+    pub sort_order: Option<f64>,
+}
+
+/// A policy's setting: its type (`settings/security.password`) and value, whose shape the
+/// type decides.
+#[derive(Debug, Deserialize)]
+pub(crate) struct PolicySetting {
+    /// `settings/security.password`.
+    #[serde(default, rename = "type")]
+    pub kind: String,
+    /// The value.
+    #[serde(default)]
+    pub value: serde_json::Value,
+}
+
+/// The value of a `settings/security.password` setting.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PasswordSetting {
+    /// `STRONG` or `WEAK`.
+    #[serde(default)]
+    pub allowed_strength: Option<String>,
+    /// The fewest characters.
+    #[serde(default)]
+    pub minimum_length: Option<u64>,
+    /// The most characters.
+    #[serde(default)]
+    pub maximum_length: Option<u64>,
+    /// Whether a password that does not meet the policy must be changed at the next sign-in.
+    #[serde(default)]
+    pub enforce_requirements_at_login: Option<bool>,
+    /// Whether a previous password may be used again.
+    #[serde(default)]
+    pub allow_reuse: Option<bool>,
+    /// How long a password lasts, a protobuf duration (`7776000s`); `0s`: for ever.
+    #[serde(default)]
+    pub expiration_duration: Option<String>,
 }
