@@ -197,6 +197,11 @@ fn acme_corp_as_collected() {
                 "the organisation has 1 owner(s) (at most 3)",
             ),
             (
+                "github.org.saml_sso_enforced",
+                Fail,
+                "1 member(s) have no SAML identity linked: SAML SSO is not enforced for everyone",
+            ),
+            (
                 "github.repos.code_owner_review_required",
                 Fail,
                 "do not require a code owner's review: web",
@@ -283,6 +288,11 @@ fn acme_labs_seen_by_a_member_token_gives_errors_not_passes() {
             ("github.org.two_factor_required", Error, owner_only),
             // Members may list the owners.
             ("github.org.owners_limited", Pass, "1 owner(s)"),
+            (
+                "github.org.saml_sso_enforced",
+                Error,
+                "evidence unavailable: github.org.saml_sso_configured",
+            ),
             (
                 "github.repos.code_owner_review_required",
                 Error,

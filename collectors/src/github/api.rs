@@ -61,6 +61,9 @@ pub(crate) struct Answer {
 /// A client for one GitHub (or GitHub Enterprise Server) API.
 pub(crate) struct Api {
     octo: Octocrab,
+    /// The same, based at the GraphQL API's root (`https://api.github.com`, or
+    /// `https://HOST/api` for GitHub Enterprise Server's `https://HOST/api/v3`).
+    graphql: Octocrab,
     /// `scheme://authority` of the base URL: next-page links must stay there.
     origin: String,
 }
@@ -120,34 +123,42 @@ impl Api {
         ];
         // Outermost first: the token only for the base URL's host, then the headers, then the
         // base URL (its path kept, for GitHub Enterprise's `/api/v3`).
-        let octo = OctocrabBuilder::new_empty()
-            .with_service(client)
-            .with_layer(&BaseUriLayer::new(base.clone()))
-            .with_layer(&ExtraHeadersLayer::new(Arc::new(headers)))
-            .with_layer(&AuthHeaderLayer::new(Some(auth), base.clone(), base))
-            .with_auth(AuthState::None)
-            .build()
-            .map_err(|e| e.to_string())?;
-        Ok(Api { octo, origin })
+        let build = |base: http::Uri| {
+            OctocrabBuilder::new_empty()
+                .with_service(client.clone())
+                .with_layer(&BaseUriLayer::new(base.clone()))
+                .with_layer(&ExtraHeadersLayer::new(Arc::new(headers.clone())))
+                .with_layer(&AuthHeaderLayer::new(Some(auth.clone()), base.clone(), base))
+                .with_auth(AuthState::None)
+                .build()
+                .map_err(|e| e.to_string())
+        };
+        let graphql_base: http::Uri = format!("{origin}{}", graphql_root(base.path()))
+            .parse()
+            .map_err(|e| format!("base URL {base_url:?}: {e}"))?;
+        Ok(Api {
+            octo: build(base)?,
+            graphql: build(graphql_base)?,
+            origin,
+        })
     }
 
-    /// `GET path_and_query`, waiting out rate limits within the deadline.
-    pub(crate) async fn get(
+    /// Sends the request `send` makes again while GitHub rate-limits it (within the deadline);
+    /// answers its status, headers and body (JSON; an error's body that is not JSON as a
+    /// string), or an error status as [`ApiError::Status`] with GitHub's message.
+    async fn answer<F, Fut>(
         &self,
         ctx: &CollectContext,
-        path_and_query: &str,
-    ) -> Result<Answer, ApiError> {
-        let call = format!("GET {path_and_query}");
+        call: &str,
+        send: F,
+    ) -> Result<(HeaderMap, Value), ApiError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<(u16, HeaderMap, String), octocrab::Error>>,
+    {
         let mut waited = 0;
         loop {
-            let request = async {
-                let response = self.octo._get(path_and_query).await?;
-                let status = response.status().as_u16();
-                let headers = response.headers().clone();
-                let text = self.octo.body_to_string(response).await?;
-                Ok::<_, octocrab::Error>((status, headers, text))
-            };
-            let (status, headers, text) = match remote::bounded(ctx, request).await {
+            let (status, headers, text) = match remote::bounded(ctx, send()).await {
                 Ok(Ok(answer)) => answer,
                 Ok(Err(e)) => {
                     return Err(ApiError::Failed(format!(
@@ -160,7 +171,7 @@ impl Api {
             if matches!(status, 403 | 429)
                 && let Some(until) = rate_limited_until(&headers, &text, SystemTime::now())
             {
-                remote::wait_out_rate_limit(ctx, &call, until, waited)
+                remote::wait_out_rate_limit(ctx, call, until, waited)
                     .await
                     .map_err(ApiError::Failed)?;
                 waited += 1;
@@ -190,27 +201,86 @@ impl Api {
                     _ => "(no message)".to_string(),
                 };
                 return Err(ApiError::Status {
-                    call,
+                    call: call.to_string(),
                     status,
                     message,
                 });
             }
-            let next = match next_link(&headers) {
-                Some(url) => Some(
-                    url.strip_prefix(&self.origin)
-                        .filter(|rest| rest.starts_with('/'))
-                        .map(str::to_string)
-                        .ok_or_else(|| {
-                            ApiError::Failed(format!(
-                                "{call}: unexpected answer: the next page's link {url} leaves {}",
-                                self.origin
-                            ))
-                        })?,
-                ),
-                None => None,
-            };
-            return Ok(Answer { body, next });
+            return Ok((headers, body));
         }
+    }
+
+    /// `POST /graphql` of `query` with `variables`, waiting out rate limits within the
+    /// deadline. Answers `data`; GraphQL's own errors (a `FORBIDDEN` field, a query GitHub
+    /// refuses) are the reason, naming the first one's type and message.
+    pub(crate) async fn graphql(
+        &self,
+        ctx: &CollectContext,
+        query: &str,
+        variables: Value,
+    ) -> Result<Value, ApiError> {
+        let call = "POST /graphql";
+        let request = serde_json::json!({"query": query, "variables": variables});
+        let (_, body) = self
+            .answer(ctx, call, || async {
+                let response = self.graphql._post("/graphql", Some(&request)).await?;
+                let status = response.status().as_u16();
+                let headers = response.headers().clone();
+                let text = self.graphql.body_to_string(response).await?;
+                Ok((status, headers, text))
+            })
+            .await?;
+        if let Some(first) = body
+            .get("errors")
+            .and_then(Value::as_array)
+            .and_then(|e| e.first())
+        {
+            let text = |key: &str| first.get(key).and_then(Value::as_str).unwrap_or("-");
+            return Err(ApiError::Failed(format!(
+                "{call}: {}: {}",
+                vouch_evidence::limits::truncate_echo(text("type")),
+                vouch_evidence::limits::truncate_echo(text("message"))
+            )));
+        }
+        match body.get("data") {
+            Some(data) if data.is_object() => Ok(data.clone()),
+            _ => Err(ApiError::Failed(format!(
+                "{call}: unexpected answer: no data"
+            ))),
+        }
+    }
+
+    /// `GET path_and_query`, waiting out rate limits within the deadline.
+    pub(crate) async fn get(
+        &self,
+        ctx: &CollectContext,
+        path_and_query: &str,
+    ) -> Result<Answer, ApiError> {
+        let call = format!("GET {path_and_query}");
+        let (headers, body) = self
+            .answer(ctx, &call, || async {
+                let response = self.octo._get(path_and_query).await?;
+                let status = response.status().as_u16();
+                let headers = response.headers().clone();
+                let text = self.octo.body_to_string(response).await?;
+                Ok((status, headers, text))
+            })
+            .await?;
+        let next = match next_link(&headers) {
+            Some(url) => Some(
+                url.strip_prefix(&self.origin)
+                    .filter(|rest| rest.starts_with('/'))
+                    .map(str::to_string)
+                    .ok_or_else(|| {
+                        ApiError::Failed(format!(
+                            "{call}: unexpected answer: the next page's link {url} leaves {}",
+                            self.origin
+                        ))
+                    })?,
+            ),
+            None => None,
+        };
+        Ok(Answer { body, next })
     }
 
     /// Every item of a paginated list, following `Link: rel="next"` from `path_and_query`.
@@ -236,6 +306,13 @@ impl Api {
         }
         Ok(items)
     }
+}
+
+/// The path of the GraphQL API's root for a REST base path: GitHub Enterprise Server serves
+/// REST under `/api/v3` and GraphQL at `/api/graphql`; github.com both at the root.
+fn graphql_root(rest_path: &str) -> &str {
+    let path = rest_path.trim_end_matches('/');
+    path.strip_suffix("/v3").unwrap_or(path)
 }
 
 /// The JSON type of `v`, for messages.
@@ -306,6 +383,15 @@ fn next_link(headers: &HeaderMap) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn graphql_lives_beside_the_rest_api() {
+        assert_eq!(graphql_root(""), "");
+        assert_eq!(graphql_root("/"), "");
+        assert_eq!(graphql_root("/api/v3"), "/api");
+        assert_eq!(graphql_root("/api/v3/"), "/api");
+        assert_eq!(graphql_root("/github"), "/github");
+    }
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();

@@ -1,11 +1,14 @@
-//! The organisation: its 2FA requirement, default repository permission, and how many members,
-//! owners, members without 2FA and outside collaborators it has (counts only: no logins).
+//! The organisation: its 2FA requirement, default repository permission, how many members,
+//! owners, members without 2FA and outside collaborators it has (counts only: no logins), and
+//! whether SAML single sign-on is configured, with how many members have no SAML identity
+//! linked (GraphQL: the REST API does not show it).
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde_json::Value;
 
+use super::api::{Api, ApiError};
 use super::{Shared, call};
 use crate::{CollectContext, CollectError, Collector, EvidenceSpec, Facts, ValueType, fact};
 
@@ -53,7 +56,83 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
         source: "GET /orgs/{org}/outside_collaborators",
         context_only: None,
     },
+    EvidenceSpec {
+        id: "github.org.saml_sso_configured",
+        value_type: ValueType::Bool,
+        meaning: "The organisation has a SAML identity provider configured (GitHub Enterprise Cloud), so that its members sign in to it through the organisation's identity provider (seen by owners' tokens, or a token with `read:org`). SAML configured on the enterprise account instead is not seen from the organisation.",
+        source: "POST /graphql (organization.samlIdentityProvider)",
+        context_only: None,
+    },
+    EvidenceSpec {
+        id: "github.org.members_without_saml_identity",
+        value_type: ValueType::Integer,
+        meaning: "Members with no SAML identity linked to their account (a count: no logins): with SAML single sign-on enforced, every member has one; all members when SAML is not configured.",
+        source: "GET /orgs/{org}/members; POST /graphql (organization.samlIdentityProvider.externalIdentities)",
+        context_only: None,
+    },
 ];
+
+/// The organisation's SAML identity provider and the logins of the members with a linked
+/// identity, a page of 100 at a time.
+const SAML_QUERY: &str = "query($login: String!, $after: String) { organization(login: $login) { samlIdentityProvider { externalIdentities(first: 100, after: $after) { pageInfo { hasNextPage endCursor } nodes { user { login } } } } } }";
+
+/// The most pages of linked identities read; more is unavailable rather than cut.
+const MAX_IDENTITY_PAGES: usize = 100;
+
+/// Whether the organisation `login` has a SAML identity provider, and the logins (in lower
+/// case) of the users with a SAML identity linked.
+async fn saml_identities(
+    api: &Api,
+    ctx: &CollectContext,
+    login: &str,
+) -> Result<Option<std::collections::BTreeSet<String>>, ApiError> {
+    let mut linked = std::collections::BTreeSet::new();
+    let mut after = Value::Null;
+    for _ in 0..MAX_IDENTITY_PAGES {
+        let data = api
+            .graphql(
+                ctx,
+                SAML_QUERY,
+                serde_json::json!({"login": login, "after": after}),
+            )
+            .await?;
+        let org = &data["organization"];
+        if org.is_null() {
+            return Err(ApiError::Failed(format!(
+                "POST /graphql: no organisation {login} is visible to the token"
+            )));
+        }
+        let provider = &org["samlIdentityProvider"];
+        if provider.is_null() {
+            return Ok(None);
+        }
+        let identities = &provider["externalIdentities"];
+        let nodes = identities["nodes"].as_array().ok_or_else(|| {
+            ApiError::Failed("POST /graphql: unexpected answer: no externalIdentities.nodes".into())
+        })?;
+        linked.extend(
+            nodes
+                .iter()
+                .filter_map(|n| n["user"]["login"].as_str())
+                .map(str::to_ascii_lowercase),
+        );
+        let page = &identities["pageInfo"];
+        match (page["hasNextPage"].as_bool(), page["endCursor"].as_str()) {
+            (Some(true), Some(cursor)) if after.as_str() != Some(cursor) => {
+                after = Value::from(cursor);
+            }
+            (Some(true), _) => {
+                return Err(ApiError::Failed(
+                    "POST /graphql: unexpected answer: a next page without a new cursor".into(),
+                ));
+            }
+            _ => return Ok(Some(linked)),
+        }
+    }
+    Err(ApiError::Failed(format!(
+        "POST /graphql: more than {MAX_IDENTITY_PAGES} pages of SAML identities: the list is not complete"
+    )))
+}
 
 /// The collector.
 pub struct Org(pub(super) Arc<Shared>);
@@ -100,8 +179,41 @@ impl Collector for Org {
                 permission,
             ),
         ];
+        // The members, kept for their SAML identities.
+        let members_path = format!("/orgs/{org}/members");
+        let members = api
+            .get_all(ctx, &format!("{members_path}?per_page=100"))
+            .await
+            .map_err(|e| e.to_string());
+        facts.push(fact(
+            "github.org.members",
+            call(&members_path),
+            members.as_ref().map(|m| m.len() as u64).map_err(Clone::clone),
+        ));
+        let saml = saml_identities(&api, ctx, org)
+            .await
+            .map_err(|e| e.to_string());
+        facts.push(fact(
+            "github.org.saml_sso_configured",
+            vouch_evidence::Source::Api("POST /graphql".into()),
+            saml.as_ref().map(Option::is_some).map_err(Clone::clone),
+        ));
+        let without_identity = match (&members, &saml) {
+            (Err(e), _) | (_, Err(e)) => Err(e.clone()),
+            (Ok(members), Ok(linked)) => Ok(members
+                .iter()
+                .filter(|m| {
+                    let login = m["login"].as_str().unwrap_or("").to_ascii_lowercase();
+                    !linked.as_ref().is_some_and(|l| l.contains(&login))
+                })
+                .count() as u64),
+        };
+        facts.push(fact(
+            "github.org.members_without_saml_identity",
+            vouch_evidence::Source::Api("POST /graphql".into()),
+            without_identity,
+        ));
         for (id, list) in [
-            ("github.org.members", format!("/orgs/{org}/members")),
             (
                 "github.org.admins",
                 format!("/orgs/{org}/members?role=admin"),
