@@ -798,6 +798,41 @@ async fn build_rds(m: &Moto) {
     }
 }
 
+/// A daily AWS Backup plan in eu-west-1; its id.
+async fn build_backup(m: &Moto) -> String {
+    use aws_sdk_backup::types::{BackupPlanInput, BackupRuleInput, Lifecycle};
+    let backup = aws_sdk_backup::Client::new(&m.sdk("eu-west-1"));
+    backup
+        .create_backup_vault()
+        .backup_vault_name("vouch-vault")
+        .send()
+        .await
+        .unwrap();
+    backup
+        .create_backup_plan()
+        .backup_plan(
+            BackupPlanInput::builder()
+                .backup_plan_name("daily-35d")
+                .rules(
+                    BackupRuleInput::builder()
+                        .rule_name("daily")
+                        .target_backup_vault_name("vouch-vault")
+                        .schedule_expression("cron(0 5 ? * * *)")
+                        .lifecycle(Lifecycle::builder().delete_after_days(35).build())
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .backup_plan_id()
+        .unwrap()
+        .to_string()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_moto_account_is_collected_item_by_item() {
     let m = Moto::fresh().await;
@@ -812,6 +847,7 @@ async fn a_moto_account_is_collected_item_by_item() {
     build_cloudtrail(&m, &built.trail_bucket).await;
     build_rds(&m).await;
     build_monitoring(&m).await;
+    let backup_plan = build_backup(&m).await;
 
     let source = m.source(&["us-east-1", "eu-west-1"]);
     let c = collect(&source).await;
@@ -1174,6 +1210,25 @@ async fn a_moto_account_is_collected_item_by_item() {
         ok(&c, "aws.rds.instances_without_deletion_protection"),
         json!(["us-east-1/public-db", "eu-west-1/legacy-db"])
     );
+
+    // AWS Backup: the plan is listed; moto does not implement backup:ListProtectedResources,
+    // so which resources it covers is unavailable, with the reason, never empty (the covering
+    // itself is tested against recorded answers: aws_backup_coverage_from_recorded_answers).
+    assert_eq!(
+        ok(&c, "aws.backup.plans"),
+        json!([{"region": "eu-west-1", "name": "daily-35d", "id": backup_plan, "last_execution": null}])
+    );
+    let resources = &c.evidence["aws.backup.resources"];
+    assert_eq!(resources.status, ItemStatus::Unavailable);
+    assert!(
+        resources
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("backup:ListProtectedResources"),
+        "{:?}",
+        resources.reason
+    );
     assert_eq!(orders["deletion_protection"], true);
 
     // Monitoring: the trail's log group and the filters recognised by their patterns. moto
@@ -1314,7 +1369,8 @@ async fn an_unreachable_endpoint_makes_every_fact_unavailable_with_the_reason() 
                 || reason.contains("cloudwatch:")
                 || reason.contains("guardduty:")
                 || reason.contains("securityhub:")
-                || reason.contains("eks:"),
+                || reason.contains("eks:")
+                || reason.contains("backup:"),
             "{id}: {reason}"
         );
     }
@@ -1324,5 +1380,110 @@ async fn an_unreachable_endpoint_makes_every_fact_unavailable_with_the_reason() 
             .as_deref()
             .unwrap()
             .starts_with("sts:GetCallerIdentity: ")
+    );
+}
+
+/// AWS Backup's coverage, from recorded answers: moto lists plans but not the resources AWS
+/// Backup protects, so the AWS Backup calls alone go to a local HTTPS server replaying
+/// `tests/fixtures/aws_backup/` (`service_endpoints`, its CA trusted by `ca_cert`), while EC2
+/// and RDS are moto's, where the test makes a volume AWS Backup protects, one it does not and a
+/// DB instance whose newest recovery point is three weeks old.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_backup_coverage_from_recorded_answers() {
+    use vouch_collectors::testing::ReplayServer;
+    let m = Moto::fresh().await;
+    let ec2 = aws_sdk_ec2::Client::new(&m.sdk("eu-west-1"));
+    let mut volumes = Vec::new();
+    for _ in 0..2 {
+        volumes.push(
+            ec2.create_volume()
+                .availability_zone("eu-west-1a")
+                .size(8)
+                .send()
+                .await
+                .unwrap()
+                .volume_id()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    aws_sdk_rds::Client::new(&m.sdk("eu-west-1"))
+        .create_db_instance()
+        .db_instance_identifier("orders-db")
+        .db_instance_class("db.t3.micro")
+        .engine("postgres")
+        .master_username("vouch")
+        .master_user_password("correct-horse-battery")
+        .allocated_storage(20)
+        .send()
+        .await
+        .unwrap();
+
+    // The recorded answers, with the account and the protected volume filled in.
+    let fixtures =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/aws_backup");
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(&fixtures).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "json") {
+            let text = std::fs::read_to_string(&path)
+                .unwrap()
+                .replace("{account}", &m.account)
+                .replace("{volume_backed_up}", &volumes[0]);
+            std::fs::write(dir.path().join(path.file_name().unwrap()), text).unwrap();
+        }
+    }
+    let replay = ReplayServer::start(dir.path().to_path_buf()).await.unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, replay.ca_pem()).unwrap();
+    let mut config = m.config(&["eu-west-1"]);
+    config
+        .service_endpoints
+        .insert("backup".into(), replay.origin().to_string());
+    config.ca_cert = Some(ca);
+    assert_eq!(config.validate(), []);
+    let source = AwsSource::with_credentials(config, m.credentials.clone());
+    let c = collect(&source).await;
+    check_declarations(&c);
+
+    // Both pages of plans (after the throttled first ask), from the replay, not moto's.
+    assert_eq!(
+        ok(&c, "aws.backup.plans"),
+        json!([
+            {"region": "eu-west-1", "name": "daily-35d", "id": "8a3e5f2c-1b7d-4c9e-a0f6-3d2b1c4e5f6a", "last_execution": "2025-11-24T05:12:00.000000Z"},
+            {"region": "eu-west-1", "name": "monthly-1y", "id": "1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f", "last_execution": null}
+        ])
+    );
+    // Every volume and DB instance moto holds, with the newest recovery point AWS Backup has of
+    // it; the file system and the volume deleted since are not the account's volumes or
+    // databases, and are left out.
+    let mut resources = ok(&c, "aws.backup.resources").as_array().unwrap().clone();
+    resources.sort_by_key(|r| r["id"].as_str().unwrap().to_string());
+    let mut want = vec![
+        json!({"region": "eu-west-1", "type": "ebs-volume", "id": volumes[0], "last_backup": "2025-11-24T05:14:09.000000Z"}),
+        json!({"region": "eu-west-1", "type": "ebs-volume", "id": volumes[1], "last_backup": null}),
+        json!({"region": "eu-west-1", "type": "rds-instance", "id": "orders-db", "last_backup": "2025-11-02T06:25:04.000000Z"}),
+    ];
+    want.sort_by_key(|r| r["id"].as_str().unwrap().to_string());
+    assert_eq!(resources, want);
+    // Every recorded answer was asked for, the throttled one again, and nothing else.
+    assert!(replay.unmatched().is_empty(), "{:?}", replay.unmatched());
+    assert!(replay.unused().is_empty(), "{:?}", replay.unused());
+    let asked: Vec<(String, u16)> = replay
+        .requests()
+        .iter()
+        .map(|r| (r.path.clone(), r.status))
+        .collect();
+    assert_eq!(
+        asked.iter().filter(|(p, _)| p == "/backup/plans").count(),
+        3,
+        "{asked:?}"
+    );
+    assert!(asked.iter().any(|(p, s)| p == "/backup/plans" && *s == 429));
+    assert!(
+        replay.requests().iter().all(|r| r
+            .header("authorization")
+            .is_some_and(|a| a.starts_with("AWS4-HMAC-SHA256 "))),
+        "every call is signed"
     );
 }

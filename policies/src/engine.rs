@@ -66,6 +66,9 @@ pub struct PolicyParameters {
     pub github_max_owners: u32,
     /// The oldest an EBS volume's newest snapshot may be, in days (no benchmark value: 7).
     pub ebs_snapshot_max_age_days: u32,
+    /// The oldest the newest AWS Backup recovery point of a volume or DB instance may be, in
+    /// days (no benchmark value: 7).
+    pub backup_max_age_days: u32,
 }
 
 impl Default for PolicyParameters {
@@ -79,6 +82,7 @@ impl Default for PolicyParameters {
                 .to_vec(),
             github_max_owners: 3,
             ebs_snapshot_max_age_days: 7,
+            backup_max_age_days: 7,
         }
     }
 }
@@ -119,6 +123,11 @@ pub const PARAMETERS: &[ParameterInfo] = &[
         name: "ebs_snapshot_max_age_days",
         meaning: "days since an EBS volume's newest snapshot, at most (1–365; no benchmark value: 7)",
     },
+    ParameterInfo {
+        name: "backup_max_age_days",
+        meaning: "days since the newest AWS Backup recovery point of each EBS volume and RDS DB \
+                  instance, at most (1–365; no benchmark value: 7)",
+    },
 ];
 
 impl PolicyParameters {
@@ -131,6 +140,7 @@ impl PolicyParameters {
             "kubernetes_system_namespaces" => self.kubernetes_system_namespaces.join(", "),
             "github_max_owners" => self.github_max_owners.to_string(),
             "ebs_snapshot_max_age_days" => self.ebs_snapshot_max_age_days.to_string(),
+            "backup_max_age_days" => self.backup_max_age_days.to_string(),
             _ => return None,
         })
     }
@@ -158,6 +168,7 @@ impl PolicyParameters {
             1,
             365,
         );
+        range("backup_max_age_days", self.backup_max_age_days, 1, 365);
         for ns in &self.kubernetes_system_namespaces {
             let label = !ns.is_empty()
                 && ns.len() <= 63

@@ -443,6 +443,11 @@ fn the_moto_account_as_collected_with_pii_settings() {
         &verdicts,
         &[
             (
+                "aws.backup.resources_covered",
+                Error,
+                "evidence unavailable: aws.backup.resources",
+            ),
+            (
                 "aws.cloudtrail.log_file_validation",
                 Pass,
                 "with log file validation: all-regions",

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_sts::config::{ConfigBag, Credentials};
 use aws_sdk_sts::error::ProvideErrorMetadata;
-use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore, rustls_provider::CryptoMode};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
@@ -26,15 +26,16 @@ use tokio::sync::{OnceCell, Semaphore};
 use super::AwsConfig;
 
 /// A client of SDK crate `$krate` from SDK configuration `$sdk`, recording its operations in
-/// `$session`.
+/// `$session`, sent to the service's own endpoint when `service_endpoints` names one.
 macro_rules! client {
-    ($krate:ident, $session:expr, $sdk:expr) => {
-        $krate::Client::from_conf(
-            $krate::config::Builder::from($sdk)
-                .interceptor($session.recorder())
-                .build(),
-        )
-    };
+    ($krate:ident, $session:expr, $sdk:expr) => {{
+        let mut builder = $krate::config::Builder::from($sdk).interceptor($session.recorder());
+        let service = stringify!($krate).trim_start_matches("aws_sdk_");
+        if let Some(url) = $session.service_endpoint(service) {
+            builder = builder.endpoint_url(url);
+        }
+        $krate::Client::from_conf(builder.build())
+    }};
 }
 pub(crate) use client;
 
@@ -137,8 +138,19 @@ impl Session {
     pub async fn sdk(&self) -> Result<&SdkConfig, String> {
         self.sdk
             .get_or_init(|| async {
+                let mut trust = TrustStore::default();
+                if let Some(path) = &self.config.ca_cert {
+                    let pem = std::fs::read(path)
+                        .map_err(|e| crate::describe_io(&path.display().to_string(), &e))?;
+                    trust = trust.with_pem_certificate(pem);
+                }
+                let tls = TlsContext::builder()
+                    .with_trust_store(trust)
+                    .build()
+                    .map_err(|e| format!("ca_cert: {e}"))?;
                 let https = aws_smithy_http_client::Builder::new()
                     .tls_provider(Provider::Rustls(CryptoMode::Ring))
+                    .tls_context(tls)
                     .build_https();
                 let client = SharedHttpClient::new(Limited {
                     inner: https,
@@ -190,6 +202,14 @@ impl Session {
         Recorder {
             operations: self.operations.clone(),
         }
+    }
+
+    /// The endpoint `service_endpoints` gives `service` (`backup`), if any.
+    pub fn service_endpoint(&self, service: &str) -> Option<&str> {
+        self.config
+            .service_endpoints
+            .get(service)
+            .map(String::as_str)
     }
 
     /// Whether an endpoint override is configured (a local emulator such as moto).

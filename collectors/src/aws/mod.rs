@@ -4,6 +4,7 @@
 //! makes, from which `packaging/aws/vouch-readonly-policy.json` is checked.
 
 mod account;
+mod backup;
 mod client;
 mod cloudtrail;
 mod eks;
@@ -14,7 +15,8 @@ mod monitoring;
 mod rds;
 mod s3;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde::Deserialize;
@@ -37,6 +39,7 @@ pub const EVIDENCE_AREAS: &[&[EvidenceSpec]] = &[
     rds::EVIDENCE,
     monitoring::EVIDENCE,
     eks::EVIDENCE,
+    backup::EVIDENCE,
 ];
 
 /// Every API call the source makes, by area (the session's own calls first).
@@ -50,6 +53,7 @@ pub const API_CALLS: &[&[ApiCall]] = &[
     rds::CALLS,
     monitoring::CALLS,
     eks::CALLS,
+    backup::CALLS,
 ];
 
 /// The IAM actions the source needs: exactly those of [`API_CALLS`], sorted.
@@ -59,6 +63,23 @@ pub fn required_permissions() -> BTreeSet<&'static str> {
         .flat_map(|area| area.iter().map(|c| c.permission))
         .collect()
 }
+
+/// The services whose endpoint `service_endpoints` may set, by the name of their SDK crate
+/// (`aws-sdk-<name>`).
+pub const ENDPOINT_SERVICES: &[&str] = &[
+    "backup",
+    "cloudtrail",
+    "cloudwatch",
+    "cloudwatchlogs",
+    "ec2",
+    "eks",
+    "guardduty",
+    "iam",
+    "kms",
+    "rds",
+    "securityhub",
+    "sts",
+];
 
 /// `[collectors.aws]` in the agent's configuration.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -79,6 +100,14 @@ pub struct AwsConfig {
     pub regions: Vec<String>,
     /// Sends every call to this endpoint instead of AWS's (a local emulator, for tests).
     pub endpoint_url: Option<String>,
+    /// Sends one service's calls to an endpoint of its own, over `endpoint_url` (a VPC
+    /// interface endpoint, a FIPS endpoint, an emulator of that service): service (one of
+    /// [`ENDPOINT_SERVICES`]: `backup`, `ec2`, `rds`, …) → `https://` or `http://` URL. S3's
+    /// calls follow `endpoint_url`.
+    pub service_endpoints: BTreeMap<String, String>,
+    /// PEM file of CAs trusted besides the system's roots (a TLS-inspecting proxy's, a private
+    /// endpoint's); absent: the system's roots only.
+    pub ca_cert: Option<PathBuf>,
     /// Time budget of each area's collector, in seconds.
     pub timeout_secs: u64,
     /// The most API requests in flight at once, over all areas.
@@ -94,6 +123,8 @@ impl Default for AwsConfig {
             region: None,
             regions: Vec::new(),
             endpoint_url: None,
+            service_endpoints: BTreeMap::new(),
+            ca_cert: None,
             timeout_secs: 300,
             max_concurrent_requests: 8,
         }
@@ -169,16 +200,36 @@ impl AwsConfig {
                 errors.push(("regions", format!("{r:?} is listed twice")));
             }
         }
-        if let Some(url) = &self.endpoint_url {
-            let rest = url
-                .strip_prefix("https://")
-                .or_else(|| url.strip_prefix("http://"));
-            if rest.is_none_or(|r| r.is_empty() || r.starts_with('/')) {
+        let is_url = |url: &str| {
+            url.strip_prefix("https://")
+                .or_else(|| url.strip_prefix("http://"))
+                .is_some_and(|r| !r.is_empty() && !r.starts_with('/'))
+        };
+        if let Some(url) = self.endpoint_url.as_ref().filter(|u| !is_url(u)) {
+            errors.push((
+                "endpoint_url",
+                format!("{url:?} must be an http:// or https:// URL with a host"),
+            ));
+        }
+        for (service, url) in &self.service_endpoints {
+            if !ENDPOINT_SERVICES.contains(&service.as_str()) {
                 errors.push((
-                    "endpoint_url",
-                    format!("{url:?} must be an http:// or https:// URL with a host"),
+                    "service_endpoints",
+                    format!(
+                        "{:?} is not a service whose endpoint can be set: {}",
+                        vouch_evidence::limits::truncate_echo(service),
+                        ENDPOINT_SERVICES.join(", ")
+                    ),
+                ));
+            } else if !is_url(url) {
+                errors.push((
+                    "service_endpoints",
+                    format!("{service}: {url:?} must be an http:// or https:// URL with a host"),
                 ));
             }
+        }
+        if let Some(p) = self.ca_cert.as_ref().filter(|p| !p.is_absolute()) {
+            errors.push(("ca_cert", format!("{} must be an absolute path", p.display())));
         }
         errors
     }
@@ -271,6 +322,7 @@ impl Source for AwsSource {
             Arc::new(rds::RdsArea(s.clone())),
             Arc::new(monitoring::MonitoringArea(s.clone())),
             Arc::new(eks::EksArea(s.clone())),
+            Arc::new(backup::BackupArea(s.clone())),
         ]
     }
 

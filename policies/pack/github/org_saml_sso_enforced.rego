@@ -18,7 +18,7 @@
 #       why: Members authenticate to the organisation through the company's identity provider, with its second factor and sign-in policies, not with a GitHub password alone.
 #     - control: iso27001-2022:A.5.16  # Identity management
 #       relation: supporting
-#       why: Every member's access is tied to an identity the organisation manages in its identity provider, so that identity's life cycle governs GitHub access too; the rest of identity management is procedure.
+#       why: Each member's access is tied to an identity the organisation manages in its identity provider, whose life cycle then governs GitHub access too.
 #   asset_kinds: [github-org]
 #   evidence:
 #     - github.org.saml_sso_configured
