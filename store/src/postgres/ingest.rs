@@ -1,5 +1,5 @@
 //! Ingest on PostgreSQL in batches. Every request is queued to a few writer tasks; each takes
-//! all the requests waiting (up to [`MAX_BATCH`]) and stores them in one transaction of five
+//! all the requests waiting (up to [`MAX_BATCH`]) and stores them in one transaction of four
 //! round trips and one commit, whatever the batch's size:
 //!
 //! 1. the heads of the batch's chains, locked (`FOR UPDATE`, in key order so two writers never
@@ -9,7 +9,9 @@
 //! 3. every link checked in memory, in the order the requests arrived (a later request of the
 //!    same chain sees the earlier one's head);
 //! 4. the accepted snapshots and the chains' new heads in one statement (snapshots by digest,
-//!    then chains by key: the one order every writer takes its row locks in);
+//!    then chains by key: the one order every writer takes its row locks in), which first
+//!    appends the snapshots to the transparency log, in the order they were accepted, and
+//!    inserts each with its leaf index (so no row is written twice);
 //! 5. the commit, and only then the answers.
 //!
 //! Exactly-once still rests on the database, not on this process: a batch that meets another
@@ -214,21 +216,9 @@ async fn write_batch(
     }
     if !accepted.is_empty() {
         store_accepted(&mut tx, items, &accepted).await?;
-        let digests: Vec<Digest> = accepted.iter().map(|&i| items[i].digest).collect();
-        super::tlog::append(&mut tx, &digests)
-            .await
-            .map_err(log_error)?;
     }
     tx.commit().await?;
     Ok(outcomes)
-}
-
-/// A failure to append to the log, as the transaction's error (it rolls back the batch).
-fn log_error(e: StoreError) -> sqlx::Error {
-    match e {
-        StoreError::Backend(m) => sqlx::Error::Protocol(format!("transparency log: {m}")),
-        other => sqlx::Error::Protocol(format!("transparency log: {other}")),
-    }
 }
 
 /// One column of `rows`, for binding as an array.
@@ -242,6 +232,14 @@ async fn store_accepted(
     items: &[NewSnapshot],
     accepted: &[usize],
 ) -> Result<(), sqlx::Error> {
+    // The log's leaves follow the order of acceptance, whatever order the rows are written
+    // in: each row's place among them, added to the first index the append answers.
+    let leaves: Vec<String> = accepted.iter().map(|&i| items[i].digest.to_hex()).collect();
+    let place: HashMap<Digest, i64> = accepted
+        .iter()
+        .enumerate()
+        .map(|(n, &i)| (items[i].digest, n as i64))
+        .collect();
     // Rows are written in one order every writer shares (snapshots by digest, then chains by
     // key, the statement finishing the one before the other), so two transactions meeting
     // on the same rows wait on each other in a line, never in a circle.
@@ -263,12 +261,19 @@ async fn store_accepted(
     let gained: Vec<i64> = heads.iter().map(|&(_, n)| n).collect();
     let heads: Vec<&NewSnapshot> = heads.into_iter().map(|(s, _)| s).collect();
     sqlx::query(
-        "WITH stored AS (
+        "WITH log AS MATERIALIZED (SELECT vouch_tlog_append_leaves($21::text[], $22) AS first),
+         stored AS (
              INSERT INTO snapshots(digest, agent_id, asset_kind, asset_id, asset_name, sequence,
-                                   previous_digest, collected_at, received_at, envelope, receipt)
-             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
-                                  $6::int8[], $7::text[], $8::int8[], $9::int8[], $10::bytea[],
-                                  $11::bytea[])
+                                   previous_digest, collected_at, received_at, envelope, receipt,
+                                   log_index)
+             SELECT u.digest, u.agent_id, u.asset_kind, u.asset_id, u.asset_name, u.sequence,
+                    u.previous_digest, u.collected_at, u.received_at, u.envelope, u.receipt,
+                    log.first + u.place
+             FROM log, UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                              $6::int8[], $7::text[], $8::int8[], $9::int8[], $10::bytea[],
+                              $11::bytea[], $23::int8[])
+                  AS u(digest, agent_id, asset_kind, asset_id, asset_name, sequence,
+                       previous_digest, collected_at, received_at, envelope, receipt, place)
              RETURNING digest, received_at),
          queued AS (INSERT INTO unjudged(digest, received_at) SELECT * FROM stored)
          INSERT INTO chains(agent_id, asset_kind, asset_id, asset_name, head_sequence,
@@ -303,6 +308,9 @@ async fn store_accepted(
     .bind(gained)
     .bind(column(&heads, |s| s.collected_at.unix_micros()))
     .bind(column(&heads, |s| s.received_at.unix_micros()))
+    .bind(&leaves)
+    .bind(super::tlog::LOG_LOCK)
+    .bind(column(&stored, |s| place[&s.digest]))
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -392,13 +400,15 @@ async fn ingest_once(
         return Ok(Err(refusal)); // the transaction is dropped: nothing written
     }
     // The snapshot and the chain's new head in one statement (one round trip), in the order
-    // the batches write them (the snapshot first).
+    // the batches write them: the log's lock and leaf first (so that every writer takes the
+    // lock before any snapshot row), then the snapshot with its leaf index.
     sqlx::query(
-        "WITH stored AS (
+        "WITH log AS MATERIALIZED (SELECT vouch_tlog_append_leaves(ARRAY[$1], $12) AS first),
+         stored AS (
              INSERT INTO snapshots(digest, agent_id, asset_kind, asset_id, asset_name,
                                    sequence, previous_digest, collected_at, received_at,
-                                   envelope, receipt)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                                   envelope, receipt, log_index)
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, log.first FROM log
              RETURNING digest, received_at),
          queued AS (INSERT INTO unjudged(digest, received_at) SELECT * FROM stored)
          INSERT INTO chains(agent_id, asset_kind, asset_id, asset_name, head_sequence,
@@ -422,11 +432,9 @@ async fn ingest_once(
     .bind(s.received_at.unix_micros())
     .bind(&s.envelope)
     .bind(&s.receipt)
+    .bind(super::tlog::LOG_LOCK)
     .execute(&mut *tx)
     .await?;
-    super::tlog::append(&mut tx, &[s.digest])
-        .await
-        .map_err(log_error)?;
     tx.commit().await?;
     Ok(Ok(IngestOutcome::Stored {
         receipt: s.receipt.clone(),

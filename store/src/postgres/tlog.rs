@@ -1,7 +1,9 @@
-//! The transparency log on PostgreSQL: the same tables as on SQLite. Replicas append in turn:
-//! each batch, after storing its snapshots, calls `vouch_tlog_append` (migration 0012), which
-//! takes a transaction-scoped advisory lock, reads the log's frontier (a few rows) and
-//! appends, all in one round trip; the lock is released with the batch's commit.
+//! The transparency log on PostgreSQL: the same tables as on SQLite. Replicas append in turn,
+//! under a transaction-scoped advisory lock released with the batch's commit. A batch appends
+//! in the statement that stores its snapshots (`vouch_tlog_append_leaves` of migration 0013:
+//! the lock, the frontier read, the leaves and the subtrees they complete hashed and stored),
+//! which answers the first leaf index, and the snapshots are inserted with theirs. Rows stored
+//! before the log existed get theirs at start-up from [`catch_up`], which sets them.
 
 use sqlx::Row as _;
 use sqlx::postgres::PgPool;
@@ -13,7 +15,7 @@ use crate::{LogHead, LogStore, StoreError};
 use async_trait::async_trait;
 
 /// The advisory lock key appends hold ("vouchlog").
-const LOG_LOCK: i64 = 0x766f_7563_686c_6f67;
+pub(super) const LOG_LOCK: i64 = 0x766f_7563_686c_6f67;
 
 type Tx<'c> = sqlx::Transaction<'c, sqlx::Postgres>;
 
