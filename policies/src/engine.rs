@@ -308,12 +308,13 @@ impl PolicyPack {
     }
 }
 
-/// The evaluation of one snapshot: an engine of its own, and each evidence value converted to
-/// Rego once however many policies read it.
+/// The evaluation of one snapshot: a clone of each of the pack's engines the policies are judged
+/// on, made as the first of its policies is judged, and each evidence value converted to Rego
+/// once however many policies read it.
 struct Run<'p, 'v> {
     pack: &'p PolicyPack,
     view: &'v SnapshotView<'v>,
-    engine: regorus::Engine,
+    engines: Vec<Option<regorus::Engine>>,
     asset: regorus::Value,
     collected_at: regorus::Value,
     converted: HashMap<&'v str, Result<regorus::Value, String>>,
@@ -324,7 +325,7 @@ impl<'p, 'v> Run<'p, 'v> {
         Run {
             pack,
             view,
-            engine: pack.engine.clone(),
+            engines: vec![None; pack.engines.len()],
             asset: to_rego(&serde_json::json!(view.asset)).expect("an asset is plain JSON"),
             collected_at: regorus::Value::from(view.collected_at.to_string()),
             converted: HashMap::new(),
@@ -364,7 +365,10 @@ impl<'p, 'v> Run<'p, 'v> {
                     });
                 input.add(id, value);
             }
-            judge(&mut self.engine, &self.pack.rules[i], input)
+            let group = self.pack.engine_of[i];
+            let engine =
+                self.engines[group].get_or_insert_with(|| self.pack.engines[group].clone());
+            judge(engine, &self.pack.rules[i], input)
         };
         PolicyResult {
             policy: policy.id.clone(),
