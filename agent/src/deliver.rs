@@ -11,13 +11,23 @@ impl Agent {
     /// `spool/rejected/` and re-signs the later ones; a file that cannot be read is set aside in
     /// `spool/corrupt/`, and the others are delivered.
     pub async fn deliver_pending(&self) -> Result<DeliveryReport, AgentError> {
+        self.deliver_pending_until(&CancellationToken::new()).await
+    }
+
+    /// [`Agent::deliver_pending`], stopping before the next snapshot once `stop` is cancelled.
+    /// A request already sent is answered first (within the request timeout), so that a
+    /// snapshot the server stored while the agent was stopping has its receipt kept.
+    pub async fn deliver_pending_until(
+        &self,
+        stop: &CancellationToken,
+    ) -> Result<DeliveryReport, AgentError> {
         let _guard = self.lock.lock().await;
         let set_aside_before = self.state.corrupt_set_aside();
         let mut report = DeliveryReport::default();
         let chains = self.state.spooled_chains()?;
         let mut server_unavailable = false;
         for chain in &chains {
-            if server_unavailable {
+            if server_unavailable || stop.is_cancelled() {
                 report.pending += self.state.spooled(chain)?.len();
                 continue;
             }
@@ -28,6 +38,10 @@ impl Agent {
             let mut files = self.state.spooled(chain)?;
             let mut i = 0;
             while i < files.len() {
+                if stop.is_cancelled() {
+                    report.pending += files.len() - i;
+                    break;
+                }
                 let (seq, path) = files[i].clone();
                 match self.deliver_one(&path).await {
                     Ok(duplicate) => {

@@ -334,10 +334,12 @@ impl Agent {
                 retry_at = Some(hold_until.map_or(now, |h| h.max(now)));
             }
             if retry_at.is_some_and(|t| tokio::time::Instant::now() >= t) {
-                let report = tokio::select! {
-                    _ = shutdown.cancelled() => break,
-                    r = self.deliver_pending() => r,
-                };
+                // Not abandoned at shutdown: the request in flight is answered and its receipt
+                // kept, and the pass stops before the next snapshot.
+                let report = self.deliver_pending_until(&shutdown).await;
+                if shutdown.is_cancelled() {
+                    break;
+                }
                 match report {
                     Ok(r) if r.pending == 0 => {
                         backoff.reset();
