@@ -21,6 +21,12 @@ use crate::metadata::{self, Policy, Problem};
 /// The package of shared rules (functions) that policies may import.
 pub const LIB_PACKAGE: &str = "vouch.lib";
 
+/// Whether a module of `package` is a library of the pack (`vouch.lib` or below) rather than a
+/// policy.
+fn is_library(package: &str) -> bool {
+    package == LIB_PACKAGE || package.starts_with("vouch.lib.")
+}
+
 /// The built-in pack (`policies/pack/**/*.rego`), compiled in: (path inside `policies/pack/`,
 /// contents), in path order. `build.rs` generates the list from the directory.
 pub const BUILTIN: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/builtin_pack.rs"));
@@ -179,7 +185,7 @@ impl PolicyPack {
                 })
             };
             let (package_line, package) = metadata::package_statement(text).unwrap_or((0, ""));
-            if package == LIB_PACKAGE || package.starts_with("vouch.lib.") {
+            if is_library(package) {
                 if let Err(e) = engine.add_policy(file.clone(), text.clone()) {
                     let (line, reason) = rego_error(&e.to_string());
                     err(line, reason);
@@ -275,8 +281,7 @@ impl PolicyPack {
                 .iter()
                 .filter_map(|(file, text)| {
                     let package = metadata::package_statement(text).map_or("", |(_, p)| p);
-                    (package == LIB_PACKAGE || package.starts_with("vouch.lib."))
-                        .then_some((package, file, text))
+                    is_library(package).then_some((package, file, text))
                 })
                 .collect();
             let mut groups: BTreeMap<Vec<usize>, Vec<usize>> = BTreeMap::new();
