@@ -260,13 +260,7 @@ impl PolicyPack {
                 engine.set_input(crate::engine::empty_input(p));
                 for path in declared.paths() {
                     if let Err(e) = engine.eval_rule(path.to_string()) {
-                        let message = e.to_string();
-                        let (line, reason) = rego_error(&message);
-                        errors.push(LoadError {
-                            file: rego_error_file(&message).unwrap_or_else(|| p.file.clone()),
-                            line,
-                            reason,
-                        });
+                        errors.push(evaluation_problem(p, &e.to_string()));
                     }
                 }
                 rules.push(declared);
@@ -435,14 +429,6 @@ fn group_engine(
     rules: &[VerdictRules],
     config: &OrgConfig,
 ) -> Result<regorus::Engine, Vec<LoadError>> {
-    let problem = |policy: &Policy, message: String| {
-        let (line, reason) = rego_error(&message);
-        LoadError {
-            file: rego_error_file(&message).unwrap_or_else(|| policy.file.clone()),
-            line,
-            reason,
-        }
-    };
     let mut engine = regorus::Engine::new();
     engine.set_strict_builtin_errors(true);
     for &l in read {
@@ -454,20 +440,23 @@ fn group_engine(
     for &i in members {
         let p = &policies[i];
         if let Err(e) = engine.add_policy(p.file.clone(), files[&p.file].clone()) {
-            errors.push(problem(p, e.to_string()));
+            errors.push(evaluation_problem(p, &e.to_string()));
         }
     }
     if !errors.is_empty() {
         return Err(errors);
     }
     if let Err(e) = engine.add_data(config.as_data()) {
-        return Err(vec![problem(&policies[members[0]], e.to_string())]);
+        return Err(vec![evaluation_problem(
+            &policies[members[0]],
+            &e.to_string(),
+        )]);
     }
     for &i in members {
         engine.set_input(crate::engine::empty_input(&policies[i]));
         for path in rules[i].paths() {
             if let Err(e) = engine.eval_rule(path.to_string()) {
-                errors.push(problem(&policies[i], e.to_string()));
+                errors.push(evaluation_problem(&policies[i], &e.to_string()));
             }
         }
     }
@@ -475,6 +464,17 @@ fn group_engine(
         Ok(engine)
     } else {
         Err(errors)
+    }
+}
+
+/// A regorus error met while loading `policy`, as a load error naming the file and line it
+/// points at (a library's, when the error is there), else the policy's file.
+fn evaluation_problem(policy: &Policy, message: &str) -> LoadError {
+    let (line, reason) = rego_error(message);
+    LoadError {
+        file: rego_error_file(message).unwrap_or_else(|| policy.file.clone()),
+        line,
+        reason,
     }
 }
 
