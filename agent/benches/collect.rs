@@ -81,6 +81,11 @@ fn main() {
                 format!(", failed: {}", failed.join(" "))
             }
         );
+        if round == 0 {
+            // For `bench` (vouch-tests).
+            println!("bench-figure host_collection_cold_wall {:.2} ms", ms(wall));
+            println!("bench-figure host_collection_cold_cpu {:.2} ms", ms(used));
+        }
     }
 
     let dir = tempfile::tempdir().expect("temporary directory");

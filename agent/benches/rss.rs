@@ -77,4 +77,7 @@ fn main() {
         peak as f64 / 1024.0
     );
     println!("snapshots collected, signed and spooled               {spooled:>8}");
+    // For `bench` (vouch-tests).
+    println!("bench-figure agent_idle_rss {:.2} MB", idle as f64 / 1024.0);
+    println!("bench-figure agent_peak_rss {:.2} MB", peak as f64 / 1024.0);
 }

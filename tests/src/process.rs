@@ -45,17 +45,16 @@ pub fn binary(name: &str, package: &str) -> PathBuf {
         return path.clone();
     }
     let exe = std::env::current_exe().expect("the test's own path");
-    // target/<profile>/deps/<test>-<hash>
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("the test runs from target/<profile>/deps")
-        .to_path_buf();
+    // target/<profile>/deps/<test>-<hash>, or target/<profile>/<binary> (`bench`)
+    let parent = exe.parent().expect("the test runs from target/<profile>");
+    let profile_dir = if parent.file_name().is_some_and(|n| n == "deps") {
+        parent.parent().expect("target/<profile>")
+    } else {
+        parent
+    }
+    .to_path_buf();
     let path = profile_dir.join(name);
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the workspace")
-        .to_path_buf();
+    let workspace = workspace();
     let built_at = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
     let newest_source = SOURCES
         .iter()
@@ -71,32 +70,8 @@ pub fn binary(name: &str, package: &str) -> PathBuf {
             .and_then(|n| n.to_str())
             .expect("a profile directory name");
         let target_dir = profile_dir.parent().expect("the target directory");
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        // Not the variables Cargo set for this test: build scripts that watch them (ring's
-        // watches CARGO_PKG_NAME) would otherwise run again, here and in the next `cargo test`.
-        for (key, _) in std::env::vars_os() {
-            let key = key.to_string_lossy();
-            if key.starts_with("CARGO_PKG_")
-                || key.starts_with("CARGO_CFG_")
-                || [
-                    "CARGO_MANIFEST_DIR",
-                    "CARGO_MANIFEST_PATH",
-                    "CARGO_MANIFEST_LINKS",
-                    "CARGO_CRATE_NAME",
-                    "CARGO_BIN_NAME",
-                    "CARGO_PRIMARY_PACKAGE",
-                    "CARGO_TARGET_TMPDIR",
-                    "CARGO_RUSTC_CURRENT_DIR",
-                    "OUT_DIR",
-                ]
-                .contains(&key.as_ref())
-            {
-                cmd.env_remove(key.as_ref());
-            }
-        }
-        cmd.current_dir(&workspace)
-            .args(["build", "--locked", "--quiet", "-p", package, "--bin", name])
+        let mut cmd = cargo_command();
+        cmd.args(["build", "--locked", "--quiet", "-p", package, "--bin", name])
             .arg("--target-dir")
             .arg(target_dir);
         if profile != "debug" {
@@ -113,6 +88,44 @@ pub fn binary(name: &str, package: &str) -> PathBuf {
     assert!(path.is_file(), "{} does not exist", path.display());
     built.insert(name.to_string(), path.clone());
     path
+}
+
+/// The Cargo that runs this test or binary, in the workspace, without the variables Cargo set
+/// for it: build scripts that watch them (ring's watches `CARGO_PKG_NAME`) would otherwise run
+/// again, there and in the next `cargo test`.
+pub fn cargo_command() -> Command {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if key.starts_with("CARGO_PKG_")
+            || key.starts_with("CARGO_CFG_")
+            || [
+                "CARGO_MANIFEST_DIR",
+                "CARGO_MANIFEST_PATH",
+                "CARGO_MANIFEST_LINKS",
+                "CARGO_CRATE_NAME",
+                "CARGO_BIN_NAME",
+                "CARGO_PRIMARY_PACKAGE",
+                "CARGO_TARGET_TMPDIR",
+                "CARGO_RUSTC_CURRENT_DIR",
+                "OUT_DIR",
+            ]
+            .contains(&key.as_ref())
+        {
+            cmd.env_remove(key.as_ref());
+        }
+    }
+    cmd.current_dir(workspace());
+    cmd
+}
+
+/// The workspace's root directory.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the workspace")
+        .to_path_buf()
 }
 
 /// The newest modification time of a file, or of the files under a directory (skipping
