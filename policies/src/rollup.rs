@@ -12,8 +12,9 @@
 //! an attestation but no policy result at all `no_evidence`; `missing` then says what is
 //! missing.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use vouch_evidence::{Asset, Timestamp};
@@ -94,26 +95,31 @@ impl ControlState {
 }
 
 /// One policy's verdict on one asset, as counted for a control.
+///
+/// A view of every control holds one per policy, asset and control (150,000 for 1,000 hosts), so
+/// what they repeat is shared, not copied: the policy's id, title, remediation and evidence ids,
+/// the asset, and a reason many assets give alike. Cloning one (an outcome counts for each
+/// control its policy maps to) copies no text.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PolicyOutcome {
     /// The policy.
-    pub policy: String,
+    pub policy: Arc<str>,
     /// Its title.
-    pub title: String,
+    pub title: Arc<str>,
     /// Its severity.
     pub severity: Severity,
     /// The asset.
-    pub asset: Asset,
+    pub asset: Arc<Asset>,
     /// The verdict as judged when the evidence was collected.
     pub status: Status,
     /// What it counts as now: a stale pass is `stale`, a failure under exception `accepted`.
     pub state: ControlState,
     /// Why (with the exception or the staleness, when one applies).
-    pub reason: String,
+    pub reason: Arc<str>,
     /// What to do about a failure.
-    pub remediation: String,
+    pub remediation: Arc<str>,
     /// The evidence ids it rests on.
-    pub evidence: Vec<String>,
+    pub evidence: Arc<[String]>,
     /// When the evidence was collected.
     pub collected_at: Timestamp,
 }
@@ -240,21 +246,27 @@ impl ControlStatus {
 impl RollUp<'_> {
     /// The controls `results` speak of (or every applicable control), in catalog order.
     pub fn controls(&self, results: &[Judged<'_>]) -> Vec<ControlStatus> {
-        let mut by_control: BTreeMap<&ControlId, Vec<PolicyOutcome>> = BTreeMap::new();
+        let mut tally = self.tally();
         for j in results {
-            let (policy, r) = (j.policy, j.result);
-            // A policy says nothing about assets of kinds it does not apply to.
-            if !policy.asset_kinds.contains(&r.asset.kind) {
-                continue;
-            }
-            let outcome = self.outcome(policy, r);
-            if let Some((last, others)) = policy.controls.split_last() {
-                for control in others {
-                    by_control.entry(control).or_default().push(outcome.clone());
-                }
-                by_control.entry(last).or_default().push(outcome);
-            }
+            tally.add(j.policy, j.result);
         }
+        tally.finish()
+    }
+
+    /// A roll-up fed one result at a time, so a caller can drop each result once it is
+    /// counted (the view of a whole fleet): [`RollUp::controls`] in parts.
+    pub fn tally<'p>(&'p self) -> Tally<'p> {
+        Tally {
+            rollup: self,
+            by_control: BTreeMap::new(),
+            shared: Shared::default(),
+        }
+    }
+
+    fn finish(
+        &self,
+        mut by_control: BTreeMap<&ControlId, Vec<PolicyOutcome>>,
+    ) -> Vec<ControlStatus> {
         let mut out = Vec::new();
         for catalog in self.catalogs.iter() {
             let role = self.roles.get(&catalog.id).copied();
@@ -346,7 +358,7 @@ impl RollUp<'_> {
         out
     }
 
-    fn outcome(&self, policy: &Policy, r: &PolicyResult) -> PolicyOutcome {
+    fn outcome(&self, policy: &Policy, r: &PolicyResult, shared: &mut Shared) -> PolicyOutcome {
         let stale = self.at.is_some_and(|at| at > r.fresh_until);
         let (state, reason) = match r.status {
             Status::Fail if stale => (
@@ -354,36 +366,109 @@ impl RollUp<'_> {
                 format!(
                     "stale (evidence of {} was fresh until {}): {}",
                     r.collected_at, r.fresh_until, r.reason
-                ),
+                )
+                .into(),
             ),
             Status::Fail => match (self.accepted)(r) {
-                Some(note) => (ControlState::Accepted, format!("{} — {note}", r.reason)),
-                None => (ControlState::Fail, r.reason.clone()),
+                Some(note) => (
+                    ControlState::Accepted,
+                    format!("{} — {note}", r.reason).into(),
+                ),
+                None => (ControlState::Fail, shared.text(&r.reason)),
             },
-            Status::Error => (ControlState::Error, r.reason.clone()),
+            Status::Error => (ControlState::Error, shared.text(&r.reason)),
             _ if stale => (
                 ControlState::Stale,
                 format!(
                     "stale: evidence collected at {} was fresh until {}",
                     r.collected_at, r.fresh_until
-                ),
+                )
+                .into(),
             ),
-            Status::Pass => (ControlState::Pass, r.reason.clone()),
-            Status::NotApplicable => (ControlState::NotApplicable, r.reason.clone()),
+            Status::Pass => (ControlState::Pass, shared.text(&r.reason)),
+            Status::NotApplicable => (ControlState::NotApplicable, shared.text(&r.reason)),
         };
         PolicyOutcome {
-            policy: r.policy.clone(),
-            title: policy.title.clone(),
+            policy: shared.text(&r.policy),
+            title: shared.text(&policy.title),
             severity: policy.severity,
-            asset: r.asset.clone(),
+            asset: shared.asset(&r.asset),
             status: r.status,
             state,
             reason,
-            remediation: policy.remediation.clone(),
-            evidence: r.evidence.clone(),
+            remediation: shared.text(&policy.remediation),
+            evidence: shared.evidence(&r.evidence),
             collected_at: r.collected_at,
         }
     }
+}
+
+/// A roll-up in progress: see [`RollUp::tally`].
+pub struct Tally<'p> {
+    rollup: &'p RollUp<'p>,
+    by_control: BTreeMap<&'p ControlId, Vec<PolicyOutcome>>,
+    shared: Shared,
+}
+
+impl<'p> Tally<'p> {
+    /// Counts `result` of `policy` towards each control the policy maps to.
+    pub fn add(&mut self, policy: &'p Policy, result: &PolicyResult) {
+        // A policy says nothing about assets of kinds it does not apply to.
+        if !policy.asset_kinds.contains(&result.asset.kind) {
+            return;
+        }
+        let outcome = self.rollup.outcome(policy, result, &mut self.shared);
+        if let Some((last, others)) = policy.controls.split_last() {
+            for control in others {
+                self.by_control
+                    .entry(control)
+                    .or_default()
+                    .push(outcome.clone());
+            }
+            self.by_control.entry(last).or_default().push(outcome);
+        }
+    }
+
+    /// The controls the results speak of (or every applicable control), in catalog order.
+    pub fn finish(self) -> Vec<ControlStatus> {
+        self.rollup.finish(self.by_control)
+    }
+}
+
+/// What the outcomes of one roll-up share, each kept once (see [`PolicyOutcome`]).
+#[derive(Default)]
+struct Shared {
+    texts: HashSet<Arc<str>>,
+    assets: HashSet<Arc<Asset>>,
+    evidence: HashSet<Arc<[String]>>,
+}
+
+impl Shared {
+    fn text(&mut self, s: &str) -> Arc<str> {
+        shared(&mut self.texts, s, |s| Arc::from(s))
+    }
+
+    fn asset(&mut self, a: &Asset) -> Arc<Asset> {
+        shared(&mut self.assets, a, |a| Arc::new(a.clone()))
+    }
+
+    fn evidence(&mut self, e: &[String]) -> Arc<[String]> {
+        shared(&mut self.evidence, e, |e| Arc::from(e))
+    }
+}
+
+/// The value equal to `v` in `set`, put there first (made by `make`) if it is not.
+fn shared<T: ?Sized + Eq + std::hash::Hash>(
+    set: &mut HashSet<Arc<T>>,
+    v: &T,
+    make: impl FnOnce(&T) -> Arc<T>,
+) -> Arc<T> {
+    if let Some(kept) = set.get(v) {
+        return kept.clone();
+    }
+    let kept = make(v);
+    set.insert(kept.clone());
+    kept
 }
 
 /// A table for people: one line per control with its status, then, indented, each failing or
@@ -526,7 +611,7 @@ mod tests {
             ]
         );
         assert!(c[3].provisional && c[4].provisional && !c[0].provisional);
-        assert_eq!(c[1].outcomes[0].policy, "host.test.b");
+        assert_eq!(&*c[1].outcomes[0].policy, "host.test.b");
         let table = render_controls(&c);
         assert!(
             table.contains("fail host.test.b [low] on m2: host.test.b says fail"),

@@ -41,11 +41,7 @@ impl Findings {
                     if !states.is_empty() && !states.contains(&o.state) {
                         continue;
                     }
-                    let key = (
-                        o.asset.kind.as_str(),
-                        o.asset.id.as_str(),
-                        o.policy.as_str(),
-                    );
+                    let key = (o.asset.kind.as_str(), o.asset.id.as_str(), &*o.policy);
                     match at.get(&key) {
                         Some(&row) => rows[row].2.push(ci as u32),
                         None => {

@@ -182,12 +182,13 @@ mod tests {
                         kind: AssetKind::Host,
                         id: format!("m{i}"),
                         name: format!("web-{i}"),
-                    },
+                    }
+                    .into(),
                     status: Status::Pass,
                     state: *state,
-                    reason: String::new(),
-                    remediation: String::new(),
-                    evidence: vec![],
+                    reason: "".into(),
+                    remediation: "".into(),
+                    evidence: [].into(),
                     collected_at: t(*h),
                 })
                 .collect(),

@@ -31,8 +31,8 @@ use tokio_util::sync::CancellationToken;
 use vouch_evidence::dsse::Envelope;
 use vouch_evidence::{Asset, Attestation, Snapshot, Timestamp};
 use vouch_policies::{
-    Attested, Catalogs, ControlId, ControlState, ControlStatus, Coverage, Judged, KeptPack,
-    LoadError, LoadErrors, PolicyPack, PolicyResult, RollUp, Status,
+    Attested, Catalogs, ControlId, ControlState, ControlStatus, Coverage, KeptPack, LoadError,
+    LoadErrors, PolicyPack, PolicyResult, RollUp, Status,
 };
 
 use crate::clock::now;

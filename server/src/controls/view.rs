@@ -21,50 +21,6 @@ impl Policies {
             }
         }
         let in_force = self.in_force();
-        // Each result with the policy of the pack that judged it (borrowed from `packs`).
-        let mut results: Vec<(&vouch_policies::Policy, PolicyResult)> = Vec::new();
-        for e in &evaluations {
-            let judge = &packs[&e.evaluation.pack_digest];
-            let asset = Asset {
-                kind: e.chain.asset_kind,
-                id: e.chain.asset_id.clone(),
-                name: e.asset_name.clone(),
-            };
-            for r in &e.evaluation.results {
-                let Some(policy) = judge.pack().policy(&r.policy_id) else {
-                    continue;
-                };
-                results.push((
-                    policy,
-                    PolicyResult {
-                        policy: r.policy_id.clone(),
-                        asset: asset.clone(),
-                        status: Status::parse(&r.status).unwrap_or(Status::Error),
-                        reason: r.reason.clone(),
-                        evidence: r.evidence.clone(),
-                        collected_at: e.collected_at,
-                        fresh_until: policy.fresh_until(e.collected_at),
-                        pack_digest: e.evaluation.pack_digest.clone(),
-                    },
-                ));
-            }
-        }
-        let judged: Vec<Judged<'_>> = results
-            .iter()
-            .map(|(policy, result)| Judged { policy, result })
-            .collect();
-        let accepted = |r: &PolicyResult| accepted_note(&exceptions, r, instant);
-        let attested = |id: &ControlId| attested(&attestations, id, instant);
-        let controls = RollUp {
-            catalogs: &self.catalogs,
-            roles: &in_force.pack().config().roles,
-            at: Some(instant),
-            coverage: self.coverage.as_ref(),
-            every_control: true,
-            accepted: &accepted,
-            attested: &attested,
-        }
-        .controls(&judged);
         let snapshots = evaluations
             .iter()
             .map(|e| {
@@ -74,10 +30,50 @@ impl Policies {
                 )
             })
             .collect();
+        let assets = evaluations.len();
+        let accepted = |r: &PolicyResult| accepted_note(&exceptions, r, instant);
+        let attested = |id: &ControlId| attested(&attestations, id, instant);
+        let rollup = RollUp {
+            catalogs: &self.catalogs,
+            roles: &in_force.pack().config().roles,
+            at: Some(instant),
+            coverage: self.coverage.as_ref(),
+            every_control: true,
+            accepted: &accepted,
+            attested: &attested,
+        };
+        // Each result counted with the policy of the pack that judged it, one at a time: the
+        // stored results are moved, not copied, and dropped as they are counted.
+        let mut tally = rollup.tally();
+        for e in evaluations {
+            let judge = &packs[&e.evaluation.pack_digest];
+            let asset = Asset {
+                kind: e.chain.asset_kind,
+                id: e.chain.asset_id,
+                name: e.asset_name,
+            };
+            for r in e.evaluation.results {
+                let Some(policy) = judge.pack().policy(&r.policy_id) else {
+                    continue;
+                };
+                let result = PolicyResult {
+                    status: Status::parse(&r.status).unwrap_or(Status::Error),
+                    policy: r.policy_id,
+                    asset: asset.clone(),
+                    reason: r.reason,
+                    evidence: r.evidence,
+                    collected_at: e.collected_at,
+                    fresh_until: policy.fresh_until(e.collected_at),
+                    pack_digest: e.evaluation.pack_digest.clone(),
+                };
+                tally.add(policy, &result);
+            }
+        }
+        let controls = tally.finish();
         Ok(ControlsView {
             at: instant,
             pack: in_force.digest().to_string(),
-            assets: evaluations.len(),
+            assets,
             controls,
             snapshots,
         })

@@ -361,7 +361,7 @@ fn act_on_control(user: &WebUser, c: &ControlStatus) -> Markup {
         .outcomes
         .iter()
         .filter(|o| o.state == ControlState::Fail)
-        .map(|o| o.policy.as_str())
+        .map(|o| &*o.policy)
         .collect();
     let by = user
         .session
@@ -455,7 +455,7 @@ fn policy_summary(c: &ControlStatus) -> Markup {
     > = BTreeMap::new();
     for o in &c.outcomes {
         *by_policy
-            .entry(o.policy.as_str())
+            .entry(&*o.policy)
             .or_insert_with(|| (o, BTreeMap::new()))
             .1
             .entry(o.state)
@@ -504,7 +504,7 @@ fn outcome_rows<'a>(
                     td { (o.reason) }
                     td {
                         @let snapshot = excerpts.get(&format!("{}/{}", o.asset.kind, o.asset.id));
-                        @for e in &o.evidence {
+                        @for e in o.evidence.iter() {
                             code { (e) }
                             @if let Some(item) = snapshot.and_then(|s| s.evidence.get(e)) {
                                 " = " code.excerpt { (excerpt(item)) }
