@@ -115,3 +115,7 @@ fn timings(pack: &PolicyPack, view: &SnapshotView<'_>, rounds: usize) -> Vec<Dur
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
+
+/// The allocator of the `vouch` binary, so the figures are the server's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -510,3 +510,7 @@ async fn pages(state: &AppState, policies: &Arc<Policies>, end: i64, fleet: Flee
         }
     }
 }
+
+/// The allocator of the `vouch` binary, so the figures are the server's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
