@@ -361,8 +361,9 @@ impl Bench {
         self.runtime.block_on(async {
             let mut extra = String::new();
             let mut env = Vec::new();
+            let url;
             if let Some(base) = postgres {
-                let url = vouch_server::store::postgres::create_test_database(base)
+                url = vouch_server::store::postgres::create_test_database(base)
                     .await
                     .map_err(|e| e.to_string())?;
                 let objects = vouch_tests::objects::bucket(Some(1)).await;
@@ -374,6 +375,8 @@ impl Bench {
                 )
                 .unwrap();
                 env = vec![
+                    // For `vouch token create`, which reads no configuration file.
+                    ("VOUCH_DATABASE_URL", url.as_str()),
                     ("AWS_ACCESS_KEY_ID", "testing"),
                     ("AWS_SECRET_ACCESS_KEY", "testing"),
                     ("AWS_REGION", "us-east-1"),
