@@ -34,5 +34,6 @@ pub use kept::KeptPack;
 pub use metadata::{Mapping, Policy, Relation, Severity};
 pub use pack::{LoadError, LoadErrors, PolicyPack};
 pub use rollup::{
-    Attested, ControlState, ControlStatus, Judged, PolicyOutcome, RollUp, render_controls,
+    Attested, ControlState, ControlStatus, Judged, PolicyOutcome, ResultRef, RollUp, Tally,
+    render_controls,
 };

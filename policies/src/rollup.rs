@@ -12,7 +12,7 @@
 //! an attestation but no policy result at all `no_evidence`; `missing` then says what is
 //! missing.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -192,6 +192,42 @@ pub struct Judged<'a> {
     pub result: &'a PolicyResult,
 }
 
+/// One result as a roll-up reads it, borrowed from wherever it is kept: a fresh
+/// [`PolicyResult`] ([`PolicyResult::borrowed`]), or a stored result set that the evaluations
+/// of many snapshots share (the server's view of a fleet), which is then never copied.
+#[derive(Clone, Copy, Debug)]
+pub struct ResultRef<'r> {
+    /// The policy's id.
+    pub policy: &'r str,
+    /// The asset judged.
+    pub asset: &'r Asset,
+    /// The verdict.
+    pub status: Status,
+    /// Why, for people.
+    pub reason: &'r str,
+    /// The evidence ids the result rests on.
+    pub evidence: &'r [String],
+    /// When the evidence was collected.
+    pub collected_at: Timestamp,
+    /// After this instant the verdict is stale.
+    pub fresh_until: Timestamp,
+}
+
+impl PolicyResult {
+    /// This result as a roll-up reads it.
+    pub fn borrowed(&self) -> ResultRef<'_> {
+        ResultRef {
+            policy: &self.policy,
+            asset: &self.asset,
+            status: self.status,
+            reason: &self.reason,
+            evidence: &self.evidence,
+            collected_at: self.collected_at,
+            fresh_until: self.fresh_until,
+        }
+    }
+}
+
 /// What a roll-up takes into account besides the results.
 pub struct RollUp<'a> {
     /// The catalogs, for titles, order and privacy roles.
@@ -207,7 +243,7 @@ pub struct RollUp<'a> {
     /// List every applicable control of the catalogs, even those nothing speaks of.
     pub every_control: bool,
     /// The exception covering a failing result, if any, as a note for people.
-    pub accepted: &'a dyn Fn(&PolicyResult) -> Option<String>,
+    pub accepted: &'a dyn Fn(&ResultRef<'_>) -> Option<String>,
     /// The manual evidence of a control.
     pub attested: &'a dyn Fn(&ControlId) -> Attested,
 }
@@ -248,7 +284,7 @@ impl RollUp<'_> {
     pub fn controls(&self, results: &[Judged<'_>]) -> Vec<ControlStatus> {
         let mut tally = self.tally();
         for j in results {
-            tally.add(j.policy, j.result);
+            tally.add(j.policy, j.result.borrowed());
         }
         tally.finish()
     }
@@ -260,6 +296,7 @@ impl RollUp<'_> {
             rollup: self,
             by_control: BTreeMap::new(),
             shared: Shared::default(),
+            policies: HashMap::new(),
         }
     }
 
@@ -358,7 +395,13 @@ impl RollUp<'_> {
         out
     }
 
-    fn outcome(&self, policy: &Policy, r: &PolicyResult, shared: &mut Shared) -> PolicyOutcome {
+    fn outcome(
+        &self,
+        policy: &PolicyTexts,
+        severity: Severity,
+        r: &ResultRef<'_>,
+        shared: &mut Shared,
+    ) -> PolicyOutcome {
         let stale = self.at.is_some_and(|at| at > r.fresh_until);
         let (state, reason) = match r.status {
             Status::Fail if stale => (
@@ -389,15 +432,15 @@ impl RollUp<'_> {
             Status::NotApplicable => (ControlState::NotApplicable, shared.text(&r.reason)),
         };
         PolicyOutcome {
-            policy: shared.text(&r.policy),
-            title: shared.text(&policy.title),
-            severity: policy.severity,
-            asset: shared.asset(&r.asset),
+            policy: policy.id.clone(),
+            title: policy.title.clone(),
+            severity,
+            asset: shared.asset(r.asset),
             status: r.status,
             state,
             reason,
-            remediation: shared.text(&policy.remediation),
-            evidence: shared.evidence(&r.evidence),
+            remediation: policy.remediation.clone(),
+            evidence: shared.evidence(r.evidence),
             collected_at: r.collected_at,
         }
     }
@@ -408,16 +451,42 @@ pub struct Tally<'p> {
     rollup: &'p RollUp<'p>,
     by_control: BTreeMap<&'p ControlId, Vec<PolicyOutcome>>,
     shared: Shared,
+    /// The texts of each policy counted so far, by the policy's address: the policies are
+    /// borrowed for the whole tally, so an address names one policy throughout.
+    policies: HashMap<usize, PolicyTexts>,
+}
+
+/// A policy's texts as its outcomes share them.
+struct PolicyTexts {
+    id: Arc<str>,
+    title: Arc<str>,
+    remediation: Arc<str>,
 }
 
 impl<'p> Tally<'p> {
-    /// Counts `result` of `policy` towards each control the policy maps to.
-    pub fn add(&mut self, policy: &'p Policy, result: &PolicyResult) {
+    /// Counts `result` of `policy` towards each control the policy maps to. `result` must be
+    /// of `policy` (its id is the policy's).
+    pub fn add(&mut self, policy: &'p Policy, result: ResultRef<'_>) {
+        debug_assert_eq!(
+            result.policy, policy.id,
+            "a result counted under another policy"
+        );
         // A policy says nothing about assets of kinds it does not apply to.
         if !policy.asset_kinds.contains(&result.asset.kind) {
             return;
         }
-        let outcome = self.rollup.outcome(policy, result, &mut self.shared);
+        let shared = &mut self.shared;
+        let texts = self
+            .policies
+            .entry(std::ptr::from_ref(policy) as usize)
+            .or_insert_with(|| PolicyTexts {
+                id: shared.text(&policy.id),
+                title: shared.text(&policy.title),
+                remediation: shared.text(&policy.remediation),
+            });
+        let outcome = self
+            .rollup
+            .outcome(texts, policy.severity, &result, &mut self.shared);
         if let Some((last, others)) = policy.controls.split_last() {
             for control in others {
                 self.by_control
@@ -441,6 +510,9 @@ struct Shared {
     texts: HashSet<Arc<str>>,
     assets: HashSet<Arc<Asset>>,
     evidence: HashSet<Arc<[String]>>,
+    /// The asset shared last: an asset's results come one after the other, so most
+    /// lookups are answered by one comparison.
+    last_asset: Option<Arc<Asset>>,
 }
 
 impl Shared {
@@ -449,7 +521,14 @@ impl Shared {
     }
 
     fn asset(&mut self, a: &Asset) -> Arc<Asset> {
-        shared(&mut self.assets, a, |a| Arc::new(a.clone()))
+        if let Some(last) = &self.last_asset
+            && **last == *a
+        {
+            return last.clone();
+        }
+        let kept = shared(&mut self.assets, a, |a| Arc::new(a.clone()));
+        self.last_asset = Some(kept.clone());
+        kept
     }
 
     fn evidence(&mut self, e: &[String]) -> Arc<[String]> {
@@ -656,7 +735,7 @@ mod tests {
         catalogs: &'a Catalogs,
         coverage: Option<&'a Coverage>,
         at: Timestamp,
-        accepted: &'a dyn Fn(&PolicyResult) -> Option<String>,
+        accepted: &'a dyn Fn(&ResultRef<'_>) -> Option<String>,
         attested: &'a dyn Fn(&ControlId) -> Attested,
     ) -> RollUp<'a> {
         RollUp {
@@ -695,7 +774,7 @@ mod tests {
             result("host.test.a", Status::Pass, "m1"),
             result("host.test.b", Status::Fail, "m2"),
         ];
-        let accept_m2 = |r: &PolicyResult| {
+        let accept_m2 = |r: &ResultRef<'_>| {
             (r.asset.id == "m2").then(|| "accepted until 2026-06-01 (exception 1)".to_string())
         };
         let c = roll_up_with(&pack, &catalogs, None, at, &accept_m2, &|_| {
@@ -709,7 +788,7 @@ mod tests {
             .unwrap();
         assert!(a824.outcomes[0].reason.contains("exception 1"), "{a824:?}");
         assert_eq!(a824.outcomes[0].status, Status::Fail, "the verdict is kept");
-        let lapsed = |_: &PolicyResult| None;
+        let lapsed = |_: &ResultRef<'_>| None;
         let c = roll_up_with(&pack, &catalogs, None, at, &lapsed, &|_| Attested::Missing)
             .controls(&judged(&pack, &results));
         assert_eq!(state_of(&c, "iso27001-2022:A.8.24"), ControlState::Fail);
@@ -737,7 +816,7 @@ mod tests {
             },
             _ => Attested::Missing,
         };
-        let none = |_: &PolicyResult| None;
+        let none = |_: &ResultRef<'_>| None;
         let c = roll_up_with(&pack, &catalogs, Some(&coverage), at, &none, &attested)
             .controls(&judged(&pack, &results));
         assert_eq!(state_of(&c, "iso27001-2022:A.5.1"), ControlState::Pass);
@@ -783,7 +862,7 @@ mod tests {
             result("host.test.a", Status::Pass, "m1"),
             result("host.test.b", Status::Pass, "m2"),
         ];
-        let none = |_: &PolicyResult| None;
+        let none = |_: &ResultRef<'_>| None;
         let judged = judged(&pack, &results);
         let roll = |attested: &dyn Fn(&ControlId) -> Attested| {
             roll_up_with(&pack, &catalogs, Some(&coverage), at, &none, attested).controls(&judged)
@@ -871,7 +950,7 @@ mod tests {
         let mut fresh_error = result("host.test.b", Status::Error, "m2");
         fresh_error.fresh_until = "2026-06-01T00:00:00Z".parse().unwrap();
         let results = [result("host.test.a", Status::Pass, "m1"), fresh_error];
-        let none = |_: &PolicyResult| None;
+        let none = |_: &ResultRef<'_>| None;
         let c = roll_up_with(&pack, &catalogs, None, later, &none, &|_| Attested::Missing)
             .controls(&judged(&pack, &results));
         assert_eq!(state_of(&c, "iso27001-2022:A.8.24"), ControlState::Error);

@@ -205,7 +205,7 @@ impl Evaluator {
                         pack_digest: judge.digest().to_string(),
                         evaluated_at: now(),
                         run_id,
-                        results: judge_one(&*judge, digest, envelope),
+                        results: judge_one(&*judge, digest, envelope).into(),
                     })
                     .collect()
             }));

@@ -112,12 +112,12 @@ pub fn bundle_evaluation(e: Evaluation) -> BundleEvaluation {
         run: e.run_id,
         results: e
             .results
-            .into_iter()
+            .iter()
             .map(|r| vouch_verify::bundle::BundleResult {
-                policy: r.policy_id,
-                status: r.status,
-                reason: r.reason,
-                evidence: r.evidence,
+                policy: r.policy_id.clone(),
+                status: r.status.clone(),
+                reason: r.reason.clone(),
+                evidence: r.evidence.clone(),
             })
             .collect(),
     }

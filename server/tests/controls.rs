@@ -664,6 +664,63 @@ async fn the_dashboard_shows_controls_and_what_fails() {
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
+/// A control's page is rendered once for every reader of the view now shown (issue 20), yet
+/// each reader gets their own header and forms: a reader who may not manage sees no form, a
+/// manager sees forms carrying their own CSRF token, never another's. A judgement that changes
+/// the view changes the page at once.
+#[tokio::test]
+async fn a_control_page_is_shared_by_readers_but_forms_are_each_readers_own() {
+    let h = harness().await;
+    let dir = pack_dir();
+    let policies = with_policies(&h, dir.path()).await;
+    let mut agent = enroll(&h, 4).await;
+    let (env, _) = agent.next(); // 6.1.1: A.8.17 fails
+    call(&h, post("/v1/snapshots", env)).await;
+    policies.evaluator().run_once().await.unwrap();
+    let lead = sign_in(&h, Role::SecurityLead).await;
+    let other_lead = sign_in(&h, Role::SecurityLead).await;
+    let auditor = sign_in(&h, Role::Auditor).await;
+    let csrf = |cookie: &str| vouch_server::session::csrf_of(Some(cookie)).unwrap();
+    let read = async |cookie: &str| {
+        let (status, body) = call(&h, page("/controls/iso27001-2022/A.8.17", cookie)).await;
+        assert_eq!(status, StatusCode::OK);
+        String::from_utf8(body).unwrap()
+    };
+    let first = read(&lead).await;
+    let second = read(&other_lead).await;
+    let audit = read(&auditor).await;
+    for html in [&first, &second, &audit] {
+        assert!(
+            html.contains("kernel 6.1.1 has known vulnerabilities"),
+            "{html}"
+        );
+    }
+    assert!(first.contains("Act on this control"), "{first}");
+    assert!(second.contains("Act on this control"), "{second}");
+    assert!(!audit.contains("Act on this control"), "{audit}");
+    let forms = |html: &str, token: &str| html.matches(&format!("value=\"{token}\"")).count();
+    // The sign-out form, an attestation and an exception: each with the reader's own token.
+    assert!(forms(&first, &csrf(&lead)) >= 3, "{first}");
+    assert_eq!(forms(&first, &csrf(&other_lead)), 0, "{first}");
+    assert!(forms(&second, &csrf(&other_lead)) >= 3, "{second}");
+    assert_eq!(forms(&second, &csrf(&lead)), 0, "{second}");
+    assert_eq!(forms(&audit, &csrf(&auditor)), 1, "only sign-out: {audit}");
+    // The same reader again: the same page.
+    assert_eq!(read(&lead).await, first);
+    // The kernel patched and judged, and the view of now made again (as the watcher does
+    // after each judging round): the page says so on the next read.
+    let (env, _) = agent.next(); // 6.1.2
+    call(&h, post("/v1/snapshots", env)).await;
+    policies.evaluator().run_once().await.unwrap();
+    policies.note_changes().await.unwrap();
+    let after = read(&auditor).await;
+    assert!(!after.contains("has known vulnerabilities"), "{after}");
+    assert!(
+        after.contains("6.1.2") || after.contains("patched"),
+        "{after}"
+    );
+}
+
 /// A control's page shows the organisation's thresholds its policies judge with, at the values
 /// configured; a control whose policies read none shows no such table.
 #[tokio::test]

@@ -35,8 +35,9 @@ pub struct Evaluation {
     pub evaluated_at: Timestamp,
     /// The re-evaluation run it belongs to; `None` when made on arrival.
     pub run_id: Option<i64>,
-    /// Every policy's result.
-    pub results: Vec<StoredResult>,
+    /// Every policy's result, sorted by policy id. Shared: the evaluations of many snapshots
+    /// (a host judged hourly, a fleet of identical hosts) hold one set, read once.
+    pub results: std::sync::Arc<[StoredResult]>,
 }
 
 /// A policy pack as it judged: its digest and files.
@@ -222,20 +223,20 @@ pub fn decode_results(id: &str, json: &str) -> Result<Vec<StoredResult>, StoreEr
 /// Result sets already read, by id. Ids are content digests, so an entry is right for every
 /// store in the process; the map is emptied when it grows past [`SET_CACHE`] entries.
 static SETS: std::sync::LazyLock<
-    std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<Vec<StoredResult>>>>,
+    std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<[StoredResult]>>>,
 > = std::sync::LazyLock::new(Default::default);
 
 /// Most result sets kept read.
 const SET_CACHE: usize = 4096;
 
 /// The result set `id` if it was read before.
-pub fn cached_set(id: &str) -> Option<std::sync::Arc<Vec<StoredResult>>> {
+pub fn cached_set(id: &str) -> Option<std::sync::Arc<[StoredResult]>> {
     SETS.lock().expect("sets lock").get(id).cloned()
 }
 
 /// Decodes the result set `id` stored as `json` and keeps it for the next read.
-pub fn remember_set(id: &str, json: &str) -> Result<std::sync::Arc<Vec<StoredResult>>, StoreError> {
-    let set = std::sync::Arc::new(decode_results(id, json)?);
+pub fn remember_set(id: &str, json: &str) -> Result<std::sync::Arc<[StoredResult]>, StoreError> {
+    let set: std::sync::Arc<[StoredResult]> = decode_results(id, json)?.into();
     let mut sets = SETS.lock().expect("sets lock");
     if sets.len() >= SET_CACHE {
         sets.clear();

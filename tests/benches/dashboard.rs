@@ -129,8 +129,8 @@ async fn run() {
         collectors: vec![],
         evidence: evidence.clone(),
     };
-    let weak_results = Arc::new(judge.judge(&template(&weak)));
-    let fixed_results = Arc::new(judge.judge(&template(&fixed)));
+    let weak_results: Arc<[StoredResult]> = judge.judge(&template(&weak)).into();
+    let fixed_results: Arc<[StoredResult]> = judge.judge(&template(&fixed)).into();
 
     let end = if reuse {
         store
@@ -277,8 +277,8 @@ async fn open_store(tmp: &std::path::Path) -> (Arc<dyn Store>, Db, bool) {
 struct Generator {
     store: Arc<dyn Store>,
     collected: Arc<vouch_collectors::Collected>,
-    weak: (Arc<BTreeMap<String, EvidenceItem>>, Arc<Vec<StoredResult>>),
-    fixed: (Arc<BTreeMap<String, EvidenceItem>>, Arc<Vec<StoredResult>>),
+    weak: (Arc<BTreeMap<String, EvidenceItem>>, Arc<[StoredResult]>),
+    fixed: (Arc<BTreeMap<String, EvidenceItem>>, Arc<[StoredResult]>),
     pack_digest: String,
     start: i64,
     fleet: Fleet,
@@ -358,7 +358,7 @@ async fn write_assets(g: &Generator, first: u64, step: u64) -> (u64, usize) {
                 pack_digest: g.pack_digest.clone(),
                 evaluated_at: at(collected_at.unix_micros() + 60_000_000),
                 run_id: None,
-                results: results.as_ref().clone(),
+                results: results.clone(),
             });
             if batch.len() == 2_000 {
                 g.store

@@ -32,7 +32,7 @@ use vouch_evidence::dsse::Envelope;
 use vouch_evidence::{Asset, Attestation, Snapshot, Timestamp};
 use vouch_policies::{
     Attested, Catalogs, ControlId, ControlState, ControlStatus, Coverage, KeptPack, LoadError,
-    LoadErrors, PolicyPack, PolicyResult, RollUp, Status,
+    LoadErrors, PolicyPack, ResultRef, RollUp, Status,
 };
 
 use crate::clock::now;

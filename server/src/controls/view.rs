@@ -31,7 +31,7 @@ impl Policies {
             })
             .collect();
         let assets = evaluations.len();
-        let accepted = |r: &PolicyResult| accepted_note(&exceptions, r, instant);
+        let accepted = |r: &ResultRef<'_>| accepted_note(&exceptions, r, instant);
         let attested = |id: &ControlId| attested(&attestations, id, instant);
         let rollup = RollUp {
             catalogs: &self.catalogs,
@@ -42,31 +42,32 @@ impl Policies {
             accepted: &accepted,
             attested: &attested,
         };
-        // Each result counted with the policy of the pack that judged it, one at a time: the
-        // stored results are moved, not copied, and dropped as they are counted.
+        // Each result counted with the policy of the pack that judged it, one at a time,
+        // borrowed from the result set the store shares among the evaluations that have it.
         let mut tally = rollup.tally();
-        for e in evaluations {
+        for e in &evaluations {
             let judge = &packs[&e.evaluation.pack_digest];
             let asset = Asset {
                 kind: e.chain.asset_kind,
-                id: e.chain.asset_id,
-                name: e.asset_name,
+                id: e.chain.asset_id.clone(),
+                name: e.asset_name.clone(),
             };
-            for r in e.evaluation.results {
+            for r in e.evaluation.results.iter() {
                 let Some(policy) = judge.pack().policy(&r.policy_id) else {
                     continue;
                 };
-                let result = PolicyResult {
-                    status: Status::parse(&r.status).unwrap_or(Status::Error),
-                    policy: r.policy_id,
-                    asset: asset.clone(),
-                    reason: r.reason,
-                    evidence: r.evidence,
-                    collected_at: e.collected_at,
-                    fresh_until: policy.fresh_until(e.collected_at),
-                    pack_digest: e.evaluation.pack_digest.clone(),
-                };
-                tally.add(policy, &result);
+                tally.add(
+                    policy,
+                    ResultRef {
+                        policy: &r.policy_id,
+                        asset: &asset,
+                        status: Status::parse(&r.status).unwrap_or(Status::Error),
+                        reason: &r.reason,
+                        evidence: &r.evidence,
+                        collected_at: e.collected_at,
+                        fresh_until: policy.fresh_until(e.collected_at),
+                    },
+                );
             }
         }
         let controls = tally.finish();
@@ -83,12 +84,12 @@ impl Policies {
 /// The note of the exception covering a failing result at `at`, if one does.
 fn accepted_note(
     exceptions: &[ExceptionRecord],
-    r: &PolicyResult,
+    r: &ResultRef<'_>,
     at: Timestamp,
 ) -> Option<String> {
     exceptions
         .iter()
-        .filter(|x| x.covers(&r.policy, r.asset.kind, &r.asset.id, at))
+        .filter(|x| x.covers(r.policy, r.asset.kind, &r.asset.id, at))
         .max_by_key(|x| x.exception.expires_at)
         .map(|x| {
             let e = &x.exception;

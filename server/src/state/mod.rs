@@ -2,6 +2,9 @@
 
 mod access;
 mod log;
+mod rendered;
+
+pub use rendered::Rendered;
 
 pub use log::LogSigner;
 
@@ -118,6 +121,8 @@ pub(crate) struct Inner {
     pub metrics_access: std::sync::OnceLock<MetricsAccess>,
     /// When each token's last use was last written (so a busy token writes once a minute).
     pub token_touched: std::sync::Mutex<HashMap<Digest, Timestamp>>,
+    /// Parts of pages rendered from the control view now shown.
+    pub rendered: Rendered,
 }
 
 impl AppState {
@@ -161,6 +166,7 @@ impl AppState {
                 retention: std::sync::OnceLock::new(),
                 clock: RwLock::new(Clock::System),
                 token_touched: std::sync::Mutex::new(HashMap::new()),
+                rendered: Rendered::default(),
                 refusals: Default::default(),
                 guards: std::sync::OnceLock::new(),
                 metrics_access: std::sync::OnceLock::new(),
@@ -205,6 +211,11 @@ impl AppState {
     /// The store.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.inner.store
+    }
+
+    /// Parts of pages rendered from the control view now shown.
+    pub fn rendered(&self) -> &Rendered {
+        &self.inner.rendered
     }
 
     /// The control catalogs (those of the policies in charge, else the built-in ones).

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
-use maud::{Markup, html};
+use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
 use vouch_evidence::{Snapshot, Timestamp};
 use vouch_policies::{Attested, ControlState, ControlStatus};
@@ -235,10 +235,6 @@ pub(super) async fn control(
         Ok(found) => found,
         Err(page) => return page,
     };
-    let history = match policies.history(Some(&framework)).await {
-        Ok(h) => h,
-        Err(e) => return internal(e),
-    };
     let Some(c) = view
         .controls
         .iter()
@@ -250,6 +246,53 @@ pub(super) async fn control(
         )
             .into_response();
     };
+    // What every reader sees alike is rendered once per view shown now (see
+    // `state::Rendered`); a view of a past instant is rendered for its request.
+    let key = format!(
+        "control\0{framework}\0{id}\0{}\0{}\0{}",
+        filter.framework, filter.status, filter.all
+    );
+    let now = filter.as_of.trim().is_empty();
+    let body = match now.then(|| state.rendered().get(&view, &key)).flatten() {
+        Some(body) => body,
+        None => {
+            let body = match control_body(&state, &policies, &view, c, &filter).await {
+                Ok(body) => body.into_string(),
+                Err(page) => return page,
+            };
+            if now {
+                state.rendered().put(&view, key, body)
+            } else {
+                body.into()
+            }
+        }
+    };
+    page(
+        &c.control.to_string(),
+        Some(&user),
+        html! {
+            (PreEscaped(&*body))
+            @if super::actions::may_manage(&user) {
+                (act_on_control(&user, c))
+            }
+        },
+    )
+    .into_response()
+}
+
+/// The part of a control's page every reader sees alike: its status, results, evidence
+/// excerpts and history.
+async fn control_body(
+    state: &AppState,
+    policies: &crate::controls::Policies,
+    view: &ControlsView,
+    c: &ControlStatus,
+    filter: &Filter,
+) -> Result<Markup, Response> {
+    let history = policies
+        .history(Some(&c.control.framework))
+        .await
+        .map_err(internal)?;
     // Evidence excerpts: the values behind the first failing results, from their snapshots.
     let mut excerpts: HashMap<String, Snapshot> = HashMap::new();
     for o in c
@@ -269,15 +312,12 @@ pub(super) async fn control(
         else {
             continue;
         };
-        if let Some(snapshot) = super::stored_snapshot(&state, digest).await {
+        if let Some(snapshot) = super::stored_snapshot(state, digest).await {
             excerpts.insert(key, snapshot);
         }
     }
     let thresholds = thresholds(policies.in_force().pack(), &c.control);
-    page(
-        &c.control.to_string(),
-        Some(&user),
-        html! {
+    Ok(html! {
             h1 { (c.control) " " (c.title) " " (badge(c.status)) (provisional_mark(c.provisional)) }
             p.muted {
                 "As of " (view.at) " · " (c.status.as_str().replace('_', " ")) " since " (since_text(&history, c, view.at))
@@ -312,7 +352,7 @@ pub(super) async fn control(
                     h3 { "Results other than pass (" (others.len()) "), worst first" }
                     (outcome_rows(others.iter().copied().take(listed), &excerpts))
                     @if others.len() > listed {
-                        p.muted { "… and " (others.len() - listed) " more: " a href=(all_href(c, &filter)) { "list every result" } }
+                        p.muted { "… and " (others.len() - listed) " more: " a href=(all_href(c, filter)) { "list every result" } }
                     }
                 }
                 @if passing > 0 {
@@ -320,7 +360,7 @@ pub(super) async fn control(
                     @if passing <= ROWS || !filter.all.is_empty() {
                         (outcome_rows(c.outcomes.iter().filter(|o| o.state == ControlState::Pass), &excerpts))
                     } @else {
-                        p.muted { (passing) " results pass. " a href=(all_href(c, &filter)) { "List every result" } " (a long page), or open an asset." }
+                        p.muted { (passing) " results pass. " a href=(all_href(c, filter)) { "List every result" } " (a long page), or open an asset." }
                     }
                 }
             }
@@ -341,12 +381,7 @@ pub(super) async fn control(
                 }
                 @if mine.len() > 50 { p.muted { "… and " (mine.len() - 50) " earlier changes." } }
             }
-            @if super::actions::may_manage(&user) {
-                (act_on_control(&user, c))
-            }
-        },
-    )
-    .into_response()
+    })
 }
 
 /// The forms of a control's page for those who manage it: attest its manual part, accept the

@@ -154,7 +154,7 @@ impl PgStore {
             .collect()
     }
 
-    async fn results(&self, set: &str) -> Result<std::sync::Arc<Vec<StoredResult>>, StoreError> {
+    async fn results(&self, set: &str) -> Result<std::sync::Arc<[StoredResult]>, StoreError> {
         if let Some(set) = super::results::cached_set(set) {
             return Ok(set);
         }
@@ -173,7 +173,7 @@ impl PgStore {
             pack_digest: row.try_get(at + 1)?,
             evaluated_at: ts(row.try_get(at + 2)?)?,
             run_id: row.try_get(at + 3)?,
-            results: self.results(&set).await?.as_ref().clone(),
+            results: self.results(&set).await?,
         })
     }
 }

@@ -264,7 +264,7 @@ pub(super) fn record_evaluations(
 fn result_set_by_id(
     c: &Connection,
     id: &str,
-) -> Result<std::sync::Arc<Vec<StoredResult>>, StoreError> {
+) -> Result<std::sync::Arc<[StoredResult]>, StoreError> {
     if let Some(set) = crate::results::cached_set(id) {
         return Ok(set);
     }
@@ -274,7 +274,11 @@ fn result_set_by_id(
     crate::results::remember_set(id, &json)
 }
 
-fn results_of(c: &Connection, digest: &str, pack: &str) -> Result<Vec<StoredResult>, StoreError> {
+fn results_of(
+    c: &Connection,
+    digest: &str,
+    pack: &str,
+) -> Result<std::sync::Arc<[StoredResult]>, StoreError> {
     let set: Option<Option<String>> = c
         .prepare_cached(
             "SELECT result_set FROM evaluations WHERE digest = ?1 AND pack_digest = ?2",
@@ -282,7 +286,7 @@ fn results_of(c: &Connection, digest: &str, pack: &str) -> Result<Vec<StoredResu
         .query_row([digest, pack], |r| r.get(0))
         .optional()?;
     if let Some(Some(id)) = set {
-        return Ok(result_set_by_id(c, &id)?.as_ref().clone());
+        return result_set_by_id(c, &id);
     }
     // Evaluations stored before result sets: one row per result.
     let mut stmt = c.prepare_cached(
@@ -312,7 +316,7 @@ fn results_of(c: &Connection, digest: &str, pack: &str) -> Result<Vec<StoredResu
             evidence,
         });
     }
-    Ok(out)
+    Ok(out.into())
 }
 
 fn evaluation(

@@ -24,7 +24,7 @@ fn evaluation(s: &crate::NewSnapshot, pack: &str, secs: i64, status: &str) -> Ev
         pack_digest: pack.into(),
         evaluated_at: at(secs),
         run_id: None,
-        results: vec![result("host.ssh.root_login_disabled", status)],
+        results: vec![result("host.ssh.root_login_disabled", status)].into(),
     }
 }
 
@@ -72,8 +72,8 @@ async fn identical_results_are_kept_once_and_older_rows_still_read() {
         .unwrap();
     assert_eq!(sets, 1);
     assert_eq!(
-        store.evaluations_of(snaps[1].digest).await.unwrap()[0].results,
-        vec![result("host.ssh.root_login_disabled", "fail")]
+        *store.evaluations_of(snaps[1].digest).await.unwrap()[0].results,
+        [result("host.ssh.root_login_disabled", "fail")]
     );
     // As a store of schema version 6 kept it.
     let digest = snaps[2].digest.to_hex();
@@ -149,8 +149,7 @@ async fn an_evaluation_of_an_unknown_snapshot_or_pack_is_refused() {
         .record_evaluations(vec![evaluation(&snaps[0], "nope", 1, "pass")])
         .await;
     assert!(matches!(err, Err(StoreError::Backend(_))), "{err:?}");
-    let mut bad = evaluation(&snaps[0], "p1", 1, "pass");
-    bad.results[0].status = "maybe".into();
+    let bad = evaluation(&snaps[0], "p1", 1, "maybe");
     assert!(store.record_evaluations(vec![bad]).await.is_err());
     assert!(
         store
