@@ -303,6 +303,7 @@ impl RollUp<'_> {
     fn finish(
         &self,
         mut by_control: BTreeMap<&ControlId, Vec<PolicyOutcome>>,
+        order: &Order,
     ) -> Vec<ControlStatus> {
         let mut out = Vec::new();
         for catalog in self.catalogs.iter() {
@@ -329,14 +330,7 @@ impl RollUp<'_> {
                 if outcomes.is_empty() && attested.is_none() && !self.every_control {
                     continue;
                 }
-                outcomes.sort_by(|a, b| {
-                    (b.state.weight(), b.severity, &a.policy, &a.asset.id).cmp(&(
-                        a.state.weight(),
-                        a.severity,
-                        &b.policy,
-                        &b.asset.id,
-                    ))
-                });
+                order.sort(&mut outcomes);
                 let manual = attested.as_ref().map(|a| match a {
                     Attested::Holds { .. } => ControlState::Pass,
                     Attested::Expired { .. } => ControlState::Stale,
@@ -500,8 +494,58 @@ impl<'p> Tally<'p> {
 
     /// The controls the results speak of (or every applicable control), in catalog order.
     pub fn finish(self) -> Vec<ControlStatus> {
-        self.rollup.finish(self.by_control)
+        let order = Order::of(self.policies.values().map(|p| &p.id), &self.shared.assets);
+        self.rollup.finish(self.by_control, &order)
     }
+}
+
+/// The order of a control's outcomes: worst state first, then most severe, then by policy id
+/// and asset id. Ids are ranked once per tally (a fleet's view sorts millions of outcomes),
+/// so outcomes compare as numbers; the ranks follow the ids' order, ties included.
+struct Order {
+    policies: HashMap<usize, u32>,
+    assets: HashMap<usize, u32>,
+}
+
+impl Order {
+    fn of<'a>(policies: impl Iterator<Item = &'a Arc<str>>, assets: &HashSet<Arc<Asset>>) -> Order {
+        Order {
+            policies: ranks(policies.map(|p| (Arc::as_ptr(p).cast::<()>() as usize, &**p))),
+            assets: ranks(
+                assets
+                    .iter()
+                    .map(|a| (Arc::as_ptr(a).cast::<()>() as usize, a.id.as_str())),
+            ),
+        }
+    }
+
+    /// Sorts `outcomes` (stable: outcomes equal in every key keep their order).
+    fn sort(&self, outcomes: &mut [PolicyOutcome]) {
+        let rank = |map: &HashMap<usize, u32>, at: usize| map.get(&at).copied().unwrap_or(u32::MAX);
+        outcomes.sort_by_cached_key(|o| {
+            (
+                std::cmp::Reverse(o.state.weight()),
+                std::cmp::Reverse(o.severity),
+                rank(&self.policies, Arc::as_ptr(&o.policy).cast::<()>() as usize),
+                rank(&self.assets, Arc::as_ptr(&o.asset).cast::<()>() as usize),
+            )
+        });
+    }
+}
+
+/// The rank of each (address, id) by id: equal ids share a rank.
+fn ranks<'a>(items: impl Iterator<Item = (usize, &'a str)>) -> HashMap<usize, u32> {
+    let mut items: Vec<(usize, &str)> = items.collect();
+    items.sort_unstable_by(|a, b| a.1.cmp(b.1));
+    let mut out = HashMap::with_capacity(items.len());
+    let mut rank = 0u32;
+    for (i, (at, id)) in items.iter().enumerate() {
+        if i > 0 && items[i - 1].1 != *id {
+            rank += 1;
+        }
+        out.insert(*at, rank);
+    }
+    out
 }
 
 /// What the outcomes of one roll-up share, each kept once (see [`PolicyOutcome`]).
@@ -663,6 +707,49 @@ mod tests {
             fresh_until: "2026-05-01T11:00:00Z".parse().unwrap(),
             pack_digest: "d".into(),
         }
+    }
+
+    /// A control's outcomes come worst state first, then most severe, then by policy id and
+    /// asset id, whatever order the results came in; assets sharing an id keep the order they
+    /// came in.
+    #[test]
+    fn outcomes_are_ordered_by_state_severity_policy_and_asset() {
+        let pack = pack();
+        let mut renamed = result("host.test.b", Status::Pass, "m1");
+        renamed.asset.name = "m1 renamed".into();
+        let results = [
+            result("host.test.b", Status::Pass, "m3"),
+            result("host.test.a", Status::Pass, "m2"),
+            renamed,
+            result("host.test.b", Status::Pass, "m1"),
+            result("host.test.a", Status::Pass, "m10"),
+            result("host.test.b", Status::Fail, "m9"),
+            result("host.test.a", Status::Pass, "m1"),
+        ];
+        let c = ControlStatus::roll_up(&pack, &Catalogs::builtin(), &results, None);
+        let a824 = c
+            .iter()
+            .find(|c| c.control.to_string() == "iso27001-2022:A.8.24")
+            .unwrap();
+        let got: Vec<(&str, &str)> = a824
+            .outcomes
+            .iter()
+            .map(|o| (&*o.policy, o.asset.name.as_str()))
+            .collect();
+        // The failure first; then the high policy a before the low b; ids as strings.
+        assert_eq!(
+            got,
+            [
+                ("host.test.b", "m9"),
+                ("host.test.a", "m1"),
+                ("host.test.a", "m10"),
+                ("host.test.a", "m2"),
+                ("host.test.b", "m1 renamed"),
+                ("host.test.b", "m1"),
+                ("host.test.b", "m3"),
+            ],
+            "{a824:?}"
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! freshness, the exceptions that accept a failure and the attestations that cover manual work.
 
 use super::*;
+use vouch_policies::Policy;
 
 impl Policies {
     /// The control view at `at` (now: `None`), made from the store.
@@ -44,16 +45,36 @@ impl Policies {
         };
         // Each result counted with the policy of the pack that judged it, one at a time,
         // borrowed from the result set the store shares among the evaluations that have it.
+        // The policies of a set's results are looked up once per set and pack: a fleet's
+        // evaluations share few sets (the evaluations are held throughout, so a set's
+        // address names it).
+        let mut resolved: HashMap<(usize, &str), Vec<Option<(&Policy, Status)>>> = HashMap::new();
         let mut tally = rollup.tally();
         for e in &evaluations {
             let judge = &packs[&e.evaluation.pack_digest];
+            let set = &e.evaluation.results;
+            let policies = resolved
+                .entry((
+                    Arc::as_ptr(set).cast::<()>() as usize,
+                    &e.evaluation.pack_digest,
+                ))
+                .or_insert_with(|| {
+                    set.iter()
+                        .map(|r| {
+                            judge
+                                .pack()
+                                .policy(&r.policy_id)
+                                .map(|p| (p, Status::parse(&r.status).unwrap_or(Status::Error)))
+                        })
+                        .collect()
+                });
             let asset = Asset {
                 kind: e.chain.asset_kind,
                 id: e.chain.asset_id.clone(),
                 name: e.asset_name.clone(),
             };
-            for r in e.evaluation.results.iter() {
-                let Some(policy) = judge.pack().policy(&r.policy_id) else {
+            for (r, found) in set.iter().zip(policies.iter()) {
+                let Some((policy, status)) = *found else {
                     continue;
                 };
                 tally.add(
@@ -61,7 +82,7 @@ impl Policies {
                     ResultRef {
                         policy: &r.policy_id,
                         asset: &asset,
-                        status: Status::parse(&r.status).unwrap_or(Status::Error),
+                        status,
                         reason: &r.reason,
                         evidence: &r.evidence,
                         collected_at: e.collected_at,
