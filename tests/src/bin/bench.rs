@@ -388,6 +388,11 @@ impl Bench {
             let server = ServeProcess::start(dir.path(), &extra, &env).await;
             let token = dir.path().join("admin.token");
             std::fs::write(&token, server.token("admin", &[])).map_err(|e| e.to_string())?;
+            // CPU time of the server and of loadgen (this process's waited-for children),
+            // apart: both share the machine's two cores, so the rate is bound by their sum.
+            let server_pid = server.pid().ok_or("the server is not running")?;
+            let server_before = cpu_seconds(&format!("/proc/{server_pid}/stat"), false)?;
+            let loadgen_before = cpu_seconds("/proc/self/stat", true)?;
             let out = Command::new(binary("vouch", "vouch"))
                 .args(["loadgen", "--server", &server.url, "--ca"])
                 .arg(server.ca_path())
@@ -404,10 +409,23 @@ impl Bench {
             if !out.status.success() {
                 return Err(format!("loadgen: submissions refused: {}", report["rejected"]));
             }
+            let server_cpu = cpu_seconds(&format!("/proc/{server_pid}/stat"), false)? - server_before;
+            let loadgen_cpu = cpu_seconds("/proc/self/stat", true)? - loadgen_before;
             let number = |v: &serde_json::Value| v.as_f64().ok_or("loadgen's report lacks a figure");
+            let accepted = number(&report["accepted"])?.max(1.0);
             Ok(vec![
                 (prefix.to_string(), number(&report["accepted_per_sec"])?, "/s".into()),
                 (format!("{prefix}_p99"), number(&report["latency_ms"][2])?, "ms".into()),
+                (
+                    format!("{prefix}_server_cpu"),
+                    server_cpu * 1e6 / accepted,
+                    "µs/snapshot".into(),
+                ),
+                (
+                    format!("{prefix}_loadgen_cpu"),
+                    loadgen_cpu * 1e6 / accepted,
+                    "µs/snapshot".into(),
+                ),
             ])
         })
     }
@@ -649,4 +667,27 @@ fn cargo(
             Some((name, value, parts.next().unwrap_or("").to_string()))
         })
         .collect())
+}
+
+/// User plus system CPU seconds in a `/proc/<pid>/stat` file: the process's own, or
+/// (`children`) that of its children it has waited for. /proc counts in USER_HZ ticks, which
+/// Linux fixes at 100 a second for user space.
+fn cpu_seconds(stat: &str, children: bool) -> Result<f64> {
+    let text = std::fs::read_to_string(stat).map_err(|e| format!("{stat}: {e}"))?;
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let rest = text
+        .rsplit_once(')')
+        .map(|(_, r)| r)
+        .ok_or_else(|| format!("{stat}: no command name"))?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // Fields 14 and 15 (utime, stime) or 16 and 17 (cutime, cstime), counted from 1 with the
+    // pid and the name as 1 and 2: here from 0 after the name, so 11, 12 or 13, 14.
+    let at = if children { 13 } else { 11 };
+    let tick = |i: usize| -> Result<f64> {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .ok_or_else(|| format!("{stat}: field {} unreadable", i + 3))
+    };
+    Ok((tick(at)? + tick(at + 1)?) / 100.0)
 }
