@@ -411,9 +411,9 @@ impl RollUp<'_> {
                     ControlState::Accepted,
                     format!("{} — {note}", r.reason).into(),
                 ),
-                None => (ControlState::Fail, shared.text(&r.reason)),
+                None => (ControlState::Fail, shared.text(r.reason)),
             },
-            Status::Error => (ControlState::Error, shared.text(&r.reason)),
+            Status::Error => (ControlState::Error, shared.text(r.reason)),
             _ if stale => (
                 ControlState::Stale,
                 format!(
@@ -422,8 +422,8 @@ impl RollUp<'_> {
                 )
                 .into(),
             ),
-            Status::Pass => (ControlState::Pass, shared.text(&r.reason)),
-            Status::NotApplicable => (ControlState::NotApplicable, shared.text(&r.reason)),
+            Status::Pass => (ControlState::Pass, shared.text(r.reason)),
+            Status::NotApplicable => (ControlState::NotApplicable, shared.text(r.reason)),
         };
         PolicyOutcome {
             policy: policy.id.clone(),

@@ -48,7 +48,7 @@ impl Policies {
         // The policies of a set's results are looked up once per set and pack: a fleet's
         // evaluations share few sets (the evaluations are held throughout, so a set's
         // address names it).
-        let mut resolved: HashMap<(usize, &str), Vec<Option<(&Policy, Status)>>> = HashMap::new();
+        let mut resolved: HashMap<(usize, &str), Vec<Resolved<'_>>> = HashMap::new();
         let mut tally = rollup.tally();
         for e in &evaluations {
             let judge = &packs[&e.evaluation.pack_digest];
@@ -101,6 +101,10 @@ impl Policies {
         })
     }
 }
+
+/// A stored result's policy in the pack that judged it, with its status read; `None` for a
+/// policy that pack does not hold.
+type Resolved<'p> = Option<(&'p Policy, Status)>;
 
 /// The note of the exception covering a failing result at `at`, if one does.
 fn accepted_note(
