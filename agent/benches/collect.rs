@@ -4,8 +4,10 @@
 //! In process: one cold collection (first in the process: nothing cached, e.g. the apt lists
 //! are parsed) then warm ones, each with its wall time, CPU time (user + system, all threads)
 //! and the process's peak RSS. As a command: `vouch-agent collect --format json` started
-//! afresh each time (so always cold), with wall, CPU and peak RSS of the child. Then lynis
-//! once, when installed, and the ratio of wall times.
+//! afresh each time (so always cold), with wall, CPU and peak RSS of the child; then the same
+//! with the agent's state directory present, where the first process keeps the apt lists'
+//! offers (`<state_dir>/cache`) and the next ones take them. Then lynis once, when installed,
+//! and the ratio of wall times.
 //!
 //! `cargo bench -p vouch-agent --bench collect` (set `VOUCH_BENCH_LYNIS=0` to skip lynis).
 
@@ -98,27 +100,43 @@ fn main() {
         ),
     )
     .expect("config");
-    let mut walls = Vec::new();
-    for _ in 0..5 {
-        let before = usage(UsageWho::RUSAGE_CHILDREN);
-        let start = Instant::now();
-        let out = Command::new(env!("CARGO_BIN_EXE_vouch-agent"))
-            .args(["--config", config.to_str().expect("utf-8 path")])
-            .args(["collect", "--format", "json"])
-            .stderr(Stdio::null())
-            .output()
-            .expect("vouch-agent collect");
-        let wall = start.elapsed();
-        assert!(out.status.success(), "vouch-agent collect failed");
-        let after = usage(UsageWho::RUSAGE_CHILDREN);
-        walls.push(wall);
-        println!(
-            "  vouch-agent collect --format json: wall {:>7.1} ms  cpu {:>7.1} ms  peak rss {:>5.1} MB",
-            ms(wall),
-            ms(cpu(&after) - cpu(&before)),
-            after.max_rss() as f64 / 1024.0
-        );
-    }
+    // Five fresh processes, each line labelled `what`; their wall times.
+    let fresh = |what: &str| -> Vec<Duration> {
+        let mut walls = Vec::new();
+        for _ in 0..5 {
+            let before = usage(UsageWho::RUSAGE_CHILDREN);
+            let start = Instant::now();
+            let out = Command::new(env!("CARGO_BIN_EXE_vouch-agent"))
+                .args(["--config", config.to_str().expect("utf-8 path")])
+                .args(["collect", "--format", "json"])
+                .stderr(Stdio::null())
+                .output()
+                .expect("vouch-agent collect");
+            let wall = start.elapsed();
+            assert!(out.status.success(), "vouch-agent collect failed");
+            let after = usage(UsageWho::RUSAGE_CHILDREN);
+            walls.push(wall);
+            println!(
+                "  vouch-agent collect --format json{what}: wall {:>7.1} ms  cpu {:>7.1} ms  peak rss {:>5.1} MB",
+                ms(wall),
+                ms(cpu(&after) - cpu(&before)),
+                after.max_rss() as f64 / 1024.0
+            );
+        }
+        walls
+    };
+    let mut walls = fresh("");
+    // With the agent's state directory (which `vouch-agent run` creates): the apt lists' offers
+    // kept by the first process in `<state_dir>/cache`, as after a restart of the agent while
+    // the lists are unchanged.
+    let cache = dir.path().join("state/cache");
+    std::fs::create_dir_all(&cache).expect("state directory");
+    let _ = fresh(", offers kept");
+    assert!(
+        cache.join("apt-offers.json").exists(),
+        "the offers were not kept in {}",
+        cache.display()
+    );
     walls.sort();
     let median = walls[walls.len() / 2];
 

@@ -385,12 +385,37 @@ fn chrono_now() -> chrono::DateTime<chrono::Utc> {
 
 /// The enabled sources of a configuration, in the source registry's order.
 pub fn sources(config: &AgentConfig) -> Vec<Box<dyn Source>> {
-    config.collectors.sources()
+    collectors(config).sources()
+}
+
+/// The configuration's `[collectors]`, the host source given the state directory's `cache/`
+/// to keep what it computed between processes (the apt lists' offers): a new agent process
+/// then need not read the lists again while they are unchanged. When the state directory
+/// does not exist (a `collect` before any `run`), nothing is kept.
+fn collectors(config: &AgentConfig) -> config::CollectorsSection {
+    let mut c = config.collectors.clone();
+    c.host.cache_dir = Some(config.agent.state_dir.join(state::CACHE_DIR));
+    c
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_host_source_keeps_its_cache_in_the_state_directory_only() {
+        let text = "[server]\nurl = \"https://127.0.0.1:9\"\n[agent]\nstate_dir = \"/srv/vouch\"\n";
+        let config = AgentConfig::parse("agent.toml", text).unwrap();
+        assert_eq!(config.collectors.host.cache_dir, None);
+        assert_eq!(
+            collectors(&config).host.cache_dir,
+            Some(std::path::PathBuf::from("/srv/vouch/cache"))
+        );
+        // Not a key of the file: the cache is the agent's, beside its key.
+        let set = format!("{text}[collectors.host]\ncache_dir = \"/tmp\"\n");
+        let errs = AgentConfig::parse("agent.toml", &set).unwrap_err();
+        assert!(errs.to_string().contains("cache_dir"), "{errs}");
+    }
 
     #[test]
     fn backoff_grows_to_its_cap_with_jitter_below_the_ceiling() {

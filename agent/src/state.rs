@@ -13,9 +13,12 @@
 //!                                  named <id>-<seq>-<digest>.json (never overwritten)
 //! <state_dir>/spool/corrupt/       spool files that could not be read, with the problem beside
 //! <state_dir>/receipts/<digest>.json  the server's signed receipts
+//! <state_dir>/cache/               what the collectors keep between processes
+//!                                  (apt-offers.json), ignored unless it matches
 //! ```
 //!
-//! Every write is atomic and durable: a temporary file, fsync, rename, fsync of the directory.
+//! Every write is atomic and durable: a temporary file, fsync, rename, fsync of the directory
+//! (the cache's are atomic only: losing one costs a recomputation).
 //! A snapshot is spooled before its chain head advances, and on opening the head is taken from
 //! the spool when the spool is ahead (a crash between the two writes), so the agent can never
 //! sign two different snapshots with the same sequence. Nothing the agent signed is ever
@@ -159,6 +162,9 @@ pub fn read_spooled_snapshot(path: &Path) -> Result<Snapshot, SpoolFileError> {
     })
 }
 
+/// The subdirectory where the collectors keep what they computed between processes.
+pub const CACHE_DIR: &str = "cache";
+
 /// The state directory.
 #[derive(Clone, Debug)]
 pub struct StateDir {
@@ -271,6 +277,7 @@ impl StateDir {
             "spool/rejected",
             "spool/corrupt",
             "receipts",
+            CACHE_DIR,
         ] {
             let dir = root.join(sub);
             fs::create_dir_all(&dir)?;
@@ -412,6 +419,11 @@ mod tests {
             io::ErrorKind::AlreadyExists
         );
         let mode = fs::metadata(dir.path()).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+        let mode = fs::metadata(dir.path().join(CACHE_DIR))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o700);
     }
 

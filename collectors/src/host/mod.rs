@@ -66,6 +66,11 @@ pub struct HostConfig {
     pub world_writable_paths: Vec<PathBuf>,
     /// The most directory entries the world-writable scan visits before it stops and says so.
     pub world_writable_max_entries: u64,
+    /// Where the source keeps what it computed between processes (the apt lists' offers for
+    /// the installed packages): the agent's `<state_dir>/cache`, set by the agent, never by the
+    /// configuration file. None keeps nothing.
+    #[serde(skip)]
+    pub cache_dir: Option<PathBuf>,
 }
 
 impl Default for HostConfig {
@@ -102,6 +107,7 @@ impl Default for HostConfig {
                 .map(PathBuf::from)
                 .to_vec(),
             world_writable_max_entries: 50_000,
+            cache_dir: None,
         }
     }
 }
@@ -233,7 +239,7 @@ impl Source for HostSource {
             Arc::new(malware::Malware::new(
                 self.config.anti_malware_processes.clone(),
             )),
-            Arc::new(packages::Packages),
+            Arc::new(packages::Packages::new(&self.config)),
             Arc::new(services::Services),
             Arc::new(accounts::Accounts),
             Arc::new(ssh::Ssh),

@@ -1,10 +1,12 @@
 //! Network exposure: listening sockets and their processes, IP forwarding, and the packet
 //! filter (nftables, iptables, ufw, firewalld).
 //!
-//! Sockets are read from `/proc/1/net/*`, the network namespace of PID 1 (the host's, or the
-//! container's when the agent runs inside one), not from `/proc/net`, which is the reader's
-//! own namespace and would show only the agent's sockets if its service ran with a private
-//! network (`PrivateNetwork=`); `/proc/net` is the fallback when PID 1 is not visible.
+//! Sockets are read in the network namespace of PID 1 (the host's, or the container's when the
+//! agent runs inside one), not the reader's own, which would show only the agent's sockets if
+//! its service ran with a private network (`PrivateNetwork=`). When the agent shares PID 1's
+//! namespace they come from the kernel's socket diagnostics over netlink (`sockdiag`), which
+//! asks for listening sockets only; otherwise from `/proc/1/net/*`, and from `/proc/net` when
+//! PID 1 is not visible.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
@@ -22,6 +24,7 @@ use crate::{
 };
 
 mod rulesets;
+mod sockdiag;
 use rulesets::*;
 
 /// The evidence this area produces.
@@ -33,7 +36,8 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
                   remote peer, each {protocol: tcp|tcp6|udp|udp6, address, port}, without \
                   duplicates, sorted by port. Read in the network namespace of PID 1 (the \
                   host's), whatever namespace the agent runs in.",
-        source: "/proc/1/net/{tcp,tcp6,udp,udp6} (else /proc/net/…)",
+        source: "netlink sock_diag when the agent shares PID 1's network namespace, else \
+                 /proc/1/net/{tcp,tcp6,udp,udp6} (else /proc/net/…)",
         context_only: Some(
             "the detail behind host.network.exposed_ports, which host.network.no_exposed_sensitive_ports judges.",
         ),
@@ -46,7 +50,8 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
                   holds, such as the kernel's own; the lowest pid's name when several share \
                   one). Needs another user's open files: unavailable with the reason when any \
                   process's could not be read, never a partial list.",
-        source: "/proc/1/net/*, /proc/<pid>/fd/* (socket:[inode] links), /proc/<pid>/stat",
+        source: "netlink sock_diag or /proc/1/net/*, /proc/<pid>/fd/* (socket:[inode] links), \
+                 /proc/<pid>/stat",
         context_only: Some(
             "the detail behind host.network.exposed_ports, which host.network.no_exposed_sensitive_ports judges.",
         ),
@@ -57,7 +62,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
         meaning: "Ports listening on an address other than loopback, as `tcp/22`, `udp/161` \
                   (IPv4 and IPv6 together), sorted by protocol and port: what the network can \
                   reach unless a firewall stops it.",
-        source: "/proc/1/net/{tcp,tcp6,udp,udp6}",
+        source: "netlink sock_diag, else /proc/1/net/{tcp,tcp6,udp,udp6}",
         context_only: None,
     },
     EvidenceSpec {
@@ -188,10 +193,82 @@ fn net_dir(ctx: &CollectContext) -> &'static str {
     }
 }
 
-/// Every listening socket, sorted, streaming the tables line by line (a busy server's tables
-/// hold many connections). The IPv6 tables are absent when IPv6 is disabled.
-pub fn listeners(ctx: &CollectContext) -> Result<Vec<Listener>, String> {
+/// Where the listening sockets were read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SocketsVia {
+    /// The kernel's socket diagnostics over netlink, in PID 1's namespace.
+    Netlink,
+    /// The `/proc` tables in this directory.
+    Tables(&'static str),
+}
+
+impl SocketsVia {
+    /// The evidence source of the socket lists read this way.
+    fn source(self) -> ItemSource {
+        match self {
+            SocketsVia::Netlink => ItemSource::Syscall(SOCK_DIAG.into()),
+            SocketsVia::Tables(dir) => file(&format!("{dir}/{{tcp,tcp6,udp,udp6}}")),
+        }
+    }
+
+    /// The evidence source of the sockets with their processes.
+    fn with_processes(self) -> ItemSource {
+        match self {
+            SocketsVia::Netlink => ItemSource::Syscall(format!("{SOCK_DIAG}, /proc/<pid>/fd")),
+            SocketsVia::Tables(dir) => file(&format!("{dir}/*, /proc/<pid>/fd")),
+        }
+    }
+}
+
+/// The source of the socket lists read over netlink.
+const SOCK_DIAG: &str = "netlink sock_diag (SOCK_DIAG_BY_FAMILY) in PID 1's network namespace";
+
+/// Whether the agent's network namespace is PID 1's, so that a netlink socket it opens sees
+/// the sockets `/proc/1/net` lists. The `/proc/self/ns/net` and `/proc/1/ns/net` links name
+/// the namespaces; reading PID 1's needs ptrace access to it, which an unprivileged agent (and
+/// a sandboxed root) lacks. Then the `tcp` entry of `/proc/1/net` and of `/proc/self/net` are
+/// compared: each namespace has its own entry, with its own inode number, so the same entry
+/// means the same namespace. False when neither can be read.
+fn same_namespace_as_pid_1() -> bool {
+    match (
+        std::fs::read_link("/proc/self/ns/net"),
+        std::fs::read_link("/proc/1/ns/net"),
+    ) {
+        (Ok(own), Ok(pid1)) => own == pid1,
+        _ => {
+            use std::os::unix::fs::MetadataExt as _;
+            let entry = |p: &str| std::fs::metadata(p).map(|m| (m.dev(), m.ino()));
+            match (entry("/proc/self/net/tcp"), entry("/proc/1/net/tcp")) {
+                (Ok(own), Ok(pid1)) => own == pid1,
+                _ => false,
+            }
+        }
+    }
+}
+
+/// Every listening socket, sorted. On a live host (root `/`) in PID 1's network namespace
+/// from the kernel's socket diagnostics over netlink, which never walks the established
+/// connections (a busy server has many; reading `/proc/net/tcp` walks the whole connection
+/// table); otherwise, or when netlink fails (no `inet_diag` in the kernel, a seccomp filter),
+/// from the `/proc` tables.
+pub fn listeners(ctx: &CollectContext) -> (SocketsVia, Result<Vec<Listener>, String>) {
+    if ctx.root == std::path::Path::new("/") && same_namespace_as_pid_1() {
+        match sockdiag::listeners() {
+            Ok(mut list) => {
+                list.sort();
+                return (SocketsVia::Netlink, Ok(list));
+            }
+            Err(e) => tracing::debug!("listening sockets from /proc: {e}"),
+        }
+    }
     let dir = net_dir(ctx);
+    (SocketsVia::Tables(dir), read_tables(ctx, dir))
+}
+
+/// Every listening socket of the `/proc` tables in `dir`, sorted, streaming the tables line
+/// by line (a busy server's tables hold many connections). The IPv6 tables are absent when
+/// IPv6 is disabled.
+pub fn read_tables(ctx: &CollectContext, dir: &str) -> Result<Vec<Listener>, String> {
     let mut out = Vec::new();
     for protocol in ["tcp", "tcp6", "udp", "udp6"] {
         let abs = format!("{dir}/{protocol}");
@@ -438,9 +515,8 @@ impl Collector for Network {
     }
 
     async fn collect(&self, ctx: &CollectContext) -> Result<Facts, CollectError> {
-        let dir = net_dir(ctx);
-        let tables = file(&format!("{dir}/{{tcp,tcp6,udp,udp6}}"));
-        let list = listeners(ctx);
+        let (via, list) = listeners(ctx);
+        let tables = via.source();
         let procs = Processes::read(ctx);
         let with_processes = list.as_ref().map_err(Clone::clone).and_then(|l| {
             if l.is_empty() {
@@ -478,7 +554,7 @@ impl Collector for Network {
             ),
             fact(
                 "host.network.listening_processes",
-                file(&format!("{dir}/*, /proc/<pid>/fd")),
+                via.with_processes(),
                 with_processes,
             ),
             fact(
@@ -641,18 +717,23 @@ mod tests {
     fn socket_tables_of_pid_1_else_of_the_reader() {
         let dir = tempfile::tempdir().unwrap();
         let ctx = CollectContext::for_test(dir.path());
-        assert_eq!(listeners(&ctx).unwrap_err(), "not found: /proc/net/tcp");
+        let tables = |ctx: &CollectContext| {
+            let (via, list) = listeners(ctx);
+            assert_eq!(via, SocketsVia::Tables(net_dir(ctx)), "a fake root: /proc");
+            list
+        };
+        assert_eq!(tables(&ctx).unwrap_err(), "not found: /proc/net/tcp");
         let net = dir.path().join("proc/net");
         std::fs::create_dir_all(&net).unwrap();
         let header = "  sl  local_address rem_address   st\n";
         let ssh = "   0: 00000000:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     \
                    0        0 21001 1 0000000000000000 100 0 0 10 0\n";
         std::fs::write(net.join("tcp"), format!("{header}{ssh}")).unwrap();
-        assert_eq!(listeners(&ctx).unwrap_err(), "not found: /proc/net/udp");
+        assert_eq!(tables(&ctx).unwrap_err(), "not found: /proc/net/udp");
         std::fs::write(net.join("udp"), header).unwrap();
         // No IPv6 tables: IPv6 is off, not an error.
         assert_eq!(
-            listeners(&ctx).unwrap(),
+            tables(&ctx).unwrap(),
             [{
                 let mut s = l("tcp", "0.0.0.0", 22);
                 s.inode = 21001;
@@ -664,7 +745,77 @@ mod tests {
         std::fs::create_dir_all(&pid1).unwrap();
         std::fs::write(pid1.join("tcp"), header).unwrap();
         std::fs::write(pid1.join("udp"), header).unwrap();
-        assert!(listeners(&ctx).unwrap().is_empty());
+        assert!(tables(&ctx).unwrap().is_empty());
+        assert_eq!(listeners(&ctx).0, SocketsVia::Tables("/proc/1/net"));
+    }
+
+    /// The inode `/proc/self/fd` names for one of this process's sockets.
+    fn socket_inode(fd: &impl std::os::fd::AsRawFd) -> u64 {
+        let link = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).unwrap();
+        let link = link.to_string_lossy();
+        link.strip_prefix("socket:[")
+            .and_then(|s| s.strip_suffix(']'))
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("not a socket: {link}"))
+    }
+
+    #[test]
+    fn netlink_and_the_proc_tables_agree_on_this_machine() {
+        let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        // A connected UDP socket and an accepted connection are not listeners.
+        let connected = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        connected.connect(udp.local_addr().unwrap()).unwrap();
+        let client = std::net::TcpStream::connect(tcp.local_addr().unwrap()).unwrap();
+        let (accepted, _) = tcp.accept().unwrap();
+        // IPv6 when the host has it.
+        let tcp6 = std::net::TcpListener::bind("[::1]:0").ok();
+        let udp6 = std::net::UdpSocket::bind("[::1]:0").ok();
+        let ctx = CollectContext::for_test("/");
+        // Other processes open and close sockets meanwhile: a few tries to read both alike.
+        let mut tries = Vec::new();
+        let list = loop {
+            let mut netlink = sockdiag::listeners().expect("netlink sock_diag on this machine");
+            netlink.sort();
+            let tables = read_tables(&ctx, "/proc/self/net").unwrap();
+            if netlink == tables {
+                break netlink;
+            }
+            tries.push((netlink, tables));
+            assert!(tries.len() < 5, "netlink and /proc differ: {tries:#?}");
+        };
+        let expect = |protocol: &str, addr: std::net::SocketAddr, inode: u64| {
+            let found: Vec<&Listener> = list.iter().filter(|l| l.port == addr.port()).collect();
+            assert!(
+                found
+                    .iter()
+                    .any(|l| l.protocol == protocol && l.address == addr.ip() && l.inode == inode),
+                "{protocol} {addr} (inode {inode}) in {found:?}"
+            );
+        };
+        expect("tcp", tcp.local_addr().unwrap(), socket_inode(&tcp));
+        expect("udp", udp.local_addr().unwrap(), socket_inode(&udp));
+        if let Some(s) = &tcp6 {
+            expect("tcp6", s.local_addr().unwrap(), socket_inode(s));
+        }
+        if let Some(s) = &udp6 {
+            expect("udp6", s.local_addr().unwrap(), socket_inode(s));
+        }
+        for not in [
+            socket_inode(&connected),
+            socket_inode(&client),
+            socket_inode(&accepted),
+        ] {
+            assert!(!list.iter().any(|l| l.inode == not), "inode {not} listed");
+        }
+        // On a live root the collector reads netlink whenever it shares PID 1's namespace.
+        let (via, live) = listeners(&ctx);
+        if same_namespace_as_pid_1() {
+            assert_eq!(via, SocketsVia::Netlink);
+        } else {
+            assert_eq!(via, SocketsVia::Tables(net_dir(&ctx)));
+        }
+        assert!(live.is_ok());
     }
 
     const FIREWALLD: &str = r#"table inet firewalld { # progname firewalld

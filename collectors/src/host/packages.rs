@@ -9,11 +9,13 @@ mod rpm;
 mod version;
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use async_trait::async_trait;
 use vouch_evidence::{Source as ItemSource, Timestamp};
 
+use super::HostConfig;
 use crate::{
     CollectContext, CollectError, Collector, EvidenceSpec, Facts, ValueType, command_line,
     describe_io, fact, file,
@@ -26,9 +28,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
         value_type: ValueType::String,
         meaning: "The package database found: `dpkg` (Debian, Ubuntu) or `rpm` (RHEL family).",
         source: "/var/lib/dpkg/status, else /var/lib/rpm",
-        context_only: Some(
-            "inventory: it describes the asset and requires nothing.",
-        ),
+        context_only: Some("inventory: it describes the asset and requires nothing."),
     },
     EvidenceSpec {
         id: "host.packages.installed_count",
@@ -36,9 +36,7 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
         meaning: "Packages installed (dpkg: state `installed`, held packages included; rpm: \
                   every package except the `gpg-pubkey` key entries).",
         source: "/var/lib/dpkg/status; `rpm -qa`",
-        context_only: Some(
-            "inventory: it describes the asset and requires nothing.",
-        ),
+        context_only: Some("inventory: it describes the asset and requires nothing."),
     },
     EvidenceSpec {
         id: "host.packages.newest_install_time",
@@ -122,7 +120,19 @@ pub const EVIDENCE: &[EvidenceSpec] = &[
 ];
 
 /// The collector.
-pub struct Packages;
+pub struct Packages {
+    /// Where the apt lists' offers are kept between processes (the agent's cache directory).
+    keep_in: Option<PathBuf>,
+}
+
+impl Packages {
+    /// The collector, keeping what it may in the configuration's cache directory.
+    pub fn new(config: &HostConfig) -> Self {
+        Packages {
+            keep_in: config.cache_dir.clone(),
+        }
+    }
+}
 
 const DPKG_STATUS: &str = "/var/lib/dpkg/status";
 const DPKG_INFO: &str = "/var/lib/dpkg/info";
@@ -244,7 +254,8 @@ impl Collector for Packages {
         match database(ctx) {
             Ok("dpkg") => {
                 let ctx = ctx.clone();
-                tokio::task::spawn_blocking(move || dpkg_facts(&ctx))
+                let keep_in = self.keep_in.clone();
+                tokio::task::spawn_blocking(move || dpkg_facts(&ctx, keep_in.as_deref()))
                     .await
                     .map_err(|e| CollectError::Failed(format!("reading dpkg and apt: {e}")))
             }
@@ -265,14 +276,14 @@ impl Collector for Packages {
 
 // ---------------------------------------------------------------- dpkg and apt
 
-fn dpkg_facts(ctx: &CollectContext) -> Facts {
+fn dpkg_facts(ctx: &CollectContext, keep_in: Option<&Path>) -> Facts {
     let status = ctx.read(DPKG_STATUS).map(|t| dpkg::parse_status(&t));
     let lists = apt::Lists::scan(ctx);
     let lists_source = file(apt::LISTS_DIR);
     let pending = status
         .as_ref()
         .map_err(Clone::clone)
-        .and_then(|s| apt_pending(ctx, s, lists.as_ref().map_err(Clone::clone)?));
+        .and_then(|s| apt_pending(ctx, s, lists.as_ref().map_err(Clone::clone)?, keep_in));
     let [pending, security, security_list] = pending_items(lists_source.clone(), pending);
     let status_ref = status.as_ref().map_err(Clone::clone);
     facts([
@@ -296,16 +307,17 @@ fn dpkg_facts(ctx: &CollectContext) -> Facts {
     ])
 }
 
-/// Installed packages against the lists' offers.
+/// Installed packages against the lists' offers (kept in `keep_in` between processes).
 fn apt_pending(
     ctx: &CollectContext,
     status: &dpkg::Status,
     lists: &apt::Lists,
+    keep_in: Option<&Path>,
 ) -> Result<Pending, String> {
     let mut wanted: Vec<String> = status.installed.iter().map(|p| p.name.clone()).collect();
     wanted.sort();
     wanted.dedup();
-    let index = lists.index(ctx, &wanted, status.native.as_deref())?;
+    let index = lists.index(ctx, &wanted, status.native.as_deref(), keep_in)?;
     let mut pending = Pending {
         count: 0,
         security: 0,
@@ -617,7 +629,7 @@ mod tests {
     /// The items of one run below `root`, by id.
     async fn collect(root: &Path) -> BTreeMap<&'static str, Result<serde_json::Value, String>> {
         let ctx = CollectContext::for_test(root);
-        Packages
+        Packages { keep_in: None }
             .collect(&ctx)
             .await
             .unwrap()
@@ -716,11 +728,11 @@ mod tests {
         let wanted = ["bash".to_string()];
         let first = apt::Lists::scan(&ctx)
             .unwrap()
-            .index(&ctx, &wanted, Some("amd64"))
+            .index(&ctx, &wanted, Some("amd64"), None)
             .unwrap();
         let again = apt::Lists::scan(&ctx)
             .unwrap()
-            .index(&ctx, &wanted, Some("amd64"))
+            .index(&ctx, &wanted, Some("amd64"), None)
             .unwrap();
         assert!(std::sync::Arc::ptr_eq(&first, &again));
         let key = ("bash".to_string(), "amd64".to_string());
@@ -735,16 +747,202 @@ mod tests {
         );
         let changed = apt::Lists::scan(&ctx)
             .unwrap()
-            .index(&ctx, &wanted, Some("amd64"))
+            .index(&ctx, &wanted, Some("amd64"), None)
             .unwrap();
         assert!(!std::sync::Arc::ptr_eq(&first, &changed));
         assert_eq!(changed.offers[&key].newest.as_deref(), Some("5.2.15-2+b10"));
         let more = ["bash".to_string(), "zsh".to_string()];
         let other = apt::Lists::scan(&ctx)
             .unwrap()
-            .index(&ctx, &more, Some("amd64"))
+            .index(&ctx, &more, Some("amd64"), None)
             .unwrap();
         assert!(!std::sync::Arc::ptr_eq(&changed, &other));
+    }
+
+    /// A lists directory below a new root with one security list offering bash `version`.
+    fn bash_lists(version: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        put(dir.path(), BASH_LIST, &bash_list(version));
+        dir
+    }
+    const BASH_LIST: &str = "/var/lib/apt/lists/x_dists_y-security_main_binary-amd64_Packages";
+    fn bash_list(version: &str) -> String {
+        format!(
+            "Package: bash\nVersion: {version}\nArchitecture: amd64\n\n\
+             Package: zsh\nVersion: 5.9-4\nArchitecture: amd64\n"
+        )
+    }
+
+    /// The newest bash (and zsh) on offer below `root` for `wanted`, as a new process would
+    /// see them (this process's parse of the lists forgotten), with offers kept in `keep`.
+    fn fresh_offers(root: &Path, keep: &Path, wanted: &[&str]) -> (Option<String>, Option<String>) {
+        apt::forget(&root.join("var/lib/apt/lists"));
+        let ctx = CollectContext::for_test(root);
+        let wanted: Vec<String> = wanted.iter().map(|w| w.to_string()).collect();
+        let index = apt::Lists::scan(&ctx)
+            .unwrap()
+            .index(&ctx, &wanted, Some("amd64"), Some(keep))
+            .unwrap();
+        let newest = |name: &str| {
+            index
+                .offers
+                .get(&(name.to_string(), "amd64".to_string()))
+                .and_then(|o| o.newest.clone())
+        };
+        (newest("bash"), newest("zsh"))
+    }
+
+    fn mode(path: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn a_new_process_takes_the_kept_offers_until_a_list_changes() {
+        let dir = bash_lists("5.2.15-2+b8");
+        let keep = tempfile::tempdir().unwrap();
+        let kept = keep.path().join(apt::KEPT);
+        let b8 = Some("5.2.15-2+b8".to_string());
+        assert_eq!(
+            fresh_offers(dir.path(), keep.path(), &["bash"]),
+            (b8.clone(), None)
+        );
+        let text = std::fs::read_to_string(&kept).unwrap();
+        assert!(text.contains("5.2.15-2+b8"), "{text}");
+        assert_eq!(mode(&kept), 0o600);
+        // The next process answers from the kept file, without reading the lists: a version
+        // only the kept file holds shows it.
+        std::fs::write(&kept, text.replace("5.2.15-2+b8", "5.2.15-2+b9")).unwrap();
+        let b9 = Some("5.2.15-2+b9".to_string());
+        assert_eq!(
+            fresh_offers(dir.path(), keep.path(), &["bash"]),
+            (b9.clone(), None)
+        );
+        // Other installed packages: the lists are read again.
+        assert_eq!(
+            fresh_offers(dir.path(), keep.path(), &["bash", "zsh"]),
+            (b8.clone(), Some("5.9-4".into()))
+        );
+        std::fs::write(&kept, text.replace("5.2.15-2+b8", "5.2.15-2+b9")).unwrap();
+        assert_eq!(fresh_offers(dir.path(), keep.path(), &["bash"]), (b9, None));
+        // The list rewritten in place with the same size (and in the same second): read
+        // again, and the new offers kept. Its times move on by at least a clock tick (they can
+        // be that coarse), as they would between two downloads.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        put(dir.path(), BASH_LIST, &bash_list("5.2.15-2+b7"));
+        let b7 = Some("5.2.15-2+b7".to_string());
+        assert_eq!(
+            fresh_offers(dir.path(), keep.path(), &["bash"]),
+            (b7.clone(), None)
+        );
+        assert!(
+            std::fs::read_to_string(&kept)
+                .unwrap()
+                .contains("5.2.15-2+b7")
+        );
+        // A Release file appearing (it may mark the list not automatic): read again.
+        put(
+            dir.path(),
+            "/var/lib/apt/lists/x_dists_y-security_Release",
+            "Suite: y-security\nNotAutomatic: yes\n",
+        );
+        assert_eq!(
+            fresh_offers(dir.path(), keep.path(), &["bash"]),
+            (None, None)
+        );
+    }
+
+    #[test]
+    fn a_corrupt_or_foreign_kept_file_is_ignored_and_replaced() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = bash_lists("5.2.15-2+b8");
+        let keep = tempfile::tempdir().unwrap();
+        let kept = keep.path().join(apt::KEPT);
+        let b8 = (Some("5.2.15-2+b8".to_string()), None);
+        assert_eq!(fresh_offers(dir.path(), keep.path(), &["bash"]), b8);
+        let good = std::fs::read_to_string(&kept).unwrap();
+        // Each would answer b9 (or nothing for bash) if it were trusted.
+        let b9 = good.replace("5.2.15-2+b8", "5.2.15-2+b9");
+        let offer = "[\"bash\",\"amd64\",\"5.2.15-2+b9\",\"5.2.15-2+b9\"]";
+        assert!(b9.contains(offer), "{b9}");
+        let cases = [
+            ("not JSON", "{\"format\":".to_string(), 0o600),
+            ("truncated", b9[..b9.len() - 3].to_string(), 0o600),
+            ("readable by others", b9.clone(), 0o644),
+            ("writable by the group", b9.clone(), 0o620),
+            (
+                "another format",
+                b9.replace("\"format\":1,", "\"format\":99,"),
+                0o600,
+            ),
+            (
+                "another agent version",
+                b9.replace(env!("CARGO_PKG_VERSION"), "0.0.0-old"),
+                0o600,
+            ),
+            (
+                "an unknown field",
+                b9.replacen('{', "{\"trust\":true,", 1),
+                0o600,
+            ),
+            (
+                "a package not asked about",
+                b9.replace("[\"bash\",\"amd64\"", "[\"zsh\",\"amd64\""),
+                0o600,
+            ),
+            (
+                "security newer than the newest",
+                b9.replace(offer, "[\"bash\",\"amd64\",\"5.2.15-2+b9\",\"9.9\"]"),
+                0o600,
+            ),
+            (
+                "security without a newest",
+                b9.replace(offer, "[\"bash\",\"amd64\",null,\"5.2.15-2+b9\"]"),
+                0o600,
+            ),
+            (
+                "a version that is no version",
+                b9.replace(offer, "[\"bash\",\"amd64\",\"5.2 up to date\",null]"),
+                0o600,
+            ),
+            (
+                "an empty architecture",
+                b9.replace(offer, "[\"bash\",\"\",\"5.2.15-2+b9\",null]"),
+                0o600,
+            ),
+            (
+                "the same package twice",
+                b9.replace(offer, &format!("{offer},{offer}")),
+                0o600,
+            ),
+        ];
+        for (what, text, bits) in cases {
+            assert_ne!(
+                text, good,
+                "{what}: the case must differ from the good file"
+            );
+            std::fs::write(&kept, &text).unwrap();
+            std::fs::set_permissions(&kept, std::fs::Permissions::from_mode(bits)).unwrap();
+            assert_eq!(
+                fresh_offers(dir.path(), keep.path(), &["bash"]),
+                b8,
+                "{what}"
+            );
+            assert_eq!(
+                std::fs::read_to_string(&kept).unwrap(),
+                good,
+                "{what}: replaced"
+            );
+            assert_eq!(mode(&kept), 0o600, "{what}");
+        }
+        // A kept file that is a directory, or a cache directory that cannot be written: the
+        // lists are read, nothing fails.
+        std::fs::remove_file(&kept).unwrap();
+        std::fs::create_dir(&kept).unwrap();
+        assert_eq!(fresh_offers(dir.path(), keep.path(), &["bash"]), b8);
+        let missing = keep.path().join("absent");
+        assert_eq!(fresh_offers(dir.path(), &missing, &["bash"]), b8);
+        assert!(!missing.exists());
     }
 
     #[tokio::test]

@@ -1,13 +1,15 @@
 //! apt's package lists (`/var/lib/apt/lists/*_Packages`, plain or LZ4): the newest version
 //! each list offers of the installed packages, read in one streaming pass that skips the
 //! stanzas of packages not installed without allocating, and cached while the lists are
-//! unchanged.
+//! unchanged: in memory, and (given the agent's cache directory) on disk, so that a new agent
+//! process does not decompress and scan the lists again (most of a cold collection's CPU).
 
 use std::collections::{HashMap, HashSet};
 use std::io::{self, BufRead, BufReader, Read};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
 
 use super::version::dpkg_cmp;
 use crate::{CollectContext, describe_io};
@@ -49,8 +51,38 @@ struct ListFile {
     lz4: bool,
 }
 
-/// (path, size, modification time) of every file read: the cache key.
-type Identity = Vec<(PathBuf, u64, Option<SystemTime>)>;
+/// What identifies one version of a list or Release file: its path, size, inode, and
+/// modification and status-change times (seconds, nanoseconds). apt replaces a list by
+/// renaming a new file over it (a new inode and change time) and sets its modification time
+/// to the archive's `Last-Modified`; the change time cannot be set back by any program.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileId {
+    path: PathBuf,
+    size: u64,
+    dev: u64,
+    ino: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+impl FileId {
+    /// The identity of `path` from its metadata.
+    fn of(path: PathBuf, meta: &std::fs::Metadata) -> FileId {
+        use std::os::unix::fs::MetadataExt as _;
+        FileId {
+            path,
+            size: meta.size(),
+            dev: meta.dev(),
+            ino: meta.ino(),
+            mtime: (meta.mtime(), meta.mtime_nsec()),
+            ctime: (meta.ctime(), meta.ctime_nsec()),
+        }
+    }
+}
+
+/// The identity of every file read: the cache key.
+type Identity = Vec<FileId>;
 
 /// The lists directory: its package lists and Release files.
 #[derive(Debug)]
@@ -98,7 +130,7 @@ impl Lists {
             let path = dir.join(name);
             let abs = format!("{LISTS_DIR}/{name}");
             let meta = std::fs::metadata(&path).map_err(|e| describe_io(&abs, &e))?;
-            identity.push((path, meta.len(), meta.modified().ok()));
+            identity.push(FileId::of(path, &meta));
         }
         let mut releases = Vec::new();
         for name in &names {
@@ -130,12 +162,15 @@ impl Lists {
     }
 
     /// The offers of the lists for the packages named in `wanted` (sorted), from the cache
-    /// when no list changed since the last call.
+    /// when no list changed since the last call: this process's, else the one kept in
+    /// `keep_in` (the agent's cache directory) by an earlier process. A new parse is kept
+    /// there when the lists did not change while it was read.
     pub fn index(
         &self,
         ctx: &CollectContext,
         wanted: &[String],
         native: Option<&str>,
+        keep_in: Option<&Path>,
     ) -> Result<Arc<ListIndex>, String> {
         if let Some(e) = &self.unreadable {
             return Err(e.clone());
@@ -149,7 +184,19 @@ impl Lists {
             return Ok(hit.index.clone());
         }
         drop(cache);
-        let index = Arc::new(self.parse(ctx, wanted, native.as_deref())?);
+        let key = Kept::key(&self.identity, wanted, native.as_deref());
+        let index = match keep_in.and_then(|d| load_kept(d, &key)) {
+            Some(kept) => Arc::new(kept),
+            None => {
+                let index = self.parse(ctx, wanted, native.as_deref())?;
+                if let Some(d) = keep_in
+                    && self.unchanged()
+                {
+                    store_kept(d, &key.with(&index));
+                }
+                Arc::new(index)
+            }
+        };
         let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
         cache.retain(|c| c.dir != dir);
         cache.push(Cached {
@@ -160,6 +207,13 @@ impl Lists {
             index: index.clone(),
         });
         Ok(index)
+    }
+
+    /// Whether every file read still has the identity it had when the directory was scanned.
+    fn unchanged(&self) -> bool {
+        self.identity.iter().all(|id| {
+            std::fs::metadata(&id.path).is_ok_and(|m| FileId::of(id.path.clone(), &m) == *id)
+        })
     }
 
     /// Reads every list apt upgrades from automatically.
@@ -229,6 +283,176 @@ struct Cached {
 
 /// The last parse for each lists directory (one per root, in practice one).
 static CACHE: Mutex<Vec<Cached>> = Mutex::new(Vec::new());
+
+/// Forgets this process's parse of the lists directory `dir`, as a new process would start.
+#[cfg(test)]
+pub fn forget(dir: &Path) {
+    CACHE
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .retain(|c| c.dir != dir);
+}
+
+/// The file in the agent's cache directory that keeps the offers between processes.
+pub const KEPT: &str = "apt-offers.json";
+
+/// The kept file's format; raised whenever what it holds, or how the lists are read, changes.
+const KEPT_FORMAT: u32 = 1;
+
+/// The largest kept file read: a few hundred bytes per installed package.
+const KEPT_MAX: u64 = 16 << 20;
+
+/// The offers of one parse as kept on disk, with everything they were computed from: the
+/// identity of every list and Release file, the installed packages asked about, the native
+/// architecture, and the agent version that parsed them.
+#[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Kept {
+    format: u32,
+    agent: String,
+    native: Option<String>,
+    wanted: Vec<String>,
+    files: Identity,
+    /// (name, architecture, newest, newest from a security list), sorted.
+    offers: Vec<(String, String, Option<String>, Option<String>)>,
+}
+
+impl Kept {
+    /// What a parse of `identity` for `wanted` would be kept under (no offers yet).
+    fn key(identity: &Identity, wanted: &[String], native: Option<&str>) -> Kept {
+        Kept {
+            format: KEPT_FORMAT,
+            agent: env!("CARGO_PKG_VERSION").to_string(),
+            native: native.map(str::to_string),
+            wanted: wanted.to_vec(),
+            files: identity.clone(),
+            offers: Vec::new(),
+        }
+    }
+
+    /// The key with `index`'s offers, sorted.
+    fn with(mut self, index: &ListIndex) -> Kept {
+        self.offers = index
+            .offers
+            .iter()
+            .map(|((n, a), o)| {
+                (
+                    n.clone(),
+                    a.clone(),
+                    o.newest.clone(),
+                    o.newest_security.clone(),
+                )
+            })
+            .collect();
+        self.offers.sort();
+        self
+    }
+
+    /// The index these offers make, when they are sane for the packages asked about: each
+    /// names a wanted package once per architecture, with well-formed versions, the security
+    /// list's version never newer than the newest overall. None for anything else, whoever
+    /// wrote it.
+    fn index(self) -> Option<ListIndex> {
+        let token = |s: &str, extra: &[u8]| {
+            !s.is_empty()
+                && s.len() <= 256
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || extra.contains(&b))
+        };
+        let mut index = ListIndex::default();
+        for (name, arch, newest, security) in self.offers {
+            if self.wanted.binary_search(&name).is_err() || !token(&arch, b"-") {
+                return None;
+            }
+            if [&newest, &security]
+                .into_iter()
+                .flatten()
+                .any(|v| !token(v, b".+-~:"))
+            {
+                return None;
+            }
+            match (&newest, &security) {
+                (None, Some(_)) => return None,
+                (Some(n), Some(s)) if dpkg_cmp(s, n).is_gt() => return None,
+                _ => {}
+            }
+            let offer = Offer {
+                newest,
+                newest_security: security,
+            };
+            if index.offers.insert((name, arch), offer).is_some() {
+                return None;
+            }
+        }
+        Some(index)
+    }
+}
+
+/// The kept offers in `cache_dir` when they were computed from `key`'s very files, packages,
+/// architecture and agent version, and the file is the agent's own (a regular file of this
+/// user, not readable or writable by others) and sane. Anything else is ignored: the lists are
+/// parsed again and the file replaced.
+fn load_kept(cache_dir: &Path, key: &Kept) -> Option<ListIndex> {
+    use std::os::unix::fs::MetadataExt as _;
+    let path = cache_dir.join(KEPT);
+    let mut file = std::fs::File::open(&path).ok()?;
+    let meta = file.metadata().ok()?;
+    let own = meta.is_file()
+        && meta.uid() == rustix::process::geteuid().as_raw()
+        && meta.mode() & 0o077 == 0
+        && meta.len() <= KEPT_MAX;
+    if !own {
+        tracing::debug!(path = %path.display(), "ignoring a kept apt parse not the agent's own");
+        return None;
+    }
+    let mut text = Vec::new();
+    file.read_to_end(&mut text).ok()?;
+    let kept: Kept = match serde_json::from_slice(&text) {
+        Ok(k) => k,
+        Err(e) => {
+            tracing::debug!(path = %path.display(), "ignoring a corrupt kept apt parse: {e}");
+            return None;
+        }
+    };
+    let same = kept.format == key.format
+        && kept.agent == key.agent
+        && kept.native == key.native
+        && kept.wanted == key.wanted
+        && kept.files == key.files;
+    if !same {
+        return None;
+    }
+    let index = kept.index();
+    if index.is_none() {
+        tracing::debug!(path = %path.display(), "ignoring a kept apt parse with insane offers");
+    }
+    index
+}
+
+/// Keeps `kept` in `cache_dir` (mode 0600, written aside then renamed over the old file).
+/// Failing to is no error: the next process parses the lists again.
+fn store_kept(cache_dir: &Path, kept: &Kept) {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let path = cache_dir.join(KEPT);
+    let tmp = cache_dir.join(format!("{KEPT}.{}.tmp", std::process::id()));
+    let written = serde_json::to_vec(kept)
+        .map_err(io::Error::other)
+        .and_then(|bytes| {
+            let _ = std::fs::remove_file(&tmp);
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&tmp)?;
+            f.write_all(&bytes)?;
+            std::fs::rename(&tmp, &path)
+        });
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        tracing::debug!(path = %path.display(), "cannot keep the apt parse: {e}");
+    }
+}
 
 /// Whether `name` is a binary package list: `Ok(None)` for other files, an error for a list
 /// compressed in a way this reader does not handle (its packages would otherwise be missed).
