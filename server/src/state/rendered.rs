@@ -10,7 +10,10 @@
 //! header, forms and CSRF tokens are added per request.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Arc, Mutex};
+
+use tokio::sync::OnceCell;
 
 use crate::controls::ControlsView;
 
@@ -30,44 +33,69 @@ pub struct Rendered {
 #[derive(Default)]
 struct Kept {
     view: Option<Arc<ControlsView>>,
-    parts: HashMap<String, Arc<str>>,
+    /// Each part once made; readers arriving while it is made wait for that one rendering
+    /// rather than each making their own (fifty readers of a page a new view has not yet
+    /// rendered would otherwise render it fifty times at once).
+    parts: HashMap<String, Arc<OnceCell<Arc<str>>>>,
     bytes: usize,
 }
 
 impl Rendered {
-    /// The part `key` rendered from `view`, if it is kept.
-    pub fn get(&self, view: &Arc<ControlsView>, key: &str) -> Option<Arc<str>> {
-        let kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
-        match &kept.view {
-            Some(v) if Arc::ptr_eq(v, view) => kept.parts.get(key).cloned(),
-            _ => None,
+    /// The part `key` of `view`: the one kept, else made by `render` (once, however many ask
+    /// at the same time) and kept when it fits the budget. A rendering that fails is answered
+    /// to its reader, and a reader that waited for it renders again.
+    pub async fn get_or_render<E, F>(
+        &self,
+        view: &Arc<ControlsView>,
+        key: &str,
+        render: impl FnOnce() -> F,
+    ) -> Result<Arc<str>, E>
+    where
+        F: Future<Output = Result<String, E>>,
+    {
+        let cell = {
+            let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+            if !kept.view.as_ref().is_some_and(|v| Arc::ptr_eq(v, view)) {
+                kept.parts.clear();
+                kept.bytes = 0;
+                kept.view = Some(view.clone());
+            }
+            kept.parts.entry(key.to_string()).or_default().clone()
+        };
+        let mut made = false;
+        let part = cell
+            .get_or_try_init(|| async {
+                made = true;
+                render().await.map(Arc::<str>::from)
+            })
+            .await?
+            .clone();
+        if made {
+            let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+            let mine = kept.view.as_ref().is_some_and(|v| Arc::ptr_eq(v, view))
+                && kept.parts.get(key).is_some_and(|c| Arc::ptr_eq(c, &cell));
+            if mine {
+                if part.len() > LARGEST || kept.bytes + part.len() > BUDGET {
+                    // Not kept: too large, or past the budget (the others are dropped so
+                    // that the parts read most are made again and kept).
+                    kept.parts.remove(key);
+                    if part.len() <= LARGEST {
+                        kept.parts.clear();
+                        kept.bytes = 0;
+                    }
+                } else {
+                    kept.bytes += part.len();
+                }
+            }
         }
-    }
-
-    /// Keeps `part`, rendered from `view`, under `key`; answers it shared.
-    pub fn put(&self, view: &Arc<ControlsView>, key: String, part: String) -> Arc<str> {
-        let part: Arc<str> = part.into();
-        if part.len() > LARGEST {
-            return part;
-        }
-        let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
-        let same = kept.view.as_ref().is_some_and(|v| Arc::ptr_eq(v, view));
-        if !same || kept.bytes + part.len() > BUDGET {
-            kept.parts.clear();
-            kept.bytes = 0;
-            kept.view = Some(view.clone());
-        }
-        kept.bytes += part.len();
-        if let Some(old) = kept.parts.insert(key, part.clone()) {
-            kept.bytes -= old.len();
-        }
-        part
+        Ok(part)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn view(assets: usize) -> Arc<ControlsView> {
         Arc::new(ControlsView {
@@ -79,55 +107,84 @@ mod tests {
         })
     }
 
-    /// A part is answered only for the view it was made from; another view empties them.
-    #[test]
-    fn parts_belong_to_one_view() {
+    async fn part(r: &Rendered, v: &Arc<ControlsView>, key: &str, text: &str) -> String {
+        r.get_or_render::<(), _>(v, key, || async { Ok(text.to_string()) })
+            .await
+            .unwrap()
+            .to_string()
+    }
+
+    /// A part is made once for its view and answered to every reader of that view; another
+    /// view, even an equal one, has its parts made again and drops the older view's.
+    #[tokio::test]
+    async fn parts_belong_to_one_view() {
         let r = Rendered::default();
         let (a, b) = (view(1), view(1));
-        assert!(r.get(&a, "k").is_none());
-        r.put(&a, "k".into(), "made from a".into());
-        assert_eq!(r.get(&a, "k").as_deref(), Some("made from a"));
-        assert!(
-            r.get(&b, "k").is_none(),
-            "an equal view is still another view"
+        assert_eq!(part(&r, &a, "k", "made from a").await, "made from a");
+        assert_eq!(part(&r, &a, "k", "again").await, "made from a", "kept");
+        assert_eq!(part(&r, &b, "k", "made from b").await, "made from b");
+        assert_eq!(part(&r, &a, "k", "a once more").await, "a once more");
+    }
+
+    /// Readers arriving together wait for one rendering; a failed rendering is answered to
+    /// its reader and the next one renders again.
+    #[tokio::test]
+    async fn readers_arriving_together_share_one_rendering() {
+        let r = Arc::new(Rendered::default());
+        let v = view(1);
+        let renders = Arc::new(AtomicUsize::new(0));
+        let mut readers = Vec::new();
+        for _ in 0..50 {
+            let (r, v, renders) = (r.clone(), v.clone(), renders.clone());
+            readers.push(tokio::spawn(async move {
+                r.get_or_render::<(), _>(&v, "page", || async {
+                    renders.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    Ok("the page".to_string())
+                })
+                .await
+                .unwrap()
+            }));
+        }
+        for reader in readers {
+            assert_eq!(&*reader.await.unwrap(), "the page");
+        }
+        assert_eq!(renders.load(Ordering::SeqCst), 1);
+        let failed = r
+            .get_or_render::<&str, _>(&v, "broken", || async { Err("store down") })
+            .await;
+        assert_eq!(failed.unwrap_err(), "store down");
+        assert_eq!(
+            part(&r, &v, "broken", "made after all").await,
+            "made after all"
         );
-        r.put(&b, "j".into(), "made from b".into());
-        assert!(
-            r.get(&a, "k").is_none(),
-            "the newer view's first part drops the older's"
-        );
-        assert_eq!(r.get(&b, "j").as_deref(), Some("made from b"));
-        assert!(r.get(&b, "k").is_none());
     }
 
     /// What is kept stays within the budget: a part too large is answered but not kept, and a
-    /// part that would pass the budget drops the others first.
-    #[test]
-    fn kept_bytes_stay_within_the_budget() {
+    /// part that would pass the budget drops the others.
+    #[tokio::test]
+    async fn kept_bytes_stay_within_the_budget() {
         let r = Rendered::default();
         let v = view(1);
         let huge = "x".repeat(LARGEST + 1);
-        assert_eq!(r.put(&v, "huge".into(), huge.clone()).len(), huge.len());
-        assert!(r.get(&v, "huge").is_none());
-        let part = "y".repeat(LARGEST);
+        assert_eq!(part(&r, &v, "huge", &huge).await.len(), huge.len());
+        assert_eq!(
+            part(&r, &v, "huge", "small now").await,
+            "small now",
+            "not kept"
+        );
+        let big = "y".repeat(LARGEST);
         for i in 0..(BUDGET / LARGEST + 2) {
-            r.put(&v, format!("p{i}"), part.clone());
+            part(&r, &v, &format!("p{i}"), &big).await;
             let kept = r.kept.lock().unwrap();
             assert!(kept.bytes <= BUDGET, "{} bytes kept", kept.bytes);
-            assert_eq!(
-                kept.bytes,
-                kept.parts.values().map(|p| p.len()).sum::<usize>()
-            );
+            let counted: usize = kept
+                .parts
+                .values()
+                .filter_map(|c| c.get())
+                .map(|p| p.len())
+                .sum();
+            assert_eq!(kept.bytes, counted);
         }
-        assert!(r.get(&v, &format!("p{}", BUDGET / LARGEST + 1)).is_some());
-        // The same key again replaces its part, and counts it once.
-        r.put(&v, "again".into(), "12345".into());
-        r.put(&v, "again".into(), "123".into());
-        assert_eq!(r.get(&v, "again").as_deref(), Some("123"));
-        let kept = r.kept.lock().unwrap();
-        assert_eq!(
-            kept.bytes,
-            kept.parts.values().map(|p| p.len()).sum::<usize>()
-        );
     }
 }

@@ -3,6 +3,7 @@
 //! manual evidence.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
@@ -252,20 +253,23 @@ pub(super) async fn control(
         "control\0{framework}\0{id}\0{}\0{}\0{}",
         filter.framework, filter.status, filter.all
     );
-    let now = filter.as_of.trim().is_empty();
-    let body = match now.then(|| state.rendered().get(&view, &key)).flatten() {
-        Some(body) => body,
-        None => {
-            let body = match control_body(&state, &policies, &view, c, &filter).await {
-                Ok(body) => body.into_string(),
-                Err(page) => return page,
-            };
-            if now {
-                state.rendered().put(&view, key, body)
-            } else {
-                body.into()
-            }
-        }
+    let body = if filter.as_of.trim().is_empty() {
+        state
+            .rendered()
+            .get_or_render(&view, &key, || async {
+                Ok(control_body(&state, &policies, &view, c, &filter)
+                    .await?
+                    .into_string())
+            })
+            .await
+    } else {
+        control_body(&state, &policies, &view, c, &filter)
+            .await
+            .map(|b| Arc::<str>::from(b.into_string()))
+    };
+    let body = match body {
+        Ok(body) => body,
+        Err(page) => return page,
     };
     page(
         &c.control.to_string(),
