@@ -3,15 +3,17 @@
 //! (issue 20: a control page of 10,000 assets is about 80 KB of HTML made from every
 //! outcome, the evidence excerpts read from the store and the control's history).
 //!
-//! Entries belong to one view (held here, so it is never mistaken for a later one at the same
-//! address): the first request made from another view empties them. What they show is then as
+//! Entries belong to one view, named by a weak reference: it keeps the view's allocation, so a
+//! later view is never mistaken for it at the same address, without keeping the view itself
+//! alive once the service has replaced it. The first request made from another view empties
+//! them. What they show is then as
 //! fresh as the view itself, which the policy service makes again whenever a judgement changes
 //! it and at least every minute. Only what every reader sees alike is kept: the person's
 //! header, forms and CSRF tokens are added per request.
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
 use tokio::sync::OnceCell;
 
@@ -32,12 +34,19 @@ pub struct Rendered {
 
 #[derive(Default)]
 struct Kept {
-    view: Option<Arc<ControlsView>>,
+    view: Weak<ControlsView>,
     /// Each part once made; readers arriving while it is made wait for that one rendering
     /// rather than each making their own (fifty readers of a page a new view has not yet
     /// rendered would otherwise render it fifty times at once).
     parts: HashMap<String, Arc<OnceCell<Arc<str>>>>,
     bytes: usize,
+}
+
+impl Kept {
+    /// Whether the parts kept are `view`'s.
+    fn holds(&self, view: &Arc<ControlsView>) -> bool {
+        std::ptr::eq(self.view.as_ptr(), Arc::as_ptr(view))
+    }
 }
 
 impl Rendered {
@@ -55,10 +64,10 @@ impl Rendered {
     {
         let cell = {
             let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
-            if !kept.view.as_ref().is_some_and(|v| Arc::ptr_eq(v, view)) {
+            if !kept.holds(view) {
                 kept.parts.clear();
                 kept.bytes = 0;
-                kept.view = Some(view.clone());
+                kept.view = Arc::downgrade(view);
             }
             kept.parts.entry(key.to_string()).or_default().clone()
         };
@@ -72,8 +81,8 @@ impl Rendered {
             .clone();
         if made {
             let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
-            let mine = kept.view.as_ref().is_some_and(|v| Arc::ptr_eq(v, view))
-                && kept.parts.get(key).is_some_and(|c| Arc::ptr_eq(c, &cell));
+            let mine =
+                kept.holds(view) && kept.parts.get(key).is_some_and(|c| Arc::ptr_eq(c, &cell));
             if mine {
                 if part.len() > LARGEST || kept.bytes + part.len() > BUDGET {
                     // Not kept: too large, or past the budget (the others are dropped so
@@ -122,6 +131,11 @@ mod tests {
         let (a, b) = (view(1), view(1));
         assert_eq!(part(&r, &a, "k", "made from a").await, "made from a");
         assert_eq!(part(&r, &a, "k", "again").await, "made from a", "kept");
+        assert_eq!(
+            Arc::strong_count(&a),
+            1,
+            "the view is not kept alive by its parts"
+        );
         assert_eq!(part(&r, &b, "k", "made from b").await, "made from b");
         assert_eq!(part(&r, &a, "k", "a once more").await, "a once more");
     }
