@@ -463,6 +463,32 @@ pub const TABLES: &[Table] = &[
         ],
     },
     Table {
+        name: "tlog_queue",
+        meaning: "Accepted snapshots committed but not yet appended to the transparency log, in \
+                  the order they were accepted: each batch queues its snapshots in the commit \
+                  that stores them, and the sequencer appends everything queued in one \
+                  transaction of its own before any of them is acknowledged.",
+        only: Some((
+            Backend::Postgres,
+            "several writers (and replicas) commit at once on PostgreSQL; SQLite's one writer \
+             appends in the commit that stores a snapshot",
+        )),
+        primary_key: &["seq"],
+        columns: &[col("seq", Integer, false), col("digest", Text, false)],
+    },
+    Table {
+        name: "tlog_leaves",
+        meaning: "The leaf index of every snapshot the sequencer appended to the transparency \
+                  log, by digest (kept when retention deletes the snapshot: the log does not \
+                  forget).",
+        only: Some((
+            Backend::Postgres,
+            "SQLite writes the index into the snapshot's row as it inserts it",
+        )),
+        primary_key: &["digest"],
+        columns: &[col("digest", Text, false), col("idx", Integer, false)],
+    },
+    Table {
         name: "tlog_timestamps",
         meaning: "RFC 3161 time-stamp tokens of the log's checkpoints, one per size: the \
                   token (DER) a time-stamping authority signed over the checkpoint note, and \

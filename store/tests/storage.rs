@@ -381,6 +381,104 @@ async fn the_log_holds_every_accepted_snapshot_once_and_proves_it() {
     }
 }
 
+/// On PostgreSQL the log is appended by a sequencer after each batch commits. An answer waits
+/// until its snapshot is in the log: while another replica's sequencer holds the log's lock,
+/// a snapshot is stored and queued but not acknowledged. A snapshot committed but never
+/// appended (a crash between the two) is appended when the store next starts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_acknowledges_only_what_the_log_holds_and_appends_what_a_crash_left_queued() {
+    let url = fresh_postgres().await;
+    let store: Arc<dyn Store> = Arc::new(PgStore::connect(&url).await.unwrap());
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    let count = |table: &'static str| {
+        let pool = pool.clone();
+        async move {
+            let n: i64 =
+                sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+            n
+        }
+    };
+    let snaps = chain("agt_seq", 2);
+
+    // Another replica's sequencer holds the lock.
+    let mut other = pool.acquire().await.unwrap();
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(vouch_store::postgres::LOG_LOCK)
+        .execute(&mut *other)
+        .await
+        .unwrap();
+    let pending = tokio::spawn({
+        let (store, s) = (store.clone(), snaps[0].clone());
+        async move { store.ingest(s).await }
+    });
+    let mut waited = 0;
+    while count("snapshots").await == 0 {
+        waited += 1;
+        assert!(waited < 1_000, "the batch never committed");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(count("tlog_queue").await, 1);
+    assert_eq!(store.log_index(snaps[0].digest).await.unwrap(), None);
+    assert!(
+        !pending.is_finished(),
+        "answered before the snapshot was in the log"
+    );
+    sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(vouch_store::postgres::LOG_LOCK)
+        .execute(&mut *other)
+        .await
+        .unwrap();
+    assert!(matches!(
+        pending.await.unwrap().unwrap(),
+        IngestOutcome::Stored { .. }
+    ));
+    assert_eq!(store.log_index(snaps[0].digest).await.unwrap(), Some(0));
+    assert_eq!(count("tlog_queue").await, 0);
+
+    // The state a crash leaves between a batch's commit and its sequencing round.
+    let s = &snaps[1];
+    let mut tx = pool.begin().await.unwrap();
+    sqlx::query(
+        "INSERT INTO snapshots(digest, agent_id, asset_kind, asset_id, asset_name, sequence,
+                               previous_digest, collected_at, received_at, envelope, receipt)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(s.digest.to_hex())
+    .bind(&s.chain.agent_id)
+    .bind(s.chain.asset_kind.as_str())
+    .bind(&s.chain.asset_id)
+    .bind(&s.asset_name)
+    .bind(s.sequence as i64)
+    .bind(s.previous_digest.map(|d| d.to_hex()))
+    .bind(s.collected_at.unix_micros())
+    .bind(s.received_at.unix_micros())
+    .bind(&s.envelope)
+    .bind(&s.receipt)
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO tlog_queue(digest) VALUES ($1)")
+        .bind(s.digest.to_hex())
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(store.log_head().await.unwrap().size, 1);
+
+    let restarted: Arc<dyn Store> = Arc::new(PgStore::connect(&url).await.unwrap());
+    assert_eq!(restarted.log_index(s.digest).await.unwrap(), Some(1));
+    assert_eq!(count("tlog_queue").await, 0);
+    let head = restarted.log_head().await.unwrap();
+    let leaves = [
+        tlog::leaf_hash(&snaps[0].digest.0),
+        tlog::leaf_hash(&s.digest.0),
+    ];
+    assert_eq!((head.size, head.root), (2, tlog::root_of(&leaves)));
+}
+
 /// Witnesses' cosignatures on both backends: one line per size and witness (a witness asked
 /// again replaces its line), the largest size a quorum cosigned, and pruning below a size.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,10 +9,10 @@
 //! 3. every link checked in memory, in the order the requests arrived (a later request of the
 //!    same chain sees the earlier one's head);
 //! 4. the accepted snapshots and the chains' new heads in one statement (snapshots by digest,
-//!    then chains by key: the one order every writer takes its row locks in), which first
-//!    appends the snapshots to the transparency log, in the order they were accepted, and
-//!    inserts each with its leaf index (so no row is written twice);
-//! 5. the commit, and only then the answers.
+//!    then chains by key: the one order every writer takes its row locks in), which also
+//!    queues the snapshots for the transparency log in the order they were accepted;
+//! 5. the commit; then the answers go to the log's sequencer ([`super::tlog::Sequencer`]),
+//!    which sends them once a round has appended the queued snapshots to the log.
 //!
 //! Exactly-once still rests on the database, not on this process: a batch that meets another
 //! replica's row (a chain both saw as new, a digest both are storing) fails on the
@@ -34,6 +34,7 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 use vouch_evidence::chain::{Head, check_link_parts, check_time};
 use vouch_evidence::{Digest, Timestamp};
 
+use super::tlog::Sequencer;
 use super::{RETRIES, lost_race};
 use crate::{IngestOutcome, NewSnapshot, StoreError};
 
@@ -52,18 +53,18 @@ pub(super) struct Writer {
 
 impl Writer {
     /// Starts the writer tasks on the current Tokio runtime.
-    pub(super) fn start(pool: PgPool) -> Writer {
+    pub(super) fn start(pool: PgPool, sequencer: Sequencer) -> Writer {
         let (queue, rx) = mpsc::channel(4 * MAX_BATCH);
         let rx = Arc::new(Mutex::new(rx));
         for _ in 0..WRITERS {
-            let (pool, rx) = (pool.clone(), rx.clone());
+            let (pool, rx, sequencer) = (pool.clone(), rx.clone(), sequencer.clone());
             tokio::spawn(async move {
                 loop {
                     let mut batch = Vec::with_capacity(MAX_BATCH);
                     if rx.lock().await.recv_many(&mut batch, MAX_BATCH).await == 0 {
                         break;
                     }
-                    write(&pool, batch).await;
+                    write(&pool, &sequencer, batch).await;
                 }
             });
         }
@@ -83,13 +84,14 @@ impl Writer {
     }
 }
 
-/// Stores one batch and answers each request in it.
-async fn write(pool: &PgPool, batch: Vec<(NewSnapshot, Answer)>) {
+/// Stores one batch and hands each request's answer to the sequencer, which sends it once the
+/// snapshots are in the transparency log.
+async fn write(pool: &PgPool, sequencer: &Sequencer, batch: Vec<(NewSnapshot, Answer)>) {
     let (items, answers): (Vec<NewSnapshot>, Vec<Answer>) = batch.into_iter().unzip();
     match write_batch(pool, &items).await {
         Ok(outcomes) => {
             for (answer, outcome) in answers.into_iter().zip(outcomes) {
-                let _ = answer.send(outcome);
+                sequencer.answer(answer, outcome);
             }
         }
         Err(e) => {
@@ -98,7 +100,7 @@ async fn write(pool: &PgPool, batch: Vec<(NewSnapshot, Answer)>) {
                     "a batched ingest transaction failed; storing its snapshots one at a time");
             }
             for (item, answer) in items.iter().zip(answers) {
-                let _ = answer.send(ingest_one(pool, item).await);
+                sequencer.answer(answer, ingest_one(pool, item).await);
             }
         }
     }
@@ -232,14 +234,9 @@ async fn store_accepted(
     items: &[NewSnapshot],
     accepted: &[usize],
 ) -> Result<(), sqlx::Error> {
-    // The log's leaves follow the order of acceptance, whatever order the rows are written
-    // in: each row's place among them, added to the first index the append answers.
+    // The log's leaves follow the order of acceptance, whatever order the rows are written in:
+    // they are queued in that order, and the sequencer appends them in the order queued.
     let leaves: Vec<String> = accepted.iter().map(|&i| items[i].digest.to_hex()).collect();
-    let place: HashMap<Digest, i64> = accepted
-        .iter()
-        .enumerate()
-        .map(|(n, &i)| (items[i].digest, n as i64))
-        .collect();
     // Rows are written in one order every writer shares (snapshots by digest, then chains by
     // key, the statement finishing the one before the other), so two transactions meeting
     // on the same rows wait on each other in a line, never in a circle.
@@ -261,21 +258,18 @@ async fn store_accepted(
     let gained: Vec<i64> = heads.iter().map(|&(_, n)| n).collect();
     let heads: Vec<&NewSnapshot> = heads.into_iter().map(|(s, _)| s).collect();
     sqlx::query(
-        "WITH log AS MATERIALIZED (SELECT vouch_tlog_append_leaves($21::text[], $22) AS first),
-         stored AS (
+        "WITH stored AS (
              INSERT INTO snapshots(digest, agent_id, asset_kind, asset_id, asset_name, sequence,
-                                   previous_digest, collected_at, received_at, envelope, receipt,
-                                   log_index)
-             SELECT u.digest, u.agent_id, u.asset_kind, u.asset_id, u.asset_name, u.sequence,
-                    u.previous_digest, u.collected_at, u.received_at, u.envelope, u.receipt,
-                    log.first + u.place
-             FROM log, UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
-                              $6::int8[], $7::text[], $8::int8[], $9::int8[], $10::bytea[],
-                              $11::bytea[], $23::int8[])
-                  AS u(digest, agent_id, asset_kind, asset_id, asset_name, sequence,
-                       previous_digest, collected_at, received_at, envelope, receipt, place)
+                                   previous_digest, collected_at, received_at, envelope, receipt)
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                                  $6::int8[], $7::text[], $8::int8[], $9::int8[], $10::bytea[],
+                                  $11::bytea[])
              RETURNING digest, received_at),
-         queued AS (INSERT INTO unjudged(digest, received_at) SELECT * FROM stored)
+         queued AS (INSERT INTO unjudged(digest, received_at) SELECT * FROM stored),
+         logged AS (
+             INSERT INTO tlog_queue(digest)
+             SELECT u.digest FROM UNNEST($21::text[]) WITH ORDINALITY AS u(digest, place)
+             ORDER BY u.place)
          INSERT INTO chains(agent_id, asset_kind, asset_id, asset_name, head_sequence,
                             head_digest, snapshot_count, last_collected_at, last_received_at)
          SELECT * FROM UNNEST($12::text[], $13::text[], $14::text[], $15::text[], $16::int8[],
@@ -309,8 +303,6 @@ async fn store_accepted(
     .bind(column(&heads, |s| s.collected_at.unix_micros()))
     .bind(column(&heads, |s| s.received_at.unix_micros()))
     .bind(&leaves)
-    .bind(super::tlog::LOG_LOCK)
-    .bind(column(&stored, |s| place[&s.digest]))
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -399,18 +391,17 @@ async fn ingest_once(
         }
         return Ok(Err(refusal)); // the transaction is dropped: nothing written
     }
-    // The snapshot and the chain's new head in one statement (one round trip), in the order
-    // the batches write them: the log's lock and leaf first (so that every writer takes the
-    // lock before any snapshot row), then the snapshot with its leaf index.
+    // The snapshot, its place in the log's queue and the chain's new head in one statement
+    // (one round trip), in the order the batches write them.
     sqlx::query(
-        "WITH log AS MATERIALIZED (SELECT vouch_tlog_append_leaves(ARRAY[$1], $12) AS first),
-         stored AS (
+        "WITH stored AS (
              INSERT INTO snapshots(digest, agent_id, asset_kind, asset_id, asset_name,
                                    sequence, previous_digest, collected_at, received_at,
-                                   envelope, receipt, log_index)
-             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, log.first FROM log
+                                   envelope, receipt)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
              RETURNING digest, received_at),
-         queued AS (INSERT INTO unjudged(digest, received_at) SELECT * FROM stored)
+         queued AS (INSERT INTO unjudged(digest, received_at) SELECT * FROM stored),
+         logged AS (INSERT INTO tlog_queue(digest) SELECT digest FROM stored)
          INSERT INTO chains(agent_id, asset_kind, asset_id, asset_name, head_sequence,
                             head_digest, snapshot_count, last_collected_at, last_received_at)
          SELECT $2, $3, $4, $5, $6, $1, 1, $8, $9 FROM stored
@@ -432,7 +423,6 @@ async fn ingest_once(
     .bind(s.received_at.unix_micros())
     .bind(&s.envelope)
     .bind(&s.receipt)
-    .bind(super::tlog::LOG_LOCK)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;

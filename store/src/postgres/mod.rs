@@ -20,6 +20,8 @@ mod judging;
 mod retention;
 mod tlog;
 
+pub use tlog::LOG_LOCK;
+
 use async_trait::async_trait;
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, Row};
@@ -128,15 +130,17 @@ impl PgStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Backend(format!("migrations: {e}")))?;
-        let appended = tlog::catch_up(&pool).await?;
+        let appended = tlog::sequence_all(&pool).await?;
         if appended > 0 {
             tracing::info!(
                 appended,
-                "snapshots accepted before the transparency log appended to it"
+                "queued snapshots (accepted before the transparency log existed, or before a \
+                 stop) appended to it"
             );
         }
+        let sequencer = tlog::Sequencer::start(pool.clone());
         Ok(PgStore {
-            writer: ingest::Writer::start(pool.clone()),
+            writer: ingest::Writer::start(pool.clone(), sequencer),
             pool,
             objects: std::sync::OnceLock::new(),
         })

@@ -1,21 +1,30 @@
-//! The transparency log on PostgreSQL: the same tables as on SQLite. Replicas append in turn,
-//! under a transaction-scoped advisory lock released with the batch's commit. A batch appends
-//! in the statement that stores its snapshots (`vouch_tlog_append_leaves` of migration 0013:
-//! the lock, the frontier read, the leaves and the subtrees they complete hashed and stored),
-//! which answers the first leaf index, and the snapshots are inserted with theirs. Rows stored
-//! before the log existed get theirs at start-up from [`catch_up`], which sets them.
+//! The transparency log on PostgreSQL: the same node table as on SQLite, appended by a
+//! sequencer rather than inside each ingest batch (migration 0014, as Trillian does it).
+//!
+//! A batch queues its accepted snapshots (`tlog_queue`) in the commit that stores them, taking
+//! no lock for the log, so the writers' commits overlap. The [`Sequencer`] then runs a round
+//! (`vouch_tlog_sequence`: the log's advisory lock, the queue emptied in order, the leaves and
+//! the subtrees they complete hashed and stored, each leaf's index recorded in `tlog_leaves`)
+//! in one transaction of its own, and only after it commits are the batch's requests
+//! answered: an acknowledged snapshot is in the log. Replicas sequence in turn under the
+//! lock; each round appends whatever any replica queued. A snapshot whose batch committed but
+//! whose round did not (a crash between the two) stays queued until the next round, at the
+//! latest the next start ([`sequence_all`]).
 
 use sqlx::Row as _;
 use sqlx::postgres::PgPool;
 use vouch_evidence::tlog::{Frontier, Hash, NodeId};
 use vouch_evidence::{Digest, Timestamp};
 
+use tokio::sync::{mpsc, oneshot};
+
 use super::PgStore;
-use crate::{LogHead, LogStore, StoreError};
+use crate::{IngestOutcome, LogHead, LogStore, StoreError};
 use async_trait::async_trait;
 
-/// The advisory lock key appends hold ("vouchlog").
-pub(super) const LOG_LOCK: i64 = 0x766f_7563_686c_6f67;
+/// The key of the advisory lock every append to the log holds ("vouchlog"): one replica's
+/// sequencer at a time.
+pub const LOG_LOCK: i64 = 0x766f_7563_686c_6f67;
 
 type Tx<'c> = sqlx::Transaction<'c, sqlx::Postgres>;
 
@@ -63,46 +72,91 @@ async fn frontier(tx: &mut Tx<'_>) -> Result<Frontier, StoreError> {
         .ok_or_else(|| StoreError::Backend("the log's frontier does not fit its size".into()))
 }
 
-/// Appends `digests` in order to the log, inside the caller's transaction (after its
-/// snapshots are stored, before its commit). One round trip: the function of migration 0012
-/// takes the lock, hashes the leaves and the subtrees they complete as
-/// [`Frontier::push`] does, and gives each snapshot its index.
-pub(super) async fn append(tx: &mut Tx<'_>, digests: &[Digest]) -> Result<(), StoreError> {
-    if digests.is_empty() {
-        return Ok(());
-    }
-    let hexes: Vec<String> = digests.iter().map(Digest::to_hex).collect();
-    sqlx::query("SELECT vouch_tlog_append($1, $2)")
-        .bind(&hexes)
+/// The most queued snapshots one sequencing transaction appends.
+const MOST_PER_ROUND: i64 = 4096;
+
+/// One sequencing transaction (`vouch_tlog_sequence` of migration 0014): under the log's lock,
+/// everything queued (up to [`MOST_PER_ROUND`]) appended in the order it was queued; answers
+/// how many.
+async fn round(pool: &PgPool) -> Result<u64, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let appended: i64 = sqlx::query_scalar("SELECT vouch_tlog_sequence($1, $2)")
         .bind(LOG_LOCK)
-        .execute(&mut **tx)
+        .bind(MOST_PER_ROUND)
+        .fetch_one(&mut *tx)
         .await?;
-    Ok(())
+    tx.commit().await?;
+    Ok(appended as u64)
 }
 
-/// Appends every stored snapshot the log does not hold yet (accepted before the log existed),
-/// in the order they were received; answers how many.
-pub(super) async fn catch_up(pool: &PgPool) -> Result<u64, StoreError> {
-    let mut tx = pool.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(LOG_LOCK)
-        .execute(&mut *tx)
-        .await?;
-    let missing: Vec<String> = sqlx::query_scalar(
-        "SELECT digest FROM snapshots WHERE log_index IS NULL ORDER BY received_at, digest",
-    )
-    .fetch_all(&mut *tx)
-    .await?;
-    let digests: Vec<Digest> = missing
-        .iter()
-        .map(|d| {
-            d.parse()
-                .map_err(|e| StoreError::Backend(format!("stored digest: {e}")))
-        })
-        .collect::<Result<_, _>>()?;
-    append(&mut tx, &digests).await?;
-    tx.commit().await?;
-    Ok(digests.len() as u64)
+/// Appends everything queued when it is called (and whatever is queued meanwhile), in rounds;
+/// answers how many. At start-up it appends what a stop left queued, and the snapshots stored
+/// before the log existed (queued by migration 0014).
+pub(super) async fn sequence_all(pool: &PgPool) -> Result<u64, StoreError> {
+    let mut total = 0;
+    loop {
+        let appended = round(pool).await?;
+        total += appended;
+        if appended < MOST_PER_ROUND as u64 {
+            return Ok(total);
+        }
+    }
+}
+
+type Answer = oneshot::Sender<Result<IngestOutcome, StoreError>>;
+
+/// An ingest request's answer, held until the snapshots it stored are in the log.
+type Held = (Answer, Result<IngestOutcome, StoreError>);
+
+/// The sequencer: ingest's writers hand it the answers of each batch they committed; it runs a
+/// sequencing round that begins after they were handed over (so it sees their queued
+/// snapshots, or finds another replica appended them), and only then sends them. Answers
+/// handed over while a round runs wait for the next one, which takes all of them: one round
+/// (one lock, one commit) per handful of batches, whatever the rate.
+#[derive(Clone)]
+pub(super) struct Sequencer {
+    held: mpsc::UnboundedSender<Held>,
+}
+
+impl Sequencer {
+    /// Starts the sequencing task on the current Tokio runtime. It ends when every
+    /// `Sequencer` is dropped.
+    pub(super) fn start(pool: PgPool) -> Sequencer {
+        let (held, mut rx) = mpsc::unbounded_channel::<Held>();
+        tokio::spawn(async move {
+            let mut answers = Vec::new();
+            while rx.recv_many(&mut answers, usize::MAX).await > 0 {
+                let stored = answers.iter().any(|(_, outcome)| outcome.is_ok());
+                let done = if stored {
+                    sequence_all(&pool).await.map_err(|e| {
+                        tracing::error!(error = %e, "appending queued snapshots to the transparency log failed");
+                        e.to_string()
+                    })
+                } else {
+                    Ok(0)
+                };
+                for (answer, outcome) in answers.drain(..) {
+                    let outcome = match (&done, outcome) {
+                        (Err(e), Ok(_)) => Err(StoreError::Backend(format!(
+                            "stored, but not yet appended to the transparency log: {e}"
+                        ))),
+                        (_, outcome) => outcome,
+                    };
+                    let _ = answer.send(outcome);
+                }
+            }
+        });
+        Sequencer { held }
+    }
+
+    /// Sends `outcome` once the snapshots committed so far are in the log.
+    pub(super) fn answer(&self, answer: Answer, outcome: Result<IngestOutcome, StoreError>) {
+        if let Err(mpsc::error::SendError((answer, _))) = self.held.send((answer, outcome)) {
+            let _ = answer.send(Err(StoreError::Backend(
+                "the transparency log's sequencer has stopped".into(),
+            )));
+        }
+    }
 }
 
 #[async_trait]
@@ -122,12 +176,17 @@ impl LogStore for PgStore {
     }
 
     async fn log_index(&self, digest: Digest) -> Result<Option<u64>, StoreError> {
-        let index: Option<Option<i64>> =
-            sqlx::query_scalar("SELECT log_index FROM snapshots WHERE digest = $1")
-                .bind(digest.to_hex())
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(index.flatten().map(|i| i as u64))
+        // Appended by the sequencer (tlog_leaves), or before it, by the batch that stored it.
+        let index: Option<i64> = sqlx::query_scalar(
+            "SELECT idx FROM tlog_leaves WHERE digest = $1
+             UNION ALL
+             SELECT log_index FROM snapshots WHERE digest = $1 AND log_index IS NOT NULL
+             LIMIT 1",
+        )
+        .bind(digest.to_hex())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(index.map(|i| i as u64))
     }
 
     async fn add_cosignature(
