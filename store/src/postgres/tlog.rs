@@ -85,6 +85,9 @@ async fn round(pool: &PgPool) -> Result<u64, sqlx::Error> {
         .bind(MOST_PER_ROUND)
         .fetch_one(&mut *tx)
         .await?;
+    // An explicit commit: its answer comes once the round is durable (a statement's row can
+    // come before its implicit transaction has committed), and only then are snapshots
+    // acknowledged.
     tx.commit().await?;
     Ok(appended as u64)
 }
