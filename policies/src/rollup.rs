@@ -243,9 +243,9 @@ pub struct RollUp<'a> {
     /// List every applicable control of the catalogs, even those nothing speaks of.
     pub every_control: bool,
     /// The exception covering a failing result, if any, as a note for people.
-    pub accepted: &'a dyn Fn(&ResultRef<'_>) -> Option<String>,
+    pub accepted: &'a (dyn Fn(&ResultRef<'_>) -> Option<String> + Sync),
     /// The manual evidence of a control.
-    pub attested: &'a dyn Fn(&ControlId) -> Attested,
+    pub attested: &'a (dyn Fn(&ControlId) -> Attested + Sync),
 }
 
 impl ControlStatus {
@@ -822,8 +822,8 @@ mod tests {
         catalogs: &'a Catalogs,
         coverage: Option<&'a Coverage>,
         at: Timestamp,
-        accepted: &'a dyn Fn(&ResultRef<'_>) -> Option<String>,
-        attested: &'a dyn Fn(&ControlId) -> Attested,
+        accepted: &'a (dyn Fn(&ResultRef<'_>) -> Option<String> + Sync),
+        attested: &'a (dyn Fn(&ControlId) -> Attested + Sync),
     ) -> RollUp<'a> {
         RollUp {
             catalogs,
@@ -951,7 +951,7 @@ mod tests {
         ];
         let none = |_: &ResultRef<'_>| None;
         let judged = judged(&pack, &results);
-        let roll = |attested: &dyn Fn(&ControlId) -> Attested| {
+        let roll = |attested: &(dyn Fn(&ControlId) -> Attested + Sync)| {
             roll_up_with(&pack, &catalogs, Some(&coverage), at, &none, attested).controls(&judged)
         };
 

@@ -723,6 +723,49 @@ async fn a_control_page_is_shared_by_readers_but_forms_are_each_readers_own() {
 
 /// A control's page shows the organisation's thresholds its policies judge with, at the values
 /// configured; a control whose policies read none shows no such table.
+/// A server started again with a new pack keeps only the pack in force; the view of now still
+/// counts the results an earlier pack gave, with that pack's policies (loaded from the store
+/// when the view meets them).
+#[tokio::test]
+async fn a_view_after_a_restart_counts_results_of_an_earlier_pack() {
+    let h = harness().await;
+    let dir = pack_dir();
+    let policies = with_policies(&h, dir.path()).await;
+    let (_, info) = json_of(&h, get("/v1/policies", Some(&h.admin))).await;
+    let first = info["digest"].as_str().unwrap().to_string();
+    let mut agent = enroll(&h, 6).await;
+    let (env, _) = agent.next(); // 6.1.1: A.8.17 fails
+    call(&h, post("/v1/snapshots", env)).await;
+    assert_eq!(policies.evaluator().run_once().await.unwrap(), 1);
+
+    write_policy(
+        dir.path(),
+        "known.rego",
+        "kernel.known",
+        "iso27001-2022:A.8.19",
+        "1h",
+        "deny contains \"x\" if false\nallow := \"x\" if true",
+    );
+    // The server's state keeps its first policies; the restarted ones are asked directly.
+    let restarted = vouch_server::controls::Policies::start(
+        h.state.store().clone(),
+        pack_settings(dir.path()),
+        vouch_policies::Catalogs::builtin(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(restarted.evaluator().run_once().await.unwrap(), 0);
+    let view = serde_json::to_value(&*restarted.controls(None).await.unwrap()).unwrap();
+    assert_ne!(view["pack"], first.as_str(), "a new pack is in force");
+    assert_eq!(view["assets"], 1);
+    let a817 = control(&view, "iso27001-2022:A.8.17");
+    assert_eq!(a817["status"], "fail", "{a817}");
+    assert_eq!(
+        a817["outcomes"][0]["reason"],
+        "kernel 6.1.1 has known vulnerabilities"
+    );
+}
+
 #[tokio::test]
 async fn the_control_page_shows_the_thresholds_in_force() {
     let h = harness().await;

@@ -458,6 +458,18 @@ pub trait JudgingStore: Send + Sync + 'static {
         &self,
         as_of: Option<Timestamp>,
     ) -> Result<Vec<AssetEvaluation>, StoreError>;
+    /// [`Self::latest_evaluations`] handed over in chunks, in the same order, as they are read,
+    /// so that the caller works on the first while the rest are read. Ends early, without an
+    /// error, when the receiver is dropped. A backend that cannot read in chunks sends one.
+    async fn latest_evaluations_chunked(
+        &self,
+        as_of: Option<Timestamp>,
+        chunks: tokio::sync::mpsc::Sender<Vec<AssetEvaluation>>,
+    ) -> Result<(), StoreError> {
+        let all = self.latest_evaluations(as_of).await?;
+        let _ = chunks.send(all).await;
+        Ok(())
+    }
     /// Records an explicit re-evaluation request; answers its id.
     async fn start_run(&self, run: NewRun) -> Result<i64, StoreError>;
     /// Marks a run finished with the number of snapshots it evaluated.

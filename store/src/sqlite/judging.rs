@@ -44,8 +44,41 @@ impl JudgingStore for SqliteStore {
         &self,
         as_of: Option<Timestamp>,
     ) -> Result<Vec<AssetEvaluation>, StoreError> {
-        self.read(move |c| results::latest_evaluations(c, as_of))
-            .await
+        self.read(move |c| {
+            let mut all = Vec::new();
+            results::latest_evaluations(c, as_of, |e| {
+                all.push(e);
+                true
+            })?;
+            Ok(all)
+        })
+        .await
+    }
+
+    async fn latest_evaluations_chunked(
+        &self,
+        as_of: Option<Timestamp>,
+        chunks: tokio::sync::mpsc::Sender<Vec<AssetEvaluation>>,
+    ) -> Result<(), StoreError> {
+        /// Evaluations per chunk: the first reaches the caller after a few milliseconds.
+        const CHUNK: usize = 256;
+        self.read(move |c| {
+            let mut chunk = Vec::with_capacity(CHUNK);
+            let mut open = true;
+            results::latest_evaluations(c, as_of, |e| {
+                chunk.push(e);
+                if chunk.len() == CHUNK {
+                    let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
+                    open = chunks.blocking_send(full).is_ok();
+                }
+                open
+            })?;
+            if open && !chunk.is_empty() {
+                let _ = chunks.blocking_send(chunk);
+            }
+            Ok(())
+        })
+        .await
     }
 
     async fn start_run(&self, run: NewRun) -> Result<i64, StoreError> {

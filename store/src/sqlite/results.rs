@@ -417,10 +417,13 @@ pub(super) fn evaluations_after(
         .collect()
 }
 
+/// Each chain's latest evaluation as of `as_of` (see `latest_evaluations` of the store), handed
+/// to `each` as it is read, in asset order; `each` answers whether to go on.
 pub(super) fn latest_evaluations(
     c: &Connection,
     as_of: Option<Timestamp>,
-) -> Result<Vec<AssetEvaluation>, StoreError> {
+    mut each: impl FnMut(AssetEvaluation) -> bool,
+) -> Result<(), StoreError> {
     let as_of = as_of.map_or(i64::MAX, |t| t.unix_micros());
     // Per chain: its newest snapshot collected by then that has an evaluation made by then
     // (walking the chain's snapshots back by collection time), and that snapshot's newest
@@ -442,48 +445,25 @@ pub(super) fn latest_evaluations(
              ORDER BY e3.evaluated_at DESC LIMIT 1)
          ORDER BY c.asset_kind, c.asset_id, c.agent_id",
     )?;
-    type Row = (
-        String,
-        String,
-        String,
-        String,
-        i64,
-        String,
-        String,
-        i64,
-        Option<i64>,
-    );
-    let rows: Vec<Row> = stmt
-        .query_map([as_of], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-                r.get(7)?,
-                r.get(8)?,
-            ))
-        })?
-        .collect::<Result<_, _>>()?;
-    rows.into_iter()
-        .map(
-            |(agent_id, kind, asset_id, asset_name, collected_at, digest, pack, at, run)| {
-                Ok(AssetEvaluation {
-                    chain: ChainKey {
-                        agent_id,
-                        asset_kind: kind_col(&kind)?,
-                        asset_id,
-                    },
-                    asset_name,
-                    collected_at: ts(collected_at)?,
-                    evaluation: evaluation(c, digest, pack, at, run)?,
-                })
+    let mut rows = stmt.query([as_of])?;
+    // Each row's evaluation is read (its result set, by another statement) as the row comes.
+    while let Some(r) = rows.next()? {
+        let kind: String = r.get(1)?;
+        let evaluation = AssetEvaluation {
+            chain: ChainKey {
+                agent_id: r.get(0)?,
+                asset_kind: kind_col(&kind)?,
+                asset_id: r.get(2)?,
             },
-        )
-        .collect()
+            asset_name: r.get(3)?,
+            collected_at: ts(r.get(4)?)?,
+            evaluation: evaluation(c, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?)?,
+        };
+        if !each(evaluation) {
+            break;
+        }
+    }
+    Ok(())
 }
 
 pub(super) fn start_run(c: &Connection, run: &NewRun) -> Result<i64, StoreError> {

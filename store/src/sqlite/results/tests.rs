@@ -272,3 +272,61 @@ async fn exceptions_cover_their_policy_asset_and_period_only() {
     );
     assert!(covers(1, "host.fw", "any-asset", at(50)), "every asset");
 }
+
+/// The latest evaluations handed over in chunks are the same, in the same order, as read at
+/// once: 600 chains make three chunks. A receiver that goes away stops the read, which is no
+/// error.
+#[tokio::test]
+async fn latest_evaluations_in_chunks_are_those_read_at_once() {
+    let (_dir, store, _) = store_with_chain(0).await;
+    let mut evaluations = Vec::new();
+    for n in 0..600 {
+        let mut s = snap(1, None, &format!("chunk {n}"));
+        s.chain.agent_id = format!("agt_{n:04}");
+        s.chain.asset_id = format!("m{n:04}");
+        store.ingest(s.clone()).await.unwrap();
+        evaluations.push(evaluation(
+            &s,
+            "p1",
+            10,
+            if n % 3 == 0 { "fail" } else { "pass" },
+        ));
+    }
+    store.record_evaluations(evaluations).await.unwrap();
+    let whole = store.latest_evaluations(None).await.unwrap();
+    assert_eq!(whole.len(), 600);
+
+    let (tx, mut rx) = tokio::sync::mpsc::channel(1);
+    let reading = tokio::spawn({
+        let store = store.clone();
+        async move { store.latest_evaluations_chunked(None, tx).await }
+    });
+    let mut sizes = Vec::new();
+    let mut chunked = Vec::new();
+    while let Some(chunk) = rx.recv().await {
+        sizes.push(chunk.len());
+        chunked.extend(chunk);
+    }
+    reading.await.unwrap().unwrap();
+    assert_eq!(sizes, [256, 256, 88]);
+    let key = |e: &crate::AssetEvaluation| {
+        (
+            e.chain.asset_id.clone(),
+            e.evaluation.digest,
+            e.evaluation.results[0].status.clone(),
+        )
+    };
+    assert_eq!(
+        chunked.iter().map(key).collect::<Vec<_>>(),
+        whole.iter().map(key).collect::<Vec<_>>()
+    );
+
+    let (tx, mut rx) = tokio::sync::mpsc::channel(1);
+    let reading = tokio::spawn({
+        let store = store.clone();
+        async move { store.latest_evaluations_chunked(None, tx).await }
+    });
+    assert_eq!(rx.recv().await.unwrap().len(), 256);
+    drop(rx);
+    reading.await.unwrap().unwrap();
+}
