@@ -81,6 +81,30 @@ async fn with_settings(h: &Harness, settings: PolicySettings) -> std::sync::Arc<
     judge_with(h, settings).await
 }
 
+/// A server judging with [`pack_dir`]'s pack, and the snapshot of agent `seed` on kernel 6.1.1
+/// (A.8.17 fails) delivered and judged: the harness, the pack's directory, the policies and the
+/// agent.
+async fn judged_failing(
+    seed: u8,
+) -> (
+    Harness,
+    tempfile::TempDir,
+    std::sync::Arc<Policies>,
+    TestAgent,
+) {
+    let h = harness().await;
+    let dir = pack_dir();
+    let policies = with_policies(&h, dir.path()).await;
+    let mut agent = enroll(&h, seed).await;
+    let (env, _) = agent.next(); // 6.1.1: A.8.17 fails
+    assert_eq!(
+        call(&h, post("/v1/snapshots", env)).await.0,
+        StatusCode::CREATED
+    );
+    assert_eq!(policies.evaluator().run_once().await.unwrap(), 1);
+    (h, dir, policies, agent)
+}
+
 fn send(method: &str, path: &str, token: &str, body: Option<Value>) -> Request<Body> {
     Request::builder()
         .method(method)
@@ -601,13 +625,7 @@ async fn a_control_turning_from_pass_to_fail_is_alerted() {
 /// control with the failing asset, its reason and remediation; a bad instant is named.
 #[tokio::test]
 async fn the_dashboard_shows_controls_and_what_fails() {
-    let h = harness().await;
-    let dir = pack_dir();
-    let policies = with_policies(&h, dir.path()).await;
-    let mut agent = enroll(&h, 4).await;
-    let (env, _) = agent.next(); // 6.1.1: A.8.17 fails
-    call(&h, post("/v1/snapshots", env)).await;
-    policies.evaluator().run_once().await.unwrap();
+    let (h, _dir, _, agent) = judged_failing(4).await;
     let cookie = sign_in(&h, Role::Auditor).await;
     let page = |path: &str| page(path, &cookie);
     let (status, body) = call(&h, page("/controls?framework=iso27001-2022")).await;
@@ -670,13 +688,7 @@ async fn the_dashboard_shows_controls_and_what_fails() {
 /// the view changes the page at once.
 #[tokio::test]
 async fn a_control_page_is_shared_by_readers_but_forms_are_each_readers_own() {
-    let h = harness().await;
-    let dir = pack_dir();
-    let policies = with_policies(&h, dir.path()).await;
-    let mut agent = enroll(&h, 4).await;
-    let (env, _) = agent.next(); // 6.1.1: A.8.17 fails
-    call(&h, post("/v1/snapshots", env)).await;
-    policies.evaluator().run_once().await.unwrap();
+    let (h, _dir, policies, mut agent) = judged_failing(4).await;
     let lead = sign_in(&h, Role::SecurityLead).await;
     let other_lead = sign_in(&h, Role::SecurityLead).await;
     let auditor = sign_in(&h, Role::Auditor).await;
@@ -728,15 +740,9 @@ async fn a_control_page_is_shared_by_readers_but_forms_are_each_readers_own() {
 /// when the view meets them).
 #[tokio::test]
 async fn a_view_after_a_restart_counts_results_of_an_earlier_pack() {
-    let h = harness().await;
-    let dir = pack_dir();
-    let policies = with_policies(&h, dir.path()).await;
+    let (h, dir, _, _) = judged_failing(6).await;
     let (_, info) = json_of(&h, get("/v1/policies", Some(&h.admin))).await;
     let first = info["digest"].as_str().unwrap().to_string();
-    let mut agent = enroll(&h, 6).await;
-    let (env, _) = agent.next(); // 6.1.1: A.8.17 fails
-    call(&h, post("/v1/snapshots", env)).await;
-    assert_eq!(policies.evaluator().run_once().await.unwrap(), 1);
 
     write_policy(
         dir.path(),
