@@ -4,36 +4,19 @@
 //! `cargo bench -p vouch-policies --bench eval` (VOUCH_BENCH_ROUNDS sets the rounds, default 500).
 //! Lines starting `bench-figure` are read by `bench` (vouch-tests).
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use vouch_evidence::{Asset, AssetKind, EvidenceItem, Source, Timestamp};
+use vouch_evidence::{Asset, AssetKind};
 use vouch_policies::{OrgConfig, PolicyPack, SnapshotView, Status};
+
+mod common;
 
 fn main() {
     let rounds: usize = std::env::var("VOUCH_BENCH_ROUNDS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(500);
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/hardened-host.json"
-    );
-    let doc: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("JSON");
-    let collected_at: Timestamp = doc["collected_at"]
-        .as_str()
-        .and_then(|s| s.parse().ok())
-        .expect("collected_at");
-    let evidence: BTreeMap<String, EvidenceItem> = doc["evidence"]
-        .as_object()
-        .expect("evidence")
-        .iter()
-        .map(|(id, v)| {
-            let item = EvidenceItem::ok(v.clone(), Source::File("/fixture".into()));
-            (id.clone(), item)
-        })
-        .collect();
+    let (collected_at, evidence) = common::hardened_host();
     let asset = Asset {
         kind: AssetKind::Host,
         id: "4f1c0d9e8b7a6d5c4b3a2918f7e6d5c4".into(),

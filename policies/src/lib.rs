@@ -34,6 +34,6 @@ pub use kept::KeptPack;
 pub use metadata::{Mapping, Policy, Relation, Severity};
 pub use pack::{LoadError, LoadErrors, PolicyPack};
 pub use rollup::{
-    Attested, ControlState, ControlStatus, Judged, PolicyOutcome, ResultRef, RollUp, Tally,
-    render_controls,
+    Attested, ControlState, ControlStatus, Judged, OutcomePolicy, Outcomes, PolicyOutcome,
+    ResultRef, RollUp, Tally, render_controls,
 };

@@ -96,18 +96,14 @@ impl ControlState {
 
 /// One policy's verdict on one asset, as counted for a control.
 ///
-/// A view of every control holds one per policy, asset and control (150,000 for 1,000 hosts), so
-/// what they repeat is shared, not copied: the policy's id, title, remediation and evidence ids,
-/// the asset, and a reason many assets give alike. Cloning one (an outcome counts for each
-/// control its policy maps to) copies no text.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// A view of every control holds one per policy and asset (some 600,000 at 10,000 hosts), kept
+/// once for the whole roll-up and shared by every control the policy maps to (see
+/// [`Outcomes`]); what outcomes repeat is shared too, not copied: the policy's texts, the
+/// asset, the evidence ids and a reason many assets give alike.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PolicyOutcome {
     /// The policy.
-    pub policy: Arc<str>,
-    /// Its title.
-    pub title: Arc<str>,
-    /// Its severity.
-    pub severity: Severity,
+    pub policy: Arc<OutcomePolicy>,
     /// The asset.
     pub asset: Arc<Asset>,
     /// The verdict as judged when the evidence was collected.
@@ -116,12 +112,173 @@ pub struct PolicyOutcome {
     pub state: ControlState,
     /// Why (with the exception or the staleness, when one applies).
     pub reason: Arc<str>,
-    /// What to do about a failure.
-    pub remediation: Arc<str>,
     /// The evidence ids it rests on.
     pub evidence: Arc<[String]>,
     /// When the evidence was collected.
     pub collected_at: Timestamp,
+}
+
+/// The policy of an outcome, as every outcome of it in a roll-up shares it. It displays as
+/// its id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutcomePolicy {
+    /// The policy's id.
+    pub id: String,
+    /// Its title.
+    pub title: String,
+    /// Its severity.
+    pub severity: Severity,
+    /// What to do about a failure.
+    pub remediation: String,
+}
+
+impl std::fmt::Display for OutcomePolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.id)
+    }
+}
+
+/// An outcome as the API has always written it: flat, the policy's texts beside the verdict.
+impl Serialize for PolicyOutcome {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut o = s.serialize_struct("PolicyOutcome", 10)?;
+        o.serialize_field("policy", &self.policy.id)?;
+        o.serialize_field("title", &self.policy.title)?;
+        o.serialize_field("severity", &self.policy.severity)?;
+        o.serialize_field("asset", &*self.asset)?;
+        o.serialize_field("status", &self.status)?;
+        o.serialize_field("state", &self.state)?;
+        o.serialize_field("reason", &*self.reason)?;
+        o.serialize_field("remediation", &self.policy.remediation)?;
+        o.serialize_field("evidence", &*self.evidence)?;
+        o.serialize_field("collected_at", &self.collected_at)?;
+        o.end()
+    }
+}
+
+/// A control's outcomes, worst first: positions in the outcomes of the whole roll-up, which
+/// every control shares (an outcome counts for each control its policy maps to, and is kept
+/// once). It reads as a slice of [`PolicyOutcome`]s, and serializes as one.
+#[derive(Clone, Default)]
+pub struct Outcomes {
+    all: Arc<Arena>,
+    picked: Vec<u32>,
+}
+
+/// The outcomes of a roll-up, in the order counted, in blocks of a fixed size: growing never
+/// copies them, nor leaves the allocator holding the smaller blocks a growing vector frees (at
+/// 10,000 hosts, as much again as the outcomes).
+#[derive(Default)]
+struct Arena {
+    blocks: Vec<Vec<PolicyOutcome>>,
+    len: usize,
+}
+
+impl Arena {
+    /// Outcomes per block (a power of two).
+    const BLOCK: usize = 4096;
+
+    fn push(&mut self, outcome: PolicyOutcome) -> u32 {
+        let at = u32::try_from(self.len).expect("fewer than 2^32 outcomes in a roll-up");
+        match self.blocks.last_mut() {
+            Some(block) if block.len() < Self::BLOCK => block.push(outcome),
+            _ => {
+                let mut block = Vec::with_capacity(Self::BLOCK);
+                block.push(outcome);
+                self.blocks.push(block);
+            }
+        }
+        self.len += 1;
+        at
+    }
+
+    fn get(&self, at: u32) -> &PolicyOutcome {
+        let at = at as usize;
+        &self.blocks[at / Self::BLOCK][at % Self::BLOCK]
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &PolicyOutcome> {
+        self.blocks.iter().flatten()
+    }
+}
+
+impl Outcomes {
+    /// How many.
+    pub fn len(&self) -> usize {
+        self.picked.len()
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.picked.is_empty()
+    }
+
+    /// Each, in order.
+    pub fn iter(
+        &self,
+    ) -> impl DoubleEndedIterator<Item = &PolicyOutcome> + ExactSizeIterator + Clone {
+        self.picked.iter().map(|&i| self.all.get(i))
+    }
+
+    /// The first (the worst), if any.
+    pub fn first(&self) -> Option<&PolicyOutcome> {
+        self.iter().next()
+    }
+
+    /// The `i`th, if there is one.
+    pub fn get(&self, i: usize) -> Option<&PolicyOutcome> {
+        self.picked.get(i).map(|&at| self.all.get(at))
+    }
+}
+
+impl std::ops::Index<usize> for Outcomes {
+    type Output = PolicyOutcome;
+
+    fn index(&self, i: usize) -> &PolicyOutcome {
+        self.all.get(self.picked[i])
+    }
+}
+
+impl<'a> IntoIterator for &'a Outcomes {
+    type Item = &'a PolicyOutcome;
+    type IntoIter = Box<dyn DoubleEndedIterator<Item = &'a PolicyOutcome> + 'a>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        Box::new(self.iter())
+    }
+}
+
+/// Outcomes of their own, in the order given (tests, and views made by hand).
+impl FromIterator<PolicyOutcome> for Outcomes {
+    fn from_iter<I: IntoIterator<Item = PolicyOutcome>>(iter: I) -> Self {
+        let mut all = Arena::default();
+        let picked = iter.into_iter().map(|o| all.push(o)).collect();
+        Outcomes {
+            all: Arc::new(all),
+            picked,
+        }
+    }
+}
+
+impl PartialEq for Outcomes {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Outcomes {}
+
+impl std::fmt::Debug for Outcomes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl Serialize for Outcomes {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
 }
 
 /// Manual evidence for a control, as the roll-up sees it at its instant.
@@ -172,7 +329,7 @@ pub struct ControlStatus {
     /// Its manual evidence, when it needs some or has some.
     pub attested: Option<Attested>,
     /// Every contributing outcome, worst first.
-    pub outcomes: Vec<PolicyOutcome>,
+    pub outcomes: Outcomes,
 }
 
 impl ControlStatus {
@@ -294,7 +451,9 @@ impl RollUp<'_> {
     pub fn tally<'p>(&'p self) -> Tally<'p> {
         Tally {
             rollup: self,
-            by_control: BTreeMap::new(),
+            outcomes: Arena::default(),
+            controls: Vec::new(),
+            slots: HashMap::new(),
             shared: Shared::default(),
             policies: HashMap::new(),
         }
@@ -302,7 +461,8 @@ impl RollUp<'_> {
 
     fn finish(
         &self,
-        mut by_control: BTreeMap<&ControlId, Vec<PolicyOutcome>>,
+        mut by_control: HashMap<&ControlId, Vec<u32>>,
+        all: &Arc<Arena>,
         order: &Order,
     ) -> Vec<ControlStatus> {
         let mut out = Vec::new();
@@ -318,7 +478,7 @@ impl RollUp<'_> {
                 {
                     continue;
                 }
-                let mut outcomes = by_control.remove(&control.id).unwrap_or_default();
+                let mut picked = by_control.remove(&control.id).unwrap_or_default();
                 let classified = classification.get(&control.id).copied();
                 let level = classified.map(|c| c.level);
                 let attested = match (self.attested)(&control.id) {
@@ -327,10 +487,14 @@ impl RollUp<'_> {
                     }
                     a => Some(a),
                 };
-                if outcomes.is_empty() && attested.is_none() && !self.every_control {
+                if picked.is_empty() && attested.is_none() && !self.every_control {
                     continue;
                 }
-                order.sort(&mut outcomes);
+                order.sort(&mut picked);
+                let outcomes = Outcomes {
+                    all: all.clone(),
+                    picked,
+                };
                 let manual = attested.as_ref().map(|a| match a {
                     Attested::Holds { .. } => ControlState::Pass,
                     Attested::Expired { .. } => ControlState::Stale,
@@ -391,8 +555,7 @@ impl RollUp<'_> {
 
     fn outcome(
         &self,
-        policy: &PolicyTexts,
-        severity: Severity,
+        policy: &mut Counted,
         r: &ResultRef<'_>,
         shared: &mut Shared,
     ) -> PolicyOutcome {
@@ -411,9 +574,9 @@ impl RollUp<'_> {
                     ControlState::Accepted,
                     format!("{} — {note}", r.reason).into(),
                 ),
-                None => (ControlState::Fail, shared.text(r.reason)),
+                None => (ControlState::Fail, policy.reason(r.reason, shared)),
             },
-            Status::Error => (ControlState::Error, shared.text(r.reason)),
+            Status::Error => (ControlState::Error, policy.reason(r.reason, shared)),
             _ if stale => (
                 ControlState::Stale,
                 format!(
@@ -422,19 +585,16 @@ impl RollUp<'_> {
                 )
                 .into(),
             ),
-            Status::Pass => (ControlState::Pass, shared.text(r.reason)),
-            Status::NotApplicable => (ControlState::NotApplicable, shared.text(r.reason)),
+            Status::Pass => (ControlState::Pass, policy.reason(r.reason, shared)),
+            Status::NotApplicable => (ControlState::NotApplicable, policy.reason(r.reason, shared)),
         };
         PolicyOutcome {
-            policy: policy.id.clone(),
-            title: policy.title.clone(),
-            severity,
+            policy: policy.texts.clone(),
             asset: shared.asset(r.asset),
             status: r.status,
             state,
             reason,
-            remediation: policy.remediation.clone(),
-            evidence: shared.evidence(r.evidence),
+            evidence: policy.evidence(r.evidence, shared),
             collected_at: r.collected_at,
         }
     }
@@ -443,18 +603,45 @@ impl RollUp<'_> {
 /// A roll-up in progress: see [`RollUp::tally`].
 pub struct Tally<'p> {
     rollup: &'p RollUp<'p>,
-    by_control: BTreeMap<&'p ControlId, Vec<PolicyOutcome>>,
+    /// Every outcome counted, in the order counted: each is kept once, and each control
+    /// it counts for holds its position.
+    outcomes: Arena,
+    /// Each control counted for so far, with the positions of its outcomes.
+    controls: Vec<(&'p ControlId, Vec<u32>)>,
+    /// Where each control is in `controls`.
+    slots: HashMap<&'p ControlId, usize>,
     shared: Shared,
-    /// The texts of each policy counted so far, by the policy's address: the policies are
-    /// borrowed for the whole tally, so an address names one policy throughout.
-    policies: HashMap<usize, PolicyTexts>,
+    /// Each policy counted so far, by its address: the policies are borrowed for the whole
+    /// tally, so an address names one policy throughout.
+    policies: HashMap<usize, Counted>,
 }
 
-/// A policy's texts as its outcomes share them.
-struct PolicyTexts {
-    id: Arc<str>,
-    title: Arc<str>,
-    remediation: Arc<str>,
+/// A policy as the tally counts it.
+struct Counted {
+    /// Its texts, shared by its outcomes.
+    texts: Arc<OutcomePolicy>,
+    /// Where its controls are in [`Tally::controls`].
+    controls: Vec<usize>,
+    /// The reason and the evidence ids of its last outcome: a fleet's assets mostly give the
+    /// same, so a comparison finds them before any lookup.
+    reason: Option<Arc<str>>,
+    evidence: Option<Arc<[String]>>,
+}
+
+impl Counted {
+    fn reason(&mut self, reason: &str, shared: &mut Shared) -> Arc<str> {
+        match &self.reason {
+            Some(last) if **last == *reason => last.clone(),
+            _ => self.reason.insert(shared.text(reason)).clone(),
+        }
+    }
+
+    fn evidence(&mut self, evidence: &[String], shared: &mut Shared) -> Arc<[String]> {
+        match &self.evidence {
+            Some(last) if **last == *evidence => last.clone(),
+            _ => self.evidence.insert(shared.evidence(evidence)).clone(),
+        }
+    }
 }
 
 impl<'p> Tally<'p> {
@@ -465,73 +652,108 @@ impl<'p> Tally<'p> {
             result.policy, policy.id,
             "a result counted under another policy"
         );
-        // A policy says nothing about assets of kinds it does not apply to.
-        if !policy.asset_kinds.contains(&result.asset.kind) {
+        // A policy says nothing about assets of kinds it does not apply to, and one mapped to
+        // no control counts for none.
+        if !policy.asset_kinds.contains(&result.asset.kind) || policy.controls.is_empty() {
             return;
         }
-        let shared = &mut self.shared;
-        let texts = self
+        let (controls, slots) = (&mut self.controls, &mut self.slots);
+        let counted = self
             .policies
             .entry(std::ptr::from_ref(policy) as usize)
-            .or_insert_with(|| PolicyTexts {
-                id: shared.text(&policy.id),
-                title: shared.text(&policy.title),
-                remediation: shared.text(&policy.remediation),
+            .or_insert_with(|| Counted {
+                texts: Arc::new(OutcomePolicy {
+                    id: policy.id.clone(),
+                    title: policy.title.clone(),
+                    severity: policy.severity,
+                    remediation: policy.remediation.clone(),
+                }),
+                controls: policy
+                    .controls
+                    .iter()
+                    .map(|control| {
+                        *slots.entry(control).or_insert_with(|| {
+                            controls.push((control, Vec::new()));
+                            controls.len() - 1
+                        })
+                    })
+                    .collect(),
+                reason: None,
+                evidence: None,
             });
-        let outcome = self
-            .rollup
-            .outcome(texts, policy.severity, &result, &mut self.shared);
-        if let Some((last, others)) = policy.controls.split_last() {
-            for control in others {
-                self.by_control
-                    .entry(control)
-                    .or_default()
-                    .push(outcome.clone());
-            }
-            self.by_control.entry(last).or_default().push(outcome);
+        let at = self
+            .outcomes
+            .push(self.rollup.outcome(counted, &result, &mut self.shared));
+        for &slot in &counted.controls {
+            controls[slot].1.push(at);
         }
     }
 
     /// The controls the results speak of (or every applicable control), in catalog order.
     pub fn finish(self) -> Vec<ControlStatus> {
-        let order = Order::of(self.policies.values().map(|p| &p.id), &self.shared.assets);
-        self.rollup.finish(self.by_control, &order)
+        let order = Order::of(
+            &self.outcomes,
+            self.policies.values().map(|p| &p.texts),
+            &self.shared.assets,
+        );
+        let all = Arc::new(self.outcomes);
+        let by_control = self.controls.into_iter().collect();
+        self.rollup.finish(by_control, &all, &order)
     }
 }
 
 /// The order of a control's outcomes: worst state first, then most severe, then by policy id
-/// and asset id. Ids are ranked once per tally (a fleet's view sorts millions of outcomes),
-/// so outcomes compare as numbers; the ranks follow the ids' order, ties included.
+/// and asset id, then as counted. Each outcome's key is made once per tally (a fleet's view
+/// sorts millions of outcomes), with ids ranked, so outcomes compare as one number; the ranks
+/// follow the ids' order, ties included.
 struct Order {
-    policies: HashMap<usize, u32>,
-    assets: HashMap<usize, u32>,
+    /// Per outcome, from the highest bit: 3 bits of the state's lightness (7 less its
+    /// weight), 2 of the severity's (3 less its rank), 27 of the policy's rank, 32 of the
+    /// asset's.
+    keys: Vec<u64>,
 }
 
 impl Order {
-    fn of<'a>(policies: impl Iterator<Item = &'a Arc<str>>, assets: &HashSet<Arc<Asset>>) -> Order {
+    fn of<'a>(
+        outcomes: &Arena,
+        policies: impl Iterator<Item = &'a Arc<OutcomePolicy>>,
+        assets: &HashSet<Arc<Asset>>,
+    ) -> Order {
+        let policies =
+            ranks(policies.map(|p| (Arc::as_ptr(p).cast::<()>() as usize, p.id.as_str())));
+        let assets = ranks(
+            assets
+                .iter()
+                .map(|a| (Arc::as_ptr(a).cast::<()>() as usize, a.id.as_str())),
+        );
+        let rank = |map: &HashMap<usize, u32>, at: usize| map.get(&at).copied().unwrap_or(u32::MAX);
         Order {
-            policies: ranks(policies.map(|p| (Arc::as_ptr(p).cast::<()>() as usize, &**p))),
-            assets: ranks(
-                assets
-                    .iter()
-                    .map(|a| (Arc::as_ptr(a).cast::<()>() as usize, a.id.as_str())),
-            ),
+            keys: outcomes
+                .iter()
+                .map(|o| {
+                    let lightness = u64::from(7 - o.state.weight());
+                    let mildness = 3 - o.policy.severity as u64;
+                    let policy = rank(&policies, Arc::as_ptr(&o.policy).cast::<()>() as usize);
+                    let asset = rank(&assets, Arc::as_ptr(&o.asset).cast::<()>() as usize);
+                    lightness << 61
+                        | mildness << 59
+                        | u64::from(policy.min(POLICY_RANKS - 1)) << 32
+                        | u64::from(asset)
+                })
+                .collect(),
         }
     }
 
-    /// Sorts `outcomes` (stable: outcomes equal in every key keep their order).
-    fn sort(&self, outcomes: &mut [PolicyOutcome]) {
-        let rank = |map: &HashMap<usize, u32>, at: usize| map.get(&at).copied().unwrap_or(u32::MAX);
-        outcomes.sort_by_cached_key(|o| {
-            (
-                std::cmp::Reverse(o.state.weight()),
-                std::cmp::Reverse(o.severity),
-                rank(&self.policies, Arc::as_ptr(&o.policy).cast::<()>() as usize),
-                rank(&self.assets, Arc::as_ptr(&o.asset).cast::<()>() as usize),
-            )
-        });
+    /// Sorts the positions of a control's outcomes (outcomes equal in every key keep the
+    /// order they were counted in).
+    fn sort(&self, picked: &mut [u32]) {
+        picked
+            .sort_unstable_by_key(|&at| u128::from(self.keys[at as usize]) << 32 | u128::from(at));
     }
 }
+
+/// How many policy ranks a key tells apart (27 bits; a pack holds a few hundred policies).
+const POLICY_RANKS: u32 = 1 << 27;
 
 /// The rank of each (address, id) by id: equal ids share a rank.
 fn ranks<'a>(items: impl Iterator<Item = (usize, &'a str)>) -> HashMap<usize, u32> {
@@ -640,7 +862,7 @@ pub fn render_controls(controls: &[ControlStatus]) -> String {
                 "",
                 o.state.as_str(),
                 o.policy,
-                o.severity,
+                o.policy.severity,
                 o.reason,
             );
         }
@@ -734,7 +956,7 @@ mod tests {
         let got: Vec<(&str, &str)> = a824
             .outcomes
             .iter()
-            .map(|o| (&*o.policy, o.asset.name.as_str()))
+            .map(|o| (o.policy.id.as_str(), o.asset.name.as_str()))
             .collect();
         // The failure first; then the high policy a before the low b; ids as strings.
         assert_eq!(
@@ -750,6 +972,41 @@ mod tests {
             ],
             "{a824:?}"
         );
+    }
+
+    /// An outcome is kept once, however many controls its policy maps to, and reads and
+    /// serializes as the flat record the API has always written.
+    #[test]
+    fn an_outcome_is_kept_once_for_all_its_controls_and_serializes_flat() {
+        let pack = pack();
+        let results = [
+            result("host.test.c", Status::Fail, "m1"),
+            result("host.test.b", Status::Pass, "m2"),
+        ];
+        let c = ControlStatus::roll_up(&pack, &Catalogs::builtin(), &results, None);
+        let of = |id: &str| c.iter().find(|c| c.control.to_string() == id).unwrap();
+        let (a89, b841) = (of("iso27001-2022:A.8.9"), of("iso27701-2019:B.8.4.1"));
+        assert_eq!((a89.outcomes.len(), b841.outcomes.len()), (1, 1));
+        assert!(
+            std::ptr::eq(&a89.outcomes[0], &b841.outcomes[0]),
+            "host.test.c's outcome is shared by both its controls"
+        );
+        assert_eq!(a89.outcomes.first(), a89.outcomes.get(0));
+        assert_eq!(a89.outcomes.get(1), None);
+
+        let json = serde_json::to_value(a89).unwrap();
+        let o = &json["outcomes"][0];
+        assert_eq!(o["policy"], "host.test.c");
+        assert_eq!(o["severity"], "low");
+        assert_eq!(o["state"], "fail");
+        assert_eq!(o["reason"], "host.test.c says fail");
+        assert_eq!(o["asset"]["id"], "m1");
+        assert_eq!(o["evidence"], serde_json::json!(["host.test.flag"]));
+        assert!(
+            o["title"].is_string() && o["remediation"].is_string(),
+            "{o}"
+        );
+        assert_eq!(json["outcomes"].as_array().unwrap().len(), 1);
     }
 
     #[test]
@@ -777,7 +1034,7 @@ mod tests {
             ]
         );
         assert!(c[3].provisional && c[4].provisional && !c[0].provisional);
-        assert_eq!(&*c[1].outcomes[0].policy, "host.test.b");
+        assert_eq!(c[1].outcomes[0].policy.id, "host.test.b");
         let table = render_controls(&c);
         assert!(
             table.contains("fail host.test.b [low] on m2: host.test.b says fail"),

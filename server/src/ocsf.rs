@@ -83,7 +83,7 @@ pub fn finding(
     pack: &str,
 ) -> Value {
     let (compliance_id, compliance, status_id, status) = statuses(o.state);
-    let (severity_id, severity_name) = severity(o.state, o.severity);
+    let (severity_id, severity_name) = severity(o.state, o.policy.severity);
     let subject = format!("{}/{}/{}", o.asset.kind, o.asset.id, o.policy);
     let digest = snapshot.map(|(d, _)| d.as_str());
     let event_uid = uid(
@@ -113,7 +113,7 @@ pub fn finding(
         "status_id": status_id,
         "status": status,
         "status_detail": o.state.as_str(),
-        "message": format!("{} on {} {}: {}", o.title, o.asset.kind, o.asset.name, o.reason),
+        "message": format!("{} on {} {}: {}", o.policy.title, o.asset.kind, o.asset.name, o.reason),
         "metadata": {
             "version": OCSF_VERSION,
             "uid": event_uid,
@@ -126,13 +126,13 @@ pub fn finding(
         },
         "finding_info": {
             "uid": uid("finding", &subject),
-            "title": o.title,
+            "title": o.policy.title,
             "desc": o.reason,
             "types": ["Policy result"],
             "last_seen_time": millis(o.collected_at),
         },
         "compliance": {
-            "control": o.policy,
+            "control": o.policy.id,
             "requirements": requirements,
             "standards": standards,
             "status_id": compliance_id,
@@ -156,9 +156,9 @@ pub fn finding(
         }]);
     }
     if !matches!(o.state, ControlState::Pass | ControlState::NotApplicable)
-        && !o.remediation.is_empty()
+        && !o.policy.remediation.is_empty()
     {
-        event["remediation"] = json!({ "desc": o.remediation });
+        event["remediation"] = json!({ "desc": o.policy.remediation });
     }
     event
 }

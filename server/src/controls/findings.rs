@@ -41,7 +41,11 @@ impl Findings {
                     if !states.is_empty() && !states.contains(&o.state) {
                         continue;
                     }
-                    let key = (o.asset.kind.as_str(), o.asset.id.as_str(), &*o.policy);
+                    let key = (
+                        o.asset.kind.as_str(),
+                        o.asset.id.as_str(),
+                        o.policy.id.as_str(),
+                    );
                     match at.get(&key) {
                         Some(&row) => rows[row].2.push(ci as u32),
                         None => {
@@ -55,10 +59,10 @@ impl Findings {
         // A stable order: by asset, then policy.
         rows.sort_by(|a, b| {
             let (x, y) = (outcome(&view, a), outcome(&view, b));
-            (x.asset.kind.as_str(), &x.asset.id, &x.policy).cmp(&(
+            (x.asset.kind.as_str(), &x.asset.id, &x.policy.id).cmp(&(
                 y.asset.kind.as_str(),
                 &y.asset.id,
-                &y.policy,
+                &y.policy.id,
             ))
         });
         Findings {

@@ -149,7 +149,7 @@ pub struct TrendPoint {
 #[cfg(test)]
 mod tests {
     use vouch_evidence::{Asset, AssetKind};
-    use vouch_policies::{ControlId, PolicyOutcome, Severity, Status};
+    use vouch_policies::{ControlId, OutcomePolicy, PolicyOutcome, Severity, Status};
 
     use super::*;
 
@@ -175,9 +175,13 @@ mod tests {
                 .iter()
                 .enumerate()
                 .map(|(i, (state, h))| PolicyOutcome {
-                    policy: "host.disk.encrypted".into(),
-                    title: "Disks are encrypted".into(),
-                    severity: Severity::High,
+                    policy: OutcomePolicy {
+                        id: "host.disk.encrypted".into(),
+                        title: "Disks are encrypted".into(),
+                        severity: Severity::High,
+                        remediation: String::new(),
+                    }
+                    .into(),
                     asset: Asset {
                         kind: AssetKind::Host,
                         id: format!("m{i}"),
@@ -187,7 +191,6 @@ mod tests {
                     status: Status::Pass,
                     state: *state,
                     reason: "".into(),
-                    remediation: "".into(),
                     evidence: [].into(),
                     collected_at: t(*h),
                 })

@@ -400,7 +400,7 @@ fn act_on_control(user: &WebUser, c: &ControlStatus) -> Markup {
         .outcomes
         .iter()
         .filter(|o| o.state == ControlState::Fail)
-        .map(|o| &*o.policy)
+        .map(|o| o.policy.id.as_str())
         .collect();
     let by = user
         .session
@@ -494,7 +494,7 @@ fn policy_summary(c: &ControlStatus) -> Markup {
     > = BTreeMap::new();
     for o in &c.outcomes {
         *by_policy
-            .entry(&*o.policy)
+            .entry(o.policy.id.as_str())
             .or_insert_with(|| (o, BTreeMap::new()))
             .1
             .entry(o.state)
@@ -505,9 +505,9 @@ fn policy_summary(c: &ControlStatus) -> Markup {
             tr { th { "policy" } th { "results" } th { "remediation" } }
             @for (o, counts) in by_policy.values() {
                 tr {
-                    td { (o.title) br; code.muted { (o.policy) } " · " (o.severity.as_str()) }
+                    td { (o.policy.title) br; code.muted { (o.policy.id) } " · " (o.policy.severity.as_str()) }
                     td { @for (s, n) in counts { (badge(*s)) " " (n) " " } }
-                    td { "Remediation: " (o.remediation) }
+                    td { "Remediation: " (o.policy.remediation) }
                 }
             }
         }
@@ -538,7 +538,7 @@ fn outcome_rows<'a>(
             @for o in outcomes {
                 tr {
                     td { a href=(format!("/assets/{}/{}", o.asset.kind, url_segment(&o.asset.id))) { (o.asset.name) } br; span.muted { (o.asset.kind) } }
-                    td { code { (o.policy) } }
+                    td { code { (o.policy.id) } }
                     td { (badge(o.state)) }
                     td { (o.reason) }
                     td {
