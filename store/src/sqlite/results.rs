@@ -285,7 +285,17 @@ fn results_of(
         )?
         .query_row([digest, pack], |r| r.get(0))
         .optional()?;
-    if let Some(Some(id)) = set {
+    results_in(c, digest, pack, set.flatten())
+}
+
+/// The results of an evaluation whose result set (its `result_set` column) is read already.
+fn results_in(
+    c: &Connection,
+    digest: &str,
+    pack: &str,
+    set: Option<String>,
+) -> Result<std::sync::Arc<[StoredResult]>, StoreError> {
+    if let Some(id) = set {
         return result_set_by_id(c, &id);
     }
     // Evaluations stored before result sets: one row per result.
@@ -327,6 +337,16 @@ fn evaluation(
     run_id: Option<i64>,
 ) -> Result<Evaluation, StoreError> {
     let results = results_of(c, &digest, &pack_digest)?;
+    evaluation_with(digest, pack_digest, evaluated_at, run_id, results)
+}
+
+fn evaluation_with(
+    digest: String,
+    pack_digest: String,
+    evaluated_at: i64,
+    run_id: Option<i64>,
+    results: std::sync::Arc<[StoredResult]>,
+) -> Result<Evaluation, StoreError> {
     Ok(Evaluation {
         digest: digest_col(digest)?,
         pack_digest,
@@ -427,10 +447,11 @@ pub(super) fn latest_evaluations(
     let as_of = as_of.map_or(i64::MAX, |t| t.unix_micros());
     // Per chain: its newest snapshot collected by then that has an evaluation made by then
     // (walking the chain's snapshots back by collection time), and that snapshot's newest
-    // evaluation made by then. One index seek per chain, not a sort of every evaluation.
+    // evaluation made by then. One index seek per chain, not a sort of every evaluation; the
+    // evaluation's result set is named in the row, not looked up by a statement per row.
     let mut stmt = c.prepare_cached(
         "SELECT c.agent_id, c.asset_kind, c.asset_id, s.asset_name, s.collected_at, s.digest,
-                e.pack_digest, e.evaluated_at, e.run_id
+                e.pack_digest, e.evaluated_at, e.run_id, e.result_set
          FROM chains c
          JOIN snapshots s ON s.digest = (
              SELECT s2.digest FROM snapshots s2
@@ -446,9 +467,11 @@ pub(super) fn latest_evaluations(
          ORDER BY c.asset_kind, c.asset_id, c.agent_id",
     )?;
     let mut rows = stmt.query([as_of])?;
-    // Each row's evaluation is read (its result set, by another statement) as the row comes.
+    // Each row's evaluation is read (its result set, once per set) as the row comes.
     while let Some(r) = rows.next()? {
         let kind: String = r.get(1)?;
+        let (digest, pack): (String, String) = (r.get(5)?, r.get(6)?);
+        let results = results_in(c, &digest, &pack, r.get(9)?)?;
         let evaluation = AssetEvaluation {
             chain: ChainKey {
                 agent_id: r.get(0)?,
@@ -457,7 +480,7 @@ pub(super) fn latest_evaluations(
             },
             asset_name: r.get(3)?,
             collected_at: ts(r.get(4)?)?,
-            evaluation: evaluation(c, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?)?,
+            evaluation: evaluation_with(digest, pack, r.get(7)?, r.get(8)?, results)?,
         };
         if !each(evaluation) {
             break;
