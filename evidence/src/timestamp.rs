@@ -31,9 +31,21 @@ impl Timestamp {
         )
     }
 
-    /// Microseconds since the Unix epoch.
+    /// Microseconds since the Unix epoch. (Whole seconds and the microseconds within the
+    /// second: the same as the nanoseconds divided by 1,000, since an instant holds whole
+    /// microseconds, without the 128-bit division; a fleet's view reads millions.)
     pub fn unix_micros(&self) -> i64 {
-        (self.0.unix_timestamp_nanos() / 1_000) as i64
+        self.0.unix_timestamp() * 1_000_000 + i64::from(self.0.microsecond())
+    }
+
+    /// The instant `secs` seconds later (earlier, when negative), if it falls in the years
+    /// 0000–9999. (By the calendar's arithmetic, not through the epoch:
+    /// `from_unix_micros(unix_micros() + secs × 10⁶)` at a fraction of the cost.)
+    pub fn checked_add_secs(&self, secs: i64) -> Option<Self> {
+        self.0
+            .checked_add(time::Duration::seconds(secs))
+            .filter(|t| (0..=9999).contains(&t.year()))
+            .map(Timestamp)
     }
 
     /// The instant `micros` microseconds after the Unix epoch, if it falls in the years
@@ -163,6 +175,49 @@ mod tests {
         let t: Timestamp = "2026-11-24T02:42:24.123456789Z".parse().unwrap();
         assert_eq!(t.to_string(), "2026-11-24T02:42:24.123456Z");
         assert_eq!(Timestamp::from_unix_micros(t.unix_micros()), Some(t));
+    }
+
+    /// The cheaper arithmetic answers what the epoch's did, at the edges of the years kept,
+    /// before the epoch and with fractions of a second.
+    #[test]
+    fn micros_and_added_seconds_agree_with_the_epochs_arithmetic() {
+        let instants = [
+            "0000-01-01T00:00:00Z",
+            "0000-01-01T00:00:00.000001Z",
+            "1969-12-31T23:59:59.500000Z",
+            "1969-12-31T23:59:59.999999Z",
+            "1970-01-01T00:00:00Z",
+            "2026-11-24T02:42:24.123456Z",
+            "2028-02-29T23:59:59.999999Z",
+            "9999-12-31T23:59:59.999999Z",
+        ];
+        let secs = [
+            0,
+            1,
+            -1,
+            86_400,
+            -86_400,
+            90 * 86_400,
+            400 * 365 * 86_400,
+            i64::MAX / 2_000_000,
+            -(i64::MAX / 2_000_000),
+        ];
+        for text in instants {
+            let t: Timestamp = text.parse().unwrap();
+            let by_nanos = (t.0.unix_timestamp_nanos() / 1_000) as i64;
+            assert_eq!(t.unix_micros(), by_nanos, "{text}");
+            assert_eq!(
+                Timestamp::from_unix_micros(t.unix_micros()),
+                Some(t),
+                "{text}"
+            );
+            for s in secs {
+                let by_epoch = by_nanos
+                    .checked_add(s * 1_000_000)
+                    .and_then(Timestamp::from_unix_micros);
+                assert_eq!(t.checked_add_secs(s), by_epoch, "{text} + {s} s");
+            }
+        }
     }
 
     #[test]

@@ -600,13 +600,10 @@ pub(crate) fn empty_input(policy: &Policy) -> regorus::Value {
 impl Policy {
     /// Until when a verdict on evidence collected at `collected_at` is fresh.
     pub fn fresh_until(&self, collected_at: Timestamp) -> Timestamp {
-        let secs = i64::try_from(self.freshness.as_secs()).unwrap_or(i64::MAX / 2_000_000);
-        Timestamp::from_unix_micros(
-            collected_at
-                .unix_micros()
-                .saturating_add(secs.saturating_mul(1_000_000)),
-        )
-        .unwrap_or(collected_at)
+        let secs = i64::try_from(self.freshness.as_secs())
+            .unwrap_or(i64::MAX)
+            .min(i64::MAX / 2_000_000);
+        collected_at.checked_add_secs(secs).unwrap_or(collected_at)
     }
 }
 
