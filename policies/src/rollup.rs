@@ -455,7 +455,7 @@ impl RollUp<'_> {
             controls: Vec::new(),
             slots: HashMap::new(),
             shared: Shared::default(),
-            policies: HashMap::new(),
+            policies: ByAddress::default(),
         }
     }
 
@@ -613,7 +613,7 @@ pub struct Tally<'p> {
     shared: Shared,
     /// Each policy counted so far, by its address: the policies are borrowed for the whole
     /// tally, so an address names one policy throughout.
-    policies: HashMap<usize, Counted>,
+    policies: ByAddress<Counted>,
 }
 
 /// A policy as the tally counts it.
@@ -726,7 +726,7 @@ impl Order {
                 .iter()
                 .map(|a| (Arc::as_ptr(a).cast::<()>() as usize, a.id.as_str())),
         );
-        let rank = |map: &HashMap<usize, u32>, at: usize| map.get(&at).copied().unwrap_or(u32::MAX);
+        let rank = |map: &ByAddress<u32>, at: usize| map.get(&at).copied().unwrap_or(u32::MAX);
         Order {
             keys: outcomes
                 .iter()
@@ -755,11 +755,47 @@ impl Order {
 /// How many policy ranks a key tells apart (27 bits; a pack holds a few hundred policies).
 const POLICY_RANKS: u32 = 1 << 27;
 
+/// A map keyed by addresses (of values borrowed or shared for as long as the map lives), hashed
+/// by one multiplication: the view of a fleet looks addresses up once or twice per outcome, and
+/// no one chooses them to collide.
+type ByAddress<V> = HashMap<usize, V, std::hash::BuildHasherDefault<AddressHasher>>;
+
+/// The hasher of [`ByAddress`]: a folded multiply (the 128-bit product's halves xored), so the
+/// low bits the table indexes by depend on every bit of the address, whose own low bits are
+/// zero.
+#[derive(Default)]
+struct AddressHasher(u64);
+
+impl AddressHasher {
+    fn mix(&mut self, v: u64) {
+        let m = u128::from(self.0 ^ v) * 0x9E37_79B9_7F4A_7C15_u128;
+        self.0 = (m as u64) ^ ((m >> 64) as u64);
+    }
+}
+
+impl std::hash::Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.mix(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_usize(&mut self, at: usize) {
+        self.mix(at as u64);
+    }
+}
+
 /// The rank of each (address, id) by id: equal ids share a rank.
-fn ranks<'a>(items: impl Iterator<Item = (usize, &'a str)>) -> HashMap<usize, u32> {
+fn ranks<'a>(items: impl Iterator<Item = (usize, &'a str)>) -> ByAddress<u32> {
     let mut items: Vec<(usize, &str)> = items.collect();
     items.sort_unstable_by(|a, b| a.1.cmp(b.1));
-    let mut out = HashMap::with_capacity(items.len());
+    let mut out = ByAddress::with_capacity_and_hasher(items.len(), Default::default());
     let mut rank = 0u32;
     for (i, (at, id)) in items.iter().enumerate() {
         if i > 0 && items[i - 1].1 != *id {
