@@ -402,6 +402,22 @@ async fn postgres_acknowledges_only_what_the_log_holds_and_appends_what_a_crash_
         }
     };
     let snaps = chain("agt_seq", 2);
+    // The append of migrations 0012-0013, which held the lock through a batch's commit, is
+    // gone (migration 0015); the sequencer's functions stay.
+    let functions: Vec<String> = sqlx::query_scalar(
+        "SELECT proname::text FROM pg_proc WHERE proname LIKE 'vouch_tlog%' ORDER BY proname",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        functions,
+        [
+            "vouch_tlog_append_leaves",
+            "vouch_tlog_lock",
+            "vouch_tlog_sequence"
+        ]
+    );
 
     // Another replica's sequencer holds the lock.
     let mut other = pool.acquire().await.unwrap();
