@@ -461,7 +461,8 @@ impl RollUp<'_> {
 
     fn finish(
         &self,
-        mut by_control: HashMap<&ControlId, Vec<u32>>,
+        slots: &HashMap<&ControlId, usize>,
+        mut by_control: Vec<Vec<u32>>,
         all: &Arc<Arena>,
         order: &Order,
     ) -> Vec<ControlStatus> {
@@ -478,7 +479,10 @@ impl RollUp<'_> {
                 {
                     continue;
                 }
-                let mut picked = by_control.remove(&control.id).unwrap_or_default();
+                let mut picked = slots
+                    .get(&control.id)
+                    .map(|&slot| std::mem::take(&mut by_control[slot]))
+                    .unwrap_or_default();
                 let classified = classification.get(&control.id).copied();
                 let level = classified.map(|c| c.level);
                 let attested = match (self.attested)(&control.id) {
@@ -606,8 +610,8 @@ pub struct Tally<'p> {
     /// Every outcome counted, in the order counted: each is kept once, and each control
     /// it counts for holds its position.
     outcomes: Arena,
-    /// Each control counted for so far, with the positions of its outcomes.
-    controls: Vec<(&'p ControlId, Vec<u32>)>,
+    /// The positions of the outcomes of each control counted for so far.
+    controls: Vec<Vec<u32>>,
     /// Where each control is in `controls`.
     slots: HashMap<&'p ControlId, usize>,
     shared: Shared,
@@ -673,7 +677,7 @@ impl<'p> Tally<'p> {
                     .iter()
                     .map(|control| {
                         *slots.entry(control).or_insert_with(|| {
-                            controls.push((control, Vec::new()));
+                            controls.push(Vec::new());
                             controls.len() - 1
                         })
                     })
@@ -685,7 +689,7 @@ impl<'p> Tally<'p> {
             .outcomes
             .push(self.rollup.outcome(counted, &result, &mut self.shared));
         for &slot in &counted.controls {
-            controls[slot].1.push(at);
+            controls[slot].push(at);
         }
     }
 
@@ -697,8 +701,7 @@ impl<'p> Tally<'p> {
             &self.shared.assets,
         );
         let all = Arc::new(self.outcomes);
-        let by_control = self.controls.into_iter().collect();
-        self.rollup.finish(by_control, &all, &order)
+        self.rollup.finish(&self.slots, self.controls, &all, &order)
     }
 }
 
